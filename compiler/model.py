@@ -1,0 +1,338 @@
+"""The compiled network model: the one source of truth.
+
+The verifier, every emitter and every importer read this model and nothing
+else. It is immutable (frozen dataclasses with tuples) and JSON-serialisable
+through :func:`to_json` / :func:`from_json`, so a model can be saved, diffed
+and reloaded byte-identically.
+
+Forwarding semantics (what the verifier encodes and the emitters render):
+
+* A packet lives in a **realm**: ``"horizontal"`` (the province-wide plan,
+  platform servers and private nets), ``"vertical(<dept>)"`` (one per
+  department, addresses may overlap other departments'), ``"inner"`` or
+  ``"internet"``.
+* It enters at the **attachment** whose class contains its source: a
+  PE interface bound to one VRF, with an inbound ACL (``Interface.acl_in``).
+  Internet packets enter at an exit device's outside interface.
+* The ingress VRF's table is searched by longest-prefix match on the
+  destination. A route either ends at a local attachment of the same device
+  (``Route.egress_interface``) or at a remote PE's attachment (MPLS L3VPN:
+  the route was exported by the remote VRF with a route target this VRF
+  imports); the transit path follows ``Link``s (PE trunks) or a ``Tunnel``.
+  No route: drop.
+* ACLs are first match with an implicit deny at the end. ``Acl.stateful``
+  ACLs (exit firewalls) let replies of permitted connections through by
+  connection tracking; stateless ACLs (PE attachments) carry explicit reply
+  lines (``AclLine.established`` for TCP, mirrored ports for UDP, ICMP
+  reply types).
+* NAT happens on exit devices: ``source`` rules rewrite extranet sources to
+  the pool, ``static`` rules map one pool address to one inside host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+PROTOCOLS = ("ip", "tcp", "udp", "icmp")
+
+
+@dataclass(frozen=True)
+class PortRange:
+    """Inclusive port range; ``(1, 65535)`` is every port."""
+
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Service:
+    """One protocol term of a service: ``tcp/80``, ``udp/53``, ``icmp``, ``ip``."""
+
+    protocol: str  # one of PROTOCOLS
+    ports: PortRange | None = None  # tcp/udp only; None = every port
+
+
+@dataclass(frozen=True)
+class EndpointClass:
+    """An atomic endpoint class: the unit assertions and counterexamples talk about.
+
+    ``name`` is the spec's class string: ``vertical(tax)@hrb``,
+    ``horizontal(tax)@hrb``, ``platform@hlj``, ``inner@hlj``,
+    ``private(socialsec)``, ``internet``.
+    """
+
+    name: str
+    kind: str  # vertical | horizontal | platform | private | inner | internet
+    owner: str | None  # department or private net; None for platform/inner/internet
+    region: str | None
+    realm: str
+    prefixes: tuple[str, ...]  # CIDR strings in the realm's address space
+    device: str  # where the class is attached
+    interface: str  # attachment interface on that device ("" for internet)
+
+
+@dataclass(frozen=True)
+class AclLine:
+    """One ACL term. ``None`` fields match anything."""
+
+    seq: int
+    action: str  # permit | deny
+    protocol: str  # ip | tcp | udp | icmp
+    src: tuple[str, ...]  # prefixes (empty = any)
+    dst: tuple[str, ...]
+    sport: PortRange | None = None
+    dport: PortRange | None = None
+    icmp_types: tuple[int, ...] | None = None  # None = every type
+    established: bool = False  # tcp only: ACK or RST set (a reply, never a new connection)
+    reply: bool = False  # this line carries replies of the rule, not new connections
+    rule: str | None = None  # "FILE:LINE" of the policy rule it implements
+    src_group: str | None = None  # object-group names, for emitters
+    dst_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Acl:
+    name: str
+    lines: tuple[AclLine, ...]
+    stateful: bool = False
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    vrf: str | None  # None = global table
+    address: str | None = None  # "a.b.c.d/len"
+    acl_in: str | None = None
+    acl_out: str | None = None
+    description: str = ""
+    peer_device: str | None = None
+    peer_interface: str | None = None
+    attached_class: str | None = None  # EndpointClass.name for site attachments
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of a VRF table."""
+
+    prefix: str
+    kind: str  # local | remote | exit | gateway | tunnel | blackhole
+    egress_device: str  # device owning the attachment the route ends at
+    egress_interface: str  # attachment interface on egress_device
+    egress_vrf: str | None  # VRF of the egress attachment (may differ from this VRF)
+    route_target: str | None = None  # RT that brought a remote route in
+    origin_class: str | None = None  # EndpointClass.name the prefix belongs to
+
+
+@dataclass(frozen=True)
+class Vrf:
+    name: str
+    rd: str
+    rt_export: tuple[str, ...]
+    rt_import: tuple[str, ...]
+    routes: tuple[Route, ...]
+    realm: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NatRule:
+    kind: str  # source | static
+    inside: str  # prefix (source) or host address (static)
+    outside: str  # pool prefix (source) or public address (static)
+    interface: str  # outside interface
+    host: str | None = None  # host name for static rules
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    role: str  # pe | exit | gw | inner
+    region: str | None
+    loopback: str
+    vrfs: tuple[Vrf, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
+    acls: tuple[Acl, ...] = ()
+    nat: tuple[NatRule, ...] = ()
+    routes: tuple[Route, ...] = ()  # global table (exit, gw, inner devices)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str  # trunk | exit | gateway | inner
+    a_device: str
+    a_interface: str
+    b_device: str
+    b_interface: str
+    encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """An encrypted overlay: vertical nets between sites, and every inner-net link."""
+
+    name: str
+    kind: str  # vertical | inner
+    owner: str | None  # department for vertical tunnels
+    a_device: str
+    a_vrf: str | None
+    a_address: str  # underlay endpoint (loopback)
+    a_prefixes: tuple[str, ...]  # prefixes behind a (AllowedIPs on b's side)
+    b_device: str
+    b_vrf: str | None
+    b_address: str
+    b_prefixes: tuple[str, ...]
+    cipher: str = "aes256gcm16"
+    secret: str = ""  # a reference (key file / secret name), never a secret
+
+
+@dataclass(frozen=True)
+class RuleInstance:
+    """One instance of a policy rule (variables bound), for tracing and verification."""
+
+    rule: str  # "FILE:LINE"
+    index: int  # position of the rule in the policy (first match order)
+    action: str
+    src_classes: tuple[str, ...]
+    dst_classes: tuple[str, ...]
+    src: tuple[tuple[str, tuple[str, ...]], ...]  # (class, prefixes) pairs
+    dst: tuple[tuple[str, tuple[str, ...]], ...]
+    services: tuple[Service, ...]
+    bindings: tuple[tuple[str, str], ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One assertion statement with its variables bound and endpoints resolved.
+
+    ``kind``: ``allow`` (every new connection src->dst on services is delivered),
+    ``deny`` (no packet that could open one is delivered), ``isolated`` (nothing
+    crosses the boundary of ``src`` either way; ``dst`` is empty) or ``via-exit``
+    (every delivered packet between ``src`` and ``dst`` crosses an exit device).
+    """
+
+    kind: str
+    src: tuple[tuple[str, tuple[str, ...]], ...]  # (class, prefixes) pairs
+    dst: tuple[tuple[str, tuple[str, ...]], ...]
+    services: tuple[Service, ...]
+    text: str
+    location: str  # "FILE:LINE" ("builtin" for built-ins)
+    bindings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiver:
+    assertion: str  # built-in assertion name it relaxes
+    statement: Statement  # the flows it excuses (kind "deny" shape: src, dst, services)
+    reason: str
+    location: str
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    name: str
+    builtin: bool
+    statements: tuple[Statement, ...]
+    location: str
+    waivers: tuple[Waiver, ...] = ()
+
+
+@dataclass(frozen=True)
+class AllocatedBlock:
+    owner: str  # department, "platform", "inner"
+    realm: str  # vertical | horizontal | inner
+    region: str
+    prefix: str
+    explicit: bool = False
+
+
+@dataclass(frozen=True)
+class HostEntry:
+    name: str
+    address: str
+    region: str
+    owner: str
+    realm: str  # vertical | horizontal
+    endpoint_class: str
+    static_nat: tuple[tuple[str, str], ...] = ()  # (exit device, public address)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    display_name: str
+    asn: int
+    policy_file: str
+    policy_sha256: str
+    levels: tuple[str, ...]
+    regions: tuple[tuple[str, str | None, str], ...]  # (id, parent, level), pre-order
+    departments: tuple[str, ...]
+    classes: tuple[EndpointClass, ...]
+    blocks: tuple[AllocatedBlock, ...]
+    hosts: tuple[HostEntry, ...]
+    devices: tuple[Device, ...]
+    links: tuple[Link, ...]
+    tunnels: tuple[Tunnel, ...]
+    rules: tuple[RuleInstance, ...]
+    assertions: tuple[AssertionSpec, ...] = ()
+    meta: tuple[tuple[str, str], ...] = field(default=())
+
+    def device(self, name: str) -> Device:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def endpoint_class(self, name: str) -> EndpointClass:
+        for c in self.classes:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------- JSON
+
+def to_dict(obj: Any) -> Any:
+    """Plain JSON data for a model object (dataclasses become dicts, tuples lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [to_dict(x) for x in obj]
+    return obj
+
+
+def to_json(network: Network) -> str:
+    """Deterministic JSON text (sorted keys, fixed indentation, trailing newline)."""
+    return json.dumps(to_dict(network), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _build(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if data is None:
+        return None
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_build(args[0], x) for x in data)
+        return tuple(_build(a, x) for a, x in zip(args, data, strict=True))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        non_none = [a for a in args if a is not type(None)]
+        return _build(non_none[0], data)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{k: _build(hints[k], v) for k, v in data.items()})
+    return data
+
+
+def from_dict(data: dict) -> Network:
+    return _build(Network, data)
+
+
+def from_json(text: str) -> Network:
+    return from_dict(json.loads(text))

@@ -1,0 +1,41 @@
+"""The emitter contract: one small class per target, templates do the rest.
+
+Like a sqlglot dialect, a target class says only how it differs: its name,
+file extension, which device roles it renders, and any extra filters. The
+compiled model goes in, text comes out; emitters never look at the policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from zongheng.compiler.model import Device, Network
+
+TEMPLATE_ROOT = Path(__file__).parent / "templates"
+
+REGISTRY: dict[str, type[Emitter]] = {}
+
+
+class Emitter:
+    """Base class of every target. Subclasses register themselves by ``name``."""
+
+    name: ClassVar[str] = ""
+    extension: ClassVar[str] = "txt"
+    roles: ClassVar[frozenset[str]] = frozenset({"pe", "exit", "gw", "inner"})
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            REGISTRY[cls.name] = cls
+
+    def __init__(self, network: Network, template_dir: Path | None = None) -> None:
+        self.network = network
+        self.template_dir = template_dir
+
+    def applies_to(self, device: Device) -> bool:
+        return device.role in self.roles
+
+    def render(self, device: Device) -> str | None:
+        """Config text for one device, or None when the target has nothing for it."""
+        raise NotImplementedError

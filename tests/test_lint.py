@@ -1,0 +1,217 @@
+"""Lint proves shadowing with z3: joint covers are found, partial covers are not flagged."""
+
+from __future__ import annotations
+
+from zongheng.compiler import ast
+from zongheng.compiler.errors import Loc
+from zongheng.compiler.model import EndpointClass, Network, PortRange, RuleInstance, Service
+from zongheng.verifier.lint import lint
+
+FILE = "t.zh"
+
+CLASSES = {
+    "vertical(tax)@hlj": ("vertical(tax)", ("10.0.0.0/24",)),
+    "vertical(tax)@hrb": ("vertical(tax)", ("10.0.1.0/24",)),
+    "vertical(audit)@hlj": ("vertical(audit)", ("10.0.0.0/24",)),  # same addresses as tax
+    "vertical(audit)@hrb": ("vertical(audit)", ("10.0.1.0/24",)),
+    "horizontal(tax)@hlj": ("horizontal", ("59.64.16.0/28",)),
+    "horizontal(tax)@hrb": ("horizontal", ("59.64.16.16/28",)),
+    "horizontal(audit)@hlj": ("horizontal", ("59.64.32.0/28",)),
+    "horizontal(audit)@hrb": ("horizontal", ("59.64.32.16/28",)),
+    "platform@hlj": ("horizontal", ("59.64.0.0/28",)),
+    "internet": ("internet", ("0.0.0.0/1",)),
+}
+
+GROUPS = {
+    "horizontal": [c for c in CLASSES if c.startswith(("horizontal(", "platform"))],
+    "horizontal(tax)": ["horizontal(tax)@hlj", "horizontal(tax)@hrb"],
+    "horizontal(audit)": ["horizontal(audit)@hlj", "horizontal(audit)@hrb"],
+    "vertical(tax)": ["vertical(tax)@hlj", "vertical(tax)@hrb"],
+    "vertical(audit)": ["vertical(audit)@hlj", "vertical(audit)@hrb"],
+}
+
+
+def tcp(low: int, high: int | None = None) -> Service:
+    return Service("tcp", PortRange(low, high if high is not None else low))
+
+
+def _side(expr: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    names = GROUPS.get(expr, [expr])
+    return tuple((n, CLASSES[n][1]) for n in names)
+
+
+def rule(line: int, action: str, src: str, dst: str, services=(), bindings=()) -> RuleInstance:
+    return RuleInstance(
+        rule=f"{FILE}:{line}",
+        index=line,
+        action=action,
+        src_classes=tuple(n for n, _ in _side(src)),
+        dst_classes=tuple(n for n, _ in _side(dst)),
+        src=_side(src),
+        dst=_side(dst),
+        services=tuple(services),
+        bindings=tuple(bindings),
+        text=f"{action} {src} -> {dst}",
+    )
+
+
+def network(*rules: RuleInstance) -> Network:
+    classes = tuple(
+        EndpointClass(name, name.split("(")[0].split("@")[0], None, None, realm, pfx, "pe-hlj", "")
+        for name, (realm, pfx) in CLASSES.items()
+    )
+    return Network(
+        name="t", display_name="t", asn=65000, policy_file=FILE, policy_sha256="",
+        levels=("province", "city"), regions=(("hlj", None, "province"), ("hrb", "hlj", "city")),
+        departments=("audit", "tax"), classes=classes, blocks=(), hosts=(), devices=(),
+        links=(), tunnels=(), rules=rules,
+    )
+
+
+def warnings_at(diags, line: int) -> list[str]:
+    return [d.message for d in diags if d.loc.line == line]
+
+
+def test_rule_shadowed_by_union_of_two_earlier_rules_is_flagged_with_both():
+    net = network(
+        rule(1, "allow", "horizontal", "platform@hlj", [tcp(80)]),
+        rule(2, "allow", "horizontal", "platform@hlj", [tcp(443)]),
+        rule(3, "deny", "horizontal(tax)", "platform@hlj", [tcp(80), tcp(443)]),
+    )
+    diags = lint(net)
+    [msg] = warnings_at(diags, 3)
+    assert "shadowed" in msg and "together" in msg
+    assert "line 1" in msg and "line 2" in msg
+    assert not warnings_at(diags, 1) and not warnings_at(diags, 2)
+
+
+def test_union_over_addresses_two_sites_cover_the_department():
+    net = network(
+        rule(1, "allow", "horizontal(tax)@hlj", "horizontal(audit)@hlj"),
+        rule(2, "allow", "horizontal(tax)@hrb", "horizontal(audit)@hlj"),
+        rule(3, "allow", "horizontal(tax)", "horizontal(audit)@hlj"),
+    )
+    [msg] = warnings_at(lint(net), 3)
+    assert "together" in msg and "line 1" in msg and "line 2" in msg
+
+
+def test_partly_covered_rule_is_not_flagged():
+    net = network(
+        rule(1, "allow", "horizontal", "platform@hlj", [tcp(80)]),
+        rule(2, "allow", "horizontal", "platform@hlj", [tcp(443)]),
+        rule(3, "deny", "horizontal(tax)", "platform@hlj", [tcp(79, 80)]),  # port 79 is new
+        rule(4, "allow", "horizontal", "platform@hlj", [tcp(1, 1000)]),
+    )
+    diags = lint(net)
+    assert warnings_at(diags, 3) == []
+
+
+def test_pairwise_shadow_names_the_single_rule():
+    net = network(
+        rule(1, "allow", "horizontal", "platform@hlj", [tcp(80, 90)]),
+        rule(2, "allow", "horizontal", "platform@hlj", [tcp(443)]),
+        rule(3, "deny", "horizontal(tax)@hlj", "platform@hlj", [tcp(85)]),
+    )
+    [msg] = warnings_at(lint(net), 3)
+    assert "earlier rule at line 1 (allow)" in msg and "together" not in msg
+
+
+def test_overlapping_vertical_addresses_do_not_shadow_across_departments():
+    net = network(
+        rule(1, "allow", "vertical(tax)", "horizontal(tax)"),
+        rule(2, "allow", "vertical(audit)", "horizontal(tax)"),
+    )
+    assert warnings_at(lint(net), 2) == []
+
+
+def test_rule_with_variables_is_shadowed_only_when_every_instance_is():
+    tax_only = network(
+        rule(1, "allow", "vertical(tax)", "horizontal(tax)"),
+        rule(2, "allow", "vertical(tax)", "horizontal(tax)", bindings=[("D", "tax")]),
+        rule(2, "allow", "vertical(audit)", "horizontal(audit)", bindings=[("D", "audit")]),
+    )
+    assert warnings_at(lint(tax_only), 2) == []
+    both = network(
+        rule(1, "allow", "vertical(tax)", "horizontal(tax)"),
+        rule(2, "allow", "vertical(audit)", "horizontal"),
+        rule(3, "allow", "vertical(tax)", "horizontal(tax)", bindings=[("D", "tax")]),
+        rule(3, "allow", "vertical(audit)", "horizontal(audit)", bindings=[("D", "audit")]),
+    )
+    [msg] = warnings_at(lint(both), 3)
+    assert "every one of its 2 instances" in msg and "line 1" in msg and "line 2" in msg
+
+
+def test_deny_without_later_allow_has_no_effect_but_exception_deny_has():
+    net = network(
+        rule(1, "deny", "vertical(audit)@hlj", "internet"),
+        rule(2, "deny", "horizontal(audit)@hlj", "platform@hlj", [tcp(22)]),
+        rule(3, "allow", "horizontal", "platform@hlj"),
+    )
+    diags = lint(net)
+    [msg] = warnings_at(diags, 1)
+    assert "no effect" in msg
+    assert warnings_at(diags, 2) == []
+
+
+def test_allow_followed_by_wider_allow_has_no_effect():
+    net = network(
+        rule(1, "allow", "horizontal(tax)@hlj", "platform@hlj", [tcp(80)]),
+        rule(2, "allow", "horizontal", "platform@hlj"),
+    )
+    [msg] = warnings_at(lint(net), 1)
+    assert "allow has no effect" in msg and "line 2" in msg
+
+
+def test_rule_with_empty_endpoint_matches_nothing():
+    empty = RuleInstance(f"{FILE}:1", 1, "allow", (), (), (), (), ())
+    net = network(empty, rule(2, "allow", "horizontal", "platform@hlj"))
+    [msg] = warnings_at(lint(net), 1)
+    assert "matches no traffic" in msg
+
+
+def _ep(kind: str, ref: str | None, line: int) -> ast.Endpoint:
+    return ast.Endpoint(kind, ref, False, None, Loc(line, 7))
+
+
+def test_unused_service_and_host_and_rule_without_instances():
+    text = "\n".join([
+        "service web = tcp/80",        # 1
+        "service oa = tcp/8080",       # 2 unused
+        "host portal 59.64.0.10 at hlj of platform",  # 3
+        "host spare 59.64.0.11 at hlj of platform",   # 4 unused
+        "policy {",                    # 5
+        "    allow horizontal -> host(portal) service web",  # 6
+        "    allow vertical(D) -> vertical(E) where D != E",  # 7: no instances
+        "}",
+    ]) + "\n"
+    svc = lambda name, line: ast.ServiceDecl(ast.Name(name, Loc(line, 9)), (), Loc(line, 1))  # noqa: E731
+    host = lambda name, line: ast.Host(  # noqa: E731
+        ast.Name(name, Loc(line, 6)), ast.PrefixLit("", Loc(line, 1)),
+        ast.Name("hlj", Loc(line, 1)), ast.Name("platform", Loc(line, 1)), "horizontal",
+        Loc(line, 1),
+    )
+    rules = (
+        ast.Rule("allow", _ep("plan", None, 6), _ep("host", "portal", 6), False,
+                 (ast.Name("web", Loc(6, 44)),), (), Loc(6, 5)),
+        ast.Rule("allow", _ep("vertical", "D", 7), _ep("vertical", "E", 7), False, (), (),
+                 Loc(7, 5)),
+    )
+    policy = ast.Policy(file=FILE, text=text, services=(svc("web", 1), svc("oa", 2)),
+                        hosts=(host("portal", 3), host("spare", 4)), policies=(rules,))
+    net = network(rule(6, "allow", "horizontal", "platform@hlj", [tcp(80)]))
+    formatted = [d.format().splitlines()[0] for d in lint(net, policy)]
+    assert formatted == [
+        "t.zh:2:9: warning: service 'oa' is declared but never used",
+        "t.zh:4:6: warning: host 'spare' is declared but never used",
+        "t.zh:7:5: warning: rule has no instances (its variables bind to no department),"
+        " it has no effect",
+    ]
+
+
+def test_output_is_deterministic():
+    net = network(
+        rule(1, "allow", "horizontal", "platform@hlj", [tcp(80)]),
+        rule(2, "allow", "horizontal", "platform@hlj", [tcp(443)]),
+        rule(3, "deny", "horizontal(tax)", "platform@hlj", [tcp(80), tcp(443)]),
+    )
+    assert [d.format() for d in lint(net)] == [d.format() for d in lint(net)]

@@ -1,0 +1,298 @@
+"""Renderers of `verify` results: text (rich table), JSON (cli.md shape), JUnit XML, SARIF 2.1.0.
+
+Every renderer is a pure function of the results and the policy identity, with
+no timings or dates in the output, so the same input gives byte-identical text.
+Exit status (:func:`exit_status`): a violation wins over unknown, because a
+counterexample is a definite answer while unknown only says nothing was shown.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import zongheng
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from zongheng.verifier.results import (
+    PROVEN,
+    UNKNOWN,
+    VIOLATED,
+    AssertionResult,
+    Counterexample,
+    summary,
+)
+
+FORMATS = ("text", "json", "junit", "sarif")
+
+EXIT_PROVEN = 0
+EXIT_VIOLATED = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNKNOWN = 3
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def exit_status(results: list[AssertionResult]) -> int:
+    """0 all proven; 1 any violated (even if others are unknown); 3 unknown and none violated."""
+    statuses = {r.status for r in results}
+    if VIOLATED in statuses:
+        return EXIT_VIOLATED
+    if UNKNOWN in statuses:
+        return EXIT_UNKNOWN
+    return EXIT_PROVEN
+
+
+def counterexample_dict(cx: Counterexample | None) -> dict[str, Any] | None:
+    """The counterexample object of cli.md, keys in its order."""
+    if cx is None:
+        return None
+    return {
+        "realm": cx.realm,
+        "src": cx.src,
+        "dst": cx.dst,
+        "protocol": cx.protocol,
+        "sport": cx.sport,
+        "dport": cx.dport,
+        "src_class": cx.src_class,
+        "dst_class": cx.dst_class,
+        "path": [
+            {"device": h.device, "vrf": h.vrf, "acl": h.acl, "line": h.line} for h in cx.path
+        ],
+        "rule": cx.rule,
+    }
+
+
+def to_json_data(results: list[AssertionResult], policy: str, policy_sha256: str) -> dict:
+    return {
+        "policy": policy,
+        "policy_sha256": policy_sha256,
+        "assertions": [
+            {
+                "name": r.name,
+                "builtin": r.builtin,
+                "status": r.status,
+                "waivers": [
+                    {"statement": w.get("statement", ""), "reason": w.get("reason", "")}
+                    for w in r.waivers
+                ],
+                "counterexample": counterexample_dict(r.counterexample),
+            }
+            for r in results
+        ],
+        "summary": {k: summary(results)[k] for k in (PROVEN, VIOLATED, UNKNOWN)},
+    }
+
+
+def render_json(results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
+    data = to_json_data(results, policy, policy_sha256)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- text
+
+def packet_line(cx: Counterexample) -> str:
+    ports = f" {cx.sport} -> {cx.dport}" if cx.protocol in ("tcp", "udp") else ""
+    flags = f" flags {cx.tcp_flags}" if cx.tcp_flags else ""
+    icmp = f" type {cx.icmp_type}" if cx.icmp_type is not None else ""
+    return f"[{cx.realm}] {cx.src} -> {cx.dst} {cx.protocol}{ports}{flags}{icmp}"
+
+
+def counterexample_lines(cx: Counterexample) -> list[str]:
+    """A counterexample as indented plain lines (packet, classes, path, rule)."""
+    lines = []
+    if cx.statement:
+        lines.append(f"breaks:  {cx.statement}")
+    lines.append(f"packet:  {packet_line(cx)}")
+    lines.append(f"from:    {cx.src_class or '?'}  to: {cx.dst_class or '?'}")
+    if not cx.delivered:
+        lines.append(f"dropped: {cx.drop_reason or 'dropped'}")
+    for i, hop in enumerate(cx.path, 1):
+        where = hop.device + (f" vrf {hop.vrf}" if hop.vrf else "")
+        acl = f" acl {hop.acl}" + (f" line {hop.line}" if hop.line is not None else "")
+        note = f" ({hop.note})" if hop.note else ""
+        lines.append(f"  {i}. {where}{acl if hop.acl else ''}: {hop.action}{note}")
+    lines.append(f"rule:    {cx.rule or '(no policy rule: implicit or emitted line)'}")
+    return lines
+
+
+STATUS_STYLE = {PROVEN: "green", VIOLATED: "bold red", UNKNOWN: "yellow"}
+
+
+def render_text(
+    results: list[AssertionResult], policy: str, policy_sha256: str,
+    width: int = 110, color: bool = False,
+) -> str:
+    """A table of assertions, then each failure's counterexample."""
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
+        highlight=False, emoji=False,
+    )
+    table = Table(title=f"zongheng verify {policy}", title_justify="left")
+    table.add_column("assertion")
+    table.add_column("kind")
+    table.add_column("status")
+    table.add_column("waivers", justify="right")
+    for r in results:
+        table.add_row(
+            r.name, "built-in" if r.builtin else "policy",
+            Text(r.status, style=STATUS_STYLE.get(r.status, "")), str(len(r.waivers)),
+        )
+    console.print(table)
+    for r in results:
+        if r.status == PROVEN and not r.waivers:
+            continue
+        if r.status == VIOLATED:
+            console.print(Text(f"{r.name}: violated", style="bold red"))
+        elif r.status == UNKNOWN:
+            console.print(Text(f"{r.name}: unknown (solver gave no answer; not proven)",
+                               style="yellow"))
+        else:
+            console.print(Text(f"{r.name}: proven outside its waivers", style="green"))
+        for w in r.waivers:
+            console.print(f"  waiver: {w.get('statement', '')}  because {w.get('reason', '')!r}",
+                          markup=False)
+        if r.counterexample is not None:
+            for line in counterexample_lines(r.counterexample):
+                console.print("  " + line, markup=False)
+        if r.status == UNKNOWN:
+            for ob in r.obligations:
+                if ob.status == UNKNOWN:
+                    console.print(f"  undecided: {ob.name}: {ob.description or ob.statement_text}",
+                                  markup=False)
+    counts = summary(results)
+    console.print(
+        f"{counts[PROVEN]} proven, {counts[VIOLATED]} violated, {counts[UNKNOWN]} unknown"
+        f"  (policy sha256 {policy_sha256[:16]})"
+    )
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- JUnit
+
+def render_junit(results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
+    """One testcase per assertion; violated = <failure>, unknown = <error>."""
+    counts = summary(results)
+    suites = ET.Element("testsuites", name="zongheng verify")
+    suite = ET.SubElement(
+        suites, "testsuite", name=policy, tests=str(len(results)),
+        failures=str(counts[VIOLATED]), errors=str(counts[UNKNOWN]), skipped="0",
+    )
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="policy_sha256", value=policy_sha256)
+    ET.SubElement(props, "property", name="zongheng_version", value=zongheng.__version__)
+    for r in results:
+        case = ET.SubElement(
+            suite, "testcase", name=r.name, classname="builtin" if r.builtin else "policy",
+        )
+        if r.location:
+            case.set("file", r.location.rsplit(":", 1)[0] if ":" in r.location else r.location)
+        body = []
+        if r.counterexample is not None:
+            body = counterexample_lines(r.counterexample)
+        if r.status == VIOLATED:
+            msg = "assertion violated"
+            if r.counterexample is not None:
+                msg += ": " + packet_line(r.counterexample)
+            el = ET.SubElement(case, "failure", message=msg, type="violated")
+            el.text = "\n".join(body)
+        elif r.status == UNKNOWN:
+            el = ET.SubElement(case, "error", message="solver answered unknown or timed out",
+                               type="unknown")
+            el.text = "\n".join(
+                f"undecided: {ob.name}" for ob in r.obligations if ob.status == UNKNOWN
+            )
+        if r.waivers:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(
+                f"waiver: {w.get('statement', '')} because {w.get('reason', '')}"
+                for w in r.waivers
+            )
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+
+
+# ---------------------------------------------------------------- SARIF
+
+def _location(where: str | None, fallback_file: str) -> dict:
+    """SARIF location of a "FILE:LINE" policy position (file only when there is no line)."""
+    file, line = fallback_file, None
+    if where and ":" in where:
+        head, tail = where.rsplit(":", 1)
+        if tail.isdigit():
+            file, line = head, int(tail)
+    physical: dict[str, Any] = {"artifactLocation": {"uri": file}}
+    if line is not None:
+        physical["region"] = {"startLine": line}
+    return {"physicalLocation": physical}
+
+
+def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
+    """SARIF 2.1.0: ruleId = assertion name, location = the policy rule that let the packet in."""
+    rules = []
+    for r in results:
+        desc = "; ".join(sorted({ob.statement_text for ob in r.obligations if ob.statement_text}))
+        rules.append({
+            "id": r.name,
+            "shortDescription": {"text": r.name},
+            "fullDescription": {"text": desc or r.name},
+            "properties": {"builtin": r.builtin},
+        })
+    sarif_results = []
+    for i, r in enumerate(results):
+        res: dict[str, Any] = {"ruleId": r.name, "ruleIndex": i}
+        cx = r.counterexample
+        if r.status == VIOLATED:
+            res.update(kind="fail", level="error")
+            text = f"assertion '{r.name}' is violated"
+            if cx is not None:
+                text += f": {packet_line(cx)} ({cx.src_class} -> {cx.dst_class})"
+                text += f", let through by {cx.rule}" if cx.rule else ""
+            res["message"] = {"text": text}
+            res["locations"] = [_location(cx.rule if cx else r.location, policy)]
+        elif r.status == UNKNOWN:
+            res.update(kind="open", level="none")
+            res["message"] = {"text": f"assertion '{r.name}' is unknown: the solver gave no answer"}
+            res["locations"] = [_location(r.location, policy)]
+        else:
+            res.update(kind="pass", level="none")
+            res["message"] = {"text": f"assertion '{r.name}' is proven"}
+            res["locations"] = [_location(r.location, policy)]
+        if cx is not None:
+            res["properties"] = {"counterexample": counterexample_dict(cx)}
+        if r.waivers:
+            res.setdefault("properties", {})["waivers"] = r.waivers
+        sarif_results.append(res)
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "zongheng",
+                "version": zongheng.__version__,
+                "rules": rules,
+            }},
+            "artifacts": [{
+                "location": {"uri": policy},
+                "hashes": {"sha-256": policy_sha256},
+            }],
+            "results": sarif_results,
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "junit": render_junit,
+    "sarif": render_sarif,
+}
+
+
+def render(fmt: str, results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
+    return RENDERERS[fmt](results, policy, policy_sha256)

@@ -189,8 +189,10 @@ def render_junit(results: list[AssertionResult], policy: str, policy_sha256: str
         case = ET.SubElement(
             suite, "testcase", name=r.name, classname="builtin" if r.builtin else "policy",
         )
-        if r.location:
-            case.set("file", r.location.rsplit(":", 1)[0] if ":" in r.location else r.location)
+        head, _, tail = r.location.rpartition(":")
+        if head and tail.isdigit():
+            case.set("file", head)
+            case.set("line", tail)
         body = []
         if r.counterexample is not None:
             body = counterexample_lines(r.counterexample)

@@ -1,0 +1,159 @@
+"""Proof bundles: written from verify results, re-checked by z3 and cvc5, tampering caught."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import z3
+from zongheng.compiler.model import Network
+from zongheng.verifier.bundle import (
+    MANIFEST,
+    audit_bundle,
+    format_audit,
+    obligation_script,
+    run_cvc5,
+    run_z3,
+    write_bundle,
+)
+from zongheng.verifier.results import AssertionResult, ObligationResult
+
+cvc5 = pytest.importorskip("cvc5")
+
+
+def smt2_unsat_isolation() -> str:
+    """A z3-written script in the shape of a real obligation: a packet that needs two routes."""
+    src, dst = z3.BitVecs("src dst", 32)
+    proto = z3.BitVec("proto", 8)
+    dport = z3.BitVec("dport", 16)
+    in_tax = src & 0xFFFFFF00 == 0x0A000000
+    in_audit = dst & 0xFFFFFFF0 == 0x3B402000
+    acl_permits = z3.And(proto == 6, z3.ULE(8080, dport), z3.ULE(dport, 8089))
+    route = z3.Or(dst & 0xFFFFFF00 == 0x0A000000, dst & 0xFFF00000 == 0x0A100000)
+    s = z3.Solver()
+    s.add(in_tax, in_audit, acl_permits, route)
+    return s.to_smt2()
+
+
+def smt2_sat() -> str:
+    x = z3.BitVec("x", 32)
+    s = z3.Solver()
+    s.add(z3.ULT(x, 10), z3.UGT(x, 5))
+    return s.to_smt2()
+
+
+def network(tmp_path: Path) -> tuple[Network, Path]:
+    policy = tmp_path / "p.zh"
+    policy.write_text("# a policy\n", encoding="utf-8")
+    sha = hashlib.sha256(policy.read_bytes()).hexdigest()
+    net = Network(
+        name="t", display_name="t", asn=65000, policy_file=str(policy), policy_sha256=sha,
+        levels=(), regions=(), departments=(), classes=(), blocks=(), hosts=(), devices=(),
+        links=(), tunnels=(), rules=(),
+    )
+    return net, policy
+
+
+def results(*smt2_and_status: tuple[str, str]) -> list[AssertionResult]:
+    obs = [
+        ObligationResult(f"vertical-isolation/{i}/deny/0", "vertical-isolation",
+                         "deny vertical(tax) -> horizontal(audit)", status, None, 0.1, text,
+                         description="vertical(tax)@hlj -> horizontal(audit)@hlj, any service")
+        for i, (text, status) in enumerate(smt2_and_status)
+    ]
+    statuses = [o.status for o in obs]
+    status = "violated" if "violated" in statuses else "proven"
+    return [AssertionResult("vertical-isolation", True, status, [], None, obs)]
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    net, policy = network(tmp_path)
+    configs = tmp_path / "out" / "pe-hlj"
+    configs.mkdir(parents=True)
+    (configs / "cisco-ios-xe.cfg").write_text("hostname pe-hlj\n", encoding="utf-8")
+    out = tmp_path / "bundle"
+    rs = results((smt2_unsat_isolation(), "proven"), (smt2_unsat_isolation(), "proven"))
+    write_bundle(out, net, rs, policy, tmp_path / "out")
+    return out
+
+
+def test_bundle_passes_audit_with_every_solver(bundle: Path):
+    report = audit_bundle(bundle, "all")
+    assert report.solvers == ["z3", "cvc5"]
+    assert report.problems == []
+    assert [ob.answers for ob in report.obligations] == [{"z3": "unsat", "cvc5": "unsat"}] * 2
+    assert report.exit_status == 0
+    text = format_audit(report)
+    assert "z3" in text and "cvc5" in text and text.rstrip().splitlines()[-1].startswith("OK")
+
+
+def test_manifest_hashes_policy_model_and_configs(bundle: Path):
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    files = manifest["files"]
+    assert {"policy/p.zh", "model.json", "configs/pe-hlj/cisco-ios-xe.cfg",
+            "expected-answers.txt"} <= set(files)
+    assert manifest["configs"] == {
+        "configs/pe-hlj/cisco-ios-xe.cfg": files["configs/pe-hlj/cisco-ios-xe.cfg"]}
+    assert manifest["solvers"]["z3"] == z3.get_version_string()
+    assert [o["expected"] for o in manifest["obligations"]] == ["unsat", "unsat"]
+
+
+def test_obligation_file_is_commented_and_self_contained(bundle: Path):
+    path = sorted((bundle / "obligations").iterdir())[0]
+    text = path.read_text()
+    assert text.startswith("; zongheng proof obligation 1 of 2")
+    assert "; assertion:  vertical-isolation (built-in assertion)" in text
+    assert "; expected answer: unsat" in text
+    assert "(set-logic QF_BV)" in text and "(check-sat)" in text
+    assert run_z3(text, 10_000) == "unsat" and run_cvc5(text, 10_000) == "unsat"
+
+
+@pytest.mark.parametrize("target", ["obligation", "model.json", "policy/p.zh",
+                                    "configs/pe-hlj/cisco-ios-xe.cfg"])
+def test_one_changed_byte_fails_the_audit(bundle: Path, target: str):
+    path = sorted((bundle / "obligations").iterdir())[1] if target == "obligation" \
+        else bundle / target
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    report = audit_bundle(bundle, "z3")
+    assert report.exit_status == 1
+    rel = path.relative_to(bundle).as_posix()
+    assert any(p.startswith(rel) and "changed" in p for p in report.problems)
+
+
+def test_missing_and_unlisted_files_fail_the_audit(bundle: Path):
+    (bundle / "model.json").unlink()
+    (bundle / "extra.smt2").write_text("(check-sat)\n")
+    report = audit_bundle(bundle, "z3")
+    assert report.exit_status == 1
+    assert "model.json: missing" in report.problems
+    assert "extra.smt2: not listed in the manifest" in report.problems
+
+
+def test_sat_obligation_disagrees_with_expected_unsat(tmp_path: Path):
+    net, policy = network(tmp_path)
+    write_bundle(tmp_path / "b", net,
+                 results((smt2_unsat_isolation(), "proven"), (smt2_sat(), "violated")), policy)
+    report = audit_bundle(tmp_path / "b", "all")
+    assert report.problems == []
+    assert report.obligations[1].answers == {"z3": "sat", "cvc5": "sat"}
+    assert report.obligations[1].verify_answer == "sat"
+    assert report.exit_status == 1
+    assert "MISMATCH" in format_audit(report)
+
+
+def test_garbled_script_is_an_error_answer_not_a_proof():
+    net = Network("t", "t", 65000, "p.zh", "", (), (), (), (), (), (), (), (), (), ())
+    ob = results(("(declare-fun x () (_ BitVec 4))\n(assert (= x y))\n", "proven"))[0]
+    text = obligation_script(ob.obligations[0], 1, 1, net, True)
+    assert run_z3(text, 1000).startswith("error")
+    assert run_cvc5(text, 1000).startswith("error")
+
+
+def test_missing_manifest_fails(tmp_path: Path):
+    report = audit_bundle(tmp_path, "z3")
+    assert report.exit_status == 1 and report.problems == ["manifest.json: missing"]

@@ -1,0 +1,372 @@
+"""Proof bundles: write what `verify` proved so an auditor can re-check it without zongheng.
+
+A bundle directory holds the policy, the compiled model (``model.json``), the
+emitted configs when given, one self-contained commented SMT-LIB 2 script per
+proof obligation, ``expected-answers.txt`` and ``manifest.json`` with the
+sha256 of every other file. :func:`audit_bundle` checks the hashes and re-runs
+every script with z3 and/or cvc5; a proof needs every solver to say ``unsat``.
+The manifest is not signed: hashes catch accidents and edits of single files,
+not an attacker who rewrites the manifest too (sign the bundle for that).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zongheng
+from zongheng.compiler.model import Network, to_json
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, AssertionResult, ObligationResult
+
+BUNDLE_FORMAT = "zongheng-proof-bundle/1"
+MANIFEST = "manifest.json"
+ANSWERS = "expected-answers.txt"
+SOLVERS = ("z3", "cvc5")
+
+VERIFY_ANSWER = {PROVEN: "unsat", VIOLATED: "sat", UNKNOWN: "unknown"}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    return sha256_bytes(path.read_bytes())
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:48] or "assertion"
+
+
+def _comment(text: str) -> str:
+    """One safe comment line body (no newlines or control characters)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+
+
+def smt_logic(body: str) -> str:
+    """QF_BV when the script only uses bit-vectors and Booleans without quantifiers, else ALL."""
+    if re.search(r"\(\s*(forall|exists)\b|\bArray\b|\bInt\b|\bReal\b|\bString\b", body):
+        return "ALL"
+    return "QF_BV"
+
+
+def obligation_script(ob: ObligationResult, index: int, total: int, network: Network,
+                      builtin: bool) -> str:
+    """The SMT-LIB 2 text of one obligation with a header an auditor can read."""
+    body = ob.smt2 if ob.smt2.endswith("\n") else ob.smt2 + "\n"
+    kind = "built-in assertion" if builtin else "policy assertion"
+    header = [
+        f"; zongheng proof obligation {index} of {total}: {_comment(ob.name)}",
+        f"; policy:     {_comment(network.policy_file)} (sha256 {network.policy_sha256})",
+        f"; assertion:  {_comment(ob.assertion)} ({kind})",
+        f"; statement:  {_comment(ob.statement_text)}",
+        f"; flows:      {_comment(ob.description or ob.statement_text)}",
+        ";",
+        "; The script encodes the compiled network's forwarding (routes, route-target",
+        "; imports, ACLs, NAT, tunnels) and asks for a packet that breaks the statement.",
+        "; expected answer: unsat  (no such packet exists, so the statement holds)",
+        f"; verify answered: {VERIFY_ANSWER.get(ob.status, ob.status)}",
+        "; re-check with:  z3 THIS_FILE   or   cvc5 THIS_FILE",
+        "",
+    ]
+    prefix = "\n".join(header) + "\n"
+    if "(set-logic" not in body:
+        prefix += f"(set-logic {smt_logic(body)})\n"
+    if "(check-sat)" not in body:
+        body += "(check-sat)\n"
+    return prefix + body
+
+
+def _obligation_path(index: int, ob: ObligationResult) -> str:
+    return f"obligations/{index:04d}-{_slug(ob.assertion)}.smt2"
+
+
+def solver_versions() -> dict[str, str]:
+    import z3
+
+    versions = {"z3": z3.get_version_string()}
+    try:
+        import cvc5
+
+        versions["cvc5"] = str(getattr(cvc5, "__version__", "unknown"))
+    except ImportError:
+        pass
+    return versions
+
+
+def write_bundle(
+    directory: Path, network: Network, results: list[AssertionResult], policy_path: Path,
+    configs_dir: Path | None = None,
+) -> Path:
+    """Write the bundle of ``results`` into ``directory`` (created); returns the manifest path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+
+    def put(rel: str, data: bytes) -> None:
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        files[rel] = sha256_bytes(data)
+
+    policy_rel = f"policy/{policy_path.name}"
+    put(policy_rel, policy_path.read_bytes())
+    put("model.json", to_json(network).encode("utf-8"))
+    if configs_dir is not None:
+        for path in sorted(p for p in configs_dir.rglob("*") if p.is_file()):
+            put("configs/" + path.relative_to(configs_dir).as_posix(), path.read_bytes())
+
+    pairs = [(r, ob) for r in results for ob in r.obligations]
+    obligations = []
+    answer_lines = ["# file  expected  verify-answer  assertion"]
+    for i, (r, ob) in enumerate(pairs, 1):
+        rel = _obligation_path(i, ob)
+        put(rel, obligation_script(ob, i, len(pairs), network, r.builtin).encode("utf-8"))
+        answer = VERIFY_ANSWER.get(ob.status, ob.status)
+        obligations.append({
+            "file": rel,
+            "name": ob.name,
+            "assertion": ob.assertion,
+            "builtin": r.builtin,
+            "statement": ob.statement_text,
+            "flows": ob.description,
+            "expected": ob.expected,
+            "verify_answer": answer,
+        })
+        answer_lines.append(f"{rel}  {ob.expected}  {answer}  {ob.assertion}")
+    put(ANSWERS, ("\n".join(answer_lines) + "\n").encode("utf-8"))
+
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "tool": {"name": "zongheng", "version": zongheng.__version__},
+        "solvers": solver_versions(),
+        "policy": {"path": str(policy_path), "file": policy_rel,
+                   "sha256": files[policy_rel]},
+        "model": {"file": "model.json", "sha256": files["model.json"]},
+        "configs": {k: v for k, v in files.items() if k.startswith("configs/")},
+        "assertions": [
+            {"name": r.name, "builtin": r.builtin, "status": r.status, "waivers": r.waivers}
+            for r in results
+        ],
+        "obligations": obligations,
+        "files": dict(sorted(files.items())),
+    }
+    path = directory / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- audit
+
+class SolverMissing(Exception):
+    """The requested solver is not installed."""
+
+
+def run_z3(text: str, timeout_ms: int) -> str:
+    import z3
+
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    try:
+        solver.from_string(text)
+    except z3.Z3Exception as exc:
+        return "error: " + _comment(str(exc))
+    return str(solver.check())
+
+
+def run_cvc5(text: str, timeout_ms: int) -> str:
+    try:
+        import cvc5
+    except ImportError as exc:
+        raise SolverMissing("cvc5 is not installed (pip install 'zongheng[audit]')") from exc
+    tm = cvc5.TermManager()
+    solver = cvc5.Solver(tm)
+    solver.setOption("tlimit-per", str(timeout_ms))
+    parser = cvc5.InputParser(solver)
+    parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, text, "obligation")
+    symbols = parser.getSymbolManager()
+    answers = []
+    try:
+        while True:
+            cmd = parser.nextCommand()
+            if cmd.isNull():
+                break
+            out = cmd.invoke(solver, symbols).strip()
+            if out.startswith("(error"):
+                return "error: " + _comment(out)
+            if out in ("sat", "unsat", "unknown"):
+                answers.append(out)
+    except RuntimeError as exc:  # cvc5 reports parse errors as RuntimeError (CVC5ApiException)
+        return "error: " + _comment(str(exc))
+    if len(answers) != 1:
+        return f"error: expected one check-sat answer, got {len(answers)}"
+    return answers[0]
+
+
+RUNNERS = {"z3": run_z3, "cvc5": run_cvc5}
+
+
+def available_solvers() -> dict[str, bool]:
+    present = {"z3": True}
+    try:
+        import cvc5  # noqa: F401
+
+        present["cvc5"] = True
+    except ImportError:
+        present["cvc5"] = False
+    return present
+
+
+@dataclass
+class ObligationAudit:
+    file: str
+    assertion: str
+    expected: str
+    verify_answer: str
+    answers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def agrees(self) -> bool:
+        return all(a == self.expected for a in self.answers.values())
+
+
+@dataclass
+class AuditReport:
+    bundle: str
+    solvers: list[str]
+    missing_solvers: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # hash/manifest problems
+    files_checked: int = 0
+    obligations: list[ObligationAudit] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def exit_status(self) -> int:
+        """0 every hash and every answer as expected; 1 any mismatch; 3 only unknowns."""
+        if self.problems:
+            return 1
+        answers = [a for ob in self.obligations for a in ob.answers.values()]
+        if any(a != "unknown" and a != ob.expected
+               for ob in self.obligations for a in ob.answers.values()):
+            return 1
+        if "unknown" in answers:
+            return 3
+        return 0
+
+
+def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        report.problems.append("manifest.json lists no files")
+        return
+    for rel, digest in sorted(files.items()):
+        path = directory / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            report.problems.append(f"{rel}: path outside the bundle")
+        elif not path.is_file():
+            report.problems.append(f"{rel}: missing")
+        elif sha256_file(path) != digest:
+            report.problems.append(f"{rel}: changed (sha256 differs from the manifest)")
+        report.files_checked += 1
+    listed = set(files) | {MANIFEST}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        rel = path.relative_to(directory).as_posix()
+        if rel not in listed:
+            report.problems.append(f"{rel}: not listed in the manifest")
+    for key in ("policy", "model"):
+        entry = manifest.get(key) or {}
+        if files.get(entry.get("file")) != entry.get("sha256"):
+            report.problems.append(f"manifest: {key} hash disagrees with its file entry")
+    model_file = directory / "model.json"
+    policy_entry = manifest.get("policy") or {}
+    if model_file.is_file():
+        try:
+            model_sha = json.loads(model_file.read_text(encoding="utf-8")).get("policy_sha256")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            report.problems.append("model.json: not valid JSON")
+            return
+        if model_sha and model_sha != policy_entry.get("sha256"):
+            report.problems.append("model.json: compiled from a different policy (policy_sha256)")
+
+
+def resolve_solvers(choice: str) -> tuple[list[str], list[str]]:
+    """(solvers to run, requested-but-missing solvers). ``all`` runs every installed one."""
+    present = available_solvers()
+    wanted = list(SOLVERS) if choice == "all" else [choice]
+    return [s for s in wanted if present.get(s)], [s for s in wanted if not present.get(s)]
+
+
+def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000) -> AuditReport:
+    """Check every hash of a bundle, then re-run every obligation with the chosen solvers."""
+    run, missing = resolve_solvers(solver)
+    report = AuditReport(str(directory), run, missing)
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        report.problems.append("manifest.json: missing")
+        return report
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        report.problems.append(f"manifest.json: not valid JSON ({exc})")
+        return report
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        report.problems.append(f"manifest.json: not a {BUNDLE_FORMAT} manifest")
+        return report
+    report.manifest = manifest
+    _check_hashes(directory, manifest, report)
+    for entry in manifest.get("obligations", []):
+        ob = ObligationAudit(entry.get("file", "?"), entry.get("assertion", "?"),
+                             entry.get("expected", "unsat"), entry.get("verify_answer", "?"))
+        report.obligations.append(ob)
+        path = directory / ob.file
+        if not path.is_file():
+            continue  # already reported as missing
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for name in run:
+            ob.answers[name] = RUNNERS[name](text, timeout_ms)
+    return report
+
+
+def format_audit(report: AuditReport) -> str:
+    """The audit as plain text lines, one per obligation, and a verdict."""
+    m = report.manifest
+    lines = [f"bundle:  {report.bundle}"]
+    if m:
+        tool = m.get("tool", {})
+        made = ", ".join(f"{k} {v}" for k, v in sorted(m.get("solvers", {}).items()))
+        lines.append(f"made by: {tool.get('name')} {tool.get('version')} with {made}"
+                     f" at {m.get('created')}")
+        lines.append(f"policy:  {m.get('policy', {}).get('path')}"
+                     f" sha256 {m.get('policy', {}).get('sha256')}")
+    versions = solver_versions()
+    ran = ", ".join(f"{s} {versions.get(s, '')}".strip() for s in report.solvers) or "none"
+    lines.append(f"solvers: {ran}")
+    for s in report.missing_solvers:
+        lines.append(f"solvers: {s} is NOT installed, so it did not run"
+                     " (pip install 'zongheng[audit]')")
+    lines.append(f"hashes:  {report.files_checked} files checked, {len(report.problems)} problems")
+    lines += [f"  PROBLEM {p}" for p in report.problems]
+    width = max([len(ob.file) for ob in report.obligations] + [10])
+    if report.obligations:
+        head = f"  {'obligation'.ljust(width)}  expected  " + "  ".join(
+            s.ljust(8) for s in report.solvers)
+        lines.append(head.rstrip())
+    for ob in report.obligations:
+        cells = "  ".join(ob.answers.get(s, "missing").ljust(8) for s in report.solvers)
+        mark = "ok" if ob.agrees and ob.answers else "MISMATCH"
+        if ob.answers and all(a == "unknown" for a in ob.answers.values()):
+            mark = "UNKNOWN"
+        lines.append(f"  {ob.file.ljust(width)}  {ob.expected.ljust(8)}  {cells}  {mark}".rstrip())
+    status = report.exit_status
+    verdict = {
+        0: f"OK: every hash matches and every obligation is unsat with {ran}",
+        1: "FAILED: the bundle does not check (see PROBLEM / MISMATCH lines)",
+        3: "UNKNOWN: a solver gave no answer for some obligation; not proven",
+    }[status]
+    lines.append(verdict)
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,152 @@
+"""Write a compiled network's configs to a directory, all or nothing.
+
+``DIR/<device>/<file>`` for every device a target renders, ``DIR/model.json``
+and ``DIR/manifest.json`` (sha256 of every file, versions, targets; sorted
+keys and no timestamps, so the same input gives a byte-identical tree).
+
+Everything is rendered in memory and written to a temporary directory next
+to ``DIR`` first; only then is the old ``DIR`` renamed away and the new one
+renamed in. If anything fails, the previous ``DIR`` is left byte-identical
+and no temporary directory remains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import zongheng
+from zongheng.compiler.model import Device, Network, to_json
+from zongheng.emitters import REGISTRY, target_names
+from zongheng.emitters.base import Emitter
+
+_SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class OutputError(ValueError):
+    """Bad targets or output directory: the CLI reports it and exits 2."""
+
+
+def parse_targets(spec: str | Iterable[str]) -> list[str]:
+    """``"all"``, ``"nftables,wireguard"`` or a list of names -> sorted known names."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        raise OutputError("no target given")
+    if "all" in names:
+        return target_names()
+    unknown = sorted(set(names) - set(REGISTRY))
+    if unknown:
+        raise OutputError(
+            f"unknown target(s) {', '.join(unknown)}; known: {', '.join(target_names())}, all"
+        )
+    return sorted(set(names))
+
+
+def device_files(emitter: Emitter, device: Device) -> dict[str, str]:
+    """File name -> text that one target writes for one device (empty if none).
+
+    A target writes ``<name>.<extension>`` by default; a target that needs
+    several files per device defines ``render_files(device) -> dict``.
+    """
+    if not emitter.applies_to(device):
+        return {}
+    render_files = getattr(emitter, "render_files", None)
+    if render_files is not None:
+        return dict(render_files(device))
+    text = emitter.render(device)
+    if text is None:
+        return {}
+    return {f"{emitter.name}.{emitter.extension}": text}
+
+
+def render_tree(
+    network: Network, targets: Iterable[str], template_dir: Path | str | None = None
+) -> dict[str, bytes]:
+    """Relative path -> bytes of every file of the output tree (manifest included)."""
+    names = parse_targets(list(targets))
+    tdir = Path(template_dir) if template_dir is not None else None
+    files: dict[str, bytes] = {}
+    for name in names:
+        emitter = REGISTRY[name](network, tdir)
+        for device in network.devices:
+            if not _SAFE_PATH_PART.fullmatch(device.name):
+                raise OutputError(f"device name {device.name!r} cannot be a directory name")
+            for fname, text in device_files(emitter, device).items():
+                if not _SAFE_PATH_PART.fullmatch(fname):
+                    raise OutputError(f"target {name} produced a bad file name {fname!r}")
+                rel = f"{device.name}/{fname}"
+                if rel in files:
+                    raise OutputError(f"two targets write {rel}")
+                files[rel] = text.encode("utf-8")
+    files["model.json"] = to_json(network).encode("utf-8")
+    manifest = {
+        "zongheng_version": zongheng.__version__,
+        "policy": network.policy_file,
+        "policy_sha256": network.policy_sha256,
+        "targets": names,
+        "files": {rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())},
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    files["manifest.json"] = text.encode("utf-8")
+    return files
+
+
+def _write_tree(root: Path, files: dict[str, bytes]) -> None:
+    for rel in sorted(files):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(files[rel])
+
+
+def write_outputs(
+    network: Network,
+    out_dir: Path | str,
+    targets: Iterable[str] | str,
+    template_dir: Path | str | None = None,
+) -> dict:
+    """Render ``targets`` for ``network`` and replace ``out_dir`` atomically.
+
+    ``targets``: target names, or ``"all"`` / ``"a,b"``. ``template_dir``:
+    the ``--templates DIR`` override (``DIR/<target>/*.j2``). Returns the
+    manifest (as written to ``out_dir/manifest.json``). Raises
+    :class:`OutputError` for bad targets or an unusable ``out_dir``; template
+    errors propagate. On any exception ``out_dir`` is untouched.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a directory")
+    names = parse_targets(targets)
+    files = render_tree(network, names, template_dir)
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"parent directory {parent} does not exist")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    old: Path | None = None
+    try:
+        os.chmod(tmp, 0o755)
+        _write_tree(tmp, files)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.rename(out, old / "tree")
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            if old is not None:
+                os.rename(old / "tree", out)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not (old / "tree").exists():
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return json.loads(files["manifest.json"])

@@ -7,6 +7,16 @@ and reloaded byte-identically.
 
 Forwarding semantics (what the verifier encodes and the emitters render):
 
+* Route kinds: ``local``/``remote`` deliver at ``egress_interface`` of
+  ``egress_device`` (a site attachment; remote routes came in by route target
+  over the PE trunks); ``gateway``/``exit`` hand the packet to a gateway or
+  exit device, entering at ``entry_interface`` (its ``acl_in`` applies), and
+  deliver it at ``egress_interface`` (the private net, the Internet);
+  ``uplink`` hands it to ``egress_device`` at ``entry_interface`` where the
+  lookup continues in that interface's VRF (gateway and exit devices use it
+  towards their PE).
+* The ``internet`` class is attached at every exit's outside interface
+  (its ``device``/``interface`` are empty).
 * A packet lives in a **realm**: ``"horizontal"`` (the province-wide plan,
   platform servers and private nets), ``"vertical(<dept>)"`` (one per
   department, addresses may overlap other departments'), ``"inner"`` or
@@ -126,6 +136,8 @@ class Route:
     egress_vrf: str | None  # VRF of the egress attachment (may differ from this VRF)
     route_target: str | None = None  # RT that brought a remote route in
     origin_class: str | None = None  # EndpointClass.name the prefix belongs to
+    entry_interface: str | None = None  # gateway/exit/uplink: where egress_device is entered
+    next_hop: str | None = None  # next-hop address where the target needs one
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,11 @@ class RuleInstance:
     services: tuple[Service, ...]
     bindings: tuple[tuple[str, str], ...] = ()
     text: str = ""
+    src_summary: tuple[str, ...] = ()  # prefixes to write in ACLs (department blocks merged)
+    dst_summary: tuple[str, ...] = ()
+    src_name: str = ""  # object-group names: "vertical-tax", "host-portal", "internet"
+    dst_name: str = ""
+    col: int = 1  # column of the rule in the policy file
 
 
 @dataclass(frozen=True)

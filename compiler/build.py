@@ -1,0 +1,552 @@
+"""Build the compiled network model from a checked plan and the expanded rules.
+
+Design (MPLS L3VPN, see README "Architecture"):
+
+* one PE per region (``pe-<region>``), trunks along the region tree;
+* per department a vertical VRF ``V-<dept>`` and a horizontal attachment VRF
+  ``H-<dept>``; ``H-platform`` holds platform servers, exits and gateways;
+* a VRF imports a route target only where some allowed rule instance needs
+  that destination (for new connections or their replies), so routing is a
+  first, independent line of defence;
+* every attachment has an inbound stateless ACL: reply lines first (they can
+  never open a connection), then the rules' lines in policy order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from netaddr import IPAddress, IPNetwork
+from zongheng.compiler.check import Plan
+from zongheng.compiler.model import (
+    Acl,
+    AclLine,
+    Device,
+    EndpointClass,
+    HostEntry,
+    Interface,
+    Link,
+    NatRule,
+    Route,
+    RuleInstance,
+    Service,
+    Tunnel,
+    Vrf,
+)
+from zongheng.compiler.resolve import ClassInfo, Resolver
+
+UNDERLAY = IPNetwork("100.64.0.0/16")  # loopbacks of extranet devices
+INNER_UNDERLAY = IPNetwork("100.65.0.0/16")  # loopbacks of inner devices (air-gapped)
+LINKS = IPNetwork("100.66.0.0/16")  # /31 point-to-point links
+
+RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
+SEQ_STEP = 10
+
+
+def _first_host(prefix: str) -> str:
+    net = IPNetwork(prefix)
+    ip = net.first + 1 if net.size > 2 else net.first
+    return f"{IPAddress(ip)}/{net.prefixlen}"
+
+
+class Builder:
+    def __init__(self, plan: Plan, resolver: Resolver, instances: list[RuleInstance]) -> None:
+        self.plan = plan
+        self.res = resolver
+        self.instances = instances
+        self.asn = plan.asn
+        self.dept_index = {d: i + 1 for i, d in enumerate(plan.departments)}
+        self.private_index = {p: i + 1 for i, p in enumerate(plan.privates)}
+        self.exit_regions = [r for r, _ in plan.exits]
+        self.gateways = {
+            name: pv.gateway_region.value
+            for name, pv in plan.privates.items()
+            if pv.gateway_region is not None and pv.gateway is not None
+        }
+        self._link_next = int(LINKS.first)
+        self.links: list[Link] = []
+
+    # ------------------------------------------------------------ numbering
+    def rt(self, n: int) -> str:
+        return f"{self.asn}:{n}"
+
+    def group_rt(self, c: ClassInfo) -> int | None:
+        """The route target a class's prefixes are exported with."""
+        if c.kind == "vertical":
+            return 1000 + self.dept_index[c.owner]  # type: ignore[index]
+        if c.kind == "horizontal":
+            return 2000 + self.dept_index[c.owner]  # type: ignore[index]
+        if c.kind == "platform":
+            return RT_PLATFORM
+        if c.kind == "private":
+            return 3000 + self.private_index[c.owner]  # type: ignore[index]
+        if c.kind == "internet":
+            return RT_INTERNET
+        return None
+
+    def vrf_number(self, vrf: str) -> int:
+        if vrf == "H-platform":
+            return RT_PLATFORM
+        kind, dept = vrf.split("-", 1)
+        return (1000 if kind == "V" else 2000) + self.dept_index[dept]
+
+    def p2p(self) -> tuple[str, str]:
+        a = IPAddress(self._link_next)
+        self._link_next += 2
+        return f"{a}/31", f"{IPAddress(int(a) + 1)}/31"
+
+    # ------------------------------------------------------------ imports
+    def imports(self) -> dict[str, set[int]]:
+        """Route targets each VRF needs: destinations of allowed rules and their replies."""
+        need: dict[str, set[int]] = {}
+        for inst in self.instances:
+            if inst.action != "allow":
+                continue
+            for s in inst.src_classes:
+                for d in inst.dst_classes:
+                    cs, cd = self.res.by_name[s], self.res.by_name[d]
+                    for a, b in ((cs, cd), (cd, cs)):
+                        rt = self.group_rt(b)
+                        if a.vrf is not None and rt is not None:
+                            need.setdefault(a.vrf, set()).add(rt)
+        horizontal_groups = {self.group_rt(c) for c in self.res.classes
+                             if c.kind in ("horizontal", "platform")}
+        for rts in need.values():
+            if horizontal_groups and horizontal_groups <= rts:
+                rts -= horizontal_groups  # type: ignore[arg-type]
+                rts.add(RT_HORIZONTAL)
+        return need
+
+    def exports(self, c: ClassInfo) -> set[int]:
+        rt = self.group_rt(c)
+        out = {rt} if rt is not None else set()
+        if c.kind in ("horizontal", "platform"):
+            out.add(RT_HORIZONTAL)
+        return out
+
+    # ------------------------------------------------------------ ACLs
+    def acl(self, name: str, facing: set[str], comment: str, stateful: bool = False,
+            towards: set[str] | None = None) -> Acl:
+        """First-match ACL for packets arriving from ``facing`` and heading ``towards``."""
+        def goes(classes: tuple[str, ...]) -> bool:
+            return towards is None or any(c in towards for c in classes)
+
+        lines: list[AclLine] = []
+
+        def side(pairs, summary, classes) -> tuple[str, ...]:
+            if all(c in facing for c in classes):
+                return summary
+            nets = [p for c, ps in pairs if c in facing for p in ps]
+            return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets}))
+
+        if not stateful:
+            for inst in self.instances:
+                if inst.action != "allow" or not any(c in facing for c in inst.dst_classes):
+                    continue
+                if not goes(inst.src_classes):
+                    continue
+                src = side(inst.dst, inst.dst_summary, inst.dst_classes)
+                for term in reply_terms(inst.services):
+                    lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
+                                         rule=inst.rule, src_group=inst.dst_name,
+                                         dst_group=inst.src_name, **term))
+        for inst in self.instances:
+            if not any(c in facing for c in inst.src_classes) or not goes(inst.dst_classes):
+                continue
+            src = side(inst.src, inst.src_summary, inst.src_classes)
+            for term in new_terms(inst.services):
+                lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
+                                     dst=inst.dst_summary, rule=inst.rule,
+                                     src_group=inst.src_name, dst_group=inst.dst_name, **term))
+        unique: list[AclLine] = []
+        seen: set[AclLine] = set()
+        for ln in lines:
+            if ln not in seen:
+                seen.add(ln)
+                unique.append(ln)
+        numbered = tuple(
+            AclLine(**{**ln.__dict__, "seq": (i + 1) * SEQ_STEP}) for i, ln in enumerate(unique)
+        )
+        return Acl(name, numbered, stateful, comment)
+
+    # ------------------------------------------------------------ the network
+    def build(self) -> dict:
+        plan, res = self.plan, self.res
+        classes_at: dict[str, list[ClassInfo]] = {}
+        for c in res.classes:
+            if c.kind in ("vertical", "horizontal", "platform"):
+                classes_at.setdefault(c.region, []).append(c)  # type: ignore[arg-type]
+        need = self.imports()
+        loopbacks = {}
+        names = [f"pe-{r}" for r in plan.regions] + [f"exit-{r}" for r in self.exit_regions] \
+            + [f"gw-{p}" for p in self.gateways]
+        for i, n in enumerate(names):
+            loopbacks[n] = str(IPAddress(int(UNDERLAY.first) + i + 1))
+        inner_regions = list(plan.inner_sites)
+        for i, r in enumerate(inner_regions):
+            loopbacks[f"inner-{r}"] = str(IPAddress(int(INNER_UNDERLAY.first) + i + 1))
+
+        # interfaces and attachments
+        iface: dict[str, list[Interface]] = {n: [] for n in loopbacks}
+        attach: dict[str, tuple[str, str]] = {}  # class -> (device, interface)
+        children = {r: [c for c in plan.regions if plan.parent.get(c) == r] for r in plan.regions}
+        uplink_if: dict[str, str] = {}
+        for r in plan.regions:
+            dev = f"pe-{r}"
+            n = 0
+            parent = plan.parent.get(r)
+            if parent is not None:
+                n += 1  # eth0 is the uplink, added when the parent is built
+            for child in children[r]:
+                a_addr, b_addr = self.p2p()
+                a_if, b_if = f"eth{n}", "eth0"
+                iface[dev].append(Interface(a_if, None, a_addr, description=f"trunk to pe-{child}",
+                                            peer_device=f"pe-{child}", peer_interface=b_if))
+                iface[f"pe-{child}"].insert(0, Interface(
+                    b_if, None, b_addr, description=f"trunk to {dev}", peer_device=dev,
+                    peer_interface=a_if))
+                self.links.append(Link("trunk", dev, a_if, f"pe-{child}", b_if))
+                n += 1
+            if r in self.exit_regions:
+                a_addr, b_addr = self.p2p()
+                uplink_if[f"exit-{r}"] = f"eth{n}"
+                iface[dev].append(Interface(f"eth{n}", "H-platform", a_addr,
+                                            acl_in="zh-exit-in", description=f"to exit-{r}",
+                                            peer_device=f"exit-{r}", peer_interface="eth0"))
+                iface[f"exit-{r}"] += [
+                    Interface("eth0", None, b_addr, acl_in="zh-inside-in",
+                              description=f"inside, to {dev}", peer_device=dev,
+                              peer_interface=f"eth{n}"),
+                    Interface("eth1", None, None, acl_in="zh-outside-in",
+                              description="outside, Internet", attached_class="internet"),
+                ]
+                self.links.append(Link("exit", dev, f"eth{n}", f"exit-{r}", "eth0"))
+                n += 1
+            port = n
+            for c in sorted(classes_at.get(r, []), key=self.vlan):
+                name = f"eth{port}.{self.vlan(c)}"
+                attach[c.name] = (dev, name)
+                acl_name = {"vertical": f"zh-v-{c.owner}-in", "horizontal": f"zh-h-{c.owner}-in",
+                            "platform": "zh-platform-in"}[c.kind]
+                iface[dev].append(Interface(name, c.vrf, _first_host(c.prefixes[0]),
+                                            acl_in=acl_name, description=c.name,
+                                            attached_class=c.name))
+        for p, region in self.gateways.items():
+            pv = plan.privates[p]
+            dev = f"gw-{p}"
+            plat = attach.get(f"platform@{region}")
+            site = plan.platform_sites.get(region)
+            gw_addr = f"{IPNetwork(pv.gateway.text).ip}/{site.prefixlen if site else 32}"  # type: ignore[union-attr]
+            iface[dev] += [
+                Interface("eth0", None, gw_addr, acl_in="zh-outside-in",
+                          description=f"outside, platform LAN of pe-{region}",
+                          peer_device=f"pe-{region}", peer_interface=plat[1] if plat else None),
+                Interface("eth1", None, _first_host(str(IPNetwork(pv.address.text).cidr)),  # type: ignore[union-attr]
+                          acl_in="zh-inside-in", description=f"inside, private({p})",
+                          attached_class=f"private({p})"),
+            ]
+            attach[f"private({p})"] = (dev, "eth1")
+            if plat:
+                self.links.append(Link("gateway", plat[0], plat[1], dev, "eth0"))
+        for r in inner_regions:
+            c = res.by_name[f"inner@{r}"]
+            iface[f"inner-{r}"].append(Interface("eth0", None, _first_host(c.prefixes[0]),
+                                                 acl_in="zh-inner-in", description=c.name,
+                                                 attached_class=c.name))
+            attach[c.name] = (f"inner-{r}", "eth0")
+
+        # exported routes: (device, vrf) -> [(rt set, Route)]
+        exported: list[tuple[str, str, set[int], Route]] = []
+        for c in res.classes:
+            if c.name not in attach or c.vrf is None:
+                continue
+            dev, ifn = attach[c.name]
+            if c.kind == "private":
+                region = self.gateways[c.owner]  # type: ignore[index]
+                plat = attach.get(f"platform@{region}")
+                if plat is None:
+                    continue
+                for p in c.prefixes:
+                    exported.append((plat[0], "H-platform", self.exports(c), Route(
+                        p, "gateway", dev, ifn, None, origin_class=c.name, entry_interface="eth0",
+                        next_hop=str(IPNetwork(plan.privates[c.owner].gateway.text).ip))))  # type: ignore[union-attr,index]
+                continue
+            for p in c.prefixes:
+                exported.append((dev, c.vrf, self.exports(c), Route(
+                    p, "local", dev, ifn, c.vrf, origin_class=c.name)))
+        for r in self.exit_regions:
+            exported.append((f"pe-{r}", "H-platform", {RT_INTERNET}, Route(
+                "0.0.0.0/0", "exit", f"exit-{r}", "eth1", None, origin_class="internet",
+                entry_interface="eth0")))
+
+        # VRFs per PE
+        devices: dict[str, Device] = {}
+        vrf_names_at: dict[str, list[str]] = {}
+        for r in plan.regions:
+            names_here = []
+            for c in sorted(classes_at.get(r, []), key=self.vlan):
+                if c.vrf not in names_here:
+                    names_here.append(c.vrf)
+            if (r in self.exit_regions or r in self.gateways.values()) and \
+                    "H-platform" not in names_here:
+                names_here.append("H-platform")
+            vrf_names_at[r] = names_here
+        for r in plan.regions:
+            dev = f"pe-{r}"
+            vrfs = []
+            for v in vrf_names_at[r]:
+                rts = sorted(need.get(v, set()))
+                routes: dict[str, Route] = {}
+                for edev, evrf, ert, route in exported:
+                    if edev == dev and evrf == v:
+                        routes.setdefault(route.prefix, route)
+                for edev, evrf, ert, route in exported:
+                    if edev == dev and evrf == v:
+                        continue
+                    hit = sorted(set(rts) & ert)
+                    if not hit or route.prefix in routes:
+                        continue
+                    kind = route.kind if route.kind in ("gateway", "exit") else "remote"
+                    routes[route.prefix] = Route(
+                        route.prefix, kind, route.egress_device, route.egress_interface,
+                        route.egress_vrf, self.rt(hit[0]), route.origin_class,
+                        route.entry_interface, route.next_hop)
+                exports = sorted({rt for edev, evrf, ert, _ in exported
+                                  if edev == dev and evrf == v for rt in ert}
+                                 | self.base_exports(v))
+                realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
+                vrfs.append(Vrf(
+                    v, f"{loopbacks[dev]}:{self.vrf_number(v)}",
+                    tuple(self.rt(x) for x in exports), tuple(self.rt(x) for x in rts),
+                    tuple(sorted(routes.values(), key=route_key)), realm,
+                    description=self.vrf_description(v)))
+            acls = []
+            for i in iface[dev]:
+                if i.acl_in is None:
+                    continue
+                if i.attached_class:
+                    facing = {i.attached_class} | {
+                        f"private({p})" for p, reg in self.gateways.items()
+                        if reg == r and i.attached_class == f"platform@{r}"}
+                    acls.append(self.acl(i.acl_in, facing, f"from {', '.join(sorted(facing))}"))
+                elif i.acl_in == "zh-exit-in":
+                    acls.append(self.acl(i.acl_in, {"internet"}, "from the Internet, after exit NAT"))
+            devices[dev] = Device(dev, "pe", r, loopbacks[dev], tuple(vrfs), tuple(iface[dev]),
+                                  tuple(acls), description=plan.region_display.get(r) or "")
+
+        everything = {c.name for c in res.classes}
+        for r in self.exit_regions:
+            dev = f"exit-{r}"
+            out_routes = [Route("0.0.0.0/0", "local", dev, "eth1", None, origin_class="internet")]
+            inside: set[str] = set()
+            for inst in self.instances:
+                if inst.action != "allow":
+                    continue
+                if "internet" in inst.dst_classes:
+                    inside.update(inst.src_summary)
+                if "internet" in inst.src_classes:
+                    inside.update(p for c, ps in inst.dst for p in ps if c != "internet")
+            for p in sorted(inside, key=lambda x: IPNetwork(x).sort_key()):
+                out_routes.append(Route(p, "uplink", f"pe-{r}", uplink_if[dev], "H-platform",
+                                        entry_interface=uplink_if[dev]))
+            nat = self.exit_nat(r)
+            acls = (
+                self.acl("zh-inside-in", everything - {"internet"},
+                         "from the extranet (stateful)", stateful=True, towards={"internet"}),
+                self.acl("zh-outside-in", {"internet"}, "from the Internet, after DNAT (stateful)",
+                         stateful=True, towards=everything - {"internet"}),
+            )
+            devices[dev] = Device(dev, "exit", r, loopbacks[dev], (), tuple(iface[dev]), acls,
+                                  nat, tuple(sorted(out_routes, key=route_key)),
+                                  description=f"Internet exit of {r}")
+        for p, region in self.gateways.items():
+            dev = f"gw-{p}"
+            cname = f"private({p})"
+            plat = attach.get(f"platform@{region}")
+            routes = [Route(pr, "local", dev, "eth1", None, origin_class=cname)
+                      for pr in res.by_name[cname].prefixes]
+            if plat:
+                routes.append(Route("0.0.0.0/0", "uplink", plat[0], plat[1], "H-platform",
+                                    entry_interface=plat[1],
+                                    next_hop=_first_host(str(plan.platform_sites[region])).split("/")[0]))
+            acls = (
+                self.acl("zh-outside-in", everything - {cname}, "from the extranet",
+                         towards={cname}),
+                self.acl("zh-inside-in", {cname}, f"from {cname}", towards=everything - {cname}),
+            )
+            devices[dev] = Device(dev, "gw", region, loopbacks[dev], (), tuple(iface[dev]), acls,
+                                  (), tuple(sorted(routes, key=route_key)),
+                                  description=plan.privates[p].display or "")
+        tunnels = self.vertical_tunnels(need, loopbacks) + self.inner_tunnels(loopbacks, iface)
+        for r in inner_regions:
+            dev = f"inner-{r}"
+            cname = f"inner@{r}"
+            routes = [Route(res.by_name[cname].prefixes[0], "local", dev, "eth0", None,
+                            origin_class=cname)]
+            for other in inner_regions:
+                if other != r:
+                    oc = res.by_name[f"inner@{other}"]
+                    routes.append(Route(oc.prefixes[0], "remote", f"inner-{other}", "eth0", None,
+                                        origin_class=oc.name))
+            acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
+            devices[dev] = Device(dev, "inner", r, loopbacks[dev], (), tuple(iface[dev]), acls,
+                                  (), tuple(sorted(routes, key=route_key)),
+                                  description=f"inner net router of {r}")
+
+        classes = []
+        for c in res.classes:
+            dev, ifn = attach.get(c.name, ("", ""))
+            classes.append(EndpointClass(c.name, c.kind, c.owner, c.region, c.realm, c.prefixes,
+                                         dev, ifn))
+        return {
+            "devices": tuple(devices[n] for n in
+                             [*names, *(f"inner-{r}" for r in inner_regions)]),
+            "links": tuple(self.links),
+            "tunnels": tuple(tunnels),
+            "classes": tuple(classes),
+            "hosts": self.host_entries(),
+        }
+
+    def base_exports(self, vrf: str) -> set[int]:
+        if vrf == "H-platform":
+            return {RT_PLATFORM, RT_HORIZONTAL}
+        kind, dept = vrf.split("-", 1)
+        if kind == "V":
+            return {1000 + self.dept_index[dept]}
+        return {2000 + self.dept_index[dept], RT_HORIZONTAL}
+
+    def vrf_description(self, vrf: str) -> str:
+        if vrf == "H-platform":
+            return "platform servers, exits and gateways"
+        kind, dept = vrf.split("-", 1)
+        return f"{'vertical net' if kind == 'V' else 'horizontal attachment'} of {dept}"
+
+    def vlan(self, c: ClassInfo) -> int:
+        if c.kind == "platform":
+            return 10
+        base = 100 + 2 * self.dept_index[c.owner]  # type: ignore[index]
+        return base if c.kind == "vertical" else base + 1
+
+    def exit_nat(self, region: str) -> tuple[NatRule, ...]:
+        rules: list[NatRule] = []
+        free = self.plan.snat_free.get(region, [])
+        pool = f"{free[0]}-{free[-1]}" if free else ""
+        inside: list[str] = []
+        for inst in self.instances:
+            if inst.action == "allow" and "internet" in inst.dst_classes:
+                for p in inst.src_summary:
+                    if p not in inside:
+                        inside.append(p)
+        for p in inside:
+            rules.append(NatRule("source", p, pool, "eth1"))
+        for host, public in self.plan.static_nat.get(region, {}).items():
+            h = self.plan.hosts[host]
+            rules.append(NatRule("static", str(IPNetwork(h.address.text).ip), str(public),
+                                 "eth1", host))
+        return tuple(rules)
+
+    def host_entries(self) -> tuple[HostEntry, ...]:
+        out = []
+        for name, h in self.plan.hosts.items():
+            cls = self.res.host_class(h)
+            nat = tuple((f"exit-{r}", str(m[name])) for r, m in self.plan.static_nat.items()
+                        if name in m)
+            out.append(HostEntry(name, str(IPNetwork(h.address.text).ip), h.region.value,
+                                 h.owner.value, h.realm, cls.name if cls else "", nat))
+        return tuple(out)
+
+    # ------------------------------------------------------------ tunnels
+    def _tree(self, sites: list[str]) -> dict[str, str]:
+        """Each site's tunnel peer: its nearest ancestor site, else the first site."""
+        out = {}
+        for s in sites[1:]:
+            peer = next((a for a in self.plan.ancestors(s) if a in sites), sites[0])
+            out[s] = peer
+        return out
+
+    def _behind(self, site: str, tree: dict[str, str]) -> list[str]:
+        out, todo = [site], [site]
+        while todo:
+            cur = todo.pop()
+            for s, p in tree.items():
+                if p == cur:
+                    out.append(s)
+                    todo.append(s)
+        return out
+
+    def vertical_tunnels(self, need: dict[str, set[int]], lo: dict[str, str]) -> list[Tunnel]:
+        out = []
+        for dept, d in self.plan.departments.items():
+            sites = list(d.sites["vertical"])
+            if len(sites) < 2 or 1000 + self.dept_index[dept] not in need.get(f"V-{dept}", set()):
+                continue
+            tree = self._tree(sites)
+            for s, peer in tree.items():
+                behind = set(self._behind(s, tree))
+                a = tuple(str(d.sites["vertical"][x]) for x in sites if x in behind)
+                b = tuple(str(d.sites["vertical"][x]) for x in sites if x not in behind)
+                name = f"v-{dept}-{s}"
+                out.append(Tunnel(name, "vertical", dept, f"pe-{s}", f"V-{dept}", lo[f"pe-{s}"], a,
+                                  f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
+                                  secret=f"psk-{name}"))
+        return out
+
+    def inner_tunnels(self, lo: dict[str, str], iface: dict[str, list[Interface]]) -> list[Tunnel]:
+        sites = list(self.plan.inner_sites)
+        if len(sites) < 2:
+            return []
+        tree = self._tree(sites)
+        out = []
+        for s, peer in tree.items():
+            behind = set(self._behind(s, tree))
+            a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
+            b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
+            name = f"inner-{s}"
+            out.append(Tunnel(name, "inner", None, f"inner-{s}", None, lo[f"inner-{s}"], a,
+                              f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"psk-{name}"))
+            a_if, b_if = f"tun-{peer}", f"tun-{s}"
+            iface[f"inner-{s}"].append(Interface(a_if, None, None, description=f"encrypted link "
+                                                 f"to inner-{peer}", peer_device=f"inner-{peer}",
+                                                 peer_interface=b_if))
+            iface[f"inner-{peer}"].append(Interface(b_if, None, None, description=f"encrypted "
+                                                    f"link to inner-{s}",
+                                                    peer_device=f"inner-{s}", peer_interface=a_if))
+            self.links.append(Link("inner", f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
+        return out
+
+
+def route_key(r: Route) -> tuple:
+    net = IPNetwork(r.prefix)
+    return (-net.prefixlen, int(net.first), r.egress_device, r.egress_interface)
+
+
+def new_terms(services: Iterable[Service]) -> list[dict]:
+    """ACL match terms for packets that open connections of these services."""
+    out = []
+    for s in services:
+        if s.protocol == "icmp":
+            out.append({"protocol": "icmp", "icmp_types": (8,)})
+        elif s.protocol in ("tcp", "udp"):
+            out.append({"protocol": s.protocol, "dport": s.ports})
+        else:
+            out.append({"protocol": "ip"})
+    return out
+
+
+def reply_terms(services: Iterable[Service]) -> list[dict]:
+    """Stateless terms for replies: TCP with ACK/RST, UDP from the service port, ICMP replies."""
+    out: list[dict] = []
+    for s in services:
+        if s.protocol == "icmp":
+            terms = [{"protocol": "icmp", "icmp_types": (0,)}]
+        elif s.protocol == "tcp":
+            terms = [{"protocol": "tcp", "sport": s.ports, "established": True}]
+        elif s.protocol == "udp":
+            terms = [{"protocol": "udp", "sport": s.ports}]
+        else:
+            terms = [{"protocol": "tcp", "established": True}, {"protocol": "udp"},
+                     {"protocol": "icmp", "icmp_types": (0, 3, 11)}]
+        for t in terms:
+            if t not in out:
+                out.append(t)
+    return out

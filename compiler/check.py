@@ -1,0 +1,692 @@
+"""Semantic checks and allocation: AST in, a checked address plan out.
+
+Every error of spec section 3 is reported here, all of them in one run, each
+at the place the engineer has to change. Allocation happens in the same pass
+because several checks (hosts inside their site, blocks too small) need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netaddr import IPAddress, IPNetwork, IPSet
+from zongheng.compiler import ast
+from zongheng.compiler.allocate import allocate_sites, static_nat
+from zongheng.compiler.errors import Loc, Reporter
+from zongheng.compiler.model import PortRange, Service
+
+RFC1918 = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
+PROTOCOL_NAMES = ("tcp", "udp", "icmp", "ip")
+ANY = (Service("ip"),)
+
+
+@dataclass
+class DeptPlan:
+    name: str
+    display: str | None
+    loc: Loc
+    blocks: dict[str, IPNetwork] = field(default_factory=dict)  # realm -> declared block
+    sites: dict[str, dict[str, IPNetwork]] = field(
+        default_factory=lambda: {"vertical": {}, "horizontal": {}}
+    )  # realm -> region -> prefix, regions in pre-order
+    explicit: set[tuple[str, str]] = field(default_factory=set)  # (realm, region) pinned
+
+
+@dataclass
+class Plan:
+    """Everything later stages need, checked and allocated."""
+
+    policy: ast.Policy
+    name: str
+    display: str
+    asn: int
+    levels: list[str]
+    horizontal: IPNetwork | None
+    regions: list[str]  # pre-order
+    parent: dict[str, str | None]
+    level: dict[str, str]
+    region_display: dict[str, str | None]
+    services: dict[str, tuple[Service, ...]]
+    departments: dict[str, DeptPlan]
+    platform: IPNetwork | None
+    platform_sites: dict[str, IPNetwork]
+    hosts: dict[str, ast.Host]
+    privates: dict[str, ast.Private]
+    inner: IPNetwork | None
+    inner_sites: dict[str, IPNetwork]
+    exits: list[tuple[str, IPNetwork]]
+    static_nat: dict[str, dict[str, IPAddress]]  # exit region -> host -> public address
+    snat_free: dict[str, list[IPAddress]]  # exit region -> addresses left for overload
+
+    def subtree(self, region: str) -> list[str]:
+        out, stack = [], [region]
+        while stack:
+            r = stack.pop()
+            out.append(r)
+            stack.extend(c for c in self.regions if self.parent.get(c) == r)
+        order = {r: i for i, r in enumerate(self.regions)}
+        return sorted(out, key=order.__getitem__)
+
+    def ancestors(self, region: str) -> list[str]:
+        out = []
+        p = self.parent.get(region)
+        while p is not None:
+            out.append(p)
+            p = self.parent.get(p)
+        return out
+
+
+def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+class Checker:
+    def __init__(self, policy: ast.Policy, reporter: Reporter) -> None:
+        self.p = policy
+        self.rep = reporter
+
+    # ------------------------------------------------------------ helpers
+    def prefix(self, lit: ast.PrefixLit | None, what: str = "prefix") -> IPNetwork | None:
+        if lit is None:
+            return None
+        text = lit.text
+        if ":" in text:
+            self.rep.error(lit.loc, f"IPv6 is not supported yet: '{text}' (use an IPv4 {what})")
+            return None
+        addr, _, length = text.partition("/")
+        octets = addr.split(".")
+        if len(octets) != 4 or any(not o.isdigit() or int(o) > 255 for o in octets):
+            self.rep.error(lit.loc, f"'{text}' is not a valid IPv4 {what}")
+            return None
+        if length and int(length) > 32:
+            self.rep.error(lit.loc, f"'{text}': prefix length must be 0..32")
+            return None
+        net = IPNetwork(text)
+        if length and net.ip != net.network:
+            self.rep.error(lit.loc, f"prefix {text} has host bits set "
+                           f"(did you mean {net.cidr}?)")
+            return None
+        return net.cidr if length else IPNetwork(f"{addr}/32")
+
+    def address(self, lit: ast.PrefixLit | None) -> IPAddress | None:
+        net = self.prefix(lit, "address")
+        return None if net is None else net.ip
+
+    # ------------------------------------------------------------ entry
+    def run(self) -> Plan:
+        p, rep = self.p, self.rep
+        net = self.network()
+        self.regions_pass(net)
+        services = self.services_pass()
+        plan = Plan(
+            policy=p, name=net.display or "network" if net else "network",
+            display=(net.display or "") if net else "", asn=net.asn if net else 65000,
+            levels=self.levels, horizontal=self.horizontal, regions=self.region_order,
+            parent=self.parent, level=self.level_of, region_display=self.region_display,
+            services=services, departments={}, platform=None, platform_sites={}, hosts={},
+            privates={}, inner=None, inner_sites={}, exits=self.exits, static_nat={},
+            snat_free={},
+        )
+        self.plan = plan
+        self.platform_pass()
+        self.departments_pass()
+        self.privates_pass()
+        self.inner_pass()
+        self.horizontal_overlaps()
+        self.vertical_overlaps()
+        self.hosts_pass()
+        self.names_in_rules()
+        self.static_nat_pass()
+        if len(p.policies) > 1:
+            rep.error(p.policy_locs[1], "duplicate 'policy' block: a file has at most one")
+        return plan
+
+    # ------------------------------------------------------------ network
+    def network(self) -> ast.Network | None:
+        nets = self.p.networks
+        self.levels: list[str] = []
+        self.horizontal = None
+        self.exits: list[tuple[str, IPNetwork]] = []
+        if not nets:
+            self.rep.error(Loc(1, 1), "the policy has no 'network' block (exactly one is needed)")
+            return None
+        for dup in nets[1:]:
+            self.rep.error(dup.loc, "duplicate 'network' block: a file has exactly one")
+        net = nets[0]
+        seen: set[str] = set()
+        for lv in net.levels:
+            if lv.value in seen:
+                self.rep.error(lv.loc, f"duplicate level '{lv.value}'")
+            seen.add(lv.value)
+            self.levels.append(lv.value)
+        if not net.levels:
+            self.rep.error(net.loc, "the network block needs 'levels A > B [> C [> D]]'")
+        elif not 2 <= len(net.levels) <= 4:
+            self.rep.error(net.levels[0].loc, f"{len(net.levels)} levels given: "
+                           "a network has 2 to 4 levels")
+        if net.horizontal is None:
+            self.rep.error(net.loc, "the network block needs 'horizontal PREFIX'")
+        self.horizontal = self.prefix(net.horizontal)
+        if not net.exits:
+            self.rep.warning(net.loc, "no 'exit': the extranet has no Internet access")
+        if not 1 <= net.asn <= 4294967295:
+            self.rep.error(net.asn_loc or net.loc, f"asn {net.asn} is outside 1..4294967295")
+        self.exit_decls = net.exits
+        return net
+
+    def regions_pass(self, net: ast.Network | None) -> None:
+        self.region_order: list[str] = []
+        self.parent: dict[str, str | None] = {}
+        self.level_of: dict[str, str] = {}
+        self.region_display: dict[str, str | None] = {}
+        rank = {lv: i for i, lv in enumerate(self.levels)}
+        decl: dict[str, ast.Region] = {}
+        for r in self.p.regions:
+            name = r.name.value
+            if name in decl:
+                self.rep.error(r.name.loc, f"duplicate region '{name}' "
+                               f"(first declared at line {decl[name].loc.line})")
+                continue
+            decl[name] = r
+            self.region_order.append(name)
+            self.parent[name] = r.parent
+            self.level_of[name] = r.level.value
+            self.region_display[name] = r.display
+            if r.level.value not in rank:
+                if self.levels:
+                    self.rep.error(r.level.loc, f"level '{r.level.value}' is not in levels "
+                                   f"({' > '.join(self.levels)})")
+                continue
+            if r.parent is not None and decl[r.parent].level.value in rank:
+                if rank[r.level.value] <= rank[decl[r.parent].level.value]:
+                    self.rep.error(r.level.loc, f"region '{name}' is a {r.level.value} but its "
+                                   f"parent '{r.parent}' is a {decl[r.parent].level.value}: "
+                                   "a region's level must be below its parent's")
+        roots = [r for r in self.region_order if self.parent[r] is None]
+        if not self.p.regions:
+            self.rep.error(Loc(1, 1), "the policy declares no region")
+        elif len(roots) > 1:
+            second = decl[roots[1]]
+            self.rep.error(second.loc, f"a second top-level region '{roots[1]}': "
+                           "the regions form one tree")
+        for region, pool_lit in getattr(self, "exit_decls", ()):
+            pool = self.prefix(pool_lit)
+            if not self.known_region(region):
+                continue
+            if pool is not None:
+                for other_region, other in self.exits:
+                    if _overlap(pool, other):
+                        self.rep.error(pool_lit.loc, f"NAT pool {pool} overlaps the pool of "
+                                       f"exit {other_region}")
+                if self.horizontal is not None and _overlap(pool, self.horizontal):
+                    self.rep.error(pool_lit.loc, f"NAT pool {pool} overlaps the horizontal "
+                                   f"plan {self.horizontal}")
+                if any(r == region.value for r, _ in self.exits):
+                    self.rep.error(region.loc, f"duplicate exit at '{region.value}'")
+                self.exits.append((region.value, pool))
+
+    def known_region(self, name: ast.Name) -> bool:
+        if name.value not in self.parent:
+            self.rep.error(name.loc, f"undefined region '{name.value}'")
+            return False
+        return True
+
+    def services_pass(self) -> dict[str, tuple[Service, ...]]:
+        out: dict[str, tuple[Service, ...]] = {"any": ANY}
+        locs: dict[str, Loc] = {}
+        for s in self.p.services:
+            name = s.name.value
+            if name == "any":
+                self.rep.error(s.name.loc, "'service any' is predefined and cannot be redeclared")
+                continue
+            if name in out:
+                self.rep.error(s.name.loc, f"duplicate service '{name}' "
+                               f"(first declared at line {locs[name].line})")
+                continue
+            terms = []
+            for t in s.terms:
+                proto = t.protocol.value
+                if proto not in PROTOCOL_NAMES:
+                    self.rep.error(t.protocol.loc, f"unknown protocol '{proto}': "
+                                   "use tcp/PORT, udp/PORT, icmp or ip")
+                    continue
+                if t.low is None:
+                    terms.append(Service(proto))
+                    continue
+                if proto not in ("tcp", "udp"):
+                    self.rep.error(t.loc, f"'{proto}' takes no port")
+                    continue
+                bad = [x for x in (t.low, t.high) if not 1 <= x <= 65535]
+                if bad:
+                    self.rep.error(t.loc, f"port {bad[0]} is outside 1..65535")
+                    continue
+                if t.high < t.low:  # type: ignore[operator]
+                    self.rep.error(t.loc, f"empty port range {t.low}-{t.high}")
+                    continue
+                terms.append(Service(proto, PortRange(t.low, t.high)))  # type: ignore[arg-type]
+            out[name] = tuple(terms)
+            locs[name] = s.loc
+        return out
+
+    # ------------------------------------------------------------ address plan
+    def site_list(self, sites_all: bool, sites: tuple[ast.Name, ...]) -> list[str]:
+        if sites_all:
+            return list(self.region_order)
+        chosen = set()
+        for s in sites:
+            if self.known_region(s):
+                if s.value in chosen:
+                    self.rep.error(s.loc, f"region '{s.value}' is listed twice")
+                chosen.add(s.value)
+        return [r for r in self.region_order if r in chosen]
+
+    def allocate(self, block: IPNetwork, site_len: int, sites: list[str], loc: Loc,
+                 what: str, taken: list[IPNetwork] = ()) -> dict[str, IPNetwork]:  # type: ignore[assignment]
+        if site_len < block.prefixlen or site_len > 32:
+            self.rep.error(loc, f"site /{site_len} does not fit in {what} block {block}")
+            return {}
+        got = allocate_sites(block, site_len, sites, taken)
+        if got is None:
+            capacity = 1 << (site_len - block.prefixlen)
+            self.rep.error(loc, f"{what} block {block} is too small: {len(sites)} sites of "
+                           f"/{site_len} need more than its {capacity} blocks")
+            return {}
+        return got
+
+    def platform_pass(self) -> None:
+        plats = self.p.platforms
+        for dup in plats[1:]:
+            self.rep.error(dup.loc, "duplicate 'platform' block")
+        if not plats:
+            return
+        pl = plats[0]
+        block = self.prefix(pl.block)
+        if block is None:
+            return
+        self.plan.platform = block
+        self.in_horizontal(block, pl.block.loc, "platform block")
+        self.plan.platform_sites = self.allocate(block, pl.site_len, self.region_order,
+                                                 pl.block.loc, "platform")
+
+    def in_horizontal(self, net: IPNetwork, loc: Loc, what: str) -> None:
+        hz = self.horizontal
+        if hz is not None and not (hz.first <= net.first and net.last <= hz.last):
+            self.rep.error(loc, f"{what} {net} is outside the horizontal plan {hz}")
+
+    def departments_pass(self) -> None:
+        plans = self.plan.departments
+        for d in self.p.departments:
+            name = d.name.value
+            if name in plans:
+                self.rep.error(d.name.loc, f"duplicate department '{name}' "
+                               f"(first declared at line {plans[name].loc.line})")
+                continue
+            dp = DeptPlan(name, d.display, d.loc)
+            plans[name] = dp
+            realms_with_blocks = set()
+            for b in d.blocks:
+                if b.realm in realms_with_blocks:
+                    self.rep.error(b.loc, f"duplicate {b.realm} block in department '{name}'")
+                    continue
+                realms_with_blocks.add(b.realm)
+                net = self.prefix(b.prefix)
+                if net is not None:
+                    dp.blocks[b.realm] = net
+            explicit: dict[str, dict[str, IPNetwork]] = {"vertical": {}, "horizontal": {}}
+            for e in d.explicit:
+                if not self.known_region(e.region):
+                    continue
+                net = self.prefix(e.prefix)
+                if net is None:
+                    continue
+                if e.region.value in explicit[e.realm]:
+                    self.rep.error(e.loc, f"duplicate {e.realm} prefix for site "
+                                   f"'{e.region.value}'")
+                    continue
+                explicit[e.realm][e.region.value] = net
+                dp.explicit.add((e.realm, e.region.value))
+            if not d.blocks and not d.explicit:
+                self.rep.error(d.name.loc, f"department '{name}' needs a vertical or "
+                               "horizontal block (or explicit 'site' lines)")
+            if d.blocks and d.sites_loc is None:
+                self.rep.error(d.blocks[0].loc, f"department '{name}' allocates 'site /LEN' "
+                               "blocks, so it needs 'sites all' or 'sites REGION, ...'")
+            sites = self.site_list(d.sites_all, d.sites) if d.sites_loc else []
+            for realm in ("vertical", "horizontal"):
+                block_decl = next((b for b in d.blocks if b.realm == realm), None)
+                allocated: dict[str, IPNetwork] = {}
+                if block_decl is not None and realm in dp.blocks:
+                    todo = [r for r in sites if r not in explicit[realm]]
+                    allocated = self.allocate(dp.blocks[realm], block_decl.site_len, todo,
+                                              block_decl.loc, f"{realm}",
+                                              list(explicit[realm].values()))
+                merged = {**allocated, **explicit[realm]}
+                dp.sites[realm] = {r: merged[r] for r in self.region_order if r in merged}
+            if "horizontal" in dp.blocks:
+                hb = next(b for b in d.blocks if b.realm == "horizontal")
+                self.in_horizontal(dp.blocks["horizontal"], hb.prefix.loc, "horizontal block")
+            for e in d.explicit:
+                if e.realm == "horizontal" and e.region.value in explicit["horizontal"]:
+                    self.in_horizontal(explicit["horizontal"][e.region.value], e.prefix.loc,
+                                       "horizontal prefix")
+
+    def privates_pass(self) -> None:
+        for pv in self.p.privates:
+            name = pv.name.value
+            if name in self.plan.privates:
+                self.rep.error(pv.name.loc, f"duplicate private net '{name}'")
+                continue
+            self.plan.privates[name] = pv
+            addr = self.prefix(pv.address)
+            gw = self.address(pv.gateway)
+            if addr is not None:
+                for other_name, other in self.private_nets():
+                    if other_name != name and _overlap(addr, other):
+                        self.rep.error(pv.address.loc, f"private net {addr} overlaps private "
+                                       f"net '{other_name}'")
+                if self.horizontal is not None and _overlap(addr, self.horizontal):
+                    self.rep.error(pv.address.loc, f"private net {addr} overlaps the "
+                                   f"horizontal plan {self.horizontal}")
+            if gw is not None and pv.gateway_region is not None:
+                if not self.known_region(pv.gateway_region):
+                    continue
+                site = self.plan.platform_sites.get(pv.gateway_region.value)
+                if site is None:
+                    self.rep.error(pv.gateway.loc, f"gateway {gw} is outside the platform "
+                                   f"block of region '{pv.gateway_region.value}' (no platform "
+                                   "block is declared)")
+                elif gw not in site:
+                    self.rep.error(pv.gateway.loc, f"gateway {gw} is outside the platform "
+                                   f"block of region '{pv.gateway_region.value}' ({site})")
+
+    def private_nets(self) -> list[tuple[str, IPNetwork]]:
+        out = []
+        for pv in self.plan.privates.values():
+            if pv.address is not None and ":" not in pv.address.text:
+                try:
+                    net = IPNetwork(pv.address.text)
+                except Exception:  # noqa: BLE001 - reported by prefix()
+                    continue
+                if net.ip == net.network:
+                    out.append((pv.name.value, net.cidr))
+        return out
+
+    def inner_pass(self) -> None:
+        inners = self.p.inners
+        for dup in inners[1:]:
+            self.rep.error(dup.loc, "duplicate 'inner' block: there is one inner net")
+        if not inners:
+            return
+        inn = inners[0]
+        block = self.prefix(inn.block)
+        if block is None:
+            return
+        self.plan.inner = block
+        loc = inn.block.loc  # type: ignore[union-attr]
+        others: list[tuple[str, IPNetwork]] = []
+        if self.horizontal is not None:
+            others.append(("the horizontal plan", self.horizontal))
+        for name, d in self.plan.departments.items():
+            for r, net in d.sites["vertical"].items():
+                others.append((f"vertical site {r} of '{name}'", net))
+        for name, net in self.private_nets():
+            others.append((f"private net '{name}'", net))
+        for region, pool in self.exits:
+            others.append((f"the NAT pool of exit {region}", pool))
+        for what, net in others:
+            if _overlap(block, net):
+                self.rep.error(loc, f"the inner net {block} overlaps {what} ({net}): "
+                               "the inner net is air-gapped and shares no addresses")
+                break
+        sites = self.site_list(inn.sites_all, inn.sites)
+        self.plan.inner_sites = self.allocate(block, inn.site_len, sites, loc, "inner")
+
+    def horizontal_overlaps(self) -> None:
+        """Horizontal blocks and explicit prefixes must not overlap one another."""
+        items: list[tuple[str, IPNetwork, Loc]] = []
+        if self.p.platforms and self.plan.platform is not None:
+            items.append(("the platform block", self.plan.platform, self.p.platforms[0].block.loc))
+        for d in self.p.departments:
+            dp = self.plan.departments.get(d.name.value)
+            if dp is None or dp.loc != d.loc:
+                continue
+            for b in d.blocks:
+                if b.realm == "horizontal" and "horizontal" in dp.blocks:
+                    items.append((f"the horizontal block of '{dp.name}'", dp.blocks["horizontal"],
+                                  b.prefix.loc))
+            for e in d.explicit:
+                if e.realm == "horizontal" and e.region.value in dp.sites["horizontal"]:
+                    net = dp.sites["horizontal"][e.region.value]
+                    inside = "horizontal" in dp.blocks and dp.blocks["horizontal"].first <= \
+                        net.first and net.last <= dp.blocks["horizontal"].last
+                    if not inside:
+                        items.append((f"the horizontal site {e.region.value} of '{dp.name}'",
+                                      net, e.prefix.loc))
+        for i, (what, net, loc) in enumerate(items):
+            for other, onet, _ in items[:i]:
+                if _overlap(net, onet):
+                    self.rep.error(loc, f"{what} {net} overlaps {other} {onet}")
+        for d in self.plan.departments.values():
+            nets = list(d.sites["horizontal"].items())
+            for i, (r, net) in enumerate(nets):
+                for r2, net2 in nets[:i]:
+                    if _overlap(net, net2):
+                        self.rep.error(self._site_loc(d.name, "horizontal", r),
+                                       f"horizontal site {r} {net} overlaps site {r2} {net2}")
+
+    def _site_loc(self, dept: str, realm: str, region: str) -> Loc:
+        for d in self.p.departments:
+            if d.name.value != dept:
+                continue
+            for e in d.explicit:
+                if e.realm == realm and e.region.value == region:
+                    return e.prefix.loc
+            for b in d.blocks:
+                if b.realm == realm:
+                    return b.prefix.loc
+            return d.loc
+        return Loc(1, 1)
+
+    def vertical_overlaps(self) -> None:
+        forbidden: list[tuple[str, IPNetwork]] = []
+        if self.horizontal is not None:
+            forbidden.append(("the horizontal plan", self.horizontal))
+        if self.plan.inner is not None:
+            forbidden.append(("the inner net", self.plan.inner))
+        forbidden += [(f"private net '{n}'", net) for n, net in self.private_nets()]
+        forbidden += [(f"the NAT pool of exit {r}", pool) for r, pool in self.exits]
+        for d in self.p.departments:
+            dp = self.plan.departments.get(d.name.value)
+            if dp is None or dp.loc != d.loc:
+                continue
+            checked: list[tuple[IPNetwork, Loc]] = []
+            if "vertical" in dp.blocks:
+                b = next(b for b in d.blocks if b.realm == "vertical")
+                checked.append((dp.blocks["vertical"], b.prefix.loc))
+            for e in d.explicit:
+                if e.realm == "vertical" and e.region.value in dp.sites["vertical"]:
+                    checked.append((dp.sites["vertical"][e.region.value], e.prefix.loc))
+            warned = False
+            for net, loc in checked:
+                for what, other in forbidden:
+                    if _overlap(net, other):
+                        self.rep.error(loc, f"vertical block {net} of '{dp.name}' overlaps "
+                                       f"{what} ({other})")
+                if not warned and not IPSet([net]).issubset(RFC1918):
+                    self.rep.warning(loc, f"vertical block {net} of '{dp.name}' is outside "
+                                     "RFC 1918 private space")
+                    warned = True
+            sites = list(dp.sites["vertical"].items())
+            for i, (r, net) in enumerate(sites):
+                for r2, net2 in sites[:i]:
+                    if _overlap(net, net2):
+                        self.rep.error(self._site_loc(dp.name, "vertical", r),
+                                       f"vertical site {r} {net} of '{dp.name}' overlaps its "
+                                       f"site {r2} {net2}: one department's vertical blocks "
+                                       "may not overlap")
+
+    def hosts_pass(self) -> None:
+        hosts = self.plan.hosts
+        seen_addr: dict[tuple[str, IPAddress], str] = {}
+        for h in self.p.hosts:
+            name = h.name.value
+            if name in hosts:
+                self.rep.error(h.name.loc, f"duplicate host '{name}' (first declared at line "
+                               f"{hosts[name].loc.line})")
+                continue
+            hosts[name] = h
+            addr = self.address(h.address)
+            if not self.known_region(h.region):
+                continue
+            owner = h.owner.value
+            region = h.region.value
+            if owner == "platform":
+                if h.realm == "vertical":
+                    self.rep.error(h.owner.loc, "platform hosts are horizontal")
+                    continue
+                site = self.plan.platform_sites.get(region)
+                where = "the platform"
+            elif owner in self.plan.departments:
+                site = self.plan.departments[owner].sites[h.realm].get(region)
+                where = f"{h.realm} of '{owner}'"
+                if site is None:
+                    self.rep.error(h.region.loc, f"'{owner}' has no {h.realm} site at "
+                                   f"'{region}'")
+                    continue
+            else:
+                self.rep.error(h.owner.loc, f"undefined department '{owner}'")
+                continue
+            if addr is None or site is None:
+                continue
+            if addr not in site:
+                self.rep.error(h.address.loc, f"host {addr} is outside its site: {where} at "
+                               f"{region} is {site}")
+                continue
+            realm_key = "vertical(" + owner + ")" if h.realm == "vertical" else "horizontal"
+            if (realm_key, addr) in seen_addr:
+                self.rep.error(h.address.loc, f"host address {addr} is already used by host "
+                               f"'{seen_addr[(realm_key, addr)]}'")
+            seen_addr[(realm_key, addr)] = name
+
+    # ------------------------------------------------------------ names used in rules
+    def endpoint_names(self, ep: ast.Endpoint, variables: set[str] | None) -> None:
+        if ep.at is not None:
+            self.known_region(ep.at)
+            if ep.kind == "internet":
+                self.rep.error(ep.at.loc, "'internet' has no region: 'at' cannot restrict it")
+        if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
+            if ep.ref_is_var:
+                if variables is not None and ep.ref not in variables:
+                    self.rep.error(ep.ref_loc or ep.loc, f"undefined variable '{ep.ref}'"
+                                   + (": declare it with 'forall'" if variables else ""))
+            elif ep.ref != "*" and ep.ref not in self.plan.departments:
+                self.rep.error(ep.ref_loc or ep.loc, f"undefined department '{ep.ref}'")
+        elif ep.kind == "host" and ep.ref not in self.plan.hosts:
+            self.rep.error(ep.ref_loc or ep.loc, f"undefined host '{ep.ref}'")
+        elif ep.kind == "private" and ep.ref not in self.plan.privates:
+            self.rep.error(ep.ref_loc or ep.loc, f"undefined private net '{ep.ref}'")
+
+    def service_names(self, names: tuple[ast.Name, ...]) -> None:
+        for n in names:
+            if n.value not in self.plan.services:
+                self.rep.error(n.loc, f"unknown service '{n.value}'")
+
+    def air_gap(self, src: ast.Endpoint, dst: ast.Endpoint, loc: Loc) -> None:
+        if (src.kind == "inner") != (dst.kind == "inner"):
+            self.rep.error(loc, "a rule cannot open the air gap: the inner net may only be "
+                           "paired with the inner net")
+
+    def where_vars(self, conds: tuple[ast.Cond, ...], variables: set[str]) -> None:
+        for c in conds:
+            for n in (c.left, c.right):
+                if n.value not in variables:
+                    self.rep.error(n.loc, f"undefined variable '{n.value}' in 'where'")
+            if c.left.value == c.right.value:
+                self.rep.error(c.left.loc, f"'{c.left.value} != {c.right.value}' is never true")
+
+    def names_in_rules(self) -> None:
+        for r in self.p.rules:
+            rule_vars = {e.ref for e in (r.src, r.dst) if e.ref_is_var and e.ref}
+            for ep in (r.src, r.dst):
+                self.endpoint_names(ep, None)
+            self.where_vars(r.where, rule_vars)
+            self.service_names(r.services)
+            self.air_gap(r.src, r.dst, r.loc)
+        for a in self.p.assertions:
+            variables: set[str] = set()
+            for item in a.items:
+                if isinstance(item, ast.Forall):
+                    for v in item.variables:
+                        variables.add(v.value)
+                    self.where_vars(item.where, variables)
+                    continue
+                for ep in (item.src, item.dst):
+                    if ep is not None:
+                        self.endpoint_names(ep, variables)
+                self.service_names(item.services)
+        builtins = ("vertical-isolation", "vertical-guard", "air-gap", "exit-only")
+        for w in self.p.waivers:
+            if w.assertion.value not in builtins:
+                self.rep.error(w.assertion.loc, f"unknown built-in assertion "
+                               f"'{w.assertion.value}' (one of: {', '.join(builtins)})")
+            for ep in (w.src, w.dst):
+                self.endpoint_names(ep, set())
+            self.service_names(w.services)
+
+    # ------------------------------------------------------------ static NAT
+    def static_nat_pass(self) -> None:
+        """Hosts the Internet may open connections to get a static address at every exit."""
+        reachable: list[str] = []
+        for r in self.p.rules:
+            if r.action != "allow":
+                continue
+            pairs = [(r.src, r.dst)] + ([(r.dst, r.src)] if r.both_ways else [])
+            for src, dst in pairs:
+                if src.kind != "internet":
+                    continue
+                for h in self.hosts_in(dst):
+                    if h not in reachable:
+                        reachable.append(h)
+        order = [h.name.value for h in self.p.hosts]
+        reachable.sort(key=order.index)
+        for region, pool in self.exits:
+            mapping, left = static_nat(pool, reachable)
+            if left is None and reachable:
+                loc = next(lit.loc for rg, lit in self.exit_decls if rg.value == region)
+                self.rep.error(loc, f"NAT pool {pool} of exit {region} runs out: "
+                               f"{len(reachable)} hosts need static addresses and outbound "
+                               "source NAT needs one more")
+                continue
+            self.plan.static_nat[region] = mapping
+            used = set(mapping.values())
+            self.plan.snat_free[region] = [
+                IPAddress(a) for a in range(int(pool.first) + 1, int(pool.last))
+                if IPAddress(a) not in used
+            ] or [pool.ip]
+
+    def hosts_in(self, ep: ast.Endpoint) -> list[str]:
+        """Declared hosts inside an endpoint (for static NAT)."""
+        out = []
+        for h in self.p.hosts:
+            name = h.name.value
+            if ep.kind == "host":
+                ok = ep.ref == name
+            elif ep.kind == "platform":
+                ok = h.owner.value == "platform"
+            elif ep.kind == "plan":
+                ok = h.realm == "horizontal"
+            elif ep.kind in ("vertical", "horizontal"):
+                ok = h.realm == ep.kind and h.owner.value != "platform" and (
+                    ep.ref in ("*", h.owner.value) or ep.ref_is_var)
+            else:
+                ok = False
+            if ok and ep.at is not None and ep.at.value in self.parent:
+                ok = h.region.value in self.plan.subtree(ep.at.value)
+            if ok:
+                out.append(name)
+        return out
+
+
+def check(policy: ast.Policy, reporter: Reporter) -> Plan:
+    """Run every semantic check; errors go to ``reporter``."""
+    return Checker(policy, reporter).run()

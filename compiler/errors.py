@@ -1,0 +1,74 @@
+"""Located diagnostics: every user mistake becomes `FILE:LINE:COL: error: MESSAGE`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Loc:
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    file: str
+    loc: Loc
+    severity: str  # error | warning
+    message: str
+    source_line: str = ""
+
+    def format(self) -> str:
+        head = f"{self.file}:{self.loc.line}:{self.loc.col}: {self.severity}: {self.message}"
+        if not self.source_line:
+            return head
+        text = "".join(c if c.isprintable() else "?" for c in self.source_line.expandtabs(1))
+        caret = " " * (max(self.loc.col, 1) - 1) + "^"
+        return f"{head}\n    {text}\n    {caret}"
+
+
+@dataclass
+class PolicyError(Exception):
+    """Raised when a policy has errors; carries every diagnostic of the file."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+class Reporter:
+    """Collects diagnostics for one file so all errors are reported in one run."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+        self.diagnostics: list[Diagnostic] = []
+
+    def _add(self, severity: str, loc: Loc, message: str) -> None:
+        src = self.lines[loc.line - 1] if 0 < loc.line <= len(self.lines) else ""
+        diag = Diagnostic(self.file, loc, severity, message, src)
+        if diag not in self.diagnostics:
+            self.diagnostics.append(diag)
+
+    def error(self, loc: Loc, message: str) -> None:
+        self._add("error", loc, message)
+
+    def warning(self, loc: Loc, message: str) -> None:
+        self._add("warning", loc, message)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.diagnostics, key=lambda d: (d.loc, d.severity, d.message))
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise PolicyError(self.sorted())

@@ -1,0 +1,423 @@
+"""Text to AST: the lark grammar plus error messages a network engineer can read."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from zongheng.compiler import ast
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
+
+# What each terminal means, for "expected ..." in syntax errors.
+TERMINAL_WORDS = {
+    "IDENT": "a name (lower case: letters, digits, '-' and '_')",
+    "VAR": "a department variable (upper case, e.g. D)",
+    "PREFIX": "an IPv4 prefix such as 10.0.0.0/8",
+    "ADDRESS": "an IPv4 address such as 59.64.0.10",
+    "IPV6": "an IPv4 address",
+    "INT": "a number",
+    "STRING": 'a quoted name such as "Tax bureau"',
+    "ACTION": "'allow' or 'deny'",
+    "REALM": "'vertical' or 'horizontal'",
+    "PLATFORM": "'platform'",
+    "INTERNET": "'internet'",
+    "INNER": "'inner'",
+    "ALL": "'all'",
+    "STAR": "'*'",
+    "ARROW": "'->' or '<->'",
+    "$END": "the end of the file",
+}
+
+TOP_LEVEL = (
+    "network", "region", "service", "platform", "department", "host",
+    "private", "inner", "policy", "assert", "waive",
+)
+
+
+@functools.cache
+def _lark() -> Lark:
+    text = resources.files("zongheng.grammar").joinpath("policy.lark").read_text("utf-8")
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _describe_expected(names: set[str]) -> str:
+    parser = _lark()
+    words: list[str] = []
+    for name in sorted(names):
+        if name in TERMINAL_WORDS:
+            word = TERMINAL_WORDS[name]
+        else:
+            try:
+                pattern = parser.get_terminal(name).pattern
+                word = f"'{pattern.value}'"
+            except KeyError:
+                word = name.lower()
+        if word not in words:
+            words.append(word)
+    if len(words) > 6 and "'network'" in words:
+        return "a declaration (" + ", ".join(TOP_LEVEL) + ")"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "IPV6":
+        return f"'{tok}'"
+    return f"'{tok}'"
+
+
+def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
+    lines = text.splitlines()
+    line = getattr(exc, "line", 1) or 1
+    col = getattr(exc, "column", 1) or 1
+    if line < 1:  # UnexpectedEOF has line -1
+        line = max(len(lines), 1)
+        col = len(lines[-1]) + 1 if lines else 1
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        if ch == '"':
+            msg = "unterminated string: a string must end with \" on the same line"
+        elif ch.isprintable():
+            msg = f"unexpected character '{ch}'"
+        else:
+            msg = f"unexpected control character {ch!r}"
+    elif isinstance(exc, UnexpectedEOF):
+        msg = f"unexpected end of file, expected {_describe_expected(set(exc.expected))}"
+    else:
+        tok = exc.token  # type: ignore[attr-defined]
+        if tok.type == "IPV6":
+            msg = f"IPv6 is not supported yet: {tok}"
+        else:
+            names = set(exc.expected)  # type: ignore[attr-defined]
+            ip = getattr(exc, "interactive_parser", None)
+            if ip is not None:
+                try:
+                    names = set(ip.accepts()) or names
+                except Exception:  # noqa: BLE001 - fall back to lark's own set
+                    pass
+            expected = _describe_expected(names)
+            found = _describe_token(tok)
+            if tok.type == "$END":
+                msg = f"unexpected end of file, expected {expected}"
+            else:
+                msg = f"unexpected {found}, expected {expected}"
+    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Diagnostic(file, Loc(line, col), "error", msg, src)
+
+
+def decode(file: str, data: bytes) -> str:
+    """UTF-8 text of a policy, or a located error for binary/mis-encoded input."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise PolicyError(
+            [Diagnostic(file, Loc(line, col), "error", "the file is not UTF-8 text")]
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def parse(file: str, text: str) -> ast.Policy:
+    """Parse policy text into the AST; raises PolicyError with located diagnostics."""
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise PolicyError([_syntax_error(file, text, exc)]) from None
+    reporter = Reporter(file, text)
+    policy = _Builder(file, text, reporter).build(tree)
+    reporter.raise_if_errors()
+    return policy
+
+
+def _loc(node: Tree | Token) -> Loc:
+    if isinstance(node, Token):
+        return Loc(node.line or 1, node.column or 1)
+    return Loc(node.meta.line, node.meta.column)
+
+
+class _Builder:
+    """Walks the lark tree once and produces the AST."""
+
+    def __init__(self, file: str, text: str, reporter: Reporter) -> None:
+        self.file = file
+        self.text = text
+        self.rep = reporter
+
+    # -- helpers
+    def string(self, tok: Token) -> str:
+        raw = str(tok)[1:-1]
+        out: list[str] = []
+        i = 0
+        while i < len(raw):
+            ch = raw[i]
+            if ch == "\\":
+                nxt = raw[i + 1] if i + 1 < len(raw) else ""
+                if nxt in ('"', "\\"):
+                    out.append(nxt)
+                    i += 2
+                    continue
+                self.rep.error(
+                    Loc(tok.line, tok.column + 1 + i),
+                    f"unknown escape '\\{nxt}' in string: only \\\" and \\\\ are allowed",
+                )
+                i += 2
+                continue
+            if ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85":
+                self.rep.error(
+                    Loc(tok.line, tok.column + 1 + i),
+                    "control character in string: display names may not contain "
+                    "control characters or newlines",
+                )
+            out.append(ch)
+            i += 1
+        return "".join(out)
+
+    def name(self, tok: Token) -> ast.Name:
+        return ast.Name(str(tok), _loc(tok))
+
+    def prefix(self, node: Tree) -> ast.PrefixLit:
+        tok = node.children[0]
+        return ast.PrefixLit(str(tok), _loc(tok))
+
+    def opt_string(self, children: list) -> tuple[str | None, list]:
+        if children and isinstance(children[0], Token) and children[0].type == "STRING":
+            return self.string(children[0]), children[1:]
+        return None, children
+
+    # -- top level
+    def build(self, tree: Tree) -> ast.Policy:
+        acc: dict[str, list] = {k: [] for k in (
+            "networks", "regions", "services", "platforms", "departments", "hosts",
+            "privates", "inners", "policies", "policy_locs", "assertions", "waivers")}
+        for item in tree.children:
+            kind = item.data
+            if kind == "network":
+                acc["networks"].append(self.network(item))
+            elif kind == "region":
+                self.region(item, None, acc["regions"])
+            elif kind == "service":
+                acc["services"].append(self.service(item))
+            elif kind == "platform":
+                acc["platforms"].append(self.platform(item))
+            elif kind == "department":
+                acc["departments"].append(self.department(item))
+            elif kind == "host":
+                acc["hosts"].append(self.host(item))
+            elif kind == "private":
+                acc["privates"].append(self.private(item))
+            elif kind == "inner":
+                acc["inners"].append(self.inner(item))
+            elif kind == "policy":
+                acc["policies"].append(tuple(self.rule(r) for r in item.children))
+                acc["policy_locs"].append(_loc(item))
+            elif kind == "assertion":
+                acc["assertions"].append(self.assertion(item))
+            elif kind == "waiver":
+                acc["waivers"].append(self.waiver(item))
+        return ast.Policy(self.file, self.text, **{k: tuple(v) for k, v in acc.items()})
+
+    def network(self, node: Tree) -> ast.Network:
+        display, rest = self.opt_string(node.children)
+        levels: list[ast.Name] = []
+        horizontal = None
+        exits = []
+        asn, asn_loc = 65000, None
+        for st in rest:
+            if st.data == "levels":
+                if levels:
+                    self.rep.error(_loc(st), "duplicate 'levels' in the network block")
+                levels = [self.name(t) for t in st.children]
+            elif st.data == "net_horizontal":
+                realm, pfx = st.children
+                if str(realm) != "horizontal":
+                    self.rep.error(_loc(realm), "the network block takes 'horizontal PREFIX', "
+                                   "not 'vertical' (vertical blocks belong to departments)")
+                if horizontal is not None:
+                    self.rep.error(_loc(st), "duplicate 'horizontal' plan in the network block")
+                horizontal = self.prefix(pfx)
+            elif st.data == "net_exit":
+                exits.append((self.name(st.children[0]), self.prefix(st.children[1])))
+            elif st.data == "net_asn":
+                asn, asn_loc = int(st.children[0]), _loc(st.children[0])
+        return ast.Network(display, tuple(levels), horizontal, tuple(exits), asn, asn_loc,
+                           _loc(node))
+
+    def region(self, node: Tree, parent: str | None, out: list) -> None:
+        ident = node.children[0]
+        display, rest = self.opt_string(node.children[1:])
+        level = rest[0]
+        out.append(ast.Region(self.name(ident), display, self.name(level), parent, _loc(node)))
+        if len(rest) > 1:
+            for child in rest[1].children:
+                self.region(child, str(ident), out)
+
+    def service(self, node: Tree) -> ast.ServiceDecl:
+        terms = []
+        for term in node.children[1:]:
+            proto = self.name(term.children[0])
+            low = high = None
+            if len(term.children) > 1:
+                ints = term.children[1].children
+                low = int(ints[0])
+                high = int(ints[1]) if len(ints) > 1 else low
+            terms.append(ast.ServiceTerm(proto, low, high, _loc(term)))
+        return ast.ServiceDecl(self.name(node.children[0]), tuple(terms), _loc(node))
+
+    def platform(self, node: Tree) -> ast.Platform:
+        children = node.children[1:]  # PLATFORM token first
+        display, rest = self.opt_string(children)
+        realm, pfx, length = rest
+        if str(realm) != "horizontal":
+            self.rep.error(_loc(realm), "platform servers live on the horizontal plan: "
+                           "write 'horizontal PREFIX site /LEN'")
+        return ast.Platform(display, self.prefix(pfx), int(length), _loc(node))
+
+    def _site_list(self, node: Tree) -> tuple[bool, tuple[ast.Name, ...]]:
+        toks = node.children
+        if len(toks) == 1 and toks[0].type == "ALL":
+            return True, ()
+        return False, tuple(self.name(t) for t in toks)
+
+    def department(self, node: Tree) -> ast.Department:
+        ident = node.children[0]
+        display, rest = self.opt_string(node.children[1:])
+        blocks, explicit = [], []
+        sites_all, sites, sites_loc = False, (), None
+        for st in rest:
+            if st.data == "dept_block":
+                realm, pfx, length = st.children
+                blocks.append(ast.Block(str(realm), self.prefix(pfx), int(length), _loc(st)))
+            elif st.data == "dept_sites":
+                if sites_loc is not None:
+                    self.rep.error(_loc(st), "duplicate 'sites' line")
+                sites_all, sites = self._site_list(st.children[0])
+                sites_loc = _loc(st)
+            elif st.data == "dept_site":
+                region = self.name(st.children[0])
+                for sr in st.children[1:]:
+                    explicit.append(ast.ExplicitSite(region, str(sr.children[0]),
+                                                     self.prefix(sr.children[1]), _loc(sr)))
+        return ast.Department(self.name(ident), display, tuple(blocks), sites_all, sites,
+                              sites_loc, tuple(explicit), _loc(node))
+
+    def host(self, node: Tree) -> ast.Host:
+        ident, addr, region, owner, *realm = node.children
+        owner_tok = owner.children[0]
+        return ast.Host(self.name(ident), self.prefix(addr), self.name(region),
+                        self.name(owner_tok), str(realm[0]) if realm else "horizontal",
+                        _loc(node))
+
+    def private(self, node: Tree) -> ast.Private:
+        ident = node.children[0]
+        display, rest = self.opt_string(node.children[1:])
+        address = gateway = gw_region = None
+        for st in rest:
+            if st.data == "private_address":
+                if address is not None:
+                    self.rep.error(_loc(st), "duplicate 'address' in private net")
+                address = self.prefix(st.children[0])
+            else:
+                if gateway is not None:
+                    self.rep.error(_loc(st), "a private net has exactly one gateway")
+                gateway = self.prefix(st.children[0])
+                gw_region = self.name(st.children[1])
+        if address is None:
+            self.rep.error(_loc(node), f"private net '{ident}' needs an 'address PREFIX' line")
+        if gateway is None:
+            self.rep.error(_loc(node), f"private net '{ident}' needs a 'gateway ADDRESS at "
+                           "REGION' line")
+        return ast.Private(self.name(ident), display, address, gateway, gw_region, _loc(node))
+
+    def inner(self, node: Tree) -> ast.Inner:
+        display, rest = self.opt_string(node.children[1:])
+        block, site_len, sites_all, sites = None, 0, False, ()
+        seen_sites = False
+        for st in rest:
+            if st.data == "inner_address":
+                block, site_len = self.prefix(st.children[0]), int(st.children[1])
+            else:
+                sites_all, sites = self._site_list(st.children[0])
+                seen_sites = True
+        if block is None:
+            self.rep.error(_loc(node), "the inner net needs 'address PREFIX site /LEN'")
+        if not seen_sites:
+            self.rep.error(_loc(node), "the inner net needs a 'sites' line")
+        return ast.Inner(display, block, site_len, sites_all, sites, _loc(node))
+
+    # -- rules and assertions
+    def endpoint(self, node: Tree) -> ast.Endpoint:
+        base = node.children[0]
+        at = self.name(node.children[1]) if len(node.children) > 1 else None
+        kind = base.data
+        loc = _loc(node)
+        if kind == "ep_realm":
+            realm, ref = base.children
+            tok = ref.children[0]
+            return ast.Endpoint(str(realm), str(tok), tok.type == "VAR", at, loc, _loc(tok))
+        if kind == "ep_plan":
+            if str(base.children[0]) != "horizontal":
+                self.rep.error(loc, "'vertical' needs a department: vertical(DEPT), "
+                               "vertical(D) or vertical(*)")
+            return ast.Endpoint("plan", None, False, at, loc)
+        if kind in ("ep_host", "ep_private"):
+            tok = base.children[0]
+            return ast.Endpoint(kind[3:], str(tok), False, at, loc, _loc(tok))
+        return ast.Endpoint(kind[3:], None, False, at, loc)
+
+    def services(self, node: Tree | None) -> tuple[ast.Name, ...]:
+        return tuple(self.name(t) for t in node.children) if node is not None else ()
+
+    def conds(self, node: Tree | None) -> tuple[ast.Cond, ...]:
+        if node is None:
+            return ()
+        return tuple(ast.Cond(self.name(c.children[0]), self.name(c.children[1]))
+                     for c in node.children)
+
+    def rule(self, node: Tree) -> ast.Rule:
+        action, src, arrow, dst, *tail = node.children
+        services = where = None
+        for t in tail:
+            if t.data == "services":
+                if services is not None:
+                    self.rep.error(_loc(t), "duplicate 'service' clause")
+                services = t
+            else:
+                if where is not None:
+                    self.rep.error(_loc(t), "duplicate 'where' clause")
+                where = t
+        return ast.Rule(str(action), self.endpoint(src), self.endpoint(dst), str(arrow) == "<->",
+                        self.services(services), self.conds(where), _loc(node))
+
+    def assertion(self, node: Tree) -> ast.Assertion:
+        name = self.string(node.children[0])
+        items: list = []
+        for it in node.children[1:]:
+            if it.data == "forall":
+                vars_ = [c for c in it.children if isinstance(c, Token)]
+                where = next((c for c in it.children if isinstance(c, Tree)), None)
+                items.append(ast.Forall(tuple(self.name(v) for v in vars_), self.conds(where),
+                                        _loc(it)))
+            elif it.data == "st_isolated":
+                items.append(ast.Statement("isolated", self.endpoint(it.children[0]), None,
+                                           False, (), _loc(it)))
+            else:
+                action, src, arrow, dst, *svc = it.children
+                items.append(ast.Statement(str(action), self.endpoint(src), self.endpoint(dst),
+                                           str(arrow) == "<->",
+                                           self.services(svc[0] if svc else None), _loc(it)))
+        return ast.Assertion(name, tuple(items), _loc(node))
+
+    def waiver(self, node: Tree) -> ast.Waiver:
+        ident, src, arrow, dst, *rest = node.children
+        svc = rest[0] if len(rest) == 2 else None
+        reason = self.string(rest[-1])
+        return ast.Waiver(self.name(ident), self.endpoint(src), self.endpoint(dst),
+                          str(arrow) == "<->", self.services(svc), reason, _loc(node))

@@ -1,0 +1,114 @@
+"""parse -> check -> allocate -> compile: a policy file in, the compiled model out."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from zongheng.compiler import ast
+from zongheng.compiler.assertions import all_assertions
+from zongheng.compiler.build import Builder
+from zongheng.compiler.check import Plan, check
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
+from zongheng.compiler.model import Network, RuleInstance
+from zongheng.compiler.parser import decode, parse
+from zongheng.compiler.resolve import Resolver
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The model plus what the command line reports alongside it."""
+
+    network: Network
+    plan: Plan
+    resolver: Resolver
+    warnings: tuple[Diagnostic, ...]
+
+
+def read_policy(path: str | Path) -> tuple[str, bytes]:
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error", "no such file")]) from None
+    except IsADirectoryError:
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error", "is a directory, not a policy "
+                                      "file")]) from None
+    except OSError as exc:
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
+                                      f"cannot read: {exc.strerror}")]) from None
+    return file, data
+
+
+def compile_text(file: str, data: bytes | str) -> Compiled:
+    """Compile policy text; raises PolicyError carrying every error of the file."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    text = decode(file, raw)
+    policy = parse(file, text)
+    reporter = Reporter(file, text)
+    plan = check(policy, reporter)
+    resolver = Resolver(plan, reporter)
+    instances: list[RuleInstance] = []
+    if not reporter.errors:
+        instances = resolver.rule_instances(policy.rules)
+        resolver.check_ambiguous_vrfs(policy.rules, instances)
+    reporter.raise_if_errors()
+    parts = Builder(plan, resolver, instances).build()
+    network = Network(
+        name=plan.name, display_name=plan.display, asn=plan.asn, policy_file=file,
+        policy_sha256=hashlib.sha256(raw).hexdigest(), levels=tuple(plan.levels),
+        regions=tuple((r, plan.parent[r], plan.level[r]) for r in plan.regions),
+        departments=tuple(plan.departments), classes=parts["classes"],
+        blocks=blocks(plan), hosts=parts["hosts"], devices=parts["devices"],
+        links=parts["links"], tunnels=parts["tunnels"], rules=tuple(instances),
+        assertions=all_assertions(resolver, policy),
+    )
+    warnings = tuple(d for d in reporter.sorted() if d.severity == "warning")
+    return Compiled(network, plan, resolver, warnings)
+
+
+def compile_file(path: str | Path) -> Compiled:
+    file, data = read_policy(path)
+    return compile_text(file, data)
+
+
+def compile_policy(path: str | Path) -> Network:
+    """The compiled network model of a policy file (raises PolicyError on bad input)."""
+    return compile_file(path).network
+
+
+def blocks(plan: Plan):
+    from zongheng.compiler.model import AllocatedBlock
+
+    out = []
+    for name, d in plan.departments.items():
+        for realm in ("vertical", "horizontal"):
+            for region, net in d.sites[realm].items():
+                out.append(AllocatedBlock(name, realm, region, str(net),
+                                          (realm, region) in d.explicit))
+    for region, net in plan.platform_sites.items():
+        out.append(AllocatedBlock("platform", "horizontal", region, str(net)))
+    for region, net in plan.inner_sites.items():
+        out.append(AllocatedBlock("inner", "inner", region, str(net)))
+    return tuple(out)
+
+
+def resolve_endpoint(compiled: Compiled, text: str):
+    """(class, prefixes) pairs of an endpoint expression such as `vertical(tax) at hrb`."""
+    from zongheng.compiler.parser import _lark
+
+    file = "<expression>"
+    try:
+        tree = _lark().parse(f"policy {{ allow {text} -> internet }}")
+    except Exception:  # noqa: BLE001 - any parse failure is a user error here
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
+                                      f"not an endpoint expression: {text!r}")]) from None
+    policy = parse(file, f"policy {{ allow {text} -> internet }}")
+    del tree
+    ep: ast.Endpoint = policy.rules[0].src
+    pairs = compiled.resolver.resolve(ep)
+    if not pairs:
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
+                                      f"'{text}' names no address of this network")])
+    return pairs

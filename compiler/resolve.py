@@ -1,0 +1,233 @@
+"""Endpoint classes and endpoint expressions: which addresses a rule talks about.
+
+An endpoint class is the atom of the model (``vertical(tax)@hrb``); every
+endpoint expression resolves to a list of (class, prefixes) pairs, and every
+rule with variables expands to one instance per binding.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from netaddr import IPNetwork, IPSet, cidr_merge
+from zongheng.compiler import ast
+from zongheng.compiler.check import ANY, RFC1918, Plan
+from zongheng.compiler.errors import Reporter
+from zongheng.compiler.model import RuleInstance, Service
+
+Pairs = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    kind: str
+    owner: str | None
+    region: str | None
+    realm: str
+    prefixes: tuple[str, ...]
+
+    @property
+    def vrf(self) -> str | None:
+        """The VRF (by name, on every PE) that this class's packets enter."""
+        if self.kind == "vertical":
+            return f"V-{self.owner}"
+        if self.kind == "horizontal":
+            return f"H-{self.owner}"
+        if self.kind in ("platform", "private", "internet"):
+            return "H-platform"
+        return None
+
+
+def build_classes(plan: Plan) -> list[ClassInfo]:
+    out: list[ClassInfo] = []
+    for d in plan.departments.values():
+        for realm in ("vertical", "horizontal"):
+            for region, net in d.sites[realm].items():
+                out.append(ClassInfo(f"{realm}({d.name})@{region}", realm, d.name, region,
+                                     f"vertical({d.name})" if realm == "vertical" else
+                                     "horizontal", (str(net),)))
+    for region, net in plan.platform_sites.items():
+        out.append(ClassInfo(f"platform@{region}", "platform", None, region, "horizontal",
+                             (str(net),)))
+    for name, pv in plan.privates.items():
+        if pv.address is not None and pv.gateway_region is not None:
+            out.append(ClassInfo(f"private({name})", "private", name,
+                                 pv.gateway_region.value, "horizontal",
+                                 (str(IPNetwork(pv.address.text).cidr),)))
+    for region, net in plan.inner_sites.items():
+        out.append(ClassInfo(f"inner@{region}", "inner", None, region, "inner", (str(net),)))
+    out.append(ClassInfo("internet", "internet", None, None, "internet",
+                         tuple(str(c) for c in internet_set(plan).iter_cidrs())))
+    return out
+
+
+def internet_set(plan: Plan) -> IPSet:
+    """Every address outside RFC 1918, the plans, the private nets and the NAT pools."""
+    taken = IPSet(RFC1918)
+    if plan.horizontal is not None:
+        taken.add(plan.horizontal)
+    if plan.inner is not None:
+        taken.add(plan.inner)
+    for _, pool in plan.exits:
+        taken.add(pool)
+    for d in plan.departments.values():
+        for net in d.sites["vertical"].values():
+            taken.add(net)
+    for pv in plan.privates.values():
+        if pv.address is not None:
+            taken.add(IPNetwork(pv.address.text).cidr)
+    return IPSet(["0.0.0.0/0"]) - taken
+
+
+def group_name(ep: ast.Endpoint, bindings: dict[str, str]) -> str:
+    """A config-safe name for an endpoint: ``vertical-tax-at-sys``, ``host-portal``."""
+    ref = bindings.get(ep.ref, ep.ref) if ep.ref_is_var and ep.ref else ep.ref
+    base = "horizontal" if ep.kind == "plan" else ep.kind
+    if ref is not None:
+        base += "-" + ("all" if ref == "*" else ref)
+    return base + (f"-at-{ep.at.value}" if ep.at else "")
+
+
+class Resolver:
+    def __init__(self, plan: Plan, reporter: Reporter | None = None) -> None:
+        self.plan = plan
+        self.rep = reporter
+        self.classes = build_classes(plan)
+        self.by_name = {c.name: c for c in self.classes}
+        self.file = plan.policy.file
+
+    # ------------------------------------------------------------ endpoints
+    def depts(self, ep: ast.Endpoint, bindings: dict[str, str]) -> list[str]:
+        if ep.ref == "*":
+            return list(self.plan.departments)
+        if ep.ref_is_var:
+            return [bindings[ep.ref]] if ep.ref in bindings else []  # type: ignore[index]
+        return [ep.ref] if ep.ref in self.plan.departments else []  # type: ignore[list-item]
+
+    def resolve(self, ep: ast.Endpoint, bindings: dict[str, str] | None = None) -> Pairs:
+        """(class, prefixes) pairs an endpoint expression denotes, in model order."""
+        bindings = bindings or {}
+        kind = ep.kind
+        pairs: list[tuple[ClassInfo, tuple[str, ...]]] = []
+        if kind in ("vertical", "horizontal"):
+            wanted = set(self.depts(ep, bindings))
+            pairs = [(c, c.prefixes) for c in self.classes
+                     if c.kind == kind and c.owner in wanted]
+        elif kind == "plan":
+            pairs = [(c, c.prefixes) for c in self.classes
+                     if c.kind in ("horizontal", "platform")]
+        elif kind in ("platform", "inner"):
+            pairs = [(c, c.prefixes) for c in self.classes if c.kind == kind]
+        elif kind == "private":
+            pairs = [(c, c.prefixes) for c in self.classes
+                     if c.kind == "private" and c.owner == ep.ref]
+        elif kind == "internet":
+            pairs = [(c, c.prefixes) for c in self.classes if c.kind == "internet"]
+        elif kind == "host":
+            h = self.plan.hosts.get(ep.ref or "")
+            if h is not None:
+                cls = self.host_class(h)
+                if cls is not None:
+                    pairs = [(cls, (f"{IPNetwork(h.address.text).ip}/32",))]
+        if ep.at is not None and ep.at.value in self.plan.parent:
+            keep = set(self.plan.subtree(ep.at.value))
+            pairs = [(c, p) for c, p in pairs if c.region in keep]
+        return tuple((c.name, p) for c, p in pairs)
+
+    def host_class(self, h: ast.Host) -> ClassInfo | None:
+        owner, region = h.owner.value, h.region.value
+        name = f"platform@{region}" if owner == "platform" else f"{h.realm}({owner})@{region}"
+        return self.by_name.get(name)
+
+    def summary(self, ep: ast.Endpoint, pairs: Pairs) -> tuple[str, ...]:
+        """Prefixes to write in an ACL: department blocks where the plan allows."""
+        if ep.kind == "plan" and ep.at is None and self.plan.horizontal is not None:
+            return (str(self.plan.horizontal),)
+        nets = [IPNetwork(p) for _, ps in pairs for p in ps]
+        if ep.kind in ("vertical", "horizontal") and ep.at is None:
+            blocks = []
+            for dept in sorted({self.by_name[c].owner for c, _ in pairs}):  # type: ignore[type-var]
+                dp = self.plan.departments[dept]  # type: ignore[index]
+                block = dp.blocks.get(ep.kind)
+                if block is not None:
+                    blocks.append(block)
+            covered = [n for n in nets if not any(b.first <= n.first and n.last <= b.last
+                                                  for b in blocks)]
+            nets = blocks + covered
+        return tuple(str(n) for n in cidr_merge(nets))
+
+    # ------------------------------------------------------------ rules
+    def services(self, names: tuple[ast.Name, ...]) -> tuple[Service, ...]:
+        if not names:
+            return ANY
+        out: list[Service] = []
+        for n in names:
+            for s in self.plan.services.get(n.value, ()):
+                if s not in out:
+                    out.append(s)
+        return tuple(out)
+
+    def bindings(self, variables: list[str], conds: tuple[ast.Cond, ...]):
+        depts = list(self.plan.departments)
+        for combo in itertools.product(depts, repeat=len(variables)):
+            b = dict(zip(variables, combo, strict=True))
+            if all(b.get(c.left.value) != b.get(c.right.value) for c in conds):
+                yield b
+
+    def rule_instances(self, rules: tuple[ast.Rule, ...]) -> list[RuleInstance]:
+        out: list[RuleInstance] = []
+        for index, r in enumerate(rules):
+            variables = sorted({e.ref for e in (r.src, r.dst) if e.ref_is_var and e.ref})
+            directions = [(r.src, r.dst)] + ([(r.dst, r.src)] if r.both_ways else [])
+            services = self.services(r.services)
+            for b in self.bindings(variables, r.where):
+                for src, dst in directions:
+                    sp, dp = self.resolve(src, b), self.resolve(dst, b)
+                    if not sp or not dp:
+                        continue
+                    out.append(RuleInstance(
+                        rule=f"{self.file}:{r.loc.line}", index=index, action=r.action,
+                        src_classes=tuple(c for c, _ in sp), dst_classes=tuple(c for c, _ in dp),
+                        src=sp, dst=dp, services=services,
+                        bindings=tuple(sorted(b.items())), text=r.text(),
+                        src_summary=self.summary(src, sp), dst_summary=self.summary(dst, dp),
+                        src_name=group_name(src, b), dst_name=group_name(dst, b),
+                        col=r.loc.col,
+                    ))
+        return out
+
+    def check_ambiguous_vrfs(self, rules: tuple[ast.Rule, ...],
+                             instances: list[RuleInstance]) -> None:
+        """A VRF may reach the vertical sites of departments whose addresses don't overlap."""
+        if self.rep is None:
+            return
+        need: dict[str, dict[str, int]] = {}  # vrf -> vertical dept -> rule index
+        reported: set[int] = set()
+        vertical_nets = {
+            name: IPSet(d.sites["vertical"].values()) for name, d in self.plan.departments.items()
+        }
+        for inst in instances:
+            if inst.action != "allow":
+                continue
+            for s in inst.src_classes:
+                for d in inst.dst_classes:
+                    for a, b in ((s, d), (d, s)):
+                        ca, cb = self.by_name[a], self.by_name[b]
+                        if ca.vrf is None or cb.kind != "vertical" or cb.owner is None:
+                            continue
+                        got = need.setdefault(ca.vrf, {})
+                        if cb.owner in got:
+                            continue
+                        clash = next((o for o in got
+                                      if vertical_nets[o] & vertical_nets[cb.owner]), None)
+                        got[cb.owner] = inst.index
+                        if clash is not None and inst.index not in reported:
+                            reported.add(inst.index)
+                            overlap = (vertical_nets[clash] & vertical_nets[cb.owner])
+                            first = overlap.iter_cidrs()[0]
+                            self.rep.error(rules[inst.index].loc, (
+                                f"ambiguous destination: this rule needs VRF {ca.vrf} to reach "
+                                f"the vertical sites of '{clash}' and '{cb.owner}', whose "
+                                f"addresses overlap ({first}); split the rule per department"))

@@ -133,11 +133,14 @@ class Builder:
 
         lines: list[AclLine] = []
 
-        def side(pairs, summary, classes) -> tuple[str, ...]:
+        def side(pairs, summary, classes, group) -> tuple[tuple[str, ...], str]:
+            """The prefixes (and their object-group name) of the facing part of a side."""
             if all(c in facing for c in classes):
-                return summary
+                return summary, group
+            here = [c for c, _ in pairs if c in facing]
             nets = [p for c, ps in pairs if c in facing for p in ps]
-            return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets}))
+            name = group + "-" + "-".join(site_name(c) for c in here)
+            return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets})), name
 
         if not stateful:
             for inst in self.instances:
@@ -145,19 +148,19 @@ class Builder:
                     continue
                 if not goes(inst.src_classes):
                     continue
-                src = side(inst.dst, inst.dst_summary, inst.dst_classes)
+                src, group = side(inst.dst, inst.dst_summary, inst.dst_classes, inst.dst_name)
                 for term in reply_terms(inst.services):
                     lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
-                                         rule=inst.rule, src_group=inst.dst_name,
+                                         rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
         for inst in self.instances:
             if not any(c in facing for c in inst.src_classes) or not goes(inst.dst_classes):
                 continue
-            src = side(inst.src, inst.src_summary, inst.src_classes)
+            src, group = side(inst.src, inst.src_summary, inst.src_classes, inst.src_name)
             for term in new_terms(inst.services):
                 lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
                                      dst=inst.dst_summary, rule=inst.rule,
-                                     src_group=inst.src_name, dst_group=inst.dst_name, **term))
+                                     src_group=group, dst_group=inst.dst_name, **term))
         unique: list[AclLine] = []
         seen: set[AclLine] = set()
         for ln in lines:
@@ -430,7 +433,8 @@ class Builder:
     def exit_nat(self, region: str) -> tuple[NatRule, ...]:
         rules: list[NatRule] = []
         free = self.plan.snat_free.get(region, [])
-        pool = f"{free[0]}-{free[-1]}" if free else ""
+        pool = str(dict(self.plan.exits)[region])
+        first, last = (str(free[0]), str(free[-1])) if free else (None, None)
         inside: list[str] = []
         for inst in self.instances:
             if inst.action == "allow" and "internet" in inst.dst_classes:
@@ -438,7 +442,7 @@ class Builder:
                     if p not in inside:
                         inside.append(p)
         for p in inside:
-            rules.append(NatRule("source", p, pool, "eth1"))
+            rules.append(NatRule("source", p, pool, "eth1", None, first, last))
         for host, public in self.plan.static_nat.get(region, {}).items():
             h = self.plan.hosts[host]
             rules.append(NatRule("static", str(IPNetwork(h.address.text).ip), str(public),
@@ -504,7 +508,8 @@ class Builder:
             name = f"inner-{s}"
             out.append(Tunnel(name, "inner", None, f"inner-{s}", None, lo[f"inner-{s}"], a,
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"psk-{name}"))
-            a_if, b_if = f"tun-{peer}", f"tun-{s}"
+            a_if = f"eth{len(iface[f'inner-{s}'])}"
+            b_if = f"eth{len(iface[f'inner-{peer}'])}"
             iface[f"inner-{s}"].append(Interface(a_if, None, None, description=f"encrypted link "
                                                  f"to inner-{peer}", peer_device=f"inner-{peer}",
                                                  peer_interface=b_if))
@@ -513,6 +518,11 @@ class Builder:
                                                     peer_device=f"inner-{s}", peer_interface=a_if))
             self.links.append(Link("inner", f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
+
+
+def site_name(cls: str) -> str:
+    """Config-safe form of a class name: ``horizontal(tax)@hrb`` -> ``horizontal-tax-hrb``."""
+    return cls.replace("(", "-").replace(")", "").replace("@", "-")
 
 
 def route_key(r: Route) -> tuple:

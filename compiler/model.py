@@ -158,6 +158,11 @@ class NatRule:
     outside: str  # pool prefix (source) or public address (static)
     interface: str  # outside interface
     host: str | None = None  # host name for static rules
+    # source rules: the addresses of the pool left for overload after the statics
+    # (first..last, inclusive); emit these, not the whole pool, so no dynamic
+    # translation can take a static address.
+    pool_first: str | None = None
+    pool_last: str | None = None
 
 
 @dataclass(frozen=True)

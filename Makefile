@@ -1,0 +1,42 @@
+# Two commands: `make demo` (set up, then compile and verify Heilongjiang) and
+# `make test` (set up, then the whole test suite). Both work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEBS   := nftables iproute2 iptables strongswan-charon strongswan-swanctl \
+          libstrongswan-extra-plugins libcharon-extra-plugins wireguard-tools wireguard-go
+
+.PHONY: setup debs demo test lint bench clean
+
+$(BIN)/zongheng: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,audit]'
+	touch $@
+
+setup: $(BIN)/zongheng
+
+# Debian packages for the Linux validators (root only; skipped otherwise).
+debs:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	else echo "not root: skipping Debian packages ($(DEBS))"; fi
+
+demo: setup
+	$(BIN)/zongheng check policies/heilongjiang.zh
+	$(BIN)/zongheng show policies/heilongjiang.zh --addresses
+	$(BIN)/zongheng compile policies/heilongjiang.zh -o out/heilongjiang
+	$(BIN)/zongheng verify policies/heilongjiang.zh --bundle out/heilongjiang-proof
+	$(BIN)/zongheng audit out/heilongjiang-proof --solver all
+
+test: setup debs
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/bench_verify.py
+	$(BIN)/python benchmarks/bench_emit.py
+
+clean:
+	rm -rf out $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

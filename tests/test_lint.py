@@ -113,7 +113,8 @@ def test_pairwise_shadow_names_the_single_rule():
         rule(3, "deny", "horizontal(tax)@hlj", "platform@hlj", [tcp(85)]),
     )
     [msg] = warnings_at(lint(net), 3)
-    assert "earlier rule at line 1 (allow)" in msg and "together" not in msg
+    assert "by the earlier rule at line 1 (allow):" in msg and "together" not in msg
+    assert "its deny never applies" in msg
 
 
 def test_overlapping_vertical_addresses_do_not_shadow_across_departments():
@@ -138,7 +139,8 @@ def test_rule_with_variables_is_shadowed_only_when_every_instance_is():
         rule(3, "allow", "vertical(audit)", "horizontal(audit)", bindings=[("D", "audit")]),
     )
     [msg] = warnings_at(lint(both), 3)
-    assert "every one of its 2 instances" in msg and "line 1" in msg and "line 2" in msg
+    assert "(all 2 instances)" in msg and "line 1 (allow) and line 2 (allow) together" in msg
+    assert "redundant" in msg
 
 
 def test_deny_without_later_allow_has_no_effect_but_exception_deny_has():
@@ -159,7 +161,7 @@ def test_allow_followed_by_wider_allow_has_no_effect():
         rule(2, "allow", "horizontal", "platform@hlj"),
     )
     [msg] = warnings_at(lint(net), 1)
-    assert "allow has no effect" in msg and "line 2" in msg
+    assert msg == "allow has no effect: later rules allow the same traffic: line 2"
 
 
 def test_rule_with_empty_endpoint_matches_nothing():
@@ -215,3 +217,88 @@ def test_output_is_deterministic():
         rule(3, "deny", "horizontal(tax)", "platform@hlj", [tcp(80), tcp(443)]),
     )
     assert [d.format() for d in lint(net)] == [d.format() for d in lint(net)]
+
+
+# ---------------------------------------------------------------- real policies, the command
+
+POLICY_HEAD = """\
+network "Lint test" {
+    levels province > city
+    horizontal 59.64.0.0/16
+    exit prov nat 202.97.10.0/29
+}
+region prov "Province" province {
+    region north "North city" city
+    region south "South city" city
+}
+service web   = tcp/80, tcp/443
+service http  = tcp/80
+service https = tcp/443
+service spare = udp/9999
+platform {
+    horizontal 59.64.0.0/24 site /28
+}
+department tax "Tax bureau" {
+    vertical   10.0.0.0/16   site /24
+    horizontal 59.64.16.0/24 site /28
+    sites all
+}
+department audit "Audit office" {
+    vertical   10.0.0.0/16   site /24
+    horizontal 59.64.32.0/24 site /28
+    sites prov, north
+}
+host portal 59.64.0.10 at prov of platform
+host idle 59.64.0.11 at prov of platform
+"""  # 28 lines
+
+POLICY_RULES = """\
+policy {
+    allow horizontal(tax) -> host(portal) service https
+    allow horizontal(tax) at north -> host(portal) service http
+    allow horizontal(tax) at south -> host(portal) service http
+    deny  horizontal(tax) at north -> host(portal) service web
+    deny  horizontal(tax) -> host(portal) service web
+    allow vertical(D) -> horizontal(D)
+    allow horizontal -> horizontal
+}
+"""  # "policy {" is line 29, rules on lines 30..36
+
+
+def write_policy(tmp_path, rules: str = POLICY_RULES):
+    path = tmp_path / "lint.zh"
+    path.write_text(POLICY_HEAD + rules, encoding="utf-8")
+    return path
+
+
+def test_lint_command_on_a_real_policy(tmp_path):
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import lint_command
+
+    path = write_policy(tmp_path)
+    result = CliRunner().invoke(lint_command, [str(path)])
+    assert result.exit_code == 0, result.output
+    heads = [ln for ln in result.stdout.splitlines() if ": warning: " in ln]
+    by_line = {int(h.split(":")[1]): h for h in heads}
+    # 33: https by 30, http at north by 31: covered only by the two together.
+    assert f"{path}:33:5: warning: rule is shadowed by earlier rules at line 30 (allow) and " \
+        "line 31 (allow) together" in by_line[33]
+    # 34: tax at prov on http is covered by no earlier rule, and 36 would allow it.
+    assert 34 not in by_line
+    assert set(by_line) == {13, 28, 33}
+    assert f"{path}:13:9: warning: service 'spare' is declared but never used" in heads
+    assert f"{path}:28:6: warning: host 'idle' is declared but never used" in heads
+    assert "service 'web'" not in result.stdout and "host 'portal'" not in result.stdout
+
+
+def test_lint_command_bad_input_exits_2_without_traceback(tmp_path):
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import lint_command
+
+    path = write_policy(tmp_path, "policy {\n    allow horizontal -> nowhere\n}\n")
+    result = CliRunner().invoke(lint_command, [str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:30:" in result.stderr and "error" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    missing = CliRunner().invoke(lint_command, [str(tmp_path / "absent.zh")])
+    assert missing.exit_code == 2 and "absent.zh" in missing.stderr

@@ -54,8 +54,13 @@ def group_rules(network: Network) -> list[PolicyRule]:
 class _Locator:
     """Line, column and source text of a policy location (AST first, file text second)."""
 
-    def __init__(self, policy: ast.Policy | None, fallback_file: str) -> None:
+    def __init__(self, policy: ast.Policy | None, network: Network) -> None:
+        fallback_file = network.policy_file
         self.cols: dict[int, int] = {}
+        for inst in network.rules:
+            col = getattr(inst, "col", None)  # RuleInstance.col: newer models carry it
+            if col:
+                self.cols[int(inst.rule.rsplit(":", 1)[1])] = col
         text = ""
         if policy is not None:
             text = policy.text
@@ -179,7 +184,24 @@ class RuleLinter:
 
 
 def _refs(rules: list[PolicyRule], ids: list[int]) -> str:
-    return ", ".join(f"line {rules[j].line} ({rules[j].action})" for j in ids)
+    parts = [f"line {rules[j].line} ({rules[j].action})" for j in ids]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _shadow_message(rule: PolicyRule, rules: list[PolicyRule], cover: list[int],
+                    together: bool) -> str:
+    n = len(rule.instances)
+    scope = f" (all {n} instances)" if n > 1 else ""
+    if together:
+        by = f"earlier rules at {_refs(rules, cover)} together (no single one covers it)"
+    else:
+        by = f"the earlier rule at {_refs(rules, cover)}"
+    actions = {rules[j].action for j in cover}
+    if actions == {rule.action}:
+        why = f"redundant: the earlier rules already {rule.action} all of its traffic"
+    else:
+        why = f"its {rule.action} never applies"
+    return f"rule{scope} is shadowed by {by}: it never matches ({why})"
 
 
 def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> list[Diagnostic]:
@@ -187,32 +209,16 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
     rules = linter.rules
     out: list[Diagnostic] = []
     for k, rule in enumerate(rules):
-        n = len(rule.instances)
-        every = f"every one of its {n} instances " if n > 1 else ""
         if linter.matches_nothing(k):
             msg = "rule matches no traffic (its endpoints are empty)"
             out.append(locator.diag(rule.file, rule.line, msg))
             continue
         cover = linter.shadowing(k)
         if cover is not None:
-            if len(cover) == 1:
-                msg = (
-                    f"rule is shadowed: {every}is covered by the earlier rule at "
-                    f"{_refs(rules, cover)}; it never matches"
-                )
-            else:
-                single = linter.single_cover(k)
-                if single is not None:
-                    msg = (
-                        f"rule is shadowed: {every}is covered by the earlier rule at "
-                        f"{_refs(rules, [single])}; it never matches"
-                    )
-                else:
-                    msg = (
-                        f"rule is shadowed: {every}is covered by earlier rules at "
-                        f"{_refs(rules, cover)} together (no single one covers it); "
-                        "it never matches"
-                    )
+            single = linter.single_cover(k) if len(cover) > 1 else None
+            if single is not None:
+                cover = [single]
+            msg = _shadow_message(rule, rules, cover, together=len(cover) > 1)
             out.append(locator.diag(rule.file, rule.line, msg))
             continue
         if not linter.has_effect(k):
@@ -225,7 +231,7 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
                 later = linter.later_allows(k)
                 msg = "allow has no effect: later rules allow the same traffic"
                 if later:
-                    msg += f" ({_refs(rules, later)})"
+                    msg += ": " + ", ".join(f"line {rules[j].line}" for j in later)
             out.append(locator.diag(rule.file, rule.line, msg))
     for location in sorted(set(linter.undecided)):
         file, line = location.rsplit(":", 1)
@@ -286,7 +292,7 @@ def lint(
 
     Without the AST only rule findings are reported (name use needs declarations).
     """
-    locator = _Locator(policy, network.policy_file)
+    locator = _Locator(policy, network)
     out = lint_rules(network, locator, timeout_ms)
     if policy is not None:
         out += lint_names(policy, network, locator)

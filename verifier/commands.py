@@ -1,0 +1,151 @@
+"""Click commands `verify`, `audit`, `lint` and `query`; cli.py registers them with add_command.
+
+Bad input (a policy with errors, an unreadable file, a missing bundle) prints a
+located message to stderr and exits 2 without a traceback; see cli.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from zongheng.compiler.errors import PolicyError
+from zongheng.compiler.model import Network
+from zongheng.verifier.report_formats import (
+    EXIT_BAD_INPUT,
+    FORMATS,
+    exit_status,
+    render,
+    render_text,
+)
+
+
+def fail_input(message: str) -> NoReturn:
+    """Report bad input on stderr and exit 2."""
+    click.echo(message, err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def load_network(path: str) -> Network:
+    """Compile a policy file, turning every kind of bad input into exit status 2."""
+    if not Path(path).is_file():
+        fail_input(f"{path}: error: no such policy file")
+    from zongheng.compiler.pipeline import compile_policy
+
+    try:
+        return compile_policy(path)
+    except PolicyError as exc:
+        fail_input(str(exc))
+    except OSError as exc:
+        fail_input(f"{path}: error: cannot read the policy: {exc.strerror or exc}")
+
+
+def load_ast(path: str):
+    """The policy's AST (for lint's name checks and columns); the file is known to compile."""
+    from zongheng.compiler.parser import decode, parse
+
+    try:
+        return parse(path, decode(path, Path(path).read_bytes()))
+    except (PolicyError, OSError) as exc:
+        fail_input(str(exc))
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format of the results.")
+@click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False),
+              help="Write a proof bundle (manifest, SMT-LIB obligations) into DIR.")
+@click.option("--configs", "configs_dir", type=click.Path(exists=True, file_okay=False),
+              help="Emitted-config directory whose files the bundle hashes and carries.")
+@click.option("--from-configs", "from_configs", type=click.Path(exists=True, file_okay=False),
+              help="Verify configs parsed back from DIR instead of the compiled model.")
+@click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Seconds per proof obligation; a timeout is reported as unknown.")
+@click.option("--defence", is_flag=True,
+              help="Also check isolation with ACLs removed and with routing leaked.")
+def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str | None,
+                   from_configs: str | None, timeout: int, defence: bool) -> None:
+    """Prove every built-in and policy assertion on the compiled network.
+
+    Exit 0: all proven; 1: an assertion is violated (this wins over unknown);
+    3: some assertion is unknown (solver timeout) and none violated; 2: bad input.
+    """
+    network = load_network(file)
+    if from_configs is not None:
+        network = _network_from_configs(network, Path(from_configs))
+    from zongheng.verifier.results import verify_network
+
+    results = verify_network(network, timeout_ms=timeout * 1000, defence=defence,
+                             with_smt2=bundle_dir is not None)
+    sha = network.policy_sha256
+    if fmt == "text":
+        click.echo(render_text(results, file, sha, color=sys.stdout.isatty()), nl=False)
+    else:
+        click.echo(render(fmt, results, file, sha), nl=False)
+    if bundle_dir is not None:
+        from zongheng.verifier.bundle import write_bundle
+
+        configs = configs_dir or from_configs
+        manifest = write_bundle(Path(bundle_dir), network, results, Path(file),
+                                Path(configs) if configs else None)
+        click.echo(f"proof bundle written: {manifest}", err=True)
+    sys.exit(exit_status(results))
+
+
+def _network_from_configs(network: Network, directory: Path) -> Network:
+    """The network as parsed back from emitted configs (needs the config importer)."""
+    try:
+        from zongheng.importers import network_from_configs  # type: ignore[attr-defined]
+    except ImportError:
+        fail_input(f"{directory}: error: --from-configs needs the config importer, "
+                   "which this build does not have")
+    return network_from_configs(network, directory)
+
+
+@click.command("audit")
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.option("--solver", type=click.Choice(["z3", "cvc5", "all"]), default="z3",
+              show_default=True, help="Solver(s) to re-run every obligation with.")
+@click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Seconds per obligation and solver.")
+def audit_command(bundle: str, solver: str, timeout: int) -> None:
+    """Re-check a proof bundle: every hash, then every obligation with each solver.
+
+    Exit 0: every file matches and every solver answers unsat; 1: a changed,
+    missing or unlisted file or a disagreeing answer; 3: only unknown answers
+    besides matches; 2: no such bundle or the requested solver is not installed.
+    `--solver all` runs every installed solver and names any that is missing.
+    """
+    from zongheng.verifier.bundle import audit_bundle, format_audit, resolve_solvers
+
+    path = Path(bundle)
+    if not path.is_dir():
+        fail_input(f"{bundle}: error: no such bundle directory")
+    run, missing = resolve_solvers(solver)
+    if not run:
+        fail_input(f"error: {', '.join(missing)} is not installed "
+                   "(pip install 'zongheng[audit]' for cvc5)")
+    report = audit_bundle(path, solver, timeout * 1000)
+    click.echo(format_audit(report), nl=False)
+    sys.exit(report.exit_status)
+
+
+@click.command("lint")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--timeout", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Seconds per solver query.")
+def lint_command(file: str, timeout: int) -> None:
+    """Shadowed rules (by one earlier rule or several together), rules with no effect,
+    unused services and hosts, as FILE:LINE:COL: warning: MESSAGE. Exit 0 (warnings
+    do not fail), 2 on bad input."""
+    from zongheng.verifier.lint import lint
+
+    network = load_network(file)
+    policy = load_ast(file)
+    diags = lint(network, policy, timeout_ms=timeout * 1000)
+    for d in diags:
+        click.echo(d.format())
+    click.echo(f"{len(diags)} warning{'s' if len(diags) != 1 else ''}", err=True)

@@ -50,7 +50,9 @@ def allocate_sites(
     return out
 
 
-def static_nat(pool: IPNetwork, hosts: Sequence[str]) -> tuple[dict[str, IPAddress], IPNetwork | None]:
+def static_nat(
+    pool: IPNetwork, hosts: Sequence[str]
+) -> tuple[dict[str, IPAddress], IPNetwork | None]:
     """Static NAT addresses for ``hosts`` (declaration order) and what is left for overload.
 
     The pool's first address (network) and last (broadcast) are never handed

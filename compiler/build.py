@@ -139,7 +139,7 @@ class Builder:
                 return summary, group
             here = [c for c, _ in pairs if c in facing]
             nets = [p for c, ps in pairs if c in facing for p in ps]
-            name = group + "-" + "-".join(site_name(c) for c in here)
+            name = "-".join(site_name(c) for c in here)
             return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets})), name
 
         if not stateful:
@@ -300,7 +300,7 @@ class Builder:
             for v in vrf_names_at[r]:
                 rts = sorted(need.get(v, set()))
                 routes: dict[str, Route] = {}
-                for edev, evrf, ert, route in exported:
+                for edev, evrf, _rts, route in exported:
                     if edev == dev and evrf == v:
                         routes.setdefault(route.prefix, route)
                 for edev, evrf, ert, route in exported:
@@ -333,7 +333,8 @@ class Builder:
                         if reg == r and i.attached_class == f"platform@{r}"}
                     acls.append(self.acl(i.acl_in, facing, f"from {', '.join(sorted(facing))}"))
                 elif i.acl_in == "zh-exit-in":
-                    acls.append(self.acl(i.acl_in, {"internet"}, "from the Internet, after exit NAT"))
+                    acls.append(self.acl(i.acl_in, {"internet"},
+                                         "from the Internet, after exit NAT"))
             devices[dev] = Device(dev, "pe", r, loopbacks[dev], tuple(vrfs), tuple(iface[dev]),
                                   tuple(acls), description=plan.region_display.get(r) or "")
 

@@ -136,3 +136,11 @@ def test_exit_status_violated_wins_over_unknown():
     assert exit_status(results("proven", "unknown")) == EXIT_UNKNOWN
     assert exit_status(results("unknown", "violated")) == EXIT_VIOLATED
     assert exit_status([]) == EXIT_PROVEN
+
+
+def test_text_reports_defence_in_depth_when_checked():
+    rs = results("proven")
+    rs[0].defence = {"routing_only": "proven", "acl_only": "violated"}
+    text = render("text", rs, POLICY, SHA)
+    assert "routing alone (ACLs removed) proven, ACLs alone (routes leaked) violated" in text
+    assert "defence" not in render("text", results("proven"), POLICY, SHA)

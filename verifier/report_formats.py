@@ -144,6 +144,12 @@ def render_text(
         )
     console.print(table)
     for r in results:
+        if r.defence:
+            console.print(
+                f"{r.name}: defence in depth: routing alone (ACLs removed) "
+                f"{r.defence.get('routing_only', '?')}, ACLs alone (routes leaked) "
+                f"{r.defence.get('acl_only', '?')}", markup=False)
+    for r in results:
         if r.status == PROVEN and not r.waivers:
             continue
         if r.status == VIOLATED:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 import zongheng
@@ -131,15 +130,13 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> None:
     click.echo(text, nl=False)
 
 
-def _register_optional() -> None:
-    """Commands that live with the verifier."""
+def _register_verifier_commands() -> None:
+    """verify, audit, lint and query live with the verifier."""
     from zongheng.verifier import commands
 
-    for name in ("verify", "audit", "lint", "query"):
-        cmd = getattr(commands, name, None)
-        if isinstance(cmd, click.Command):
-            main.add_command(cmd, name)
+    for cmd in vars(commands).values():
+        if isinstance(cmd, click.Command) and cmd.name in ("verify", "audit", "lint", "query"):
+            main.add_command(cmd)
 
 
-if Path(__file__).with_name("verifier").joinpath("commands.py").exists():
-    _register_optional()
+_register_verifier_commands()

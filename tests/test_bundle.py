@@ -157,3 +157,81 @@ def test_garbled_script_is_an_error_answer_not_a_proof():
 def test_missing_manifest_fails(tmp_path: Path):
     report = audit_bundle(tmp_path, "z3")
     assert report.exit_status == 1 and report.problems == ["manifest.json: missing"]
+
+
+# ---------------------------------------------------------------- through the commands
+
+MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+
+
+@pytest.fixture(scope="module")
+def verified_bundle(tmp_path_factory) -> tuple[Path, object]:
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import verify_command
+
+    out = tmp_path_factory.mktemp("verify") / "bundle"
+    result = CliRunner().invoke(verify_command,
+                                [str(MINIMAL), "--format", "json", "--bundle", str(out)])
+    return out, result
+
+
+def test_verify_bundle_passes_audit_with_all_solvers(verified_bundle):
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import audit_command
+
+    bundle, verify = verified_bundle
+    assert verify.exit_code == 0, verify.output
+    data = json.loads(verify.stdout)
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    assert manifest["policy"]["sha256"] == data["policy_sha256"]
+    assert len(manifest["obligations"]) >= len(data["assertions"])
+    result = CliRunner().invoke(audit_command, [str(bundle), "--solver", "all", "--recompile"])
+    assert result.exit_code == 0, result.output
+    assert "solvers: z3" in result.stdout and "cvc5" in result.stdout
+    assert "recompiling the bundled policy gives the bundled model.json" in result.stdout
+    assert result.stdout.count(" ok") == len(manifest["obligations"])
+
+
+def test_verify_bundle_with_one_changed_byte_fails_audit(verified_bundle, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import audit_command
+
+    bundle = tmp_path / "copy"
+    shutil.copytree(verified_bundle[0], bundle)
+    victim = sorted((bundle / "obligations").iterdir())[-1]
+    data = bytearray(victim.read_bytes())
+    data[-3] ^= 0x20
+    victim.write_bytes(bytes(data))
+    result = CliRunner().invoke(audit_command, [str(bundle), "--solver", "z3"])
+    assert result.exit_code == 1
+    assert "PROBLEM obligations/" in result.stdout and "changed" in result.stdout
+
+
+def test_audit_of_a_missing_bundle_is_bad_input(tmp_path):
+    from click.testing import CliRunner
+    from zongheng.verifier.commands import audit_command
+
+    result = CliRunner().invoke(audit_command, [str(tmp_path / "none")])
+    assert result.exit_code == 2 and "no such bundle" in result.stderr
+
+
+def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bundle, tmp_path):
+    import hashlib
+    import shutil
+
+    bundle = tmp_path / "copy"
+    shutil.copytree(verified_bundle[0], bundle)
+    model = (bundle / "model.json").read_text()
+    forged = model.replace('"permit"', '"deny"', 1)
+    assert forged != model
+    (bundle / "model.json").write_text(forged)
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    digest = hashlib.sha256(forged.encode()).hexdigest()
+    manifest["files"]["model.json"] = manifest["model"]["sha256"] = digest
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    assert audit_bundle(bundle, "z3").problems == []  # the hashes alone cannot see it
+    report = audit_bundle(bundle, "z3", recompile=True)
+    assert report.exit_status == 1
+    assert any(p.startswith("recompile: model.json differs") for p in report.problems)

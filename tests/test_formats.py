@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from click.testing import CliRunner
+from zongheng.verifier.commands import verify_command
 from zongheng.verifier.report_formats import (
     EXIT_PROVEN,
     EXIT_UNKNOWN,
@@ -144,3 +147,65 @@ def test_text_reports_defence_in_depth_when_checked():
     text = render("text", rs, POLICY, SHA)
     assert "routing alone (ACLs removed) proven, ACLs alone (routes leaked) violated" in text
     assert "defence" not in render("text", results("proven"), POLICY, SHA)
+
+
+# ---------------------------------------------------------------- through `verify`
+
+MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+
+
+def violating_policy(tmp_path: Path) -> tuple[Path, int]:
+    """minimal.zh plus an assertion its rules break; returns the path and the rule's line."""
+    text = MINIMAL.read_text(encoding="utf-8")
+    text += '\nassert "tax keeps its vertical net to itself" {\n' \
+            "    deny horizontal(tax) -> vertical(tax)\n}\n"
+    path = tmp_path / "violating.zh"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1)
+                if ln.strip().startswith("allow horizontal(D) -> vertical(D)"))
+    return path, line
+
+
+def test_verify_json_counterexample_names_the_rule_and_exit_1(tmp_path):
+    path, line = violating_policy(tmp_path)
+    result = CliRunner().invoke(verify_command, [str(path), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    bad = [a for a in data["assertions"] if a["status"] == "violated"]
+    assert [a["name"] for a in bad] == ["tax keeps its vertical net to itself"]
+    cx = bad[0]["counterexample"]
+    assert cx["rule"] == f"{path}:{line}"
+    assert cx["src_class"].startswith("horizontal(tax)@")
+    assert cx["dst_class"].startswith("vertical(tax)@")
+    assert cx["protocol"] in ("tcp", "icmp") and cx["path"][0]["device"].startswith("pe-")
+    assert data["summary"]["violated"] == 1
+    assert sum(data["summary"].values()) == len(data["assertions"])
+
+
+def test_verify_every_format_on_a_proven_policy(tmp_path):
+    outputs = {}
+    for fmt in ("text", "json", "junit", "sarif"):
+        result = CliRunner().invoke(verify_command, [str(MINIMAL), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = result.stdout
+    data = json.loads(outputs["json"])
+    names = [a["name"] for a in data["assertions"]]
+    assert {"vertical-isolation", "vertical-guard", "air-gap", "exit-only"} <= set(names)
+    root = ET.fromstring(outputs["junit"].split("\n", 1)[1])
+    assert [c.get("name") for c in root.iter("testcase")] == names
+    sarif = json.loads(outputs["sarif"])
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == names
+    assert all(r["kind"] == "pass" for r in sarif["runs"][0]["results"])
+    for name in names:
+        assert name in outputs["text"]
+
+
+def test_verify_bad_input_exits_2_without_traceback(tmp_path):
+    path = tmp_path / "bad.zh"
+    path.write_text("network {\n", encoding="utf-8")
+    result = CliRunner().invoke(verify_command, [str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.stderr and "error" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    bad_option = CliRunner().invoke(verify_command, [str(MINIMAL), "--format", "xml"])
+    assert bad_option.exit_code == 2

@@ -244,6 +244,7 @@ class AuditReport:
     files_checked: int = 0
     obligations: list[ObligationAudit] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    recompiled: bool = False
 
     @property
     def exit_status(self) -> int:
@@ -301,8 +302,37 @@ def resolve_solvers(choice: str) -> tuple[list[str], list[str]]:
     return [s for s in wanted if present.get(s)], [s for s in wanted if not present.get(s)]
 
 
-def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000) -> AuditReport:
-    """Check every hash of a bundle, then re-run every obligation with the chosen solvers."""
+def check_recompile(directory: Path, manifest: dict, report: AuditReport) -> None:
+    """Compile the bundled policy again and compare with the bundled model, byte for byte."""
+    from zongheng.compiler.errors import PolicyError
+    from zongheng.compiler.pipeline import compile_text
+
+    entry = manifest.get("policy") or {}
+    try:
+        data = (directory / entry.get("file", "")).read_bytes()
+        model = (directory / "model.json").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problems.append(f"recompile: cannot read the bundled policy or model ({exc})")
+        return
+    try:
+        network = compile_text(entry.get("path", entry.get("file", "")), data).network
+    except PolicyError as exc:
+        report.problems.append(f"recompile: the bundled policy does not compile: {exc}")
+        return
+    if to_json(network) != model:
+        report.problems.append(
+            f"recompile: model.json differs from what zongheng {zongheng.__version__} "
+            "compiles the bundled policy to")
+    report.recompiled = True
+
+
+def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000,
+                 recompile: bool = False) -> AuditReport:
+    """Check every hash of a bundle, then re-run every obligation with the chosen solvers.
+
+    ``recompile`` also compiles the bundled policy and compares the model byte for byte
+    (meaningful with the zongheng version named in the manifest).
+    """
     run, missing = resolve_solvers(solver)
     report = AuditReport(str(directory), run, missing)
     try:
@@ -318,6 +348,8 @@ def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000)
         return report
     report.manifest = manifest
     _check_hashes(directory, manifest, report)
+    if recompile:
+        check_recompile(directory, manifest, report)
     for entry in manifest.get("obligations", []):
         ob = ObligationAudit(entry.get("file", "?"), entry.get("assertion", "?"),
                              entry.get("expected", "unsat"), entry.get("verify_answer", "?"))
@@ -349,6 +381,8 @@ def format_audit(report: AuditReport) -> str:
         lines.append(f"solvers: {s} is NOT installed, so it did not run"
                      " (pip install 'zongheng[audit]')")
     lines.append(f"hashes:  {report.files_checked} files checked, {len(report.problems)} problems")
+    if report.recompiled:
+        lines.append("model:   recompiling the bundled policy gives the bundled model.json")
     lines += [f"  PROBLEM {p}" for p in report.problems]
     width = max([len(ob.file) for ob in report.obligations] + [10])
     if report.obligations:

@@ -111,7 +111,9 @@ def _network_from_configs(network: Network, directory: Path) -> Network:
               show_default=True, help="Solver(s) to re-run every obligation with.")
 @click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
               help="Seconds per obligation and solver.")
-def audit_command(bundle: str, solver: str, timeout: int) -> None:
+@click.option("--recompile", is_flag=True,
+              help="Also compile the bundled policy and compare it with the bundled model.")
+def audit_command(bundle: str, solver: str, timeout: int, recompile: bool) -> None:
     """Re-check a proof bundle: every hash, then every obligation with each solver.
 
     Exit 0: every file matches and every solver answers unsat; 1: a changed,
@@ -128,7 +130,7 @@ def audit_command(bundle: str, solver: str, timeout: int) -> None:
     if not run:
         fail_input(f"error: {', '.join(missing)} is not installed "
                    "(pip install 'zongheng[audit]' for cvc5)")
-    report = audit_bundle(path, solver, timeout * 1000)
+    report = audit_bundle(path, solver, timeout * 1000, recompile=recompile)
     click.echo(format_audit(report), nl=False)
     sys.exit(report.exit_status)
 

@@ -1,0 +1,41 @@
+"""iproute2 target: the VRF-lite routing of a Linux router as an ``ip -batch`` file.
+
+Apply with ``ip -batch iproute2.batch`` in the device's network namespace.
+The interfaces must exist beforehand under their Linux names (physical ports
+and VLAN sub-interfaces on hardware; veth pairs in emulation): the file's
+header lists them, and :func:`zongheng.emitters.linux_plan.linux_plan` gives
+the same list, with the peer of each link, to the emulator. The batch sets
+them up, adds the addresses (``noprefixroute``: the only routes are the
+model's, nothing leaks into the main table), one ``ip rule`` per ingress interface selecting its
+VRF or transport table, and every route. See ``linux_plan`` for the design.
+This is a separate target (``iproute2``) from ``nftables``; the Linux
+rendering of a device is both files (plus its VPN files).
+"""
+
+from __future__ import annotations
+
+from zongheng.compiler.model import Device
+from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import make_env
+from zongheng.emitters.linux_plan import RULE_PRIORITY, linux_plan
+
+
+class Iproute2Emitter(Emitter):
+    """One ``iproute2.batch`` per device."""
+
+    name = "iproute2"
+    extension = "batch"
+
+    def __init__(self, network, template_dir=None) -> None:
+        super().__init__(network, template_dir)
+        self.env = make_env("iproute2", template_dir)
+        self.plans = linux_plan(network)
+
+    def render(self, device: Device) -> str | None:
+        plan = self.plans[device.name]
+        return self.env.get_template("device.batch.j2").render(
+            network=self.network, device=device, plan=plan, priority=RULE_PRIORITY,
+            attach=[i for i in plan.interfaces if i.kind != "transport"],
+            transport=[i for i in plan.interfaces if i.kind == "transport"],
+            tables=sorted(plan.tables.items()),
+        )

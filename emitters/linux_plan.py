@@ -1,0 +1,329 @@
+"""How a compiled network runs on Linux routers: VRF-lite with policy routing.
+
+Linux in a network namespace has no VRF, VLAN or MPLS devices here, so the
+model's MPLS L3VPN is rendered as VRF-lite, derived once from the model:
+
+* every model VRF ``w`` is a routing table ``T(w)`` (id ``1000 + i``, ``i``
+  the VRF's position among all VRF names of the network, sorted); packets
+  entering an interface bound to ``w`` are looked up there (``ip rule iif``);
+* what an MPLS label does (carry a packet to its *egress* VRF) is done by a
+  per-VRF **transport sub-interface** on each PE trunk, ``<trunk>.<3000+i>``
+  (a VLAN sub-interface on real hardware, a veth pair in emulation), and a
+  transport table ``L(v)`` (id ``2000 + i``) on every PE the path crosses:
+  a remote route of ``T(w)`` goes out of the sub-interface of its egress VRF
+  ``v``; ``L(v)`` forwards it hop by hop to the egress PE, which delivers it
+  out of the attachment. Overlapping vertical nets therefore never meet;
+* every table ends in a ``blackhole default`` with the largest metric, so a
+  packet with no route is dropped (the model's "no route: drop") instead of
+  falling through to the main table;
+* global routes (exit, gateway and inner devices) and the loopbacks of the
+  devices of one connected component (the IGP) go to the main table.
+
+Interface naming: model names (``eth3``, ``eth3.101``) are used unchanged
+when they are valid Linux names (at most 15 characters of ``[A-Za-z0-9_.-]``);
+any other name becomes a sanitised name with a hash suffix
+(:func:`linux_ifname`). WireGuard interfaces of vertical tunnels are
+``wg-<vrf>`` (one per VRF, peers inside it), listening on ``51820 + i``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from zongheng.compiler.model import Device, Interface, Network
+from zongheng.emitters.filters import cidr, host_address, safe_name
+
+VRF_TABLE_BASE = 1000
+TRANSPORT_TABLE_BASE = 2000
+TRANSPORT_VLAN_BASE = 3000
+WG_PORT_BASE = 51820
+RULE_PRIORITY = 100  # before charon's table 220 and the main table
+LAST_METRIC = 4294967295
+
+_LINUX_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+
+
+class LinuxPlanError(ValueError):
+    """The model cannot be rendered on Linux (a compiler bug or an oversize network)."""
+
+
+def linux_ifname(name: str) -> str:
+    """The Linux interface name of a model interface (at most 15 characters)."""
+    if _LINUX_IFNAME.fullmatch(name) and name not in (".", ".."):
+        return name
+    return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
+
+
+def vrf_names(network: Network) -> list[str]:
+    return sorted({v.name for d in network.devices for v in d.vrfs})
+
+
+def wg_ifname(vrf: str) -> str:
+    return linux_ifname(f"wg-{vrf.lower()}")
+
+
+@dataclass(frozen=True)
+class LinuxIf:
+    name: str  # Linux name
+    model: str  # model interface ("" for transport sub-interfaces)
+    vrf: str | None
+    address: str | None
+    kind: str  # attach | link | transport
+    parent: str | None = None  # transport: the trunk it rides on
+    vlan: int | None = None
+    peer_device: str | None = None
+    peer_ifname: str | None = None  # Linux name on the peer
+
+
+@dataclass(frozen=True)
+class LinuxRoute:
+    table: int | None  # None = main
+    prefix: str
+    dev: str | None
+    via: str | None = None
+    kind: str = "unicast"  # unicast | blackhole
+    metric: int | None = None
+    note: str = ""  # why the route exists (a comment in the batch file)
+
+
+@dataclass(frozen=True)
+class LinuxRule:
+    iif: str
+    table: int
+    note: str = ""
+
+
+@dataclass
+class DevicePlan:
+    device: str
+    interfaces: list[LinuxIf] = field(default_factory=list)
+    tables: dict[int, str] = field(default_factory=dict)  # id -> name
+    rules: list[LinuxRule] = field(default_factory=list)
+    routes: list[LinuxRoute] = field(default_factory=list)
+    tunnel_ifs: list[tuple[str, str, int]] = field(default_factory=list)  # (ifname, vrf, table)
+
+    def interface(self, name: str) -> LinuxIf:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        raise KeyError(name)
+
+
+class _Builder:
+    def __init__(self, network: Network) -> None:
+        self.net = network
+        self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
+        if len(self.vrf_index) > 4094 - TRANSPORT_VLAN_BASE:
+            raise LinuxPlanError(f"{len(self.vrf_index)} VRFs: too many for transport VLANs")
+        self.devices = {d.name: d for d in network.devices}
+        self.plans = {d.name: DevicePlan(d.name) for d in network.devices}
+        self.route_keys: set[tuple[str, int | None, str, int | None]] = set()
+        self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
+        self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
+        self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
+        for link in network.links:
+            a = (link.b_device, link.a_interface, link.b_interface)
+            b = (link.a_device, link.b_interface, link.a_interface)
+            self.all_adj.setdefault(link.a_device, []).append(a)
+            self.all_adj.setdefault(link.b_device, []).append(b)
+            if link.kind == "trunk":
+                self.trunk_adj.setdefault(link.a_device, []).append(a)
+                self.trunk_adj.setdefault(link.b_device, []).append(b)
+        for adj in (*self.trunk_adj.values(), *self.all_adj.values()):
+            adj.sort()
+
+    # ------------------------------------------------------------ helpers
+    def vrf_table(self, vrf: str) -> int:
+        return VRF_TABLE_BASE + self.vrf_index[vrf]
+
+    def transport_table(self, vrf: str) -> int:
+        return TRANSPORT_TABLE_BASE + self.vrf_index[vrf]
+
+    def transport_if(self, trunk: str, vrf: str) -> str:
+        return linux_ifname(f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
+
+    def model_if(self, device: str, name: str) -> Interface:
+        for i in self.devices[device].interfaces:
+            if i.name == name:
+                return i
+        raise LinuxPlanError(f"{device}: route or link names unknown interface {name!r}")
+
+    def peer_address(self, device: str, ifname: str) -> str:
+        """The address on the far side of a link interface (the next hop)."""
+        local = self.model_if(device, ifname)
+        if local.peer_device is None or local.peer_interface is None:
+            raise LinuxPlanError(f"{device} {ifname}: not a link")
+        peer = self.model_if(local.peer_device, local.peer_interface)
+        if peer.address is None:
+            raise LinuxPlanError(f"{peer.name} on {local.peer_device} has no address")
+        return host_address(peer.address)
+
+    def path(self, adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
+             ) -> list[tuple[str, str, str, str]]:
+        """Hops (device, out-if, next device, next-if) of a shortest path, BFS in sorted order."""
+        prev: dict[str, tuple[str, str, str]] = {}
+        seen = {src}
+        queue = deque([src])
+        while queue:
+            cur = queue.popleft()
+            if cur == dst:
+                break
+            for nxt, out_if, in_if in adj.get(cur, []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    prev[nxt] = (cur, out_if, in_if)
+                    queue.append(nxt)
+        if dst not in seen:
+            raise LinuxPlanError(f"no link path from {src} to {dst}")
+        hops = []
+        node = dst
+        while node != src:
+            cur, out_if, in_if = prev[node]
+            hops.append((cur, out_if, node, in_if))
+            node = cur
+        return hops[::-1]
+
+    def add_route(self, device: str, route: LinuxRoute) -> None:
+        key = (device, route.table, cidr(route.prefix), route.metric)
+        if key in self.route_keys:
+            return  # first route for a prefix wins (model order), like a RIB
+        self.route_keys.add(key)
+        self.plans[device].routes.append(route)
+
+    def deliver(self, device: str, ifname: str, prefix: str, table: int | None, note: str
+                ) -> None:
+        """Route ``prefix`` out of a local interface: connected, or via the link's peer."""
+        iface = self.model_if(device, ifname)
+        dev = linux_ifname(iface.name)
+        if iface.peer_device is not None:
+            self.add_route(device, LinuxRoute(table, prefix, dev,
+                                              self.peer_address(device, ifname), note=note))
+        else:
+            self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
+
+    # ------------------------------------------------------------ VRF routes
+    def vrf_routes(self, device: Device) -> None:
+        for vrf in device.vrfs:
+            table = self.vrf_table(vrf.name)
+            self.plans[device.name].tables[table] = f"zh_{vrf.name}"
+            for r in vrf.routes:
+                note = f"{r.kind} {r.origin_class or ''}".strip()
+                if r.kind == "blackhole":
+                    self.add_route(device.name, LinuxRoute(table, r.prefix, None,
+                                                           kind="blackhole", note=note))
+                elif r.kind == "tunnel":
+                    continue  # installed by the tunnel interface (wg-quick PostUp)
+                elif r.egress_device == device.name:
+                    self.deliver(device.name, r.egress_interface, r.prefix, table, note)
+                else:
+                    self.carry(device.name, table, r.prefix, r.egress_device,
+                               r.egress_interface, r.egress_vrf or vrf.name, note)
+
+    def carry(self, src: str, table: int, prefix: str, egress: str, egress_if: str,
+              egress_vrf: str, note: str) -> None:
+        """A remote route: out of the egress VRF's transport sub-interfaces, hop by hop."""
+        hops = self.path(self.trunk_adj, src, egress)
+        ltable = self.transport_table(egress_vrf)
+        for n, (dev, out_if, nxt, in_if) in enumerate(hops):
+            self.transport.setdefault((dev, out_if), set()).add(egress_vrf)
+            self.transport.setdefault((nxt, in_if), set()).add(egress_vrf)
+            self.plans[dev].tables.setdefault(ltable, f"zh_L_{egress_vrf}")
+            self.plans[nxt].tables.setdefault(ltable, f"zh_L_{egress_vrf}")
+            route = LinuxRoute(table if n == 0 else ltable, prefix,
+                               self.transport_if(out_if, egress_vrf),
+                               self.peer_address(dev, out_if), note=f"{note} via {egress}")
+            self.add_route(dev, route)
+        self.deliver(egress, egress_if, prefix, ltable, note)
+
+    # ------------------------------------------------------------ global routes
+    def global_routes(self, device: Device) -> None:
+        for r in device.routes:
+            note = f"{r.kind} {r.origin_class or ''}".strip()
+            if r.kind == "blackhole":
+                self.add_route(device.name, LinuxRoute(None, r.prefix, None, kind="blackhole",
+                                                       note=note))
+            elif r.kind == "tunnel":
+                continue  # installed by the IPsec/WireGuard tunnel
+            elif r.egress_device == device.name:
+                self.deliver(device.name, r.egress_interface, r.prefix, None, note)
+            else:
+                hop = self.path(self.all_adj, device.name, r.egress_device)[0]
+                self.deliver(device.name, hop[1], r.prefix, None, f"{note} via {r.egress_device}")
+
+    def loopback_routes(self, device: Device) -> None:
+        """The IGP: every device reachable over links learns the others' loopbacks."""
+        for other in self.net.devices:
+            if other.name == device.name:
+                continue
+            try:
+                hop = self.path(self.all_adj, device.name, other.name)[0]
+            except LinuxPlanError:
+                continue  # another component (the air-gapped inner net)
+            self.deliver(device.name, hop[1], f"{host_address(other.loopback)}/32", None,
+                         f"loopback of {other.name}")
+
+    # ------------------------------------------------------------ assemble
+    def build(self) -> dict[str, DevicePlan]:
+        for device in self.net.devices:
+            self.vrf_routes(device)
+            self.global_routes(device)
+        for device in self.net.devices:
+            self.loopback_routes(device)
+        for tunnel in self.net.tunnels:
+            if tunnel.kind != "vertical":
+                continue
+            for dev, vrf in ((tunnel.a_device, tunnel.a_vrf), (tunnel.b_device, tunnel.b_vrf)):
+                if vrf is None:
+                    raise LinuxPlanError(f"vertical tunnel {tunnel.name} without a VRF")
+                entry = (wg_ifname(vrf), vrf, self.vrf_table(vrf))
+                if entry not in self.plans[dev].tunnel_ifs:
+                    self.plans[dev].tunnel_ifs.append(entry)
+        for device in self.net.devices:
+            self.interfaces(device)
+        return self.plans
+
+    def interfaces(self, device: Device) -> None:
+        plan = self.plans[device.name]
+        for iface in device.interfaces:
+            name = linux_ifname(iface.name)
+            peer_if = None
+            if iface.peer_device is not None and iface.peer_interface is not None:
+                peer_if = linux_ifname(iface.peer_interface)
+            kind = "link" if iface.peer_device is not None else "attach"
+            plan.interfaces.append(LinuxIf(name, iface.name, iface.vrf, iface.address, kind,
+                                           peer_device=iface.peer_device, peer_ifname=peer_if))
+            if iface.vrf is not None:
+                plan.rules.append(LinuxRule(name, self.vrf_table(iface.vrf),
+                                            f"{iface.name} is in VRF {iface.vrf}"))
+        for (dev, trunk), vrfs in sorted(self.transport.items()):
+            if dev != device.name:
+                continue
+            peer = self.model_if(dev, trunk)
+            for vrf in sorted(vrfs):
+                name = self.transport_if(trunk, vrf)
+                vlan = TRANSPORT_VLAN_BASE + self.vrf_index[vrf]
+                peer_name = (self.transport_if(peer.peer_interface, vrf)
+                             if peer.peer_interface else None)
+                plan.interfaces.append(LinuxIf(name, "", vrf, None, "transport",
+                                               parent=linux_ifname(trunk), vlan=vlan,
+                                               peer_device=peer.peer_device,
+                                               peer_ifname=peer_name))
+                plan.rules.append(LinuxRule(name, self.transport_table(vrf),
+                                            f"transport of VRF {vrf} on {trunk}"))
+        for ifname, vrf, table in plan.tunnel_ifs:
+            plan.rules.append(LinuxRule(ifname, table, f"tunnel of VRF {vrf}"))
+        for table in sorted(plan.tables):
+            self.add_route(device.name, LinuxRoute(table, "0.0.0.0/0", None, kind="blackhole",
+                                                   metric=LAST_METRIC,
+                                                   note="no route: drop"))
+        plan.routes.sort(key=lambda r: (r.table is None, r.table or 0))
+        names = [i.name for i in plan.interfaces]
+        if len(set(names)) != len(names):
+            raise LinuxPlanError(f"{device.name}: two interfaces map to one Linux name")
+
+
+def linux_plan(network: Network) -> dict[str, DevicePlan]:
+    """Device name -> its Linux rendering (interfaces, tables, rules, routes)."""
+    return _Builder(network).build()

@@ -1,0 +1,114 @@
+"""nftables target: one ruleset per device (ACLs as chains, NAT on exits).
+
+Each model ACL becomes a regular chain ``zh_acl_<name>`` rendering its lines
+in order (first match) and ending in ``drop`` (the implicit deny); the
+``forward`` and ``input`` base chains jump to it for packets entering (or
+leaving, for ``acl_out``) the interface it is bound to. Stateful ACLs
+(exit firewalls) start with ``ct state established,related accept``;
+stateless ones carry the model's explicit reply lines, TCP replies as
+``tcp flags & (ack | rst) != 0``. Exits get a ``zh_nat`` table: static
+dnat/snat per host first, then snat of the inside prefix to the pool.
+Generated names carry the ``zh_`` prefix (nft rejects some bare names such
+as ``fwd``) and every statement is on its own line.
+"""
+
+from __future__ import annotations
+
+from zongheng.compiler.model import AclLine, Device
+from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import ident, make_env, merge_prefixes, port_range
+from zongheng.emitters.linux_plan import linux_ifname
+
+_PROTO = {"tcp", "udp", "icmp"}
+
+
+class NftablesError(ValueError):
+    """An ACL line nftables cannot express (a compiler bug)."""
+
+
+def _addr(field: str, prefixes: tuple[str, ...]) -> list[str]:
+    if not prefixes:
+        return []
+    merged = merge_prefixes(prefixes)
+    if len(merged) == 1:
+        return [f"ip {field} {merged[0]}"]
+    return [f"ip {field} {{ {', '.join(merged)} }}"]
+
+
+def nft_match(line: AclLine) -> str:
+    """The match expressions of one ACL line (empty string: matches every packet)."""
+    parts = _addr("saddr", line.src) + _addr("daddr", line.dst)
+    proto = line.protocol
+    if proto not in _PROTO and proto != "ip":
+        raise NftablesError(f"unknown protocol {proto!r} in ACL line {line.seq}")
+    if proto in ("tcp", "udp"):
+        ports = []
+        if line.sport is not None:
+            ports.append(f"{proto} sport {port_range(line.sport)}")
+        if line.dport is not None:
+            ports.append(f"{proto} dport {port_range(line.dport)}")
+        parts += ports or [f"ip protocol {proto}"]
+        if line.established:
+            if proto != "tcp":
+                raise NftablesError(f"ACL line {line.seq}: established on {proto}")
+            parts.append("tcp flags & (ack | rst) != 0")
+    elif proto == "icmp":
+        parts.append("ip protocol icmp")
+        if line.icmp_types is not None:
+            types = sorted(set(line.icmp_types))
+            if len(types) == 1:
+                parts.append(f"icmp type {types[0]}")
+            else:
+                parts.append(f"icmp type {{ {', '.join(str(t) for t in types)} }}")
+    return " ".join(parts)
+
+
+def nft_verdict(line: AclLine) -> str:
+    if line.action not in ("permit", "deny"):
+        raise NftablesError(f"ACL line {line.seq}: unknown action {line.action!r}")
+    return "accept" if line.action == "permit" else "drop"
+
+
+def nft_statement(line: AclLine) -> str:
+    """The whole rule of one ACL line: matches, then the verdict."""
+    match = nft_match(line)
+    return f"{match} {nft_verdict(line)}" if match else nft_verdict(line)
+
+
+def acl_chain(name: str) -> str:
+    """``acl-v-tax-hrb`` -> ``zh_acl_v_tax_hrb`` (never a base chain's name)."""
+    return ident(name.removeprefix("acl-"), max_len=63, prefix="zh_acl_")
+
+
+class NftablesEmitter(Emitter):
+    """One ``nftables.nft`` per device, checked by ``nft -c -f``."""
+
+    name = "nftables"
+    extension = "nft"
+
+    def __init__(self, network, template_dir=None) -> None:
+        super().__init__(network, template_dir)
+        self.env = make_env("nftables", template_dir, extra_filters={
+            "nft_match": nft_match,
+            "nft_verdict": nft_verdict,
+            "nft_statement": nft_statement,
+            "acl_chain": acl_chain,
+            "linux_ifname": linux_ifname,
+        })
+
+    def render(self, device: Device) -> str | None:
+        acls = {a.name: a for a in device.acls}
+        chains = [acl_chain(a) for a in acls]
+        if len(set(chains)) != len(chains):
+            raise NftablesError(f"{device.name}: two ACL names map to one nftables chain")
+        for iface in device.interfaces:
+            for acl in (iface.acl_in, iface.acl_out):
+                if acl is not None and acl not in acls:
+                    raise NftablesError(f"{device.name} {iface.name}: unknown ACL {acl!r}")
+        return self.env.get_template("device.nft.j2").render(
+            network=self.network, device=device,
+            bound_in=[i for i in device.interfaces if i.acl_in],
+            bound_out=[i for i in device.interfaces if i.acl_out],
+            static_nat=[n for n in device.nat if n.kind == "static"],
+            source_nat=[n for n in device.nat if n.kind == "source"],
+        )

@@ -28,6 +28,11 @@ UNKNOWN = "unknown"
 STATUSES = (PROVEN, VIOLATED, UNKNOWN)
 
 
+def int_to_ip_str(value: int) -> str:
+    """32-bit integer -> dotted quad."""
+    return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
+
+
 def worst(statuses: list[str]) -> str:
     """Combine statuses: any violation wins, then unknown, else proven."""
     if VIOLATED in statuses:

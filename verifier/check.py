@@ -1,0 +1,391 @@
+"""Assertions to solver obligations, verdicts and counterexamples.
+
+Each statement becomes one or two obligations, each a satisfiable-means-broken
+query (a proof is z3 answering unsat):
+
+* ``deny X -> Y [S]``: some new-connection packet of S entering at X is
+  delivered at an attachment of Y with its (post-NAT) destination in Y;
+* ``allow X -> Y S``: some opening packet of S from X, addressed to Y (to
+  Y's static NAT addresses when X is the Internet), is *not* delivered in Y;
+* ``isolated X``: (out) any packet from X delivered outside X, (in) any
+  packet from outside X delivered into X;
+* ``via-exit X -> Y``: any packet from X delivered in Y that crossed no exit,
+  or reached the Internet with an untranslated extranet source.
+
+A waiver removes exactly the flows it names (ingress class and source
+prefix, delivery class and destination prefix, services) from the query.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import z3
+from zongheng.compiler.model import AssertionSpec, Network, Statement, Waiver
+from zongheng.verifier.encode import (
+    PROTO_NAMES,
+    Fields,
+    in_prefixes,
+    line_match,
+    opening_packet,
+    packet_fields,
+    parse_prefix,
+    services_match,
+    well_formed,
+)
+from zongheng.verifier.forwarding import Forwarding, Leaf
+from zongheng.verifier.results import (
+    PROVEN,
+    UNKNOWN,
+    VIOLATED,
+    AssertionResult,
+    Counterexample,
+    Hop,
+    ObligationResult,
+    int_to_ip_str,
+    worst,
+)
+
+Pairs = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass
+class Ingress:
+    """One ingress attachment of an obligation and the leaves it asks about."""
+
+    cls: str
+    device: str
+    interface: str
+    formula: z3.BoolRef
+    leaves: list[tuple[Leaf, z3.BoolRef]]  # (leaf, leaf condition and its per-leaf claim)
+
+
+@dataclass
+class Obligation:
+    name: str
+    assertion: str
+    statement: Statement
+    description: str
+    formula: z3.BoolRef
+    ingress: list[Ingress]
+    kind: str  # deny | allow | out | in | via-exit
+
+
+def _pmap(pairs: Pairs) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for c, ps in pairs:
+        out.setdefault(c, [])
+        out[c] += [p for p in ps if p not in out[c]]
+    return {c: tuple(ps) for c, ps in out.items()}
+
+
+class Encoder:
+    """Turns statements into obligations over one shared packet."""
+
+    def __init__(self, network: Network, fw: Forwarding | None = None):
+        self.net = network
+        self.fw = fw or Forwarding(network)
+        self.f: Fields = packet_fields()
+        self.wf = well_formed(self.f)
+        self.classes = {c.name: c for c in network.classes}
+        self.exit_static: list[tuple[str, str, str]] = []  # (exit, inside host, public)
+        for d in network.devices:
+            for r in d.nat:
+                if r.kind == "static":
+                    self.exit_static.append((d.name, r.inside.split("/")[0],
+                                             r.outside.split("/")[0]))
+
+    # ------------------------------------------------------------ helpers
+    def waived(self, waivers: tuple[Waiver, ...], src_cls: str, leaf: Leaf) -> z3.BoolRef:
+        terms = []
+        for w in waivers:
+            ws, wd = _pmap(w.statement.src), _pmap(w.statement.dst)
+            if src_cls in ws and leaf.cls in wd:
+                terms.append(z3.And(in_prefixes(self.f.src, ws[src_cls]),
+                                    in_prefixes(leaf.fields.dst, wd[leaf.cls]),
+                                    services_match(self.f, w.statement.services)))
+        return z3.Or(terms) if terms else z3.BoolVal(False)
+
+    def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
+                 per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
+                 negate: bool = False) -> list[Ingress]:
+        out = []
+        for cls in sorted(pairs):
+            for dev, ifn in self.fw.ingress_points(cls):
+                leaves = self.fw.leaves(dev, ifn, self.f, target)
+                if not leaves and not negate:
+                    continue
+                parts = [(lf, z3.And(lf.cond(), per_leaf(cls, lf))) for lf in leaves]
+                hit = z3.Or([p for _, p in parts]) if parts else z3.BoolVal(False)
+                body = [in_prefixes(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
+                if extra is not None:
+                    body.append(extra(cls, dev))
+                body.append(z3.Not(hit) if negate else hit)
+                out.append(Ingress(cls, dev, ifn, z3.And(body), parts))
+        return out
+
+    def allow_addresses(self, src_cls: str, dst: dict[str, tuple[str, ...]]) -> list[str]:
+        """How X addresses Y: static NAT addresses when X is the Internet, else Y's prefixes."""
+        src_realm = self.classes[src_cls].realm if src_cls in self.classes else ""
+        out: list[str] = []
+        for cls, ps in dst.items():
+            realm = self.classes[cls].realm if cls in self.classes else ""
+            if src_realm == "internet" and realm != "internet":
+                pub = [f"{public}/32" for _, inside, public in self.exit_static
+                       if any(_contains(p, inside) for p in ps)]
+                out += pub if pub else list(ps)
+            else:
+                out += list(ps)
+        return out
+
+    # ------------------------------------------------------------ statements
+    def obligations(self, spec: AssertionSpec) -> list[Obligation]:
+        out = []
+        for i, st in enumerate(spec.statements):
+            base = f"{spec.name}/{i}"
+            if st.kind == "deny":
+                out.append(self.deny(base, spec, st))
+            elif st.kind == "allow":
+                out.append(self.allow(base, spec, st))
+            elif st.kind == "isolated":
+                out += self.isolated(base, spec, st)
+            elif st.kind == "via-exit":
+                out.append(self.via_exit(base, spec, st))
+            else:
+                raise ValueError(f"unknown statement kind {st.kind!r}")
+        return out
+
+    def deny(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
+        f = self.f
+        src, dst = _pmap(st.src), _pmap(st.dst)
+
+        def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
+            return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]),
+                          z3.Not(self.waived(spec.waivers, cls, lf)))
+
+        ing = self._ingress(src, lambda c: c in dst, per_leaf)
+        formula = z3.And(self.wf, f.new, services_match(f, st.services),
+                         z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
+        return Obligation(f"{base}/deny", spec.name, st,
+                          f"a new connection {st.text.removeprefix('deny ')} is delivered",
+                          formula, ing, "deny")
+
+    def allow(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
+        f = self.f
+        src, dst = _pmap(st.src), _pmap(st.dst)
+
+        def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
+            return in_prefixes(lf.fields.dst, dst[lf.cls])
+
+        def addressed(cls: str, dev: str) -> z3.BoolRef:
+            return in_prefixes(f.dst, self.allow_addresses(cls, dst))
+
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True)
+        formula = z3.And(self.wf, opening_packet(f, st.services),
+                         z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
+        return Obligation(f"{base}/allow", spec.name, st,
+                          f"a new connection {st.text.removeprefix('allow ')} is dropped",
+                          formula, ing, "allow")
+
+    def isolated(self, base: str, spec: AssertionSpec, st: Statement) -> list[Obligation]:
+        f = self.f
+        inside = _pmap(st.src)
+
+        def out_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
+            in_x = in_prefixes(lf.fields.dst, inside[lf.cls]) if lf.cls in inside \
+                else z3.BoolVal(False)
+            return z3.And(z3.Not(in_x), z3.Not(self.waived(spec.waivers, cls, lf)))
+
+        ing_out = self._ingress(inside, lambda c: True, out_leaf)
+
+        def in_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
+            return z3.And(in_prefixes(lf.fields.dst, inside[lf.cls]),
+                          z3.Not(self.waived(spec.waivers, cls, lf)))
+
+        outside = {c.name: c.prefixes for c in self.net.classes}
+
+        def not_inside_src(cls: str, dev: str) -> z3.BoolRef:
+            return z3.Not(in_prefixes(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
+
+        ing_in = self._ingress(outside, lambda c: c in inside, in_leaf, not_inside_src)
+        text = st.text
+        return [
+            Obligation(f"{base}/out", spec.name, st, f"a packet from inside {text} leaves it",
+                       z3.And(self.wf, z3.Or([x.formula for x in ing_out]) if ing_out
+                              else z3.BoolVal(False)), ing_out, "out"),
+            Obligation(f"{base}/in", spec.name, st, f"a packet from outside {text} enters it",
+                       z3.And(self.wf, z3.Or([x.formula for x in ing_in]) if ing_in
+                              else z3.BoolVal(False)), ing_in, "in"),
+        ]
+
+    def via_exit(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
+        src, dst = _pmap(st.src), _pmap(st.dst)
+
+        def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
+            bad: list[z3.BoolRef] = []
+            if not lf.crossed_exit:
+                bad.append(z3.BoolVal(True))
+            dst_realm = self.classes[lf.cls].realm if lf.cls in self.classes else ""
+            src_realm = self.classes[cls].realm if cls in self.classes else ""
+            if dst_realm == "internet" and src_realm != "internet":
+                bad.append(in_prefixes(lf.fields.src, src[cls]))  # left untranslated
+            if not bad:
+                return z3.BoolVal(False)
+            return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
+                          z3.Not(self.waived(spec.waivers, cls, lf)))
+
+        ing = self._ingress(src, lambda c: c in dst, per_leaf)
+        formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
+        return Obligation(f"{base}/via-exit", spec.name, st,
+                          f"a packet bypasses the exit or its NAT: {st.text}", formula, ing,
+                          "via-exit")
+
+    # ------------------------------------------------------------ counterexamples
+    def counterexample(self, ob: Obligation, m: z3.ModelRef) -> Counterexample:
+        f = self.f
+
+        def val(t: z3.ExprRef) -> int:
+            v = m.eval(t, model_completion=True)
+            return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+
+        ingress = next((x for x in ob.ingress
+                        if z3.is_true(m.eval(x.formula, model_completion=True))), ob.ingress[0])
+        cls = ingress.cls
+        leaf = None
+        if ob.kind != "allow":  # the delivered leaf the claim is about
+            leaf = next((lf for lf, claim in ingress.leaves
+                         if z3.is_true(m.eval(claim, model_completion=True))), None)
+        if leaf is None:  # where the packet really goes (allow: where it is dropped)
+            leaf = next((lf for lf in self.fw.leaves(ingress.device, ingress.interface, f, None)
+                         if z3.is_true(m.eval(lf.cond(), model_completion=True))), None)
+        proto = val(f.proto)
+        flags = "".join(c for c, t in (("S", f.syn), ("A", f.ack), ("R", f.rst)) if val(t))
+        path: list[Hop] = []
+        rule = None
+        if leaf is not None:
+            for step in leaf.steps:
+                line, note = None, step.note
+                if step.acl is not None:
+                    sf = step.fields
+                    if step.acl.stateful and not val(sf.new):
+                        note = (note + " conntrack reply").strip()
+                        rev = sf.reversed_as_new()
+                        for ln in step.acl.lines:
+                            if z3.is_true(m.eval(line_match(rev, ln), model_completion=True)):
+                                line = ln.seq
+                                break
+                    else:
+                        for ln in step.acl.lines:
+                            if z3.is_true(m.eval(line_match(sf, ln), model_completion=True)):
+                                line = ln.seq
+                                if ln.action == "permit" and rule is None:
+                                    rule = ln.rule
+                                break
+                path.append(Hop(step.device, step.vrf, step.acl.name if step.acl else None, line,
+                                "forward", step.interface, note))
+            if leaf.delivered:
+                path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, "deliver",
+                                leaf.final_interface, leaf.reason))
+            elif path and leaf.reason in ("drop-acl",) and leaf.final_device == path[-1].device:
+                path[-1] = Hop(**{**path[-1].__dict__, "action": leaf.reason})
+            else:
+                path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, leaf.reason,
+                                leaf.final_interface or None))
+        dst_val = val(f.dst)
+        dst_class = None
+        if leaf is not None and leaf.delivered and ob.kind != "allow":
+            dst_class = leaf.cls
+        else:
+            dst_class = self._class_of_dst(ob.statement, dst_val) or (
+                leaf.cls if leaf is not None else None)
+        return Counterexample(
+            realm=self.classes[cls].realm if cls in self.classes else "",
+            src=int_to_ip_str(val(f.src)), dst=int_to_ip_str(dst_val),
+            protocol=PROTO_NAMES.get(proto, str(proto)),
+            sport=val(f.sport), dport=val(f.dport), src_class=cls, dst_class=dst_class,
+            path=path, rule=rule, tcp_flags=flags if proto == 6 else "",
+            icmp_type=val(f.icmp) if proto == 1 else None, new=bool(val(f.new)),
+            delivered=bool(leaf.delivered) if leaf is not None else False,
+            delivered_to=leaf.cls if leaf is not None and leaf.delivered else None,
+            drop_reason=None if leaf is None or leaf.delivered else leaf.reason,
+            statement=ob.statement.text)
+
+    def _class_of_dst(self, st: Statement, dst: int) -> str | None:
+        for cls, ps in st.dst:
+            for p in ps:
+                net, n = parse_prefix(p)
+                if n == 0 or (dst >> (32 - n)) == (net >> (32 - n)):
+                    return cls
+        for _, inside, public in self.exit_static:
+            if parse_prefix(public)[0] == dst:
+                return self._class_of_dst(st, parse_prefix(inside)[0])
+        return None
+
+
+def _contains(prefix: str, addr: str) -> bool:
+    net, n = parse_prefix(prefix)
+    a = parse_prefix(addr)[0]
+    return n == 0 or (a >> (32 - n)) == (net >> (32 - n))
+
+
+def smt2_text(ob: Obligation) -> str:
+    s = z3.Solver()
+    s.add(ob.formula)
+    header = (f"; zongheng obligation {ob.name}\n; assertion: {ob.assertion}\n"
+              f"; statement: {ob.statement.text} ({ob.statement.location})\n"
+              f"; asks: is there {ob.description}?\n"
+              "; expected: unsat (sat = a counterexample exists)\n")
+    return header + s.to_smt2()
+
+
+def solve(enc: Encoder, ob: Obligation, timeout_ms: int, with_smt2: bool) -> ObligationResult:
+    t0 = time.perf_counter()
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", timeout_ms)
+    s.add(ob.formula)
+    r = s.check()
+    cx = None
+    if r == z3.sat:
+        status = VIOLATED
+        cx = enc.counterexample(ob, s.model())
+    elif r == z3.unsat:
+        status = PROVEN
+    else:
+        status = UNKNOWN
+    seconds = time.perf_counter() - t0
+    return ObligationResult(ob.name, ob.assertion, ob.statement.text, status, cx, seconds,
+                            smt2_text(ob) if with_smt2 else "", description=ob.description)
+
+
+def check_spec(enc: Encoder, spec: AssertionSpec, timeout_ms: int, with_smt2: bool
+               ) -> AssertionResult:
+    obs = [solve(enc, ob, timeout_ms, with_smt2) for ob in enc.obligations(spec)]
+    status = worst([o.status for o in obs])
+    cx = next((o.counterexample for o in obs if o.counterexample is not None), None)
+    return AssertionResult(spec.name, spec.builtin, status,
+                           [{"statement": w.statement.text, "reason": w.reason}
+                            for w in spec.waivers], cx, obs, None, spec.location)
+
+
+def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int) -> dict[str, str]:
+    out = {}
+    for mode, fw in (("routing_only", Forwarding(network, no_acl=True)),
+                     ("acl_only", Forwarding(network, leak_routes=True))):
+        enc = Encoder(network, fw)
+        out[mode] = worst([solve(enc, ob, timeout_ms, False).status
+                           for ob in enc.obligations(spec)])
+    return out
+
+
+def verify_network(network: Network, timeout_ms: int = 60_000, defence: bool = False,
+                   with_smt2: bool = True) -> list[AssertionResult]:
+    enc = Encoder(network)
+    results = []
+    for spec in network.assertions:
+        res = check_spec(enc, spec, timeout_ms, with_smt2)
+        if defence and spec.statements and all(st.kind != "allow" for st in spec.statements):
+            res.defence = defence_status(network, spec, timeout_ms)
+        results.append(res)
+    return results

@@ -1,0 +1,212 @@
+"""z3 encoding of packet headers, prefixes, services and first-match ACLs.
+
+Encoding choices (measured on the example policies, see benchmarks/bench_verify.py):
+
+* addresses are 32-bit bit-vectors; a prefix is equality of the high bits
+  (``Extract(31, 32-len, x) == net >> (32-len)``): about 1.5-2x faster than
+  the range form ``ULE(lo, x) & ULE(x, hi)``, which we keep for ports only;
+* protocol is an 8-bit vector (tcp 6, udp 17, icmp 1, anything else free),
+  ports 16 bits, ICMP type 8 bits, TCP flags three Booleans (SYN, ACK, RST)
+  and ``new`` is the connection-tracking state (opens a connection or not);
+* a first-match ACL is folded from the bottom: ``permit: m or acc``,
+  ``deny: not m and acc`` starting from ``False`` (implicit deny). The term
+  stays linear in the number of lines and z3 shares the sub-terms.
+
+The packet space (``well_formed``) fixes what "a packet that could open a
+connection" means; the plain-Python simulator in tests/ uses the same space:
+a new TCP packet is SYN without ACK/RST, a TCP reply has ACK or RST; a new
+ICMP packet has a type outside ``ICMP_REPLY_TYPES``, a reply one inside; UDP
+and other protocols may be either; TCP/UDP ports are 1..65535, other
+protocols carry port 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+from zongheng.compiler.model import Acl, AclLine, PortRange, Service
+
+TCP, UDP, ICMP = 6, 17, 1
+PROTO_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": ICMP}
+PROTO_NAMES = {v: k for k, v in PROTO_NUMBERS.items()}
+ICMP_REPLY_TYPES = (0, 3, 11, 14, 16, 18)  # echo reply, errors, timestamp/info/mask replies
+ICMP_ECHO_REQUEST = 8
+
+
+def parse_prefix(prefix: str) -> tuple[int, int]:
+    """``"a.b.c.d/len"`` (or a bare address) -> (network int, length)."""
+    addr, _, length = prefix.partition("/")
+    parts = [int(x) for x in addr.split(".")]
+    value = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]
+    n = int(length) if length else 32
+    if n:
+        value &= (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
+    else:
+        value = 0
+    return value, n
+
+
+def int_to_ip(value: int) -> str:
+    return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
+
+
+def range_prefixes(text: str) -> list[str]:
+    """A pool written ``a.b.c.d-a.b.c.e`` (or a prefix/address) as CIDR prefixes."""
+    if "-" not in text:
+        return [text] if "/" in text else [f"{text}/32"]
+    lo_s, hi_s = text.split("-", 1)
+    lo, hi = parse_prefix(lo_s)[0], parse_prefix(hi_s)[0]
+    out = []
+    while lo <= hi:
+        size = 32
+        while size > 0:
+            block = 1 << (33 - size)
+            if lo % block or lo + block - 1 > hi:
+                break
+            size -= 1
+        out.append(f"{int_to_ip(lo)}/{size}")
+        lo += 1 << (32 - size)
+    return out
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The header as z3 terms at one point of the path (NAT rewrites src/dst)."""
+
+    src: z3.BitVecRef
+    dst: z3.BitVecRef
+    proto: z3.BitVecRef
+    sport: z3.BitVecRef
+    dport: z3.BitVecRef
+    syn: z3.BoolRef
+    ack: z3.BoolRef
+    rst: z3.BoolRef
+    icmp: z3.BitVecRef
+    new: z3.BoolRef
+
+    def key(self) -> tuple[int, ...]:
+        return (self.src.get_id(), self.dst.get_id(), self.sport.get_id(), self.dport.get_id(),
+                self.syn.get_id(), self.ack.get_id(), self.rst.get_id(), self.icmp.get_id())
+
+    def replace(self, **kw: z3.ExprRef) -> Fields:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d.update(kw)
+        return Fields(**d)
+
+    def reversed_as_new(self) -> Fields:
+        """The packet that opened the connection this one replies to."""
+        return self.replace(
+            src=self.dst, dst=self.src, sport=self.dport, dport=self.sport,
+            syn=z3.BoolVal(True), ack=z3.BoolVal(False), rst=z3.BoolVal(False),
+            icmp=z3.If(self.icmp == 0, z3.BitVecVal(ICMP_ECHO_REQUEST, 8), self.icmp),
+            new=z3.BoolVal(True))
+
+
+def packet_fields(tag: str = "") -> Fields:
+    s = f"_{tag}" if tag else ""
+    return Fields(
+        z3.BitVec(f"src{s}", 32), z3.BitVec(f"dst{s}", 32), z3.BitVec(f"proto{s}", 8),
+        z3.BitVec(f"sport{s}", 16), z3.BitVec(f"dport{s}", 16),
+        z3.Bool(f"syn{s}"), z3.Bool(f"ack{s}"), z3.Bool(f"rst{s}"),
+        z3.BitVec(f"icmp_type{s}", 8), z3.Bool(f"new{s}"))
+
+
+def is_proto(f: Fields, name: str) -> z3.BoolRef:
+    return f.proto == PROTO_NUMBERS[name]
+
+
+def well_formed(f: Fields) -> z3.BoolRef:
+    tcp, udp, icmp = is_proto(f, "tcp"), is_proto(f, "udp"), is_proto(f, "icmp")
+    icmp_reply = z3.Or([f.icmp == t for t in ICMP_REPLY_TYPES])
+    return z3.And(
+        z3.Implies(z3.Not(tcp), z3.And(z3.Not(f.syn), z3.Not(f.ack), z3.Not(f.rst))),
+        z3.If(z3.Or(tcp, udp), z3.And(f.sport != 0, f.dport != 0),
+              z3.And(f.sport == 0, f.dport == 0)),
+        z3.Implies(z3.Not(icmp), f.icmp == 0),
+        z3.Implies(z3.And(tcp, f.new), z3.And(f.syn, z3.Not(f.ack), z3.Not(f.rst))),
+        z3.Implies(z3.And(tcp, z3.Not(f.new)), z3.Or(f.ack, f.rst)),
+        z3.Implies(z3.And(icmp, f.new), z3.Not(icmp_reply)),
+        z3.Implies(z3.And(icmp, z3.Not(f.new)), icmp_reply),
+    )
+
+
+def in_prefix(x: z3.BitVecRef, prefix: str) -> z3.BoolRef:
+    net, n = parse_prefix(prefix)
+    if n == 0:
+        return z3.BoolVal(True)
+    return z3.Extract(31, 32 - n, x) == z3.BitVecVal(net >> (32 - n), n)
+
+
+def in_prefixes(x: z3.BitVecRef, prefixes: tuple[str, ...] | list[str]) -> z3.BoolRef:
+    if not prefixes:
+        return z3.BoolVal(False)
+    return z3.Or([in_prefix(x, p) for p in prefixes]) if len(prefixes) > 1 \
+        else in_prefix(x, prefixes[0])
+
+
+def in_ports(p: z3.BitVecRef, r: PortRange | None) -> z3.BoolRef:
+    if r is None:
+        return z3.BoolVal(True)
+    terms = []
+    if r.low > 0:
+        terms.append(z3.ULE(z3.BitVecVal(r.low, 16), p))
+    if r.high < 65535:
+        terms.append(z3.ULE(p, z3.BitVecVal(r.high, 16)))
+    if r.low == r.high:
+        return p == r.low
+    return z3.And(terms) if terms else z3.BoolVal(True)
+
+
+def line_match(f: Fields, ln: AclLine) -> z3.BoolRef:
+    terms = []
+    if ln.protocol != "ip":
+        terms.append(is_proto(f, ln.protocol))
+    if ln.src:
+        terms.append(in_prefixes(f.src, ln.src))
+    if ln.dst:
+        terms.append(in_prefixes(f.dst, ln.dst))
+    if ln.protocol in ("tcp", "udp"):
+        if ln.sport is not None:
+            terms.append(in_ports(f.sport, ln.sport))
+        if ln.dport is not None:
+            terms.append(in_ports(f.dport, ln.dport))
+    if ln.protocol == "icmp" and ln.icmp_types is not None:
+        terms.append(z3.Or([f.icmp == t for t in ln.icmp_types]))
+    if ln.established:
+        terms.append(z3.Or(f.ack, f.rst))
+    return z3.And(terms) if terms else z3.BoolVal(True)
+
+
+def acl_lines_permit(f: Fields, acl: Acl) -> z3.BoolRef:
+    """First match, implicit deny, folded from the bottom."""
+    acc: z3.BoolRef = z3.BoolVal(False)
+    for ln in reversed(acl.lines):
+        m = line_match(f, ln)
+        acc = z3.Or(m, acc) if ln.action == "permit" else z3.And(z3.Not(m), acc)
+    return acc
+
+
+def service_match(f: Fields, s: Service) -> z3.BoolRef:
+    """A packet of this service, direction client -> server."""
+    if s.protocol == "ip":
+        return z3.BoolVal(True)
+    terms = [is_proto(f, s.protocol)]
+    if s.protocol in ("tcp", "udp") and s.ports is not None:
+        terms.append(in_ports(f.dport, s.ports))
+    return z3.And(terms)
+
+
+def services_match(f: Fields, services: tuple[Service, ...]) -> z3.BoolRef:
+    if not services:
+        return z3.BoolVal(True)
+    return z3.Or([service_match(f, s) for s in services])
+
+
+def opening_packet(f: Fields, services: tuple[Service, ...]) -> z3.BoolRef:
+    """The canonical packets that open a connection of ``services`` (for ``allow``):
+    TCP SYN, any UDP, ICMP echo request, any other protocol."""
+    icmp = is_proto(f, "icmp")
+    return z3.And(
+        f.new, services_match(f, services),
+        z3.Implies(icmp, f.icmp == ICMP_ECHO_REQUEST))

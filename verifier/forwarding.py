@@ -1,0 +1,475 @@
+"""Symbolic forwarding: every way one packet can go through the compiled model.
+
+Semantics (the model docstring, made exact; tests/simulator.py implements the
+same rules in plain Python and is the oracle the tests compare against):
+
+1. **Ingress.** A packet of class ``c`` enters at every interface whose
+   ``attached_class`` is ``c`` (the ``internet`` class at every exit's outside
+   interface; an Internet packet addressed to one exit's NAT addresses enters
+   only at that exit).
+2. **Arrival at an interface** of device ``d``: on an exit, static NAT rules
+   of that interface rewrite the destination first (DNAT); then ``acl_in``
+   applies. Stateless ACLs: first match, implicit deny. Stateful ACLs (exits):
+   a new packet is judged by the lines; a reply (``new`` false) passes when
+   the packet it replies to (reversed, as a new packet) is permitted by the
+   lines of some stateful ACL of the device (connection tracking).
+3. **Lookup** in the interface's VRF (or the global table): longest prefix
+   match on the destination, the first listed route wins among equal prefixes.
+   No match: drop.
+4. **Route kinds.** ``local``/``remote``: delivered at ``egress_interface`` of
+   ``egress_device`` (``acl_out`` applies there). Remote routes travel over the
+   VRF's tunnels when both ends have tunnels of that VRF (every tunnel crossed
+   checks its allowed IPs: destination behind the far side, source behind the
+   near side), else over PE trunks; no path: drop. ``gateway``/``exit``: enter
+   ``egress_device`` at ``entry_interface`` (its ``acl_in`` applies), then
+   delivered at ``egress_interface``. ``uplink``: enter ``egress_device`` at
+   ``entry_interface`` and continue at step 2. ``blackhole``: drop.
+5. **Leaving an exit**: static NAT rules of the egress interface rewrite the
+   source of their inside host, ``source`` rules rewrite sources inside their
+   prefix to the first pool address.
+6. At most ``MAX_DEVICES`` arrivals per packet (a forwarding loop drops).
+
+Not modelled: un-NAT of replies to source-translated connections (a reply
+exists only if its connection was opened, and the opening packet is checked
+itself).
+
+Two relaxed modes for defence-in-depth: ``no_acl`` (every ACL permits) and
+``leak_routes`` (every PE VRF holds the own routes of every PE VRF; equal
+prefixes from different VRFs may all be chosen).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import z3
+from zongheng.compiler.model import Acl, Device, Interface, Network, Route, Tunnel
+from zongheng.verifier.encode import (
+    Fields,
+    acl_lines_permit,
+    in_prefix,
+    in_prefixes,
+    parse_prefix,
+    range_prefixes,
+)
+
+MAX_DEVICES = 8
+ROLE_EXIT = "exit"
+
+
+@dataclass
+class Step:
+    """One ACL/decision point of a path (rendered as a results.Hop)."""
+
+    device: str
+    vrf: str | None
+    interface: str
+    acl: Acl | None
+    fields: Fields  # header as the ACL sees it
+    note: str = ""
+
+
+@dataclass
+class Leaf:
+    """One way a packet's journey ends. ``conds`` is a conjunction."""
+
+    conds: list[z3.BoolRef]
+    delivered: bool
+    cls: str | None
+    fields: Fields
+    steps: list[Step]
+    crossed_exit: bool
+    reason: str = ""
+    final_device: str = ""
+    final_interface: str = ""
+    final_vrf: str | None = None
+
+    def cond(self) -> z3.BoolRef:
+        return z3.And(self.conds) if self.conds else z3.BoolVal(True)
+
+
+@dataclass
+class _Table:
+    routes: tuple[Route, ...]
+    nets: list[tuple[int, int]] = field(default_factory=list)  # (net, len) per route
+    order: list[int] = field(default_factory=list)  # route indices sorted by (net, -len)
+    starts: list[int] = field(default_factory=list)
+    nondeterministic_ties: bool = False
+
+    def __post_init__(self) -> None:
+        self.nets = [parse_prefix(r.prefix) for r in self.routes]
+        self.order = sorted(range(len(self.routes)), key=lambda i: (self.nets[i][0], i))
+        self.starts = [self.nets[i][0] for i in self.order]
+
+    def shadowing(self, k: int) -> list[int]:
+        """Routes that win over route k whenever both match."""
+        net, n = self.nets[k]
+        hi = net + (1 << (32 - n)) - 1
+        lo_i = bisect.bisect_left(self.starts, net)
+        hi_i = bisect.bisect_right(self.starts, hi)
+        out = []
+        for j in self.order[lo_i:hi_i]:
+            if j == k:
+                continue
+            nj = self.nets[j][1]
+            if nj > n or (nj == n and j < k and not self.nondeterministic_ties):
+                out.append(j)
+        return out
+
+
+class Forwarding:
+    """Builds path leaves of the model as z3 terms; caches per table and header."""
+
+    def __init__(self, network: Network, no_acl: bool = False, leak_routes: bool = False):
+        self.net = network
+        self.no_acl = no_acl
+        self.leak_routes = leak_routes
+        self.devices: dict[str, Device] = {d.name: d for d in network.devices}
+        self.ifaces: dict[tuple[str, str], Interface] = {
+            (d.name, i.name): i for d in network.devices for i in d.interfaces}
+        self.acls: dict[tuple[str, str], Acl] = {
+            (d.name, a.name): a for d in network.devices for a in d.acls}
+        self.attachments: dict[str, list[tuple[str, str]]] = {}
+        for d in network.devices:
+            for i in d.interfaces:
+                if i.attached_class:
+                    self.attachments.setdefault(i.attached_class, []).append((d.name, i.name))
+        for c in network.classes:
+            if c.device and c.interface and (c.device, c.interface) in self.ifaces:
+                pts = self.attachments.setdefault(c.name, [])
+                if (c.device, c.interface) not in pts:
+                    pts.append((c.device, c.interface))
+        self.nat_addresses: dict[str, list[str]] = {}  # exit -> prefixes it owns outside
+        for d in network.devices:
+            for r in d.nat:
+                self.nat_addresses.setdefault(d.name, []).extend(range_prefixes(r.outside))
+        self._tables: dict[tuple[str, str | None], _Table] = {}
+        self._match: dict[tuple, z3.BoolRef] = {}
+        self._sel: dict[tuple, z3.BoolRef] = {}
+        self._permit: dict[tuple, z3.BoolRef] = {}
+        self._tunnels: dict[tuple[str, str | None], list[tuple[Tunnel, str]]] = {}
+        for t in network.tunnels:
+            self._tunnels.setdefault((t.a_device, t.a_vrf), []).append((t, "a"))
+            self._tunnels.setdefault((t.b_device, t.b_vrf), []).append((t, "b"))
+        self._trunk_adj: dict[str, list[str]] = {}
+        for ln in network.links:
+            if ln.kind == "trunk":
+                self._trunk_adj.setdefault(ln.a_device, []).append(ln.b_device)
+                self._trunk_adj.setdefault(ln.b_device, []).append(ln.a_device)
+        self._leaked: tuple[Route, ...] | None = None
+
+    # ------------------------------------------------------------ ingress
+    def ingress_points(self, cls: str) -> list[tuple[str, str]]:
+        return list(self.attachments.get(cls, []))
+
+    def ingress_cond(self, device: str, f: Fields) -> z3.BoolRef:
+        """An Internet packet addressed to another exit's NAT addresses does not enter here."""
+        others = [p for d, ps in self.nat_addresses.items() if d != device for p in ps]
+        if not others or self.devices[device].role != ROLE_EXIT:
+            return z3.BoolVal(True)
+        return z3.Not(in_prefixes(f.dst, others))
+
+    # ------------------------------------------------------------ tables
+    def table(self, device: str, vrf: str | None) -> _Table:
+        key = (device, vrf)
+        t = self._tables.get(key)
+        if t is None:
+            dev = self.devices[device]
+            if vrf is None:
+                routes = dev.routes
+            else:
+                v = next((x for x in dev.vrfs if x.name == vrf), None)
+                routes = v.routes if v else ()
+                if self.leak_routes and dev.role == "pe":
+                    routes = self.leaked_routes()
+            t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes and vrf is not None)
+            self._tables[key] = t
+        return t
+
+    def leaked_routes(self) -> tuple[Route, ...]:
+        if self._leaked is None:
+            seen, out = set(), []
+            for d in self.net.devices:
+                if d.role != "pe":
+                    continue
+                for v in d.vrfs:
+                    for r in v.routes:
+                        if r.route_target is None and r not in seen:
+                            seen.add(r)
+                            out.append(r)
+            self._leaked = tuple(out)
+        return self._leaked
+
+    def route_match(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef) -> z3.BoolRef:
+        mk = (key, k, dst.get_id())
+        m = self._match.get(mk)
+        if m is None:
+            m = in_prefix(dst, t.routes[k].prefix)
+            self._match[mk] = m
+        return m
+
+    def selects(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef) -> z3.BoolRef:
+        sk = (key, k, dst.get_id())
+        s = self._sel.get(sk)
+        if s is None:
+            better = [self.route_match(key, t, j, dst) for j in t.shadowing(k)]
+            m = self.route_match(key, t, k, dst)
+            s = z3.And(m, z3.Not(z3.Or(better))) if better else m
+            self._sel[sk] = s
+        return s
+
+    # ------------------------------------------------------------ ACLs
+    def acl_of(self, device: str, name: str | None) -> Acl | None:
+        if name is None:
+            return None
+        return self.acls.get((device, name), Acl(name, ()))
+
+    def permit(self, device: str, acl: Acl | None, f: Fields) -> z3.BoolRef:
+        if acl is None or self.no_acl:
+            return z3.BoolVal(True)
+        key = (device, acl.name, f.key(), f.proto.get_id(), f.new.get_id())
+        p = self._permit.get(key)
+        if p is None:
+            lines = acl_lines_permit(f, acl)
+            if acl.stateful:
+                rev = f.reversed_as_new()
+                tracked = [acl_lines_permit(rev, a) for a in self.devices[device].acls
+                           if a.stateful]
+                p = z3.If(f.new, lines, z3.Or(tracked) if tracked else z3.BoolVal(False))
+            else:
+                p = lines
+            self._permit[key] = p
+        return p
+
+    # ------------------------------------------------------------ NAT
+    def dnat(self, device: str, interface: str, f: Fields) -> tuple[Fields, str]:
+        dev = self.devices[device]
+        dst = f.dst
+        notes = []
+        for r in reversed([r for r in dev.nat if r.kind == "static" and r.interface == interface]):
+            out_net = parse_prefix(r.outside)[0]
+            in_net = parse_prefix(r.inside)[0]
+            dst = z3.If(f.dst == out_net, z3.BitVecVal(in_net, 32), dst)
+            notes.append(f"{r.outside}->{r.inside}")
+        if not notes:
+            return f, ""
+        return f.replace(dst=dst), "dnat " + ",".join(reversed(notes))
+
+    def snat(self, device: str, interface: str, f: Fields) -> tuple[Fields, str]:
+        dev = self.devices.get(device)
+        if dev is None or not dev.nat:
+            return f, ""
+        rules = [r for r in dev.nat if r.interface == interface]
+        if not rules:
+            return f, ""
+        src = f.src
+        ordered = [r for r in rules if r.kind == "static"] + [r for r in rules
+                                                              if r.kind == "source"]
+        for r in reversed(ordered):
+            if r.kind == "static":
+                cond = f.src == parse_prefix(r.inside)[0]
+                new = parse_prefix(r.outside)[0]
+            else:
+                cond = in_prefix(f.src, r.inside)
+                new = parse_prefix(range_prefixes(r.outside)[0])[0]
+            src = z3.If(cond, z3.BitVecVal(new, 32), src)
+        return f.replace(src=src), "snat"
+
+    # ------------------------------------------------------------ transit
+    def tunnel_path(self, device: str, vrf: str | None, target: str, target_vrf: str | None
+                    ) -> list[tuple[Tunnel, str]] | None:
+        """Tunnels from (device, vrf) to (target, target_vrf): [(tunnel, side we leave)]."""
+        start = (device, vrf)
+        goal = (target, target_vrf)
+        prev: dict[tuple, tuple] = {start: None}  # type: ignore[dict-item]
+        todo = deque([start])
+        while todo:
+            cur = todo.popleft()
+            if cur == goal:
+                break
+            for t, side in self._tunnels.get(cur, []):
+                nxt = (t.b_device, t.b_vrf) if side == "a" else (t.a_device, t.a_vrf)
+                if nxt not in prev:
+                    prev[nxt] = (cur, t, side)
+                    todo.append(nxt)
+        if goal not in prev:
+            return None
+        path = []
+        cur = goal
+        while prev[cur] is not None:
+            p, t, side = prev[cur]
+            path.append((t, side))
+            cur = p
+        return list(reversed(path))
+
+    def trunk_path(self, a: str, b: str) -> list[str] | None:
+        prev: dict[str, str | None] = {a: None}
+        todo = deque([a])
+        while todo:
+            cur = todo.popleft()
+            if cur == b:
+                break
+            for n in self._trunk_adj.get(cur, []):
+                if n not in prev:
+                    prev[n] = cur
+                    todo.append(n)
+        if b not in prev:
+            return None
+        out, cur2 = [], b
+        while cur2 is not None:
+            out.append(cur2)
+            cur2 = prev[cur2]
+        return list(reversed(out))
+
+    def transit(self, device: str, vrf: str | None, route: Route, f: Fields
+                ) -> tuple[z3.BoolRef, str] | None:
+        """Condition and note for carrying f to the egress device of a local/remote route."""
+        if route.egress_device == device:
+            return z3.BoolVal(True), ""
+        if (device, vrf) in self._tunnels and \
+                (route.egress_device, route.egress_vrf) in self._tunnels:
+            path = self.tunnel_path(device, vrf, route.egress_device, route.egress_vrf)
+            if path is None:
+                return None
+            conds = []
+            for t, side in path:
+                far = t.b_prefixes if side == "a" else t.a_prefixes
+                near = t.a_prefixes if side == "a" else t.b_prefixes
+                conds += [in_prefixes(f.dst, far), in_prefixes(f.src, near)]
+            return z3.And(conds), "tunnel " + ",".join(t.name for t, _ in path)
+        path2 = self.trunk_path(device, route.egress_device)
+        if path2 is None:
+            return None
+        return z3.BoolVal(True), "via " + ",".join(path2)
+
+    # ------------------------------------------------------------ walking
+    def leaves(self, device: str, interface: str, f: Fields,
+               target: Callable[[str | None], bool] | None = None) -> list[Leaf]:
+        """Every end of the journey of f entering at (device, interface).
+
+        With ``target``, only delivered leaves whose class passes it are built
+        (drops and other deliveries are pruned: the query asks about target
+        deliveries only). Without it, every leaf including drops.
+        """
+        return self._arrive(device, interface, f, [], [], False, 0, target)
+
+    def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,
+                crossed: bool, depth: int, target) -> list[Leaf]:
+        explain = target is None
+        dev = self.devices.get(device)
+        iface = self.ifaces.get((device, interface))
+        if dev is None or iface is None:
+            return [Leaf(conds, False, None, f, steps, crossed, "drop-no-interface",
+                         device, interface)] if explain else []
+        if depth >= MAX_DEVICES:
+            return [Leaf(conds, False, None, f, steps, crossed, "drop-loop", device,
+                         interface)] if explain else []
+        crossed = crossed or dev.role == ROLE_EXIT
+        note = ""
+        if dev.role == ROLE_EXIT:
+            f, note = self.dnat(device, interface, f)
+        acl = self.acl_of(device, iface.acl_in)
+        step = Step(device, iface.vrf, interface, acl, f, note)
+        steps = steps + [step]
+        permit = self.permit(device, acl, f)
+        out: list[Leaf] = []
+        if explain and not z3.is_true(permit):
+            out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
+                            "drop-acl", device, interface, iface.vrf))
+        conds = conds + [permit]
+        key = (device, iface.vrf)
+        t = self.table(device, iface.vrf)
+        for k, r in enumerate(t.routes):
+            sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
+            if not sub:
+                continue
+            sel = self.selects(key, t, k, f.dst)
+            for leaf in sub:
+                leaf.conds.insert(len(conds), sel)
+            out.extend(sub)
+        if explain:
+            none = [z3.Not(self.route_match(key, t, k, f.dst)) for k in range(len(t.routes))]
+            out.append(Leaf(conds + none, False, None, f, steps, crossed, "drop-no-route",
+                            device, interface, iface.vrf))
+        return out
+
+    def _deliver(self, device: str, interface: str, f: Fields, conds: list, steps: list,
+                 crossed: bool, target, note: str = "") -> list[Leaf]:
+        explain = target is None
+        iface = self.ifaces.get((device, interface))
+        if iface is None:
+            return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-interface",
+                         device, interface)] if explain else []
+        cls = iface.attached_class
+        if not explain and not target(cls):
+            return []
+        f2, nat_note = self.snat(device, interface, f)
+        out = []
+        acl = self.acl_of(device, iface.acl_out)
+        conds = list(conds)
+        if acl is not None:
+            steps = steps + [Step(device, iface.vrf, interface, acl, f, "out")]
+            permit = self.permit(device, acl, f)
+            if explain:
+                out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
+                                "drop-acl", device, interface, iface.vrf))
+            conds.append(permit)
+        if cls is None:
+            if explain:
+                out.append(Leaf(conds, False, None, f2, steps, crossed, "drop-not-attached",
+                                device, interface, iface.vrf))
+            return out
+        out.append(Leaf(conds, True, cls, f2, steps, crossed, " ".join(
+            x for x in (note, nat_note) if x), device, interface, iface.vrf))
+        return out
+
+    def _follow(self, device: str, vrf: str | None, r: Route, f: Fields, conds: list,
+                steps: list, crossed: bool, depth: int, target) -> list[Leaf]:
+        explain = target is None
+        kind = r.kind
+        if kind in ("local", "remote"):
+            tr = self.transit(device, vrf, r, f)
+            if tr is None:
+                return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-path",
+                             device, "", vrf)] if explain else []
+            cond, note = tr
+            sub = self._deliver(r.egress_device, r.egress_interface, f,
+                                conds + ([] if z3.is_true(cond) else [cond]), steps, crossed,
+                                target, note)
+            if explain and not z3.is_true(cond):
+                sub.append(Leaf(conds + [z3.Not(cond)], False, None, f, steps, crossed,
+                                "drop-tunnel-allowed-ips", device, "", vrf))
+            return sub
+        if kind in ("gateway", "exit"):
+            dev = self.devices.get(r.egress_device)
+            entry = r.entry_interface
+            iface = self.ifaces.get((r.egress_device, entry or ""))
+            if dev is None or iface is None:
+                return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-interface",
+                             r.egress_device, entry or "")] if explain else []
+            # the entry ACL of the gateway/exit, then out of egress_interface
+            if not explain:
+                out_iface = self.ifaces.get((r.egress_device, r.egress_interface))
+                if out_iface is None or not target(out_iface.attached_class):
+                    return []
+            acl = self.acl_of(r.egress_device, iface.acl_in)
+            steps2 = steps + [Step(r.egress_device, iface.vrf, entry or "", acl, f)]
+            permit = self.permit(r.egress_device, acl, f)
+            out = []
+            if explain and not z3.is_true(permit):
+                out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps2,
+                                crossed or dev.role == ROLE_EXIT, "drop-acl", r.egress_device,
+                                entry or "", iface.vrf))
+            out += self._deliver(r.egress_device, r.egress_interface, f, conds + [permit],
+                                 steps2, crossed or dev.role == ROLE_EXIT, target)
+            return out
+        if kind == "uplink":
+            return self._arrive(r.egress_device, r.entry_interface or r.egress_interface, f,
+                                list(conds), steps, crossed, depth + 1, target)
+        if explain:
+            return [Leaf(list(conds), False, None, f, steps, crossed, f"drop-{kind}",
+                         device, "", vrf)]
+        return []

@@ -53,7 +53,8 @@ def device_files(emitter: Emitter, device: Device) -> dict[str, str]:
     """File name -> text that one target writes for one device (empty if none).
 
     A target writes ``<name>.<extension>`` by default; a target that needs
-    several files per device defines ``render_files(device) -> dict``.
+    several files per device defines ``render_files(device) -> dict`` (names
+    may have one sub-directory: ``wireguard/wg-v-tax.conf``).
     """
     if not emitter.applies_to(device):
         return {}
@@ -79,7 +80,8 @@ def render_tree(
             if not _SAFE_PATH_PART.fullmatch(device.name):
                 raise OutputError(f"device name {device.name!r} cannot be a directory name")
             for fname, text in device_files(emitter, device).items():
-                if not _SAFE_PATH_PART.fullmatch(fname):
+                parts = fname.split("/")
+                if len(parts) > 2 or not all(_SAFE_PATH_PART.fullmatch(x) for x in parts):
                     raise OutputError(f"target {name} produced a bad file name {fname!r}")
                 rel = f"{device.name}/{fname}"
                 if rel in files:

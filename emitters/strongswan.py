@@ -1,0 +1,81 @@
+"""strongSwan target: one ``swanctl.conf`` per tunnel endpoint (IKEv2, AES-256-GCM only).
+
+Every model ``Tunnel`` (vertical nets between sites, inner-net links)
+becomes one connection on each of its two devices. Proposals are fixed to
+AES-256-GCM with a 384-bit ECP group (IKE ``aes256gcm16-prfsha384-ecp384``,
+ESP ``aes256gcm16-ecp384``, so rekeying uses fresh DH); a tunnel asking for
+another cipher is an error. No secret is in the file: both ends authenticate
+with raw public keys, ``pubkeys = <device>.pub`` (files in swanctl's
+``pubkey/`` directory) and the device's private key in ``private/`` (loaded
+by ``swanctl --load-creds``). Traffic selectors are exactly the tunnel's
+prefixes. Tunnels of a VRF set ``if_id_in/if_id_out`` to the VRF's table id:
+on Linux an XFRM interface with that id placed in the VRF's table carries
+them (the ``iproute2`` target routes vertical tunnels over WireGuard).
+"""
+
+from __future__ import annotations
+
+from zongheng.compiler.model import Device, Tunnel
+from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import make_env, safe_name
+from zongheng.emitters.linux_plan import VRF_TABLE_BASE, vrf_names
+
+IKE_PROPOSAL = "aes256gcm16-prfsha384-ecp384"
+ESP_PROPOSAL = "aes256gcm16-ecp384"
+CIPHER = "aes256gcm16"
+
+
+class StrongswanError(ValueError):
+    """A tunnel strongSwan must not render (weak cipher, unknown end)."""
+
+
+def conn_name(tunnel: Tunnel) -> str:
+    return safe_name(f"zh-{tunnel.name}", max_len=64)
+
+
+class StrongswanEmitter(Emitter):
+    """``strongswan.swanctl.conf`` per tunnel endpoint: install as /etc/swanctl/swanctl.conf."""
+
+    name = "strongswan"
+    extension = "swanctl.conf"
+
+    def __init__(self, network, template_dir=None) -> None:
+        super().__init__(network, template_dir)
+        self.env = make_env("strongswan", template_dir)
+        self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
+
+    def ends(self, device: Device) -> list[dict]:
+        """This device's view of each of its tunnels: local and remote side."""
+        out = []
+        for t in self.network.tunnels:
+            if device.name not in (t.a_device, t.b_device):
+                continue
+            if t.cipher != CIPHER:
+                raise StrongswanError(f"tunnel {t.name}: cipher {t.cipher!r}, only {CIPHER}")
+            if t.a_device == t.b_device:
+                raise StrongswanError(f"tunnel {t.name} joins {t.a_device} to itself")
+            a_side = device.name == t.a_device
+            vrf = t.a_vrf if a_side else t.b_vrf
+            out.append({
+                "tunnel": t,
+                "conn": conn_name(t),
+                "initiator": a_side,
+                "local_device": t.a_device if a_side else t.b_device,
+                "remote_device": t.b_device if a_side else t.a_device,
+                "local_addr": t.a_address if a_side else t.b_address,
+                "remote_addr": t.b_address if a_side else t.a_address,
+                "local_ts": t.a_prefixes if a_side else t.b_prefixes,
+                "remote_ts": t.b_prefixes if a_side else t.a_prefixes,
+                "vrf": vrf,
+                "if_id": VRF_TABLE_BASE + self.vrf_index[vrf] if vrf else None,
+            })
+        return out
+
+    def render(self, device: Device) -> str | None:
+        ends = self.ends(device)
+        if not ends:
+            return None
+        return self.env.get_template("swanctl.conf.j2").render(
+            network=self.network, device=device, ends=ends,
+            ike_proposal=IKE_PROPOSAL, esp_proposal=ESP_PROPOSAL,
+        )

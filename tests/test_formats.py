@@ -158,7 +158,7 @@ def violating_policy(tmp_path: Path) -> tuple[Path, int]:
     """minimal.zh plus an assertion its rules break; returns the path and the rule's line."""
     text = MINIMAL.read_text(encoding="utf-8")
     text += '\nassert "tax keeps its vertical net to itself" {\n' \
-            "    deny horizontal(tax) -> vertical(tax)\n}\n"
+            "    deny horizontal(tax) -> vertical(tax) service web\n}\n"
     path = tmp_path / "violating.zh"
     path.write_text(text, encoding="utf-8")
     line = next(i for i, ln in enumerate(text.splitlines(), 1)
@@ -177,7 +177,8 @@ def test_verify_json_counterexample_names_the_rule_and_exit_1(tmp_path):
     assert cx["rule"] == f"{path}:{line}"
     assert cx["src_class"].startswith("horizontal(tax)@")
     assert cx["dst_class"].startswith("vertical(tax)@")
-    assert cx["protocol"] in ("tcp", "icmp") and cx["path"][0]["device"].startswith("pe-")
+    assert cx["protocol"] == "tcp" and cx["dport"] in (80, 443)
+    assert cx["path"][0]["device"].startswith("pe-") and cx["path"][0]["line"] is not None
     assert data["summary"]["violated"] == 1
     assert sum(data["summary"].values()) == len(data["assertions"])
 

@@ -28,18 +28,22 @@ def fail_input(message: str) -> NoReturn:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def load_network(path: str) -> Network:
-    """Compile a policy file, turning every kind of bad input into exit status 2."""
+def load_compiled(path: str):
+    """Compile a policy file (model, plan, resolver); bad input of any kind exits 2."""
     if not Path(path).is_file():
         fail_input(f"{path}: error: no such policy file")
-    from zongheng.compiler.pipeline import compile_policy
+    from zongheng.compiler.pipeline import compile_file
 
     try:
-        return compile_policy(path)
+        return compile_file(path)
     except PolicyError as exc:
         fail_input(str(exc))
     except OSError as exc:
         fail_input(f"{path}: error: cannot read the policy: {exc.strerror or exc}")
+
+
+def load_network(path: str) -> Network:
+    return load_compiled(path).network
 
 
 def load_ast(path: str):
@@ -151,3 +155,44 @@ def lint_command(file: str, timeout: int) -> None:
     for d in diags:
         click.echo(d.format())
     click.echo(f"{len(diags)} warning{'s' if len(diags) != 1 else ''}", err=True)
+
+
+@click.command("query")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--from", "src", required=True, metavar="EXPR",
+              help="Source endpoint expression, e.g. 'horizontal(tax) at hrb'.")
+@click.option("--to", "dst", required=True, metavar="EXPR",
+              help="Destination endpoint expression, e.g. 'host(portal)'.")
+@click.option("--service", "services", multiple=True, metavar="S",
+              help="A declared service (repeatable); default: any.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Seconds per solver query.")
+def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt: str,
+                  timeout: int) -> None:
+    """Can these endpoints connect? An example delivered packet and its path, and an
+    example dropped packet with the line that drops it.
+
+    Exit 0: some connection is delivered; 1: none is; 3: the solver gave no
+    answer; 2: bad input (policy, expression or service).
+    """
+    from zongheng.verifier.query_answer import answer_query, format_answer
+
+    compiled = load_compiled(file)
+    from zongheng.compiler.pipeline import resolve_endpoint
+
+    try:
+        src_pairs = resolve_endpoint(compiled, src)
+        dst_pairs = resolve_endpoint(compiled, dst)
+    except PolicyError as exc:
+        fail_input(str(exc))
+    unknown = [s for s in services if s not in compiled.plan.services and s != "any"]
+    if unknown:
+        fail_input(f"error: unknown service {', '.join(repr(u) for u in unknown)}"
+                   f" (declared: {', '.join(sorted(compiled.plan.services))})")
+    answer = answer_query(compiled.network, src, src_pairs, dst, dst_pairs, services,
+                          {k: tuple(v) for k, v in compiled.plan.services.items()},
+                          timeout_ms=timeout * 1000)
+    click.echo(format_answer(answer, fmt), nl=False)
+    sys.exit(answer.exit_status)

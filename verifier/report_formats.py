@@ -98,7 +98,8 @@ def packet_line(cx: Counterexample) -> str:
     ports = f" {cx.sport} -> {cx.dport}" if cx.protocol in ("tcp", "udp") else ""
     flags = f" flags {cx.tcp_flags}" if cx.tcp_flags else ""
     icmp = f" type {cx.icmp_type}" if cx.icmp_type is not None else ""
-    return f"[{cx.realm}] {cx.src} -> {cx.dst} {cx.protocol}{ports}{flags}{icmp}"
+    proto = cx.protocol if cx.protocol in ("tcp", "udp", "icmp") else f"ip proto {cx.protocol}"
+    return f"[{cx.realm}] {cx.src} -> {cx.dst} {proto}{ports}{flags}{icmp}"
 
 
 def counterexample_lines(cx: Counterexample) -> list[str]:
@@ -112,7 +113,8 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
         lines.append(f"dropped: {cx.drop_reason or 'dropped'}")
     for i, hop in enumerate(cx.path, 1):
         where = hop.device + (f" vrf {hop.vrf}" if hop.vrf else "")
-        acl = f" acl {hop.acl}" + (f" line {hop.line}" if hop.line is not None else "")
+        acl = f" acl {hop.acl}" + (f" line {hop.line}" if hop.line is not None else
+                                   " implicit deny" if hop.action == "drop-acl" else "")
         note = f" ({hop.note})" if hop.note else ""
         lines.append(f"  {i}. {where}{acl if hop.acl else ''}: {hop.action}{note}")
     lines.append(f"rule:    {cx.rule or '(no policy rule: implicit or emitted line)'}")

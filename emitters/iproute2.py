@@ -38,4 +38,5 @@ class Iproute2Emitter(Emitter):
             attach=[i for i in plan.interfaces if i.kind != "transport"],
             transport=[i for i in plan.interfaces if i.kind == "transport"],
             tables=sorted(plan.tables.items()),
+            descriptions={f"zh_{v.name}": v.description for v in device.vrfs},
         )

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from zongheng.compiler.model import Device, Interface, Network
+import netaddr
+from zongheng.compiler.model import Device, Interface, Network, Route
 from zongheng.emitters.filters import cidr, host_address, safe_name
 
 VRF_TABLE_BASE = 1000
@@ -56,6 +58,10 @@ def linux_ifname(name: str) -> str:
     return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
 
 
+def _within(prefix: str, outer: str) -> bool:
+    return netaddr.IPNetwork(prefix) in netaddr.IPNetwork(outer)
+
+
 def vrf_names(network: Network) -> list[str]:
     return sorted({v.name for d in network.devices for v in d.vrfs})
 
@@ -75,6 +81,7 @@ class LinuxIf:
     vlan: int | None = None
     peer_device: str | None = None
     peer_ifname: str | None = None  # Linux name on the peer
+    description: str = ""  # the model's (user text: escape before rendering)
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,12 @@ class _Builder:
                 self.trunk_adj.setdefault(link.b_device, []).append(b)
         for adj in (*self.trunk_adj.values(), *self.all_adj.values()):
             adj.sort()
+        # (device, VRF) -> prefixes its vertical tunnels reach (encrypted, not transport)
+        self.tunnel_prefixes: dict[tuple[str, str], list[str]] = {}
+        for t in network.tunnels:
+            if t.kind == "vertical" and t.a_vrf and t.b_vrf:
+                self.tunnel_prefixes.setdefault((t.a_device, t.a_vrf), []).extend(t.b_prefixes)
+                self.tunnel_prefixes.setdefault((t.b_device, t.b_vrf), []).extend(t.a_prefixes)
 
     # ------------------------------------------------------------ helpers
     def vrf_table(self, vrf: str) -> int:
@@ -208,6 +221,7 @@ class _Builder:
         for vrf in device.vrfs:
             table = self.vrf_table(vrf.name)
             self.plans[device.name].tables[table] = f"zh_{vrf.name}"
+            covered = self.tunnel_prefixes.get((device.name, vrf.name), [])
             for r in vrf.routes:
                 note = f"{r.kind} {r.origin_class or ''}".strip()
                 if r.kind == "blackhole":
@@ -215,14 +229,50 @@ class _Builder:
                                                            kind="blackhole", note=note))
                 elif r.kind == "tunnel":
                     continue  # installed by the tunnel interface (wg-quick PostUp)
-                elif r.egress_device == device.name:
-                    self.deliver(device.name, r.egress_interface, r.prefix, table, note)
-                else:
-                    self.carry(device.name, table, r.prefix, r.egress_device,
-                               r.egress_interface, r.egress_vrf or vrf.name, note)
+                elif r.kind in ("local", "remote"):
+                    if r.egress_device == device.name:
+                        self.deliver(device.name, r.egress_interface, r.prefix, table, note)
+                    elif any(_within(r.prefix, t) for t in covered):
+                        continue  # encrypted: the VRF's WireGuard interface routes it
+                    else:
+                        egress_vrf = r.egress_vrf or vrf.name
 
-    def carry(self, src: str, table: int, prefix: str, egress: str, egress_if: str,
-              egress_vrf: str, note: str) -> None:
+                        def final(ltable: int, r=r, note=note) -> None:
+                            self.deliver(r.egress_device, r.egress_interface, r.prefix,
+                                         ltable, note)
+
+                        self.carry(device.name, table, r.prefix, r.egress_device, egress_vrf,
+                                   final, note)
+                elif r.kind in ("exit", "gateway"):
+                    self.handoff(device.name, table, vrf.name, r, note)
+                else:
+                    raise LinuxPlanError(f"{device.name} {vrf.name}: route kind {r.kind!r}")
+
+    def attachment_to(self, device: str, entry: str | None) -> tuple[str, Interface]:
+        """The PE and its interface linked to ``device``'s interface ``entry``."""
+        for d in self.net.devices:
+            for i in d.interfaces:
+                if i.peer_device == device and (entry is None or i.peer_interface == entry):
+                    return d.name, i
+        raise LinuxPlanError(f"no device is linked to {device} {entry or ''}")
+
+    def handoff(self, src: str, table: int, vrf: str, r: Route, note: str) -> None:
+        """Exit/gateway route: to ``r.egress_device``, entering at its ``entry_interface``."""
+        target, entry = r.egress_device, r.entry_interface
+        pe, pe_if = self.attachment_to(target, entry)
+        via = r.next_hop or self.peer_address(pe, pe_if.name)
+        dev = linux_ifname(pe_if.name)
+        if pe == src:
+            self.add_route(src, LinuxRoute(table, r.prefix, dev, via, note=f"{note} to {target}"))
+            return
+
+        def final(ltable: int) -> None:
+            self.add_route(pe, LinuxRoute(ltable, r.prefix, dev, via, note=f"{note} to {target}"))
+
+        self.carry(src, table, r.prefix, pe, pe_if.vrf or vrf, final, note)
+
+    def carry(self, src: str, table: int, prefix: str, egress: str, egress_vrf: str,
+              final: Callable[[int], None], note: str) -> None:
         """A remote route: out of the egress VRF's transport sub-interfaces, hop by hop."""
         hops = self.path(self.trunk_adj, src, egress)
         ltable = self.transport_table(egress_vrf)
@@ -235,7 +285,7 @@ class _Builder:
                                self.transport_if(out_if, egress_vrf),
                                self.peer_address(dev, out_if), note=f"{note} via {egress}")
             self.add_route(dev, route)
-        self.deliver(egress, egress_if, prefix, ltable, note)
+        final(ltable)
 
     # ------------------------------------------------------------ global routes
     def global_routes(self, device: Device) -> None:
@@ -246,8 +296,20 @@ class _Builder:
                                                        note=note))
             elif r.kind == "tunnel":
                 continue  # installed by the IPsec/WireGuard tunnel
+            elif r.kind == "uplink":
+                own = [i for i in device.interfaces if i.peer_device == r.egress_device
+                       and i.peer_interface in (r.entry_interface, r.egress_interface)]
+                if not own:
+                    raise LinuxPlanError(f"{device.name}: no link to {r.egress_device}")
+                via = r.next_hop or self.peer_address(device.name, own[0].name)
+                self.add_route(device.name, LinuxRoute(None, r.prefix, linux_ifname(own[0].name),
+                                                       via, note=f"{note} to {r.egress_device}"))
             elif r.egress_device == device.name:
-                self.deliver(device.name, r.egress_interface, r.prefix, None, note)
+                if r.next_hop:
+                    self.add_route(device.name, LinuxRoute(
+                        None, r.prefix, linux_ifname(r.egress_interface), r.next_hop, note=note))
+                else:
+                    self.deliver(device.name, r.egress_interface, r.prefix, None, note)
             else:
                 hop = self.path(self.all_adj, device.name, r.egress_device)[0]
                 self.deliver(device.name, hop[1], r.prefix, None, f"{note} via {r.egress_device}")
@@ -293,7 +355,8 @@ class _Builder:
                 peer_if = linux_ifname(iface.peer_interface)
             kind = "link" if iface.peer_device is not None else "attach"
             plan.interfaces.append(LinuxIf(name, iface.name, iface.vrf, iface.address, kind,
-                                           peer_device=iface.peer_device, peer_ifname=peer_if))
+                                           peer_device=iface.peer_device, peer_ifname=peer_if,
+                                           description=iface.description))
             if iface.vrf is not None:
                 plan.rules.append(LinuxRule(name, self.vrf_table(iface.vrf),
                                             f"{iface.name} is in VRF {iface.vrf}"))

@@ -14,9 +14,16 @@ as ``fwd``) and every statement is on its own line.
 
 from __future__ import annotations
 
-from zongheng.compiler.model import AclLine, Device
+from zongheng.compiler.model import AclLine, Device, NatRule
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import ident, make_env, merge_prefixes, port_range
+from zongheng.emitters.filters import (
+    cidr,
+    host_address,
+    ident,
+    make_env,
+    merge_prefixes,
+    port_range,
+)
 from zongheng.emitters.linux_plan import linux_ifname
 
 _PROTO = {"tcp", "udp", "icmp"}
@@ -75,9 +82,17 @@ def nft_statement(line: AclLine) -> str:
     return f"{match} {nft_verdict(line)}" if match else nft_verdict(line)
 
 
+def nat_pool(rule: NatRule) -> str:
+    """The snat target: the pool's overload range when the model gives one, else the pool."""
+    if rule.pool_first and rule.pool_last:
+        first, last = host_address(rule.pool_first), host_address(rule.pool_last)
+        return first if first == last else f"{first}-{last}"
+    return cidr(rule.outside)
+
+
 def acl_chain(name: str) -> str:
-    """``acl-v-tax-hrb`` -> ``zh_acl_v_tax_hrb`` (never a base chain's name)."""
-    return ident(name.removeprefix("acl-"), max_len=63, prefix="zh_acl_")
+    """``zh-v-tax-in`` -> ``zh_acl_v_tax_in`` (never a base chain's name)."""
+    return ident(name.removeprefix("zh-").removeprefix("acl-"), max_len=63, prefix="zh_acl_")
 
 
 class NftablesEmitter(Emitter):
@@ -93,6 +108,7 @@ class NftablesEmitter(Emitter):
             "nft_verdict": nft_verdict,
             "nft_statement": nft_statement,
             "acl_chain": acl_chain,
+            "nat_pool": nat_pool,
             "linux_ifname": linux_ifname,
         })
 

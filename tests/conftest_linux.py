@@ -100,16 +100,12 @@ def _pe(region: str, idx: int, display: str) -> Device:
         local(plat, "eth2.10", "H-platform", f"platform@{region}"),
         remote(oplat, "eth2.10", "H-platform", f"{ASN}:2", f"platform@{other}"),
     ]
-    if region == "hlj":
-        shared.append(Route("0.0.0.0/0", "exit", "pe-hlj", "eth1", "H-platform",
-                            origin_class="internet"))
-        shared.append(Route("192.168.0.0/16", "gateway", "pe-hlj", "eth3", "H-platform",
-                            origin_class="private(socialsec)"))
-    else:
-        shared.append(Route("0.0.0.0/0", "remote", "pe-hlj", "eth1", "H-platform",
-                            route_target=f"{ASN}:3", origin_class="internet"))
-        shared.append(Route("192.168.0.0/16", "remote", "pe-hlj", "eth3", "H-platform",
-                            route_target=f"{ASN}:2", origin_class="private(socialsec)"))
+    rt = f"{ASN}:3" if region == "hrb" else None
+    shared.append(Route("0.0.0.0/0", "exit", "exit-hlj", "eth1", None, route_target=rt,
+                        origin_class="internet", entry_interface="eth0"))
+    shared.append(Route("192.168.0.0/16", "gateway", "gw-socialsec", "eth1", None,
+                        route_target=rt, origin_class="private(socialsec)",
+                        entry_interface="eth0"))
     vrfs = (
         Vrf("H-audit", f"{loop}:1", (f"{ASN}:1",), (f"{ASN}:1", f"{ASN}:2", f"{ASN}:1001"),
             tuple(shared), "horizontal", description=display),
@@ -160,11 +156,14 @@ def small_network(display: str = "测试 display") -> Network:
         acls=(exit_acl,),
         nat=(
             NatRule("static", "59.64.0.10", "202.97.10.1", "eth1", host="portal"),
-            NatRule("source", "59.64.0.0/14", "202.97.10.0/28", "eth1"),
+            NatRule("source", "59.64.0.0/14", "202.97.10.0/28", "eth1",
+                    pool_first="202.97.10.2", pool_last="202.97.10.15"),
         ),
         routes=(
-            Route("59.64.0.0/14", "remote", "pe-hlj", "eth1", "H-platform"),
-            Route("0.0.0.0/0", "exit", "exit-hlj", "eth1", None, origin_class="internet"),
+            Route("59.64.0.0/14", "uplink", "pe-hlj", "eth1", "H-platform",
+                  entry_interface="eth1"),
+            Route("0.0.0.0/0", "local", "exit-hlj", "eth1", None, origin_class="internet",
+                  next_hop="198.51.100.1"),
         ),
         description=display,
     )
@@ -177,7 +176,8 @@ def small_network(display: str = "测试 display") -> Network:
                       attached_class="private(socialsec)"),
         ),
         routes=(
-            Route("59.64.0.0/14", "remote", "pe-hlj", "eth3", "H-platform"),
+            Route("59.64.0.0/14", "uplink", "pe-hlj", "eth3", "H-platform",
+                  entry_interface="eth3"),
             Route("192.168.0.0/16", "local", "gw-socialsec", "eth1", None,
                   origin_class="private(socialsec)"),
         ),

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import netaddr
-from zongheng.compiler.model import Device, Interface, Network, Route
+from zongheng.compiler.model import Device, Interface, Network, Route, Vrf
 from zongheng.emitters.filters import cidr, host_address, safe_name
 
 VRF_TABLE_BASE = 1000
@@ -222,7 +222,7 @@ class _Builder:
             table = self.vrf_table(vrf.name)
             self.plans[device.name].tables[table] = f"zh_{vrf.name}"
             covered = self.tunnel_prefixes.get((device.name, vrf.name), [])
-            for r in vrf.routes:
+            for r in self.full_table(device.name, vrf):
                 note = f"{r.kind} {r.origin_class or ''}".strip()
                 if r.kind == "blackhole":
                     self.add_route(device.name, LinuxRoute(table, r.prefix, None,
@@ -247,6 +247,11 @@ class _Builder:
                     self.handoff(device.name, table, vrf.name, r, note)
                 else:
                     raise LinuxPlanError(f"{device.name} {vrf.name}: route kind {r.kind!r}")
+
+    def full_table(self, device: str, vrf: Vrf) -> tuple[Route, ...]:
+        """The VRF's own routes plus its imports (``Network.vrf_routes`` when the model has it)."""
+        full = getattr(self.net, "vrf_routes", None)
+        return tuple(full(device, vrf.name)) if full is not None else vrf.routes
 
     def attachment_to(self, device: str, entry: str | None) -> tuple[str, Interface]:
         """The PE and its interface linked to ``device``'s interface ``entry``."""

@@ -1,0 +1,190 @@
+"""Run emitted Linux/VPN configs through the real tools, in throwaway namespaces.
+
+Each validator raises ``AssertionError`` with the tool's output when the
+tool rejects the file, and returns what the tool reports back (routes,
+loaded connections, peers) so tests can compare it with the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+_counter = itertools.count()
+
+
+def missing(*binaries: str) -> str | None:
+    """The first binary not on PATH (None when all are there)."""
+    for b in binaries:
+        if shutil.which(b) is None and not Path(b).exists():
+            return b
+    return None
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.getpid() % 100000}x{next(_counter)}"
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+
+
+# ---------------------------------------------------------------- nftables
+
+def nft_check(path: Path) -> None:
+    """``nft -c -f`` in a fresh user+network namespace."""
+    r = run(["unshare", "-Urn", "nft", "-c", "-f", str(path)])
+    assert r.returncode == 0, f"nft -c -f {path} failed:\n{r.stderr}"
+
+
+# ---------------------------------------------------------------- iproute2
+
+def ip_batch_apply(batch: Path, interfaces: list[str]) -> dict:
+    """Create ``interfaces`` (veth, peers in a sink namespace), apply ``batch``.
+
+    Returns ``{"rules": ip -j rule, "routes": ip -j route show table all}``.
+    """
+    ns, sink = unique("zh-test-"), unique("zh-sink-")
+    for n in (ns, sink):
+        r = run(["ip", "netns", "add", n])
+        assert r.returncode == 0, r.stderr
+    try:
+        for k, name in enumerate(interfaces):
+            r = run(["ip", "-n", ns, "link", "add", "name", name, "type", "veth",
+                     "peer", "name", f"p{k}", "netns", sink])
+            assert r.returncode == 0, f"creating {name}: {r.stderr}"
+        r = run(["ip", "-n", ns, "-batch", str(batch)])
+        assert r.returncode == 0, f"ip -batch {batch} failed:\n{r.stderr}"
+        rules = json.loads(run(["ip", "-n", ns, "-j", "rule"]).stdout)
+        routes = json.loads(run(["ip", "-n", ns, "-j", "route", "show", "table", "all"]).stdout)
+        return {"rules": rules, "routes": routes}
+    finally:
+        run(["ip", "netns", "del", ns])
+        run(["ip", "netns", "del", sink])
+
+
+# ---------------------------------------------------------------- strongSwan
+
+_CHARON = "/usr/lib/ipsec/charon"
+
+_SWAN_SCRIPT = r"""
+set -e
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /etc/swanctl
+mkdir -p /etc/swanctl/private /etc/swanctl/pubkey
+for d in $DEVICES; do
+  openssl genpkey -algorithm ed25519 -out /etc/swanctl/private/$d.pem 2>/dev/null
+  openssl pkey -in /etc/swanctl/private/$d.pem -pubout -out /etc/swanctl/pubkey/$d.pub
+  [ "$d" = "$SELF" ] || rm /etc/swanctl/private/$d.pem
+done
+cat > /run/strongswan.conf <<EOC
+charon {
+  load = random nonce openssl pem pkcs1 pkcs8 pubkey x509 kdf kernel-netlink socket-default vici
+  install_routes = no
+}
+swanctl {
+  load = random nonce openssl pem pkcs1 pkcs8 pubkey x509
+}
+EOC
+export STRONGSWAN_CONF=/run/strongswan.conf
+ip link set lo up
+CHARON >/run/charon.log 2>&1 &
+for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
+cp "$CONF" /etc/swanctl/swanctl.conf
+set +e
+swanctl --load-all >/run/load.out 2>&1
+echo "load-rc=$?"
+cat /run/load.out
+echo "=== conns"
+swanctl --list-conns --raw
+kill %1
+"""
+
+
+def swanctl_load(conf: Path, device: str, peers: list[str]) -> tuple[str, str]:
+    """Load ``conf`` into a throwaway charon (private /run and /etc/swanctl).
+
+    Returns (load output, ``swanctl --list-conns --raw`` output). Fails on a
+    non-zero exit and on "invalid config file" / "failed" in the output
+    (``--load-conns`` exits 0 on syntax errors).
+    """
+    script = _SWAN_SCRIPT.replace("CHARON", _CHARON)
+    env = dict(os.environ, DEVICES=" ".join([device, *peers]), SELF=device,
+               CONF=str(conf.resolve()))
+    r = run(["unshare", "-m", "-n", "--propagation", "private", "bash", "-c", script], env=env)
+    out = r.stdout + r.stderr
+    load, _, conns = out.partition("=== conns")
+    assert r.returncode == 0, out
+    assert "load-rc=0" in load, load
+    for bad in ("invalid config file", "failed", "unknown", "error"):
+        hits = [ln for ln in load.splitlines()
+                if bad in ln.lower() and not ln.startswith("opening directory")]
+        assert not hits, f"swanctl reported {bad!r}:\n{load}"
+    return load, conns
+
+
+# ---------------------------------------------------------------- WireGuard
+
+def wg_apply(conf: Path, key_dir_in_file: str, keys: dict[str, str]) -> dict:
+    """Validate a wg-quick file on a throwaway wireguard-go interface.
+
+    1. ``wg-quick strip`` then ``wg setconf`` (rejects bad keys/values);
+    2. the file's ``PostUp`` lines, run as wg-quick would (``%i`` = the
+       interface, after link up), with the key directory replaced by a
+       temporary one holding ``keys`` (device -> private key).
+    Returns ``{"dump": wg show dump lines, "routes": ip -j route show table all}``.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="zh-wg-"))
+    ns, ifname = unique("zh-wg-"), unique("zw")
+    os.chmod(tmp, 0o700)
+    for dev, key in keys.items():
+        (tmp / f"{dev}.key").write_text(key + "\n")
+        pub = run(["wg", "pubkey"], input=key).stdout.strip()
+        (tmp / f"{dev}.pub").write_text(pub + "\n")
+    r = run(["ip", "netns", "add", ns])
+    assert r.returncode == 0, r.stderr
+    proc = None
+    try:
+        strip = run(["wg-quick", "strip", str(conf)])
+        assert strip.returncode == 0, strip.stderr
+        (tmp / "stripped.conf").write_text(strip.stdout)
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, "wireguard-go", ifname],
+                                env=dict(os.environ, WG_PROCESS_FOREGROUND="1"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if Path(f"/var/run/wireguard/{ifname}.sock").exists():
+                break
+            time.sleep(0.05)
+        r = run(["ip", "netns", "exec", ns, "wg", "setconf", ifname, str(tmp / "stripped.conf")])
+        assert r.returncode == 0, f"wg setconf rejected {conf}:\n{r.stderr}"
+        r = run(["ip", "-n", ns, "link", "set", "dev", ifname, "up"])
+        assert r.returncode == 0, r.stderr
+        for line in conf.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if not sep or key.strip() != "PostUp":
+                continue
+            cmd = value.strip().replace("%i", ifname).replace(key_dir_in_file, str(tmp))
+            r = run(["ip", "netns", "exec", ns, "bash", "-c", cmd])
+            assert r.returncode == 0, f"PostUp {cmd!r} failed:\n{r.stderr}"
+        dump = run(["ip", "netns", "exec", ns, "wg", "show", ifname, "dump"]).stdout
+        routes = json.loads(run(["ip", "-n", ns, "-j", "route", "show", "table", "all"]).stdout)
+        return {"dump": dump.splitlines(), "routes": routes, "ifname": ifname}
+    finally:
+        run(["ip", "-n", ns, "link", "del", ifname])
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        run(["ip", "netns", "del", ns])
+        sock = Path(f"/var/run/wireguard/{ifname}.sock")
+        if sock.exists():
+            sock.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""write_outputs: the output tree, its manifest, and all-or-nothing replacement."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import zongheng
+from conftest_linux import small_network
+from zongheng.compiler.model import from_json, to_json
+from zongheng.emitters import target_names
+from zongheng.emitters import writer as writer_mod
+from zongheng.emitters.writer import OutputError, parse_targets, write_outputs
+
+TARGETS = ["iproute2", "nftables", "strongswan", "wireguard"]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
+
+
+def test_tree_manifest_and_model(tmp_path: Path) -> None:
+    net = small_network()
+    out = tmp_path / "out"
+    manifest = write_outputs(net, out, TARGETS)
+    files = snapshot(out)
+    assert set(files) == set(manifest["files"]) | {"manifest.json"}
+    for rel, digest in manifest["files"].items():
+        assert hashlib.sha256(files[rel]).hexdigest() == digest
+    assert json.loads(files["manifest.json"]) == manifest
+    assert set(manifest) == {"files", "policy", "policy_sha256", "targets", "zongheng_version"}
+    assert manifest["targets"] == TARGETS
+    assert manifest["zongheng_version"] == zongheng.__version__
+    assert manifest["policy_sha256"] == net.policy_sha256
+    assert from_json(files["model.json"].decode()) == net
+    assert files["model.json"].decode() == to_json(net)
+    for device in net.devices:
+        assert f"{device.name}/nftables.nft" in files
+        assert f"{device.name}/iproute2.batch" in files
+    assert "pe-hlj/wireguard/wg-v-tax.conf" in files
+    assert "inner-hlj/strongswan.swanctl.conf" in files
+    assert "exit-hlj/strongswan.swanctl.conf" not in files  # no tunnel there
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_second_write_replaces_the_whole_tree(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(small_network(), out, TARGETS)
+    (out / "stale.txt").write_text("old")
+    write_outputs(small_network(), out, ["nftables"])
+    files = snapshot(out)
+    assert "stale.txt" not in files
+    assert not any(rel.endswith(".batch") for rel in files)
+    assert leftovers(tmp_path, "out") == []
+
+
+def _old_tree(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    out = tmp_path / "out"
+    write_outputs(small_network(), out, ["nftables"])
+    (out / "operator-note.txt").write_text("keep me")
+    return out, snapshot(out)
+
+
+def test_render_error_leaves_previous_tree_untouched(tmp_path: Path) -> None:
+    out, before = _old_tree(tmp_path)
+    broken = tmp_path / "tpl" / "iproute2"
+    broken.mkdir(parents=True)
+    (broken / "device.batch.j2").write_text("{{ no_such_variable }}\n")
+    with pytest.raises(Exception, match="no_such_variable"):
+        write_outputs(small_network(), out, TARGETS, template_dir=tmp_path / "tpl")
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch) -> None:
+    out, before = _old_tree(tmp_path)
+    real = writer_mod._write_tree
+
+    def half(root: Path, files: dict[str, bytes]) -> None:
+        real(root, dict(list(files.items())[:3]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer_mod, "_write_tree", half)
+    with pytest.raises(OSError, match="No space"):
+        write_outputs(small_network(), out, TARGETS)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
+    out, before = _old_tree(tmp_path)
+    real = os.rename
+    calls = []
+
+    def flaky(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # moving the new tree in
+            raise OSError(5, "I/O error")
+        return real(src, dst)
+
+    monkeypatch.setattr(writer_mod.os, "rename", flaky)
+    with pytest.raises(OSError, match="I/O error"):
+        write_outputs(small_network(), out, TARGETS)
+    monkeypatch.undo()
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_bad_targets_and_paths_write_nothing(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="unknown target"):
+        write_outputs(small_network(), tmp_path / "out", ["nftables", "ios-classic"])
+    assert not (tmp_path / "out").exists()
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(OutputError, match="not a directory"):
+        write_outputs(small_network(), afile, TARGETS)
+    assert afile.read_text() == "x"
+    with pytest.raises(OutputError, match="does not exist"):
+        write_outputs(small_network(), tmp_path / "missing" / "out", TARGETS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_parse_targets() -> None:
+    assert parse_targets("all") == target_names()
+    assert set(TARGETS) <= set(target_names())
+    assert parse_targets("wireguard, nftables,nftables") == ["nftables", "wireguard"]
+    with pytest.raises(OutputError):
+        parse_targets("")
+    with pytest.raises(OutputError):
+        parse_targets(["nope"])
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    write_outputs(small_network(), tmp_path / "a", TARGETS)
+    write_outputs(small_network(), tmp_path / "b", TARGETS)
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")

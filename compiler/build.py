@@ -28,6 +28,7 @@ from zongheng.compiler.model import (
     Link,
     NatRule,
     Route,
+    RouteTargetTable,
     RuleInstance,
     Service,
     Tunnel,
@@ -99,16 +100,16 @@ class Builder:
     def imports(self) -> dict[str, set[int]]:
         """Route targets each VRF needs: destinations of allowed rules and their replies."""
         need: dict[str, set[int]] = {}
+        by_name = self.res.by_name
         for inst in self.instances:
             if inst.action != "allow":
                 continue
-            for s in inst.src_classes:
-                for d in inst.dst_classes:
-                    cs, cd = self.res.by_name[s], self.res.by_name[d]
-                    for a, b in ((cs, cd), (cd, cs)):
-                        rt = self.group_rt(b)
-                        if a.vrf is not None and rt is not None:
-                            need.setdefault(a.vrf, set()).add(rt)
+            src = [by_name[c] for c in inst.src_classes]
+            dst = [by_name[c] for c in inst.dst_classes]
+            for here, there in ((src, dst), (dst, src)):
+                groups = {rt for c in there if (rt := self.group_rt(c)) is not None}
+                for vrf in {c.vrf for c in here if c.vrf is not None}:
+                    need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
                              if c.kind in ("horizontal", "platform")}
         for rts in need.values():
@@ -116,6 +117,12 @@ class Builder:
                 rts -= horizontal_groups  # type: ignore[arg-type]
                 rts.add(RT_HORIZONTAL)
         return need
+
+    def _class_sets(self) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
+        if not hasattr(self, "_sets"):
+            self._sets = ([frozenset(i.src_classes) for i in self.instances],
+                          [frozenset(i.dst_classes) for i in self.instances])
+        return self._sets
 
     def exports(self, c: ClassInfo) -> set[int]:
         rt = self.group_rt(c)
@@ -128,14 +135,16 @@ class Builder:
     def acl(self, name: str, facing: set[str], comment: str, stateful: bool = False,
             towards: set[str] | None = None) -> Acl:
         """First-match ACL for packets arriving from ``facing`` and heading ``towards``."""
-        def goes(classes: tuple[str, ...]) -> bool:
-            return towards is None or any(c in towards for c in classes)
+        src_sets, dst_sets = self._class_sets()
+
+        def goes(classes: frozenset[str]) -> bool:
+            return towards is None or not classes.isdisjoint(towards)
 
         lines: list[AclLine] = []
 
         def side(pairs, summary, classes, group) -> tuple[tuple[str, ...], str]:
             """The prefixes (and their object-group name) of the facing part of a side."""
-            if all(c in facing for c in classes):
+            if classes <= facing:
                 return summary, group
             here = [c for c, _ in pairs if c in facing]
             nets = [p for c, ps in pairs if c in facing for p in ps]
@@ -143,20 +152,18 @@ class Builder:
             return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets})), name
 
         if not stateful:
-            for inst in self.instances:
-                if inst.action != "allow" or not any(c in facing for c in inst.dst_classes):
+            for inst, srcs, dsts in zip(self.instances, src_sets, dst_sets, strict=True):
+                if inst.action != "allow" or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
-                if not goes(inst.src_classes):
-                    continue
-                src, group = side(inst.dst, inst.dst_summary, inst.dst_classes, inst.dst_name)
+                src, group = side(inst.dst, inst.dst_summary, dsts, inst.dst_name)
                 for term in reply_terms(inst.services):
                     lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
                                          rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
-        for inst in self.instances:
-            if not any(c in facing for c in inst.src_classes) or not goes(inst.dst_classes):
+        for inst, srcs, dsts in zip(self.instances, src_sets, dst_sets, strict=True):
+            if srcs.isdisjoint(facing) or not goes(dsts):
                 continue
-            src, group = side(inst.src, inst.src_summary, inst.src_classes, inst.src_name)
+            src, group = side(inst.src, inst.src_summary, srcs, inst.src_name)
             for term in new_terms(inst.services):
                 lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
                                      dst=inst.dst_summary, rule=inst.rule,
@@ -294,34 +301,33 @@ class Builder:
                     "H-platform" not in names_here:
                 names_here.append("H-platform")
             vrf_names_at[r] = names_here
+        rt_tables: dict[int, list[Route]] = {}
+        for edev, evrf, ert, route in exported:
+            kind = route.kind if route.kind in ("gateway", "exit") else "remote"
+            for rt in sorted(ert):
+                rt_tables.setdefault(rt, []).append(Route(
+                    route.prefix, kind, route.egress_device, route.egress_interface,
+                    route.egress_vrf, self.rt(rt),
+                    route.origin_class, route.entry_interface, route.next_hop))
+        self.route_targets = tuple(
+            RouteTargetTable(self.rt(rt), tuple(routes)) for rt, routes in sorted(rt_tables.items())
+        )
+        own: dict[tuple[str, str], list[Route]] = {}
+        own_rts: dict[tuple[str, str], set[int]] = {}
+        for edev, evrf, ert, route in exported:
+            own.setdefault((edev, evrf), []).append(route)
+            own_rts.setdefault((edev, evrf), set()).update(ert)
         for r in plan.regions:
             dev = f"pe-{r}"
             vrfs = []
             for v in vrf_names_at[r]:
                 rts = sorted(need.get(v, set()))
-                routes: dict[str, Route] = {}
-                for edev, evrf, _rts, route in exported:
-                    if edev == dev and evrf == v:
-                        routes.setdefault(route.prefix, route)
-                for edev, evrf, ert, route in exported:
-                    if edev == dev and evrf == v:
-                        continue
-                    hit = sorted(set(rts) & ert)
-                    if not hit or route.prefix in routes:
-                        continue
-                    kind = route.kind if route.kind in ("gateway", "exit") else "remote"
-                    routes[route.prefix] = Route(
-                        route.prefix, kind, route.egress_device, route.egress_interface,
-                        route.egress_vrf, self.rt(hit[0]), route.origin_class,
-                        route.entry_interface, route.next_hop)
-                exports = sorted({rt for edev, evrf, ert, _ in exported
-                                  if edev == dev and evrf == v for rt in ert}
-                                 | self.base_exports(v))
+                exports = sorted(own_rts.get((dev, v), set()) | self.base_exports(v))
                 realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
                 vrfs.append(Vrf(
                     v, f"{loopbacks[dev]}:{self.vrf_number(v)}",
                     tuple(self.rt(x) for x in exports), tuple(self.rt(x) for x in rts),
-                    tuple(sorted(routes.values(), key=route_key)), realm,
+                    tuple(sorted(own.get((dev, v), []), key=route_key)), realm,
                     description=self.vrf_description(v)))
             acls = []
             for i in iface[dev]:
@@ -409,6 +415,7 @@ class Builder:
             "tunnels": tuple(tunnels),
             "classes": tuple(classes),
             "hosts": self.host_entries(),
+            "route_targets": self.route_targets,
         }
 
     def base_exports(self, vrf: str) -> set[int]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +143,16 @@ class Route:
 
 @dataclass(frozen=True)
 class Vrf:
+    """A VRF on a PE.
+
+    ``routes`` holds only the VRF's **own** routes: its local attachments, the
+    exit/gateway routes of its own device, and any static route. The full
+    table adds every route of each imported route target (BGP VPNv4, as on a
+    real PE): use :meth:`Network.vrf_routes`, never ``routes`` alone, for
+    forwarding. Keeping imports by reference keeps the model linear in size
+    (a 200-department province would otherwise hold millions of routes).
+    """
+
     name: str
     rd: str
     rt_export: tuple[str, ...]
@@ -149,6 +160,18 @@ class Vrf:
     routes: tuple[Route, ...]
     realm: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class RouteTargetTable:
+    """The routes exported with one route target, network-wide (the VPNv4 RIB of an RT).
+
+    Each route is as an importing VRF sees it: ``kind`` remote, gateway or exit,
+    ``route_target`` this RT, egress fields pointing at the exporting attachment.
+    """
+
+    rt: str
+    routes: tuple[Route, ...]
 
 
 @dataclass(frozen=True)
@@ -303,6 +326,7 @@ class Network:
     tunnels: tuple[Tunnel, ...]
     rules: tuple[RuleInstance, ...]
     assertions: tuple[AssertionSpec, ...] = ()
+    route_targets: tuple[RouteTargetTable, ...] = ()
     meta: tuple[tuple[str, str], ...] = field(default=())
 
     def device(self, name: str) -> Device:
@@ -311,11 +335,58 @@ class Network:
                 return d
         raise KeyError(name)
 
+    def vrf(self, device: str, vrf: str) -> Vrf:
+        for v in self.device(device).vrfs:
+            if v.name == vrf:
+                return v
+        raise KeyError(f"{device}/{vrf}")
+
+    def vrf_routes(self, device: str, vrf: str,
+                   within: Iterable[str] | None = None) -> tuple[Route, ...]:
+        """The full table of a VRF: its own routes, then each imported RT's, in import order.
+
+        One route per prefix: the VRF's own route wins, then the first import
+        (route targets in ``rt_import`` order, routes in table order). Routes of
+        this same VRF on this same device are never imported back. ``within``
+        (prefixes) keeps only routes that overlap one of them, so a verifier
+        asking about a few destinations does not build the whole table.
+        """
+        v = self.vrf(device, vrf)
+        rts = {t.rt: t for t in self.route_targets}
+        wanted = None
+        if within is not None:
+            wanted = [_span(p) for p in within]
+        out: dict[str, Route] = {}
+        candidates = list(v.routes)
+        for rt in v.rt_import:
+            table = rts.get(rt)
+            if table is not None:
+                candidates += [r for r in table.routes
+                               if not (r.egress_device == device and r.egress_vrf == vrf)]
+        for r in candidates:
+            if r.prefix in out:
+                continue
+            if wanted is not None:
+                lo, hi = _span(r.prefix)
+                if not any(lo <= whi and wlo <= hi for wlo, whi in wanted):
+                    continue
+            out[r.prefix] = r
+        return tuple(out.values())
+
     def endpoint_class(self, name: str) -> EndpointClass:
         for c in self.classes:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+def _span(prefix: str) -> tuple[int, int]:
+    """First and last address of a CIDR string, as integers."""
+    addr, _, length = prefix.partition("/")
+    a, b, c, d = (int(x) for x in addr.split("."))
+    first = (a << 24) | (b << 16) | (c << 8) | d
+    size = 1 << (32 - int(length or 32))
+    return first, first + size - 1
 
 
 # ---------------------------------------------------------------- JSON

@@ -63,6 +63,7 @@ def compile_text(file: str, data: bytes | str) -> Compiled:
         blocks=blocks(plan), hosts=parts["hosts"], devices=parts["devices"],
         links=parts["links"], tunnels=parts["tunnels"], rules=tuple(instances),
         assertions=all_assertions(resolver, policy),
+        route_targets=parts["route_targets"],
     )
     warnings = tuple(d for d in reporter.sorted() if d.severity == "warning")
     return Compiled(network, plan, resolver, warnings)

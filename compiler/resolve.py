@@ -211,23 +211,23 @@ class Resolver:
         for inst in instances:
             if inst.action != "allow":
                 continue
-            for s in inst.src_classes:
-                for d in inst.dst_classes:
-                    for a, b in ((s, d), (d, s)):
-                        ca, cb = self.by_name[a], self.by_name[b]
-                        if ca.vrf is None or cb.kind != "vertical" or cb.owner is None:
-                            continue
-                        got = need.setdefault(ca.vrf, {})
-                        if cb.owner in got:
+            src = [self.by_name[c] for c in inst.src_classes]
+            dst = [self.by_name[c] for c in inst.dst_classes]
+            for here, there in ((src, dst), (dst, src)):
+                owners = sorted({c.owner for c in there if c.kind == "vertical" and c.owner})
+                for vrf in sorted({c.vrf for c in here if c.vrf is not None}):
+                    got = need.setdefault(vrf, {})
+                    for owner in owners:
+                        if owner in got:
                             continue
                         clash = next((o for o in got
-                                      if vertical_nets[o] & vertical_nets[cb.owner]), None)
-                        got[cb.owner] = inst.index
+                                      if vertical_nets[o] & vertical_nets[owner]), None)
+                        got[owner] = inst.index
                         if clash is not None and inst.index not in reported:
                             reported.add(inst.index)
-                            overlap = (vertical_nets[clash] & vertical_nets[cb.owner])
+                            overlap = vertical_nets[clash] & vertical_nets[owner]
                             first = overlap.iter_cidrs()[0]
                             self.rep.error(rules[inst.index].loc, (
-                                f"ambiguous destination: this rule needs VRF {ca.vrf} to reach "
-                                f"the vertical sites of '{clash}' and '{cb.owner}', whose "
+                                f"ambiguous destination: this rule needs VRF {vrf} to reach "
+                                f"the vertical sites of '{clash}' and '{owner}', whose "
                                 f"addresses overlap ({first}); split the rule per department"))

@@ -30,27 +30,20 @@ def _pairs(res: Resolver, kinds: tuple[str, ...], exclude_owner: str | None = No
 
 
 def builtin_assertions(res: Resolver) -> list[AssertionSpec]:
-    depts = list(res.plan.departments)
+    v, h = _pairs(res, ("vertical",)), _pairs(res, ("horizontal",))
     iso: list[Statement] = []
     guard: list[Statement] = []
-    for d in depts:
-        mine_v = _pairs(res, ("vertical",), owner=d)
-        if mine_v:
-            other_h = _pairs(res, ("horizontal",), exclude_owner=d)
-            other_v = _pairs(res, ("vertical",), exclude_owner=d)
-            if other_h:
-                iso.append(Statement("deny", mine_v, other_h, ANY,
-                                     f"forall E != {d}: deny vertical({d}) -> horizontal(E)",
-                                     "builtin", (("D", d),)))
-            if other_v:
-                iso.append(Statement("deny", mine_v, other_v, ANY,
-                                     f"forall E != {d}: deny vertical({d}) -> vertical(E)",
-                                     "builtin", (("D", d),)))
-            other_h = _pairs(res, ("horizontal",), exclude_owner=d)
-            if other_h:
-                guard.append(Statement("deny", other_h, mine_v, ANY,
-                                       f"forall E != {d}: deny horizontal(E) -> vertical({d})",
-                                       "builtin", (("D", d),)))
+    if v and h:
+        iso.append(Statement("deny", v, h, ANY,
+                             "forall D, E where D != E: deny vertical(D) -> horizontal(E)",
+                             "builtin", distinct_owners=True))
+        guard.append(Statement("deny", h, v, ANY,
+                               "forall D, E where D != E: deny horizontal(E) -> vertical(D)",
+                               "builtin", distinct_owners=True))
+    if v:
+        iso.append(Statement("deny", v, v, ANY,
+                             "forall D, E where D != E: deny vertical(D) -> vertical(E)",
+                             "builtin", distinct_owners=True))
     inner = _pairs(res, ("inner",))
     air = [Statement("isolated", inner, (), ANY, "isolated inner", "builtin")] if inner else []
     internet = _pairs(res, ("internet",))
@@ -88,6 +81,12 @@ def user_assertions(res: Resolver, policy: ast.Policy) -> list[AssertionSpec]:
                 variables = [v.value for v in item.variables]
                 conds = item.where
                 continue
+            pair = _distinct_pair(item, variables, conds)
+            if pair is not None:
+                for st in _distinct_statements(res, item, pair, policy.file):
+                    if st not in statements:
+                        statements.append(st)
+                continue
             for b in res.bindings(variables, conds):
                 for st in _statements(res, item, b, policy.file):
                     if st not in statements:
@@ -113,6 +112,39 @@ def _statements(res: Resolver, item: ast.Statement, b: dict[str, str], file: str
         if sp and dp:
             text = f"{item.kind} {ep_text(s, b)} -> {ep_text(d, b)}{svc_text}"  # type: ignore[arg-type]
             yield Statement(item.kind, sp, dp, services, text, loc, binds)
+
+
+def _distinct_pair(item: ast.Statement, variables: list[str],
+                   conds: tuple[ast.Cond, ...]) -> tuple[str, str] | None:
+    """(A, B) when the statement is `X(A) -> Y(B)` under exactly `forall A, B where A != B`."""
+    if item.kind == "isolated" or item.dst is None or len(variables) != 2 or len(conds) != 1:
+        return None
+    a, b = item.src, item.dst
+    if not (a.ref_is_var and b.ref_is_var and a.ref != b.ref):
+        return None
+    if {a.ref, b.ref} != set(variables):
+        return None
+    if {conds[0].left.value, conds[0].right.value} != set(variables):
+        return None
+    if a.kind not in ("vertical", "horizontal") or b.kind not in ("vertical", "horizontal"):
+        return None
+    return a.ref, b.ref  # type: ignore[return-value]
+
+
+def _distinct_statements(res: Resolver, item: ast.Statement, pair: tuple[str, str], file: str):
+    """One statement over every department pair with distinct owners."""
+    star = {pair[0]: "*", pair[1]: "*"}
+    loc = f"{file}:{item.loc.line}"
+    services = res.services(item.services)
+    svc_text = (" service " + ", ".join(n.value for n in item.services)) if item.services else ""
+    dirs = [(item.src, item.dst)] + ([(item.dst, item.src)] if item.both_ways else [])
+    for s, d in dirs:
+        sp = res.resolve(ast.Endpoint(s.kind, "*", False, s.at, s.loc), star)
+        dp = res.resolve(ast.Endpoint(d.kind, "*", False, d.at, d.loc), star)  # type: ignore[union-attr]
+        if sp and dp:
+            text = (f"forall {pair[0]}, {pair[1]} where {pair[0]} != {pair[1]}: {item.kind} "
+                    f"{s.text()} -> {d.text()}{svc_text}")  # type: ignore[union-attr]
+            yield Statement(item.kind, sp, dp, services, text, loc, distinct_owners=True)
 
 
 def waivers(res: Resolver, policy: ast.Policy) -> dict[str, list[Waiver]]:

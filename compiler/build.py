@@ -302,7 +302,7 @@ class Builder:
                 names_here.append("H-platform")
             vrf_names_at[r] = names_here
         rt_tables: dict[int, list[Route]] = {}
-        for edev, evrf, ert, route in exported:
+        for _dev, _vrf, ert, route in exported:
             kind = route.kind if route.kind in ("gateway", "exit") else "remote"
             for rt in sorted(ert):
                 rt_tables.setdefault(rt, []).append(Route(

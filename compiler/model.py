@@ -269,6 +269,24 @@ class Statement:
     text: str
     location: str  # "FILE:LINE" ("builtin" for built-ins)
     bindings: tuple[tuple[str, str], ...] = ()
+    # True for `forall D, E where D != E: X(D) -> Y(E)` (and the built-ins):
+    # the statement covers only (src class, dst class) pairs whose owning
+    # departments differ. One statement instead of N*(N-1) keeps the model
+    # linear in the number of departments. Check pairs with :meth:`relates`.
+    distinct_owners: bool = False
+
+    def relates(self, src_class: str, dst_class: str) -> bool:
+        """Whether the statement speaks about packets from src_class to dst_class."""
+        if not self.distinct_owners:
+            return True
+        return class_owner(src_class) != class_owner(dst_class)
+
+
+def class_owner(name: str) -> str | None:
+    """Department (or private net) of a class name: ``vertical(tax)@hrb`` -> ``tax``."""
+    if "(" not in name:
+        return None
+    return name[name.index("(") + 1:name.index(")")]
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import z3
+from click.testing import CliRunner
 from zongheng.compiler.model import Network
+from zongheng.verifier import bundle as bundle_module
 from zongheng.verifier.bundle import (
     MANIFEST,
     audit_bundle,
@@ -18,6 +21,7 @@ from zongheng.verifier.bundle import (
     run_z3,
     write_bundle,
 )
+from zongheng.verifier.commands import audit_command, verify_command
 from zongheng.verifier.results import AssertionResult, ObligationResult
 
 cvc5 = pytest.importorskip("cvc5")
@@ -166,8 +170,6 @@ MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
 
 @pytest.fixture(scope="module")
 def verified_bundle(tmp_path_factory) -> tuple[Path, object]:
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import verify_command
 
     out = tmp_path_factory.mktemp("verify") / "bundle"
     result = CliRunner().invoke(verify_command,
@@ -176,8 +178,6 @@ def verified_bundle(tmp_path_factory) -> tuple[Path, object]:
 
 
 def test_verify_bundle_passes_audit_with_all_solvers(verified_bundle):
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import audit_command
 
     bundle, verify = verified_bundle
     assert verify.exit_code == 0, verify.output
@@ -193,10 +193,6 @@ def test_verify_bundle_passes_audit_with_all_solvers(verified_bundle):
 
 
 def test_verify_bundle_with_one_changed_byte_fails_audit(verified_bundle, tmp_path):
-    import shutil
-
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import audit_command
 
     bundle = tmp_path / "copy"
     shutil.copytree(verified_bundle[0], bundle)
@@ -210,17 +206,12 @@ def test_verify_bundle_with_one_changed_byte_fails_audit(verified_bundle, tmp_pa
 
 
 def test_audit_of_a_missing_bundle_is_bad_input(tmp_path):
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import audit_command
 
     result = CliRunner().invoke(audit_command, [str(tmp_path / "none")])
     assert result.exit_code == 2 and "no such bundle" in result.stderr
 
 
 def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bundle, tmp_path):
-    import hashlib
-    import shutil
-
     bundle = tmp_path / "copy"
     shutil.copytree(verified_bundle[0], bundle)
     model = (bundle / "model.json").read_text()
@@ -235,3 +226,14 @@ def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bun
     report = audit_bundle(bundle, "z3", recompile=True)
     assert report.exit_status == 1
     assert any(p.startswith("recompile: model.json differs") for p in report.problems)
+
+
+def test_missing_cvc5_is_named_and_all_still_runs_z3(bundle: Path, monkeypatch):
+
+    monkeypatch.setattr(bundle_module, "available_solvers", lambda: {"z3": True, "cvc5": False})
+    result = CliRunner().invoke(audit_command, [str(bundle), "--solver", "all"])
+    assert result.exit_code == 0, result.output
+    assert "cvc5 is NOT installed, so it did not run" in result.stdout
+    assert "every obligation is unsat with z3" in result.stdout
+    only = CliRunner().invoke(audit_command, [str(bundle), "--solver", "cvc5"])
+    assert only.exit_code == 2 and "cvc5 is not installed" in only.stderr

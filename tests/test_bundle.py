@@ -237,3 +237,18 @@ def test_missing_cvc5_is_named_and_all_still_runs_z3(bundle: Path, monkeypatch):
     assert "every obligation is unsat with z3" in result.stdout
     only = CliRunner().invoke(audit_command, [str(bundle), "--solver", "cvc5"])
     assert only.exit_code == 2 and "cvc5 is not installed" in only.stderr
+
+
+def test_rewriting_a_bundle_replaces_it_and_foreign_dirs_are_refused(bundle: Path, tmp_path):
+    from zongheng.verifier.bundle import BundleError
+
+    net, policy = network(tmp_path)
+    write_bundle(bundle, net, results((smt2_unsat_isolation(), "proven")), policy)
+    assert len(list((bundle / "obligations").iterdir())) == 1  # the old two are gone
+    assert audit_bundle(bundle, "z3").exit_status == 0
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("keep me")
+    with pytest.raises(BundleError):
+        write_bundle(foreign, net, results((smt2_unsat_isolation(), "proven")), policy)
+    assert (foreign / "todo.txt").read_text() == "keep me"

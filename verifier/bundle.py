@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,11 +100,35 @@ def solver_versions() -> dict[str, str]:
     return versions
 
 
+class BundleError(Exception):
+    """The bundle cannot be written where asked."""
+
+
+def _is_bundle(directory: Path) -> bool:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == BUNDLE_FORMAT
+
+
 def write_bundle(
     directory: Path, network: Network, results: list[AssertionResult], policy_path: Path,
     configs_dir: Path | None = None,
 ) -> Path:
-    """Write the bundle of ``results`` into ``directory`` (created); returns the manifest path."""
+    """Write the bundle of ``results`` into ``directory``; returns the manifest path.
+
+    An existing bundle there is replaced; any other non-empty directory is refused
+    (raises :class:`BundleError`) so no user file is deleted or mixed in.
+    """
+    if directory.exists():
+        if not directory.is_dir():
+            raise BundleError("exists and is not a directory")
+        if any(directory.iterdir()):
+            if not _is_bundle(directory):
+                raise BundleError("directory is not empty and holds no proof bundle; "
+                                  "choose a new or empty directory")
+            shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
 

@@ -30,8 +30,6 @@ def fail_input(message: str) -> NoReturn:
 
 def load_compiled(path: str):
     """Compile a policy file (model, plan, resolver); bad input of any kind exits 2."""
-    if not Path(path).is_file():
-        fail_input(f"{path}: error: no such policy file")
     from zongheng.compiler.pipeline import compile_file
 
     try:
@@ -90,11 +88,14 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     else:
         click.echo(render(fmt, results, file, sha), nl=False)
     if bundle_dir is not None:
-        from zongheng.verifier.bundle import write_bundle
+        from zongheng.verifier.bundle import BundleError, write_bundle
 
         configs = configs_dir or from_configs
-        manifest = write_bundle(Path(bundle_dir), network, results, Path(file),
-                                Path(configs) if configs else None)
+        try:
+            manifest = write_bundle(Path(bundle_dir), network, results, Path(file),
+                                    Path(configs) if configs else None)
+        except BundleError as exc:
+            fail_input(f"{bundle_dir}: error: {exc}")
         click.echo(f"proof bundle written: {manifest}", err=True)
     sys.exit(exit_status(results))
 

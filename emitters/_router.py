@@ -1,0 +1,477 @@
+"""Vendor-neutral facts the three router targets (Cisco, Huawei, Junos) share.
+
+The compiled model says *what* each device does (VRFs, ACL lines, routes,
+NAT, tunnels); a router config also needs a few things that follow from
+the topology: which interfaces are PE trunks (MPLS, IGP), which PE is the
+BGP parent or child, the next hop of a static route towards an exit or a
+gateway. They are derived here, once, from the model only, so the three
+vendor templates render the same network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import netaddr
+from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
+from zongheng.emitters.filters import comment_text
+
+_IFNAME = re.compile(r"eth(\d+)(?:\.(\d+))?")
+
+
+class VendorEmitError(ValueError):
+    """The model holds something a vendor config cannot express (a compiler bug)."""
+
+
+def split_ifname(name: str) -> tuple[int, int | None]:
+    """``eth3`` -> (3, None); ``eth3.120`` -> (3, 120)."""
+    m = _IFNAME.fullmatch(name)
+    if not m:
+        raise VendorEmitError(f"interface name {name!r} is not ethN or ethN.VLAN")
+    vlan = int(m.group(2)) if m.group(2) else None
+    if vlan is not None and not 1 <= vlan <= 4094:
+        raise VendorEmitError(f"interface {name!r}: VLAN {vlan} outside 1..4094")
+    return int(m.group(1)), vlan
+
+
+def host_ip(address: str) -> str:
+    """``10.255.0.1`` or ``10.255.0.1/32`` -> ``10.255.0.1``."""
+    return str(netaddr.IPNetwork(address).ip)
+
+
+@dataclass(frozen=True)
+class Port:
+    """One TCP/UDP port match: ``eq`` a port or an inclusive ``range``; None = any."""
+
+    low: int
+    high: int
+
+    @property
+    def single(self) -> bool:
+        return self.low == self.high
+
+
+def port(pr) -> Port | None:
+    if pr is None or (pr.low <= 1 and pr.high >= 65535):
+        return None
+    if not 0 <= pr.low <= pr.high <= 65535:
+        raise VendorEmitError(f"bad port range {pr.low}-{pr.high}")
+    return Port(pr.low, pr.high)
+
+
+@dataclass(frozen=True)
+class Ace:
+    """One vendor ACL entry: one model line, or one ICMP type of a model line."""
+
+    action: str  # permit | deny
+    protocol: str  # ip | tcp | udp | icmp
+    src: tuple[str, ...]  # CIDR prefixes, empty = any
+    dst: tuple[str, ...]
+    sport: Port | None
+    dport: Port | None
+    icmp_type: int | None
+    established: bool
+    rule: str  # "FILE:LINE" or "" (compiler-made line)
+    reply: bool
+    model_seq: int
+    src_group: str | None
+    dst_group: str | None
+
+
+def aces(line: AclLine) -> list[Ace]:
+    """Vendor entries for one model line (ICMP type lists become one entry per type)."""
+    if line.action not in ("permit", "deny"):
+        raise VendorEmitError(f"ACL line {line.seq}: action {line.action!r}")
+    if line.protocol not in ("ip", "tcp", "udp", "icmp"):
+        raise VendorEmitError(f"ACL line {line.seq}: protocol {line.protocol!r}")
+    if line.protocol not in ("tcp", "udp") and (port(line.sport) or port(line.dport)):
+        raise VendorEmitError(f"ACL line {line.seq}: ports on protocol {line.protocol}")
+    if line.established and line.protocol != "tcp":
+        raise VendorEmitError(f"ACL line {line.seq}: established on {line.protocol}")
+    for p in (*line.src, *line.dst):
+        net = netaddr.IPNetwork(p)
+        if net.version != 4 or str(net.cidr) != str(net):
+            raise VendorEmitError(f"ACL line {line.seq}: bad prefix {p!r}")
+    types: list[int | None] = [None]
+    if line.protocol == "icmp" and line.icmp_types is not None:
+        types = sorted(set(line.icmp_types))
+        if not types or any(not 0 <= t <= 255 for t in types):
+            raise VendorEmitError(f"ACL line {line.seq}: ICMP types {line.icmp_types}")
+    return [
+        Ace(
+            action=line.action,
+            protocol=line.protocol,
+            src=tuple(line.src),
+            dst=tuple(line.dst),
+            sport=port(line.sport),
+            dport=port(line.dport),
+            icmp_type=t,
+            established=line.established,
+            rule=line.rule or "",
+            reply=line.reply,
+            model_seq=line.seq,
+            src_group=line.src_group,
+            dst_group=line.dst_group,
+        )
+        for t in types
+    ]
+
+
+def is_any(prefixes: tuple[str, ...]) -> bool:
+    return not prefixes or any(netaddr.IPNetwork(p).prefixlen == 0 for p in prefixes)
+
+
+# ------------------------------------------------------------------ topology
+
+
+def region_parent(network: Network, region: str | None) -> str | None:
+    for rid, parent, _level in network.regions:
+        if rid == region:
+            return parent
+    return None
+
+
+def bgp_neighbors(network: Network, device: Device) -> list[tuple[Device, str]]:
+    """iBGP VPNv4 peers of a PE: its parent PE ("parent") and its child PEs ("child").
+
+    Each PE is a route reflector for its child PEs, so VPN routes travel the
+    whole region tree with one session per tree edge.
+    """
+    if device.role != "pe":
+        return []
+    pes = {d.region: d for d in network.devices if d.role == "pe"}
+    out: list[tuple[Device, str]] = []
+    parent = region_parent(network, device.region)
+    if parent is not None and parent in pes:
+        out.append((pes[parent], "parent"))
+    for rid, par, _level in network.regions:
+        if par == device.region and rid in pes:
+            out.append((pes[rid], "child"))
+    return out
+
+
+def peer_interface(network: Network, device: Device, iface: Interface) -> Interface | None:
+    """The interface at the other end of a link, if the model names one."""
+    if not iface.peer_device or not iface.peer_interface:
+        return None
+    try:
+        peer = network.device(iface.peer_device)
+    except KeyError:
+        return None
+    for other in peer.interfaces:
+        if other.name == iface.peer_interface:
+            return other
+    return None
+
+
+def underlay_interfaces(network: Network, device: Device) -> list[Interface]:
+    """Global-table links between two PEs or two inner routers: they run the IGP.
+
+    PE trunks also carry MPLS/LDP (the L3VPN label path); inner links carry
+    only the encrypted tunnels' underlay.
+    """
+    roles = {d.name: d.role for d in network.devices}
+    if device.role not in ("pe", "inner"):
+        return []
+    return [
+        i
+        for i in sorted_interfaces(device)
+        if i.vrf is None and i.peer_device and roles.get(i.peer_device) == device.role
+    ]
+
+
+def sorted_interfaces(device: Device) -> list[Interface]:
+    return sorted(device.interfaces, key=lambda i: if_key(i.name))
+
+
+def parent_ports_of_vlans(device: Device) -> list[int]:
+    """Physical ports that carry 802.1Q subinterfaces (Junos needs vlan-tagging there)."""
+    return sorted({split_ifname(i.name)[0] for i in device.interfaces if "." in i.name})
+
+
+@dataclass(frozen=True)
+class StaticRoute:
+    prefix: str  # CIDR
+    vrf: str | None
+    next_hop: str | None  # address; None with interface set = point-to-point/tunnel
+    interface: str | None  # logical model name ("eth1", "tun:NAME") or None
+    discard: bool = False
+    comment: str = ""
+
+
+def static_routes(network: Network, device: Device) -> list[StaticRoute]:
+    """Routes a config must state: towards directly linked non-PE devices, tunnels, blackholes.
+
+    Remote VPN routes come from BGP and connected attachments from the
+    interface addresses, so neither is written as a static route.
+    """
+    out: list[StaticRoute] = []
+    tables: list[tuple[str | None, tuple[Route, ...]]] = [(None, device.routes)]
+    tables += [(v.name, v.routes) for v in device.vrfs]
+    by_name = {i.name: i for i in device.interfaces}
+    for vrf, routes in tables:
+        for r in routes:
+            if r.kind == "blackhole":
+                out.append(StaticRoute(r.prefix, vrf, None, None, True, "blackhole"))
+            elif r.kind == "tunnel" or (r.kind == "remote" and device.role != "pe"):
+                # no BGP off the PEs: remote sites are reached through the tunnel
+                # whose far end has the prefix behind it
+                tun = _tunnel_towards(network, device, r)
+                if tun is not None:
+                    out.append(StaticRoute(r.prefix, vrf, None, f"tun:{tun}", False, "tunnel"))
+            elif r.route_target is None and r.kind in ("exit", "gateway", "uplink"):
+                hop = r.next_hop or _next_hop(network, device, r)
+                if hop is not None:
+                    out.append(StaticRoute(r.prefix, vrf, host_ip(hop), None, False, r.kind))
+            elif (r.kind == "local" and r.egress_device == device.name and r.egress_interface
+                  and r.egress_interface in by_name
+                  and by_name[r.egress_interface].address is None):
+                out.append(StaticRoute(r.prefix, vrf, None, r.egress_interface, False,
+                                       "unnumbered"))
+    seen: set[tuple] = set()
+    uniq = []
+    for s in out:
+        k = (s.vrf or "", s.prefix, s.next_hop or "", s.interface or "", s.discard)
+        if k not in seen:
+            seen.add(k)
+            uniq.append(s)
+    return sorted(uniq, key=lambda s: (s.vrf or "", netaddr.IPNetwork(s.prefix).sort_key(),
+                                       s.next_hop or "", s.interface or ""))
+
+
+def _next_hop(network: Network, device: Device, r: Route) -> str | None:
+    """Address of the directly linked device the route leaves through, if any."""
+    for iface in sorted_interfaces(device):
+        if iface.peer_device != r.egress_device:
+            continue
+        if r.kind == "uplink" and r.entry_interface and iface.peer_interface != r.entry_interface:
+            continue
+        peer = peer_interface(network, device, iface)
+        if peer is not None and peer.address:
+            return host_ip(peer.address)
+    return None
+
+
+def _tunnel_towards(network: Network, device: Device, r: Route) -> str | None:
+    """The tunnel of this device with the route's prefix behind its far end."""
+    net = netaddr.IPNetwork(r.prefix)
+    for t in tunnel_ends(network, device):
+        if any(net in netaddr.IPNetwork(p) for p in t.remote_prefixes):
+            return t.name
+    for t in tunnel_ends(network, device):
+        if t.remote_device == r.egress_device:
+            return t.name
+    return None
+
+
+@dataclass(frozen=True)
+class TunnelEnd:
+    """One end of an encrypted tunnel, seen from the device that renders it."""
+
+    index: int  # stable per device: position in network.tunnels order among this device's
+    name: str
+    kind: str
+    vrf: str | None
+    local: str  # underlay address
+    remote: str
+    remote_device: str
+    remote_prefixes: tuple[str, ...]
+    cipher: str
+    secret: str
+
+
+def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
+    out = []
+    for t in network.tunnels:
+        if t.a_device == device.name:
+            out.append((t.name, t.kind, t.a_vrf, t.a_address, t.b_address, t.b_device,
+                        t.b_prefixes, t.cipher, t.secret))
+        elif t.b_device == device.name:
+            out.append((t.name, t.kind, t.b_vrf, t.b_address, t.a_address, t.a_device,
+                        t.a_prefixes, t.cipher, t.secret))
+    return [
+        TunnelEnd(i, name, kind, vrf, host_ip(loc), host_ip(rem), rdev, tuple(pfx), cipher,
+                  secret)
+        for i, (name, kind, vrf, loc, rem, rdev, pfx, cipher, secret) in enumerate(out)
+    ]
+
+
+def nat_roles(device: Device) -> dict[str, str]:
+    """Interface name -> "outside" for NAT outside interfaces, "inside" for the others."""
+    if not device.nat:
+        return {}
+    outside = {n.interface for n in device.nat}
+    return {i.name: ("outside" if i.name in outside else "inside") for i in device.interfaces}
+
+
+def nat_pool(device: Device) -> tuple[str, str, int] | None:
+    """(first, last, prefixlen) of the overload pool, or None without source NAT.
+
+    The model gives the part of the pool left after the static translations
+    (``pool_first``..``pool_last``); without it, the longest run of pool
+    addresses free of static NAT and interface addresses is used.
+    """
+    rules = [n for n in device.nat if n.kind == "source"]
+    if not rules:
+        return None
+    pools = sorted({n.outside for n in rules})
+    if len(pools) > 1:
+        raise VendorEmitError(f"{device.name}: several source NAT pools {pools}")
+    net = netaddr.IPNetwork(pools[0])
+    given = {(n.pool_first, n.pool_last) for n in rules if n.pool_first and n.pool_last}
+    if len(given) > 1:
+        raise VendorEmitError(f"{device.name}: source NAT rules disagree on the pool range")
+    if given:
+        first, last = given.pop()
+        return host_ip(first), host_ip(last), net.prefixlen
+    taken = {netaddr.IPAddress(host_ip(n.outside)) for n in device.nat if n.kind == "static"}
+    taken |= {netaddr.IPAddress(host_ip(i.address)) for i in device.interfaces if i.address}
+    hosts = [a for a in (net.iter_hosts() if net.prefixlen < 31 else net) if a not in taken]
+    if not hosts:
+        raise VendorEmitError(f"{device.name}: NAT pool {net} has no address left")
+    best: list = []
+    run: list = []
+    for a in hosts:
+        if run and int(a) != int(run[-1]) + 1:
+            run = []
+        run.append(a)
+        if len(run) > len(best):
+            best = list(run)
+    return str(best[0]), str(best[-1]), net.prefixlen
+
+
+def nat_sources(device: Device) -> list[str]:
+    """Inside prefixes translated to the pool, sorted."""
+    return sorted_prefixes({str(netaddr.IPNetwork(n.inside).cidr)
+                            for n in device.nat if n.kind == "source"})
+
+
+def nat_statics(device: Device) -> list[tuple[str, str]]:
+    """(inside host, public address) pairs, sorted by inside address."""
+    pairs = {(host_ip(n.inside), host_ip(n.outside)) for n in device.nat if n.kind == "static"}
+    return sorted(pairs, key=lambda t: (netaddr.IPAddress(t[0]).value,
+                                        netaddr.IPAddress(t[1]).value))
+
+
+def sorted_prefixes(prefixes) -> list[str]:
+    return sorted(set(prefixes), key=lambda p: netaddr.IPNetwork(p).sort_key())
+
+
+def if_key(name: str) -> tuple[int, int]:
+    port_no, vlan = split_ifname(name)
+    return (port_no, -1 if vlan is None else vlan)
+
+
+def tunnel_index(name: str, tunnels: list[TunnelEnd]) -> int:
+    for t in tunnels:
+        if t.name == name:
+            return t.index
+    raise VendorEmitError(f"route via unknown tunnel {name}")
+
+
+def rule_comment(ace: Ace, max_len: int = 95) -> str:
+    """The comment of an ACL block: the policy rule FILE:LINE, marked when it carries replies."""
+    text = ace.rule or "compiler-made line"
+    return comment_text(f"{text} reply" if ace.reply else text, max_len=max_len)
+
+
+def ends_with_deny_all(acl: Acl) -> bool:
+    """True when the model's last line already denies everything (no explicit final deny)."""
+    if not acl.lines:
+        return False
+    last = max(acl.lines, key=lambda ln: ln.seq)
+    return (last.action == "deny" and last.protocol == "ip" and is_any(tuple(last.src))
+            and is_any(tuple(last.dst)))
+
+
+def header_lines(target: str, network: Network, device: Device) -> list[str]:
+    """Comment lines opening every file: target, device, policy and its hash."""
+    lines = [
+        comment_text(f"zongheng {target} configuration for {device.name} ({device.role})"),
+        comment_text(f"network {network.name}: {network.display_name}", max_len=120),
+        comment_text(f"policy {network.policy_file} sha256 {network.policy_sha256}",
+                     max_len=120),
+        comment_text(device.description, max_len=120),
+    ]
+    return [x for x in lines if x]
+
+
+# ------------------------------------------------------------------ VPN export
+
+
+def _origin_key(r: Route) -> tuple[str, str, str]:
+    return (str(netaddr.IPNetwork(r.prefix).cidr), r.egress_device, r.egress_interface)
+
+
+def exported_routes(
+    network: Network, device: Device
+) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """VRF name -> [(prefix, route targets)] for the routes this PE originates into MP-BGP.
+
+    The model lists a VRF's export route targets as one set, but not every
+    prefix carries all of them (the default route of an exit's VRF goes out
+    with the Internet route target only, platform prefixes with the shared
+    one). The route targets of a prefix are read back from where it was
+    imported (``Route.route_target`` of the copies in other VRFs); a route
+    target of the VRF that no VRF anywhere imports is harmless and kept, so
+    the export stays the model's set wherever nothing depends on it.
+    """
+    if device.role != "pe":
+        return {}
+    imported: set[str] = set()
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for d in network.devices:
+        for v in d.vrfs:
+            imported.update(v.rt_import)
+            for r in v.routes:
+                if r.route_target is not None:
+                    seen.setdefault(_origin_key(r), set()).add(r.route_target)
+    # the per-RT tables (VPNv4 RIB of each route target), where the model has them
+    for table in getattr(network, "route_targets", ()):
+        for r in table.routes:
+            seen.setdefault(_origin_key(r), set()).add(table.rt)
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for v in device.vrfs:
+        unused = {rt for rt in v.rt_export if rt not in imported}
+        rows = []
+        for r in v.routes:
+            if r.route_target is not None or r.kind not in ("local", "exit", "gateway"):
+                continue
+            rts = (seen.get(_origin_key(r), set()) & set(v.rt_export)) | unused
+            rows.append((str(netaddr.IPNetwork(r.prefix).cidr), tuple(sorted(rts, key=rt_key))))
+        rows = sorted(set(rows), key=lambda t: netaddr.IPNetwork(t[0]).sort_key())
+        out[v.name] = rows
+    return out
+
+
+def rt_key(rt: str) -> tuple[int, int]:
+    a, _, b = rt.partition(":")
+    return (int(a), int(b)) if a.isdigit() and b.isdigit() else (0, 0)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """How a VRF attaches route targets: ``common`` to all, ``extra`` per prefix group."""
+
+    prefixes: tuple[str, ...]  # every exported prefix
+    common: tuple[str, ...]
+    extra: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (prefixes, additional RTs)
+
+
+def export_plan(rows: list[tuple[str, tuple[str, ...]]], vrf_export: tuple[str, ...]) -> ExportPlan:
+    """Route targets every prefix carries, and the extra ones of some prefixes."""
+    if not rows:
+        return ExportPlan((), tuple(sorted(set(vrf_export), key=rt_key)), ())
+    common = set(rows[0][1])
+    for _p, rts in rows[1:]:
+        common &= set(rts)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for p, rts in rows:
+        extra = tuple(sorted(set(rts) - common, key=rt_key))
+        if extra:
+            groups.setdefault(extra, []).append(p)
+    extra_list = sorted(((tuple(ps), rts) for rts, ps in groups.items()),
+                        key=lambda t: (netaddr.IPNetwork(t[0][0]).sort_key(), t[1]))
+    return ExportPlan(tuple(p for p, _ in rows), tuple(sorted(common, key=rt_key)),
+                      tuple(extra_list))

@@ -1,0 +1,261 @@
+"""Cisco IOS-XE target: one paste-able configuration per device.
+
+The class maps model names to IOS-XE names and computes the values the
+template needs (object groups, sequence numbers, export maps); the statement
+shapes live in ``templates/cisco-ios-xe/device.j2`` and are listed with the
+documentation they were checked against in ``docs/vendor-syntax.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import netaddr
+from zongheng.compiler.model import Acl, Device, Network, Vrf
+from zongheng.emitters import _router as rv
+from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import comment_text, make_env, safe_name
+
+SEQ_STEP = 10
+TUNNEL_BASE = 100
+
+
+def ios_ifname(name: str) -> str:
+    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
+    port_no, vlan = rv.split_ifname(name)
+    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+
+
+def ios_name(text: str) -> str:
+    """ACL, object-group, VRF, map and zone names: ``[A-Za-z0-9_-]``, starting with a letter."""
+    name = safe_name(text, max_len=60)
+    return name if name[0].isalpha() else "ZH-" + name
+
+
+class CiscoIosXe(Emitter):
+    """IOS-XE: VRFs, MP-BGP VPNv4, named extended ACLs, NAT, zone firewall, IKEv2 tunnels."""
+
+    name: ClassVar[str] = "cisco-ios-xe"
+    extension: ClassVar[str] = "cfg"
+    filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
+
+    def __init__(self, network: Network, template_dir=None) -> None:
+        super().__init__(network, template_dir)
+        self.env = make_env(self.name, template_dir, self.filters)
+
+    def render(self, device: Device) -> str | None:
+        return self.env.get_template("device.j2").render(**self.view(device))
+
+    # ------------------------------------------------------------ view
+
+    def view(self, device: Device) -> dict[str, Any]:
+        net = self.network
+        groups: dict[str, tuple[str, ...]] = {}
+        by_acl = {a.name: a for a in device.acls}
+        acls = [self._acl(acl, groups) for acl in device.acls]
+        tunnels = rv.tunnel_ends(net, device)
+        exported = rv.exported_routes(net, device)
+        plans = {v.name: rv.export_plan(exported.get(v.name, []), v.rt_export)
+                 for v in device.vrfs}
+        underlay = rv.underlay_interfaces(net, device)
+        bgp = None
+        if device.role == "pe":
+            bgp = {
+                "asn": net.asn,
+                "neighbors": [
+                    {"ip": rv.host_ip(d.loopback), "device": d.name, "relation": rel}
+                    for d, rel in rv.bgp_neighbors(net, device)
+                ],
+                "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes}
+                         for v in device.vrfs],
+            }
+        zones = self._zones(device, by_acl)
+        return {
+            "device": device,
+            "header": rv.header_lines(self.name, net, device),
+            "loopback": rv.host_ip(device.loopback),
+            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "object_groups": [{"name": n, "prefixes": groups[n]} for n in sorted(groups)],
+            "acls": acls,
+            "interfaces": self._interfaces(device, by_acl, zones["member"]),
+            "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
+                                  for i in underlay if i.address]}
+            if underlay else None,
+            "unnumbered": {i.name for i in underlay if not i.address},
+            "ospf_ifaces": {i.name for i in underlay},
+            "mpls": device.role == "pe" and bool(underlay),
+            "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
+            "bgp": bgp,
+            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)],
+            "nat": self._nat(device),
+            "zones": zones,
+            "tunnels": self._tunnels(device, tunnels),
+        }
+
+    def _interfaces(self, device: Device, by_acl: dict[str, Acl],
+                    zone_of: dict[str, str]) -> list[dict[str, Any]]:
+        nat_role = rv.nat_roles(device)
+        present = {i.name for i in device.interfaces}
+        out: list[dict[str, Any]] = [
+            {"name": f"eth{p}", "parent_only": True}
+            for p in rv.parent_ports_of_vlans(device) if f"eth{p}" not in present
+        ]
+        for i in rv.sorted_interfaces(device):
+            stateful = bool(i.acl_in and by_acl[i.acl_in].stateful)
+            out.append({
+                "name": i.name,
+                "parent_only": False,
+                "description": comment_text(i.description, max_len=200),
+                "vlan": rv.split_ifname(i.name)[1],
+                "vrf": i.vrf,
+                "address": i.address,
+                "acl_in": None if stateful else i.acl_in,
+                "acl_out": i.acl_out,
+                "nat": nat_role.get(i.name),
+                "zone": zone_of.get(i.name),
+            })
+        return sorted(out, key=lambda d: rv.if_key(d["name"]))
+
+    def _vrf(self, v: Vrf, plan: rv.ExportPlan) -> dict[str, Any]:
+        """A VRF; an export map adds route targets that only some prefixes carry."""
+        clauses = [
+            {"seq": SEQ_STEP * (k + 1),
+             "prefix_list": ios_name(f"PL-EXP-{v.name}-{SEQ_STEP * (k + 1)}"),
+             "prefixes": list(prefixes), "rts": list(rts)}
+            for k, (prefixes, rts) in enumerate(plan.extra)
+        ]
+        return {
+            "name": v.name,
+            "description": comment_text(v.description, max_len=200),
+            "rd": v.rd,
+            "rt_import": sorted(set(v.rt_import), key=rv.rt_key),
+            "rt_export": list(plan.common),
+            "export_map": ios_name(f"EXP-{v.name}") if clauses else None,
+            "clauses": clauses,
+        }
+
+    def _addr(self, prefixes: tuple[str, ...], group: str | None, fallback: str,
+              groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+        if rv.is_any(prefixes):
+            return {"kind": "any"}
+        if len(prefixes) == 1 and not group:
+            net = netaddr.IPNetwork(prefixes[0])
+            if net.prefixlen == 32:
+                return {"kind": "host", "ip": str(net.ip)}
+            return {"kind": "net", "prefix": prefixes[0]}
+        name = ios_name(group or fallback)
+        content = tuple(rv.sorted_prefixes(prefixes))
+        if groups.setdefault(name, content) != content:
+            raise rv.VendorEmitError(f"object-group {name} used with different prefixes")
+        return {"kind": "group", "name": name}
+
+    def _acl(self, acl: Acl, groups: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        """Entries numbered 10, 20, ...; a remark before each block of one policy rule."""
+        entries: list[dict[str, Any]] = []
+        seq = 0
+        last_block = None
+        for line in sorted(acl.lines, key=lambda ln: ln.seq):
+            for ace in rv.aces(line):
+                block = (ace.rule, ace.reply, ace.model_seq)
+                seq += SEQ_STEP
+                entries.append({
+                    "seq": seq,
+                    "remark": rv.rule_comment(ace) if block != last_block else None,
+                    "action": ace.action,
+                    "protocol": ace.protocol,
+                    "src": self._addr(ace.src, ace.src_group, f"{acl.name}-{line.seq}-src",
+                                      groups),
+                    "dst": self._addr(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst",
+                                      groups),
+                    "sport": ace.sport,
+                    "dport": ace.dport,
+                    "icmp_type": ace.icmp_type,
+                    "established": ace.established,
+                })
+                last_block = block
+        return {
+            "name": ios_name(acl.name),
+            "comment": comment_text(acl.comment, max_len=95),
+            "entries": entries,
+            "final_seq": None if rv.ends_with_deny_all(acl) else seq + SEQ_STEP,
+        }
+
+    def _zones(self, device: Device, by_acl: dict[str, Acl]) -> dict[str, Any]:
+        """Zone-based firewall for stateful ACLs: one zone per interface.
+
+        Connections entering interface I are inspected by I's stateful ACL
+        (first match, deny = not in the class = dropped by class-default)
+        towards every other zone; replies of inspected sessions pass back.
+        An interface without an ACL lets everything through (inspected).
+        """
+        ifaces = rv.sorted_interfaces(device)
+        if not any(i.acl_in and by_acl[i.acl_in].stateful for i in ifaces):
+            return {"member": {}, "zones": [], "policies": [], "pairs": []}
+        member = {i.name: ios_name("ZONE-" + i.name.replace(".", "-")) for i in ifaces}
+        policies: list[dict[str, Any]] = []
+        pairs = []
+        for i in ifaces:
+            if i.acl_in and not by_acl[i.acl_in].stateful:
+                raise rv.VendorEmitError(
+                    f"{device.name} {i.name}: stateless ACL on a zone-firewall device")
+            base = i.acl_in or "ANY"
+            policy = {"class": ios_name("CM-" + base), "policy": ios_name("PM-" + base),
+                      "acl": ios_name(i.acl_in) if i.acl_in else None}
+            if policy not in policies:
+                policies.append(policy)
+            for other in ifaces:
+                if other.name != i.name:
+                    pairs.append({
+                        "name": ios_name(f"ZP-{i.name}-{other.name}".replace(".", "-")),
+                        "source": member[i.name],
+                        "destination": member[other.name],
+                        "policy": policy["policy"],
+                    })
+        return {"member": member, "zones": [member[i.name] for i in ifaces],
+                "policies": policies, "pairs": pairs}
+
+    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
+        if s.discard:
+            via = "Null0"
+        elif s.interface and s.interface.startswith("tun:"):
+            via = f"Tunnel{TUNNEL_BASE + rv.tunnel_index(s.interface[4:], tunnels)}"
+        elif s.interface:
+            via = ios_ifname(s.interface)
+        else:
+            via = s.next_hop
+        return {"vrf": s.vrf, "prefix": s.prefix, "via": via}
+
+    def _nat(self, device: Device) -> dict[str, Any] | None:
+        if not device.nat:
+            return None
+        pool = rv.nat_pool(device)
+        return {
+            "pool": ios_name(f"NAT-POOL-{device.name}"),
+            "range": pool,
+            "acl": ios_name(f"NAT-SRC-{device.name}"),
+            "sources": rv.nat_sources(device),
+            "statics": rv.nat_statics(device),
+        }
+
+    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+        out = []
+        for t in tunnels:
+            unnumbered = "Loopback0"
+            if t.vrf:
+                # an interface of the same VRF lends its address to the tunnel
+                same = [i for i in rv.sorted_interfaces(device) if i.vrf == t.vrf and i.address]
+                if not same:
+                    raise rv.VendorEmitError(f"{device.name}: tunnel {t.name} in VRF {t.vrf} "
+                                             "has no interface of that VRF to borrow from")
+                unnumbered = ios_ifname(same[0].name)
+            out.append({
+                "ifname": f"Tunnel{TUNNEL_BASE + t.index}",
+                "profile": ios_name("ZH-" + t.name),
+                "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
+                "vrf": t.vrf,
+                "unnumbered": unnumbered,
+                "local": t.local,
+                "remote": t.remote,
+                "trustpoint": ios_name(t.secret or "ZH-" + t.name),
+            })
+        return out

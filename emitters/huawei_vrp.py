@@ -1,0 +1,276 @@
+"""Huawei VRP target: one paste-able configuration per device (system view).
+
+PE and inner routers use the NetEngine/AR router commands (VPN instances,
+numbered advanced ACLs applied with ``traffic-filter``, MP-BGP, IPsec
+profiles on tunnel interfaces); exit devices are USG-style firewalls
+(security zones, ``security-policy``, ``nat-policy``, ``nat server``),
+because a stateful exit needs a firewall's session table. Statement shapes
+and the documentation they were checked against: ``docs/vendor-syntax.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, ClassVar
+
+import netaddr
+from zongheng.compiler.model import Acl, Device, Network, Vrf
+from zongheng.emitters import _router as rv
+from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import comment_text, make_env, safe_name
+
+RULE_STEP = 5
+ACL_BASE = 3000  # advanced ACLs are numbered 3000-3999
+NAT_ACL = 2000  # basic ACL of the source-NAT addresses (routers only)
+TUNNEL_BASE = 100
+
+
+def vrp_ifname(name: str) -> str:
+    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
+    port_no, vlan = rv.split_ifname(name)
+    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+
+
+def vrp_name(text: str) -> str:
+    """VPN-instance, route-policy, ip-prefix and rule names: ``[A-Za-z0-9_-]``, a letter first."""
+    name = safe_name(text, max_len=31)
+    return name if name[0].isalpha() else "ZH-" + name[:28]
+
+
+class HuaweiVrp(Emitter):
+    """VRP: VPN instances, MP-BGP VPNv4, advanced ACLs, USG security policy and NAT, IPsec."""
+
+    name: ClassVar[str] = "huawei-vrp"
+    extension: ClassVar[str] = "cfg"
+    filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
+
+    def __init__(self, network: Network, template_dir=None) -> None:
+        super().__init__(network, template_dir)
+        self.env = make_env(self.name, template_dir, self.filters)
+
+    def render(self, device: Device) -> str | None:
+        return self.env.get_template("device.j2").render(**self.view(device))
+
+    # ------------------------------------------------------------ view
+
+    def view(self, device: Device) -> dict[str, Any]:
+        net = self.network
+        firewall = any(a.stateful for a in device.acls)
+        if firewall and not all(a.stateful for a in device.acls):
+            raise rv.VendorEmitError(f"{device.name}: stateful and stateless ACLs mixed")
+        numbers = {a.name: ACL_BASE + k for k, a in enumerate(device.acls)}
+        if len(numbers) > 1000:
+            raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
+        tunnels = rv.tunnel_ends(net, device)
+        exported = rv.exported_routes(net, device)
+        plans = {v.name: rv.export_plan(exported.get(v.name, []), v.rt_export)
+                 for v in device.vrfs}
+        underlay = rv.underlay_interfaces(net, device)
+        neighbors = rv.bgp_neighbors(net, device)
+        bgp = None
+        if device.role == "pe":
+            bgp = {
+                "asn": net.asn,
+                "neighbors": [
+                    {"ip": rv.host_ip(d.loopback), "device": d.name, "relation": rel}
+                    for d, rel in neighbors
+                ],
+                "reflector": any(rel == "child" for _d, rel in neighbors),
+                "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes}
+                         for v in device.vrfs],
+            }
+        zones = self._zones(device) if firewall else {}
+        return {
+            "device": device,
+            "header": rv.header_lines(self.name, net, device),
+            "loopback": rv.host_ip(device.loopback),
+            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "acls": [] if firewall else [self._acl(a, numbers[a.name]) for a in device.acls],
+            "policies": self._policies(device, zones) if firewall else [],
+            "zones": zones,
+            "interfaces": self._interfaces(device, numbers, firewall),
+            "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
+                                  for i in underlay if i.address]}
+            if underlay else None,
+            "unnumbered": {i.name for i in underlay if not i.address},
+            "ospf_ifaces": {i.name for i in underlay},
+            "mpls": device.role == "pe" and bool(underlay),
+            "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
+            "bgp": bgp,
+            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)],
+            "nat": self._nat(device, firewall, zones),
+            "tunnels": self._tunnels(device, tunnels),
+        }
+
+    def _interfaces(self, device: Device, numbers: dict[str, int],
+                    firewall: bool) -> list[dict[str, Any]]:
+        present = {i.name for i in device.interfaces}
+        out: list[dict[str, Any]] = [
+            {"name": f"eth{p}", "parent_only": True}
+            for p in rv.parent_ports_of_vlans(device) if f"eth{p}" not in present
+        ]
+        for i in rv.sorted_interfaces(device):
+            out.append({
+                "name": i.name,
+                "parent_only": False,
+                "description": comment_text(i.description, max_len=200),
+                "vlan": rv.split_ifname(i.name)[1],
+                "vrf": i.vrf,
+                "address": i.address,
+                "acl_in": None if firewall or not i.acl_in else numbers[i.acl_in],
+                "acl_out": None if firewall or not i.acl_out else numbers[i.acl_out],
+            })
+        return sorted(out, key=lambda d: rv.if_key(d["name"]))
+
+    def _vrf(self, v: Vrf, plan: rv.ExportPlan) -> dict[str, Any]:
+        """A VPN instance; an export route-policy adds RTs that only some prefixes carry."""
+        name = vrp_name(f"EXP-{v.name}")
+        nodes = [
+            {"node": RULE_STEP * 2 * (k + 1),
+             "prefix_list": vrp_name(f"PL-{v.name}-{k + 1}"),
+             "prefixes": list(prefixes), "rts": list(rts)}
+            for k, (prefixes, rts) in enumerate(plan.extra)
+        ]
+        return {
+            "name": v.name,
+            "description": comment_text(v.description, max_len=200),
+            "rd": v.rd,
+            "rt_import": sorted(set(v.rt_import), key=rv.rt_key),
+            "rt_export": list(plan.common),
+            "export_policy": name if nodes else None,
+            "nodes": nodes,
+        }
+
+    def _acl(self, acl: Acl, number: int) -> dict[str, Any]:
+        """Rules numbered 5, 10, ...; each carries the policy rule FILE:LINE as description.
+
+        A rule has one source and one destination, so a model line with
+        several prefixes becomes their cross product (same order, same action).
+        Unmatched packets pass a ``traffic-filter``, so the policy's implicit
+        deny is written as a last rule.
+        """
+        rules: list[dict[str, Any]] = []
+        rid = 0
+        for line in sorted(acl.lines, key=lambda ln: ln.seq):
+            for ace in rv.aces(line):
+                srcs = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
+                dsts = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
+                for src, dst in itertools.product(srcs, dsts):
+                    rid += RULE_STEP
+                    rules.append({
+                        "id": rid,
+                        "action": ace.action,
+                        "protocol": ace.protocol,
+                        "src": src,
+                        "dst": dst,
+                        "sport": ace.sport,
+                        "dport": ace.dport,
+                        "icmp_type": ace.icmp_type,
+                        "established": ace.established,
+                        "comment": rv.rule_comment(ace, max_len=120),
+                    })
+        return {
+            "number": number,
+            "description": comment_text(f"{acl.name} {acl.comment}", max_len=120),
+            "rules": rules,
+            "final_id": None if rv.ends_with_deny_all(acl) else rid + RULE_STEP,
+        }
+
+    def _zones(self, device: Device) -> dict[str, str]:
+        """Interface -> security zone: the Internet side is ``untrust``, the rest ``trust``."""
+        outside = {n.interface for n in device.nat}
+        return {
+            i.name: "untrust" if i.attached_class == "internet" or i.name in outside else "trust"
+            for i in device.interfaces
+        }
+
+    def _policies(self, device: Device, zones: dict[str, str]) -> list[dict[str, Any]]:
+        """``security-policy`` rules in model order, per ingress interface (first match).
+
+        Rules of one interface's ACL keep their order; the zone pair makes the
+        ACLs of different interfaces independent, as the model's per-interface
+        ACLs are. The firewall's default action is deny.
+        """
+        by_acl = {a.name: a for a in device.acls}
+        out = []
+        for i in rv.sorted_interfaces(device):
+            if not i.acl_in:
+                continue
+            src_zone = zones[i.name]
+            dst_zones = sorted({z for n, z in zones.items() if n != i.name and z != src_zone})
+            acl = by_acl[i.acl_in]
+            for line in sorted(acl.lines, key=lambda ln: ln.seq):
+                for ace in rv.aces(line):
+                    if ace.established:
+                        raise rv.VendorEmitError(f"{acl.name}: established on a stateful ACL")
+                    out.append({
+                        "name": vrp_name(f"{acl.name}-{line.seq}"
+                                         + (f"-t{ace.icmp_type}" if ace.icmp_type is not None
+                                            else "")),
+                        "description": rv.rule_comment(ace, max_len=120),
+                        "source_zone": src_zone,
+                        "destination_zones": dst_zones,
+                        "src": [] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src),
+                        "dst": [] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst),
+                        "protocol": ace.protocol,
+                        "sport": ace.sport,
+                        "dport": ace.dport,
+                        "icmp_type": ace.icmp_type,
+                        "action": "permit" if ace.action == "permit" else "deny",
+                    })
+        return out
+
+    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
+        if s.discard:
+            via = "NULL0"
+        elif s.interface and s.interface.startswith("tun:"):
+            via = f"Tunnel0/0/{TUNNEL_BASE + rv.tunnel_index(s.interface[4:], tunnels)}"
+        elif s.interface:
+            via = vrp_ifname(s.interface)
+        else:
+            via = s.next_hop
+        return {"vrf": s.vrf, "prefix": s.prefix, "via": via}
+
+    def _nat(self, device: Device, firewall: bool, zones: dict[str, str]) -> dict[str, Any] | None:
+        if not device.nat:
+            return None
+        outside = sorted({n.interface for n in device.nat})
+        if len(outside) != 1:
+            raise rv.VendorEmitError(f"{device.name}: NAT on several interfaces {outside}")
+        return {
+            "firewall": firewall,
+            "group": vrp_name(f"NAT-{device.name}"),
+            "acl": NAT_ACL,
+            "range": rv.nat_pool(device),
+            "sources": rv.nat_sources(device),
+            "statics": [
+                {"name": vrp_name(f"static-{inside}".replace(".", "-")), "inside": inside,
+                 "outside": outside_ip}
+                for inside, outside_ip in rv.nat_statics(device)
+            ],
+            "interface": outside[0],
+            "inside_zone": "trust",
+            "outside_zone": zones.get(outside[0], "untrust"),
+        }
+
+    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+        out = []
+        for t in tunnels:
+            borrow = "LoopBack0"
+            if t.vrf:
+                same = [i for i in rv.sorted_interfaces(device) if i.vrf == t.vrf and i.address]
+                if not same:
+                    raise rv.VendorEmitError(f"{device.name}: tunnel {t.name} in VPN instance "
+                                             f"{t.vrf} has no interface to borrow from")
+                borrow = vrp_ifname(same[0].name)
+            out.append({
+                "ifname": f"Tunnel0/0/{TUNNEL_BASE + t.index}",
+                "name": vrp_name(t.name),
+                "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
+                "vrf": t.vrf,
+                "borrow": borrow,
+                "local": t.local,
+                "remote": t.remote,
+                "realm": vrp_name(t.secret or t.name),
+            })
+        return out

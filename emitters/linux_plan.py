@@ -141,11 +141,15 @@ class _Builder:
         for adj in (*self.trunk_adj.values(), *self.all_adj.values()):
             adj.sort()
         # (device, VRF) -> prefixes its vertical tunnels reach (encrypted, not transport)
-        self.tunnel_prefixes: dict[tuple[str, str], list[str]] = {}
+        # (device, VRF or None) -> prefixes its tunnels reach (encrypted, never in clear)
+        self.tunnel_prefixes: dict[tuple[str, str | None], list[str]] = {}
         for t in network.tunnels:
-            if t.kind == "vertical" and t.a_vrf and t.b_vrf:
-                self.tunnel_prefixes.setdefault((t.a_device, t.a_vrf), []).extend(t.b_prefixes)
-                self.tunnel_prefixes.setdefault((t.b_device, t.b_vrf), []).extend(t.a_prefixes)
+            self.tunnel_prefixes.setdefault((t.a_device, t.a_vrf), []).extend(t.b_prefixes)
+            self.tunnel_prefixes.setdefault((t.b_device, t.b_vrf), []).extend(t.a_prefixes)
+        self.link_peer: dict[tuple[str, str], tuple[str, str]] = {}
+        for link in network.links:
+            self.link_peer[(link.a_device, link.a_interface)] = (link.b_device, link.b_interface)
+            self.link_peer[(link.b_device, link.b_interface)] = (link.a_device, link.a_interface)
 
     # ------------------------------------------------------------ helpers
     def vrf_table(self, vrf: str) -> int:
@@ -163,15 +167,20 @@ class _Builder:
                 return i
         raise LinuxPlanError(f"{device}: route or link names unknown interface {name!r}")
 
-    def peer_address(self, device: str, ifname: str) -> str:
-        """The address on the far side of a link interface (the next hop)."""
+    def peer_of(self, device: str, ifname: str) -> tuple[str, str] | None:
+        """The (device, interface) at the other end of a link, if the interface is one."""
         local = self.model_if(device, ifname)
-        if local.peer_device is None or local.peer_interface is None:
+        if local.peer_device is not None and local.peer_interface is not None:
+            return local.peer_device, local.peer_interface
+        return self.link_peer.get((device, ifname))
+
+    def peer_address(self, device: str, ifname: str) -> str | None:
+        """The address on the far side of a link (the next hop); None if it has none."""
+        peer = self.peer_of(device, ifname)
+        if peer is None:
             raise LinuxPlanError(f"{device} {ifname}: not a link")
-        peer = self.model_if(local.peer_device, local.peer_interface)
-        if peer.address is None:
-            raise LinuxPlanError(f"{peer.name} on {local.peer_device} has no address")
-        return host_address(peer.address)
+        far = self.model_if(*peer)
+        return host_address(far.address) if far.address else None
 
     def path(self, adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
              ) -> list[tuple[str, str, str, str]]:
@@ -207,14 +216,16 @@ class _Builder:
 
     def deliver(self, device: str, ifname: str, prefix: str, table: int | None, note: str
                 ) -> None:
-        """Route ``prefix`` out of a local interface: connected, or via the link's peer."""
-        iface = self.model_if(device, ifname)
-        dev = linux_ifname(iface.name)
-        if iface.peer_device is not None:
-            self.add_route(device, LinuxRoute(table, prefix, dev,
-                                              self.peer_address(device, ifname), note=note))
-        else:
-            self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
+        """``prefix`` is attached at a local interface: a connected route."""
+        dev = linux_ifname(self.model_if(device, ifname).name)
+        self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
+
+    def forward(self, device: str, ifname: str, prefix: str, table: int | None, note: str
+                ) -> None:
+        """``prefix`` lies behind the neighbour on a link: via its address (or the bare link)."""
+        dev = linux_ifname(self.model_if(device, ifname).name)
+        self.add_route(device, LinuxRoute(table, prefix, dev, self.peer_address(device, ifname),
+                                          note=note))
 
     # ------------------------------------------------------------ VRF routes
     def vrf_routes(self, device: Device) -> None:
@@ -257,7 +268,8 @@ class _Builder:
         """The PE and its interface linked to ``device``'s interface ``entry``."""
         for d in self.net.devices:
             for i in d.interfaces:
-                if i.peer_device == device and (entry is None or i.peer_interface == entry):
+                peer = self.peer_of(d.name, i.name)
+                if peer is not None and peer[0] == device and entry in (None, peer[1]):
                     return d.name, i
         raise LinuxPlanError(f"no device is linked to {device} {entry or ''}")
 
@@ -266,6 +278,8 @@ class _Builder:
         target, entry = r.egress_device, r.entry_interface
         pe, pe_if = self.attachment_to(target, entry)
         via = r.next_hop or self.peer_address(pe, pe_if.name)
+        if via is None:
+            raise LinuxPlanError(f"{target} {entry}: no address to hand packets to")
         dev = linux_ifname(pe_if.name)
         if pe == src:
             self.add_route(src, LinuxRoute(table, r.prefix, dev, via, note=f"{note} to {target}"))
@@ -302,11 +316,13 @@ class _Builder:
             elif r.kind == "tunnel":
                 continue  # installed by the IPsec/WireGuard tunnel
             elif r.kind == "uplink":
-                own = [i for i in device.interfaces if i.peer_device == r.egress_device
-                       and i.peer_interface in (r.entry_interface, r.egress_interface)]
+                ends = {(r.egress_device, r.entry_interface), (r.egress_device, r.egress_interface)}
+                own = [i for i in device.interfaces if self.peer_of(device.name, i.name) in ends]
                 if not own:
                     raise LinuxPlanError(f"{device.name}: no link to {r.egress_device}")
                 via = r.next_hop or self.peer_address(device.name, own[0].name)
+                if via is None:
+                    raise LinuxPlanError(f"{r.egress_device} {r.entry_interface}: no address")
                 self.add_route(device.name, LinuxRoute(None, r.prefix, linux_ifname(own[0].name),
                                                        via, note=f"{note} to {r.egress_device}"))
             elif r.egress_device == device.name:
@@ -316,8 +332,11 @@ class _Builder:
                 else:
                     self.deliver(device.name, r.egress_interface, r.prefix, None, note)
             else:
+                if any(_within(r.prefix, t) for t in
+                       self.tunnel_prefixes.get((device.name, None), [])):
+                    continue  # encrypted: the IPsec tunnel carries it (fail closed)
                 hop = self.path(self.all_adj, device.name, r.egress_device)[0]
-                self.deliver(device.name, hop[1], r.prefix, None, f"{note} via {r.egress_device}")
+                self.forward(device.name, hop[1], r.prefix, None, f"{note} via {r.egress_device}")
 
     def loopback_routes(self, device: Device) -> None:
         """The IGP: every device reachable over links learns the others' loopbacks."""
@@ -328,7 +347,7 @@ class _Builder:
                 hop = self.path(self.all_adj, device.name, other.name)[0]
             except LinuxPlanError:
                 continue  # another component (the air-gapped inner net)
-            self.deliver(device.name, hop[1], f"{host_address(other.loopback)}/32", None,
+            self.forward(device.name, hop[1], f"{host_address(other.loopback)}/32", None,
                          f"loopback of {other.name}")
 
     # ------------------------------------------------------------ assemble
@@ -355,12 +374,11 @@ class _Builder:
         plan = self.plans[device.name]
         for iface in device.interfaces:
             name = linux_ifname(iface.name)
-            peer_if = None
-            if iface.peer_device is not None and iface.peer_interface is not None:
-                peer_if = linux_ifname(iface.peer_interface)
-            kind = "link" if iface.peer_device is not None else "attach"
+            peer = self.peer_of(device.name, iface.name)
+            kind = "attach" if peer is None or iface.attached_class else "link"
             plan.interfaces.append(LinuxIf(name, iface.name, iface.vrf, iface.address, kind,
-                                           peer_device=iface.peer_device, peer_ifname=peer_if,
+                                           peer_device=peer[0] if peer else None,
+                                           peer_ifname=linux_ifname(peer[1]) if peer else None,
                                            description=iface.description))
             if iface.vrf is not None:
                 plan.rules.append(LinuxRule(name, self.vrf_table(iface.vrf),
@@ -368,16 +386,16 @@ class _Builder:
         for (dev, trunk), vrfs in sorted(self.transport.items()):
             if dev != device.name:
                 continue
-            peer = self.model_if(dev, trunk)
+            peer = self.peer_of(dev, trunk)
+            if peer is None:
+                raise LinuxPlanError(f"{dev} {trunk}: a trunk without a peer")
             for vrf in sorted(vrfs):
                 name = self.transport_if(trunk, vrf)
                 vlan = TRANSPORT_VLAN_BASE + self.vrf_index[vrf]
-                peer_name = (self.transport_if(peer.peer_interface, vrf)
-                             if peer.peer_interface else None)
                 plan.interfaces.append(LinuxIf(name, "", vrf, None, "transport",
                                                parent=linux_ifname(trunk), vlan=vlan,
-                                               peer_device=peer.peer_device,
-                                               peer_ifname=peer_name))
+                                               peer_device=peer[0],
+                                               peer_ifname=self.transport_if(peer[1], vrf)))
                 plan.rules.append(LinuxRule(name, self.transport_table(vrf),
                                             f"transport of VRF {vrf} on {trunk}"))
         for ifname, vrf, table in plan.tunnel_ifs:

@@ -23,6 +23,7 @@ from zongheng.emitters.filters import (
     make_env,
     merge_prefixes,
     port_range,
+    short_hash,
 )
 from zongheng.emitters.linux_plan import linux_ifname
 
@@ -33,18 +34,44 @@ class NftablesError(ValueError):
     """An ACL line nftables cannot express (a compiler bug)."""
 
 
-def _addr(field: str, prefixes: tuple[str, ...]) -> list[str]:
+def _addr(field: str, prefixes: tuple[str, ...], sets: dict[tuple[str, ...], str]) -> list[str]:
     if not prefixes:
         return []
-    merged = merge_prefixes(prefixes)
+    merged = tuple(merge_prefixes(prefixes))
     if len(merged) == 1:
         return [f"ip {field} {merged[0]}"]
+    if merged in sets:
+        return [f"ip {field} @{sets[merged]}"]
     return [f"ip {field} {{ {', '.join(merged)} }}"]
 
 
-def nft_match(line: AclLine) -> str:
+def address_sets(device: Device) -> dict[tuple[str, ...], str]:
+    """Named sets for every multi-prefix address list of the device's ACLs.
+
+    Named after the model's object groups (``zh_g_internet``); a name that
+    would stand for two different lists gets a hash suffix. Model order, so
+    deterministic.
+    """
+    sets: dict[tuple[str, ...], str] = {}
+    taken: set[str] = set()
+    for acl in device.acls:
+        for line in acl.lines:
+            for prefixes, group in ((line.src, line.src_group), (line.dst, line.dst_group)):
+                merged = tuple(merge_prefixes(prefixes)) if prefixes else ()
+                if len(merged) < 2 or merged in sets:
+                    continue
+                name = ident(f"g_{group or 'addresses'}", max_len=40)
+                if name in taken:
+                    name = f"{name}_{short_hash(','.join(merged))}"
+                taken.add(name)
+                sets[merged] = name
+    return sets
+
+
+def nft_match(line: AclLine, sets: dict[tuple[str, ...], str] | None = None) -> str:
     """The match expressions of one ACL line (empty string: matches every packet)."""
-    parts = _addr("saddr", line.src) + _addr("daddr", line.dst)
+    sets = sets or {}
+    parts = _addr("saddr", line.src, sets) + _addr("daddr", line.dst, sets)
     proto = line.protocol
     if proto not in _PROTO and proto != "ip":
         raise NftablesError(f"unknown protocol {proto!r} in ACL line {line.seq}")
@@ -76,9 +103,9 @@ def nft_verdict(line: AclLine) -> str:
     return "accept" if line.action == "permit" else "drop"
 
 
-def nft_statement(line: AclLine) -> str:
+def nft_statement(line: AclLine, sets: dict[tuple[str, ...], str] | None = None) -> str:
     """The whole rule of one ACL line: matches, then the verdict."""
-    match = nft_match(line)
+    match = nft_match(line, sets)
     return f"{match} {nft_verdict(line)}" if match else nft_verdict(line)
 
 
@@ -127,4 +154,5 @@ class NftablesEmitter(Emitter):
             bound_out=[i for i in device.interfaces if i.acl_out],
             static_nat=[n for n in device.nat if n.kind == "static"],
             source_nat=[n for n in device.nat if n.kind == "source"],
+            sets=address_sets(device),
         )

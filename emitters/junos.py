@@ -284,7 +284,6 @@ class Junos(Emitter):
                             "from": src_zone,
                             "to": dst_zone,
                             "name": junos_name(f"{acl.name}-{line.seq}{suffix}{tag}"),
-                            "pair": f"{src_zone} {dst_zone}",
                             "comment": rv.rule_comment(ace, max_len=200),
                             "src": side(ace.src, ace.src_group, f"{acl.name}-{line.seq}-src"),
                             "dst": side(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst"),

@@ -464,7 +464,7 @@ JUNOS_SET = [
     rf"set applications application {NAME} icmp-type \d{{1,3}}",
     rf"set security policies from-zone (?:trust|untrust) to-zone (?:trust|untrust) policy {NAME} "
     rf"(?:match (?:source|destination)-address {NAME}|match application {NAME}|"
-    rf"then (?:permit|deny))",
+    rf"then (?:permit|deny)|description {J_Q})",
     rf"set security nat source pool {NAME} address {IP}/32 to {IP}/32",
     rf"set security nat source rule-set {NAME} (?:from|to) zone (?:trust|untrust)",
     rf"set security nat source rule-set {NAME} rule {NAME} match source-address {PFX}",
@@ -486,9 +486,8 @@ JUNOS_SET = [
 JUNOS_EDIT = [
     rf"edit firewall family inet filter {NAME}",
     r"edit firewall family inet",
-    r"edit security policies from-zone (?:trust|untrust) to-zone (?:trust|untrust)",
 ]
-JUNOS_ANNOTATE = rf"annotate (?:term|filter|policy) {NAME} {J_Q}"
+JUNOS_ANNOTATE = rf"annotate (?:term|filter) {NAME} {J_Q}"
 
 _COMPILED: dict[str, re.Pattern] = {}
 

@@ -1,0 +1,108 @@
+"""The synthetic province generator: deterministic, sized as asked, and valid."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from ipaddress import IPv4Network
+
+import pytest
+from zongheng.compiler.pipeline import compile_policy
+from zongheng.compiler.scaffold import scaffold
+
+
+def _count(pattern: str, text: str) -> int:
+    return len(re.findall(pattern, text, flags=re.MULTILINE))
+
+
+def test_same_arguments_same_text() -> None:
+    assert scaffold(7, 3, 2) == scaffold(7, 3, 2)
+
+
+def test_text_independent_of_hash_seed() -> None:
+    code = "from zongheng.compiler.scaffold import scaffold; print(scaffold(12, 3, 2), end='')"
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        run = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, check=True, text=True
+        )
+        outputs.add(run.stdout)
+    assert outputs == {scaffold(12, 3, 2)}
+
+
+def test_different_sizes_different_text() -> None:
+    assert scaffold(4, 2, 1) != scaffold(5, 2, 1)
+    assert scaffold(4, 2, 1) != scaffold(4, 3, 1)
+    assert scaffold(4, 2, 1) != scaffold(4, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("departments", "cities", "counties"), [(1, 1, 0), (5, 2, 3), (200, 13, 10)]
+)
+def test_output_has_the_requested_size(departments: int, cities: int, counties: int) -> None:
+    text = scaffold(departments, cities, counties)
+    assert _count(r"^department ", text) == departments
+    assert _count(r"^\s*region \S+ \"[^\"]*\" city\b", text) == cities
+    assert _count(r"^\s*region \S+ \"[^\"]*\" county\b", text) == cities * counties
+    assert _count(r"^\s*region ", text) == 1 + cities + cities * counties
+    levels = "province > city > county" if counties else "province > city"
+    assert f"    levels {levels}\n" in text
+
+
+def test_horizontal_slices_are_disjoint_and_inside_the_plan() -> None:
+    text = scaffold(200, 13, 10)
+    plan = IPv4Network(re.search(r"^    horizontal (\S+)$", text, re.MULTILINE).group(1))
+    slices = [IPv4Network(p) for p in re.findall(r"horizontal\s+(\S+) site /28", text)]
+    assert len(slices) == 201  # the platform and every department
+    regions = _count(r"^\s*region ", text)
+    for block in slices:
+        assert block.subnet_of(plan)
+        assert block.num_addresses >= 16 * regions
+    ordered = sorted(slices)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        assert not a.overlaps(b)
+
+
+def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
+    verticals = re.findall(r"vertical\s+(\S+) site /24", scaffold(20, 3, 2))
+    shared = [v for v in verticals if v == "10.0.0.0/8"]
+    assert len(shared) >= 2  # overlapping departments exist
+    own = [v for v in verticals if v not in ("10.0.0.0/8", "172.16.0.0/13")]
+    assert len(own) == len(set(own)) > 1  # and distinct ones
+    inner = IPv4Network(re.search(r"address (\S+) site /24", scaffold(20, 3, 2)).group(1))
+    assert not any(inner.overlaps(IPv4Network(v)) for v in verticals)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"departments": 0, "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 501, "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 1, "cities": 0, "counties_per_city": 0}, "cities"),
+        ({"departments": 1, "cities": 51, "counties_per_city": 0}, "cities"),
+        ({"departments": 1, "cities": 1, "counties_per_city": -1}, "counties_per_city"),
+        ({"departments": 1, "cities": 1, "counties_per_city": 31}, "counties_per_city"),
+        ({"departments": "3", "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 2.0, "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 1, "cities": True, "counties_per_city": 0}, "cities"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs: dict, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        scaffold(**kwargs)
+
+
+@pytest.mark.parametrize(("departments", "cities", "counties"), [(1, 1, 0), (6, 2, 2), (50, 4, 3)])
+def test_scaffold_compiles(tmp_path, departments: int, cities: int, counties: int) -> None:
+    path = tmp_path / "synthetic.zh"
+    path.write_text(scaffold(departments, cities, counties), encoding="utf-8")
+    network = compile_policy(str(path))
+    assert len(network.departments) == departments
+    assert len(network.regions) == 1 + cities + cities * counties
+    pes = [d for d in network.devices if d.role == "pe"]
+    assert len(pes) == len(network.regions)
+    names = {a.name for a in network.assertions}
+    assert {"vertical-isolation", "air-gap", "classified stays inside"} <= names

@@ -252,3 +252,18 @@ def test_rewriting_a_bundle_replaces_it_and_foreign_dirs_are_refused(bundle: Pat
     with pytest.raises(BundleError):
         write_bundle(foreign, net, results((smt2_unsat_isolation(), "proven")), policy)
     assert (foreign / "todo.txt").read_text() == "keep me"
+
+
+def test_source_date_epoch_makes_bundles_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    net, policy = network(tmp_path)
+    for name in ("a", "b"):
+        write_bundle(tmp_path / name, net, results((smt2_unsat_isolation(), "proven")), policy)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
+                   if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*")
+                           if p.is_file())
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert json.loads((tmp_path / "a" / MANIFEST).read_text())["created"] == \
+        "2026-09-21T14:13:20+00:00"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -100,6 +101,14 @@ def solver_versions() -> dict[str, str]:
     return versions
 
 
+def _created() -> str:
+    """Creation time, UTC; ``SOURCE_DATE_EPOCH`` pins it for byte-reproducible bundles."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch.isdigit()
+            else datetime.datetime.now(datetime.UTC))
+    return when.isoformat(timespec="seconds")
+
+
 class BundleError(Exception):
     """The bundle cannot be written where asked."""
 
@@ -167,7 +176,7 @@ def write_bundle(
 
     manifest = {
         "format": BUNDLE_FORMAT,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "created": _created(),
         "tool": {"name": "zongheng", "version": zongheng.__version__},
         "solvers": solver_versions(),
         "policy": {"path": str(policy_path), "file": policy_rel,

@@ -50,6 +50,22 @@ def _first_host(prefix: str) -> str:
     return f"{IPAddress(ip)}/{net.prefixlen}"
 
 
+class _InstanceIndex:
+    """Per rule instance: class sets, (class -> order, prefixes) maps, instances by class."""
+
+    def __init__(self, instances: list[RuleInstance]) -> None:
+        self.src = [frozenset(i.src_classes) for i in instances]
+        self.dst = [frozenset(i.dst_classes) for i in instances]
+        self.pairs: dict[str, list[dict[str, tuple[int, tuple[str, ...]]]]] = {
+            "src": [{c: (n, ps) for n, (c, ps) in enumerate(i.src)} for i in instances],
+            "dst": [{c: (n, ps) for n, (c, ps) in enumerate(i.dst)} for i in instances],
+        }
+        self.by_class: dict[str, list[int]] = {}
+        for k, (s, d) in enumerate(zip(self.src, self.dst, strict=True)):
+            for c in s | d:
+                self.by_class.setdefault(c, []).append(k)
+
+
 class Builder:
     def __init__(self, plan: Plan, resolver: Resolver, instances: list[RuleInstance]) -> None:
         self.plan = plan
@@ -118,11 +134,10 @@ class Builder:
                 rts.add(RT_HORIZONTAL)
         return need
 
-    def _class_sets(self) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
-        if not hasattr(self, "_sets"):
-            self._sets = ([frozenset(i.src_classes) for i in self.instances],
-                          [frozenset(i.dst_classes) for i in self.instances])
-        return self._sets
+    def _index(self) -> _InstanceIndex:
+        if not hasattr(self, "_ix"):
+            self._ix = _InstanceIndex(self.instances)
+        return self._ix
 
     def exports(self, c: ClassInfo) -> set[int]:
         rt = self.group_rt(c)
@@ -135,35 +150,41 @@ class Builder:
     def acl(self, name: str, facing: set[str], comment: str, stateful: bool = False,
             towards: set[str] | None = None) -> Acl:
         """First-match ACL for packets arriving from ``facing`` and heading ``towards``."""
-        src_sets, dst_sets = self._class_sets()
+        ix = self._index()
 
         def goes(classes: frozenset[str]) -> bool:
             return towards is None or not classes.isdisjoint(towards)
 
-        lines: list[AclLine] = []
-
-        def side(pairs, summary, classes, group) -> tuple[tuple[str, ...], str]:
+        def side(k: int, which: str, summary, classes, group) -> tuple[tuple[str, ...], str]:
             """The prefixes (and their object-group name) of the facing part of a side."""
             if classes <= facing:
                 return summary, group
-            here = [c for c, _ in pairs if c in facing]
-            nets = [p for c, ps in pairs if c in facing for p in ps]
+            pmap = ix.pairs[which][k]
+            here = sorted((c for c in facing if c in pmap), key=lambda c: pmap[c][0])
+            nets = {IPNetwork(p) for c in here for p in pmap[c][1]}
             name = "-".join(site_name(c) for c in here)
-            return tuple(str(n) for n in sorted({IPNetwork(p) for p in nets})), name
+            return tuple(str(n) for n in sorted(nets)), name
 
+        if len(facing) <= 8:
+            candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
+        else:
+            candidates = range(len(self.instances))
+        lines: list[AclLine] = []
         if not stateful:
-            for inst, srcs, dsts in zip(self.instances, src_sets, dst_sets, strict=True):
+            for k in candidates:
+                inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
                 if inst.action != "allow" or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
-                src, group = side(inst.dst, inst.dst_summary, dsts, inst.dst_name)
+                src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
                 for term in reply_terms(inst.services):
                     lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
                                          rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
-        for inst, srcs, dsts in zip(self.instances, src_sets, dst_sets, strict=True):
+        for k in candidates:
+            inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
             if srcs.isdisjoint(facing) or not goes(dsts):
                 continue
-            src, group = side(inst.src, inst.src_summary, srcs, inst.src_name)
+            src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
             for term in new_terms(inst.services):
                 lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
                                      dst=inst.dst_summary, rule=inst.rule,

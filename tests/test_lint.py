@@ -143,6 +143,19 @@ def test_rule_with_variables_is_shadowed_only_when_every_instance_is():
     assert "redundant" in msg
 
 
+def test_shadowed_rule_whose_traffic_earlier_rules_partly_deny_is_not_called_redundant():
+    net = network(
+        rule(1, "deny", "vertical(audit)", "horizontal(audit)"),
+        rule(2, "allow", "vertical(tax)", "horizontal"),
+        rule(3, "allow", "vertical(audit)", "horizontal"),
+        rule(4, "allow", "vertical(tax)", "horizontal(tax)", bindings=[("D", "tax")]),
+        rule(4, "allow", "vertical(audit)", "horizontal(audit)", bindings=[("D", "audit")]),
+    )
+    [msg] = warnings_at(lint(net), 4)
+    assert "shadowed" in msg and "redundant" not in msg
+    assert "the earlier rules deny part of its traffic" in msg
+
+
 def test_deny_without_later_allow_has_no_effect_but_exception_deny_has():
     net = network(
         rule(1, "deny", "vertical(audit)@hlj", "internet"),

@@ -159,6 +159,14 @@ class RuleLinter:
                 return j
         return None
 
+    def earlier_verdicts(self, k: int) -> set[str]:
+        """Verdicts the first-match walk gives rule k's packets: {"allow"}, {"deny"} or both."""
+        out = set()
+        for verdict, want in (("allow", self.verdict[0]), ("deny", z3.Not(self.verdict[0]))):
+            if self._check([self.rule_lit[k], want]) != z3.unsat:
+                out.add(verdict)
+        return out
+
     def matches_nothing(self, k: int) -> bool:
         return all(self._empty(lit) for lit in self.inst_lits[k])
 
@@ -189,18 +197,20 @@ def _refs(rules: list[PolicyRule], ids: list[int]) -> str:
 
 
 def _shadow_message(rule: PolicyRule, rules: list[PolicyRule], cover: list[int],
-                    together: bool) -> str:
+                    together: bool, verdicts: set[str]) -> str:
     n = len(rule.instances)
     scope = f" (all {n} instances)" if n > 1 else ""
     if together:
         by = f"earlier rules at {_refs(rules, cover)} together (no single one covers it)"
     else:
         by = f"the earlier rule at {_refs(rules, cover)}"
-    actions = {rules[j].action for j in cover}
-    if actions == {rule.action}:
+    if verdicts == {rule.action}:
         why = f"redundant: the earlier rules already {rule.action} all of its traffic"
+    elif rule.action in verdicts:
+        other = "deny" if rule.action == "allow" else "allow"
+        why = f"the earlier rules {other} part of its traffic"
     else:
-        why = f"its {rule.action} never applies"
+        why = f"its {rule.action} never applies: the earlier rules decide otherwise"
     return f"rule{scope} is shadowed by {by}: it never matches ({why})"
 
 
@@ -218,7 +228,8 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
             single = linter.single_cover(k) if len(cover) > 1 else None
             if single is not None:
                 cover = [single]
-            msg = _shadow_message(rule, rules, cover, together=len(cover) > 1)
+            msg = _shadow_message(rule, rules, cover, len(cover) > 1,
+                                  linter.earlier_verdicts(k))
             out.append(locator.diag(rule.file, rule.line, msg))
             continue
         if not linter.has_effect(k):

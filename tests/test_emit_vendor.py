@@ -1003,3 +1003,69 @@ def test_vendor_error_is_clear_for_unmappable_interfaces() -> None:
     for target in TARGETS:
         with pytest.raises(VendorEmitError, match="not ethN or ethN.VLAN"):
             REGISTRY[target](network).render(bad)
+
+
+def _cisco_exports(text: str) -> dict[str, dict[str, set[str]]]:
+    """VRF -> prefix -> route targets a Cisco config attaches when exporting it."""
+    prefix_lists: dict[str, list[str]] = {}
+    for name, p in re.findall(r"^ip prefix-list (\S+) seq \d+ permit (\S+)$", text, re.M):
+        prefix_lists.setdefault(name, []).append(p)
+    clauses: dict[str, list[tuple[str, set[str]]]] = {}
+    for rmap, pl, rts in re.findall(r"^route-map (\S+) permit \d+\n match ip address prefix-list "
+                                    r"(\S+)\n set extcommunity rt (.+) additive$", text, re.M):
+        clauses.setdefault(rmap, []).append((pl, set(rts.split())))
+    networks: dict[str, list[str]] = {}
+    for vrf, body in re.findall(r"^ address-family ipv4 vrf (\S+)\n((?:  .*\n)*)", text, re.M):
+        for m in re.finditer(r"network (\S+)(?: mask (\S+))?", body):
+            addr, mask = m.group(1), m.group(2) or "0.0.0.0"
+            length = bin(_ip_int(mask)).count("1")
+            networks.setdefault(vrf, []).append(f"{addr}/{length}")
+    out: dict[str, dict[str, set[str]]] = {}
+    for vrf, body in re.findall(r"^vrf definition (\S+)\n((?: .*\n)*)", text, re.M):
+        common = set(re.findall(r"route-target export (\S+)", body))
+        emap = re.search(r"export map (\S+)", body)
+        for prefix in networks.get(vrf, []):
+            rts = set(common)
+            for pl, extra in clauses.get(emap.group(1), []) if emap else []:
+                if prefix in prefix_lists[pl]:
+                    rts |= extra
+            out.setdefault(vrf, {})[prefix] = rts
+    return out
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_imported_vpn_route_is_exported_with_its_route_target(policy: str) -> None:
+    """End to end over the model's own route tables (Network.vrf_routes), not the emitter's plan.
+
+    Each route a VRF imports by route target must leave its exporting PE with
+    that RT; and an exported prefix never carries an RT some VRF imports
+    without the model importing it there (no leak through a broad export).
+    """
+    network = compiled(policy)
+    pes = [d for d in network.devices if d.role == "pe"]
+    exports = {d.name: _cisco_exports(render_all(network, "cisco-ios-xe")[d.name]) for d in pes}
+    pe_names = {d.name for d in pes}
+    importers: dict[str, set[tuple[str, str]]] = {}
+    for d in pes:
+        for v in d.vrfs:
+            for rt in v.rt_import:
+                importers.setdefault(rt, set()).add((d.name, v.name))
+    checked = 0
+    for d in pes:
+        for v in d.vrfs:
+            for r in network.vrf_routes(d.name, v.name):
+                if r.route_target is None or r.egress_device not in pe_names:
+                    continue
+                exported = exports[r.egress_device].get(r.egress_vrf, {})
+                assert r.route_target in exported.get(r.prefix, set()), (d.name, v.name, r)
+                checked += 1
+    assert checked > 0
+    for pe, vrfs in exports.items():
+        for vrf, prefixes in vrfs.items():
+            for prefix, rts in prefixes.items():
+                for rt in rts:
+                    for dev, ivrf in importers.get(rt, ()):
+                        if (dev, ivrf) == (pe, vrf):
+                            continue
+                        table = {x.prefix: x for x in network.vrf_routes(dev, ivrf)}
+                        assert prefix in table, f"{pe}/{vrf} {prefix} leaks to {dev}/{ivrf} ({rt})"

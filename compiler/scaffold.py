@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-MAX_DEPARTMENTS = 500
-MAX_CITIES = 50
-MAX_COUNTIES_PER_CITY = 30
+MAX_DEPARTMENTS = 2000
+MAX_CITIES = 255  # the inner net holds one /24 per city in a /16
+MAX_COUNTIES_PER_CITY = 200
+MAX_REGIONS = 2048  # one vertical /24 per region must fit 172.16.0.0/13
 
 SITE_HORIZONTAL = 28
 SITE_VERTICAL = 24
@@ -123,13 +124,19 @@ def _vertical_block(index: int, own_index: int, own_len: int) -> IPv4Network:
 def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
     """A deterministic, valid synthetic province policy of the given size.
 
-    ``departments`` in 1..500, ``cities`` in 1..50, ``counties_per_city`` in
-    0..30 (0 gives a two-level province > city tree). Raises ValueError for
-    anything else.
+    ``departments`` in 1..2000, ``cities`` in 1..255, ``counties_per_city``
+    in 0..200 (0 gives a two-level province > city tree), at most 2048
+    regions in all. Raises ValueError for anything else.
     """
     departments = _check_count("departments", departments, 1, MAX_DEPARTMENTS)
     cities = _check_count("cities", cities, 1, MAX_CITIES)
     counties = _check_count("counties_per_city", counties_per_city, 0, MAX_COUNTIES_PER_CITY)
+    regions = 1 + cities * (1 + counties)
+    if regions > MAX_REGIONS:
+        raise ValueError(
+            f"{cities} cities with {counties} counties each make {regions} regions; "
+            f"at most {MAX_REGIONS} are supported"
+        )
 
     tree = _regions(cities, counties)
     order = _preorder(tree)
@@ -137,8 +144,6 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
     plan, slice_len = _horizontal_plan(departments + 1, len(order))
     slice_size = 1 << (32 - slice_len)
     own_len = SITE_VERTICAL - _bits_for(len(order))
-    if GROUP_VERTICAL.num_addresses < len(order) << (32 - SITE_VERTICAL):
-        raise ValueError("internal: 172.16.0.0/13 too small for the region count")
     ids = [f"d{i:0{max(3, len(str(departments)))}d}" for i in range(1, departments + 1)]
 
     levels = "province > city > county" if counties else "province > city"

@@ -52,18 +52,35 @@ def test_output_has_the_requested_size(departments: int, cities: int, counties: 
     assert f"    levels {levels}\n" in text
 
 
-def test_horizontal_slices_are_disjoint_and_inside_the_plan() -> None:
-    text = scaffold(200, 13, 10)
+PRIVATE_AND_NAT = [IPv4Network(p) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+@pytest.mark.parametrize(
+    ("departments", "cities", "counties"), [(1, 1, 0), (200, 13, 10), (2000, 255, 7)]
+)
+def test_address_plan_fits(departments: int, cities: int, counties: int) -> None:
+    text = scaffold(departments, cities, counties)
+    regions = 1 + cities * (1 + counties)
     plan = IPv4Network(re.search(r"^    horizontal (\S+)$", text, re.MULTILINE).group(1))
+    pool = IPv4Network(re.search(r"^    exit prov nat (\S+)$", text, re.MULTILINE).group(1))
+    assert not any(plan.overlaps(p) for p in [*PRIVATE_AND_NAT, pool])
     slices = [IPv4Network(p) for p in re.findall(r"horizontal\s+(\S+) site /28", text)]
-    assert len(slices) == 201  # the platform and every department
-    regions = _count(r"^\s*region ", text)
+    assert len(slices) == departments + 1  # the platform and every department
     for block in slices:
         assert block.subnet_of(plan)
         assert block.num_addresses >= 16 * regions
     ordered = sorted(slices)
     for a, b in zip(ordered, ordered[1:], strict=False):
         assert not a.overlaps(b)
+    inner = IPv4Network(re.search(r"address (\S+) site /24", text).group(1))
+    assert inner.num_addresses >= 256 * (1 + cities)
+    verticals = re.findall(r"vertical\s+(\S+) site /24\n.*\n    sites (.*)", text)
+    assert len(verticals) == departments
+    for vertical, sites in verticals:
+        block = IPv4Network(vertical)
+        count = regions if sites == "all" else len(sites.split(", "))
+        assert block.num_addresses >= 256 * count
+        assert not block.overlaps(inner) and not block.overlaps(plan)
 
 
 def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
@@ -80,11 +97,12 @@ def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
     ("kwargs", "word"),
     [
         ({"departments": 0, "cities": 1, "counties_per_city": 0}, "departments"),
-        ({"departments": 501, "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 2001, "cities": 1, "counties_per_city": 0}, "departments"),
         ({"departments": 1, "cities": 0, "counties_per_city": 0}, "cities"),
-        ({"departments": 1, "cities": 51, "counties_per_city": 0}, "cities"),
+        ({"departments": 1, "cities": 256, "counties_per_city": 0}, "cities"),
         ({"departments": 1, "cities": 1, "counties_per_city": -1}, "counties_per_city"),
-        ({"departments": 1, "cities": 1, "counties_per_city": 31}, "counties_per_city"),
+        ({"departments": 1, "cities": 1, "counties_per_city": 201}, "counties_per_city"),
+        ({"departments": 1, "cities": 100, "counties_per_city": 20}, "2101 regions"),
         ({"departments": "3", "cities": 1, "counties_per_city": 0}, "departments"),
         ({"departments": 2.0, "cities": 1, "counties_per_city": 0}, "departments"),
         ({"departments": 1, "cities": True, "counties_per_city": 0}, "cities"),

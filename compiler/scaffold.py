@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-MAX_DEPARTMENTS = 2000
+MAX_DEPARTMENTS = 999  # route targets ASN:(1000+i) / ASN:(2000+i) collide from 1000 on
 MAX_CITIES = 255  # the inner net holds one /24 per city in a /16
 MAX_COUNTIES_PER_CITY = 200
 MAX_REGIONS = 2048  # one vertical /24 per region must fit 172.16.0.0/13
@@ -124,7 +124,7 @@ def _vertical_block(index: int, own_index: int, own_len: int) -> IPv4Network:
 def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
     """A deterministic, valid synthetic province policy of the given size.
 
-    ``departments`` in 1..2000, ``cities`` in 1..255, ``counties_per_city``
+    ``departments`` in 1..999, ``cities`` in 1..255, ``counties_per_city``
     in 0..200 (0 gives a two-level province > city tree), at most 2048
     regions in all. Raises ValueError for anything else.
     """

@@ -56,7 +56,7 @@ PRIVATE_AND_NAT = [IPv4Network(p) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.
 
 
 @pytest.mark.parametrize(
-    ("departments", "cities", "counties"), [(1, 1, 0), (200, 13, 10), (2000, 255, 7)]
+    ("departments", "cities", "counties"), [(1, 1, 0), (200, 13, 10), (999, 255, 7)]
 )
 def test_address_plan_fits(departments: int, cities: int, counties: int) -> None:
     text = scaffold(departments, cities, counties)
@@ -97,7 +97,7 @@ def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
     ("kwargs", "word"),
     [
         ({"departments": 0, "cities": 1, "counties_per_city": 0}, "departments"),
-        ({"departments": 2001, "cities": 1, "counties_per_city": 0}, "departments"),
+        ({"departments": 1000, "cities": 1, "counties_per_city": 0}, "departments"),
         ({"departments": 1, "cities": 0, "counties_per_city": 0}, "cities"),
         ({"departments": 1, "cities": 256, "counties_per_city": 0}, "cities"),
         ({"departments": 1, "cities": 1, "counties_per_city": -1}, "counties_per_city"),

@@ -124,3 +124,14 @@ def test_scaffold_compiles(tmp_path, departments: int, cities: int, counties: in
     assert len(pes) == len(network.regions)
     names = {a.name for a in network.assertions}
     assert {"vertical-isolation", "air-gap", "classified stays inside"} <= names
+    # Every department has one vertical and one horizontal block per site, and
+    # every declared host sits inside the block of its department and region.
+    blocks = {(b.owner, b.realm, b.region): IPv4Network(b.prefix) for b in network.blocks}
+    for dept in network.departments:
+        vertical = {r for (o, realm, r) in blocks if o == dept and realm == "vertical"}
+        horizontal = {r for (o, realm, r) in blocks if o == dept and realm == "horizontal"}
+        assert vertical == horizontal and "prov" in vertical
+    assert len(network.hosts) == 2 * departments + 1
+    for host in network.hosts:
+        block = blocks[(host.owner, host.realm, host.region)]
+        assert IPv4Network(f"{host.address}/32").subnet_of(block)

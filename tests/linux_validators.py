@@ -55,10 +55,10 @@ def ip_batch_apply(batch: Path, interfaces: list[str]) -> dict:
         r = run(["ip", "netns", "add", n])
         assert r.returncode == 0, r.stderr
     try:
-        for k, name in enumerate(interfaces):
-            r = run(["ip", "-n", ns, "link", "add", "name", name, "type", "veth",
-                     "peer", "name", f"p{k}", "netns", sink])
-            assert r.returncode == 0, f"creating {name}: {r.stderr}"
+        links = "".join(f"link add name {name} type veth peer name p{k} netns {sink}\n"
+                        for k, name in enumerate(interfaces))
+        r = run(["ip", "-n", ns, "-batch", "-"], input=links)
+        assert r.returncode == 0, f"creating the interfaces: {r.stderr}"
         r = run(["ip", "-n", ns, "-batch", str(batch)])
         assert r.returncode == 0, f"ip -batch {batch} failed:\n{r.stderr}"
         rules = json.loads(run(["ip", "-n", ns, "-j", "rule"]).stdout)

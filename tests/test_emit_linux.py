@@ -81,8 +81,14 @@ def network_named(name: str) -> Network:
 NETWORKS = ["fixture", "minimal", "heilongjiang"]
 
 
+_TREES: dict[str, dict[str, bytes]] = {}
+
+
 def tree(name: str) -> dict[str, bytes]:
-    return render_tree(network_named(name), TARGETS)
+    """The rendered files of a network (cached: rendering the big policy takes seconds)."""
+    if name not in _TREES:
+        _TREES[name] = render_tree(network_named(name), TARGETS)
+    return _TREES[name]
 
 
 def files_of(name: str, suffix: str) -> list[tuple[str, bytes]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import netaddr
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
@@ -33,6 +34,35 @@ def split_ifname(name: str) -> tuple[int, int | None]:
     if vlan is not None and not 1 <= vlan <= 4094:
         raise VendorEmitError(f"interface {name!r}: VLAN {vlan} outside 1..4094")
     return int(m.group(1)), vlan
+
+
+@lru_cache(maxsize=65536)
+def prefix_info(prefix: str) -> tuple[tuple, int, str, bool]:
+    """(sort key, prefix length, canonical CIDR, host bits clear) of an IPv4 prefix, cached.
+
+    Large provinces repeat the same few hundred prefixes in thousands of ACL
+    lines; parsing each occurrence dominated rendering time.
+    """
+    net = netaddr.IPNetwork(prefix)
+    if net.version != 4:
+        raise VendorEmitError(f"not an IPv4 prefix: {prefix!r}")
+    cidr = str(net.cidr)
+    return net.sort_key(), net.prefixlen, cidr, cidr == str(net)
+
+
+@lru_cache(maxsize=65536)
+def masks(prefix: str) -> tuple[str, str, str]:
+    """(network address, netmask, wildcard) of a prefix, cached (ACL rules repeat prefixes)."""
+    net = netaddr.IPNetwork(prefix)
+    return str(net.network), str(net.netmask), str(net.hostmask)
+
+
+def sort_key(prefix: str) -> tuple:
+    return prefix_info(prefix)[0]
+
+
+def cidr(prefix: str) -> str:
+    return prefix_info(prefix)[2]
 
 
 def host_ip(address: str) -> str:
@@ -90,8 +120,7 @@ def aces(line: AclLine) -> list[Ace]:
     if line.established and line.protocol != "tcp":
         raise VendorEmitError(f"ACL line {line.seq}: established on {line.protocol}")
     for p in (*line.src, *line.dst):
-        net = netaddr.IPNetwork(p)
-        if net.version != 4 or str(net.cidr) != str(net):
+        if not prefix_info(p)[3]:
             raise VendorEmitError(f"ACL line {line.seq}: bad prefix {p!r}")
     types: list[int | None] = [None]
     if line.protocol == "icmp" and line.icmp_types is not None:
@@ -119,7 +148,7 @@ def aces(line: AclLine) -> list[Ace]:
 
 
 def is_any(prefixes: tuple[str, ...]) -> bool:
-    return not prefixes or any(netaddr.IPNetwork(p).prefixlen == 0 for p in prefixes)
+    return not prefixes or any(prefix_info(p)[1] == 0 for p in prefixes)
 
 
 # ------------------------------------------------------------------ topology
@@ -236,7 +265,7 @@ def static_routes(network: Network, device: Device) -> list[StaticRoute]:
         if k not in seen:
             seen.add(k)
             uniq.append(s)
-    return sorted(uniq, key=lambda s: (s.vrf or "", netaddr.IPNetwork(s.prefix).sort_key(),
+    return sorted(uniq, key=lambda s: (s.vrf or "", sort_key(s.prefix),
                                        s.next_hop or "", s.interface or ""))
 
 
@@ -343,7 +372,7 @@ def nat_pool(device: Device) -> tuple[str, str, int] | None:
 
 def nat_sources(device: Device) -> list[str]:
     """Inside prefixes translated to the pool, sorted."""
-    return sorted_prefixes({str(netaddr.IPNetwork(n.inside).cidr)
+    return sorted_prefixes({cidr(n.inside)
                             for n in device.nat if n.kind == "source"})
 
 
@@ -355,7 +384,7 @@ def nat_statics(device: Device) -> list[tuple[str, str]]:
 
 
 def sorted_prefixes(prefixes) -> list[str]:
-    return sorted(set(prefixes), key=lambda p: netaddr.IPNetwork(p).sort_key())
+    return sorted(set(prefixes), key=sort_key)
 
 
 def if_key(name: str) -> tuple[int, int]:
@@ -372,8 +401,13 @@ def tunnel_index(name: str, tunnels: list[TunnelEnd]) -> int:
 
 def rule_comment(ace: Ace, max_len: int = 95) -> str:
     """The comment of an ACL block: the policy rule FILE:LINE, marked when it carries replies."""
-    text = ace.rule or "compiler-made line"
-    return comment_text(f"{text} reply" if ace.reply else text, max_len=max_len)
+    return _rule_comment(ace.rule, ace.reply, max_len)
+
+
+@lru_cache(maxsize=4096)
+def _rule_comment(rule: str, reply: bool, max_len: int) -> str:
+    text = rule or "compiler-made line"
+    return comment_text(f"{text} reply" if reply else text, max_len=max_len)
 
 
 def ends_with_deny_all(acl: Acl) -> bool:
@@ -401,7 +435,7 @@ def header_lines(target: str, network: Network, device: Device) -> list[str]:
 
 
 def _origin_key(r: Route) -> tuple[str, str, str]:
-    return (str(netaddr.IPNetwork(r.prefix).cidr), r.egress_device, r.egress_interface)
+    return (cidr(r.prefix), r.egress_device, r.egress_interface)
 
 
 def exported_routes(
@@ -439,8 +473,8 @@ def exported_routes(
             if r.route_target is not None or r.kind not in ("local", "exit", "gateway"):
                 continue
             rts = (seen.get(_origin_key(r), set()) & set(v.rt_export)) | unused
-            rows.append((str(netaddr.IPNetwork(r.prefix).cidr), tuple(sorted(rts, key=rt_key))))
-        rows = sorted(set(rows), key=lambda t: netaddr.IPNetwork(t[0]).sort_key())
+            rows.append((cidr(r.prefix), tuple(sorted(rts, key=rt_key))))
+        rows = sorted(set(rows), key=lambda t: sort_key(t[0]))
         out[v.name] = rows
     return out
 
@@ -472,6 +506,6 @@ def export_plan(rows: list[tuple[str, tuple[str, ...]]], vrf_export: tuple[str, 
         if extra:
             groups.setdefault(extra, []).append(p)
     extra_list = sorted(((tuple(ps), rts) for rts, ps in groups.items()),
-                        key=lambda t: (netaddr.IPNetwork(t[0][0]).sort_key(), t[1]))
+                        key=lambda t: (sort_key(t[0][0]), t[1]))
     return ExportPlan(tuple(p for p, _ in rows), tuple(sorted(common, key=rt_key)),
                       tuple(extra_list))

@@ -75,7 +75,8 @@ class CiscoIosXe(Emitter):
             "header": rv.header_lines(self.name, net, device),
             "loopback": rv.host_ip(device.loopback),
             "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
-            "object_groups": [{"name": n, "prefixes": groups[n]} for n in sorted(groups)],
+            "object_groups": [{"name": n, "entries": [_og_entry(p) for p in groups[n]]}
+                              for n in sorted(groups)],
             "acls": acls,
             "interfaces": self._interfaces(device, by_acl, zones["member"]),
             "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
@@ -139,10 +140,10 @@ class CiscoIosXe(Emitter):
         if rv.is_any(prefixes):
             return {"kind": "any"}
         if len(prefixes) == 1 and not group:
-            net = netaddr.IPNetwork(prefixes[0])
-            if net.prefixlen == 32:
-                return {"kind": "host", "ip": str(net.ip)}
-            return {"kind": "net", "prefix": prefixes[0]}
+            if rv.prefix_info(prefixes[0])[1] == 32:
+                return {"kind": "host", "ip": prefixes[0].split("/")[0]}
+            network, _mask, wildcard = rv.masks(prefixes[0])
+            return {"kind": "net", "address": network, "wildcard": wildcard}
         name = ios_name(group or fallback)
         content = tuple(rv.sorted_prefixes(prefixes))
         if groups.setdefault(name, content) != content:
@@ -259,3 +260,9 @@ class CiscoIosXe(Emitter):
                 "trustpoint": ios_name(t.secret or "ZH-" + t.name),
             })
         return out
+
+
+def _og_entry(prefix: str) -> str:
+    """A network object-group entry: ``host A`` or ``A NETMASK``."""
+    network, netmask, _wildcard = rv.masks(prefix)
+    return f"host {network}" if rv.prefix_info(prefix)[1] == 32 else f"{network} {netmask}"

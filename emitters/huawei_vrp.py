@@ -161,8 +161,8 @@ class HuaweiVrp(Emitter):
                         "id": rid,
                         "action": ace.action,
                         "protocol": ace.protocol,
-                        "src": src,
-                        "dst": dst,
+                        "src": _vrp_addr(src),
+                        "dst": _vrp_addr(dst),
                         "sport": ace.sport,
                         "dport": ace.dport,
                         "icmp_type": ace.icmp_type,
@@ -274,3 +274,11 @@ class HuaweiVrp(Emitter):
                 "realm": vrp_name(t.secret or t.name),
             })
         return out
+
+
+def _vrp_addr(prefix: str | None) -> str | None:
+    """``A W`` of a rule's source/destination (``A 0`` for one host), None for any."""
+    if prefix is None:
+        return None
+    network, _mask, wildcard = rv.masks(prefix)
+    return f"{network} {'0' if rv.prefix_info(prefix)[1] == 32 else wildcard}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import netaddr
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Loc
 from zongheng.compiler.model import EndpointClass, Network, PortRange, RuleInstance, Service
+from zongheng.verifier.commands import lint_command
 from zongheng.verifier.lint import lint
 
 FILE = "t.zh"
@@ -285,9 +290,6 @@ def write_policy(tmp_path, rules: str = POLICY_RULES):
 
 
 def test_lint_command_on_a_real_policy(tmp_path):
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import lint_command
-
     path = write_policy(tmp_path)
     result = CliRunner().invoke(lint_command, [str(path)])
     assert result.exit_code == 0, result.output
@@ -305,9 +307,6 @@ def test_lint_command_on_a_real_policy(tmp_path):
 
 
 def test_lint_command_bad_input_exits_2_without_traceback(tmp_path):
-    from click.testing import CliRunner
-    from zongheng.verifier.commands import lint_command
-
     path = write_policy(tmp_path, "policy {\n    allow horizontal -> nowhere\n}\n")
     result = CliRunner().invoke(lint_command, [str(path)])
     assert result.exit_code == 2
@@ -315,3 +314,66 @@ def test_lint_command_bad_input_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.output + result.stderr
     missing = CliRunner().invoke(lint_command, [str(tmp_path / "absent.zh")])
     assert missing.exit_code == 2 and "absent.zh" in missing.stderr
+
+
+# ---------------------------------------------------------------- against brute force
+
+ENDPOINTS = ["horizontal", "horizontal(tax)", "horizontal(audit)", "horizontal(tax)@hlj",
+             "horizontal(audit)@hrb", "platform@hlj", "vertical(tax)", "vertical(audit)@hlj",
+             "vertical(tax)@hrb", "internet"]
+PORT_TERMS = [(), (tcp(80),), (tcp(443),), (tcp(80), tcp(443)), (tcp(1, 1000),),
+              (tcp(79, 80),), (Service("udp", PortRange(53, 53)),), (Service("icmp"),),
+              (Service("ip"),)]
+
+
+def _packets():
+    """One packet per cell of the header space the rule pool can tell apart."""
+    points = [(realm, int(netaddr.IPNetwork(pfx[0]).first))
+              for realm, pfx in CLASSES.values()] + [("internet", 0xC0000001)]
+    ports = sorted({p for b in (1, 53, 79, 80, 443, 1000) for p in (b - 1, b, b + 1)} | {65535})
+    protos = [("tcp", p) for p in ports] + [("udp", p) for p in (52, 53, 54)] + \
+        [("icmp", 0), ("gre", 0)]
+    return [(s, d, proto, port) for s in points for d in points for proto, port in protos]
+
+
+def _matches(inst: RuleInstance, packet) -> bool:
+    (sr, sa), (dr, da), proto, port = packet
+
+    def side(pairs, realm, addr):
+        return any(CLASSES[name][0] == realm and netaddr.IPAddress(addr) in netaddr.IPNetwork(p)
+                   for name, prefixes in pairs for p in prefixes)
+
+    def service(s: Service) -> bool:
+        if s.protocol == "ip":
+            return True
+        if s.protocol != proto:
+            return False
+        return s.ports is None or s.ports.low <= port <= s.ports.high
+
+    return side(inst.src, sr, sa) and side(inst.dst, dr, da) and \
+        (not inst.services or any(service(s) for s in inst.services))
+
+
+def _verdict(rules: list[RuleInstance], packet) -> str:
+    return next((r.action for r in rules if _matches(r, packet)), "deny")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["allow", "deny"]), st.sampled_from(ENDPOINTS),
+                          st.sampled_from(ENDPOINTS), st.sampled_from(PORT_TERMS)),
+                min_size=2, max_size=6))
+def test_lint_agrees_with_brute_force_over_every_header_cell(spec):
+    rules = [rule(i + 1, a, s, d, svc) for i, (a, s, d, svc) in enumerate(spec)]
+    diags = lint(network(*rules))
+    packets = _packets()
+    for k, r in enumerate(rules):
+        msgs = warnings_at(diags, k + 1)
+        mine = [p for p in packets if _matches(r, p)]
+        shadowed = bool(mine) and all(any(_matches(e, p) for e in rules[:k]) for p in mine)
+        no_effect = all(_verdict(rules, p) == _verdict(rules[:k] + rules[k + 1:], p)
+                        for p in packets)
+        assert ("shadowed" in " ".join(msgs)) == shadowed, (k + 1, msgs)
+        if not mine:
+            assert msgs == ["rule matches no traffic (its endpoints are empty)"]
+        elif not shadowed:
+            assert ("no effect" in " ".join(msgs)) == no_effect, (k + 1, msgs)

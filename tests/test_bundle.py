@@ -267,3 +267,22 @@ def test_source_date_epoch_makes_bundles_byte_identical(tmp_path, monkeypatch):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
     assert json.loads((tmp_path / "a" / MANIFEST).read_text())["created"] == \
         "2026-09-21T14:13:20+00:00"
+
+
+def test_config_edited_after_compile_is_caught_even_when_bundled_so(tmp_path):
+    net, policy = network(tmp_path)
+    out = tmp_path / "out"
+    (out / "pe-hlj").mkdir(parents=True)
+    cfg = out / "pe-hlj" / "nftables.nft"
+    cfg.write_text("table inet zh {}\n")
+    compile_manifest = {"files": {"pe-hlj/nftables.nft": hashlib.sha256(
+        cfg.read_bytes()).hexdigest()}}
+    (out / "manifest.json").write_text(json.dumps(compile_manifest))
+    write_bundle(tmp_path / "ok", net, results((smt2_unsat_isolation(), "proven")), policy, out)
+    assert audit_bundle(tmp_path / "ok", "z3").exit_status == 0
+    cfg.write_text("table inet zh { chain input { accept } }\n")  # hand edit, then bundle
+    write_bundle(tmp_path / "b", net, results((smt2_unsat_isolation(), "proven")), policy, out)
+    report = audit_bundle(tmp_path / "b", "z3")
+    assert report.exit_status == 1
+    assert report.problems == [
+        "configs/pe-hlj/nftables.nft: differs from what zongheng compile wrote"]

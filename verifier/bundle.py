@@ -329,6 +329,32 @@ def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
             report.problems.append("model.json: compiled from a different policy (policy_sha256)")
 
 
+def _check_configs(directory: Path, report: AuditReport) -> None:
+    """Bundled configs against `zongheng compile`'s own manifest and model, when present.
+
+    A config edited after compilation, or configs compiled from another model,
+    would otherwise pass: their hashes were taken when the bundle was written.
+    """
+    configs = directory / "configs"
+    compiled_model = configs / "model.json"
+    if compiled_model.is_file() and (directory / "model.json").is_file():
+        if sha256_file(compiled_model) != sha256_file(directory / "model.json"):
+            report.problems.append("configs/model.json: the configs were compiled from a "
+                                   "different model than the one proven")
+    try:
+        listed = json.loads((configs / MANIFEST).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(listed, dict):
+        return
+    for rel, digest in sorted(listed.items()):
+        path = configs / rel
+        if ".." in Path(rel).parts or not path.is_file():
+            report.problems.append(f"configs/{rel}: listed by the compile manifest but missing")
+        elif sha256_file(path) != digest:
+            report.problems.append(f"configs/{rel}: differs from what zongheng compile wrote")
+
+
 def resolve_solvers(choice: str) -> tuple[list[str], list[str]]:
     """(solvers to run, requested-but-missing solvers). ``all`` runs every installed one."""
     present = available_solvers()
@@ -382,6 +408,7 @@ def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000,
         return report
     report.manifest = manifest
     _check_hashes(directory, manifest, report)
+    _check_configs(directory, report)
     if recompile:
         check_recompile(directory, manifest, report)
     for entry in manifest.get("obligations", []):

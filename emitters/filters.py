@@ -17,6 +17,7 @@ value (``{{ lines | join("\\n") }}`` is rejected on purpose).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -65,6 +66,7 @@ def cidr(prefix: str) -> str:
     return str(_net(prefix).cidr)
 
 
+@functools.lru_cache(maxsize=65536)
 def host_address(address: str) -> str:
     """Interface address without its length: ``10.0.0.1/30`` -> ``10.0.0.1``."""
     return str(_net(address).ip)
@@ -91,7 +93,13 @@ def ip_range(prefix: str, sep: str = "-") -> str:
 
 def merge_prefixes(prefixes: Iterable[str]) -> list[str]:
     """Smallest sorted list of CIDRs covering exactly the given prefixes."""
-    return [str(n) for n in netaddr.cidr_merge([_net(p) for p in prefixes])]
+    return list(_merge(tuple(prefixes)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _merge(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    # ACLs repeat the same long lists (the Internet minus the extranet): merge each once
+    return tuple(str(n) for n in netaddr.cidr_merge([_net(p) for p in prefixes]))
 
 
 def sort_prefixes(prefixes: Iterable[str]) -> list[str]:
@@ -157,7 +165,8 @@ def ident(text: str, max_len: int = 63, prefix: str = "zh_") -> str:
 # ---------------------------------------------------------------- user text
 
 _SAFE_ASCII_PUNCT = set(" -_.,:/()@+=%&*")
-_LINE_BREAKERS = re.compile("[\r\n\v\f\x85\u2028\u2029]")
+# every C0/C1 control character except tab (category Cc), and the Unicode line breaks
+_LINE_BREAKERS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _char_is_safe(c: str) -> bool:
@@ -210,13 +219,10 @@ def comment_text(
 
 def check_value(value: Any) -> Any:
     """Jinja ``finalize`` hook: no interpolated value may break a line."""
-    if isinstance(value, str):
-        if _LINE_BREAKERS.search(value) or any(
-            unicodedata.category(c) == "Cc" and c != "\t" for c in value
-        ):
-            raise TemplateValueError(
-                f"value with a line break or control character reached a template: {value!r}"
-            )
+    if isinstance(value, str) and _LINE_BREAKERS.search(value):
+        raise TemplateValueError(
+            f"value with a line break or control character reached a template: {value!r}"
+        )
     return value
 
 

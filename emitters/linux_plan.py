@@ -28,6 +28,7 @@ any other name becomes a sanitised name with a hash suffix
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 
 import netaddr
 from zongheng.compiler.model import Device, Interface, Network, Route, Vrf
-from zongheng.emitters.filters import cidr, host_address, safe_name
+from zongheng.emitters.filters import host_address, safe_name
 
 VRF_TABLE_BASE = 1000
 TRANSPORT_TABLE_BASE = 2000
@@ -58,8 +59,16 @@ def linux_ifname(name: str) -> str:
     return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
 
 
+@functools.cache
+def _span(prefix: str) -> tuple[int, int]:
+    net = netaddr.IPNetwork(prefix)
+    return net.first, net.last
+
+
 def _within(prefix: str, outer: str) -> bool:
-    return netaddr.IPNetwork(prefix) in netaddr.IPNetwork(outer)
+    lo, hi = _span(prefix)
+    olo, ohi = _span(outer)
+    return olo <= lo and hi <= ohi
 
 
 def vrf_names(network: Network) -> list[str]:
@@ -126,7 +135,8 @@ class _Builder:
             raise LinuxPlanError(f"{len(self.vrf_index)} VRFs: too many for transport VLANs")
         self.devices = {d.name: d for d in network.devices}
         self.plans = {d.name: DevicePlan(d.name) for d in network.devices}
-        self.route_keys: set[tuple[str, int | None, str, int | None]] = set()
+        self.route_keys: set[tuple[str, int | None, tuple[int, int], int | None]] = set()
+        self.paths: dict[tuple[bool, str, str], list[tuple[str, str, str, str]]] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
         self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -185,6 +195,14 @@ class _Builder:
     def path(self, adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
              ) -> list[tuple[str, str, str, str]]:
         """Hops (device, out-if, next device, next-if) of a shortest path, BFS in sorted order."""
+        key = (adj is self.trunk_adj, src, dst)
+        if key not in self.paths:
+            self.paths[key] = self._bfs(adj, src, dst)
+        return self.paths[key]
+
+    @staticmethod
+    def _bfs(adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
+             ) -> list[tuple[str, str, str, str]]:
         prev: dict[str, tuple[str, str, str]] = {}
         seen = {src}
         queue = deque([src])
@@ -208,7 +226,7 @@ class _Builder:
         return hops[::-1]
 
     def add_route(self, device: str, route: LinuxRoute) -> None:
-        key = (device, route.table, cidr(route.prefix), route.metric)
+        key = (device, route.table, _span(route.prefix), route.metric)
         if key in self.route_keys:
             return  # first route for a prefix wins (model order), like a RIB
         self.route_keys.add(key)

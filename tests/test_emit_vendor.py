@@ -52,9 +52,9 @@ def _line(seq, action, proto, src=(), dst=(), sport=None, dport=None, icmp=None,
                    src_group=sg, dst_group=dg)
 
 
-def attach_acl(name: str, own_v: str, own_h: str) -> Acl:
+def attach_acl(name: str, own_v: str, own_h: str, display: str = NASTY) -> Acl:
     """A PE attachment ACL using every ACL feature the model has."""
-    return Acl(name=name, comment=f"{name} {NASTY}", lines=(
+    return Acl(name=name, comment=f"{name} {display}", lines=(
         _line(10, "deny", "icmp", [own_v], ["59.64.32.0/20"], icmp=(8,),
               rule="policies/t.zh:3"),
         _line(20, "permit", "tcp", [own_v], ["59.64.16.0/28", "59.64.0.10/32"],
@@ -71,21 +71,21 @@ def attach_acl(name: str, own_v: str, own_h: str) -> Acl:
     ))
 
 
-def pe(name, region, lo, trunks, attachments, vrfs, extra_ifaces=()):
+def pe(name, region, lo, trunks, attachments, vrfs, extra_ifaces=(), display=NASTY):
     ifaces = list(trunks) + list(extra_ifaces)
     acls = []
     for ifname, vrf, addr, cls, v, h in attachments:
         acl = f"ACL-{vrf}-{region}"
-        acls.append(attach_acl(acl, v, h))
+        acls.append(attach_acl(acl, v, h, display))
         ifaces.append(Interface(name=ifname, vrf=vrf, address=addr, acl_in=acl,
-                                description=f"{cls} {NASTY}", attached_class=cls))
+                                description=f"{cls} {display}", attached_class=cls))
     return Device(name=name, role="pe", region=region, loopback=lo, vrfs=tuple(vrfs),
-                  interfaces=tuple(ifaces), acls=tuple(acls), description=NASTY)
+                  interfaces=tuple(ifaces), acls=tuple(acls), description=display)
 
 
-def vrf(name, lo, n, exp, imp, routes=(), realm="horizontal"):
+def vrf(name, lo, n, exp, imp, routes=(), realm="horizontal", display=NASTY):
     return Vrf(name=name, rd=f"{lo}:{n}", rt_export=tuple(exp), rt_import=tuple(imp),
-               routes=tuple(routes), realm=realm, description=f"{name} {NASTY}")
+               routes=tuple(routes), realm=realm, description=f"{name} {display}")
 
 
 def hand_network(display: str = NASTY) -> Network:
@@ -104,15 +104,18 @@ def hand_network(display: str = NASTY) -> Network:
         ],
         vrfs=[
             vrf("V-tax", "10.255.0.1", 1, [v_tax], [v_tax, h_tax],
-                realm="vertical(tax)"),
-            vrf("H-tax", "10.255.0.1", 2, [h_tax, shared], [shared, plat, h_tax, v_tax]),
+                realm="vertical(tax)", display=display),
+            vrf("H-tax", "10.255.0.1", 2, [h_tax, shared], [shared, plat, h_tax, v_tax],
+                display=display),
             vrf("H-platform", "10.255.0.1", 3, [plat, shared], [shared, plat],
                 routes=[Route("0.0.0.0/0", "exit", "exit-hlj", "eth0", None),
-                        Route("198.51.100.0/24", "blackhole", "pe-hlj", "", None)]),
+                        Route("198.51.100.0/24", "blackhole", "pe-hlj", "", None)],
+                display=display),
         ],
         extra_ifaces=[Interface("eth1", "H-platform", "172.16.1.1/30",
                                 description="to exit-hlj", peer_device="exit-hlj",
                                 peer_interface="eth0")],
+        display=display,
     )
     pe_hrb = pe(
         "pe-hrb", "hrb", "10.255.0.2",
@@ -122,9 +125,11 @@ def hand_network(display: str = NASTY) -> Network:
             ("eth1.101", "V-tax", "10.0.1.1/24", "vertical(tax)@hrb", "10.0.1.0/24",
              "59.64.16.16/28"),
         ],
-        vrfs=[vrf("V-tax", "10.255.0.2", 1, [v_tax], [v_tax, h_tax], realm="vertical(tax)")],
+        vrfs=[vrf("V-tax", "10.255.0.2", 1, [v_tax], [v_tax, h_tax], realm="vertical(tax)",
+                  display=display)],
+        display=display,
     )
-    exit_acl_in = Acl("EXIT-FROM-EXTRANET", stateful=True, comment=NASTY, lines=(
+    exit_acl_in = Acl("EXIT-FROM-EXTRANET", stateful=True, comment=display, lines=(
         _line(10, "permit", "tcp", ["59.64.0.0/14"], [], dport=(80, 80), rule="policies/t.zh:20"),
         _line(20, "permit", "udp", ["59.64.0.0/14"], [], dport=(53, 53), rule="policies/t.zh:21"),
         _line(30, "deny", "ip", [], [], rule=None),

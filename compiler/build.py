@@ -39,6 +39,7 @@ from zongheng.compiler.resolve import ClassInfo, Resolver
 UNDERLAY = IPNetwork("100.64.0.0/16")  # loopbacks of extranet devices
 INNER_UNDERLAY = IPNetwork("100.65.0.0/16")  # loopbacks of inner devices (air-gapped)
 LINKS = IPNetwork("100.66.0.0/16")  # /31 point-to-point links
+INNER_LINKS = IPNetwork("100.65.128.0/17")  # /31 inner-net links (air-gapped underlay)
 
 RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
 SEQ_STEP = 10
@@ -81,6 +82,7 @@ class Builder:
             if pv.gateway_region is not None and pv.gateway is not None
         }
         self._link_next = int(LINKS.first)
+        self._inner_next = int(INNER_LINKS.first)
         self.links: list[Link] = []
 
     # ------------------------------------------------------------ numbering
@@ -539,12 +541,15 @@ class Builder:
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"psk-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
             b_if = f"eth{len(iface[f'inner-{peer}'])}"
-            iface[f"inner-{s}"].append(Interface(a_if, None, None, description=f"encrypted link "
-                                                 f"to inner-{peer}", peer_device=f"inner-{peer}",
-                                                 peer_interface=b_if))
-            iface[f"inner-{peer}"].append(Interface(b_if, None, None, description=f"encrypted "
-                                                    f"link to inner-{s}",
-                                                    peer_device=f"inner-{s}", peer_interface=a_if))
+            a_addr = f"{IPAddress(self._inner_next)}/31"
+            b_addr = f"{IPAddress(self._inner_next + 1)}/31"
+            self._inner_next += 2
+            iface[f"inner-{s}"].append(Interface(
+                a_if, None, a_addr, description=f"encrypted link to inner-{peer}",
+                peer_device=f"inner-{peer}", peer_interface=b_if))
+            iface[f"inner-{peer}"].append(Interface(
+                b_if, None, b_addr, description=f"encrypted link to inner-{s}",
+                peer_device=f"inner-{s}", peer_interface=a_if))
             self.links.append(Link("inner", f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
 

@@ -308,6 +308,24 @@ def test_output_independent_of_pythonhashseed(tmp_path):
     assert json.loads(outputs[0][1])["addresses"]  # not trivially equal: real content
 
 
+@settings(max_examples=3, deadline=None)
+@given(policies())
+def test_generated_policy_independent_of_pythonhashseed(case):
+    text = case[0]
+    dumps = [run_zongheng_python(DUMP_TEXT, [text], {"PYTHONHASHSEED": seed})
+             for seed in ("1", "31337")]
+    assert dumps[0].returncode == 0, dumps[0].stderr
+    assert dumps[0].stdout == dumps[1].stdout
+
+
+DUMP_TEXT = """\
+import sys
+from zongheng.compiler.model import to_json
+from zongheng.compiler.pipeline import compile_text
+sys.stdout.write(to_json(compile_text("gen.zh", sys.argv[1]).network))
+"""
+
+
 def run_zongheng_python(code: str, args: list[str], env: dict[str, str]):
     return subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, **env},
                           capture_output=True, timeout=120, check=False)

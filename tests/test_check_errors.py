@@ -464,9 +464,9 @@ def test_inner_to_inner_rule_is_fine():
 def test_ambiguous_vertical_destination():
     rule = "allow horizontal -> vertical(*)"
     text = render(policy=f"policy {{\n    {rule}\n}}")
-    expect(text, (rule, "ambiguous destination: this rule needs VRF H-tax to reach the vertical "
-                        "sites of 'tax' and 'audit', whose addresses overlap (10.0.0.0/23); "
-                        "split the rule per department"))
+    expect(text, (rule, "ambiguous destination: this rule needs VRF H-audit to reach the "
+                        "vertical sites of 'audit' and 'tax', whose addresses overlap "
+                        "(10.0.0.0/23); split the rule per department"))
 
 
 def test_wildcard_is_fine_when_vertical_ranges_are_disjoint():
@@ -624,8 +624,8 @@ def test_three_errors_check_command(tmp_path):
 
 @pytest.mark.parametrize("parts, pattern, message", [
     (replace("policy", "allow horizontal -> horizontal", "allow horizontal -> vertical(*)"),
-     "^allow horizontal -> vertical(*)", "ambiguous destination: this rule needs VRF H-tax to "
-     "reach the vertical sites of 'tax' and 'audit', whose addresses overlap (10.0.0.0/23); "
+     "^allow horizontal -> vertical(*)", "ambiguous destination: this rule needs VRF H-audit to "
+     "reach the vertical sites of 'audit' and 'tax', whose addresses overlap (10.0.0.0/23); "
      "split the rule per department"),
     (replace("regions", '"Province"', '"Pro\tvince"'), '"Pro^\t', "control character in string: "
      "display names may not contain control characters or newlines"),

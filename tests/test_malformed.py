@@ -3,7 +3,8 @@
 Truncations of real policies at many cut points, random mutations and random
 bytes (hypothesis), and a list of classic malformed files, fed to the command
 line in-process (click's CliRunner with catch_exceptions=False, so any
-exception fails the test) and, for a few, as a real subprocess.
+exception fails the test) and, for a few, as a real subprocess. The fuzz tests
+are derandomized so CI sees the same inputs every run.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from zongheng.cli import main
 LOCATED = re.compile(r"^(\S+):(\d+):(\d+): error: ")
 MINIMAL = (POLICIES / "minimal.zh").read_bytes()
 HEILONGJIANG = (POLICIES / "heilongjiang.zh").read_bytes()
-FUZZ = settings(max_examples=150, deadline=None,
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -110,11 +110,20 @@ class Encoder:
 
     def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
-                 negate: bool = False) -> list[Ingress]:
+                 negate: bool = False, within: dict[str, tuple[str, ...]] | None = None
+                 ) -> list[Ingress]:
+        """Per ingress attachment of ``pairs``: source in its prefixes and the claim.
+
+        ``within``: every per-leaf claim requires the final destination inside these
+        (class -> prefixes), so route tables are cut down to routes overlapping them.
+        """
+        cut = None
+        if within is not None:
+            cut = tuple(sorted({p for ps in within.values() for p in ps}))
         out = []
         for cls in sorted(pairs):
             for dev, ifn in self.fw.ingress_points(cls):
-                leaves = self.fw.leaves(dev, ifn, self.f, target)
+                leaves = self.fw.leaves(dev, ifn, self.f, target, cut)
                 if not leaves and not negate:
                     continue
                 parts = [(lf, z3.And(lf.cond(), per_leaf(cls, lf))) for lf in leaves]
@@ -165,7 +174,7 @@ class Encoder:
             return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf)
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst)
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/deny", spec.name, st,
@@ -182,7 +191,8 @@ class Encoder:
         def addressed(cls: str, dev: str) -> z3.BoolRef:
             return in_prefixes(f.dst, self.allow_addresses(cls, dst))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True)
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True,
+                            within=dst)
         formula = z3.And(self.wf, opening_packet(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/allow", spec.name, st,
@@ -209,7 +219,8 @@ class Encoder:
         def not_inside_src(cls: str, dev: str) -> z3.BoolRef:
             return z3.Not(in_prefixes(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
 
-        ing_in = self._ingress(outside, lambda c: c in inside, in_leaf, not_inside_src)
+        ing_in = self._ingress(outside, lambda c: c in inside, in_leaf, not_inside_src,
+                               within=inside)
         text = st.text
         return [
             Obligation(f"{base}/out", spec.name, st, f"a packet from inside {text} leaves it",
@@ -236,7 +247,7 @@ class Encoder:
             return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf)
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst)
         formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/via-exit", spec.name, st,
                           f"a packet bypasses the exit or its NAT: {st.text}", formula, ing,

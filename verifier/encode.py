@@ -188,10 +188,12 @@ def acl_lines_permit(f: Fields, acl: Acl) -> z3.BoolRef:
 
 
 def service_match(f: Fields, s: Service) -> z3.BoolRef:
-    """A packet of this service, direction client -> server."""
+    """A new packet of this service, direction client -> server (``icmp`` = echo request)."""
     if s.protocol == "ip":
         return z3.BoolVal(True)
     terms = [is_proto(f, s.protocol)]
+    if s.protocol == "icmp":  # the language's icmp service: echo request / reply
+        terms.append(f.icmp == ICMP_ECHO_REQUEST)
     if s.protocol in ("tcp", "udp") and s.ports is not None:
         terms.append(in_ports(f.dport, s.ports))
     return z3.And(terms)

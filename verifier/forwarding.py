@@ -13,9 +13,10 @@ same rules in plain Python and is the oracle the tests compare against):
    a new packet is judged by the lines; a reply (``new`` false) passes when
    the packet it replies to (reversed, as a new packet) is permitted by the
    lines of some stateful ACL of the device (connection tracking).
-3. **Lookup** in the interface's VRF (or the global table): longest prefix
-   match on the destination, the first listed route wins among equal prefixes.
-   No match: drop.
+3. **Lookup** in the interface's VRF (``Network.vrf_routes``: own routes, then
+   the routes of every imported route target) or the global table: longest
+   prefix match on the destination, the first listed route wins among equal
+   prefixes. No match: drop.
 4. **Route kinds.** ``local``/``remote``: delivered at ``egress_interface`` of
    ``egress_device`` (``acl_out`` applies there). Remote routes travel over the
    VRF's tunnels when both ends have tunnels of that VRF (every tunnel crossed
@@ -26,7 +27,7 @@ same rules in plain Python and is the oracle the tests compare against):
    ``entry_interface`` and continue at step 2. ``blackhole``: drop.
 5. **Leaving an exit**: static NAT rules of the egress interface rewrite the
    source of their inside host, ``source`` rules rewrite sources inside their
-   prefix to the first pool address.
+   prefix to the first overload address of the pool (``pool_first``).
 6. At most ``MAX_DEVICES`` arrivals per packet (a forwarding loop drops).
 
 Not modelled: un-NAT of replies to source-translated connections (a reply
@@ -34,8 +35,8 @@ exists only if its connection was opened, and the opening packet is checked
 itself).
 
 Two relaxed modes for defence-in-depth: ``no_acl`` (every ACL permits) and
-``leak_routes`` (every PE VRF holds the own routes of every PE VRF; equal
-prefixes from different VRFs may all be chosen).
+``leak_routes`` (every PE VRF holds every own and every route-target route of
+the network; equal prefixes from different VRFs may all be chosen).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from zongheng.verifier.encode import (
     acl_lines_permit,
     in_prefix,
     in_prefixes,
+    int_to_ip,
     parse_prefix,
     range_prefixes,
 )
@@ -160,6 +162,7 @@ class Forwarding:
                 self._trunk_adj.setdefault(ln.a_device, []).append(ln.b_device)
                 self._trunk_adj.setdefault(ln.b_device, []).append(ln.a_device)
         self._leaked: tuple[Route, ...] | None = None
+        self._within: tuple[str, ...] | None = None
 
     # ------------------------------------------------------------ ingress
     def ingress_points(self, cls: str) -> list[tuple[str, str]]:
@@ -173,18 +176,25 @@ class Forwarding:
         return z3.Not(in_prefixes(f.dst, others))
 
     # ------------------------------------------------------------ tables
-    def table(self, device: str, vrf: str | None) -> _Table:
-        key = (device, vrf)
+    def table(self, device: str, vrf: str | None, within: tuple[str, ...] | None = None
+              ) -> _Table:
+        """The forwarding table of (device, vrf): own routes plus imported route targets.
+
+        ``within`` keeps only routes overlapping those prefixes: exact whenever the
+        destination is known to lie in them (no NAT happens after the first lookup).
+        """
+        key = (device, vrf, within)
         t = self._tables.get(key)
         if t is None:
             dev = self.devices[device]
             if vrf is None:
-                routes = dev.routes
+                routes = tuple(r for r in dev.routes if _overlaps(r.prefix, within))
+            elif self.leak_routes and dev.role == "pe":
+                routes = tuple(r for r in self.leaked_routes() if _overlaps(r.prefix, within))
+            elif any(v.name == vrf for v in dev.vrfs):
+                routes = self.net.vrf_routes(device, vrf, within)
             else:
-                v = next((x for x in dev.vrfs if x.name == vrf), None)
-                routes = v.routes if v else ()
-                if self.leak_routes and dev.role == "pe":
-                    routes = self.leaked_routes()
+                routes = ()
             t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes and vrf is not None)
             self._tables[key] = t
         return t
@@ -192,22 +202,22 @@ class Forwarding:
     def leaked_routes(self) -> tuple[Route, ...]:
         if self._leaked is None:
             seen, out = set(), []
-            for d in self.net.devices:
-                if d.role != "pe":
-                    continue
-                for v in d.vrfs:
-                    for r in v.routes:
-                        if r.route_target is None and r not in seen:
-                            seen.add(r)
-                            out.append(r)
+            candidates = [r for d in self.net.devices if d.role == "pe" for v in d.vrfs
+                          for r in v.routes]
+            candidates += [r for t in self.net.route_targets for r in t.routes]
+            for r in candidates:
+                k = (r.prefix, r.kind, r.egress_device, r.egress_interface, r.entry_interface)
+                if k not in seen:
+                    seen.add(k)
+                    out.append(r)
             self._leaked = tuple(out)
         return self._leaked
 
-    def route_match(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef) -> z3.BoolRef:
-        mk = (key, k, dst.get_id())
+    def route_match(self, prefix: str, dst: z3.BitVecRef) -> z3.BoolRef:
+        mk = (prefix, dst.get_id())
         m = self._match.get(mk)
         if m is None:
-            m = in_prefix(dst, t.routes[k].prefix)
+            m = in_prefix(dst, prefix)
             self._match[mk] = m
         return m
 
@@ -215,9 +225,12 @@ class Forwarding:
         sk = (key, k, dst.get_id())
         s = self._sel.get(sk)
         if s is None:
-            better = [self.route_match(key, t, j, dst) for j in t.shadowing(k)]
-            m = self.route_match(key, t, k, dst)
-            s = z3.And(m, z3.Not(z3.Or(better))) if better else m
+            better = sorted({t.routes[j].prefix for j in t.shadowing(k)})
+            m = self.route_match(t.routes[k].prefix, dst)
+            if better:
+                s = z3.And(m, z3.Not(in_prefixes(dst, merge_prefixes(better))))
+            else:
+                s = m
             self._sel[sk] = s
         return s
 
@@ -274,7 +287,8 @@ class Forwarding:
                 new = parse_prefix(r.outside)[0]
             else:
                 cond = in_prefix(f.src, r.inside)
-                new = parse_prefix(range_prefixes(r.outside)[0])[0]
+                first = getattr(r, "pool_first", None) or range_prefixes(r.outside)[0]
+                new = parse_prefix(first)[0]
             src = z3.If(cond, z3.BitVecVal(new, 32), src)
         return f.replace(src=src), "snat"
 
@@ -347,7 +361,8 @@ class Forwarding:
 
     # ------------------------------------------------------------ walking
     def leaves(self, device: str, interface: str, f: Fields,
-               target: Callable[[str | None], bool] | None = None) -> list[Leaf]:
+               target: Callable[[str | None], bool] | None = None,
+               within: tuple[str, ...] | None = None) -> list[Leaf]:
         """Every end of the journey of f entering at (device, interface).
 
         With ``target``, only delivered leaves whose class passes it are built
@@ -380,8 +395,8 @@ class Forwarding:
             out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
                             "drop-acl", device, interface, iface.vrf))
         conds = conds + [permit]
-        key = (device, iface.vrf)
-        t = self.table(device, iface.vrf)
+        key = (device, iface.vrf, self._within)
+        t = self.table(device, iface.vrf, self._within)
         for k, r in enumerate(t.routes):
             sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
             if not sub:
@@ -391,7 +406,7 @@ class Forwarding:
                 leaf.conds.insert(len(conds), sel)
             out.extend(sub)
         if explain:
-            none = [z3.Not(self.route_match(key, t, k, f.dst)) for k in range(len(t.routes))]
+            none = [z3.Not(self.route_match(r.prefix, f.dst)) for r in t.routes]
             out.append(Leaf(conds + none, False, None, f, steps, crossed, "drop-no-route",
                             device, interface, iface.vrf))
         return out
@@ -473,3 +488,39 @@ class Forwarding:
             return [Leaf(list(conds), False, None, f, steps, crossed, f"drop-{kind}",
                          device, "", vrf)]
         return []
+
+
+def _overlaps(prefix: str, within: tuple[str, ...] | None) -> bool:
+    if within is None:
+        return True
+    net, n = parse_prefix(prefix)
+    hi = net + (1 << (32 - n)) - 1
+    for w in within:
+        wn, wl = parse_prefix(w)
+        if net <= wn + (1 << (32 - wl)) - 1 and wn <= hi:
+            return True
+    return False
+
+
+def merge_prefixes(prefixes: list[str]) -> list[str]:
+    """The smallest CIDR list covering exactly the union of ``prefixes``."""
+    spans = sorted((net, net + (1 << (32 - n)) - 1)
+                   for net, n in (parse_prefix(p) for p in prefixes))
+    merged: list[list[int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    out = []
+    for lo, hi in merged:
+        while lo <= hi:
+            size = 32
+            while size > 0:
+                block = 1 << (33 - size)
+                if lo % block or lo + block - 1 > hi:
+                    break
+                size -= 1
+            out.append(f"{int_to_ip(lo)}/{size}")
+            lo += 1 << (32 - size)
+    return out

@@ -65,7 +65,7 @@ def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...
         from zongheng.verifier.encode import in_prefixes
         return in_prefixes(lf.fields.dst, dmap[lf.cls])
 
-    ing = enc._ingress(_pmap(src), lambda c: c in dmap, per_leaf)
+    ing = enc._ingress(_pmap(src), lambda c: c in dmap, per_leaf, within=dmap)
     f = enc.f
     formula = z3.And(enc.wf, opening_packet(f, services),
                      z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))

@@ -29,6 +29,16 @@ class StrongswanError(ValueError):
     """A tunnel strongSwan must not render (weak cipher, unknown end)."""
 
 
+def ike_id(device: str, vrf: str | None) -> str:
+    """IKE identity of one end: per VRF, so the responder picks the right connection.
+
+    Two VRFs' tunnels between the same two devices have the same addresses and
+    may have the same (overlapping) traffic selectors; only the identity tells
+    them apart, and with it the ``if_id`` (VRF) of the CHILD_SA.
+    """
+    return f"{vrf.lower()}.{device}" if vrf else device
+
+
 def conn_name(tunnel: Tunnel) -> str:
     return safe_name(f"zh-{tunnel.name}", max_len=64)
 
@@ -56,6 +66,9 @@ class StrongswanEmitter(Emitter):
                 raise StrongswanError(f"tunnel {t.name} joins {t.a_device} to itself")
             a_side = device.name == t.a_device
             vrf = t.a_vrf if a_side else t.b_vrf
+            remote_vrf = t.b_vrf if a_side else t.a_vrf
+            local_device = t.a_device if a_side else t.b_device
+            remote_device = t.b_device if a_side else t.a_device
             out.append({
                 "tunnel": t,
                 "conn": conn_name(t),
@@ -67,6 +80,8 @@ class StrongswanEmitter(Emitter):
                 "local_ts": t.a_prefixes if a_side else t.b_prefixes,
                 "remote_ts": t.b_prefixes if a_side else t.a_prefixes,
                 "vrf": vrf,
+                "local_id": ike_id(local_device, vrf),
+                "remote_id": ike_id(remote_device, remote_vrf),
                 "if_id": VRF_TABLE_BASE + self.vrf_index[vrf] if vrf else None,
             })
         return out

@@ -188,3 +188,115 @@ def wg_apply(conf: Path, key_dir_in_file: str, keys: dict[str, str]) -> dict:
         if sock.exists():
             sock.unlink()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- IPsec end to end
+
+LIBIPSEC = Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so")
+
+_PAIR_SCRIPT = r"""
+set -e
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /etc/swanctl
+mkdir -p /etc/swanctl/private /etc/swanctl/pubkey
+cp "$KEYS"/*.pub /etc/swanctl/pubkey/
+cp "$KEYS/$SELF.pem" /etc/swanctl/private/
+cp "$CONF" /etc/swanctl/swanctl.conf
+cat > /run/strongswan.conf <<EOC
+charon {
+  load = PLUGINS
+  filelog {
+    zh {
+      path = $KEYS/$SELF.log
+      default = 1
+      flush_line = yes
+    }
+  }
+}
+swanctl {
+  load = random nonce openssl pem pkcs1 pkcs8 pubkey x509
+}
+EOC
+export STRONGSWAN_CONF=/run/strongswan.conf
+CHARON >/dev/null 2>&1 &
+for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
+swanctl --load-all >"$KEYS/$SELF.load" 2>&1
+for i in $(seq 100); do
+  [ -e "$KEYS/done" ] && break
+  swanctl --list-sas --raw >"$KEYS/$SELF.sas.tmp" 2>&1 && mv "$KEYS/$SELF.sas.tmp" "$KEYS/$SELF.sas"
+  sleep 0.2
+done
+kill %1
+"""
+
+
+def ipsec_pair(ends: list[dict], want_children: int, others: tuple[str, ...] = (),
+               timeout: float = 15.0) -> dict[str, str]:
+    """Two charons (kernel-libipsec) in two namespaces joined by a veth; their SAs.
+
+    ``ends``: initiator then responder, dicts with ``device``, ``conf`` (Path),
+    ``loopback`` and ``addresses`` (one address inside each local traffic
+    selector: libipsec routes need a local source). ``others``: devices the
+    files also name (they get public keys only). The responder is up with its
+    connections loaded before the initiator starts. Returns device ->
+    ``swanctl --list-sas --raw`` once the initiator lists ``want_children``
+    installed CHILD_SAs (or at timeout), and ``"logs"``.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="zh-ipsec-"))
+    names = [unique("zh-ike-"), unique("zh-ike-")]
+    procs = []
+    try:
+        for dev in [*(e["device"] for e in ends), *others]:
+            key = tmp / f"{dev}.pem"
+            r = run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)])
+            assert r.returncode == 0, r.stderr
+            r = run(["openssl", "pkey", "-in", str(key), "-pubout",
+                     "-out", str(tmp / f"{dev}.pub")])
+            assert r.returncode == 0, r.stderr
+        for n in names:
+            assert run(["ip", "netns", "add", n]).returncode == 0
+        link = ["ip", "-n", names[0], "link", "add", "name", "u0", "type", "veth",
+                "peer", "name", "u0", "netns", names[1]]
+        assert run(link).returncode == 0
+        for k, (n, e) in enumerate(zip(names, ends, strict=True)):
+            other = ends[1 - k]
+            cmds = ["link set dev lo up", "link set dev u0 up",
+                    f"address add 192.0.2.{k + 1}/30 dev u0",
+                    f"address add {e['loopback']}/32 dev lo",
+                    f"route add {other['loopback']}/32 via 192.0.2.{2 - k} dev u0"]
+            cmds += [f"address add {a}/32 dev lo" for a in e["addresses"]]
+            r = run(["ip", "-n", n, "-batch", "-"], input="\n".join(cmds) + "\n")
+            assert r.returncode == 0, r.stderr
+        plugins = ("random nonce openssl pem pkcs1 pkcs8 pubkey x509 kdf kernel-libipsec "
+                   "kernel-netlink socket-default vici")
+        script = _PAIR_SCRIPT.replace("CHARON", _CHARON).replace("PLUGINS", plugins)
+        deadline = time.time() + timeout
+        for n, e in reversed(list(zip(names, ends, strict=True))):
+            env = dict(os.environ, KEYS=str(tmp), SELF=e["device"], CONF=str(e["conf"]))
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", n, "unshare", "-m", "--propagation", "private",
+                 "bash", "-c", script], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            while not (tmp / f"{e['device']}.sas").exists() and time.time() < deadline:
+                time.sleep(0.05)  # its connections are loaded
+        initiator = tmp / f"{ends[0]['device']}.sas"
+        while time.time() < deadline:
+            if initiator.exists() and initiator.read_text().count("state=INSTALLED") >= (
+                    want_children):
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        return {e["device"]: (tmp / f"{e['device']}.sas").read_text()
+                if (tmp / f"{e['device']}.sas").exists() else "" for e in ends} | {
+            "logs": "\n".join((tmp / f"{e['device']}.log").read_text(errors="replace")
+                              for e in ends if (tmp / f"{e['device']}.log").exists())}
+    finally:
+        (tmp / "done").touch()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for n in names:
+            run(["ip", "netns", "del", n])
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -26,10 +26,13 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import netaddr
 import pytest
 from conftest_linux import small_network
 from linux_validators import (
+    LIBIPSEC,
     ip_batch_apply,
+    ipsec_pair,
     missing,
     nft_check,
     run,
@@ -308,6 +311,45 @@ def test_swanctl_files_load_into_charon(name: str, tmp_path: Path) -> None:
                 assert p in body.split("local-ts")[1].split("]")[0], (t.name, p)
             for p in remote:
                 assert p in body.split("remote-ts")[1].split("]")[0], (t.name, p)
+
+
+def test_ipsec_tunnels_come_up_between_two_charons(tmp_path: Path) -> None:
+    """Both ends of every minimal.zh tunnel pair negotiate: right SA, selectors, VRF if_id."""
+    if missing("/usr/lib/ipsec/charon", "swanctl", "openssl") or not LIBIPSEC.exists():
+        pytest.skip("charon, swanctl, openssl or the kernel-libipsec plugin "
+                    "(libcharon-extra-plugins) not installed")
+    net = network_named("minimal")
+    names = vrf_names(net)
+    pairs: dict[tuple[str, str], list] = {}
+    for t in net.tunnels:
+        pairs.setdefault((t.a_device, t.b_device), []).append(t)
+    assert pairs
+    for (a, b), tunnels in sorted(pairs.items()):
+        ends = []
+        for dev in (a, b):
+            conf = tmp_path / f"{dev}.conf"
+            conf.write_bytes(tree("minimal")[f"{dev}/strongswan.swanctl.conf"])
+            local = sorted({p for t in tunnels
+                            for p in (t.a_prefixes if dev == t.a_device else t.b_prefixes)})
+            ends.append({"device": dev, "conf": conf,
+                         "loopback": filters.host_address(net.device(dev).loopback),
+                         "addresses": [str(netaddr.IPNetwork(p)[1]) for p in local]})
+        others = tuple(sorted({d.name for d in net.devices} - {a, b}))
+        sas = ipsec_pair(ends, want_children=len(tunnels), others=others)
+        for t in tunnels:
+            m = re.search(r"\{name=" + re.escape(conn_name(t)) + r" ([^}]*)\}", sas[a])
+            assert m, f"no CHILD_SA {conn_name(t)} on {a}:\n{sas[a]}\n{sas['logs'][-3000:]}"
+            child = m.group(1)
+            assert "state=INSTALLED" in child, sas["logs"][-4000:]
+            assert "encr-alg=AES_GCM_16 encr-keysize=256" in child
+            local_ts = set(re.search(r"local-ts=\[([^]]*)\]", child).group(1).split())
+            remote_ts = set(re.search(r"remote-ts=\[([^]]*)\]", child).group(1).split())
+            assert local_ts == set(t.a_prefixes) and remote_ts == set(t.b_prefixes)
+            if_id = f"{VRF_TABLE_BASE + names.index(t.a_vrf):08x}"
+            assert f"if-id-in={if_id} if-id-out={if_id}" in child
+        ike = re.findall(r"encr-alg=AES_GCM_16 encr-keysize=256 prf-alg=(\S+) dh-group=(\S+)",
+                         sas[a])
+        assert set(ike) == {("PRF_HMAC_SHA2_384", "ECP_384")}
 
 
 def test_swanctl_proposals_are_aes256gcm_only_and_no_secret_inline() -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -300,3 +301,111 @@ def ipsec_pair(ends: list[dict], want_children: int, others: tuple[str, ...] = (
         for n in names:
             run(["ip", "netns", "del", n])
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a small lab
+
+_PING = r"""
+import os, select, socket, struct, sys, time
+dst = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident = os.getpid() & 0xFFFF
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    t = (t >> 16) + (t & 0xFFFF)
+    return ~(t + (t >> 16)) & 0xFFFF
+body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"zongheng"
+s.sendto(body[:2] + struct.pack("!H", csum(body)) + body[4:], (dst, 0))
+end = time.time() + 1.0
+while time.time() < end:
+    if not select.select([s], [], [], max(0.0, end - time.time()))[0]:
+        break
+    data, addr = s.recvfrom(2048)
+    icmp = data[(data[0] & 0x0F) * 4:]
+    if addr[0] == dst and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+class Lab:
+    """Devices as namespaces wired by the Linux plan, running the emitted files.
+
+    ``devices``: device -> (iproute2 batch, nftables ruleset) bytes; ``plans``:
+    :func:`linux_plan` output; ``hosts``: name -> (device, model interface,
+    address/len, gateway). Links between two lab devices become veth pairs;
+    every other interface gets a veth whose peer sits in a sink namespace.
+    Use as a context manager; ``ping`` and ``rx`` probe it.
+    """
+
+    def __init__(self, plans: dict, devices: dict[str, tuple[bytes, bytes]],
+                 hosts: dict[str, tuple[str, str, str, str]], workdir: Path) -> None:
+        self.plans, self.devices, self.hosts, self.workdir = plans, devices, hosts, workdir
+        self.ns = {name: unique("zh-lab-") for name in [*devices, *hosts]}
+        self.sink = unique("zh-lab-sink-")
+
+    def _ip(self, ns: str, lines: list[str]) -> None:
+        r = run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")
+        assert r.returncode == 0, f"{ns}: {r.stderr}\n" + "\n".join(lines)
+
+    def __enter__(self) -> Lab:
+        for ns in [*self.ns.values(), self.sink]:
+            assert run(["ip", "netns", "add", ns]).returncode == 0
+            for key in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+                        "net.ipv4.conf.default.rp_filter=0",
+                        "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1"):
+                run(["ip", "netns", "exec", ns, "sysctl", "-qw", key])
+        attached = {(dev, ifname): host for host, (dev, ifname, _, _) in self.hosts.items()}
+        done: set[frozenset] = set()
+        sinks = 0
+        for dev, plan in sorted(self.plans.items()):
+            if dev not in self.devices:
+                continue
+            lines = []
+            for i in plan.interfaces:
+                end = (dev, i.name)
+                if i.peer_device in self.devices and i.peer_ifname:
+                    pair = frozenset({end, (i.peer_device, i.peer_ifname)})
+                    if pair not in done:
+                        done.add(pair)
+                        lines.append(f"link add name {i.name} type veth peer name "
+                                     f"{i.peer_ifname} netns {self.ns[i.peer_device]}")
+                elif (dev, i.model) in attached:
+                    host = attached[(dev, i.model)]
+                    lines.append(f"link add name {i.name} type veth peer name h0 "
+                                 f"netns {self.ns[host]}")
+                else:
+                    sinks += 1
+                    lines.append(f"link add name {i.name} type veth peer name s{sinks} "
+                                 f"netns {self.sink}")
+            self._ip(self.ns[dev], lines)
+        for dev, (batch, ruleset) in sorted(self.devices.items()):
+            (self.workdir / f"{dev}.batch").write_bytes(batch)
+            (self.workdir / f"{dev}.nft").write_bytes(ruleset)
+            r = run(["ip", "-n", self.ns[dev], "-batch", str(self.workdir / f"{dev}.batch")])
+            assert r.returncode == 0, f"{dev}: {r.stderr}"
+            r = run(["ip", "netns", "exec", self.ns[dev], "nft", "-f",
+                     str(self.workdir / f"{dev}.nft")])
+            assert r.returncode == 0, f"{dev}: {r.stderr}"
+        for host, (_, _, address, gateway) in self.hosts.items():
+            self._ip(self.ns[host], ["link set dev lo up", "link set dev h0 up",
+                                     f"address add {address} dev h0",
+                                     f"route add default via {gateway} dev h0"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for ns in [*self.ns.values(), self.sink]:
+            run(["ip", "netns", "del", ns])
+
+    def ping(self, host: str, dst: str) -> bool:
+        """One ICMP echo from the host; True when the matching reply comes back (1 s)."""
+        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", _PING, dst])
+        assert r.returncode in (0, 1), r.stderr
+        return r.returncode == 0
+
+    def rx(self, host: str) -> int:
+        """Packets received so far on the host's only interface."""
+        r = run(["ip", "-n", self.ns[host], "-j", "-s", "link", "show", "dev", "h0"])
+        return int(json.loads(r.stdout)[0]["stats64"]["rx"]["packets"])

@@ -31,6 +31,7 @@ import pytest
 from conftest_linux import small_network
 from linux_validators import (
     LIBIPSEC,
+    Lab,
     ip_batch_apply,
     ipsec_pair,
     missing,
@@ -270,6 +271,49 @@ def test_vrf_lite_keeps_overlapping_vertical_nets_apart() -> None:
     for table in (t_tax, t_audit):
         assert any(r.kind == "blackhole" and r.prefix == "0.0.0.0/0"
                    for r in plan.routes if r.table == table)
+
+
+def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_path: Path
+                                                                          ) -> None:
+    """minimal.zh as namespaces running the emitted batches and rulesets.
+
+    tax and audit both use 10.0.0.10 at prov: a ping from tax's horizontal
+    site at north reaches tax's host only, one from audit's reaches audit's
+    only (the other host sees not even an ARP request); what the policy does
+    not allow does not arrive, and vertical-to-vertical traffic never goes in
+    clear (only the WireGuard tunnel, not up here, carries it).
+    """
+    if missing("ip", "nft", "sysctl"):
+        pytest.skip("ip, nft or sysctl not installed")
+    net = network_named("minimal")
+    plans = linux_plan(net)
+    files = tree("minimal")
+    devices = {d.name: (files[f"{d.name}/iproute2.batch"], files[f"{d.name}/nftables.nft"])
+               for d in net.devices}
+    hosts = {}
+    for c in net.classes:
+        if not c.device.startswith("pe-") or not c.interface:
+            continue
+        iface = next(i for i in net.device(c.device).interfaces if i.name == c.interface)
+        net_ = netaddr.IPNetwork(c.prefixes[0])
+        hosts[f"{c.kind[0]}-{c.owner or 'platform'}-{c.region}"] = (
+            c.device, c.interface, f"{net_[10]}/{net_.prefixlen}",
+            filters.host_address(iface.address))
+    with Lab(plans, devices, hosts, tmp_path) as lab:
+        assert lab.ping("h-tax-north", "59.64.16.10")  # horizontal -> horizontal
+        before = {h: lab.rx(h) for h in ("v-tax-prov", "v-audit-prov")}
+        assert lab.ping("h-tax-north", "10.0.0.10")  # tax's vertical host, through VRF-lite
+        assert lab.rx("v-tax-prov") > before["v-tax-prov"]
+        assert lab.rx("v-audit-prov") == before["v-audit-prov"]
+        before = {h: lab.rx(h) for h in ("v-tax-prov", "v-audit-prov")}
+        assert lab.ping("h-audit-north", "10.0.0.10")  # the same address, audit's host
+        assert lab.rx("v-audit-prov") > before["v-audit-prov"]
+        assert lab.rx("v-tax-prov") == before["v-tax-prov"]
+        assert not lab.ping("v-audit-north", "59.64.16.10")  # audit vertical -> tax horizontal
+        assert lab.ping("h-audit-north", "59.64.16.10")  # any horizontal -> any horizontal
+        before = lab.rx("v-tax-prov")
+        assert not lab.ping("v-tax-north", "10.0.0.10")  # vertical: tunnel only, fail closed
+        assert lab.rx("v-tax-prov") == before
 
 
 # ---------------------------------------------------------------- strongSwan

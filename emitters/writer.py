@@ -21,10 +21,12 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import jinja2
 import zongheng
 from zongheng.compiler.model import Device, Network, to_json
 from zongheng.emitters import REGISTRY, target_names
 from zongheng.emitters.base import Emitter
+from zongheng.emitters.filters import TemplateValueError
 
 _SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -67,6 +69,25 @@ def device_files(emitter: Emitter, device: Device) -> dict[str, str]:
     return {f"{emitter.name}.{emitter.extension}": text}
 
 
+def _render_target(network: Network, name: str, tdir: Path | None, files: dict[str, bytes]
+                   ) -> dict[str, bytes]:
+    """The files of one target (``files``: what earlier targets wrote, to catch clashes)."""
+    emitter = REGISTRY[name](network, tdir)
+    out: dict[str, bytes] = {}
+    for device in network.devices:
+        if not _SAFE_PATH_PART.fullmatch(device.name):
+            raise OutputError(f"device name {device.name!r} cannot be a directory name")
+        for fname, text in device_files(emitter, device).items():
+            parts = fname.split("/")
+            if len(parts) > 2 or not all(_SAFE_PATH_PART.fullmatch(x) for x in parts):
+                raise OutputError(f"target {name} produced a bad file name {fname!r}")
+            rel = f"{device.name}/{fname}"
+            if rel in files or rel in out:
+                raise OutputError(f"two targets write {rel}")
+            out[rel] = text.encode("utf-8")
+    return out
+
+
 def render_tree(
     network: Network, targets: Iterable[str], template_dir: Path | str | None = None
 ) -> dict[str, bytes]:
@@ -75,18 +96,17 @@ def render_tree(
     tdir = Path(template_dir) if template_dir is not None else None
     files: dict[str, bytes] = {}
     for name in names:
-        emitter = REGISTRY[name](network, tdir)
-        for device in network.devices:
-            if not _SAFE_PATH_PART.fullmatch(device.name):
-                raise OutputError(f"device name {device.name!r} cannot be a directory name")
-            for fname, text in device_files(emitter, device).items():
-                parts = fname.split("/")
-                if len(parts) > 2 or not all(_SAFE_PATH_PART.fullmatch(x) for x in parts):
-                    raise OutputError(f"target {name} produced a bad file name {fname!r}")
-                rel = f"{device.name}/{fname}"
-                if rel in files:
-                    raise OutputError(f"two targets write {rel}")
-                files[rel] = text.encode("utf-8")
+        try:
+            files.update(_render_target(network, name, tdir, files))
+        except (jinja2.TemplateError, TemplateValueError) as exc:
+            where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
+            line = getattr(exc, "lineno", None)
+            loc = f" ({where}{f':{line}' if line else ''})" if where else ""
+            raise OutputError(f"target {name}: template error{loc}: {exc}") from exc
+        except ValueError as exc:
+            if isinstance(exc, OutputError):
+                raise
+            raise OutputError(f"target {name}: {exc}") from exc
     files["model.json"] = to_json(network).encode("utf-8")
     manifest = {
         "zongheng_version": zongheng.__version__,

@@ -142,3 +142,30 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
     write_outputs(small_network(), tmp_path / "a", TARGETS)
     write_outputs(small_network(), tmp_path / "b", TARGETS)
     assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+
+
+@pytest.mark.parametrize("template", ["{{ no_such_variable }}\n", "{% for x in %}\n"])
+def test_cli_broken_override_template_is_exit_2_and_writes_nothing(tmp_path: Path, zh,
+                                                                   template: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous tree")
+    tpl = tmp_path / "tpl" / "nftables"
+    tpl.mkdir(parents=True)
+    (tpl / "device.nft.j2").write_text(template)
+    r = zh("compile", "policies/minimal.zh", "-o", str(out), "--target", "nftables,iproute2",
+           "--templates", str(tmp_path / "tpl"))
+    assert r.returncode == 2, r.stderr
+    assert b"Traceback" not in r.stderr
+    assert b"target nftables: template error" in r.stderr
+    assert snapshot(out) == {"keep.txt": b"previous tree"}
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_cli_compile_writes_the_tree(tmp_path: Path, zh) -> None:
+    out = tmp_path / "out"
+    r = zh("compile", "policies/minimal.zh", "-o", str(out), "--target", ",".join(TARGETS))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["targets"] == TARGETS
+    assert set(snapshot(out)) == set(manifest["files"]) | {"manifest.json"}

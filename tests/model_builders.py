@@ -196,7 +196,7 @@ def random_networks(draw) -> Network:
         realm = draw(st.sampled_from(REALMS[:2]))
         dev = draw(st.sampled_from(("pe-a", "pe-b")))
         vrf_name = "H" if realm == "horizontal" else "V"
-        name = f"c{k}"
+        name = f"{realm[0]}({draw(st.sampled_from(('a', 'b')))})@r{k}"
         prefix = draw(st.sampled_from(PREFIXES))
         classes.append(EndpointClass(name, "horizontal", None, None, realm, (prefix,), dev,
                                      f"eth1.{k}"))
@@ -314,7 +314,8 @@ def random_networks(draw) -> Network:
                 src, dst = dst, src
         services = draw(st.sampled_from(SERVICES)) if kind in ("deny", "allow") \
             else (Service("ip"),)
-        statements.append(Statement(kind, src, dst, services, f"s{i}", f"r.zh:{i}"))
+        statements.append(Statement(kind, src, dst, services, f"s{i}", f"r.zh:{i}",
+                                    distinct_owners=kind != "isolated" and draw(st.booleans())))
     waivers = []
     if draw(st.booleans()):
         w_src = pairs(draw(st.lists(st.sampled_from(names), min_size=1, max_size=1)))

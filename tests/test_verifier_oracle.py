@@ -82,6 +82,7 @@ class Oracle:
         for w in waivers:
             ws, wd = pmap(w.statement.src), pmap(w.statement.dst)
             if cls in ws and inside(p.src, ws[cls]) and end.cls in wd \
+                    and w.statement.relates(cls, end.cls) \
                     and inside(end.pkt.dst, wd[end.cls]) and svc(p, w.statement.services):
                 return True
         return False
@@ -90,20 +91,24 @@ class Oracle:
         X, Y, W = pmap(st.src), pmap(st.dst), spec.waivers
         if st.kind == "deny":
             return any(e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])
+                       and st.relates(c, e.cls)
                        and not self.waived(W, c, p, e)
                        for c in X for p, es in self.ends(c, X[c], lambda p: p.new
                                                           and svc(p, st.services))
                        for e in es)
         if st.kind == "allow":
             for c in X:
-                addrs = self.addresses(c, Y)
+                related = {y: ps for y, ps in Y.items() if st.relates(c, y)}
+                if not related:
+                    continue
+                addrs = self.addresses(c, related)
 
                 def keep(p, addrs=addrs):
                     return p.new and svc(p, st.services) and inside(p.dst, addrs) and (
                         p.proto != ICMP or p.icmp == 8)
                 for _p, es in self.ends(c, X[c], keep):
-                    if not any(e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])
-                               for e in es):
+                    if not any(e.delivered and e.cls in related
+                               and inside(e.pkt.dst, related[e.cls]) for e in es):
                         return True
             return False
         if st.kind == "isolated":
@@ -126,7 +131,8 @@ class Oracle:
             for c in X:
                 for p, es in self.ends(c, X[c], lambda p: True):
                     for e in es:
-                        if not (e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])):
+                        if not (e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])
+                                and st.relates(c, e.cls)):
                             continue
                         untranslated = (self.cls[e.cls].realm == "internet"
                                         and self.cls[c].realm != "internet"

@@ -35,7 +35,7 @@ from zongheng.verifier.encode import (
     services_match,
     well_formed,
 )
-from zongheng.verifier.forwarding import Forwarding, Leaf
+from zongheng.verifier.forwarding import Forwarding, Leaf, merge_prefixes
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -102,7 +102,7 @@ class Encoder:
         terms = []
         for w in waivers:
             ws, wd = _pmap(w.statement.src), _pmap(w.statement.dst)
-            if src_cls in ws and leaf.cls in wd:
+            if src_cls in ws and leaf.cls in wd and w.statement.relates(src_cls, leaf.cls):
                 terms.append(z3.And(in_prefixes(self.f.src, ws[src_cls]),
                                     in_prefixes(leaf.fields.dst, wd[leaf.cls]),
                                     services_match(self.f, w.statement.services)))
@@ -110,20 +110,24 @@ class Encoder:
 
     def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
-                 negate: bool = False, within: dict[str, tuple[str, ...]] | None = None
-                 ) -> list[Ingress]:
+                 negate: bool = False, within: dict[str, tuple[str, ...]] | None = None,
+                 st: Statement | None = None) -> list[Ingress]:
         """Per ingress attachment of ``pairs``: source in its prefixes and the claim.
 
         ``within``: every per-leaf claim requires the final destination inside these
         (class -> prefixes), so route tables are cut down to routes overlapping them.
+        ``st``: a ``distinct_owners`` statement only asks about related class pairs.
         """
         cut = None
         if within is not None:
-            cut = tuple(sorted({p for ps in within.values() for p in ps}))
+            cut = tuple(merge_prefixes([p for ps in within.values() for p in ps]))
         out = []
         for cls in sorted(pairs):
+            tgt = target
+            if st is not None and st.distinct_owners:
+                tgt = _related(target, st, cls)
             for dev, ifn in self.fw.ingress_points(cls):
-                leaves = self.fw.leaves(dev, ifn, self.f, target, cut)
+                leaves = self.fw.leaves(dev, ifn, self.f, tgt, cut)
                 if not leaves and not negate:
                     continue
                 parts = [(lf, z3.And(lf.cond(), per_leaf(cls, lf))) for lf in leaves]
@@ -174,7 +178,7 @@ class Encoder:
             return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst)
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/deny", spec.name, st,
@@ -189,10 +193,11 @@ class Encoder:
             return in_prefixes(lf.fields.dst, dst[lf.cls])
 
         def addressed(cls: str, dev: str) -> z3.BoolRef:
-            return in_prefixes(f.dst, self.allow_addresses(cls, dst))
+            related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
+            return in_prefixes(f.dst, self.allow_addresses(cls, related))
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True,
-                            within=dst)
+                            within=dst, st=st)
         formula = z3.And(self.wf, opening_packet(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/allow", spec.name, st,
@@ -247,7 +252,7 @@ class Encoder:
             return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst)
+        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
         formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/via-exit", spec.name, st,
                           f"a packet bypasses the exit or its NAT: {st.text}", formula, ing,
@@ -333,6 +338,11 @@ class Encoder:
             if parse_prefix(public)[0] == dst:
                 return self._class_of_dst(st, parse_prefix(inside)[0])
         return None
+
+
+def _related(target: Callable[[str | None], bool], st: Statement, cls: str
+             ) -> Callable[[str | None], bool]:
+    return lambda c: target(c) and c is not None and st.relates(cls, c)
 
 
 def _contains(prefix: str, addr: str) -> bool:

@@ -396,8 +396,55 @@ class Lab:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        (self.workdir / "wg-done").touch()
+        for p in getattr(self, "wg_procs", []):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
         for ns in [*self.ns.values(), self.sink]:
             run(["ip", "netns", "del", ns])
+
+    def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
+                  timeout: float = 15.0) -> None:
+        """``wg-quick up`` every file of every device (device -> {file name: bytes}).
+
+        Each device runs in a private mount namespace with its own /run, so
+        same-named interfaces on two devices do not share wireguard-go's
+        control socket. Keys: generated here, the files' key directory
+        replaced by a temporary one.
+        """
+        keys = self.workdir / "wgkeys"
+        keys.mkdir(exist_ok=True)
+        for dev in self.devices:
+            key = run(["wg", "genkey"]).stdout.strip()
+            (keys / f"{dev}.key").write_text(key + "\n")
+            (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
+        os.chmod(keys, 0o700)
+        self.wg_procs = []
+        for dev, files in sorted(confs.items()):
+            d = self.workdir / f"wg-{dev}"
+            d.mkdir()
+            for fname, data in files.items():
+                text = data.decode().replace(key_dir_in_file, str(keys))
+                (d / fname).write_text(text)
+                os.chmod(d / fname, 0o600)
+            ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
+                           for f in sorted(files))
+            script = (f"mount -t tmpfs tmpfs /run; {ups} touch {d}/ready; "
+                      f"while [ ! -e {self.workdir}/wg-done ]; do sleep 0.1; done; "
+                      + " ".join(f"wg-quick down {d / f} >/dev/null 2>&1;" for f in files))
+            self.wg_procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
+                 "private", "bash", "-c", script],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + timeout
+        for dev in confs:
+            ready = self.workdir / f"wg-{dev}" / "ready"
+            while not ready.exists() and time.time() < deadline:
+                time.sleep(0.05)
+            log = (self.workdir / f"wg-{dev}" / "up.log").read_text()
+            assert ready.exists() and "FAIL" not in log, f"wg-quick up on {dev}:\n{log}"
 
     def ping(self, host: str, dst: str) -> bool:
         """One ICMP echo from the host; True when the matching reply comes back (1 s)."""

@@ -314,6 +314,23 @@ def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_pa
         before = lab.rx("v-tax-prov")
         assert not lab.ping("v-tax-north", "10.0.0.10")  # vertical: tunnel only, fail closed
         assert lab.rx("v-tax-prov") == before
+        if missing("wg", "wg-quick", "wireguard-go"):
+            return
+        # the emitted wg-quick files bring the vertical nets up, each in its own VRF
+        lab.wireguard({d.name: {rel.split("/")[-1]: data for rel, data in files.items()
+                                if rel.startswith(f"{d.name}/wireguard/")}
+                       for d in net.devices
+                       if any(rel.startswith(f"{d.name}/wireguard/") for rel in files)},
+                      KEY_DIR)
+        for src, owner in (("v-tax-north", "tax"), ("v-audit-north", "audit")):
+            before = {h: lab.rx(h) for h in ("v-tax-prov", "v-audit-prov")}
+            assert lab.ping(src, "10.0.0.10"), src
+            mine, other = f"v-{owner}-prov", ({"v-tax-prov", "v-audit-prov"} - {
+                f"v-{owner}-prov"}).pop()
+            assert lab.rx(mine) > before[mine]
+            assert lab.rx(other) == before[other]
+        assert lab.ping("v-tax-south", "10.0.1.10")  # spoke to spoke through the hub
+        assert not lab.ping("v-audit-north", "10.0.2.10")  # audit has no site at south
 
 
 # ---------------------------------------------------------------- strongSwan

@@ -1,0 +1,190 @@
+"""Planted faults: hand-corrupted compiled models must fail the right assertion.
+
+Each fault is a plausible compiler or operator mistake applied to the compiled
+fixture with dataclasses.replace. The counterexample must name a packet that
+really takes the path it shows: we re-run it through the plain-Python simulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from model_builders import acl, fixture, replace_acl, replace_device, replace_vrf, vrf
+from simulator import ICMP, TCP, UDP, Pkt, Simulator, ip
+from zongheng.compiler.model import AclLine, AssertionSpec, Interface, Network, Route
+from zongheng.verifier.check import Encoder, defence_status, solve
+from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample, verify_network
+
+
+def status(results, name: str):
+    return next(r for r in results if r.name == name)
+
+
+def replay(network: Network, cx: Counterexample, no_acl: bool = False):
+    """Simulate the counterexample packet; it must end as and where the verifier says."""
+    proto = {"tcp": TCP, "udp": UDP, "icmp": ICMP}.get(cx.protocol)
+    proto = proto if proto is not None else int(cx.protocol)
+    p = Pkt(ip(cx.src), ip(cx.dst), proto, cx.sport, cx.dport, "S" in cx.tcp_flags,
+            "A" in cx.tcp_flags, "R" in cx.tcp_flags, cx.icmp_type or 0, cx.new)
+    assert p.valid()
+    sim = Simulator(network, no_acl=no_acl)
+    entry = (cx.path[0].device, cx.path[0].interface)
+    assert entry in sim.entries(cx.src_class)
+    ends = sim.run(*entry, p)
+    assert len(ends) == 1
+    end = ends[0]
+    assert end.delivered == cx.delivered
+    assert end.cls == cx.delivered_to
+    shown = [(h.device, h.vrf, h.acl, h.line) for h in cx.path if h.action != "deliver"]
+    assert shown == end.hops
+    return end
+
+
+def test_fixture_is_clean():
+    results = verify_network(fixture(), with_smt2=False)
+    assert {r.name: r.status for r in results} == {r.name: PROVEN for r in results}
+
+
+def test_route_target_import_leak_breaks_vertical_guard():
+    """H-audit at north also imports tax's vertical RT: tax's south site becomes reachable,
+    and audit's ACL (written for audit's 10.0.0.0/16, the same range) lets web through."""
+    net = fixture()
+    v = vrf(net, "pe-north", "H-audit")
+    bad = replace_vrf(net, "pe-north", "H-audit", rt_import=(*v.rt_import, "65000:1001"))
+    results = verify_network(bad, with_smt2=False)
+    guard = status(results, "vertical-guard")
+    assert guard.status == VIOLATED
+    cx = guard.counterexample
+    assert cx.src_class.startswith("horizontal(audit)@")
+    assert cx.delivered_to == "vertical(tax)@south"
+    assert cx.path[0].device == "pe-north" and cx.path[0].vrf == "H-audit"
+    assert cx.rule is not None and cx.rule.startswith("fixture.zh:")
+    replay(bad, cx)
+    assert status(results, "vertical-isolation").status == PROVEN
+
+
+def test_swapped_acl_lines_break_the_ping_exception():
+    net = fixture()
+    lines = list(acl(net, "pe-north", "zh-v-audit-in").lines)
+    i = next(k for k, ln in enumerate(lines) if ln.action == "deny")
+    j = next(k for k in range(i + 1, len(lines))
+             if lines[k].action == "permit" and lines[k].dst == lines[i].dst)
+    lines[i], lines[j] = (dataclasses.replace(lines[j], seq=lines[i].seq),
+                          dataclasses.replace(lines[i], seq=lines[j].seq))
+    bad = replace_acl(net, "pe-north", "zh-v-audit-in", tuple(lines))
+    results = verify_network(bad, with_smt2=False)
+    res = status(results, "north audit pings stay out")
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert cx.protocol == "icmp" and cx.icmp_type == 8
+    assert cx.src_class == "vertical(audit)@north"
+    assert cx.delivered_to.startswith("horizontal(audit)@")
+    assert cx.path[0].line == lines[i].seq  # the permit now sitting where the deny was
+    assert cx.rule == lines[i].rule
+    replay(bad, cx)
+    assert status(results, "vertical-isolation").status == PROVEN
+
+
+def test_exit_without_nat_breaks_exit_only():
+    net = fixture()
+    exit_dev = net.device("exit-prov")
+    bad = replace_device(net, "exit-prov",
+                         nat=tuple(r for r in exit_dev.nat if r.kind != "source"))
+    results = verify_network(bad, with_smt2=False)
+    res = status(results, "exit-only")
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert cx.delivered_to == "internet"
+    assert cx.src_class.startswith("horizontal(tax)@")
+    assert any(h.device == "exit-prov" for h in cx.path)
+    assert replay(bad, cx).pkt.src == ip(cx.src)  # left untranslated
+    # delivery still works: only the translation is missing
+    assert status(results, "tax browses").status == PROVEN
+
+
+def _default_route(net: Network, device: str, vrf_name: str) -> Network:
+    v = vrf(net, device, vrf_name)
+    route = Route("0.0.0.0/0", "exit", "exit-prov", "eth1", None, origin_class="internet",
+                  entry_interface="eth0")
+    return replace_vrf(net, device, vrf_name, routes=(*v.routes, route))
+
+
+def _vertical_to_internet(net: Network) -> AssertionSpec:
+    spec = next(a for a in net.assertions if a.name == "exit-only")
+    st = next(s for s in spec.statements if s.kind == "deny" and s.dst[0][0] == "internet")
+    return AssertionSpec("exit-only", True, (st,), "builtin")
+
+
+def test_default_route_in_vertical_vrf_is_a_routing_leak():
+    """ACLs still stop it (proven), but the routing layer alone no longer does."""
+    net = fixture()
+    spec = _vertical_to_internet(net)
+    assert defence_status(net, spec, 30_000)["routing_only"] == PROVEN
+    bad = _default_route(net, "pe-north", "V-tax")
+    assert status(verify_network(bad, with_smt2=False), "exit-only").status == PROVEN
+    assert defence_status(bad, spec, 30_000)["routing_only"] == VIOLATED
+    enc = Encoder(bad, Forwarding(bad, no_acl=True))
+    ob = enc.obligations(spec)[0]
+    r = solve(enc, ob, 30_000, False)
+    assert r.status == VIOLATED
+    assert r.counterexample.src_class == "vertical(tax)@north"
+    replay(bad, r.counterexample, no_acl=True)
+
+
+def test_default_route_in_vertical_vrf_with_loose_acls_fails_exit_only():
+    net = fixture()
+    bad = _default_route(net, "pe-north", "V-tax")
+    loose = AclLine(5, "permit", "ip", (), (), rule="loose.zh:1")
+    bad = replace_acl(bad, "pe-north", "zh-v-tax-in", (loose,))
+    inside = acl(bad, "exit-prov", "zh-inside-in")
+    bad = replace_acl(bad, "exit-prov", "zh-inside-in", (loose, *inside.lines))
+    res = status(verify_network(bad, with_smt2=False), "exit-only")
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert cx.src_class == "vertical(tax)@north" and cx.delivered_to == "internet"
+    assert [h.device for h in cx.path] == ["pe-north", "exit-prov", "exit-prov"]
+    assert cx.rule == "loose.zh:1"
+    replay(bad, cx)
+
+
+def test_gateway_bypass_breaks_private_assertion():
+    """The private net also hangs directly off pe-prov's platform VRF, skipping the gateway."""
+    net = fixture()
+    pe = net.device("pe-prov")
+    bypass = Interface("eth3.300", "H-platform", "59.64.0.14/28",
+                       attached_class="private(socialsec)")
+    bad = replace_device(net, "pe-prov", interfaces=(*pe.interfaces, bypass))
+    v = vrf(bad, "pe-prov", "H-platform")
+    direct = Route("192.168.0.0/16", "local", "pe-prov", "eth3.300", "H-platform",
+                   origin_class="private(socialsec)")
+    bad = replace_vrf(bad, "pe-prov", "H-platform", routes=tuple(
+        direct if r.prefix == "192.168.0.0/16" else r for r in v.routes))
+    tables = tuple(dataclasses.replace(t, routes=tuple(
+        dataclasses.replace(direct, kind="remote", route_target=t.rt)
+        if r.prefix == "192.168.0.0/16" else r for r in t.routes)) for t in bad.route_targets)
+    bad = dataclasses.replace(bad, route_targets=tables)
+    results = verify_network(bad, with_smt2=False)
+    res = status(results, "private net only talks to tax")
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert cx.src_class == "private(socialsec)"
+    assert cx.path[0].device == "pe-prov" and cx.path[0].interface == "eth3.300"
+    assert cx.delivered_to.startswith("horizontal(audit)@")
+    replay(bad, cx)
+
+
+@pytest.mark.parametrize("name", ["tax browses", "portal published", "tax reaches social security"])
+def test_allow_fails_when_the_path_is_cut(name):
+    """Remove every ACL line: each allow assertion must fail with a dropped packet."""
+    net = fixture()
+    for d in net.devices:
+        for a in d.acls:
+            net = replace_acl(net, d.name, a.name, ())
+    res = status(verify_network(net, with_smt2=False), name)
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert not cx.delivered and cx.drop_reason == "drop-acl"
+    assert cx.path[-1].action == "drop-acl"
+    replay(net, cx)

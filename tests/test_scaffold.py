@@ -135,3 +135,17 @@ def test_scaffold_compiles(tmp_path, departments: int, cities: int, counties: in
     for host in network.hosts:
         block = blocks[(host.owner, host.realm, host.region)]
         assert IPv4Network(f"{host.address}/32").subnet_of(block)
+
+
+@pytest.mark.parametrize(("departments", "cities", "counties"), [(1, 1, 0), (6, 2, 2)])
+def test_scaffold_assertions_are_proven(tmp_path, departments: int, cities: int,
+                                        counties: int) -> None:
+    """A scaffold is only useful as a benchmark if its own assertions hold."""
+    from zongheng.verifier.results import verify_network
+
+    path = tmp_path / "synthetic.zh"
+    path.write_text(scaffold(departments, cities, counties), encoding="utf-8")
+    results = verify_network(compile_policy(str(path)), with_smt2=False)
+    # four built-ins, four scaffold assertions, one more for a pair of departments
+    assert len(results) == 8 + (departments >= 2)
+    assert {r.name: r.status for r in results} == {r.name: "proven" for r in results}

@@ -36,7 +36,28 @@ def load(path: str) -> Compiled:
     return compiled
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Usage mistakes are one clear line and exit 2, not click's usage block."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            sub = exc.ctx.command.name if exc.ctx and exc.ctx.parent else None
+            hint = f" (see 'zongheng {sub} --help')" if sub else " (see 'zongheng --help')"
+            click.echo(f"zongheng: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            click.echo(f"zongheng: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("zongheng: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(zongheng.__version__, prog_name="zongheng")
 def main() -> None:
     """zongheng (纵横): compile one access policy into device configs and prove it with z3."""

@@ -52,18 +52,19 @@ def allocate_sites(
 
 def static_nat(
     pool: IPNetwork, hosts: Sequence[str]
-) -> tuple[dict[str, IPAddress], IPNetwork | None]:
-    """Static NAT addresses for ``hosts`` (declaration order) and what is left for overload.
+) -> tuple[dict[str, IPAddress], tuple[IPAddress, IPAddress] | None]:
+    """Static NAT addresses for ``hosts`` (declaration order) and the overload range left.
 
-    The pool's first address (network) and last (broadcast) are never handed
-    out; statics take addresses from the bottom, source NAT keeps the rest.
-    Returns the mapping and None if the pool runs out (at least one address
-    must remain for outbound source NAT).
+    The pool's first (network) and last (broadcast) addresses are never handed
+    out (except in /31 and /32 pools); statics take addresses from the bottom,
+    source NAT keeps the rest. Returns None for the range when the pool runs
+    out: at least one address must remain for outbound source NAT. Arithmetic
+    only, so a huge pool costs nothing.
     """
-    usable = [IPAddress(a) for a in range(int(pool.first) + 1, int(pool.last))]
-    if pool.prefixlen >= 31:
-        usable = [IPAddress(a) for a in range(int(pool.first), int(pool.last) + 1)]
-    if len(hosts) >= len(usable):
+    first, last = int(pool.first), int(pool.last)
+    if pool.prefixlen < 31:
+        first, last = first + 1, last - 1
+    if first + len(hosts) > last:
         return {}, None
-    mapping = {h: usable[i] for i, h in enumerate(hosts)}
-    return mapping, pool
+    mapping = {h: IPAddress(first + i) for i, h in enumerate(hosts)}
+    return mapping, (IPAddress(first + len(hosts)), IPAddress(last))

@@ -463,9 +463,9 @@ class Builder:
 
     def exit_nat(self, region: str) -> tuple[NatRule, ...]:
         rules: list[NatRule] = []
-        free = self.plan.snat_free.get(region, [])
+        free = self.plan.snat_free.get(region)
         pool = str(dict(self.plan.exits)[region])
-        first, last = (str(free[0]), str(free[-1])) if free else (None, None)
+        first, last = (str(free[0]), str(free[1])) if free else (None, None)
         inside: list[str] = []
         for inst in self.instances:
             if inst.action == "allow" and "internet" in inst.dst_classes:

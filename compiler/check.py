@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from netaddr import IPAddress, IPNetwork, IPSet
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
-from zongheng.compiler.errors import Loc, Reporter
+from zongheng.compiler.errors import Loc, Reporter, clip
 from zongheng.compiler.model import PortRange, Service
 
 RFC1918 = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
@@ -30,6 +30,7 @@ class DeptPlan:
         default_factory=lambda: {"vertical": {}, "horizontal": {}}
     )  # realm -> region -> prefix, regions in pre-order
     explicit: set[tuple[str, str]] = field(default_factory=set)  # (realm, region) pinned
+    failed: set[str] = field(default_factory=set)  # realms whose allocation already failed
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Plan:
     inner_sites: dict[str, IPNetwork]
     exits: list[tuple[str, IPNetwork]]
     static_nat: dict[str, dict[str, IPAddress]]  # exit region -> host -> public address
-    snat_free: dict[str, list[IPAddress]]  # exit region -> addresses left for overload
+    snat_free: dict[str, tuple[IPAddress, IPAddress]]  # exit region -> overload range
 
     def subtree(self, region: str) -> list[str]:
         out, stack = [], [region]
@@ -74,6 +75,15 @@ class Plan:
             out.append(p)
             p = self.parent.get(p)
         return out
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def owner_of(what: str) -> str | None:
+    """The department named in an item description like "the horizontal block of 'tax'"."""
+    return what.split("'")[1] if what.count("'") >= 2 else None
 
 
 def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
@@ -95,10 +105,15 @@ class Checker:
             return None
         addr, _, length = text.partition("/")
         octets = addr.split(".")
-        if len(octets) != 4 or any(not o.isdigit() or int(o) > 255 for o in octets):
-            self.rep.error(lit.loc, f"'{text}' is not a valid IPv4 {what}")
+        if len(octets) != 4 or any(not o.isdigit() or len(o) > 3 or int(o) > 255
+                                   for o in octets):
+            self.rep.error(lit.loc, f"'{clip(text)}' is not a valid IPv4 {what}")
             return None
-        if length and int(length) > 32:
+        if any(len(o) > 1 and o.startswith("0") for o in octets):
+            self.rep.error(lit.loc, f"'{text}': leading zeros in an IPv4 {what} are ambiguous "
+                           "(octal or decimal?); write them without")
+            return None
+        if length and (len(length) > 2 or int(length) > 32):
             self.rep.error(lit.loc, f"'{text}': prefix length must be 0..32")
             return None
         net = IPNetwork(text)
@@ -288,8 +303,8 @@ class Checker:
         got = allocate_sites(block, site_len, sites, taken)
         if got is None:
             capacity = 1 << (site_len - block.prefixlen)
-            self.rep.error(loc, f"{what} block {block} is too small: {len(sites)} sites of "
-                           f"/{site_len} need more than its {capacity} blocks")
+            self.rep.error(loc, f"{what} block {block} is too small: {plural(len(sites), 'site')}"
+                           f" of /{site_len} need more than its {plural(capacity, 'block')}")
             return {}
         return got
 
@@ -355,11 +370,15 @@ class Checker:
             for realm in ("vertical", "horizontal"):
                 block_decl = next((b for b in d.blocks if b.realm == realm), None)
                 allocated: dict[str, IPNetwork] = {}
+                if block_decl is not None and realm not in dp.blocks:
+                    dp.failed.add(realm)  # the prefix itself was wrong, already reported
                 if block_decl is not None and realm in dp.blocks:
                     todo = [r for r in sites if r not in explicit[realm]]
                     allocated = self.allocate(dp.blocks[realm], block_decl.site_len, todo,
-                                              block_decl.loc, f"{realm}",
+                                              block_decl.prefix.loc, f"{realm}",
                                               list(explicit[realm].values()))
+                    if todo and not allocated:
+                        dp.failed.add(realm)
                 merged = {**allocated, **explicit[realm]}
                 dp.sites[realm] = {r: merged[r] for r in self.region_order if r in merged}
             if "horizontal" in dp.blocks:
@@ -374,7 +393,8 @@ class Checker:
         for pv in self.p.privates:
             name = pv.name.value
             if name in self.plan.privates:
-                self.rep.error(pv.name.loc, f"duplicate private net '{name}'")
+                self.rep.error(pv.name.loc, f"duplicate private net '{name}' (first declared "
+                               f"at line {self.plan.privates[name].loc.line})")
                 continue
             self.plan.privates[name] = pv
             addr = self.prefix(pv.address)
@@ -387,10 +407,16 @@ class Checker:
                 if self.horizontal is not None and _overlap(addr, self.horizontal):
                     self.rep.error(pv.address.loc, f"private net {addr} overlaps the "
                                    f"horizontal plan {self.horizontal}")
+                for region, pool in self.exits:
+                    if _overlap(addr, pool):
+                        self.rep.error(pv.address.loc, f"private net {addr} overlaps the NAT "
+                                       f"pool of exit {region} ({pool})")
             if gw is not None and pv.gateway_region is not None:
                 if not self.known_region(pv.gateway_region):
                     continue
                 site = self.plan.platform_sites.get(pv.gateway_region.value)
+                if site is None and self.p.platforms:
+                    continue  # the platform block's own error says it all
                 if site is None:
                     self.rep.error(pv.gateway.loc, f"gateway {gw} is outside the platform "
                                    f"block of region '{pv.gateway_region.value}' (no platform "
@@ -464,6 +490,8 @@ class Checker:
                                       net, e.prefix.loc))
         for i, (what, net, loc) in enumerate(items):
             for other, onet, _ in items[:i]:
+                if owner_of(what) is not None and owner_of(what) == owner_of(other):
+                    continue  # one department's own sites: reported per department below
                 if _overlap(net, onet):
                     self.rep.error(loc, f"{what} {net} overlaps {other} {onet}")
         for d in self.plan.departments.values():
@@ -472,7 +500,8 @@ class Checker:
                 for r2, net2 in nets[:i]:
                     if _overlap(net, net2):
                         self.rep.error(self._site_loc(d.name, "horizontal", r),
-                                       f"horizontal site {r} {net} overlaps site {r2} {net2}")
+                                       f"the horizontal site {r} of '{d.name}' {net} overlaps "
+                                       f"the horizontal site {r2} of '{d.name}' {net2}")
 
     def _site_loc(self, dept: str, realm: str, region: str) -> Loc:
         for d in self.p.departments:
@@ -528,6 +557,13 @@ class Checker:
     def hosts_pass(self) -> None:
         hosts = self.plan.hosts
         seen_addr: dict[tuple[str, IPAddress], str] = {}
+        for name, pv in self.plan.privates.items():
+            if pv.gateway is not None and ":" not in pv.gateway.text:
+                try:
+                    gw = IPNetwork(pv.gateway.text).ip
+                except Exception:  # noqa: BLE001 - reported by address()
+                    continue
+                seen_addr[("horizontal", gw)] = f"the gateway of private net '{name}'"
         for h in self.p.hosts:
             name = h.name.value
             if name in hosts:
@@ -546,9 +582,13 @@ class Checker:
                     continue
                 site = self.plan.platform_sites.get(region)
                 where = "the platform"
+                if site is None and self.p.platforms:
+                    continue  # the platform block's own error says it all
             elif owner in self.plan.departments:
                 site = self.plan.departments[owner].sites[h.realm].get(region)
                 where = f"{h.realm} of '{owner}'"
+                if site is None and h.realm in self.plan.departments[owner].failed:
+                    continue  # the block's own error says it all
                 if site is None:
                     self.rep.error(h.region.loc, f"'{owner}' has no {h.realm} site at "
                                    f"'{region}'")
@@ -564,8 +604,9 @@ class Checker:
                 continue
             realm_key = "vertical(" + owner + ")" if h.realm == "vertical" else "horizontal"
             if (realm_key, addr) in seen_addr:
-                self.rep.error(h.address.loc, f"host address {addr} is already used by host "
-                               f"'{seen_addr[(realm_key, addr)]}'")
+                user = seen_addr[(realm_key, addr)]
+                user = user if user.startswith("the gateway") else f"host '{user}'"
+                self.rep.error(h.address.loc, f"host address {addr} is already used by {user}")
             seen_addr[(realm_key, addr)] = name
 
     # ------------------------------------------------------------ names used in rules
@@ -650,19 +691,15 @@ class Checker:
         order = [h.name.value for h in self.p.hosts]
         reachable.sort(key=order.index)
         for region, pool in self.exits:
-            mapping, left = static_nat(pool, reachable)
-            if left is None and reachable:
+            mapping, free = static_nat(pool, reachable)
+            if free is None:
                 loc = next(lit.loc for rg, lit in self.exit_decls if rg.value == region)
                 self.rep.error(loc, f"NAT pool {pool} of exit {region} runs out: "
-                               f"{len(reachable)} hosts need static addresses and outbound "
-                               "source NAT needs one more")
+                               f"{plural(len(reachable), 'host')} need static addresses and "
+                               "outbound source NAT needs one more")
                 continue
             self.plan.static_nat[region] = mapping
-            used = set(mapping.values())
-            self.plan.snat_free[region] = [
-                IPAddress(a) for a in range(int(pool.first) + 1, int(pool.last))
-                if IPAddress(a) not in used
-            ] or [pool.ip]
+            self.plan.snat_free[region] = free
 
     def hosts_in(self, ep: ast.Endpoint) -> list[str]:
         """Declared hosts inside an endpoint (for static NAT)."""

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_SHOWN = 200  # characters of a source line shown under a message
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """A token quoted in a message, cut short if it is huge."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 @dataclass(frozen=True, order=True)
 class Loc:
@@ -24,7 +31,12 @@ class Diagnostic:
         if not self.source_line:
             return head
         text = "".join(c if c.isprintable() else "?" for c in self.source_line.expandtabs(1))
-        caret = " " * (max(self.loc.col, 1) - 1) + "^"
+        col = max(self.loc.col, 1)
+        if len(text) > MAX_SHOWN:  # show a window around the caret, not a megabyte
+            start = max(0, col - 1 - MAX_SHOWN // 2)
+            text = text[start:start + MAX_SHOWN]
+            col -= start
+        caret = " " * (col - 1) + "^"
         return f"{head}\n    {text}\n    {caret}"
 
 

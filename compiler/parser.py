@@ -7,7 +7,7 @@ from importlib import resources
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
 
 # What each terminal means, for "expected ..." in syntax errors.
 TERMINAL_WORDS = {
@@ -65,9 +65,7 @@ def _describe_expected(names: set[str]) -> str:
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
         return "the end of the file"
-    if tok.type == "IPV6":
-        return f"'{tok}'"
-    return f"'{tok}'"
+    return f"'{clip(str(tok))}'"
 
 
 def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
@@ -83,6 +81,8 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
             msg = "unterminated string: a string must end with \" on the same line"
         elif ch.isprintable():
             msg = f"unexpected character '{ch}'"
+        elif ch.isspace():
+            msg = f"unexpected whitespace character U+{ord(ch):04X}: use plain spaces"
         else:
             msg = f"unexpected control character {ch!r}"
     elif isinstance(exc, UnexpectedEOF):
@@ -90,7 +90,7 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
     else:
         tok = exc.token  # type: ignore[attr-defined]
         if tok.type == "IPV6":
-            msg = f"IPv6 is not supported yet: {tok}"
+            msg = f"IPv6 is not supported yet: {clip(str(tok))}"
         else:
             names = set(exc.expected)  # type: ignore[attr-defined]
             ip = getattr(exc, "interactive_parser", None)
@@ -122,18 +122,26 @@ def decode(file: str, data: bytes) -> str:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse(file: str, text: str) -> ast.Policy:
-    """Parse policy text into the AST; raises PolicyError with located diagnostics."""
+def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
+    """Parse policy text into the AST.
+
+    A syntax error raises PolicyError at once (nothing after it can be trusted);
+    lexical mistakes inside well-formed text (bad escapes, control characters,
+    huge numbers) go to ``reporter`` so the checks still run and every error of
+    the file is reported together. Without a reporter they raise.
+    """
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_error(file, text, exc)]) from None
-    reporter = Reporter(file, text)
+    own = reporter is None
+    reporter = reporter or Reporter(file, text)
     policy = _Builder(file, text, reporter).build(tree)
-    reporter.raise_if_errors()
+    if own:
+        reporter.raise_if_errors()
     return policy
 
 
@@ -246,18 +254,29 @@ class _Builder:
             elif st.data == "net_exit":
                 exits.append((self.name(st.children[0]), self.prefix(st.children[1])))
             elif st.data == "net_asn":
-                asn, asn_loc = int(st.children[0]), _loc(st.children[0])
+                asn, asn_loc = self.number(st.children[0]), _loc(st.children[0])
         return ast.Network(display, tuple(levels), horizontal, tuple(exits), asn, asn_loc,
                            _loc(node))
 
     def region(self, node: Tree, parent: str | None, out: list) -> None:
-        ident = node.children[0]
-        display, rest = self.opt_string(node.children[1:])
-        level = rest[0]
-        out.append(ast.Region(self.name(ident), display, self.name(level), parent, _loc(node)))
-        if len(rest) > 1:
-            for child in rest[1].children:
-                self.region(child, str(ident), out)
+        """Regions in pre-order; iterative, so deep trees cannot exhaust the stack."""
+        stack: list[tuple[Tree, str | None]] = [(node, parent)]
+        while stack:
+            cur, up = stack.pop()
+            ident = cur.children[0]
+            display, rest = self.opt_string(cur.children[1:])
+            level = rest[0]
+            out.append(ast.Region(self.name(ident), display, self.name(level), up, _loc(cur)))
+            if len(rest) > 1:
+                stack.extend((child, str(ident)) for child in reversed(rest[1].children))
+
+    def number(self, tok: Token, limit: int = 4294967295) -> int:
+        """A number token; absurd values are an error, not a crash."""
+        text = str(tok)
+        if len(text) > 10 or int(text) > limit:
+            self.rep.error(_loc(tok), f"number {clip(text, 20)} is too large")
+            return limit
+        return int(text)
 
     def service(self, node: Tree) -> ast.ServiceDecl:
         terms = []
@@ -266,8 +285,8 @@ class _Builder:
             low = high = None
             if len(term.children) > 1:
                 ints = term.children[1].children
-                low = int(ints[0])
-                high = int(ints[1]) if len(ints) > 1 else low
+                low = self.number(ints[0], 99999999)
+                high = self.number(ints[1], 99999999) if len(ints) > 1 else low
             terms.append(ast.ServiceTerm(proto, low, high, _loc(term)))
         return ast.ServiceDecl(self.name(node.children[0]), tuple(terms), _loc(node))
 
@@ -278,7 +297,7 @@ class _Builder:
         if str(realm) != "horizontal":
             self.rep.error(_loc(realm), "platform servers live on the horizontal plan: "
                            "write 'horizontal PREFIX site /LEN'")
-        return ast.Platform(display, self.prefix(pfx), int(length), _loc(node))
+        return ast.Platform(display, self.prefix(pfx), self.number(length, 99), _loc(node))
 
     def _site_list(self, node: Tree) -> tuple[bool, tuple[ast.Name, ...]]:
         toks = node.children
@@ -294,7 +313,8 @@ class _Builder:
         for st in rest:
             if st.data == "dept_block":
                 realm, pfx, length = st.children
-                blocks.append(ast.Block(str(realm), self.prefix(pfx), int(length), _loc(st)))
+                blocks.append(ast.Block(str(realm), self.prefix(pfx), self.number(length, 99),
+                                        _loc(st)))
             elif st.data == "dept_sites":
                 if sites_loc is not None:
                     self.rep.error(_loc(st), "duplicate 'sites' line")
@@ -342,7 +362,7 @@ class _Builder:
         seen_sites = False
         for st in rest:
             if st.data == "inner_address":
-                block, site_len = self.prefix(st.children[0]), int(st.children[1])
+                block, site_len = self.prefix(st.children[0]), self.number(st.children[1], 99)
             else:
                 sites_all, sites = self._site_list(st.children[0])
                 seen_sites = True

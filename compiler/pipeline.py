@@ -45,14 +45,19 @@ def compile_text(file: str, data: bytes | str) -> Compiled:
     """Compile policy text; raises PolicyError carrying every error of the file."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     text = decode(file, raw)
-    policy = parse(file, text)
     reporter = Reporter(file, text)
+    policy = parse(file, text, reporter)
     plan = check(policy, reporter)
     resolver = Resolver(plan, reporter)
     instances: list[RuleInstance] = []
-    if not reporter.errors:
+    try:
         instances = resolver.rule_instances(policy.rules)
         resolver.check_ambiguous_vrfs(policy.rules, instances)
+    except Exception:
+        # With errors already found the plan may be inconsistent; those errors
+        # are what the engineer needs. Without any, this is a bug: let it show.
+        if not reporter.errors:
+            raise
     reporter.raise_if_errors()
     parts = Builder(plan, resolver, instances).build()
     network = Network(

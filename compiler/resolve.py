@@ -227,7 +227,11 @@ class Resolver:
                             reported.add(inst.index)
                             overlap = vertical_nets[clash] & vertical_nets[owner]
                             first = overlap.iter_cidrs()[0]
+                            other = rules[got[clash]].loc.line
+                            where = ("" if got[clash] == inst.index
+                                     else f" (with the rule at line {other})")
                             self.rep.error(rules[inst.index].loc, (
                                 f"ambiguous destination: this rule needs VRF {vrf} to reach "
                                 f"the vertical sites of '{clash}' and '{owner}', whose "
-                                f"addresses overlap ({first}); split the rule per department"))
+                                f"addresses overlap ({first}){where}; split the rule per "
+                                "department"))

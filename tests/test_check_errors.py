@@ -188,7 +188,7 @@ def test_duplicate_identifier(kind):
                  "{first})"),
         "private": ("private soc {\n    address 172.31.0.0/16\n    gateway 59.64.0.13 at prov\n}\n",
                     "private soc {\n    address 192", "private ^soc {\n    address 172",
-                    "duplicate private net 'soc'"),
+                    "duplicate private net 'soc' (first declared at line {first})"),
     }[kind]
     if kind == "region":  # a second top-level region would be another error: nest it
         text = render(**replace("regions", "    region south city\n",
@@ -362,12 +362,12 @@ def test_rfc1918_warning_reaches_the_cli_with_exit_0(tmp_path):
 
 
 @pytest.mark.parametrize("parts, pattern, message", [
-    (replace("tax", "59.64.16.0/24", "59.64.16.0/27"), "^horizontal 59.64.16.0/27",
+    (replace("tax", "59.64.16.0/24", "59.64.16.0/27"), "horizontal ^59.64.16.0/27",
      "horizontal block 59.64.16.0/27 is too small: 4 sites of /28 need more than its 2 blocks"),
-    (replace("audit", "10.0.0.0/16", "10.0.0.0/25"), "^vertical   10.0.0.0/25",
+    (replace("audit", "10.0.0.0/16", "10.0.0.0/25"), "vertical   ^10.0.0.0/25",
      "site /24 does not fit in vertical block 10.0.0.0/25"),
     (replace("inner", "172.20.0.0/16", "172.20.0.0/24"), "address ^172.20.0.0/24",
-     "inner block 172.20.0.0/24 is too small: 2 sites of /24 need more than its 1 blocks"),
+     "inner block 172.20.0.0/24 is too small: 2 sites of /24 need more than its 1 block"),
 ], ids=["department", "site-longer-than-block", "inner"])
 def test_block_too_small_for_its_sites(parts, pattern, message):
     text = render(**parts)
@@ -375,7 +375,7 @@ def test_block_too_small_for_its_sites(parts, pattern, message):
 
 
 @pytest.mark.parametrize("parts, pattern, message", [
-    (replace("tax", "10.0.0.0/16", "10.0.0.0/23"), "^vertical   10.0.0.0/23",
+    (replace("tax", "10.0.0.0/16", "10.0.0.0/23"), "vertical   ^10.0.0.0/23",
      "vertical block 10.0.0.0/23 is too small: 4 sites of /24 need more than its 2 blocks"),
     (replace("platform", "59.64.0.0/24", "59.64.0.0/27"), "^59.64.0.0/27",
      "platform block 59.64.0.0/27 is too small: 4 sites of /28 need more than its 2 blocks"),
@@ -625,8 +625,8 @@ def test_three_errors_check_command(tmp_path):
 @pytest.mark.parametrize("parts, pattern, message", [
     (replace("policy", "allow horizontal -> horizontal", "allow horizontal -> vertical(*)"),
      "^allow horizontal -> vertical(*)", "ambiguous destination: this rule needs VRF H-audit to "
-     "reach the vertical sites of 'audit' and 'tax', whose addresses overlap (10.0.0.0/23); "
-     "split the rule per department"),
+     "reach the vertical sites of 'audit' and 'tax', whose addresses overlap (10.0.0.0/24) "
+     "(with the rule at line 38); split the rule per department"),
     (replace("regions", '"Province"', '"Pro\tvince"'), '"Pro^\t', "control character in string: "
      "display names may not contain control characters or newlines"),
 ], ids=["ambiguous-rule", "control-character"])

@@ -132,7 +132,7 @@ class Encoder:
                     continue
                 parts = [(lf, z3.And(lf.cond(), per_leaf(cls, lf))) for lf in leaves]
                 hit = z3.Or([p for _, p in parts]) if parts else z3.BoolVal(False)
-                body = [in_prefixes(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
+                body = [self.fw.in_set(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
                 if extra is not None:
                     body.append(extra(cls, dev))
                 body.append(z3.Not(hit) if negate else hit)
@@ -390,11 +390,17 @@ def check_spec(enc: Encoder, spec: AssertionSpec, timeout_ms: int, with_smt2: bo
                             for w in spec.waivers], cx, obs, None, spec.location)
 
 
-def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int) -> dict[str, str]:
+def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int,
+                   encoders: dict[str, Encoder] | None = None) -> dict[str, str]:
+    """Status of ``spec`` with every ACL removed (routing alone) and with routing fully
+    leaked (ACLs alone). ``encoders`` caches the two relaxed encodings across specs."""
+    if encoders is None:
+        encoders = {}
     out = {}
-    for mode, fw in (("routing_only", Forwarding(network, no_acl=True)),
-                     ("acl_only", Forwarding(network, leak_routes=True))):
-        enc = Encoder(network, fw)
+    for mode, kw in (("routing_only", {"no_acl": True}), ("acl_only", {"leak_routes": True})):
+        enc = encoders.get(mode)
+        if enc is None:
+            enc = encoders[mode] = Encoder(network, Forwarding(network, **kw))
         out[mode] = worst([solve(enc, ob, timeout_ms, False).status
                            for ob in enc.obligations(spec)])
     return out
@@ -403,10 +409,11 @@ def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int) -> di
 def verify_network(network: Network, timeout_ms: int = 60_000, defence: bool = False,
                    with_smt2: bool = True) -> list[AssertionResult]:
     enc = Encoder(network)
+    relaxed: dict[str, Encoder] = {}
     results = []
     for spec in network.assertions:
         res = check_spec(enc, spec, timeout_ms, with_smt2)
         if defence and spec.statements and all(st.kind != "allow" for st in spec.statements):
-            res.defence = defence_status(network, spec, timeout_ms)
+            res.defence = defence_status(network, spec, timeout_ms, relaxed)
         results.append(res)
     return results

@@ -22,6 +22,7 @@ protocols carry port 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
@@ -32,6 +33,7 @@ PROTO_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": ICMP}
 PROTO_NAMES = {v: k for k, v in PROTO_NUMBERS.items()}
 ICMP_REPLY_TYPES = (0, 3, 11, 14, 16, 18)  # echo reply, errors, timestamp/info/mask replies
 ICMP_ECHO_REQUEST = 8
+InSet = Callable[[z3.BitVecRef, tuple[str, ...]], z3.BoolRef]
 
 
 def parse_prefix(prefix: str) -> tuple[int, int]:
@@ -158,14 +160,15 @@ def in_ports(p: z3.BitVecRef, r: PortRange | None) -> z3.BoolRef:
     return z3.And(terms) if terms else z3.BoolVal(True)
 
 
-def line_match(f: Fields, ln: AclLine) -> z3.BoolRef:
+def line_match(f: Fields, ln: AclLine, in_set: InSet | None = None) -> z3.BoolRef:
+    member = in_set or in_prefixes
     terms = []
     if ln.protocol != "ip":
         terms.append(is_proto(f, ln.protocol))
     if ln.src:
-        terms.append(in_prefixes(f.src, ln.src))
+        terms.append(member(f.src, ln.src))
     if ln.dst:
-        terms.append(in_prefixes(f.dst, ln.dst))
+        terms.append(member(f.dst, ln.dst))
     if ln.protocol in ("tcp", "udp"):
         if ln.sport is not None:
             terms.append(in_ports(f.sport, ln.sport))
@@ -178,11 +181,11 @@ def line_match(f: Fields, ln: AclLine) -> z3.BoolRef:
     return z3.And(terms) if terms else z3.BoolVal(True)
 
 
-def acl_lines_permit(f: Fields, acl: Acl) -> z3.BoolRef:
+def acl_lines_permit(f: Fields, acl: Acl, in_set: InSet | None = None) -> z3.BoolRef:
     """First match, implicit deny, folded from the bottom."""
     acc: z3.BoolRef = z3.BoolVal(False)
     for ln in reversed(acl.lines):
-        m = line_match(f, ln)
+        m = line_match(f, ln, in_set)
         acc = z3.Or(m, acc) if ln.action == "permit" else z3.And(z3.Not(m), acc)
     return acc
 

@@ -163,6 +163,9 @@ class Forwarding:
                 self._trunk_adj.setdefault(ln.b_device, []).append(ln.a_device)
         self._leaked: tuple[Route, ...] | None = None
         self._within: tuple[str, ...] | None = None
+        self._sets: dict[tuple, z3.BoolRef] = {}
+        self._keep: list[object] = []
+        self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
 
     # ------------------------------------------------------------ ingress
     def ingress_points(self, cls: str) -> list[tuple[str, str]]:
@@ -219,6 +222,7 @@ class Forwarding:
         if m is None:
             m = in_prefix(dst, prefix)
             self._match[mk] = m
+            self._keep.append(dst)
         return m
 
     def selects(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef) -> z3.BoolRef:
@@ -232,6 +236,7 @@ class Forwarding:
             else:
                 s = m
             self._sel[sk] = s
+            self._keep.append(dst)
         return s
 
     # ------------------------------------------------------------ ACLs
@@ -246,15 +251,17 @@ class Forwarding:
         key = (device, acl.name, f.key(), f.proto.get_id(), f.new.get_id())
         p = self._permit.get(key)
         if p is None:
-            lines = acl_lines_permit(f, acl)
+            lines = acl_lines_permit(f, acl, self.in_set)
             if acl.stateful:
                 rev = f.reversed_as_new()
-                tracked = [acl_lines_permit(rev, a) for a in self.devices[device].acls
+                self._keep.append(rev)
+                tracked = [acl_lines_permit(rev, a, self.in_set) for a in self.devices[device].acls
                            if a.stateful]
                 p = z3.If(f.new, lines, z3.Or(tracked) if tracked else z3.BoolVal(False))
             else:
                 p = lines
             self._permit[key] = p
+            self._keep.append(f)
         return p
 
     # ------------------------------------------------------------ NAT
@@ -338,11 +345,30 @@ class Forwarding:
             cur2 = prev[cur2]
         return list(reversed(out))
 
+    def in_set(self, x: z3.BitVecRef, prefixes: tuple[str, ...]) -> z3.BoolRef:
+        """``x`` in the union of ``prefixes`` (merged, cached per term)."""
+        key = (x.get_id(), prefixes)
+        t = self._sets.get(key)
+        if t is None:
+            t = in_prefixes(x, merge_prefixes(list(prefixes)))
+            self._sets[key] = t
+            self._keep.append(x)  # ids in cache keys must stay unique: keep terms alive
+        return t
+
     def transit(self, device: str, vrf: str | None, route: Route, f: Fields
                 ) -> tuple[z3.BoolRef, str] | None:
         """Condition and note for carrying f to the egress device of a local/remote route."""
         if route.egress_device == device:
             return z3.BoolVal(True), ""
+        key = (device, vrf, route.egress_device, route.egress_vrf, f.src.get_id(),
+               f.dst.get_id())
+        if key not in self._transit:
+            self._transit[key] = self._transit_uncached(device, vrf, route, f)
+            self._keep.append(f)
+        return self._transit[key]
+
+    def _transit_uncached(self, device: str, vrf: str | None, route: Route, f: Fields
+                          ) -> tuple[z3.BoolRef, str] | None:
         if (device, vrf) in self._tunnels and \
                 (route.egress_device, route.egress_vrf) in self._tunnels:
             path = self.tunnel_path(device, vrf, route.egress_device, route.egress_vrf)
@@ -352,7 +378,7 @@ class Forwarding:
             for t, side in path:
                 far = t.b_prefixes if side == "a" else t.a_prefixes
                 near = t.a_prefixes if side == "a" else t.b_prefixes
-                conds += [in_prefixes(f.dst, far), in_prefixes(f.src, near)]
+                conds += [self.in_set(f.dst, far), self.in_set(f.src, near)]
             return z3.And(conds), "tunnel " + ",".join(t.name for t, _ in path)
         path2 = self.trunk_path(device, route.egress_device)
         if path2 is None:

@@ -84,6 +84,19 @@ def ensure_aerleon(console: Console) -> str:
     return version("aerleon")
 
 
+def code_version() -> str:
+    """The git commit measured, flagged when compiler/emitters have uncommitted edits."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "compiler", "emitters"],
+                               cwd=repo, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" + uncommitted edits in compiler/emitters" if dirty.strip() else "")
+
+
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     """Smallest CPU time of ``repeat`` calls, and the last result."""
     best = float("inf")
@@ -235,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = QUICK_SIZES if args.quick else FULL_SIZES
     console = Console(width=200)
     aerleon_version = ensure_aerleon(console)
+    console.print(f"zongheng at {code_version()}, Aerleon {aerleon_version}, "
+                  f"Python {sys.version.split()[0]}", highlight=False)
     # warm up imports and template machinery outside the timings
     with tempfile.TemporaryDirectory(prefix="zh-bench-emit-") as tmp:
         workdir = Path(tmp)

@@ -58,7 +58,7 @@ def smt_logic(body: str) -> str:
 
 
 def obligation_script(ob: ObligationResult, index: int, total: int, network: Network,
-                      builtin: bool) -> str:
+                      builtin: bool, file_name: str = "FILE.smt2") -> str:
     """The SMT-LIB 2 text of one obligation with a header an auditor can read."""
     body = ob.smt2 if ob.smt2.endswith("\n") else ob.smt2 + "\n"
     kind = "built-in assertion" if builtin else "policy assertion"
@@ -67,13 +67,13 @@ def obligation_script(ob: ObligationResult, index: int, total: int, network: Net
         f"; policy:     {_comment(network.policy_file)} (sha256 {network.policy_sha256})",
         f"; assertion:  {_comment(ob.assertion)} ({kind})",
         f"; statement:  {_comment(ob.statement_text)}",
-        f"; flows:      {_comment(ob.description or ob.statement_text)}",
+        f"; asks for:   {_comment(ob.description or ob.statement_text)}",
         ";",
         "; The script encodes the compiled network's forwarding (routes, route-target",
         "; imports, ACLs, NAT, tunnels) and asks for a packet that breaks the statement.",
         "; expected answer: unsat  (no such packet exists, so the statement holds)",
         f"; verify answered: {VERIFY_ANSWER.get(ob.status, ob.status)}",
-        "; re-check with:  z3 THIS_FILE   or   cvc5 THIS_FILE",
+        f"; re-check with:  z3 {file_name}   or   cvc5 {file_name}",
         "",
     ]
     prefix = "\n".join(header) + "\n"
@@ -159,7 +159,8 @@ def write_bundle(
     answer_lines = ["# file  expected  verify-answer  assertion"]
     for i, (r, ob) in enumerate(pairs, 1):
         rel = _obligation_path(i, ob)
-        put(rel, obligation_script(ob, i, len(pairs), network, r.builtin).encode("utf-8"))
+        script = obligation_script(ob, i, len(pairs), network, r.builtin, Path(rel).name)
+        put(rel, script.encode("utf-8"))
         answer = VERIFY_ANSWER.get(ob.status, ob.status)
         obligations.append({
             "file": rel,

@@ -179,6 +179,10 @@ def test_verify_json_counterexample_names_the_rule_and_exit_1(tmp_path):
     assert cx["dst_class"].startswith("vertical(tax)@")
     assert cx["protocol"] == "tcp" and cx["dport"] in (80, 443)
     assert cx["path"][0]["device"].startswith("pe-") and cx["path"][0]["line"] is not None
+    sarif = json.loads(CliRunner().invoke(verify_command, [str(path), "--format", "sarif"]).stdout)
+    [failing] = [r for r in sarif["runs"][0]["results"] if r["kind"] == "fail"]
+    assert failing["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": line, "startColumn": 5}
     assert data["summary"]["violated"] == 1
     assert sum(data["summary"].values()) == len(data["assertions"])
 

@@ -228,7 +228,8 @@ def render_junit(results: list[AssertionResult], policy: str, policy_sha256: str
 
 # ---------------------------------------------------------------- SARIF
 
-def _location(where: str | None, fallback_file: str) -> dict:
+def _location(where: str | None, fallback_file: str,
+              columns: dict[str, int] | None = None) -> dict:
     """SARIF location of a "FILE:LINE" policy position (file only when there is no line)."""
     file, line = fallback_file, None
     if where and ":" in where:
@@ -238,11 +239,17 @@ def _location(where: str | None, fallback_file: str) -> dict:
     physical: dict[str, Any] = {"artifactLocation": {"uri": file}}
     if line is not None:
         physical["region"] = {"startLine": line}
+        if columns and where in columns:
+            physical["region"]["startColumn"] = columns[where]
     return {"physicalLocation": physical}
 
 
-def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
-    """SARIF 2.1.0: ruleId = assertion name, location = the policy rule that let the packet in."""
+def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str,
+                 columns: dict[str, int] | None = None) -> str:
+    """SARIF 2.1.0: ruleId = assertion name, location = the policy rule that let the packet in.
+
+    ``columns`` maps "FILE:LINE" of rules to their column (``RuleInstance.col``).
+    """
     rules = []
     for r in results:
         desc = "; ".join(sorted({ob.statement_text for ob in r.obligations if ob.statement_text}))
@@ -263,7 +270,7 @@ def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str
                 text += f": {packet_line(cx)} ({cx.src_class} -> {cx.dst_class})"
                 text += f", let through by {cx.rule}" if cx.rule else ""
             res["message"] = {"text": text}
-            res["locations"] = [_location(cx.rule if cx else r.location, policy)]
+            res["locations"] = [_location(cx.rule if cx else r.location, policy, columns)]
         elif r.status == UNKNOWN:
             res.update(kind="open", level="none")
             res["message"] = {"text": f"assertion '{r.name}' is unknown: the solver gave no answer"}
@@ -304,5 +311,8 @@ RENDERERS = {
 }
 
 
-def render(fmt: str, results: list[AssertionResult], policy: str, policy_sha256: str) -> str:
+def render(fmt: str, results: list[AssertionResult], policy: str, policy_sha256: str,
+           columns: dict[str, int] | None = None) -> str:
+    if fmt == "sarif":
+        return render_sarif(results, policy, policy_sha256, columns)
     return RENDERERS[fmt](results, policy, policy_sha256)

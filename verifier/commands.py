@@ -86,7 +86,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     if fmt == "text":
         click.echo(render_text(results, file, sha, color=sys.stdout.isatty()), nl=False)
     else:
-        columns = {inst.rule: getattr(inst, "col", 1) for inst in network.rules}
+        columns = {inst.rule: inst.col for inst in network.rules}
         click.echo(render(fmt, results, file, sha, columns), nl=False)
     if bundle_dir is not None:
         from zongheng.verifier.bundle import BundleError, write_bundle

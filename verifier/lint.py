@@ -58,9 +58,7 @@ class _Locator:
         fallback_file = network.policy_file
         self.cols: dict[int, int] = {}
         for inst in network.rules:
-            col = getattr(inst, "col", None)  # RuleInstance.col: newer models carry it
-            if col:
-                self.cols[int(inst.rule.rsplit(":", 1)[1])] = col
+            self.cols[int(inst.rule.rsplit(":", 1)[1])] = inst.col
         text = ""
         if policy is not None:
             text = policy.text

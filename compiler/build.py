@@ -27,6 +27,7 @@ from zongheng.compiler.model import (
     Interface,
     Link,
     NatRule,
+    PortRange,
     Route,
     RouteTargetTable,
     RuleInstance,
@@ -577,8 +578,18 @@ def new_terms(services: Iterable[Service]) -> list[dict]:
     return out
 
 
+EPHEMERAL = PortRange(1024, 65535)
+
+
 def reply_terms(services: Iterable[Service]) -> list[dict]:
-    """Stateless terms for replies: TCP with ACK/RST, UDP from the service port, ICMP replies."""
+    """Stateless terms for replies, none of which can open a connection the other way.
+
+    TCP: ACK or RST set. ICMP: echo reply (and, for ``ip``, unreachable and
+    time exceeded). UDP has no such mark: a named UDP service answers from its
+    port to the client's ephemeral ports (1024-65535); a rule without a service
+    passes no UDP replies at all, since "every UDP packet" back would let the
+    other side open UDP connections (the verifier proves this, see README).
+    """
     out: list[dict] = []
     for s in services:
         if s.protocol == "icmp":
@@ -586,9 +597,9 @@ def reply_terms(services: Iterable[Service]) -> list[dict]:
         elif s.protocol == "tcp":
             terms = [{"protocol": "tcp", "sport": s.ports, "established": True}]
         elif s.protocol == "udp":
-            terms = [{"protocol": "udp", "sport": s.ports}]
+            terms = [{"protocol": "udp", "sport": s.ports, "dport": EPHEMERAL}]
         else:
-            terms = [{"protocol": "tcp", "established": True}, {"protocol": "udp"},
+            terms = [{"protocol": "tcp", "established": True},
                      {"protocol": "icmp", "icmp_types": (0, 3, 11)}]
         for t in terms:
             if t not in out:

@@ -43,6 +43,8 @@ LINKS = IPNetwork("100.66.0.0/16")  # /31 point-to-point links
 INNER_LINKS = IPNetwork("100.65.128.0/17")  # /31 inner-net links (air-gapped underlay)
 
 RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
+# Per-department and per-private-net route targets: ASN:(base + index), index from 1.
+RT_VERTICAL, RT_DEPT_HORIZONTAL, RT_PRIVATE = 10000, 20000, 30000
 SEQ_STEP = 10
 
 
@@ -93,13 +95,13 @@ class Builder:
     def group_rt(self, c: ClassInfo) -> int | None:
         """The route target a class's prefixes are exported with."""
         if c.kind == "vertical":
-            return 1000 + self.dept_index[c.owner]  # type: ignore[index]
+            return RT_VERTICAL + self.dept_index[c.owner]  # type: ignore[index]
         if c.kind == "horizontal":
-            return 2000 + self.dept_index[c.owner]  # type: ignore[index]
+            return RT_DEPT_HORIZONTAL + self.dept_index[c.owner]  # type: ignore[index]
         if c.kind == "platform":
             return RT_PLATFORM
         if c.kind == "private":
-            return 3000 + self.private_index[c.owner]  # type: ignore[index]
+            return RT_PRIVATE + self.private_index[c.owner]  # type: ignore[index]
         if c.kind == "internet":
             return RT_INTERNET
         return None
@@ -108,7 +110,7 @@ class Builder:
         if vrf == "H-platform":
             return RT_PLATFORM
         kind, dept = vrf.split("-", 1)
-        return (1000 if kind == "V" else 2000) + self.dept_index[dept]
+        return (RT_VERTICAL if kind == "V" else RT_DEPT_HORIZONTAL) + self.dept_index[dept]
 
     def p2p(self) -> tuple[str, str]:
         a = IPAddress(self._link_next)
@@ -136,6 +138,28 @@ class Builder:
                 rts -= horizontal_groups  # type: ignore[arg-type]
                 rts.add(RT_HORIZONTAL)
         return need
+
+    def _denied_before(self, k: int) -> bool:
+        """Whether an earlier deny of every service covers instance k's whole source and
+        destination, so the instance never permits anything."""
+        cache = self.__dict__.setdefault("_denied", {})
+        if k in cache:
+            return cache[k]
+        ix, full = self._index(), self.res.by_name
+        inst = self.instances[k]
+        result = False
+        for j in range(k):
+            d = self.instances[j]
+            if d.action != "deny" or any(s.protocol != "ip" for s in d.services):
+                continue
+            if all(c in ix.pairs["src"][j] and ix.pairs["src"][j][c][1] == full[c].prefixes
+                   for c in inst.src_classes) and \
+               all(c in ix.pairs["dst"][j] and ix.pairs["dst"][j][c][1] == full[c].prefixes
+                   for c in inst.dst_classes):
+                result = True
+                break
+        cache[k] = result
+        return result
 
     def _index(self) -> _InstanceIndex:
         if not hasattr(self, "_ix"):
@@ -178,6 +202,8 @@ class Builder:
                 inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
                 if inst.action != "allow" or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
+                if self._denied_before(k):
+                    continue  # first match never lets it open a connection: nothing to answer
                 src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
                 for term in reply_terms(inst.services):
                     lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
@@ -447,8 +473,8 @@ class Builder:
             return {RT_PLATFORM, RT_HORIZONTAL}
         kind, dept = vrf.split("-", 1)
         if kind == "V":
-            return {1000 + self.dept_index[dept]}
-        return {2000 + self.dept_index[dept], RT_HORIZONTAL}
+            return {RT_VERTICAL + self.dept_index[dept]}
+        return {RT_DEPT_HORIZONTAL + self.dept_index[dept], RT_HORIZONTAL}
 
     def vrf_description(self, vrf: str) -> str:
         if vrf == "H-platform":
@@ -514,7 +540,8 @@ class Builder:
         out = []
         for dept, d in self.plan.departments.items():
             sites = list(d.sites["vertical"])
-            if len(sites) < 2 or 1000 + self.dept_index[dept] not in need.get(f"V-{dept}", set()):
+            own_rt = RT_VERTICAL + self.dept_index[dept]
+            if len(sites) < 2 or own_rt not in need.get(f"V-{dept}", set()):
                 continue
             tree = self._tree(sites)
             for s, peer in tree.items():

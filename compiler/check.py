@@ -15,6 +15,7 @@ from zongheng.compiler.allocate import allocate_sites, static_nat
 from zongheng.compiler.errors import Loc, Reporter, clip
 from zongheng.compiler.model import PortRange, Service
 
+MAX_DEPARTMENTS = 9999  # route targets: vertical ASN:10000+i, horizontal ASN:20000+i
 RFC1918 = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
 PROTOCOL_NAMES = ("tcp", "udp", "icmp", "ip")
 ANY = (Service("ip"),)
@@ -338,6 +339,9 @@ class Checker:
                 continue
             dp = DeptPlan(name, d.display, d.loc)
             plans[name] = dp
+            if len(plans) == MAX_DEPARTMENTS + 1:
+                self.rep.error(d.name.loc, f"more than {MAX_DEPARTMENTS} departments: route "
+                               "targets ASN:10000+i would collide with ASN:20000+i")
             realms_with_blocks = set()
             for b in d.blocks:
                 if b.realm in realms_with_blocks:

@@ -27,7 +27,6 @@ from zongheng.compiler.model import AssertionSpec, Network, Statement, Waiver
 from zongheng.verifier.encode import (
     PROTO_NAMES,
     Fields,
-    in_prefixes,
     line_match,
     opening_packet,
     packet_fields,
@@ -103,8 +102,8 @@ class Encoder:
         for w in waivers:
             ws, wd = _pmap(w.statement.src), _pmap(w.statement.dst)
             if src_cls in ws and leaf.cls in wd and w.statement.relates(src_cls, leaf.cls):
-                terms.append(z3.And(in_prefixes(self.f.src, ws[src_cls]),
-                                    in_prefixes(leaf.fields.dst, wd[leaf.cls]),
+                terms.append(z3.And(self.fw.in_set(self.f.src, ws[src_cls]),
+                                    self.fw.in_set(leaf.fields.dst, wd[leaf.cls]),
                                     services_match(self.f, w.statement.services)))
         return z3.Or(terms) if terms else z3.BoolVal(False)
 
@@ -175,7 +174,7 @@ class Encoder:
         src, dst = _pmap(st.src), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]),
+            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
@@ -190,11 +189,11 @@ class Encoder:
         src, dst = _pmap(st.src), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return in_prefixes(lf.fields.dst, dst[lf.cls])
+            return self.fw.in_set(lf.fields.dst, dst[lf.cls])
 
         def addressed(cls: str, dev: str) -> z3.BoolRef:
             related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
-            return in_prefixes(f.dst, self.allow_addresses(cls, related))
+            return self.fw.in_set(f.dst, tuple(self.allow_addresses(cls, related)))
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True,
                             within=dst, st=st)
@@ -209,20 +208,20 @@ class Encoder:
         inside = _pmap(st.src)
 
         def out_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            in_x = in_prefixes(lf.fields.dst, inside[lf.cls]) if lf.cls in inside \
+            in_x = self.fw.in_set(lf.fields.dst, inside[lf.cls]) if lf.cls in inside \
                 else z3.BoolVal(False)
             return z3.And(z3.Not(in_x), z3.Not(self.waived(spec.waivers, cls, lf)))
 
         ing_out = self._ingress(inside, lambda c: True, out_leaf)
 
         def in_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return z3.And(in_prefixes(lf.fields.dst, inside[lf.cls]),
+            return z3.And(self.fw.in_set(lf.fields.dst, inside[lf.cls]),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
         outside = {c.name: c.prefixes for c in self.net.classes}
 
         def not_inside_src(cls: str, dev: str) -> z3.BoolRef:
-            return z3.Not(in_prefixes(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
+            return z3.Not(self.fw.in_set(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
 
         ing_in = self._ingress(outside, lambda c: c in inside, in_leaf, not_inside_src,
                                within=inside)
@@ -246,10 +245,10 @@ class Encoder:
             dst_realm = self.classes[lf.cls].realm if lf.cls in self.classes else ""
             src_realm = self.classes[cls].realm if cls in self.classes else ""
             if dst_realm == "internet" and src_realm != "internet":
-                bad.append(in_prefixes(lf.fields.src, src[cls]))  # left untranslated
+                bad.append(self.fw.in_set(lf.fields.src, src[cls]))  # left untranslated
             if not bad:
                 return z3.BoolVal(False)
-            return z3.And(in_prefixes(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
+            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
                           z3.Not(self.waived(spec.waivers, cls, lf)))
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)

@@ -42,6 +42,7 @@ the network; equal prefixes from different VRFs may all be chosen).
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,6 +166,9 @@ class Forwarding:
         self._within: tuple[str, ...] | None = None
         self._sets: dict[tuple, z3.BoolRef] = {}
         self._keep: list[object] = []
+        self._paths: dict[tuple[str, str], list[str] | None] = {}
+        self._rt_tables = {t.rt: t.routes for t in network.route_targets}
+        self._rt_cut: dict[tuple, tuple[Route, ...]] = {}
         self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
 
     # ------------------------------------------------------------ ingress
@@ -195,12 +199,37 @@ class Forwarding:
             elif self.leak_routes and dev.role == "pe":
                 routes = tuple(r for r in self.leaked_routes() if _overlaps(r.prefix, within))
             elif any(v.name == vrf for v in dev.vrfs):
-                routes = self.net.vrf_routes(device, vrf, within)
+                routes = self.vrf_routes(device, vrf, within)
             else:
                 routes = ()
             t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes and vrf is not None)
             self._tables[key] = t
         return t
+
+    def vrf_routes(self, device: str, vrf: str, within: tuple[str, ...] | None
+                   ) -> tuple[Route, ...]:
+        """``Network.vrf_routes`` with the per-route-target filtering cached: own routes,
+        then each imported RT's routes in import order, one route per prefix."""
+        v = next(x for x in self.devices[device].vrfs if x.name == vrf)
+        out: dict[str, Route] = {}
+        for r in v.routes:
+            if r.prefix not in out and _overlaps(r.prefix, within):
+                out[r.prefix] = r
+        for rt in v.rt_import:
+            for r in self.rt_routes(rt, within):
+                if r.prefix not in out and not (r.egress_device == device
+                                                and r.egress_vrf == vrf):
+                    out[r.prefix] = r
+        return tuple(out.values())
+
+    def rt_routes(self, rt: str, within: tuple[str, ...] | None) -> tuple[Route, ...]:
+        key = (rt, within)
+        got = self._rt_cut.get(key)
+        if got is None:
+            table = self._rt_tables.get(rt, ())
+            got = tuple(r for r in table if _overlaps(r.prefix, within))
+            self._rt_cut[key] = got
+        return got
 
     def leaked_routes(self) -> tuple[Route, ...]:
         if self._leaked is None:
@@ -327,6 +356,12 @@ class Forwarding:
         return list(reversed(path))
 
     def trunk_path(self, a: str, b: str) -> list[str] | None:
+        key = (a, b)
+        if key not in self._paths:
+            self._paths[key] = self._trunk_path(a, b)
+        return self._paths[key]
+
+    def _trunk_path(self, a: str, b: str) -> list[str] | None:
         prev: dict[str, str | None] = {a: None}
         todo = deque([a])
         while todo:
@@ -472,6 +507,10 @@ class Forwarding:
         explain = target is None
         kind = r.kind
         if kind in ("local", "remote"):
+            if not explain:
+                out_iface = self.ifaces.get((r.egress_device, r.egress_interface))
+                if out_iface is None or not target(out_iface.attached_class):
+                    return []
             tr = self.transit(device, vrf, r, f)
             if tr is None:
                 return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-path",
@@ -516,16 +555,21 @@ class Forwarding:
         return []
 
 
+@functools.cache
+def _spans(within: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Sorted, merged (low, high) address spans of ``within``."""
+    merged = [parse_prefix(p) for p in merge_prefixes(list(within))]
+    return ([n for n, _ in merged], [n + (1 << (32 - ln)) - 1 for n, ln in merged])
+
+
 def _overlaps(prefix: str, within: tuple[str, ...] | None) -> bool:
     if within is None:
         return True
     net, n = parse_prefix(prefix)
     hi = net + (1 << (32 - n)) - 1
-    for w in within:
-        wn, wl = parse_prefix(w)
-        if net <= wn + (1 << (32 - wl)) - 1 and wn <= hi:
-            return True
-    return False
+    lows, highs = _spans(within)
+    i = bisect.bisect_right(lows, hi) - 1  # last span starting at or below hi
+    return i >= 0 and highs[i] >= net
 
 
 def merge_prefixes(prefixes: list[str]) -> list[str]:

@@ -28,6 +28,7 @@ any other name becomes a sanitised name with a hash suffix
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import deque
@@ -38,8 +39,11 @@ import netaddr
 from zongheng.compiler.model import Device, Interface, Network, Route, Vrf
 from zongheng.emitters.filters import host_address, safe_name
 
-VRF_TABLE_BASE = 1000
-TRANSPORT_TABLE_BASE = 2000
+VRF_TABLE_BASE = 10000  # T(w): a VRF's own routes (also its tunnels' if_id)
+TRANSPORT_TABLE_BASE = 20000  # L(v): carries packets to their egress VRF v
+RT_TABLE_BASE = 30000  # R(rt): the routes of one imported route target
+COVER_TABLE_BASE = 40000  # C(w): a VRF's covering routes, then its blackhole default
+TABLE_SPAN = 10000
 TRANSPORT_VLAN_BASE = 3000
 WG_PORT_BASE = 51820
 RULE_PRIORITY = 100  # before charon's table 220 and the main table
@@ -109,6 +113,7 @@ class LinuxRule:
     iif: str
     table: int
     note: str = ""
+    priority: int = RULE_PRIORITY
 
 
 @dataclass
@@ -128,11 +133,19 @@ class DevicePlan:
 
 
 class _Builder:
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, by_route_target: bool = True) -> None:
         self.net = network
         self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
         if len(self.vrf_index) > 4094 - TRANSPORT_VLAN_BASE:
             raise LinuxPlanError(f"{len(self.vrf_index)} VRFs: too many for transport VLANs")
+        # imports by reference (Network.route_targets) when the model has them; else each
+        # VRF's routes are its full table
+        self.rt_routes = {t.rt: t.routes for t in getattr(network, "route_targets", ())}
+        self.by_rt = by_route_target and bool(self.rt_routes)
+        self.rt_index = {rt: i for i, rt in enumerate(sorted(self.rt_routes))}
+        if max(len(self.vrf_index), len(self.rt_index)) >= TABLE_SPAN:
+            raise LinuxPlanError("too many VRFs or route targets for the table numbering")
+        self.chains: dict[tuple[str, str], list[int]] = {}
         self.devices = {d.name: d for d in network.devices}
         self.plans = {d.name: DevicePlan(d.name) for d in network.devices}
         self.route_keys: set[tuple[str, int | None, tuple[int, int], int | None]] = set()
@@ -164,6 +177,9 @@ class _Builder:
     # ------------------------------------------------------------ helpers
     def vrf_table(self, vrf: str) -> int:
         return VRF_TABLE_BASE + self.vrf_index[vrf]
+
+    def rt_table(self, rt: str) -> int:
+        return RT_TABLE_BASE + self.rt_index[rt]
 
     def transport_table(self, vrf: str) -> int:
         return TRANSPORT_TABLE_BASE + self.vrf_index[vrf]
@@ -247,35 +263,118 @@ class _Builder:
 
     # ------------------------------------------------------------ VRF routes
     def vrf_routes(self, device: Device) -> None:
+        """Own table per VRF, one shared table per imported route target, the rule chain."""
+        plan = self.plans[device.name]
         for vrf in device.vrfs:
-            table = self.vrf_table(vrf.name)
-            self.plans[device.name].tables[table] = f"zh_{vrf.name}"
+            own = self.vrf_table(vrf.name)
+            plan.tables[own] = f"zh_{vrf.name}"
             covered = self.tunnel_prefixes.get((device.name, vrf.name), [])
-            for r in self.full_table(device.name, vrf):
-                note = f"{r.kind} {r.origin_class or ''}".strip()
-                if r.kind == "blackhole":
-                    self.add_route(device.name, LinuxRoute(table, r.prefix, None,
-                                                           kind="blackhole", note=note))
-                elif r.kind == "tunnel":
-                    continue  # installed by the tunnel interface (wg-quick PostUp)
-                elif r.kind in ("local", "remote"):
-                    if r.egress_device == device.name:
-                        self.deliver(device.name, r.egress_interface, r.prefix, table, note)
-                    elif any(_within(r.prefix, t) for t in covered):
-                        continue  # encrypted: the VRF's WireGuard interface routes it
-                    else:
-                        egress_vrf = r.egress_vrf or vrf.name
+            for prefix in covered:  # fail closed: without the tunnel, nothing goes in clear
+                self.add_route(device.name, LinuxRoute(own, prefix, None, kind="blackhole",
+                                                       metric=LAST_METRIC,
+                                                       note="tunnel only (fail closed)"))
+            own_routes = vrf.routes if self.by_rt else self.full_table(device.name, vrf)
+            self.fill(device.name, own, vrf.name, own_routes, covered)
+            chain = [own]
+            for rt in vrf.rt_import if self.by_rt else ():
+                if rt not in self.rt_routes:
+                    continue
+                table = self.rt_table(rt)
+                if table not in plan.tables:
+                    plan.tables[table] = f"zh_RT_{rt}"
+                    self.fill(device.name, table, None, self.rt_routes[rt], [])
+                chain.append(table)
+            self.chains[(device.name, vrf.name)] = chain
 
-                        def final(ltable: int, r=r, note=note) -> None:
-                            self.deliver(r.egress_device, r.egress_interface, r.prefix,
-                                         ltable, note)
-
-                        self.carry(device.name, table, r.prefix, r.egress_device, egress_vrf,
-                                   final, note)
-                elif r.kind in ("exit", "gateway"):
-                    self.handoff(device.name, table, vrf.name, r, note)
+    def fill(self, device: str, table: int, vrf: str | None, routes: tuple[Route, ...],
+             covered: list[str]) -> None:
+        """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables)."""
+        for r in routes:
+            note = f"{r.kind} {r.origin_class or ''}".strip()
+            if r.kind == "blackhole":
+                self.add_route(device, LinuxRoute(table, r.prefix, None, kind="blackhole",
+                                                  note=note))
+            elif r.kind == "tunnel":
+                continue  # installed by the tunnel interface (wg-quick PostUp)
+            elif r.kind in ("local", "remote"):
+                if r.egress_device == device:
+                    self.deliver(device, r.egress_interface, r.prefix, table, note)
+                elif any(_within(r.prefix, t) for t in covered):
+                    continue  # encrypted: the VRF's WireGuard interface routes it
                 else:
-                    raise LinuxPlanError(f"{device.name} {vrf.name}: route kind {r.kind!r}")
+                    egress_vrf = r.egress_vrf or vrf
+                    if egress_vrf is None:
+                        raise LinuxPlanError(f"{device}: remote route {r.prefix} without a VRF")
+
+                    def final(ltable: int, r=r, note=note) -> None:
+                        self.deliver(r.egress_device, r.egress_interface, r.prefix, ltable,
+                                     note)
+
+                    self.carry(device, table, r.prefix, r.egress_device, egress_vrf, final,
+                               note)
+            elif r.kind in ("exit", "gateway"):
+                self.handoff(device, table, vrf or r.egress_vrf or "", r, note)
+            else:
+                raise LinuxPlanError(f"{device} table {table}: route kind {r.kind!r}")
+
+    def covers(self, device: str) -> None:
+        """Move routes that cover another table's routes to the end of each chain.
+
+        A chain of tables is searched table by table, the model's VRF table by
+        longest prefix over all of them. The two agree when no route of one
+        table contains a longer route of another: such covering routes (the
+        default route, say), and transitively every route containing one of
+        them, go to the VRF's last table ``C(w)``, which ends in the blackhole
+        default. Equal prefixes: the first table wins, as the model's own
+        route wins over imports and an earlier import over a later one.
+        """
+        plan = self.plans[device]
+        chained = {t for (d, _), chain in self.chains.items() if d == device for t in chain}
+        if not chained:
+            return
+        items = sorted(((*_span(r.prefix), r.table, k) for k, r in enumerate(plan.routes)
+                        if r.table in chained), key=lambda x: (x[0], -x[1]))
+        starts = [x[0] for x in items]
+        moved: set[int] = set()
+
+        def contains(lo: int, hi: int, test: Callable[[tuple], bool]) -> bool:
+            i = bisect.bisect_left(starts, lo)
+            while i < len(items) and items[i][0] <= hi:
+                x = items[i]
+                if x[1] <= hi and (x[0], x[1]) != (lo, hi) and test(x):
+                    return True
+                i += 1
+            return False
+
+        for lo, hi, table, k in items:
+            if hi - lo > 0 and contains(lo, hi, lambda x, t=table: x[2] != t):
+                moved.add(k)
+        changed = bool(moved)
+        while changed:
+            changed = False
+            for lo, hi, _, k in items:
+                if k not in moved and hi - lo > 0 and contains(lo, hi, lambda x: x[3] in moved):
+                    moved.add(k)
+                    changed = True
+        by_table: dict[int, list[LinuxRoute]] = {}
+        for k in sorted(moved):
+            by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])
+        plan.routes = [r for k, r in enumerate(plan.routes) if k not in moved]
+        self.route_keys = {key for key in self.route_keys if key[0] != device}
+        for r in plan.routes:
+            self.route_keys.add((device, r.table, _span(r.prefix), r.metric))
+        for (d, vrf), chain in sorted(self.chains.items()):
+            if d != device:
+                continue
+            cover = COVER_TABLE_BASE + self.vrf_index[vrf]
+            plan.tables[cover] = f"zh_C_{vrf}"
+            for table in chain:
+                for r in by_table.get(table, []):
+                    self.add_route(device, LinuxRoute(cover, r.prefix, r.dev, r.via, r.kind,
+                                                      r.metric, r.note))
+            self.add_route(device, LinuxRoute(cover, "0.0.0.0/0", None, kind="blackhole",
+                                              metric=LAST_METRIC, note="no route: drop"))
+            chain.append(cover)
 
     def full_table(self, device: str, vrf: Vrf) -> tuple[Route, ...]:
         """The VRF's own routes plus its imports (``Network.vrf_routes`` when the model has it)."""
@@ -306,7 +405,10 @@ class _Builder:
         def final(ltable: int) -> None:
             self.add_route(pe, LinuxRoute(ltable, r.prefix, dev, via, note=f"{note} to {target}"))
 
-        self.carry(src, table, r.prefix, pe, pe_if.vrf or vrf, final, note)
+        label = pe_if.vrf or vrf
+        if not label:
+            raise LinuxPlanError(f"{src}: {r.kind} route {r.prefix} crosses trunks without a VRF")
+        self.carry(src, table, r.prefix, pe, label, final, note)
 
     def carry(self, src: str, table: int, prefix: str, egress: str, egress_vrf: str,
               final: Callable[[int], None], note: str) -> None:
@@ -374,6 +476,7 @@ class _Builder:
             self.vrf_routes(device)
             self.global_routes(device)
         for device in self.net.devices:
+            self.covers(device.name)
             self.loopback_routes(device)
         for tunnel in self.net.tunnels:
             if tunnel.kind != "vertical":
@@ -388,6 +491,16 @@ class _Builder:
             self.interfaces(device)
         return self.plans
 
+    def chain_rules(self, device: str, ifname: str, vrf: str, note: str) -> None:
+        """One rule per table of the VRF's chain, in order, for packets entering ``ifname``."""
+        chain = self.chains.get((device, vrf))
+        if chain is None:
+            raise LinuxPlanError(f"{device}: interface {ifname} in unknown VRF {vrf}")
+        if len(chain) > 100:
+            raise LinuxPlanError(f"{device} {vrf}: {len(chain)} tables in one lookup chain")
+        for pos, table in enumerate(chain):
+            self.plans[device].rules.append(LinuxRule(ifname, table, note, RULE_PRIORITY + pos))
+
     def interfaces(self, device: Device) -> None:
         plan = self.plans[device.name]
         for iface in device.interfaces:
@@ -399,8 +512,7 @@ class _Builder:
                                            peer_ifname=linux_ifname(peer[1]) if peer else None,
                                            description=iface.description))
             if iface.vrf is not None:
-                plan.rules.append(LinuxRule(name, self.vrf_table(iface.vrf),
-                                            f"{iface.name} is in VRF {iface.vrf}"))
+                self.chain_rules(device.name, name, iface.vrf, f"{iface.name} in {iface.vrf}")
         for (dev, trunk), vrfs in sorted(self.transport.items()):
             if dev != device.name:
                 continue
@@ -416,9 +528,10 @@ class _Builder:
                                                peer_ifname=self.transport_if(peer[1], vrf)))
                 plan.rules.append(LinuxRule(name, self.transport_table(vrf),
                                             f"transport of VRF {vrf} on {trunk}"))
-        for ifname, vrf, table in plan.tunnel_ifs:
-            plan.rules.append(LinuxRule(ifname, table, f"tunnel of VRF {vrf}"))
-        for table in sorted(plan.tables):
+        for ifname, vrf, _ in plan.tunnel_ifs:
+            self.chain_rules(device.name, ifname, vrf, f"tunnel of {vrf}")
+        chained = {t for (d, _), chain in self.chains.items() if d == device.name for t in chain}
+        for table in sorted(set(plan.tables) - chained):  # transport tables end here
             self.add_route(device.name, LinuxRoute(table, "0.0.0.0/0", None, kind="blackhole",
                                                    metric=LAST_METRIC,
                                                    note="no route: drop"))
@@ -428,6 +541,11 @@ class _Builder:
             raise LinuxPlanError(f"{device.name}: two interfaces map to one Linux name")
 
 
-def linux_plan(network: Network) -> dict[str, DevicePlan]:
-    """Device name -> its Linux rendering (interfaces, tables, rules, routes)."""
-    return _Builder(network).build()
+def linux_plan(network: Network, by_route_target: bool = True) -> dict[str, DevicePlan]:
+    """Device name -> its Linux rendering (interfaces, tables, rules, routes).
+
+    ``by_route_target=False`` renders every VRF's full table on its own (the
+    model's ``Network.vrf_routes``), quadratic in size: the reference the
+    shared route-target tables are tested against.
+    """
+    return _Builder(network, by_route_target).build()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import make_env, merge_prefixes
+from zongheng.emitters.filters import cidr, make_env, sort_prefixes
 from zongheng.emitters.linux_plan import (
     VRF_TABLE_BASE,
     WG_PORT_BASE,
@@ -70,8 +70,10 @@ class WireguardEmitter(Emitter):
             old = entry["peers"].get(remote)
             if old is not None and old[0] != addr:
                 raise WireguardError(f"{device.name}: two endpoints for peer {remote} in {vrf}")
-            merged = merge_prefixes([*(old[1] if old else ()), *prefixes])
-            entry["peers"][remote] = (addr, merged)
+            # exactly the tunnels' prefixes, not merged: each route below must replace
+            # the VRF table's fail-closed blackhole of the same prefix
+            exact = sort_prefixes({*(old[1] if old else ()), *(cidr(p) for p in prefixes)})
+            entry["peers"][remote] = (addr, exact)
             entry["tunnels"].append(t.name)
         return out
 

@@ -1,23 +1,36 @@
 """How a compiled network runs on Linux routers: VRF-lite with policy routing.
 
 Linux in a network namespace has no VRF, VLAN or MPLS devices here, so the
-model's MPLS L3VPN is rendered as VRF-lite, derived once from the model:
+model's MPLS L3VPN is rendered as VRF-lite, derived once from the model
+(``i``: a VRF's position among all VRF names of the network, sorted):
 
-* every model VRF ``w`` is a routing table ``T(w)`` (id ``1000 + i``, ``i``
-  the VRF's position among all VRF names of the network, sorted); packets
-  entering an interface bound to ``w`` are looked up there (``ip rule iif``);
+* a VRF ``w``'s own routes (its attachments, its exits and gateways) are
+  table ``T(w)`` (``10000 + i``); the routes of each route target it imports
+  are one shared table ``R(rt)`` per device (``30000 + j``), as a PE keeps one
+  VPNv4 RIB; packets entering an interface of ``w`` are looked up by a chain
+  of ``ip rule iif`` rules: ``T(w)``, its imports in ``rt_import`` order, then
+  ``C(w)`` (``40000 + i``). Linux takes the first table with a match, the
+  model the longest prefix over all of them: they agree because every route
+  that covers a route of another table (the default route, say) is moved to
+  ``C(w)``, which ends in a ``blackhole default`` with the largest metric, so
+  a packet with no route is dropped instead of reaching the main table. The
+  size stays linear in the network (a full table per VRF would be quadratic:
+  80 MB for 50 departments); tests compare both renderings address by address;
 * what an MPLS label does (carry a packet to its *egress* VRF) is done by a
   per-VRF **transport sub-interface** on each PE trunk, ``<trunk>.<3000+i>``
   (a VLAN sub-interface on real hardware, a veth pair in emulation), and a
-  transport table ``L(v)`` (id ``2000 + i``) on every PE the path crosses:
-  a remote route of ``T(w)`` goes out of the sub-interface of its egress VRF
-  ``v``; ``L(v)`` forwards it hop by hop to the egress PE, which delivers it
-  out of the attachment. Overlapping vertical nets therefore never meet;
-* every table ends in a ``blackhole default`` with the largest metric, so a
-  packet with no route is dropped (the model's "no route: drop") instead of
-  falling through to the main table;
+  transport table ``L(v)`` (``20000 + i``) on every PE the path crosses: a
+  remote route goes out of the sub-interface of its egress VRF ``v``; ``L(v)``
+  forwards it hop by hop to the egress PE, which delivers it out of the
+  attachment. Overlapping vertical nets therefore never meet;
+* prefixes a VRF reaches over its encrypted tunnels are ``blackhole`` routes
+  (largest metric) in ``T(w)``: the tunnel interface adds the real route when
+  it is up; when it is down nothing goes in clear (fail closed);
 * global routes (exit, gateway and inner devices) and the loopbacks of the
-  devices of one connected component (the IGP) go to the main table.
+  devices of one connected component (the IGP) go to the main table; routes
+  an inner tunnel covers are left to the IPsec daemon.
+
+The kernel must not drop asymmetric VRF-lite traffic: ``rp_filter`` 0 or 2.
 
 Interface naming: model names (``eth3``, ``eth3.101``) are used unchanged
 when they are valid Linux names (at most 15 characters of ``[A-Za-z0-9_.-]``);

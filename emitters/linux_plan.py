@@ -161,7 +161,10 @@ class _Builder:
         self.chains: dict[tuple[str, str], list[int]] = {}
         self.devices = {d.name: d for d in network.devices}
         self.plans = {d.name: DevicePlan(d.name) for d in network.devices}
-        self.route_keys: set[tuple[str, int | None, tuple[int, int], int | None]] = set()
+        # device -> (table, span, metric) of its routes: the first route for a prefix wins
+        self.route_keys: dict[str, set[tuple[int | None, tuple[int, int], int | None]]] = {
+            d.name: set() for d in network.devices}
+        self.ifaces = {(d.name, i.name): i for d in network.devices for i in d.interfaces}
         self.paths: dict[tuple[bool, str, str], list[tuple[str, str, str, str]]] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -201,9 +204,9 @@ class _Builder:
         return linux_ifname(f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
 
     def model_if(self, device: str, name: str) -> Interface:
-        for i in self.devices[device].interfaces:
-            if i.name == name:
-                return i
+        iface = self.ifaces.get((device, name))
+        if iface is not None:
+            return iface
         raise LinuxPlanError(f"{device}: route or link names unknown interface {name!r}")
 
     def peer_of(self, device: str, ifname: str) -> tuple[str, str] | None:
@@ -255,10 +258,11 @@ class _Builder:
         return hops[::-1]
 
     def add_route(self, device: str, route: LinuxRoute) -> None:
-        key = (device, route.table, _span(route.prefix), route.metric)
-        if key in self.route_keys:
+        key = (route.table, _span(route.prefix), route.metric)
+        keys = self.route_keys[device]
+        if key in keys:
             return  # first route for a prefix wins (model order), like a RIB
-        self.route_keys.add(key)
+        keys.add(key)
         self.plans[device].routes.append(route)
 
     def deliver(self, device: str, ifname: str, prefix: str, table: int | None, note: str
@@ -373,9 +377,7 @@ class _Builder:
         for k in sorted(moved):
             by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])
         plan.routes = [r for k, r in enumerate(plan.routes) if k not in moved]
-        self.route_keys = {key for key in self.route_keys if key[0] != device}
-        for r in plan.routes:
-            self.route_keys.add((device, r.table, _span(r.prefix), r.metric))
+        self.route_keys[device] = {(r.table, _span(r.prefix), r.metric) for r in plan.routes}
         for (d, vrf), chain in sorted(self.chains.items()):
             if d != device:
                 continue

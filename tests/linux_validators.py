@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from zongheng.emitters.linux_plan import linux_ifname
+
 _counter = itertools.count()
 
 
@@ -389,13 +391,22 @@ class Lab:
             r = run(["ip", "netns", "exec", self.ns[dev], "nft", "-f",
                      str(self.workdir / f"{dev}.nft")])
             assert r.returncode == 0, f"{dev}: {r.stderr}"
-        for host, (_, _, address, gateway) in self.hosts.items():
-            self._ip(self.ns[host], ["link set dev lo up", "link set dev h0 up",
-                                     f"address add {address} dev h0",
-                                     f"route add default via {gateway} dev h0"])
+        for host, (dev, ifname, address, gateway) in self.hosts.items():
+            lines = ["link set dev lo up", "link set dev h0 up", f"address add {address} dev h0"]
+            if gateway:
+                lines.append(f"route add default via {gateway} dev h0")
+            else:  # a host outside (the Internet): the device's interface has no address
+                mac = json.loads(run(["ip", "-n", self.ns[dev], "-j", "link", "show", "dev",
+                                      linux_ifname(ifname)]).stdout)[0]["address"]
+                lines += [f"neighbour add 169.254.0.1 lladdr {mac} dev h0",
+                          "route add default via 169.254.0.1 dev h0 onlink"]
+            self._ip(self.ns[host], lines)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for proc in getattr(self, "servers", []):
+            proc.kill()
+            proc.wait()
         (self.workdir / "wg-done").touch()
         for p in getattr(self, "wg_procs", []):
             try:
@@ -450,6 +461,27 @@ class Lab:
         """One ICMP echo from the host; True when the matching reply comes back (1 s)."""
         r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", _PING, dst])
         assert r.returncode in (0, 1), r.stderr
+        return r.returncode == 0
+
+    def serve_tcp(self, host: str, address: str, port: int) -> subprocess.Popen:
+        """A TCP server on the host that answers ``zongheng`` to every connection."""
+        code = ("import socket\n"
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                f"s.bind(({address!r}, {port})); s.listen(8)\n"
+                "while True:\n"
+                "    c, _ = s.accept(); c.sendall(b'zongheng'); c.close()\n")
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c",
+                                 code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.servers = [*getattr(self, "servers", []), proc]
+        time.sleep(0.3)
+        return proc
+
+    def connect(self, host: str, dst: str, port: int) -> bool:
+        """A TCP connection from the host; True when the server's greeting arrives (2 s)."""
+        code = ("import socket, sys\n"
+                f"c = socket.create_connection(({dst!r}, {port}), timeout=2)\n"
+                "sys.exit(0 if c.recv(16) == b'zongheng' else 1)\n")
+        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", code])
         return r.returncode == 0
 
     def rx(self, host: str) -> int:

@@ -328,6 +328,45 @@ def test_vrf_lite_keeps_overlapping_vertical_nets_apart() -> None:
                    for r in plan.routes if r.table == last)
 
 
+def _lab_hosts(net: Network) -> dict[str, tuple[str, str, str, str | None]]:
+    """One host per PE attachment, at address 10 of its class's first prefix."""
+    hosts: dict[str, tuple[str, str, str, str | None]] = {}
+    for c in net.classes:
+        if not c.device.startswith("pe-") or not c.interface:
+            continue
+        iface = next(i for i in net.device(c.device).interfaces if i.name == c.interface)
+        net_ = netaddr.IPNetwork(c.prefixes[0])
+        hosts[f"{c.kind[0]}-{c.owner or 'platform'}-{c.region}"] = (
+            c.device, c.interface, f"{net_[10]}/{net_.prefixlen}",
+            filters.host_address(iface.address))
+    return hosts
+
+
+def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path) -> None:
+    """minimal.zh: the Internet reaches the portal's web port through the static NAT only."""
+    if missing("ip", "nft", "sysctl"):
+        pytest.skip("ip, nft or sysctl not installed")
+    net = network_named("minimal")
+    files = tree("minimal")
+    devices = {d.name: (files[f"{d.name}/iproute2.batch"], files[f"{d.name}/nftables.nft"])
+               for d in net.devices}
+    exit_dev = next(d for d in net.devices if d.role == "exit")
+    outside = next(i for i in exit_dev.interfaces if i.attached_class == "internet")
+    static = next(n for n in exit_dev.nat if n.kind == "static" and n.host == "portal")
+    hosts = _lab_hosts(net)
+    portal_host = next(h for h, v in hosts.items()
+                       if v[2].split("/")[0] == filters.host_address(static.inside))
+    hosts["internet"] = (exit_dev.name, outside.name, "198.51.100.10/24", None)
+    with Lab(linux_plan(net), devices, hosts, tmp_path) as lab:
+        for port in (80, 22):
+            lab.serve_tcp(portal_host, filters.host_address(static.inside), port)
+        public = filters.host_address(static.outside)
+        assert lab.connect("internet", public, 80)  # allow internet -> host(portal) web
+        assert not lab.connect("internet", public, 22)  # not a web port
+        assert not lab.ping("internet", public)  # nor ICMP
+        assert not lab.ping(portal_host, "198.51.100.10")  # no rule lets the inside out
+
+
 def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_path: Path
                                                                           ) -> None:
     """minimal.zh as namespaces running the emitted batches and rulesets.
@@ -345,15 +384,7 @@ def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_pa
     files = tree("minimal")
     devices = {d.name: (files[f"{d.name}/iproute2.batch"], files[f"{d.name}/nftables.nft"])
                for d in net.devices}
-    hosts = {}
-    for c in net.classes:
-        if not c.device.startswith("pe-") or not c.interface:
-            continue
-        iface = next(i for i in net.device(c.device).interfaces if i.name == c.interface)
-        net_ = netaddr.IPNetwork(c.prefixes[0])
-        hosts[f"{c.kind[0]}-{c.owner or 'platform'}-{c.region}"] = (
-            c.device, c.interface, f"{net_[10]}/{net_.prefixlen}",
-            filters.host_address(iface.address))
+    hosts = _lab_hosts(net)
     with Lab(plans, devices, hosts, tmp_path) as lab:
         assert lab.ping("h-tax-north", "59.64.16.10")  # horizontal -> horizontal
         before = {h: lab.rx(h) for h in ("v-tax-prov", "v-audit-prov")}

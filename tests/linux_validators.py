@@ -98,6 +98,7 @@ EOC
 export STRONGSWAN_CONF=/run/strongswan.conf
 ip link set lo up
 CHARON >/run/charon.log 2>&1 &
+trap 'kill -9 $! 2>/dev/null' EXIT
 for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
 cp "$CONF" /etc/swanctl/swanctl.conf
 set +e
@@ -107,6 +108,8 @@ cat /run/load.out
 echo "=== conns"
 swanctl --list-conns --raw
 kill %1
+for i in $(seq 20); do kill -0 %1 2>/dev/null || break; sleep 0.1; done
+kill -9 %1 2>/dev/null || true
 """
 
 
@@ -222,6 +225,7 @@ swanctl {
 EOC
 export STRONGSWAN_CONF=/run/strongswan.conf
 CHARON >/dev/null 2>&1 &
+trap 'kill -9 $! 2>/dev/null' EXIT
 for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
 swanctl --load-all >"$KEYS/$SELF.load" 2>&1
 for i in $(seq 100); do
@@ -230,6 +234,8 @@ for i in $(seq 100); do
   sleep 0.2
 done
 kill %1
+for i in $(seq 20); do kill -0 %1 2>/dev/null || break; sleep 0.1; done
+kill -9 %1 2>/dev/null || true
 """
 
 

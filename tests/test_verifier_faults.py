@@ -52,7 +52,9 @@ def test_route_target_import_leak_breaks_vertical_guard():
     and audit's ACL (written for audit's 10.0.0.0/16, the same range) lets web through."""
     net = fixture()
     v = vrf(net, "pe-north", "H-audit")
-    bad = replace_vrf(net, "pe-north", "H-audit", rt_import=(*v.rt_import, "65000:1001"))
+    tax_vertical = vrf(net, "pe-south", "V-tax").rt_export
+    assert len(tax_vertical) == 1
+    bad = replace_vrf(net, "pe-north", "H-audit", rt_import=(*v.rt_import, *tax_vertical))
     results = verify_network(bad, with_smt2=False)
     guard = status(results, "vertical-guard")
     assert guard.status == VIOLATED

@@ -166,7 +166,8 @@ def replay(oracle: Oracle, spec, st: Statement, cx) -> bool:
     ends = oracle.sim.run(*entry, p)
     X, Y = pmap(st.src), pmap(st.dst)
     if st.kind == "allow":
-        return not any(e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls]) for e in ends)
+        return not any(e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])
+                       and st.relates(cx.src_class, e.cls) for e in ends)
     if st.kind in ("deny", "via-exit"):
         return any(e.delivered and e.cls == cx.delivered_to and e.cls in Y for e in ends)
     return any(e.delivered and (e.cls in X) != (cx.src_class in X and inside(p.src,

@@ -450,12 +450,7 @@ class Forwarding:
         acl = self.acl_of(device, iface.acl_in)
         step = Step(device, iface.vrf, interface, acl, f, note)
         steps = steps + [step]
-        permit = self.permit(device, acl, f)
         out: list[Leaf] = []
-        if explain and not z3.is_true(permit):
-            out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
-                            "drop-acl", device, interface, iface.vrf))
-        conds = conds + [permit]
         key = (device, iface.vrf, self._within)
         t = self.table(device, iface.vrf, self._within)
         for k, r in enumerate(t.routes):
@@ -464,12 +459,22 @@ class Forwarding:
                 continue
             sel = self.selects(key, t, k, f.dst)
             for leaf in sub:
-                leaf.conds.insert(len(conds), sel)
+                leaf.conds.append(sel)
             out.extend(sub)
         if explain:
             none = [z3.Not(self.route_match(r.prefix, f.dst)) for r in t.routes]
             out.append(Leaf(conds + none, False, None, f, steps, crossed, "drop-no-route",
                             device, interface, iface.vrf))
+        if not out:
+            return out
+        # the inbound ACL, built only when some leaf of interest passes this point
+        permit = self.permit(device, acl, f)
+        if not z3.is_true(permit):
+            for leaf in out:
+                leaf.conds.append(permit)
+            if explain:
+                out.insert(0, Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
+                                   "drop-acl", device, interface, iface.vrf))
         return out
 
     def _deliver(self, device: str, interface: str, f: Fields, conds: list, steps: list,

@@ -13,7 +13,9 @@ the operator's key directory :data:`KEY_DIR`: ``<device>.key`` (private, this
 device only) and ``<device>.pub`` (every peer). ``Table = off`` because the
 peers exist only after ``PostUp``: the routes into the VRF's table are
 ``PostUp`` lines too, and the ``iproute2`` target's ``ip rule iif wg-<vrf>``
-sends decrypted packets to the same table.
+sends decrypted packets to the same table. That table already holds a
+blackhole (largest metric) for each of these prefixes: the tunnel's routes
+win while it is up, and when it is down nothing goes in clear.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ header lists them, and :func:`zongheng.emitters.linux_plan.linux_plan` gives
 the same list, with the peer of each link, to the emulator. The batch sets
 them up, adds the addresses (``noprefixroute``: the only routes are the
 model's, nothing leaks into the main table), the ``ip rule`` chain of each
-ingress interface (its VRF's tables, or its transport table) and every route. See ``linux_plan`` for the design.
+ingress interface (its VRF's tables, or its transport table) and every route.
+See ``linux_plan`` for the design.
 This is a separate target (``iproute2``) from ``nftables``; the Linux
 rendering of a device is both files (plus its VPN files).
 """

@@ -428,8 +428,12 @@ class Forwarding:
 
         With ``target``, only delivered leaves whose class passes it are built
         (drops and other deliveries are pruned: the query asks about target
-        deliveries only). Without it, every leaf including drops.
+        deliveries only). Without it, every leaf including drops. ``within``:
+        the caller only asks about final destinations inside these prefixes, so
+        tables keep only the routes overlapping them (exact: no NAT happens after
+        the first lookup).
         """
+        self._within = within
         return self._arrive(device, interface, f, [], [], False, 0, target)
 
     def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,

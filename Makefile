@@ -27,7 +27,8 @@ demo: setup
 	$(BIN)/zongheng check policies/heilongjiang.zh
 	$(BIN)/zongheng show policies/heilongjiang.zh --addresses
 	$(BIN)/zongheng compile policies/heilongjiang.zh -o out/heilongjiang
-	$(BIN)/zongheng verify policies/heilongjiang.zh --bundle out/heilongjiang-proof
+	$(BIN)/zongheng lint policies/heilongjiang.zh
+	$(BIN)/zongheng verify policies/heilongjiang.zh --defence --configs out/heilongjiang --bundle out/heilongjiang-proof
 	$(BIN)/zongheng audit out/heilongjiang-proof --solver all
 
 test: setup debs
@@ -37,6 +38,8 @@ test: setup debs
 bench: setup
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_emit.py
+	$(BIN)/python benchmarks/bench_lint.py
+	$(BIN)/python benchmarks/bench_bundle.py
 
 clean:
 	rm -rf out $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

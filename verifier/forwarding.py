@@ -168,6 +168,15 @@ class Forwarding:
         self._keep: list[object] = []
         self._paths: dict[tuple[str, str], list[str] | None] = {}
         self._rt_tables = {t.rt: t.routes for t in network.route_targets}
+        # Cutting tables to the asked destinations is exact only if no DNAT can happen
+        # after the first lookup: i.e. no route leads into an interface with static NAT.
+        dnat_ifaces = {(d.name, r.interface) for d in network.devices for r in d.nat
+                       if r.kind == "static"}
+        every_route = [r for d in network.devices for r in d.routes] + [
+            r for d in network.devices for v in d.vrfs for r in v.routes] + [
+            r for t in network.route_targets for r in t.routes]
+        self._late_dnat = any((r.egress_device, r.entry_interface or r.egress_interface)
+                              in dnat_ifaces for r in every_route if r.kind == "uplink")
         self._rt_cut: dict[tuple, tuple[Route, ...]] = {}
         self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
 
@@ -433,7 +442,7 @@ class Forwarding:
         tables keep only the routes overlapping them (exact: no NAT happens after
         the first lookup).
         """
-        self._within = within
+        self._within = None if self._late_dnat else within
         return self._arrive(device, interface, f, [], [], False, 0, target)
 
     def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,

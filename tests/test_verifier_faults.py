@@ -12,7 +12,17 @@ import dataclasses
 import pytest
 from model_builders import acl, fixture, replace_acl, replace_device, replace_vrf, vrf
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, ip
-from zongheng.compiler.model import AclLine, AssertionSpec, Interface, Network, Route
+from zongheng.compiler.model import (
+    AclLine,
+    AssertionSpec,
+    Interface,
+    Network,
+    PortRange,
+    Route,
+    Service,
+    Statement,
+    Waiver,
+)
 from zongheng.verifier.check import Encoder, defence_status, solve
 from zongheng.verifier.forwarding import Forwarding
 from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample, verify_network
@@ -190,3 +200,31 @@ def test_allow_fails_when_the_path_is_cut(name):
     assert not cx.delivered and cx.drop_reason == "drop-acl"
     assert cx.path[-1].action == "drop-acl"
     replay(net, cx)
+
+
+def test_a_waiver_excuses_exactly_the_flows_it_names():
+    """The RT leak above opens web and ping; waiving web alone still leaves ping."""
+    net = fixture()
+    v = vrf(net, "pe-north", "H-audit")
+    tax_vertical = vrf(net, "pe-south", "V-tax").rt_export
+    bad = replace_vrf(net, "pe-north", "H-audit", rt_import=(*v.rt_import, *tax_vertical))
+    guard = next(a for a in bad.assertions if a.name == "vertical-guard")
+    src = tuple((c.name, c.prefixes) for c in bad.classes if c.name.startswith("horizontal(audit)"))
+    dst = (("vertical(tax)@south", bad.endpoint_class("vertical(tax)@south").prefixes),)
+
+    def waived(services):
+        st = Statement("deny", src, dst, services, "horizontal(audit) -> vertical(tax)", "w:1")
+        spec = dataclasses.replace(guard, waivers=(Waiver("vertical-guard", st, "ok", "w:1"),))
+        return dataclasses.replace(bad, assertions=(spec,))
+
+    web = (Service("tcp", PortRange(80, 80)), Service("tcp", PortRange(443, 443)))
+    res = verify_network(waived(web), with_smt2=False)[0]
+    assert res.status == VIOLATED
+    assert res.counterexample.protocol == "icmp" and res.counterexample.icmp_type == 8
+    assert res.waivers == [{"statement": "horizontal(audit) -> vertical(tax)", "reason": "ok"}]
+    replay(bad, res.counterexample)
+    res = verify_network(waived((*web, Service("icmp"))), with_smt2=False)[0]
+    assert res.status == PROVEN
+    # a waiver for another site does not excuse this one
+    dst = (("vertical(tax)@prov", bad.endpoint_class("vertical(tax)@prov").prefixes),)
+    assert verify_network(waived((Service("ip"),)), with_smt2=False)[0].status == VIOLATED

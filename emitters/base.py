@@ -7,9 +7,12 @@ compiled model goes in, text comes out; emitters never look at the policy.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import jinja2
 from zongheng.compiler.model import Device, Network
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
@@ -23,6 +26,8 @@ class Emitter:
     name: ClassVar[str] = ""
     extension: ClassVar[str] = "txt"
     roles: ClassVar[frozenset[str]] = frozenset({"pe", "exit", "gw", "inner"})
+    template: ClassVar[str] = "device.j2"  # rendered with view(device) by the default render
+    filters: ClassVar[dict[str, Callable[..., Any]]] = {}  # target-specific Jinja filters
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -33,9 +38,20 @@ class Emitter:
         self.network = network
         self.template_dir = template_dir
 
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """The target's templates (packaged, or overridden by ``--templates DIR``)."""
+        from zongheng.emitters.filters import make_env
+
+        return make_env(self.name, self.template_dir, dict(self.filters) or None)
+
     def applies_to(self, device: Device) -> bool:
         return device.role in self.roles
 
+    def view(self, device: Device) -> dict[str, Any]:
+        """What the template sees for one device."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither view() nor render()")
+
     def render(self, device: Device) -> str | None:
         """Config text for one device, or None when the target has nothing for it."""
-        raise NotImplementedError
+        return self.env.get_template(self.template).render(**self.view(device))

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import netaddr
-from zongheng.compiler.model import Acl, Device, Network, Vrf
+from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, make_env, safe_name
+from zongheng.emitters.filters import comment_text, safe_name
 
 SEQ_STEP = 10
 TUNNEL_BASE = 100
@@ -38,13 +38,6 @@ class CiscoIosXe(Emitter):
     name: ClassVar[str] = "cisco-ios-xe"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
-
-    def __init__(self, network: Network, template_dir=None) -> None:
-        super().__init__(network, template_dir)
-        self.env = make_env(self.name, template_dir, self.filters)
-
-    def render(self, device: Device) -> str | None:
-        return self.env.get_template("device.j2").render(**self.view(device))
 
     # ------------------------------------------------------------ view
 

@@ -14,10 +14,10 @@ import itertools
 from typing import Any, ClassVar
 
 import netaddr
-from zongheng.compiler.model import Acl, Device, Network, Vrf
+from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, make_env, safe_name
+from zongheng.emitters.filters import comment_text, safe_name
 
 RULE_STEP = 5
 ACL_BASE = 3000  # advanced ACLs are numbered 3000-3999
@@ -43,13 +43,6 @@ class HuaweiVrp(Emitter):
     name: ClassVar[str] = "huawei-vrp"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
-
-    def __init__(self, network: Network, template_dir=None) -> None:
-        super().__init__(network, template_dir)
-        self.env = make_env(self.name, template_dir, self.filters)
-
-    def render(self, device: Device) -> str | None:
-        return self.env.get_template("device.j2").render(**self.view(device))
 
     # ------------------------------------------------------------ view
 

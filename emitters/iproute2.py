@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import make_env
 from zongheng.emitters.linux_plan import RULE_PRIORITY, linux_plan
 
 
@@ -29,7 +28,6 @@ class Iproute2Emitter(Emitter):
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)
-        self.env = make_env("iproute2", template_dir)
         self.plans = linux_plan(network)
 
     def render(self, device: Device) -> str | None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import netaddr
-from zongheng.compiler.model import Acl, Device, Network, Vrf
+from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, make_env, safe_name
+from zongheng.emitters.filters import comment_text, safe_name
 
 
 def junos_port(name: str) -> str:
@@ -68,13 +68,6 @@ class Junos(Emitter):
         "rt_community": rt_community,
         "address_name": address_name,
     }
-
-    def __init__(self, network: Network, template_dir=None) -> None:
-        super().__init__(network, template_dir)
-        self.env = make_env(self.name, template_dir, self.filters)
-
-    def render(self, device: Device) -> str | None:
-        return self.env.get_template("device.j2").render(**self.view(device))
 
     # ------------------------------------------------------------ view
 

@@ -20,7 +20,6 @@ from zongheng.emitters.filters import (
     cidr,
     host_address,
     ident,
-    make_env,
     merge_prefixes,
     port_range,
     short_hash,
@@ -128,16 +127,14 @@ class NftablesEmitter(Emitter):
     name = "nftables"
     extension = "nft"
 
-    def __init__(self, network, template_dir=None) -> None:
-        super().__init__(network, template_dir)
-        self.env = make_env("nftables", template_dir, extra_filters={
-            "nft_match": nft_match,
-            "nft_verdict": nft_verdict,
-            "nft_statement": nft_statement,
-            "acl_chain": acl_chain,
-            "nat_pool": nat_pool,
-            "linux_ifname": linux_ifname,
-        })
+    filters = {
+        "nft_match": nft_match,
+        "nft_verdict": nft_verdict,
+        "nft_statement": nft_statement,
+        "acl_chain": acl_chain,
+        "nat_pool": nat_pool,
+        "linux_ifname": linux_ifname,
+    }
 
     def render(self, device: Device) -> str | None:
         acls = {a.name: a for a in device.acls}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from zongheng.compiler.model import Device, Tunnel
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import make_env, safe_name
+from zongheng.emitters.filters import safe_name
 from zongheng.emitters.linux_plan import VRF_TABLE_BASE, vrf_names
 
 IKE_PROPOSAL = "aes256gcm16-prfsha384-ecp384"
@@ -51,7 +51,6 @@ class StrongswanEmitter(Emitter):
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)
-        self.env = make_env("strongswan", template_dir)
         self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
 
     def ends(self, device: Device) -> list[dict]:

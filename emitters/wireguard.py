@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import cidr, make_env, sort_prefixes
+from zongheng.emitters.filters import cidr, sort_prefixes
 from zongheng.emitters.linux_plan import (
     VRF_TABLE_BASE,
     WG_PORT_BASE,
@@ -45,7 +45,6 @@ class WireguardEmitter(Emitter):
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)
-        self.env = make_env("wireguard", template_dir)
         self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
         self.loopbacks = {d.name: d.loopback for d in network.devices}
 

@@ -101,6 +101,7 @@ class _Table:
     order: list[int] = field(default_factory=list)  # route indices sorted by (net, -len)
     starts: list[int] = field(default_factory=list)
     nondeterministic_ties: bool = False
+    key: tuple = ()
 
     def __post_init__(self) -> None:
         self.nets = [parse_prefix(r.prefix) for r in self.routes]
@@ -200,9 +201,11 @@ class Forwarding:
         destination is known to lie in them (no NAT happens after the first lookup).
         """
         key = (device, vrf, within)
+        dev = self.devices[device]
+        if self.leak_routes and vrf is not None and dev.role == "pe":
+            key = ("leaked", None, within)  # one table for every PE VRF
         t = self._tables.get(key)
         if t is None:
-            dev = self.devices[device]
             if vrf is None:
                 routes = tuple(r for r in dev.routes if _overlaps(r.prefix, within))
             elif self.leak_routes and dev.role == "pe":
@@ -212,6 +215,7 @@ class Forwarding:
             else:
                 routes = ()
             t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes and vrf is not None)
+            t.key = key
             self._tables[key] = t
         return t
 
@@ -464,8 +468,8 @@ class Forwarding:
         step = Step(device, iface.vrf, interface, acl, f, note)
         steps = steps + [step]
         out: list[Leaf] = []
-        key = (device, iface.vrf, self._within)
         t = self.table(device, iface.vrf, self._within)
+        key = t.key
         for k, r in enumerate(t.routes):
             sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
             if not sub:

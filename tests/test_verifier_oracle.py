@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from model_builders import ADDRESSES, OUTSIDE, random_networks
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip
 from zongheng.compiler.model import Network, Service, Statement
+from zongheng.verifier.check import defence_status
 from zongheng.verifier.results import PROVEN, VIOLATED, verify_network
 
 PORTS = (1, 2, 3)
@@ -60,9 +61,9 @@ def svc(p: Pkt, services: tuple[Service, ...]) -> bool:
 
 
 class Oracle:
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, no_acl: bool = False):
         self.net = net
-        self.sim = Simulator(net)
+        self.sim = Simulator(net, no_acl=no_acl)
         self.cls = {c.name: c for c in net.classes}
         self.run = functools.lru_cache(maxsize=None)(self.sim.run)
 
@@ -190,3 +191,15 @@ def test_verifier_equals_brute_force(net: Network):
             assert cx is not None
             st = next(s for s in spec.statements if s.text == cx.statement)
             assert replay(oracle, spec, st, cx), (st, cx)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(random_networks())
+def test_routing_only_defence_equals_brute_force_without_acls(net: Network):
+    """The defence-in-depth "routing alone" verdict is the verdict with every ACL gone."""
+    oracle = Oracle(net, no_acl=True)
+    relaxed: dict = {}
+    for spec in net.assertions:
+        got = defence_status(net, spec, 30_000, relaxed)["routing_only"]
+        expected = any(oracle.violated(spec, st) for st in spec.statements)
+        assert got == (VIOLATED if expected else PROVEN), spec

@@ -93,6 +93,8 @@ class End:
     crossed_exit: bool
     reason: str
     hops: list[tuple[str, str | None, str | None, int | None]] = field(default_factory=list)
+    device: str = ""  # where a delivered packet left the network
+    interface: str = ""
 
 
 def line_hits(ln: AclLine, p: Pkt) -> bool:
@@ -260,7 +262,7 @@ class Simulator:
                     break
         if i.attached_class is None:
             return [End(False, None, p, crossed, "not attached", hops)]
-        return [End(True, i.attached_class, p, crossed, "", hops)]
+        return [End(True, i.attached_class, p, crossed, "", hops, device, interface)]
 
     # ---------------------------------------------------------------- transit
     def carry(self, device, vrf, r: Route, p: Pkt) -> bool:

@@ -228,3 +228,30 @@ def test_a_waiver_excuses_exactly_the_flows_it_names():
     # a waiver for another site does not excuse this one
     dst = (("vertical(tax)@prov", bad.endpoint_class("vertical(tax)@prov").prefixes),)
     assert verify_network(waived((Service("ip"),)), with_smt2=False)[0].status == VIOLATED
+
+
+def test_missing_reply_lines_break_allow():
+    """A stateless attachment ACL without its reply lines: the request arrives, the answer
+    never leaves. The allow assertion fails on the reply, and says where."""
+    net = fixture()
+    a = acl(net, "pe-prov", "zh-platform-in")
+    assert any(ln.reply for ln in a.lines)
+    bad = replace_acl(net, "pe-prov", "zh-platform-in",
+                      tuple(ln for ln in a.lines if not ln.reply))
+    res = status(verify_network(bad, with_smt2=False), "portal published")
+    assert res.status == VIOLATED
+    cx = res.counterexample
+    assert cx.delivered and cx.delivered_to == "platform@prov"
+    assert cx.drop_reason == "reply drop-acl"
+    reply_hops = [h for h in cx.path if h.note.startswith("reply")]
+    assert reply_hops[-1].device == "pe-prov" and reply_hops[-1].acl == "zh-platform-in"
+    assert reply_hops[-1].action == "drop-acl"
+    # the simulator agrees: request delivered, its SYN+ACK dropped on the way back
+    sim = Simulator(bad)
+    p = Pkt(ip(cx.src), ip(cx.dst), TCP, cx.sport, cx.dport, True)
+    end = sim.run(cx.path[0].device, cx.path[0].interface, p)[0]
+    assert end.delivered and end.cls == "platform@prov"
+    back = Pkt(end.pkt.dst, p.src, TCP, p.dport, p.sport, True, True, False, 0, False)
+    again = sim.run(end.device, end.interface, back)[0]
+    assert not again.delivered and again.reason == "acl"
+    assert status(verify_network(net, with_smt2=False), "portal published").status == PROVEN

@@ -18,7 +18,7 @@ from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.check import defence_status
 from zongheng.verifier.results import PROVEN, VIOLATED, verify_network
 
-PORTS = (1, 2, 3)
+PORTS = (1, 2, 1024)  # ranges in random models end at 1, 2 or 65535
 DSTS = tuple(ip(a) for a in (*ADDRESSES, OUTSIDE))
 
 
@@ -106,10 +106,12 @@ class Oracle:
 
                 def keep(p, addrs=addrs):
                     return p.new and svc(p, st.services) and inside(p.dst, addrs) and (
-                        p.proto != ICMP or p.icmp == 8)
-                for _p, es in self.ends(c, X[c], keep):
+                        p.proto != ICMP or p.icmp == 8) and (
+                        p.proto not in (TCP, UDP) or p.sport >= 1024)
+                for p, es in self.ends(c, X[c], keep):
                     if not any(e.delivered and e.cls in related
-                               and inside(e.pkt.dst, related[e.cls]) for e in es):
+                               and inside(e.pkt.dst, related[e.cls])
+                               and self.reply_returns(c, p, e) for e in es):
                         return True
             return False
         if st.kind == "isolated":
@@ -143,6 +145,13 @@ class Oracle:
             return False
         raise AssertionError(st.kind)
 
+    def reply_returns(self, c: str, p: Pkt, e) -> bool:
+        """The first reply, from where p arrived back to p's source, reaches class c."""
+        r = Pkt(e.pkt.dst, p.src, p.proto, p.dport, p.sport, p.syn, p.proto == TCP, False,
+                0 if p.icmp == 8 else p.icmp, False)
+        return any(x.delivered and x.cls == c and inside(x.pkt.dst, self.cls[c].prefixes)
+                   for x in self.sim.run(e.device, e.interface, r))
+
     def addresses(self, c: str, Y) -> list[str]:
         statics = [(r.inside, r.outside) for d in self.net.devices for r in d.nat
                    if r.kind == "static"]
@@ -168,7 +177,8 @@ def replay(oracle: Oracle, spec, st: Statement, cx) -> bool:
     X, Y = pmap(st.src), pmap(st.dst)
     if st.kind == "allow":
         return not any(e.delivered and e.cls in Y and inside(e.pkt.dst, Y[e.cls])
-                       and st.relates(cx.src_class, e.cls) for e in ends)
+                       and st.relates(cx.src_class, e.cls)
+                       and oracle.reply_returns(cx.src_class, p, e) for e in ends)
     if st.kind in ("deny", "via-exit"):
         return any(e.delivered and e.cls == cx.delivered_to and e.cls in Y for e in ends)
     return any(e.delivered and (e.cls in X) != (cx.src_class in X and inside(p.src,

@@ -6,7 +6,10 @@ query (a proof is z3 answering unsat):
 * ``deny X -> Y [S]``: some new-connection packet of S entering at X is
   delivered at an attachment of Y with its (post-NAT) destination in Y;
 * ``allow X -> Y S``: some opening packet of S from X, addressed to Y (to
-  Y's static NAT addresses when X is the Internet), is *not* delivered in Y;
+  Y's static NAT addresses when X is the Internet), is *not* delivered in Y,
+  or its first reply (from where it arrived back to its original source, NAT
+  undone by connection tracking; TCP SYN+ACK, ICMP echo reply) does not get
+  back into X's class;
 * ``isolated X``: (out) any packet from X delivered outside X, (in) any
   packet from outside X delivered into X;
 * ``via-exit X -> Y``: any packet from X delivered in Y that crossed no exit,
@@ -89,6 +92,8 @@ class Encoder:
         self.f: Fields = packet_fields()
         self.wf = well_formed(self.f)
         self.classes = {c.name: c for c in network.classes}
+        self._replies: dict[tuple, list[Leaf]] = {}
+        self._keep: list[object] = []
         self.exit_static: list[tuple[str, str, str]] = []  # (exit, inside host, public)
         for d in network.devices:
             for r in d.nat:
@@ -152,6 +157,34 @@ class Encoder:
                 out += list(ps)
         return out
 
+    def reply_fields(self, lf: Leaf) -> Fields:
+        """The first reply to the opening packet ``self.f`` delivered as ``lf``: from the
+        address it reached back to its original source (conntrack undoes NAT)."""
+        f = self.f
+        tcp = f.proto == 6
+        return Fields(lf.fields.dst, f.src, f.proto, f.dport, f.sport, f.syn, tcp,
+                      z3.BoolVal(False), z3.If(f.icmp == 8, z3.BitVecVal(0, 8), f.icmp),
+                      z3.BoolVal(False))
+
+    def reply_leaves(self, cls: str, lf: Leaf) -> list[Leaf]:
+        """Leaves of the reply entering where ``lf`` was delivered, back into ``cls``."""
+        r = self.reply_fields(lf)
+        key = (lf.final_device, lf.final_interface, cls, r.key())
+        got = self._replies.get(key)
+        if got is None:
+            pts = self.classes[cls].prefixes if cls in self.classes else ()
+            got = self.fw.leaves(lf.final_device, lf.final_interface, r, lambda c: c == cls,
+                                 tuple(pts) if pts else None)
+            self._replies[key] = got
+            self._keep.append(r)
+        return got
+
+    def reply_returns(self, cls: str, lf: Leaf) -> z3.BoolRef:
+        leaves = self.reply_leaves(cls, lf)
+        pts = tuple(self.classes[cls].prefixes) if cls in self.classes else ()
+        return z3.Or([z3.And(x.cond(), self.fw.in_set(x.fields.dst, pts)) for x in leaves]) \
+            if leaves else z3.BoolVal(False)
+
     # ------------------------------------------------------------ statements
     def obligations(self, spec: AssertionSpec) -> list[Obligation]:
         out = []
@@ -189,7 +222,7 @@ class Encoder:
         src, dst = _pmap(st.src), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return self.fw.in_set(lf.fields.dst, dst[lf.cls])
+            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]), self.reply_returns(cls, lf))
 
         def addressed(cls: str, dev: str) -> z3.BoolRef:
             related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
@@ -277,37 +310,23 @@ class Encoder:
                          if z3.is_true(m.eval(lf.cond(), model_completion=True))), None)
         proto = val(f.proto)
         flags = "".join(c for c, t in (("S", f.syn), ("A", f.ack), ("R", f.rst)) if val(t))
-        path: list[Hop] = []
-        rule = None
-        if leaf is not None:
-            for step in leaf.steps:
-                line, note = None, step.note
-                if step.acl is not None:
-                    sf = step.fields
-                    if step.acl.stateful and not val(sf.new):
-                        note = (note + " conntrack reply").strip()
-                        rev = sf.reversed_as_new()
-                        for ln in step.acl.lines:
-                            if z3.is_true(m.eval(line_match(rev, ln), model_completion=True)):
-                                line = ln.seq
-                                break
-                    else:
-                        for ln in step.acl.lines:
-                            if z3.is_true(m.eval(line_match(sf, ln), model_completion=True)):
-                                line = ln.seq
-                                if ln.action == "permit" and rule is None:
-                                    rule = ln.rule
-                                break
-                path.append(Hop(step.device, step.vrf, step.acl.name if step.acl else None, line,
-                                "forward", step.interface, note))
-            if leaf.delivered:
-                path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, "deliver",
-                                leaf.final_interface, leaf.reason))
-            elif path and leaf.reason in ("drop-acl",) and leaf.final_device == path[-1].device:
-                path[-1] = Hop(**{**path[-1].__dict__, "action": leaf.reason})
+        path, rule = self._hops(leaf, m, "")
+        drop_reason = None if leaf is None or leaf.delivered else leaf.reason
+        if ob.kind == "allow" and leaf is not None and leaf.delivered and \
+                ob.statement.relates(cls, leaf.cls or ""):
+            # delivered, so its reply is what fails: show the reply's path too
+            r = self.reply_fields(leaf)
+            back = next((lf for lf in self.fw.leaves(leaf.final_device, leaf.final_interface,
+                                                     r, None)
+                         if z3.is_true(m.eval(lf.cond(), model_completion=True))), None)
+            hops, _ = self._hops(back, m, "reply")
+            path += hops
+            if back is None:
+                drop_reason = "reply dropped"
+            elif back.delivered:
+                drop_reason = f"reply delivered to {back.cls}"
             else:
-                path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, leaf.reason,
-                                leaf.final_interface or None))
+                drop_reason = f"reply {back.reason}"
         dst_val = val(f.dst)
         dst_class = None
         if leaf is not None and leaf.delivered and ob.kind != "allow":
@@ -324,8 +343,54 @@ class Encoder:
             icmp_type=val(f.icmp) if proto == 1 else None, new=bool(val(f.new)),
             delivered=bool(leaf.delivered) if leaf is not None else False,
             delivered_to=leaf.cls if leaf is not None and leaf.delivered else None,
-            drop_reason=None if leaf is None or leaf.delivered else leaf.reason,
+            drop_reason=drop_reason,
             statement=ob.statement.text)
+
+    def _hops(self, leaf: Leaf | None, m: z3.ModelRef, tag: str) -> tuple[list[Hop], str | None]:
+        """The hops of a leaf under model m, and the rule of the first permitting line."""
+        if leaf is None:
+            return [], None
+
+        def val(t: z3.ExprRef) -> int:
+            v = m.eval(t, model_completion=True)
+            return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+
+        path: list[Hop] = []
+        rule = None
+        for step in leaf.steps:
+            line, note = None, " ".join(x for x in (tag, step.note) if x)
+            if step.acl is not None:
+                sf = step.fields
+                if step.acl.stateful and not val(sf.new):
+                    note = (note + " conntrack reply").strip()
+                    rev = sf.reversed_as_new()
+                    for a in self.fw.devices[step.device].acls:
+                        if not a.stateful:
+                            continue
+                        for ln in a.lines:
+                            if z3.is_true(m.eval(line_match(rev, ln), model_completion=True)):
+                                if ln.action == "permit" and line is None:
+                                    line = ln.seq
+                                    note += f" ({a.name})" if a.name != step.acl.name else ""
+                                break
+                else:
+                    for ln in step.acl.lines:
+                        if z3.is_true(m.eval(line_match(sf, ln), model_completion=True)):
+                            line = ln.seq
+                            if ln.action == "permit" and rule is None:
+                                rule = ln.rule
+                            break
+            path.append(Hop(step.device, step.vrf, step.acl.name if step.acl else None, line,
+                            "forward", step.interface, note))
+        if leaf.delivered:
+            path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, "deliver",
+                            leaf.final_interface, " ".join(x for x in (tag, leaf.reason) if x)))
+        elif path and leaf.reason == "drop-acl" and leaf.final_device == path[-1].device:
+            path[-1] = Hop(**{**path[-1].__dict__, "action": leaf.reason})
+        else:
+            path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, leaf.reason,
+                            leaf.final_interface or None, tag))
+        return path, rule
 
     def _class_of_dst(self, st: Statement, dst: int) -> str | None:
         for cls, ps in st.dst:

@@ -42,6 +42,7 @@ PROTO_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": ICMP}
 PROTO_NAMES = {v: k for k, v in PROTO_NUMBERS.items()}
 ICMP_REPLY_TYPES = (0, 3, 11, 14, 16, 18)  # echo reply, errors, timestamp/info/mask replies
 ICMP_ECHO_REQUEST = 8
+EPHEMERAL_LOW = 1024  # clients open connections from ports 1024-65535
 InSet = Callable[[z3.BitVecRef, tuple[str, ...]], z3.BoolRef]
 
 
@@ -219,8 +220,11 @@ def services_match(f: Fields, services: tuple[Service, ...]) -> z3.BoolRef:
 
 def opening_packet(f: Fields, services: tuple[Service, ...]) -> z3.BoolRef:
     """The canonical packets that open a connection of ``services`` (for ``allow``):
-    TCP SYN, any UDP, ICMP echo request, any other protocol."""
+    TCP SYN and UDP from a client's ephemeral port (1024-65535), ICMP echo
+    request, any other protocol."""
     icmp = is_proto(f, "icmp")
+    tcp_udp = z3.Or(is_proto(f, "tcp"), is_proto(f, "udp"))
     return z3.And(
         f.new, services_match(f, services),
+        z3.Implies(tcp_udp, z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16), f.sport)),
         z3.Implies(icmp, f.icmp == ICMP_ECHO_REQUEST))

@@ -4,8 +4,8 @@ Two solver questions over the same encoding as ``verify``:
 
 * is some new connection from X to Y (on S) delivered? -> an example packet
   and its path;
-* is some new connection from X to Y (on S) dropped? -> an example packet
-  and the device/ACL line (or missing route) that drops it.
+* is some new connection from X to Y (on S) dropped, or its reply? -> an
+  example packet and the device/ACL line (or missing route) that drops it.
 
 So the answer says "all", "some" or "none" of the connections get through.
 """
@@ -65,7 +65,10 @@ def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...
         from zongheng.verifier.encode import in_prefixes
         return in_prefixes(lf.fields.dst, dmap[lf.cls])
 
-    ing = enc._ingress(_pmap(src), lambda c: c in dmap, per_leaf, within=dmap)
+    def addressed(cls, dev):  # as allow: the Internet addresses hosts by their NAT address
+        return enc.fw.in_set(enc.f.dst, tuple(enc.allow_addresses(cls, dmap)))
+
+    ing = enc._ingress(_pmap(src), lambda c: c in dmap, per_leaf, addressed, within=dmap)
     f = enc.f
     formula = z3.And(enc.wf, opening_packet(f, services),
                      z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))

@@ -86,7 +86,10 @@ class Counterexample:
     and ``rule`` is the policy rule (``AclLine.rule``, "FILE:LINE") of the ACL
     line that let it through (``None`` if that line has no rule). For a failed
     ``allow`` the packet is dropped: ``delivered`` is False and the last hop
-    of ``path`` says where and why (``drop_reason``).
+    of ``path`` says where and why (``drop_reason``); or it is delivered but
+    its first reply does not get back: then ``path`` continues with the reply's
+    hops (their ``note`` starts with "reply") and ``drop_reason`` is
+    ``"reply <reason>"``.
     """
 
     realm: str

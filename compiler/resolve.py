@@ -148,15 +148,32 @@ class Resolver:
         nets = [IPNetwork(p) for _, ps in pairs for p in ps]
         if ep.kind in ("vertical", "horizontal") and ep.at is None:
             blocks = []
-            for dept in sorted({self.by_name[c].owner for c, _ in pairs}):  # type: ignore[type-var]
+            owners = {self.by_name[c].owner for c, _ in pairs}
+            for dept in sorted(owners):  # type: ignore[type-var]
                 dp = self.plan.departments[dept]  # type: ignore[index]
                 block = dp.blocks.get(ep.kind)
-                if block is not None:
+                if block is not None and not self._holds_others(block, ep.kind, owners):
                     blocks.append(block)
             covered = [n for n in nets if not any(b.first <= n.first and n.last <= b.last
                                                   for b in blocks)]
             nets = blocks + covered
         return tuple(str(n) for n in cidr_merge(nets))
+
+    def _holds_others(self, block: IPNetwork, kind: str, owners: set) -> bool:
+        """Whether another department's site of this realm lies inside ``block``.
+
+        Then the block is no summary: an ACL naming it would also match that
+        department's addresses (their own sites are listed instead).
+        """
+        key = (str(block), kind, frozenset(owners))
+        cache = self.__dict__.setdefault("_holds", {})
+        if key not in cache:
+            cache[key] = any(
+                c.kind == kind and c.owner not in owners
+                and any(block.first <= (n := IPNetwork(p)).first and n.last <= block.last
+                        for p in c.prefixes)
+                for c in self.classes)
+        return cache[key]
 
     # ------------------------------------------------------------ rules
     def services(self, names: tuple[ast.Name, ...]) -> tuple[Service, ...]:

@@ -465,8 +465,13 @@ def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int,
         enc = encoders.get(mode)
         if enc is None:
             enc = encoders[mode] = Encoder(network, Forwarding(network, **kw))
-        out[mode] = worst([solve(enc, ob, timeout_ms, False).status
-                           for ob in enc.obligations(spec)])
+        solved = [solve(enc, ob, timeout_ms, False) for ob in enc.obligations(spec)]
+        out[mode] = worst([o.status for o in solved])
+        cx = next((o.counterexample for o in solved if o.counterexample is not None), None)
+        if cx is not None:  # what gets through when this layer stands alone
+            port = f"/{cx.dport}" if cx.protocol in ("tcp", "udp") else ""
+            out[f"{mode}_example"] = (f"{cx.src_class} -> {cx.dst_class} "
+                                      f"{cx.protocol}{port} ({cx.src} -> {cx.dst})")
     return out
 
 

@@ -80,6 +80,7 @@ def to_json_data(results: list[AssertionResult], policy: str, policy_sha256: str
                     for w in r.waivers
                 ],
                 "counterexample": counterexample_dict(r.counterexample),
+                **({"defence": dict(r.defence)} if r.defence else {}),
             }
             for r in results
         ],
@@ -145,12 +146,24 @@ def render_text(
             Text(r.status, style=STATUS_STYLE.get(r.status, "")), str(len(r.waivers)),
         )
     console.print(table)
-    for r in results:
-        if r.defence:
-            console.print(
-                f"{r.name}: defence in depth: routing alone (ACLs removed) "
-                f"{r.defence.get('routing_only', '?')}, ACLs alone (routes leaked) "
-                f"{r.defence.get('acl_only', '?')}", markup=False)
+    defended = [r for r in results if r.defence]
+    if defended:
+        layers = Table(title="Defence in depth: does each layer hold the assertion alone?",
+                       title_justify="left")
+        layers.add_column("assertion")
+        layers.add_column("routing alone (ACLs removed)")
+        layers.add_column("ACLs alone (routes leaked)")
+        for r in defended:
+            cells = []
+            for mode in ("routing_only", "acl_only"):
+                status = r.defence.get(mode, "?")  # type: ignore[union-attr]
+                example = r.defence.get(f"{mode}_example")  # type: ignore[union-attr]
+                cell = Text(status, style=STATUS_STYLE.get(status, ""))
+                if example:
+                    cell.append(f"\n{example}")
+                cells.append(cell)
+            layers.add_row(r.name, *cells)
+        console.print(layers)
     for r in results:
         if r.status == PROVEN and not r.waivers:
             continue

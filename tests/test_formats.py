@@ -14,6 +14,7 @@ from zongheng.verifier.report_formats import (
     EXIT_VIOLATED,
     exit_status,
     render,
+    render_text,
 )
 from zongheng.verifier.results import AssertionResult, Counterexample, Hop, ObligationResult
 
@@ -143,10 +144,17 @@ def test_exit_status_violated_wins_over_unknown():
 
 def test_text_reports_defence_in_depth_when_checked():
     rs = results("proven")
-    rs[0].defence = {"routing_only": "proven", "acl_only": "violated"}
-    text = render("text", rs, POLICY, SHA)
-    assert "routing alone (ACLs removed) proven, ACLs alone (routes leaked) violated" in text
-    assert "defence" not in render("text", results("proven"), POLICY, SHA)
+    rs[0].defence = {"routing_only": "proven", "acl_only": "violated",
+                     "acl_only_example": "vertical(tax)@hrb -> vertical(audit)@hrb icmp"}
+    text = render_text(rs, POLICY, SHA, width=200)
+    assert "Defence in depth" in text
+    after = text[text.index("Defence in depth"):].splitlines()
+    row = next(ln for ln in after if rs[0].name in ln and "proven" in ln)
+    assert row.index("proven") < row.index("violated")  # routing column, then ACL column
+    assert "vertical(tax)@hrb -> vertical(audit)@hrb icmp" in text
+    assert "Defence" not in render("text", results("proven"), POLICY, SHA)
+    data = json.loads(render("json", rs, POLICY, SHA))
+    assert data["assertions"][0]["defence"]["acl_only"] == "violated"
 
 
 # ---------------------------------------------------------------- through `verify`

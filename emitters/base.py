@@ -50,7 +50,7 @@ class Emitter:
 
     def view(self, device: Device) -> dict[str, Any]:
         """What the template sees for one device."""
-        raise NotImplementedError(f"{type(self).__name__} defines neither view() nor render()")
+        raise TypeError(f"{type(self).__name__} defines neither view() nor render()")
 
     def render(self, device: Device) -> str | None:
         """Config text for one device, or None when the target has nothing for it."""

@@ -148,8 +148,10 @@ def write_outputs(
     names = parse_targets(targets)
     files = render_tree(network, names, template_dir)
     parent = out.absolute().parent
-    if not parent.is_dir():
-        raise OutputError(f"parent directory {parent} does not exist")
+    try:  # like `mkdir -p`: `-o out/heilongjiang` works on a fresh checkout
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {parent}: {exc.strerror}") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     old: Path | None = None
     try:

@@ -123,9 +123,18 @@ def test_bad_targets_and_paths_write_nothing(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="not a directory"):
         write_outputs(small_network(), afile, TARGETS)
     assert afile.read_text() == "x"
-    with pytest.raises(OutputError, match="does not exist"):
-        write_outputs(small_network(), tmp_path / "missing" / "out", TARGETS)
+    with pytest.raises(OutputError, match="cannot create"):
+        write_outputs(small_network(), afile / "under-a-file" / "out", TARGETS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_missing_parent_directories_are_created(tmp_path: Path) -> None:
+    """`-o out/heilongjiang` on a fresh checkout works like `mkdir -p`."""
+    manifest = write_outputs(small_network(), tmp_path / "a" / "b" / "out", TARGETS)
+    out = tmp_path / "a" / "b" / "out"
+    assert sorted(manifest["files"]) == sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and
+        p.name != "manifest.json")
 
 
 def test_parse_targets() -> None:

@@ -30,6 +30,8 @@ class Network:
     asn: int
     asn_loc: Loc | None
     loc: Loc
+    # exit region -> (outside interface address/len, ISP next hop), when given
+    uplinks: tuple[tuple[Name, PrefixLit, PrefixLit], ...] = ()
 
 
 @dataclass(frozen=True)

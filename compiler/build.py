@@ -277,7 +277,7 @@ class Builder:
                     Interface("eth0", None, b_addr, acl_in="zh-inside-in",
                               description=f"inside, to {dev}", peer_device=dev,
                               peer_interface=f"eth{n}"),
-                    Interface("eth1", None, None, acl_in="zh-outside-in",
+                    Interface("eth1", None, self.uplink_address(r), acl_in="zh-outside-in",
                               description="outside, Internet", attached_class="internet"),
                 ]
                 self.links.append(Link("exit", dev, f"eth{n}", f"exit-{r}", "eth0"))
@@ -397,7 +397,9 @@ class Builder:
         everything = {c.name for c in res.classes}
         for r in self.exit_regions:
             dev = f"exit-{r}"
-            out_routes = [Route("0.0.0.0/0", "local", dev, "eth1", None, origin_class="internet")]
+            up = plan.uplinks.get(r)
+            out_routes = [Route("0.0.0.0/0", "local", dev, "eth1", None, origin_class="internet",
+                                next_hop=str(up[1]) if up else None)]
             inside: set[str] = set()
             for inst in self.instances:
                 if inst.action != "allow":
@@ -467,6 +469,10 @@ class Builder:
             "hosts": self.host_entries(),
             "route_targets": self.route_targets,
         }
+
+    def uplink_address(self, region: str) -> str | None:
+        up = self.plan.uplinks.get(region)
+        return f"{up[0].ip}/{up[0].prefixlen}" if up else None
 
     def base_exports(self, vrf: str) -> set[int]:
         if vrf == "H-platform":

@@ -57,6 +57,7 @@ class Plan:
     inner: IPNetwork | None
     inner_sites: dict[str, IPNetwork]
     exits: list[tuple[str, IPNetwork]]
+    uplinks: dict[str, tuple[IPNetwork, IPAddress]]  # exit region -> (outside address, next hop)
     static_nat: dict[str, dict[str, IPAddress]]  # exit region -> host -> public address
     snat_free: dict[str, tuple[IPAddress, IPAddress]]  # exit region -> overload range
 
@@ -140,10 +141,12 @@ class Checker:
             levels=self.levels, horizontal=self.horizontal, regions=self.region_order,
             parent=self.parent, level=self.level_of, region_display=self.region_display,
             services=services, departments={}, platform=None, platform_sites={}, hosts={},
-            privates={}, inner=None, inner_sites={}, exits=self.exits, static_nat={},
+            privates={}, inner=None, inner_sites={}, exits=self.exits, uplinks={},
+            static_nat={},
             snat_free={},
         )
         self.plan = plan
+        self.uplinks_pass()
         self.platform_pass()
         self.departments_pass()
         self.privates_pass()
@@ -240,6 +243,42 @@ class Checker:
                 if any(r == region.value for r, _ in self.exits):
                     self.rep.error(region.loc, f"duplicate exit at '{region.value}'")
                 self.exits.append((region.value, pool))
+
+    def uplinks_pass(self) -> None:
+        """`exit R nat POOL uplink ADDRESS/LEN via GATEWAY`: the exit's outside addressing."""
+        net = self.p.networks[0] if self.p.networks else None
+        for region, addr_lit, via_lit in (net.uplinks if net else ()):
+            if region.value not in dict(self.exits):
+                continue  # the exit's own error is reported
+            text = addr_lit.text
+            if ":" in text or "/" not in text:
+                self.rep.error(addr_lit.loc, f"uplink '{clip(text)}' must be an IPv4 address with "
+                               "its prefix length, e.g. 202.97.9.2/30")
+                continue
+            ip_text, _, length = text.partition("/")
+            host = self.address(ast.PrefixLit(ip_text, addr_lit.loc))
+            via = self.address(via_lit)
+            if host is None or via is None or len(length) > 2 or int(length) > 32:
+                if host is not None and via is not None:
+                    self.rep.error(addr_lit.loc, f"'{text}': prefix length must be 0..32")
+                continue
+            iface = IPNetwork(f"{host}/{length}")
+            if iface.prefixlen < 31 and host in (iface.network, iface.broadcast):
+                self.rep.error(addr_lit.loc, f"uplink {text} is the network or broadcast "
+                               "address of its subnet")
+                continue
+            if via not in iface.cidr or via == host:
+                self.rep.error(via_lit.loc, f"next hop {via} must be another address of the "
+                               f"uplink subnet {iface.cidr}")
+                continue
+            for what, other in [("the horizontal plan", self.horizontal),
+                                *[(f"the NAT pool of exit {r}", p) for r, p in self.exits]]:
+                if other is not None and _overlap(iface.cidr, other):
+                    self.rep.error(addr_lit.loc, f"uplink subnet {iface.cidr} overlaps {what} "
+                                   f"({other})")
+                    break
+            else:
+                self.plan.uplinks[region.value] = (iface, via)
 
     def known_region(self, name: ast.Name) -> bool:
         if name.value not in self.parent:

@@ -237,6 +237,7 @@ class _Builder:
         levels: list[ast.Name] = []
         horizontal = None
         exits = []
+        uplinks: list = []
         asn, asn_loc = 65000, None
         for st in rest:
             if st.data == "levels":
@@ -253,10 +254,14 @@ class _Builder:
                 horizontal = self.prefix(pfx)
             elif st.data == "net_exit":
                 exits.append((self.name(st.children[0]), self.prefix(st.children[1])))
+                if len(st.children) > 2:
+                    up = st.children[2]
+                    uplinks.append((self.name(st.children[0]), self.prefix(up.children[0]),
+                                    self.prefix(up.children[1])))
             elif st.data == "net_asn":
                 asn, asn_loc = self.number(st.children[0]), _loc(st.children[0])
         return ast.Network(display, tuple(levels), horizontal, tuple(exits), asn, asn_loc,
-                           _loc(node))
+                           _loc(node), tuple(uplinks))
 
     def region(self, node: Tree, parent: str | None, out: list) -> None:
         """Regions in pre-order; iterative, so deep trees cannot exhaust the stack."""

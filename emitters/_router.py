@@ -253,6 +253,8 @@ def static_routes(network: Network, device: Device) -> list[StaticRoute]:
                 hop = r.next_hop or _next_hop(network, device, r)
                 if hop is not None:
                     out.append(StaticRoute(r.prefix, vrf, host_ip(hop), None, False, r.kind))
+            elif r.kind == "local" and r.egress_device == device.name and r.next_hop:
+                out.append(StaticRoute(r.prefix, vrf, host_ip(r.next_hop), None, False, "uplink"))
             elif (r.kind == "local" and r.egress_device == device.name and r.egress_interface
                   and r.egress_interface in by_name
                   and by_name[r.egress_interface].address is None):

@@ -132,6 +132,7 @@ def hand_network(display: str = NASTY) -> Network:
     exit_acl_in = Acl("EXIT-FROM-EXTRANET", stateful=True, comment=display, lines=(
         _line(10, "permit", "tcp", ["59.64.0.0/14"], [], dport=(80, 80), rule="policies/t.zh:20"),
         _line(20, "permit", "udp", ["59.64.0.0/14"], [], dport=(53, 53), rule="policies/t.zh:21"),
+        _line(25, "permit", "icmp", ["59.64.0.0/14"], [], icmp=(8,), rule="policies/t.zh:23"),
         _line(30, "deny", "ip", [], [], rule=None),
     ))
     exit_acl_out = Acl("EXIT-FROM-INTERNET", stateful=True, lines=(
@@ -388,7 +389,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"(?:source|destination)-address {IP} mask {IP}", None),
         (rf"service protocol (?:tcp|udp)(?: source-port {H_FWPORT})? destination-port {H_FWPORT}",
          None),
-        (r"service protocol icmp(?: icmp-type \d{1,3})?", None),
+        (r"service protocol icmp(?: icmp-type \d{1,3} 0 to 255)?", None),
         (r"action (?:permit|deny)", None),
     ],
     "nat-group": [(r"mode pat", None), (rf"section 0 {IP} {IP}", None)],
@@ -852,6 +853,13 @@ def test_huawei_every_rule_has_its_policy_rule_as_description() -> None:
         last_rule = [ln for ln in acl.split("\n") if re.match(r" rule \d+ (permit|deny) ", ln)][-1]
         assert re.fullmatch(r" rule \d+ deny ip", last_rule)
     assert "tcp-flag established" in text
+
+
+def test_huawei_firewall_icmp_service_names_a_code_range() -> None:
+    """USG `service protocol icmp icmp-type <number>` requires a code (range) after the type."""
+    text = render_all(hand_network(), "huawei-vrp")["exit-hlj"]
+    assert re.search(r"^  service protocol icmp icmp-type 8 0 to 255$", text, re.M)
+    assert not re.search(r"icmp-type \d+$", text, re.M)
 
 
 def test_junos_every_term_is_annotated_with_its_rule() -> None:

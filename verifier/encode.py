@@ -68,7 +68,11 @@ def range_prefixes(text: str) -> list[str]:
     if "-" not in text:
         return [text] if "/" in text else [f"{text}/32"]
     lo_s, hi_s = text.split("-", 1)
-    lo, hi = parse_prefix(lo_s)[0], parse_prefix(hi_s)[0]
+    return span_prefixes(parse_prefix(lo_s)[0], parse_prefix(hi_s)[0])
+
+
+def span_prefixes(lo: int, hi: int) -> list[str]:
+    """The fewest CIDR prefixes covering exactly the addresses lo..hi."""
     out = []
     while lo <= hi:
         size = 32

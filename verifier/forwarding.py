@@ -54,9 +54,9 @@ from zongheng.verifier.encode import (
     acl_lines_permit,
     in_prefix,
     in_prefixes,
-    int_to_ip,
     parse_prefix,
     range_prefixes,
+    span_prefixes,
 )
 
 MAX_DEVICES = 8
@@ -604,15 +604,4 @@ def merge_prefixes(prefixes: list[str]) -> list[str]:
             merged[-1][1] = max(merged[-1][1], hi)
         else:
             merged.append([lo, hi])
-    out = []
-    for lo, hi in merged:
-        while lo <= hi:
-            size = 32
-            while size > 0:
-                block = 1 << (33 - size)
-                if lo % block or lo + block - 1 > hi:
-                    break
-                size -= 1
-            out.append(f"{int_to_ip(lo)}/{size}")
-            lo += 1 << (32 - size)
-    return out
+    return [p for lo, hi in merged for p in span_prefixes(lo, hi)]

@@ -36,6 +36,12 @@ def split_ifname(name: str) -> tuple[int, int | None]:
     return int(m.group(1)), vlan
 
 
+def gigabit_ifname(name: str) -> str:
+    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
+    port_no, vlan = split_ifname(name)
+    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+
+
 @lru_cache(maxsize=65536)
 def prefix_info(prefix: str) -> tuple[tuple, int, str, bool]:
     """(sort key, prefix length, canonical CIDR, host bits clear) of an IPv4 prefix, cached.

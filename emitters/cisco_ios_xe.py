@@ -20,10 +20,7 @@ SEQ_STEP = 10
 TUNNEL_BASE = 100
 
 
-def ios_ifname(name: str) -> str:
-    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
-    port_no, vlan = rv.split_ifname(name)
-    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+ios_ifname = rv.gigabit_ifname
 
 
 def ios_name(text: str) -> str:

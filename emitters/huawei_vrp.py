@@ -25,10 +25,7 @@ NAT_ACL = 2000  # basic ACL of the source-NAT addresses (routers only)
 TUNNEL_BASE = 100
 
 
-def vrp_ifname(name: str) -> str:
-    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
-    port_no, vlan = rv.split_ifname(name)
-    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+vrp_ifname = rv.gigabit_ifname  # VRP names ports like IOS-XE
 
 
 def vrp_name(text: str) -> str:

@@ -11,8 +11,10 @@ vendor templates render the same network.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import netaddr
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
@@ -517,3 +519,27 @@ def export_plan(rows: list[tuple[str, tuple[str, ...]]], vrf_export: tuple[str, 
                         key=lambda t: (sort_key(t[0][0]), t[1]))
     return ExportPlan(tuple(p for p, _ in rows), tuple(sorted(common, key=rt_key)),
                       tuple(extra_list))
+
+
+def static_view(
+    s: StaticRoute, tunnels: list[TunnelEnd], *, discard: str | None,
+    tunnel: Callable[[int], str], ifname: Callable[[str], str],
+    vrf_name: Callable[[str], str] = str,
+) -> dict[str, Any]:
+    """One static route for a template; a target says only how it names the discard
+    interface, its tunnel interfaces, its ports and its VRFs."""
+    if s.discard:
+        via = discard
+    elif s.interface and s.interface.startswith("tun:"):
+        via = tunnel(tunnel_index(s.interface[4:], tunnels))
+    elif s.interface:
+        via = ifname(s.interface)
+    else:
+        via = s.next_hop
+    return {"vrf": vrf_name(s.vrf) if s.vrf else s.vrf, "prefix": s.prefix, "via": via}
+
+
+def export_plans(network: Network, device: Device) -> dict[str, ExportPlan]:
+    """Per VRF of a PE: which route targets each exported prefix carries."""
+    exported = exported_routes(network, device)
+    return {v.name: export_plan(exported.get(v.name, []), v.rt_export) for v in device.vrfs}

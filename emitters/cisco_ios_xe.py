@@ -44,9 +44,7 @@ class CiscoIosXe(Emitter):
         by_acl = {a.name: a for a in device.acls}
         acls = [self._acl(acl, groups) for acl in device.acls]
         tunnels = rv.tunnel_ends(net, device)
-        exported = rv.exported_routes(net, device)
-        plans = {v.name: rv.export_plan(exported.get(v.name, []), v.rt_export)
-                 for v in device.vrfs}
+        plans = rv.export_plans(net, device)
         underlay = rv.underlay_interfaces(net, device)
         bgp = None
         if device.role == "pe":
@@ -206,15 +204,8 @@ class CiscoIosXe(Emitter):
                 "policies": policies, "pairs": pairs}
 
     def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        if s.discard:
-            via = "Null0"
-        elif s.interface and s.interface.startswith("tun:"):
-            via = f"Tunnel{TUNNEL_BASE + rv.tunnel_index(s.interface[4:], tunnels)}"
-        elif s.interface:
-            via = ios_ifname(s.interface)
-        else:
-            via = s.next_hop
-        return {"vrf": s.vrf, "prefix": s.prefix, "via": via}
+        return rv.static_view(s, tunnels, discard="Null0", ifname=ios_ifname,
+                              tunnel=lambda i: f"Tunnel{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device) -> dict[str, Any] | None:
         if not device.nat:

@@ -52,9 +52,7 @@ class HuaweiVrp(Emitter):
         if len(numbers) > 1000:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
         tunnels = rv.tunnel_ends(net, device)
-        exported = rv.exported_routes(net, device)
-        plans = {v.name: rv.export_plan(exported.get(v.name, []), v.rt_export)
-                 for v in device.vrfs}
+        plans = rv.export_plans(net, device)
         underlay = rv.underlay_interfaces(net, device)
         neighbors = rv.bgp_neighbors(net, device)
         bgp = None
@@ -211,15 +209,8 @@ class HuaweiVrp(Emitter):
         return out
 
     def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        if s.discard:
-            via = "NULL0"
-        elif s.interface and s.interface.startswith("tun:"):
-            via = f"Tunnel0/0/{TUNNEL_BASE + rv.tunnel_index(s.interface[4:], tunnels)}"
-        elif s.interface:
-            via = vrp_ifname(s.interface)
-        else:
-            via = s.next_hop
-        return {"vrf": s.vrf, "prefix": s.prefix, "via": via}
+        return rv.static_view(s, tunnels, discard="NULL0", ifname=vrp_ifname,
+                              tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device, firewall: bool, zones: dict[str, str]) -> dict[str, Any] | None:
         if not device.nat:

@@ -219,15 +219,8 @@ class Junos(Emitter):
         }
 
     def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        if s.discard:
-            via = None
-        elif s.interface and s.interface.startswith("tun:"):
-            via = f"st0.{rv.tunnel_index(s.interface[4:], tunnels)}"
-        elif s.interface:
-            via = junos_ifname(s.interface)
-        else:
-            via = s.next_hop
-        return {"vrf": junos_name(s.vrf) if s.vrf else None, "prefix": s.prefix, "via": via}
+        return rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
+                              tunnel=lambda i: f"st0.{i}", vrf_name=junos_name)
 
     def _zones(self, device: Device) -> dict[str, str]:
         """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise."""

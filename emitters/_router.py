@@ -321,8 +321,18 @@ class TunnelEnd:
 
 
 def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
+    """The inner-net tunnels of the device, as the router targets render them.
+
+    Routers carry vertical nets in their MPLS L3VPN VRFs (the RFC 4364
+    backbone separates them by label, not by address), so the model's
+    vertical tunnels are rendered only by the Linux targets (WireGuard,
+    strongSwan), which have no MPLS VPN. The verifier treats a tunnel as
+    transport only, so both renderings are the network it proves.
+    """
     out = []
     for t in network.tunnels:
+        if t.kind != "inner":
+            continue
         if t.a_device == device.name:
             out.append((t.name, t.kind, t.a_vrf, t.a_address, t.b_address, t.b_device,
                         t.b_prefixes, t.cipher, t.secret))

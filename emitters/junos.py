@@ -76,10 +76,7 @@ class Junos(Emitter):
         firewall = any(a.stateful for a in device.acls)
         if firewall and not all(a.stateful for a in device.acls):
             raise rv.VendorEmitError(f"{device.name}: stateful and stateless ACLs mixed")
-        # route-based IPsec needs an SRX; a PE is an MX (no security hierarchy), and
-        # the model routes vertical prefixes over MPLS, so PE tunnels are left out
-        tunnels = [] if device.role == "pe" else rv.tunnel_ends(net, device)
-        skipped = rv.tunnel_ends(net, device) if device.role == "pe" else []
+        tunnels = rv.tunnel_ends(net, device)
         exported = rv.exported_routes(net, device)
         underlay = rv.underlay_interfaces(net, device)
         neighbors = rv.bgp_neighbors(net, device)
@@ -115,10 +112,6 @@ class Junos(Emitter):
             "permit_all": bool(tunnels) and not firewall,
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
-            "skipped_tunnels": [comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device} "
-                                             "not rendered (MX PE, VPN routes use MPLS)",
-                                             max_len=120)
-                                for t in skipped],
         }
 
     def _interfaces(self, device: Device, firewall: bool,

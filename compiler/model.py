@@ -28,8 +28,9 @@ Forwarding semantics (what the verifier encodes and the emitters render):
   destination. A route either ends at a local attachment of the same device
   (``Route.egress_interface``) or at a remote PE's attachment (MPLS L3VPN:
   the route was exported by the remote VRF with a route target this VRF
-  imports); the transit path follows ``Link``s (PE trunks) or a ``Tunnel``.
-  No route: drop.
+  imports); the transit path follows ``Link``s (PE trunks) or a ``Tunnel``
+  (transport only: its prefixes configure the Linux rendering's allowed
+  IPs, the verifier assumes no filtering by them). No route: drop.
 * ACLs are first match with an implicit deny at the end. ``Acl.stateful``
   ACLs (exit firewalls) let replies of permitted connections through by
   connection tracking; stateless ACLs (PE attachments) carry explicit reply

@@ -29,6 +29,17 @@ def ios_name(text: str) -> str:
     return name if name[0].isalpha() else "ZH-" + name
 
 
+def dhcp_interfaces(device: Device) -> set[str]:
+    """Exit outside interfaces the model gives no address (no ``uplink`` clause).
+
+    They take their address and default route from the ISP by DHCP
+    (``ip address dhcp``) instead of an interface-only default route that
+    would rely on proxy ARP.
+    """
+    return {i.name for i in device.interfaces
+            if i.attached_class == "internet" and i.address is None}
+
+
 class CiscoIosXe(Emitter):
     """IOS-XE: VRFs, MP-BGP VPNv4, named extended ACLs, NAT, zone firewall, IKEv2 tunnels."""
 
@@ -58,6 +69,7 @@ class CiscoIosXe(Emitter):
                          for v in device.vrfs],
             }
         zones = self._zones(device, by_acl)
+        dhcp = dhcp_interfaces(device)
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
@@ -67,6 +79,7 @@ class CiscoIosXe(Emitter):
                               for n in sorted(groups)],
             "acls": acls,
             "interfaces": self._interfaces(device, by_acl, zones["member"]),
+            "dhcp": dhcp,
             "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
                                   for i in underlay if i.address]}
             if underlay else None,
@@ -75,7 +88,9 @@ class CiscoIosXe(Emitter):
             "mpls": device.role == "pe" and bool(underlay),
             "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
             "bgp": bgp,
-            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)],
+            # a DHCP client installs the ISP's default route itself
+            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)
+                        if not (s.interface in dhcp and s.next_hop is None)],
             "nat": self._nat(device),
             "zones": zones,
             "tunnels": self._tunnels(device, tunnels),

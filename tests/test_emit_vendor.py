@@ -285,7 +285,7 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
     "interface": [
         (rf"description {TEXT}", None), (rf"encapsulation dot1Q {NUM}", None),
         (rf"vrf forwarding {NAME}", None), (rf"ip address {IP} {IP}", None),
-        (r"no ip address", None), (rf"ip unnumbered {C_IF}", None),
+        (r"no ip address", None), (r"ip address dhcp", None), (rf"ip unnumbered {C_IF}", None),
         (r"ip ospf network point-to-point", None), (r"ip ospf 1 area 0", None),
         (rf"ip access-group {NAME} (?:in|out)", None), (r"ip nat (?:inside|outside)", None),
         (rf"zone-member security {NAME}", None), (r"mpls ip", None), (r"no shutdown", None),
@@ -947,6 +947,33 @@ def test_nat_uses_the_model_overload_range_and_statics() -> None:
     junos = render_all(network, "junos")["exit-hlj"]
     assert ("set security nat source pool nat-exit-hlj address 202.97.10.2/32 to 202.97.10.14/32"
             in junos.split("\n"))
+
+
+def _cisco_interface(text: str, name: str) -> list[str]:
+    block = text.split(f"\ninterface {name}\n", 1)[1].split("\n!\n", 1)[0]
+    return block.split("\n")
+
+
+def test_cisco_exit_without_uplink_takes_its_address_by_dhcp() -> None:
+    """No ``uplink`` clause: DHCP client on the outside port, no interface-only default route."""
+    network = compiled("policies/minimal.zh")  # `exit prov nat ...` without an uplink
+    text = render_all(network, "cisco-ios-xe")["exit-prov"]
+    outside = _cisco_interface(text, "GigabitEthernet0/0/1")
+    assert " ip address dhcp" in outside and " ip nat outside" in outside
+    assert " no ip address" not in outside
+    routes = [ln for ln in text.split("\n") if ln.startswith("ip route ")]
+    assert routes and not any(ln.startswith("ip route 0.0.0.0 0.0.0.0") for ln in routes)
+    assert not any(ln.endswith("GigabitEthernet0/0/1") for ln in routes)
+    assert check("cisco-ios-xe", text) == []
+
+
+def test_cisco_exit_with_uplink_keeps_its_address_and_next_hop() -> None:
+    network = compiled(GOLDEN_POLICY)  # `exit hlj ... uplink 202.97.9.2/30 via 202.97.9.1`
+    text = render_all(network, "cisco-ios-xe")["exit-hlj"]
+    outside = _cisco_interface(text, "GigabitEthernet0/0/1")
+    assert " ip address 202.97.9.2 255.255.255.252" in outside
+    assert "dhcp" not in text
+    assert "ip route 0.0.0.0 0.0.0.0 202.97.9.1" in text.split("\n")
 
 
 def test_inner_routes_go_through_the_tunnels() -> None:

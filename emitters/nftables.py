@@ -7,7 +7,8 @@ leaving, for ``acl_out``) the interface it is bound to. Stateful ACLs
 (exit firewalls) start with ``ct state established,related accept``;
 stateless ones carry the model's explicit reply lines, TCP replies as
 ``tcp flags & (ack | rst) != 0``. Exits get a ``zh_nat`` table: static
-dnat/snat per host first, then snat of the inside prefix to the pool.
+dnat/snat per host first, then snat of the inside prefix to the pool; their
+outside chain refuses new packets to a published host that were not DNATed.
 Generated names carry the ``zh_`` prefix (nft rejects some bare names such
 as ``fwd``) and every statement is on its own line.
 """
@@ -116,6 +117,27 @@ def nat_pool(rule: NatRule) -> str:
     return cidr(rule.outside)
 
 
+def published_hosts(device: Device) -> dict[str, list[str]]:
+    """ACL name -> inside addresses of static-NAT hosts, for the ACL of each NAT outside side.
+
+    The exit's outside ACL judges packets after DNAT, so on its own it would
+    also let the Internet reach a published host at its inside address. The
+    chain first drops new packets to those addresses that no DNAT produced
+    (``ct status & dnat == 0``): published hosts are reached only through
+    their NAT address, as the language says. Stricter than the model, never
+    looser, so the verifier's proofs still hold for this rendering.
+    """
+    out: dict[str, list[str]] = {}
+    for iface in device.interfaces:
+        hosts = sorted({host_address(n.inside) for n in device.nat
+                        if n.kind == "static" and n.interface == iface.name},
+                       key=lambda a: tuple(int(x) for x in a.split(".")))
+        if hosts and iface.acl_in:
+            out.setdefault(iface.acl_in, [])
+            out[iface.acl_in] += [h for h in hosts if h not in out[iface.acl_in]]
+    return out
+
+
 def acl_chain(name: str) -> str:
     """``zh-v-tax-in`` -> ``zh_acl_v_tax_in`` (never a base chain's name)."""
     return ident(name.removeprefix("zh-").removeprefix("acl-"), max_len=63, prefix="zh_acl_")
@@ -152,4 +174,5 @@ class NftablesEmitter(Emitter):
             static_nat=[n for n in device.nat if n.kind == "static"],
             source_nat=[n for n in device.nat if n.kind == "source"],
             sets=address_sets(device),
+            published=published_hosts(device),
         )

@@ -53,7 +53,7 @@ from zongheng.emitters.linux_plan import (
     vrf_names,
     wg_ifname,
 )
-from zongheng.emitters.nftables import acl_chain
+from zongheng.emitters.nftables import acl_chain, published_hosts
 from zongheng.emitters.strongswan import ESP_PROPOSAL, IKE_PROPOSAL, conn_name
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
@@ -205,15 +205,17 @@ def test_nftables_rulesets_load_and_keep_every_acl_line(name: str, tmp_path: Pat
         r = run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j list ruleset"])
         assert r.returncode == 0, r.stderr
         rules = [x["rule"] for x in json.loads(r.stdout)["nftables"] if "rule" in x]
+        published = published_hosts(device)
         for acl in device.acls:
             chain = [x for x in rules if x["chain"] == acl_chain(acl.name)]
-            expected = len(acl.lines) + 1 + (1 if acl.stateful else 0)  # + final drop (+ ct)
+            head = (1 if acl.stateful else 0) + (1 if acl.name in published else 0)
+            expected = len(acl.lines) + 1 + head  # + final drop (+ ct state, + not DNATed)
             assert len(chain) == expected, (device.name, acl.name)
             verdicts = [next(k for e in x["expr"] for k in e if k in ("accept", "drop"))
                         for x in chain]
             model = ["accept" if ln.action == "permit" else "drop" for ln in acl.lines]
             assert verdicts[-1] == "drop"
-            assert verdicts[(1 if acl.stateful else 0):-1] == model
+            assert verdicts[head:-1] == model
         bound = {i.name for i in device.interfaces if i.acl_in}
         jumps = {e["match"]["right"] for x in rules if x["chain"] == "zh_forward"
                  for e in x["expr"] if "match" in e
@@ -362,6 +364,8 @@ def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path) -> Non
             lab.serve_tcp(portal_host, filters.host_address(static.inside), port)
         public = filters.host_address(static.outside)
         assert lab.connect("internet", public, 80)  # allow internet -> host(portal) web
+        # the inside address is not published, even on the published port
+        assert not lab.connect("internet", filters.host_address(static.inside), 80)
         assert not lab.connect("internet", public, 22)  # not a web port
         assert not lab.ping("internet", public)  # nor ICMP
         assert not lab.ping(portal_host, "198.51.100.10")  # no rule lets the inside out

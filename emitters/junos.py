@@ -85,6 +85,7 @@ class Junos(Emitter):
         zones = self._zones(device) if (firewall or tunnels) else {}
         communities = sorted({rt for v in device.vrfs for rt in (*v.rt_import, *v.rt_export)},
                              key=rv.rt_key)
+        statics, dhcp = self._statics(device, tunnels)
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
@@ -106,7 +107,9 @@ class Junos(Emitter):
             "unnumbered": {i.name for i in underlay if not i.address},
             "mpls": [i.name for i in underlay] if device.role == "pe" else [],
             "bgp": self._bgp(device, neighbors) if device.role == "pe" else None,
-            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)],
+            "statics": statics,
+            "dhcp": dhcp,
+            "dhcp_zones": sorted({zones[i] for i in dhcp if i in zones}),
             "zones": zones,
             "security": self._security(device, zones) if firewall else None,
             "permit_all": bool(tunnels) and not firewall,
@@ -211,9 +214,40 @@ class Junos(Emitter):
                          for d, rel in neighbors if rel == "child"],
         }
 
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        return rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
-                              tunnel=lambda i: f"st0.{i}", vrf_name=junos_name)
+    def _statics(self, device: Device,
+                 tunnels: list[rv.TunnelEnd]) -> tuple[list[dict[str, Any]], set[str]]:
+        """Static routes, and the interfaces that learn their default route by DHCP instead.
+
+        Junos documents an interface name as a static next hop only for
+        point-to-point interfaces, so a route that the model sends out of an
+        unaddressed Ethernet interface cannot be written as ``next-hop
+        ge-...``. The one such route the model makes is the default route of
+        an exit without an ``uplink`` clause: its outside interface then runs
+        a DHCP client, which installs the ISP's default route. Anything else
+        is refused rather than emitted in a form the device would reject.
+        """
+        by_name = {i.name: i for i in device.interfaces}
+        statics: list[dict[str, Any]] = []
+        dhcp: set[str] = set()
+        for s in rv.static_routes(self.network, device):
+            ethernet = s.interface and not s.interface.startswith("tun:") and not s.discard
+            if not ethernet:
+                statics.append(rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
+                                              tunnel=lambda i: f"st0.{i}",
+                                              vrf_name=junos_name))
+                continue
+            iface = by_name.get(s.interface)
+            if (s.prefix == "0.0.0.0/0" and s.vrf is None and iface is not None
+                    and iface.address is None
+                    and (iface.attached_class == "internet"
+                         or any(n.interface == iface.name for n in device.nat))):
+                dhcp.add(iface.name)
+                continue
+            raise rv.VendorEmitError(
+                f"{device.name}: route {s.prefix} leaves through {s.interface}, which has no "
+                "address and no next hop; Junos accepts an interface next hop only on "
+                "point-to-point interfaces (give the link addresses or the exit an uplink)")
+        return statics, dhcp
 
     def _zones(self, device: Device) -> dict[str, str]:
         """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise."""

@@ -422,6 +422,7 @@ JUNOS_SET = [
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} vlan-id \d{1,4}",
     rf"set interfaces (?:ge-0/0/\d{{1,2}}|st0) unit \d{{1,4}} family inet(?: address {PFX})?",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet unnumbered-address lo0\.0",
+    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet dhcp",
     rf"set interfaces ge-0/0/\d{{1,2}} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family mpls",
     rf"set policy-options prefix-list {NAME} {PFX}",
@@ -448,7 +449,7 @@ JUNOS_SET = [
     rf"set routing-instances {NAME} vrf-table-label",
     rf"set routing-instances {NAME} routing-options auto-export",
     rf"set (?:routing-instances {NAME} )?routing-options static route {PFX} "
-    rf"(?:next-hop (?:{IP}|{J_IF})|discard)",
+    rf"(?:next-hop (?:{IP}|st0\.\d{{1,4}})|discard)",  # no Ethernet interface next hops
     rf"set routing-options router-id {IP}",
     rf"set routing-options autonomous-system {NUM}",
     r"set protocols ospf area 0\.0\.0\.0 interface lo0\.0 passive",
@@ -462,6 +463,7 @@ JUNOS_SET = [
     rf"set security zones security-zone (?:trust|untrust) interfaces {J_IF}",
     r"set security zones security-zone trust host-inbound-traffic system-services ike",
     r"set security zones security-zone trust host-inbound-traffic protocols ospf",
+    r"set security zones security-zone (?:trust|untrust) host-inbound-traffic system-services dhcp",
     r"set security policies default-policy permit-all",
     rf"set security address-book global address {NAME} {PFX}",
     rf"set security address-book global address-set {NAME} address {NAME}",
@@ -487,7 +489,7 @@ JUNOS_SET = [
     r"external-interface lo0\.0|version v2-only)",
     rf"set security ipsec vpn {NAME} (?:bind-interface st0\.\d{{1,4}}|ike gateway {NAME}|"
     rf"ike ipsec-policy {NAME}|establish-tunnels immediately)",
-    rf"annotate (?:system|routing-options) {J_Q}",
+    rf"annotate system {J_Q}",
 ]
 JUNOS_EDIT = [
     rf"edit firewall family inet filter {NAME}",
@@ -983,6 +985,71 @@ def test_inner_routes_go_through_the_tunnels() -> None:
     assert " tunnel destination 100.65.0.1" in text
     assert " pki trustpoint psk-inner-hrb" in text  # the model's secret is referenced, not inlined
     assert "pre-shared" not in text
+
+
+def _minimal_with_uplink(uplink: str) -> Network:
+    """policies/minimal.zh with the exit clause extended (or not) by ``uplink``."""
+    from zongheng.compiler.pipeline import compile_text
+
+    text = (ROOT / "policies/minimal.zh").read_text(encoding="utf-8")
+    clause = "    exit prov nat 202.97.10.0/29\n"
+    assert clause in text
+    return compile_text("policies/minimal.zh",
+                        text.replace(clause, clause[:-1] + uplink + "\n")).network
+
+
+def _junos_outside(network: Network) -> tuple[Device, Interface]:
+    exit_dev = next(d for d in network.devices if d.role == "exit")
+    outside = {n.interface for n in exit_dev.nat}
+    return exit_dev, next(i for i in exit_dev.interfaces if i.name in outside)
+
+
+def test_junos_exit_without_uplink_learns_its_default_route_by_dhcp() -> None:
+    """An unaddressed SRX outside interface runs a DHCP client; no interface next hop on
+    Ethernet (Junos documents those for point-to-point interfaces only)."""
+    from zongheng.emitters.junos import junos_ifname, junos_port, junos_unit
+
+    network = _minimal_with_uplink("")
+    exit_dev, outside = _junos_outside(network)
+    assert outside.address is None  # the case under test: no uplink clause
+    out = render_all(network, "junos")
+    lines = out[exit_dev.name].split("\n")
+    unit = f"set interfaces {junos_port(outside.name)} unit {junos_unit(outside.name)}"
+    assert f"{unit} family inet dhcp" in lines
+    assert f"{unit} family inet" not in lines  # the DHCP line replaces the bare family
+    assert (f"set security zones security-zone untrust interfaces {junos_ifname(outside.name)}"
+            in lines)
+    assert "set security zones security-zone untrust host-inbound-traffic system-services dhcp" \
+        in lines
+    assert not [ln for ln in lines if ln.startswith("set routing-options static route 0.0.0.0/0")]
+    for device, text in out.items():
+        assert "next-hop ge-" not in text, device
+        assert check("junos", text) == [], device
+
+
+def test_junos_exit_with_uplink_keeps_its_static_default_route() -> None:
+    network = _minimal_with_uplink(" uplink 203.0.113.2/30 via 203.0.113.1")
+    exit_dev, outside = _junos_outside(network)
+    assert outside.address == "203.0.113.2/30"
+    text = render_all(network, "junos")[exit_dev.name]
+    lines = text.split("\n")
+    assert "set routing-options static route 0.0.0.0/0 next-hop 203.0.113.1" in lines
+    assert "dhcp" not in text
+    golden = render_all(compiled(GOLDEN_POLICY), "junos")  # heilongjiang declares its uplink
+    assert not [d for d, t in golden.items() if "dhcp" in t or "next-hop ge-" in t]
+
+
+def test_junos_refuses_other_routes_out_of_an_unaddressed_ethernet_interface() -> None:
+    from zongheng.emitters._router import VendorEmitError
+
+    network = _minimal_with_uplink("")
+    exit_dev, outside = _junos_outside(network)
+    extra = Route("198.51.100.0/24", "local", exit_dev.name, outside.name, None)
+    bad = replace(exit_dev, routes=(*exit_dev.routes, extra))
+    network = replace(network, devices=tuple(bad if d.name == exit_dev.name else d
+                                             for d in network.devices))
+    with pytest.raises(VendorEmitError, match="198.51.100.0/24.*point-to-point"):
+        REGISTRY["junos"](network).render(bad)
 
 
 def test_rendering_is_deterministic_across_hash_seeds() -> None:

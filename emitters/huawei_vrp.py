@@ -68,6 +68,12 @@ class HuaweiVrp(Emitter):
                          for v in device.vrfs],
             }
         zones = self._zones(device) if firewall else {}
+        dhcp = _dhcp_interfaces(device)
+        unaddressed = [i.name for i in underlay if not i.address]
+        if unaddressed:
+            # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
+            raise rv.VendorEmitError(f"{device.name}: underlay link {unaddressed[0]} has no "
+                                     f"address (unnumbered Ethernet is not rendered)")
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
@@ -80,12 +86,14 @@ class HuaweiVrp(Emitter):
             "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
                                   for i in underlay if i.address]}
             if underlay else None,
-            "unnumbered": {i.name for i in underlay if not i.address},
             "ospf_ifaces": {i.name for i in underlay},
             "mpls": device.role == "pe" and bool(underlay),
             "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
             "bgp": bgp,
-            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)],
+            "dhcp": dhcp,
+            "dhcp_rules": _dhcp_rules(dhcp) if firewall else [],
+            "statics": [self._static(device, s, tunnels, dhcp)
+                        for s in rv.static_routes(net, device)],
             "nat": self._nat(device, firewall, zones),
             "tunnels": self._tunnels(device, tunnels),
         }
@@ -208,7 +216,18 @@ class HuaweiVrp(Emitter):
                     })
         return out
 
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
+    def _static(self, device: Device, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd],
+                dhcp: list[str]) -> dict[str, Any]:
+        """A route out of an unaddressed Ethernet port is valid only through its DHCP client.
+
+        The USG static-route guide: with no next hop on a broadcast interface
+        the device uses the gateway its DHCP client learned on that interface;
+        without a DHCP client, forwarding fails.
+        """
+        if (s.interface and not s.interface.startswith("tun:") and not s.discard
+                and s.interface not in dhcp):
+            raise rv.VendorEmitError(f"{device.name}: route {s.prefix} leaves the unaddressed "
+                                     f"interface {s.interface} without a next hop")
         return rv.static_view(s, tunnels, discard="NULL0", ifname=vrp_ifname,
                               tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
 
@@ -255,6 +274,34 @@ class HuaweiVrp(Emitter):
                 "realm": vrp_name(t.secret or t.name),
             })
         return out
+
+
+def _dhcp_interfaces(device: Device) -> list[str]:
+    """Unaddressed Internet-side ports (an exit without ``uplink``): DHCP clients."""
+    outside = {n.interface for n in device.nat}
+    return [i.name for i in rv.sorted_interfaces(device)
+            if i.address is None and (i.attached_class == "internet" or i.name in outside)]
+
+
+def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:
+    """USG ``security-policy`` rules that let a DHCP client on an untrust port work.
+
+    Traffic to and from the firewall itself is in the ``local`` zone, which
+    the security policy controls like any other zone pair; the client's
+    DISCOVER/REQUEST go out UDP 68 -> 67, the server's OFFER/ACK come back
+    UDP 67 -> 68 (Huawei *How to Configure Security Policies to Allow DHCP*).
+    """
+    if not dhcp:
+        return []
+    names = ", ".join(vrp_ifname(n) for n in dhcp)
+    return [
+        {"name": "dhcp-client-out", "source_zone": "local", "destination_zone": "untrust",
+         "sport": 68, "dport": 67,
+         "description": comment_text(f"DHCP requests of {names}, no uplink in the policy")},
+        {"name": "dhcp-client-in", "source_zone": "untrust", "destination_zone": "local",
+         "sport": 67, "dport": 68,
+         "description": comment_text(f"DHCP replies to {names}, no uplink in the policy")},
+    ]
 
 
 def _vrp_addr(prefix: str | None) -> str | None:

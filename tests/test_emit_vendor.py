@@ -371,7 +371,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
     "interface": [
         (rf"description {TEXT}", None), (rf"dot1q termination vid {NUM}", None),
         (rf"ip binding vpn-instance {NAME}", None), (rf"ip address {IP} {IP}", None),
-        (rf"ip address unnumbered interface {H_IF}", None), (r"ospf network-type p2p", None),
+        (rf"ip address unnumbered interface {H_IF}", None), (r"ip address dhcp-alloc", None),
         (r"ospf enable 1 area 0\.0\.0\.0", None),
         (r"arp broadcast enable", None),
         (r"traffic-filter (?:inbound|outbound) acl 3\d{3}", None),
@@ -384,8 +384,8 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
     "zone": [(rf"add interface {H_IF}", None)],
     "security-policy": [(rf"rule name {NAME}", "sp-rule")],
     "sp-rule": [
-        (rf"description {TEXT}", None), (r"source-zone (?:trust|untrust)", None),
-        (r"destination-zone (?:trust|untrust)", None),
+        (rf"description {TEXT}", None), (r"source-zone (?:trust|untrust|local)", None),
+        (r"destination-zone (?:trust|untrust|local)", None),
         (rf"(?:source|destination)-address {IP} mask {IP}", None),
         (rf"service protocol (?:tcp|udp)(?: source-port {H_FWPORT})? destination-port {H_FWPORT}",
          None),
@@ -862,6 +862,64 @@ def test_huawei_firewall_icmp_service_names_a_code_range() -> None:
     text = render_all(hand_network(), "huawei-vrp")["exit-hlj"]
     assert re.search(r"^  service protocol icmp icmp-type 8 0 to 255$", text, re.M)
     assert not re.search(r"icmp-type \d+$", text, re.M)
+
+
+def _huawei_block(text: str, head: str) -> list[str]:
+    """The lines of one top-level Huawei view, from ``head`` to its ``quit``."""
+    return text.split(f"\n{head}\n", 1)[1].split("\nquit\n", 1)[0].split("\n")
+
+
+def test_huawei_exit_without_uplink_runs_a_dhcp_client_on_its_outside_port() -> None:
+    """No ``uplink`` clause: ``ip address dhcp-alloc`` on the outside port, security-policy
+    rules for DHCP to and from the firewall itself (local zone); the interface default route
+    is kept, as the USG uses the DHCP-learned gateway as its next hop."""
+    from zongheng.emitters.huawei_vrp import vrp_ifname
+
+    network = _minimal_with_uplink("")
+    exit_dev = next(d for d in network.devices if d.role == "exit")
+    outside = next(i for i in exit_dev.interfaces if i.attached_class == "internet")
+    assert outside.address is None  # the case under test
+    port = vrp_ifname(outside.name)
+    text = render_all(network, "huawei-vrp")[exit_dev.name]
+    block = _huawei_block(text, f"interface {port}")
+    assert " ip address dhcp-alloc" in block
+    assert not [ln for ln in block if re.fullmatch(rf" ip address {IP} {IP}", ln)]
+    policy = "\n".join(_huawei_block(text, "security-policy"))
+    assert ("  source-zone untrust\n  destination-zone local\n"
+            "  service protocol udp source-port 67 destination-port 68\n  action permit") in policy
+    assert ("  source-zone local\n  destination-zone untrust\n"
+            "  service protocol udp source-port 68 destination-port 67\n  action permit") in policy
+    routes = [ln for ln in text.split("\n") if ln.startswith("ip route-static ")]
+    assert f"ip route-static 0.0.0.0 0.0.0.0 {port}" in routes
+    # no interface-only route out of any other Ethernet port
+    assert not [r for r in routes if "GigabitEthernet" in r and not r.endswith(port)]
+    assert check("huawei-vrp", text) == []
+
+
+def test_huawei_exit_with_uplink_keeps_its_address_and_next_hop() -> None:
+    network = _minimal_with_uplink(" uplink 203.0.113.2/30 via 203.0.113.1")
+    exit_dev = next(d for d in network.devices if d.role == "exit")
+    text = render_all(network, "huawei-vrp")[exit_dev.name]
+    assert " ip address 203.0.113.2 255.255.255.252" in text.split("\n")
+    assert "ip route-static 0.0.0.0 0.0.0.0 203.0.113.1" in text.split("\n")
+    assert "dhcp" not in text and "zone local" not in text
+    golden = render_all(compiled(GOLDEN_POLICY), "huawei-vrp")  # heilongjiang has its uplink
+    assert not [d for d, t in golden.items() if "dhcp" in t or "unnumbered interface Gig" in t]
+
+
+def test_huawei_refuses_routes_out_of_an_unaddressed_port_without_dhcp() -> None:
+    from zongheng.emitters._router import VendorEmitError
+
+    network = _minimal_with_uplink(" uplink 203.0.113.2/30 via 203.0.113.1")
+    exit_dev = next(d for d in network.devices if d.role == "exit")
+    spare = Interface("eth7", None)  # no address, not the Internet side: no DHCP client
+    extra = Route("198.51.100.0/24", "local", exit_dev.name, "eth7", None)
+    bad = replace(exit_dev, interfaces=(*exit_dev.interfaces, spare),
+                  routes=(*exit_dev.routes, extra))
+    network = replace(network, devices=tuple(bad if d.name == exit_dev.name else d
+                                             for d in network.devices))
+    with pytest.raises(VendorEmitError, match="198.51.100.0/24.*eth7"):
+        REGISTRY["huawei-vrp"](network).render(bad)
 
 
 def test_junos_every_term_is_annotated_with_its_rule() -> None:

@@ -25,6 +25,7 @@ class Diagnostic:
     severity: str  # error | warning
     message: str
     source_line: str = ""
+    code: str = ""  # kind of finding, e.g. lint's "shadowed-rule"; not shown in text output
 
     def format(self) -> str:
         head = f"{self.file}:{self.loc.line}:{self.loc.col}: {self.severity}: {self.message}"

@@ -13,6 +13,7 @@ from typing import NoReturn
 import click
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.model import Network
+from zongheng.verifier.lint_report import LINT_FORMATS
 from zongheng.verifier.report_formats import (
     EXIT_BAD_INPUT,
     FORMATS,
@@ -143,19 +144,23 @@ def audit_command(bundle: str, solver: str, timeout: int, recompile: bool) -> No
 
 @click.command("lint")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default="text",
+              show_default=True, help="Output format of the warnings.")
 @click.option("--timeout", type=click.IntRange(min=1), default=10, show_default=True,
               help="Seconds per solver query.")
-def lint_command(file: str, timeout: int) -> None:
+def lint_command(file: str, fmt: str, timeout: int) -> None:
     """Shadowed rules (by one earlier rule or several together), rules with no effect,
-    unused services and hosts, as FILE:LINE:COL: warning: MESSAGE. Exit 0 (warnings
-    do not fail), 2 on bad input."""
+    unused services and hosts, as FILE:LINE:COL: warning: MESSAGE (or JSON, SARIF).
+
+    Exit 0 whatever the warnings (a solver timeout is a warning too), 2 on bad input.
+    """
     from zongheng.verifier.lint import lint
+    from zongheng.verifier.lint_report import render_lint
 
     network = load_network(file)
     policy = load_ast(file)
     diags = lint(network, policy, timeout_ms=timeout * 1000)
-    for d in diags:
-        click.echo(d.format())
+    click.echo(render_lint(fmt, diags, file, network.policy_sha256), nl=False)
     click.echo(f"{len(diags)} warning{'s' if len(diags) != 1 else ''}", err=True)
 
 

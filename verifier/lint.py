@@ -19,6 +19,25 @@ from zongheng.compiler.errors import Diagnostic, Loc
 from zongheng.compiler.model import Network, RuleInstance
 from zongheng.verifier.rule_space import RuleSpace
 
+# The kinds of finding, as Diagnostic.code: stable ids for machine-readable output
+# (SARIF ruleId, JSON "code"), so CI can filter or baseline by kind, not by message.
+SHADOWED_RULE = "shadowed-rule"
+RULE_WITHOUT_EFFECT = "rule-without-effect"
+RULE_MATCHES_NOTHING = "rule-matches-nothing"
+RULE_WITHOUT_INSTANCES = "rule-without-instances"
+UNUSED_NAME = "unused-name"
+UNDECIDED = "lint-undecided"
+
+KINDS: dict[str, str] = {
+    SHADOWED_RULE: "Earlier rules, alone or together, match all of this rule's traffic: "
+                   "it never matches.",
+    RULE_WITHOUT_EFFECT: "Deleting this rule changes no packet's verdict.",
+    RULE_MATCHES_NOTHING: "The rule's endpoints are empty: it matches no traffic.",
+    RULE_WITHOUT_INSTANCES: "The rule's variables bind to no department: it has no effect.",
+    UNUSED_NAME: "A declared service or host that nothing refers to.",
+    UNDECIDED: "The solver timed out before deciding this rule.",
+}
+
 
 @dataclass(frozen=True)
 class PolicyRule:
@@ -71,14 +90,15 @@ class _Locator:
                 text = ""
         self.lines = text.splitlines()
 
-    def diag(self, file: str, line: int, message: str, col: int | None = None) -> Diagnostic:
+    def diag(self, code: str, file: str, line: int, message: str,
+             col: int | None = None) -> Diagnostic:
         src = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         if col is None:
             col = self.cols.get(line)
         if col is None:
             stripped = src.lstrip()
             col = len(src) - len(stripped) + 1 if stripped else 1
-        return Diagnostic(file, Loc(line, col), "warning", message, src)
+        return Diagnostic(file, Loc(line, col), "warning", message, src, code)
 
 
 class RuleLinter:
@@ -219,7 +239,7 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
     for k, rule in enumerate(rules):
         if linter.matches_nothing(k):
             msg = "rule matches no traffic (its endpoints are empty)"
-            out.append(locator.diag(rule.file, rule.line, msg))
+            out.append(locator.diag(RULE_MATCHES_NOTHING, rule.file, rule.line, msg))
             continue
         cover = linter.shadowing(k)
         if cover is not None:
@@ -228,7 +248,7 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
                 cover = [single]
             msg = _shadow_message(rule, rules, cover, len(cover) > 1,
                                   linter.earlier_verdicts(k))
-            out.append(locator.diag(rule.file, rule.line, msg))
+            out.append(locator.diag(SHADOWED_RULE, rule.file, rule.line, msg))
             continue
         if not linter.has_effect(k):
             if rule.action == "deny":
@@ -241,11 +261,11 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
                 msg = "allow has no effect: later rules allow the same traffic"
                 if later:
                     msg += ": " + ", ".join(f"line {rules[j].line}" for j in later)
-            out.append(locator.diag(rule.file, rule.line, msg))
+            out.append(locator.diag(RULE_WITHOUT_EFFECT, rule.file, rule.line, msg))
     for location in sorted(set(linter.undecided)):
         file, line = location.rsplit(":", 1)
         msg = "lint could not decide this rule (solver timeout)"
-        out.append(locator.diag(file, int(line), msg))
+        out.append(locator.diag(UNDECIDED, file, int(line), msg))
     return out
 
 
@@ -274,20 +294,20 @@ def lint_names(policy: ast.Policy, network: Network, locator: _Locator) -> list[
     for svc in policy.services:
         if svc.name.value not in used_services:
             out.append(locator.diag(
-                policy.file, svc.name.loc.line,
+                UNUSED_NAME, policy.file, svc.name.loc.line,
                 f"service '{svc.name.value}' is declared but never used", svc.name.loc.col,
             ))
     for host in policy.hosts:
         if host.name.value not in used_hosts:
             out.append(locator.diag(
-                policy.file, host.name.loc.line,
+                UNUSED_NAME, policy.file, host.name.loc.line,
                 f"host '{host.name.value}' is declared but never used", host.name.loc.col,
             ))
     instantiated = {int(inst.rule.rsplit(":", 1)[1]) for inst in network.rules}
     for rule in policy.rules:
         if rule.loc.line not in instantiated:
             out.append(locator.diag(
-                policy.file, rule.loc.line,
+                RULE_WITHOUT_INSTANCES, policy.file, rule.loc.line,
                 "rule has no instances (its variables bind to no department), it has no effect",
                 rule.loc.col,
             ))

@@ -241,6 +241,16 @@ def render_junit(results: list[AssertionResult], policy: str, policy_sha256: str
 
 # ---------------------------------------------------------------- SARIF
 
+def sarif_location(file: str, line: int | None = None, col: int | None = None) -> dict:
+    """SARIF location of a file, of a line in it, or of a line and column."""
+    physical: dict[str, Any] = {"artifactLocation": {"uri": file}}
+    if line is not None:
+        physical["region"] = {"startLine": line}
+        if col is not None:
+            physical["region"]["startColumn"] = col
+    return {"physicalLocation": physical}
+
+
 def _location(where: str | None, fallback_file: str,
               columns: dict[str, int] | None = None) -> dict:
     """SARIF location of a "FILE:LINE" policy position (file only when there is no line)."""
@@ -249,12 +259,30 @@ def _location(where: str | None, fallback_file: str,
         head, tail = where.rsplit(":", 1)
         if tail.isdigit():
             file, line = head, int(tail)
-    physical: dict[str, Any] = {"artifactLocation": {"uri": file}}
-    if line is not None:
-        physical["region"] = {"startLine": line}
-        if columns and where in columns:
-            physical["region"]["startColumn"] = columns[where]
-    return {"physicalLocation": physical}
+    col = columns.get(where) if columns and where and line is not None else None
+    return sarif_location(file, line, col)
+
+
+def render_sarif_log(rules: list[dict], results: list[dict], policy: str,
+                     policy_sha256: str) -> str:
+    """A SARIF 2.1.0 log of one zongheng run over one policy file (shared by verify and lint)."""
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "zongheng",
+                "version": zongheng.__version__,
+                "rules": rules,
+            }},
+            "artifacts": [{
+                "location": {"uri": policy},
+                "hashes": {"sha-256": policy_sha256},
+            }],
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str,
@@ -297,23 +325,7 @@ def render_sarif(results: list[AssertionResult], policy: str, policy_sha256: str
         if r.waivers:
             res.setdefault("properties", {})["waivers"] = r.waivers
         sarif_results.append(res)
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "zongheng",
-                "version": zongheng.__version__,
-                "rules": rules,
-            }},
-            "artifacts": [{
-                "location": {"uri": policy},
-                "hashes": {"sha-256": policy_sha256},
-            }],
-            "results": sarif_results,
-        }],
-    }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return render_sarif_log(rules, sarif_results, policy, policy_sha256)
 
 
 RENDERERS = {

@@ -721,6 +721,7 @@ POLICIES = ("policies/minimal.zh", "tests/data/language-examples.zh", "policies/
     ("junos", 'set interfaces ge-0/0/1 unit 0 description "a" b"\n'),
     ("junos", "edit firewall family inet filter F\nset system host-name x\ntop\n"),
     ("junos", "edit firewall family inet filter F\n"),
+    ("junos", "set routing-options static route 0.0.0.0/0 next-hop ge-0/0/1.0\n"),
 ])
 def test_strict_checkers_reject_unknown_lines(target: str, text: str) -> None:
     if text.endswith("any any\n") and target == "cisco-ios-xe":

@@ -282,6 +282,10 @@ class Junos(Emitter):
                 continue
             acl = by_acl[i.acl_in]
             src_zone = zones[i.name]
+            # the policy sees the post-NAT destination: a published host is only
+            # reachable through its static NAT, never at its inside address
+            published = {netaddr.IPNetwork(n.inside) for n in device.nat
+                         if n.kind == "static" and n.interface == i.name}
             dst_zones = sorted({z for n, z in zones.items() if z != src_zone})
             for dst_zone in dst_zones:
                 tag = f"-{dst_zone}" if len(dst_zones) > 1 else ""
@@ -302,6 +306,8 @@ class Junos(Emitter):
                             "dst": side(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst"),
                             "application": app["name"] if app else "any",
                             "action": ace.action,
+                            "drop_untranslated": ace.action == "permit" and bool(ace.dst)
+                            and all(netaddr.IPNetwork(p) in published for p in ace.dst),
                         })
         return {
             "policies": policies,

@@ -472,7 +472,8 @@ JUNOS_SET = [
     rf"set applications application {NAME} icmp-type \d{{1,3}}",
     rf"set security policies from-zone (?:trust|untrust) to-zone (?:trust|untrust) policy {NAME} "
     rf"(?:match (?:source|destination)-address {NAME}|match application {NAME}|"
-    rf"then (?:permit|deny)|description {J_Q})",
+    rf"then (?:permit|deny)|then permit destination-address drop-untranslated|"
+    rf"description {J_Q})",
     rf"set security nat source pool {NAME} address {IP}/32 to {IP}/32",
     rf"set security nat source rule-set {NAME} (?:from|to) zone (?:trust|untrust)",
     rf"set security nat source rule-set {NAME} rule {NAME} match source-address {PFX}",
@@ -1235,3 +1236,25 @@ def test_every_imported_vpn_route_is_exported_with_its_route_target(policy: str)
                             continue
                         table = {x.prefix: x for x in network.vrf_routes(dev, ivrf)}
                         assert prefix in table, f"{pe}/{vrf} {prefix} leaks to {dev}/{ivrf} ({rt})"
+
+
+def test_srx_reaches_published_hosts_only_through_their_static_nat() -> None:
+    """SRX policies match the post-NAT destination, so every untrust -> trust permit to a
+    published host drops packets whose destination was not translated."""
+    network = compiled(GOLDEN_POLICY)
+    exit_dev, _outside = _junos_outside(network)
+    published = {n.inside for n in exit_dev.nat if n.kind == "static"}
+    assert published
+    lines = render_all(network, "junos")[exit_dev.name].split("\n")
+    inbound = "set security policies from-zone untrust to-zone trust policy "
+    outbound = "set security policies from-zone trust to-zone untrust policy "
+    ends = {ln.split()[7]: ln.split(" then ", 1)[1] for ln in lines
+            if ln.startswith(inbound) and " then " in ln}
+    targets = {ln.split()[7]: ln.rsplit(" ", 1)[1] for ln in lines
+               if ln.startswith(inbound) and " match destination-address " in ln}
+    assert ends and set(ends) == set(targets)
+    for name, then in ends.items():
+        assert then == "permit destination-address drop-untranslated", name
+        assert targets[name].removeprefix("a-").removesuffix("-32").replace("-", ".") \
+            in published, name
+    assert not [ln for ln in lines if ln.startswith(outbound) and "drop-untranslated" in ln]

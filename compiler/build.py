@@ -557,7 +557,7 @@ class Builder:
                 name = f"v-{dept}-{s}"
                 out.append(Tunnel(name, "vertical", dept, f"pe-{s}", f"V-{dept}", lo[f"pe-{s}"], a,
                                   f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
-                                  secret=f"psk-{name}"))
+                                  secret=f"pki-{name}"))
         return out
 
     def inner_tunnels(self, lo: dict[str, str], iface: dict[str, list[Interface]]) -> list[Tunnel]:
@@ -572,7 +572,7 @@ class Builder:
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"
             out.append(Tunnel(name, "inner", None, f"inner-{s}", None, lo[f"inner-{s}"], a,
-                              f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"psk-{name}"))
+                              f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
             b_if = f"eth{len(iface[f'inner-{peer}'])}"
             a_addr = f"{IPAddress(self._inner_next)}/31"

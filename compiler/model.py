@@ -229,7 +229,7 @@ class Tunnel:
     b_address: str
     b_prefixes: tuple[str, ...]
     cipher: str = "aes256gcm16"
-    secret: str = ""  # a reference (key file / secret name), never a secret
+    secret: str = ""  # names the credential (PKI trustpoint/realm/certificate), never a key
 
 
 @dataclass(frozen=True)

@@ -1043,7 +1043,7 @@ def test_inner_routes_go_through_the_tunnels() -> None:
     text = render_all(network, "cisco-ios-xe")["inner-hrb"]
     assert "ip route 172.20.0.0 255.255.255.0 Tunnel100" in text
     assert " tunnel destination 100.65.0.1" in text
-    assert " pki trustpoint psk-inner-hrb" in text  # the model's secret is referenced, not inlined
+    assert " pki trustpoint pki-inner-hrb" in text  # the model's secret is referenced, not inlined
     assert "pre-shared" not in text
 
 

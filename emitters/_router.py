@@ -279,6 +279,71 @@ def static_routes(network: Network, device: Device) -> list[StaticRoute]:
                                        s.next_hop or "", s.interface or ""))
 
 
+def underlay_view(device: Device, underlay: list[Interface]) -> dict[str, Any]:
+    """OSPF and MPLS on the underlay links, as Cisco and Huawei templates take them."""
+    names = {i.name for i in underlay}
+    return {
+        "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
+                              for i in underlay if i.address]} if underlay else None,
+        "unnumbered": {i.name for i in underlay if not i.address},
+        "ospf_ifaces": names,
+        "mpls": device.role == "pe" and bool(underlay),
+        "mpls_ifaces": names if device.role == "pe" else set(),
+    }
+
+
+def bgp_view(network: Network, device: Device, plans: dict[str, ExportPlan],
+             neighbors: list[tuple[Device, str]]) -> dict[str, Any] | None:
+    """MP-BGP of a PE: neighbours by relation, reflector role, each VRF's own networks."""
+    if device.role != "pe":
+        return None
+    return {
+        "asn": network.asn,
+        "neighbors": [{"ip": host_ip(d.loopback), "device": d.name, "relation": rel}
+                      for d, rel in neighbors],
+        "reflector": any(rel == "child" for _d, rel in neighbors),
+        "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes} for v in device.vrfs],
+    }
+
+
+def dhcp_interfaces(device: Device) -> list[str]:
+    """Unaddressed Internet-side interfaces (an exit without ``uplink``): DHCP clients.
+
+    The model knows neither the ISP's address nor its next hop there, and an
+    interface-only route over Ethernet would rely on proxy ARP; a DHCP client
+    takes both from the ISP, so the config pastes as it is.
+    """
+    outside = {n.interface for n in device.nat}
+    return [i.name for i in sorted_interfaces(device)
+            if i.address is None and (i.attached_class == "internet" or i.name in outside)]
+
+
+def checked_interface_routes(device: Device, statics: list[StaticRoute],
+                             dhcp: list[str]) -> list[StaticRoute]:
+    """``statics``, refusing a route out of an unaddressed Ethernet interface.
+
+    Such a route has no next hop a router can resolve (Junos documents
+    interface next hops for point-to-point interfaces only, VRP needs a next
+    hop on broadcast interfaces); the one exception is the default route a
+    DHCP client learns. The model makes no other today; this keeps a future
+    one from being written silently.
+    """
+    for s in statics:
+        if (s.interface and not s.interface.startswith("tun:") and not s.discard
+                and s.next_hop is None and not learned_by_dhcp(s, dhcp)):
+            raise VendorEmitError(f"{device.name}: route {s.prefix} leaves the unaddressed "
+                                  f"interface {s.interface} without a next hop; interface "
+                                  "routes resolve on point-to-point links only (give the link "
+                                  "addresses or the exit an uplink)")
+    return statics
+
+
+def learned_by_dhcp(s: StaticRoute, dhcp: list[str]) -> bool:
+    """The route a DHCP client installs itself: the default route out of its interface."""
+    return s.interface in dhcp and s.next_hop is None and s.vrf is None \
+        and s.prefix == "0.0.0.0/0"
+
+
 def _next_hop(network: Network, device: Device, r: Route) -> str | None:
     """Address of the directly linked device the route leaves through, if any."""
     for iface in sorted_interfaces(device):

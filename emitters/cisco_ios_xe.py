@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import netaddr
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -27,17 +26,6 @@ def ios_name(text: str) -> str:
     """ACL, object-group, VRF, map and zone names: ``[A-Za-z0-9_-]``, starting with a letter."""
     name = safe_name(text, max_len=60)
     return name if name[0].isalpha() else "ZH-" + name
-
-
-def dhcp_interfaces(device: Device) -> set[str]:
-    """Exit outside interfaces the model gives no address (no ``uplink`` clause).
-
-    They take their address and default route from the ISP by DHCP
-    (``ip address dhcp``) instead of an interface-only default route that
-    would rely on proxy ARP.
-    """
-    return {i.name for i in device.interfaces
-            if i.attached_class == "internet" and i.address is None}
 
 
 class CiscoIosXe(Emitter):
@@ -57,19 +45,8 @@ class CiscoIosXe(Emitter):
         tunnels = rv.tunnel_ends(net, device)
         plans = rv.export_plans(net, device)
         underlay = rv.underlay_interfaces(net, device)
-        bgp = None
-        if device.role == "pe":
-            bgp = {
-                "asn": net.asn,
-                "neighbors": [
-                    {"ip": rv.host_ip(d.loopback), "device": d.name, "relation": rel}
-                    for d, rel in rv.bgp_neighbors(net, device)
-                ],
-                "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes}
-                         for v in device.vrfs],
-            }
         zones = self._zones(device, by_acl)
-        dhcp = dhcp_interfaces(device)
+        dhcp = rv.dhcp_interfaces(device)
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
@@ -80,17 +57,11 @@ class CiscoIosXe(Emitter):
             "acls": acls,
             "interfaces": self._interfaces(device, by_acl, zones["member"]),
             "dhcp": dhcp,
-            "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
-                                  for i in underlay if i.address]}
-            if underlay else None,
-            "unnumbered": {i.name for i in underlay if not i.address},
-            "ospf_ifaces": {i.name for i in underlay},
-            "mpls": device.role == "pe" and bool(underlay),
-            "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
-            "bgp": bgp,
-            # a DHCP client installs the ISP's default route itself
-            "statics": [self._static(s, tunnels) for s in rv.static_routes(net, device)
-                        if not (s.interface in dhcp and s.next_hop is None)],
+            **rv.underlay_view(device, underlay),
+            "bgp": rv.bgp_view(net, device, plans, rv.bgp_neighbors(net, device)),
+            # a DHCP client (` ip address dhcp`) installs the ISP's default route itself
+            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
+                device, rv.static_routes(net, device), dhcp) if not rv.learned_by_dhcp(s, dhcp)],
             "nat": self._nat(device),
             "zones": zones,
             "tunnels": self._tunnels(device, tunnels),

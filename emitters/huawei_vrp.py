@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar
 
-import netaddr
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -55,20 +54,8 @@ class HuaweiVrp(Emitter):
         plans = rv.export_plans(net, device)
         underlay = rv.underlay_interfaces(net, device)
         neighbors = rv.bgp_neighbors(net, device)
-        bgp = None
-        if device.role == "pe":
-            bgp = {
-                "asn": net.asn,
-                "neighbors": [
-                    {"ip": rv.host_ip(d.loopback), "device": d.name, "relation": rel}
-                    for d, rel in neighbors
-                ],
-                "reflector": any(rel == "child" for _d, rel in neighbors),
-                "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes}
-                         for v in device.vrfs],
-            }
         zones = self._zones(device) if firewall else {}
-        dhcp = _dhcp_interfaces(device)
+        dhcp = rv.dhcp_interfaces(device)
         unaddressed = [i.name for i in underlay if not i.address]
         if unaddressed:
             # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
@@ -83,17 +70,14 @@ class HuaweiVrp(Emitter):
             "policies": self._policies(device, zones) if firewall else [],
             "zones": zones,
             "interfaces": self._interfaces(device, numbers, firewall),
-            "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
-                                  for i in underlay if i.address]}
-            if underlay else None,
-            "ospf_ifaces": {i.name for i in underlay},
-            "mpls": device.role == "pe" and bool(underlay),
-            "mpls_ifaces": {i.name for i in underlay} if device.role == "pe" else set(),
-            "bgp": bgp,
+            **rv.underlay_view(device, underlay),
+            "bgp": rv.bgp_view(net, device, plans, neighbors),
             "dhcp": dhcp,
             "dhcp_rules": _dhcp_rules(dhcp) if firewall else [],
-            "statics": [self._static(device, s, tunnels, dhcp)
-                        for s in rv.static_routes(net, device)],
+            # the USG static-route guide: with no next hop on a broadcast interface the
+            # device uses the gateway its DHCP client learned there, so the route stays
+            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
+                device, rv.static_routes(net, device), dhcp)],
             "nat": self._nat(device, firewall, zones),
             "tunnels": self._tunnels(device, tunnels),
         }
@@ -216,18 +200,7 @@ class HuaweiVrp(Emitter):
                     })
         return out
 
-    def _static(self, device: Device, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd],
-                dhcp: list[str]) -> dict[str, Any]:
-        """A route out of an unaddressed Ethernet port is valid only through its DHCP client.
-
-        The USG static-route guide: with no next hop on a broadcast interface
-        the device uses the gateway its DHCP client learned on that interface;
-        without a DHCP client, forwarding fails.
-        """
-        if (s.interface and not s.interface.startswith("tun:") and not s.discard
-                and s.interface not in dhcp):
-            raise rv.VendorEmitError(f"{device.name}: route {s.prefix} leaves the unaddressed "
-                                     f"interface {s.interface} without a next hop")
+    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
         return rv.static_view(s, tunnels, discard="NULL0", ifname=vrp_ifname,
                               tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
 
@@ -274,13 +247,6 @@ class HuaweiVrp(Emitter):
                 "realm": vrp_name(t.secret or t.name),
             })
         return out
-
-
-def _dhcp_interfaces(device: Device) -> list[str]:
-    """Unaddressed Internet-side ports (an exit without ``uplink``): DHCP clients."""
-    outside = {n.interface for n in device.nat}
-    return [i.name for i in rv.sorted_interfaces(device)
-            if i.address is None and (i.attached_class == "internet" or i.name in outside)]
 
 
 def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:

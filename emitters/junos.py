@@ -215,7 +215,7 @@ class Junos(Emitter):
         }
 
     def _statics(self, device: Device,
-                 tunnels: list[rv.TunnelEnd]) -> tuple[list[dict[str, Any]], set[str]]:
+                 tunnels: list[rv.TunnelEnd]) -> tuple[list[dict[str, Any]], list[str]]:
         """Static routes, and the interfaces that learn their default route by DHCP instead.
 
         Junos documents an interface name as a static next hop only for
@@ -226,27 +226,12 @@ class Junos(Emitter):
         a DHCP client, which installs the ISP's default route. Anything else
         is refused rather than emitted in a form the device would reject.
         """
-        by_name = {i.name: i for i in device.interfaces}
-        statics: list[dict[str, Any]] = []
-        dhcp: set[str] = set()
-        for s in rv.static_routes(self.network, device):
-            ethernet = s.interface and not s.interface.startswith("tun:") and not s.discard
-            if not ethernet:
-                statics.append(rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
-                                              tunnel=lambda i: f"st0.{i}",
-                                              vrf_name=junos_name))
-                continue
-            iface = by_name.get(s.interface)
-            if (s.prefix == "0.0.0.0/0" and s.vrf is None and iface is not None
-                    and iface.address is None
-                    and (iface.attached_class == "internet"
-                         or any(n.interface == iface.name for n in device.nat))):
-                dhcp.add(iface.name)
-                continue
-            raise rv.VendorEmitError(
-                f"{device.name}: route {s.prefix} leaves through {s.interface}, which has no "
-                "address and no next hop; Junos accepts an interface next hop only on "
-                "point-to-point interfaces (give the link addresses or the exit an uplink)")
+        dhcp = rv.dhcp_interfaces(device)
+        statics = [rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
+                                  tunnel=lambda i: f"st0.{i}", vrf_name=junos_name)
+                   for s in rv.checked_interface_routes(device, rv.static_routes(self.network,
+                                                                                 device), dhcp)
+                   if not rv.learned_by_dhcp(s, dhcp)]
         return statics, dhcp
 
     def _zones(self, device: Device) -> dict[str, str]:

@@ -306,6 +306,22 @@ def bgp_view(network: Network, device: Device, plans: dict[str, ExportPlan],
     }
 
 
+def is_firewall(device: Device) -> bool:
+    """A device with stateful ACLs (an exit): rendered as zones and security policies."""
+    firewall = any(a.stateful for a in device.acls)
+    if firewall and not all(a.stateful for a in device.acls):
+        raise VendorEmitError(f"{device.name}: stateful and stateless ACLs mixed")
+    return firewall
+
+
+def nat_outside(device: Device) -> str | None:
+    """The one NAT outside interface of the device (None without NAT)."""
+    outside = sorted({n.interface for n in device.nat})
+    if len(outside) > 1:
+        raise VendorEmitError(f"{device.name}: NAT on several interfaces {outside}")
+    return outside[0] if outside else None
+
+
 def dhcp_interfaces(device: Device) -> list[str]:
     """Unaddressed Internet-side interfaces (an exit without ``uplink``): DHCP clients.
 

@@ -44,9 +44,7 @@ class HuaweiVrp(Emitter):
 
     def view(self, device: Device) -> dict[str, Any]:
         net = self.network
-        firewall = any(a.stateful for a in device.acls)
-        if firewall and not all(a.stateful for a in device.acls):
-            raise rv.VendorEmitError(f"{device.name}: stateful and stateless ACLs mixed")
+        firewall = rv.is_firewall(device)
         numbers = {a.name: ACL_BASE + k for k, a in enumerate(device.acls)}
         if len(numbers) > 1000:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
@@ -205,11 +203,9 @@ class HuaweiVrp(Emitter):
                               tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device, firewall: bool, zones: dict[str, str]) -> dict[str, Any] | None:
-        if not device.nat:
+        outside = rv.nat_outside(device)
+        if outside is None:
             return None
-        outside = sorted({n.interface for n in device.nat})
-        if len(outside) != 1:
-            raise rv.VendorEmitError(f"{device.name}: NAT on several interfaces {outside}")
         return {
             "firewall": firewall,
             "group": vrp_name(f"NAT-{device.name}"),
@@ -221,9 +217,9 @@ class HuaweiVrp(Emitter):
                  "outside": outside_ip}
                 for inside, outside_ip in rv.nat_statics(device)
             ],
-            "interface": outside[0],
+            "interface": outside,
             "inside_zone": "trust",
-            "outside_zone": zones.get(outside[0], "untrust"),
+            "outside_zone": zones.get(outside, "untrust"),
         }
 
     def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:

@@ -73,9 +73,7 @@ class Junos(Emitter):
 
     def view(self, device: Device) -> dict[str, Any]:
         net = self.network
-        firewall = any(a.stateful for a in device.acls)
-        if firewall and not all(a.stateful for a in device.acls):
-            raise rv.VendorEmitError(f"{device.name}: stateful and stateless ACLs mixed")
+        firewall = rv.is_firewall(device)
         tunnels = rv.tunnel_ends(net, device)
         exported = rv.exported_routes(net, device)
         underlay = rv.underlay_interfaces(net, device)
@@ -317,11 +315,9 @@ class Junos(Emitter):
                 "sport": ace.sport, "dport": ace.dport, "icmp_type": ace.icmp_type}
 
     def _nat(self, device: Device, zones: dict[str, str]) -> dict[str, Any] | None:
-        if not device.nat:
+        outside = rv.nat_outside(device)
+        if outside is None:
             return None
-        outside = sorted({n.interface for n in device.nat})
-        if len(outside) != 1:
-            raise rv.VendorEmitError(f"{device.name}: NAT on several interfaces {outside}")
         return {
             "pool": junos_name(f"nat-{device.name}"),
             "range": rv.nat_pool(device),
@@ -330,7 +326,7 @@ class Junos(Emitter):
                          "inside": inside, "outside": public}
                         for inside, public in rv.nat_statics(device)],
             "inside_zone": "trust",
-            "outside_zone": zones.get(outside[0], "untrust"),
+            "outside_zone": zones.get(outside, "untrust"),
         }
 
     @staticmethod

@@ -17,6 +17,7 @@ from zongheng.emitters.filters import comment_text, safe_name
 
 SEQ_STEP = 10
 TUNNEL_BASE = 100
+PRE_NAT_ACL = "ZH-OUTSIDE-PRE-NAT"
 
 
 ios_ifname = rv.gigabit_ifname
@@ -47,6 +48,8 @@ class CiscoIosXe(Emitter):
         underlay = rv.underlay_interfaces(net, device)
         zones = self._zones(device, by_acl)
         dhcp = rv.dhcp_interfaces(device)
+        interfaces = self._interfaces(device, by_acl, zones["member"])
+        pre_nat = self._pre_nat(device, interfaces)
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
@@ -55,7 +58,8 @@ class CiscoIosXe(Emitter):
             "object_groups": [{"name": n, "entries": [_og_entry(p) for p in groups[n]]}
                               for n in sorted(groups)],
             "acls": acls,
-            "interfaces": self._interfaces(device, by_acl, zones["member"]),
+            "interfaces": interfaces,
+            "pre_nat": pre_nat,
             "dhcp": dhcp,
             **rv.underlay_view(device, underlay),
             "bgp": rv.bgp_view(net, device, plans, rv.bgp_neighbors(net, device)),
@@ -88,6 +92,7 @@ class CiscoIosXe(Emitter):
                 "acl_out": i.acl_out,
                 "nat": nat_role.get(i.name),
                 "zone": zone_of.get(i.name),
+                "pre_nat": None,
             })
         return sorted(out, key=lambda d: rv.if_key(d["name"]))
 
@@ -188,6 +193,33 @@ class CiscoIosXe(Emitter):
                     })
         return {"member": member, "zones": [member[i.name] for i in ifaces],
                 "policies": policies, "pairs": pairs}
+
+    def _pre_nat(self, device: Device,
+                 interfaces: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Inbound ACL of the NAT outside interface: no published host at its inside address.
+
+        The zone firewall judges a packet after outside-to-inside NAT, so it
+        cannot tell a packet sent to a published host's public address from one
+        sent straight to its inside address. An interface input ACL is checked
+        before that translation (Cisco *NAT Order of Operation*), so it sees
+        the untranslated destination and drops the second kind; everything
+        else goes on to NAT and the zone firewall, which still judge it.
+        """
+        hosts = sorted({inside for inside, _outside in rv.nat_statics(device)},
+                       key=rv.sort_key)
+        outside = rv.nat_outside(device)
+        if not hosts or outside is None:
+            return None
+        iface = next(i for i in interfaces if i["name"] == outside)
+        if iface["acl_in"]:
+            raise rv.VendorEmitError(f"{device.name} {outside}: the NAT outside interface "
+                                     f"already has the inbound ACL {iface['acl_in']}")
+        iface["pre_nat"] = PRE_NAT_ACL
+        return {
+            "name": PRE_NAT_ACL,
+            "entries": [{"seq": SEQ_STEP * (k + 1), "host": h} for k, h in enumerate(hosts)],
+            "final_seq": SEQ_STEP * (len(hosts) + 1),
+        }
 
     def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
         return rv.static_view(s, tunnels, discard="Null0", ifname=ios_ifname,

@@ -1262,3 +1262,80 @@ def test_srx_reaches_published_hosts_only_through_their_static_nat() -> None:
         assert targets[name].removeprefix("a-").removesuffix("-32").replace("-", ".") \
             in published, name
     assert not [ln for ln in lines if ln.startswith(outbound) and "drop-untranslated" in ln]
+
+
+PRE_NAT_BINDING = " ip access-group ZH-OUTSIDE-PRE-NAT in"
+PERMIT_REST = "permit ip 0.0.0.0 255.255.255.255 0.0.0.0 255.255.255.255"
+
+
+def _published(device: Device) -> list[str]:
+    """Inside addresses of the device's static NAT rules, in address order."""
+    import ipaddress
+
+    hosts = {n.inside.split("/")[0] for n in device.nat if n.kind == "static"}
+    return sorted(hosts, key=ipaddress.IPv4Address)
+
+
+def _device(network: Network, name: str) -> Device:
+    return next(d for d in network.devices if d.name == name)
+
+
+def test_cisco_exit_drops_published_hosts_at_their_inside_address() -> None:
+    """The zone firewall judges packets after outside-to-inside NAT; the interface input ACL
+    runs before it, so it alone can drop packets sent straight to a published host's inside
+    address. One deny per static NAT host, everything else goes on, outside interface only."""
+    network = compiled(GOLDEN_POLICY)
+    exit_dev = _device(network, "exit-hlj")
+    published = _published(exit_dev)
+    assert len(published) >= 2
+    text = render_all(network, "cisco-ios-xe")[exit_dev.name]
+    assert check("cisco-ios-xe", text) == []
+    entries = acl_entries("cisco-ios-xe", text)["ZH-OUTSIDE-PRE-NAT"]
+    assert entries == ([f" {10 * (k + 1)} deny ip any host {h}" for k, h in enumerate(published)]
+                       + [f" {10 * (len(published) + 1)} {PERMIT_REST}"])
+    (outside,) = {n.interface for n in exit_dev.nat}
+    port = outside.removeprefix("eth")
+    assert PRE_NAT_BINDING in _cisco_interface(text, f"GigabitEthernet0/0/{port}")
+    assert text.count(PRE_NAT_BINDING) == 1
+    # the zone firewall still judges what passes: the outside port stays a zone member
+    assert any(ln.startswith(" zone-member security ")
+               for ln in _cisco_interface(text, f"GigabitEthernet0/0/{port}"))
+
+
+def test_cisco_dhcp_exit_keeps_its_dhcp_replies_past_the_pre_nat_acl() -> None:
+    """An exit without uplink is a DHCP client on the port that carries the pre-NAT ACL: the
+    ACL denies only published hosts, so the ISP's replies to the router itself pass."""
+    network = compiled("policies/minimal.zh")
+    exit_dev = _device(network, "exit-prov")
+    text = render_all(network, "cisco-ios-xe")[exit_dev.name]
+    outside = _cisco_interface(text, "GigabitEthernet0/0/1")
+    assert " ip address dhcp" in outside and PRE_NAT_BINDING in outside
+    entries = acl_entries("cisco-ios-xe", text)["ZH-OUTSIDE-PRE-NAT"]
+    denied = [e.rsplit(" ", 1)[1] for e in entries if " deny " in e]
+    assert denied == _published(exit_dev) and entries[-1].endswith(PERMIT_REST)
+    assert check("cisco-ios-xe", text) == []
+
+
+def test_cisco_exit_without_static_nat_has_no_pre_nat_acl() -> None:
+    network = compiled(GOLDEN_POLICY)
+    exit_dev = _device(network, "exit-hlj")
+    bare = replace(exit_dev, nat=tuple(n for n in exit_dev.nat if n.kind != "static"))
+    network = replace(network, devices=tuple(bare if d.name == bare.name else d
+                                             for d in network.devices))
+    text = render_all(network, "cisco-ios-xe")[bare.name]
+    assert "ZH-OUTSIDE-PRE-NAT" not in text
+    assert check("cisco-ios-xe", text) == []
+
+
+def test_cisco_refuses_a_second_inbound_acl_on_the_nat_outside_interface() -> None:
+    """A stateless NAT device already filtering its outside port cannot take the pre-NAT
+    ACL as well (one inbound ACL per interface): the emitter stops instead of dropping one."""
+    from zongheng.emitters._router import VendorEmitError
+
+    network = compiled(GOLDEN_POLICY)
+    exit_dev = _device(network, "exit-hlj")
+    stateless = replace(exit_dev, acls=tuple(replace(a, stateful=False) for a in exit_dev.acls))
+    network = replace(network, devices=tuple(stateless if d.name == stateless.name else d
+                                             for d in network.devices))
+    with pytest.raises(VendorEmitError, match="already has the inbound ACL"):
+        render_all(network, "cisco-ios-xe")

@@ -152,12 +152,16 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> None:
 
 
 def _register_verifier_commands() -> None:
-    """verify, audit, lint and query live with the verifier."""
+    """verify, audit, lint, query and report live with the verifier."""
     from zongheng.verifier import commands
 
     for cmd in vars(commands).values():
-        if isinstance(cmd, click.Command) and cmd.name in ("verify", "audit", "lint", "query"):
+        if isinstance(cmd, click.Command) and cmd.name in (
+                "verify", "audit", "lint", "query", "report"):
             main.add_command(cmd)
+    from zongheng.verifier.diff import diff_command
+
+    main.add_command(diff_command)
 
 
 _register_verifier_commands()

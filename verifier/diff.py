@@ -1,0 +1,451 @@
+"""``zongheng diff OLD NEW``: what a change opens and closes, decided on the compiled networks.
+
+For every source class S the symbolic forwarding of both networks gives, per
+destination class D, a formula "a new-connection packet entering as S is
+delivered in D with its final destination inside D" (the packet space of
+``deny`` in verify: well-formed and ``new``). Both networks are encoded over
+the SAME packet variables, so for one pair:
+
+* opened = delivered_NEW(S, D) and not delivered_OLD(S, D),
+* closed = delivered_OLD(S, D) and not delivered_NEW(S, D).
+
+Pruning is sound by construction: z3 hash-conses terms, so when the two
+formulas of a pair are the same term (the change touched nothing on any of its
+paths, ACLs or routes) the pair cannot differ and no solver call is made. The
+remaining pairs of one source class are asked in one query (an indicator per
+pair, a model names every pair it witnesses; repeat until unsat).
+
+For each differing pair the difference is computed exactly as a set of
+(protocol, destination port ranges): ports matter only through the port
+ranges of ACL lines and services, so the port space splits into elementary
+intervals with uniform behaviour; one query per witnessed interval enumerates
+them. A class that exists in one network only is compared against nothing:
+its formula in the other network is false.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import click
+import z3
+from zongheng.compiler.model import Network, Service
+from zongheng.verifier.encode import (
+    EPHEMERAL_LOW,
+    ICMP_ECHO_REQUEST,
+    PROTO_NAMES,
+    Fields,
+    packet_fields,
+    well_formed,
+)
+from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.results import int_to_ip_str
+
+TCP, UDP, ICMP = 6, 17, 1
+
+
+class Undecided(Exception):
+    """The solver answered unknown (timeout): the diff is not reported as complete."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One protocol of a difference; ``ports`` (inclusive ranges of destination port)
+    for tcp/udp, empty otherwise. ``protocol`` ``other`` = any protocol but tcp/udp/icmp."""
+
+    protocol: str
+    ports: tuple[tuple[int, int], ...] = ()
+
+    def text(self) -> str:
+        if not self.ports:
+            return self.protocol
+        return self.protocol + "/" + ",".join(str(lo) if lo == hi else f"{lo}-{hi}"
+                                             for lo, hi in self.ports)
+
+
+@dataclass(frozen=True)
+class Example:
+    src: str
+    dst: str
+    protocol: str
+    sport: int
+    dport: int
+    icmp_type: int | None
+
+    def text(self) -> str:
+        if self.protocol in ("tcp", "udp"):
+            return f"{self.protocol} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+        if self.protocol == "icmp":
+            return f"icmp type {self.icmp_type} {self.src} -> {self.dst}"
+        return f"proto {self.protocol} {self.src} -> {self.dst}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The connections from ``src_class`` to ``dst_class`` delivered on one side only."""
+
+    src_class: str
+    dst_class: str
+    flows: tuple[Flow, ...]
+    services: tuple[str, ...]  # declared services (of the side that delivers) it falls in
+    example: Example
+
+    def to_dict(self) -> dict:
+        return {
+            "src_class": self.src_class, "dst_class": self.dst_class,
+            "flows": [{"protocol": f.protocol, "ports": [list(p) for p in f.ports]}
+                      for f in self.flows],
+            "services": list(self.services),
+            "example": {"src": self.example.src, "dst": self.example.dst,
+                        "protocol": self.example.protocol, "sport": self.example.sport,
+                        "dport": self.example.dport, "icmp_type": self.example.icmp_type},
+        }
+
+
+@dataclass
+class DiffResult:
+    old: str
+    new: str
+    added_classes: list[str] = field(default_factory=list)
+    removed_classes: list[str] = field(default_factory=list)
+    opened: list[Change] = field(default_factory=list)
+    closed: list[Change] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)  # "S -> D" the solver gave up on
+    pairs: int = 0  # ordered class pairs considered
+    solved_pairs: int = 0  # pairs whose formulas differed syntactically (asked to z3)
+
+    def exit_status(self, fail_on: str | None) -> int:
+        """1 a gate tripped (wins over unknown, as in verify), 3 unknown, else 0."""
+        if fail_on == "opened" and self.opened:
+            return 1
+        if fail_on == "changed" and (self.opened or self.closed):
+            return 1
+        return 3 if self.undecided else 0
+
+
+class _Side:
+    """One network's delivered-formulas per (source class, destination class)."""
+
+    def __init__(self, network: Network, f: Fields):
+        self.net = network
+        self.fw = Forwarding(network)
+        self.f = f
+        self.classes = {c.name: c for c in network.classes}
+
+    def delivered(self, src: str) -> dict[str, z3.BoolRef]:
+        c = self.classes.get(src)
+        if c is None:
+            return {}
+        per: dict[str, list[z3.BoolRef]] = {}
+        for dev, ifn in self.fw.ingress_points(src):
+            leaves = self.fw.leaves(dev, ifn, self.f, lambda x: x is not None, None)
+            by_cls: dict[str, list[z3.BoolRef]] = {}
+            for lf in leaves:
+                d = self.classes.get(lf.cls or "")
+                if d is None:
+                    continue
+                by_cls.setdefault(d.name, []).append(
+                    z3.And(lf.cond(), self.fw.in_set(lf.fields.dst, d.prefixes)))
+            if not by_cls:
+                continue
+            entry = z3.And(self.fw.in_set(self.f.src, c.prefixes),
+                           self.fw.ingress_cond(dev, self.f))
+            for dst, terms in by_cls.items():
+                per.setdefault(dst, []).append(z3.And(entry, z3.Or(terms)))
+        return {d: z3.Or(ts) if len(ts) > 1 else ts[0] for d, ts in per.items()}
+
+
+def _cuts(networks: Iterable[Network], services: Iterable[tuple[Service, ...]]) -> list[int]:
+    """Port values where some range of an ACL line or service starts or ends (+1)."""
+    cuts = {1, 65536}
+    for n in networks:
+        for d in n.devices:
+            for a in d.acls:
+                for ln in a.lines:
+                    for r in (ln.sport, ln.dport):
+                        if r is not None:
+                            cuts.update((r.low, r.high + 1))
+    for terms in services:
+        for s in terms:
+            if s.ports is not None:
+                cuts.update((s.ports.low, s.ports.high + 1))
+    cuts.add(EPHEMERAL_LOW)
+    return sorted(c for c in cuts if 1 <= c <= 65536)
+
+
+class Differ:
+    """Compares two compiled networks pair by pair with one shared packet."""
+
+    def __init__(self, old: Network, new: Network,
+                 old_services: dict[str, tuple[Service, ...]] | None = None,
+                 new_services: dict[str, tuple[Service, ...]] | None = None,
+                 timeout_ms: int = 60_000):
+        self.f = packet_fields()
+        self.base = z3.And(well_formed(self.f), self.f.new)
+        self.old, self.new = _Side(old, self.f), _Side(new, self.f)
+        self.old_services = old_services or {}
+        self.new_services = new_services or {}
+        self.timeout_ms = timeout_ms
+        self.cuts = _cuts((old, new), list(self.old_services.values())
+                          + list(self.new_services.values()))
+
+    # ------------------------------------------------------------ solving
+    def _solver(self, *formulas: z3.BoolRef) -> z3.Solver:
+        s = z3.SolverFor("QF_BV")
+        s.set("timeout", self.timeout_ms)
+        s.add(self.base, *formulas)
+        return s
+
+    @staticmethod
+    def _check(s: z3.Solver) -> bool:
+        r = s.check()
+        if r == z3.unknown:
+            raise Undecided(s.reason_unknown())
+        return r == z3.sat
+
+    def run(self, old_name: str, new_name: str) -> DiffResult:
+        res = DiffResult(old_name, new_name)
+        old_cls, new_cls = set(self.old.classes), set(self.new.classes)
+        res.added_classes = sorted(new_cls - old_cls)
+        res.removed_classes = sorted(old_cls - new_cls)
+        every = sorted(old_cls | new_cls)
+        res.pairs = len(every) ** 2
+        false = z3.BoolVal(False)
+        for src in every:
+            o, n = self.old.delivered(src), self.new.delivered(src)
+            differing = {}
+            for dst in sorted(set(o) | set(n)):
+                a, b = o.get(dst, false), n.get(dst, false)
+                if not a.eq(b):
+                    differing[dst] = (a, b)
+            res.solved_pairs += len(differing)
+            if not differing:
+                continue
+            for kind, out in (("opened", res.opened), ("closed", res.closed)):
+                terms = {d: z3.And(b, z3.Not(a)) if kind == "opened" else z3.And(a, z3.Not(b))
+                         for d, (a, b) in differing.items()}
+                services = self.new_services if kind == "opened" else self.old_services
+                try:
+                    hit = self._witnessed(terms)
+                except Undecided:
+                    res.undecided += [f"{src} -> {d} ({kind})" for d in terms]
+                    continue
+                for dst in hit:
+                    try:
+                        out.append(self._change(src, dst, terms[dst], services))
+                    except Undecided:
+                        res.undecided.append(f"{src} -> {dst} ({kind})")
+        res.opened.sort(key=lambda c: (c.src_class, c.dst_class))
+        res.closed.sort(key=lambda c: (c.src_class, c.dst_class))
+        res.undecided.sort()
+        return res
+
+    def _witnessed(self, terms: dict[str, z3.BoolRef]) -> list[str]:
+        """The destinations whose term is satisfiable: one query names every pair its
+        model witnesses; witnessed pairs are switched off and the query repeated."""
+        marks = {d: z3.Bool(f"diff_pair_{i}") for i, d in enumerate(sorted(terms))}
+        s = self._solver(*[z3.Implies(m, terms[d]) for d, m in marks.items()])
+        left = dict(marks)
+        found: list[str] = []
+        while left:
+            s.push()
+            s.add(z3.Or(list(left.values())))
+            sat = self._check(s)
+            model = s.model() if sat else None
+            s.pop()
+            if model is None:
+                break
+            hits = [d for d in left
+                    if z3.is_true(model.eval(terms[d], model_completion=True))]
+            if not hits:  # cannot happen: some mark is true, so its term is
+                hits = [d for d, m in left.items()
+                        if z3.is_true(model.eval(m, model_completion=True))]
+            for d in hits:
+                s.add(z3.Not(left.pop(d)))
+                found.append(d)
+        return sorted(found)
+
+    def _change(self, src: str, dst: str, term: z3.BoolRef,
+                services: dict[str, tuple[Service, ...]]) -> Change:
+        flows = self._flows(term)
+        return Change(src, dst, tuple(flows), self._services(term, flows, services),
+                      self._example(term))
+
+    def _flows(self, term: z3.BoolRef) -> list[Flow]:
+        f = self.f
+        out: list[Flow] = []
+        for proto, name in ((TCP, "tcp"), (UDP, "udp")):
+            s = self._solver(term, f.proto == proto)
+            ranges: list[tuple[int, int]] = []
+            while self._check(s):
+                p = s.model().eval(f.dport, model_completion=True).as_long()
+                lo, hi = self._interval(p)
+                ranges.append((lo, hi))
+                s.add(z3.Or(z3.ULT(f.dport, lo), z3.UGT(f.dport, hi)))
+            if ranges:
+                out.append(Flow(name, tuple(_merge(ranges))))
+        if self._check(self._solver(term, f.proto == ICMP)):
+            out.append(Flow("icmp"))
+        if self._check(self._solver(term, f.proto != TCP, f.proto != UDP, f.proto != ICMP)):
+            out.append(Flow("other"))
+        return out
+
+    def _interval(self, port: int) -> tuple[int, int]:
+        """The elementary interval of ``port`` between consecutive cut points."""
+        lo = max(c for c in self.cuts if c <= port)
+        hi = min(c for c in self.cuts if c > port) - 1
+        return lo, hi
+
+    def _services(self, term: z3.BoolRef, flows: list[Flow],
+                  services: dict[str, tuple[Service, ...]]) -> tuple[str, ...]:
+        """Declared services (``any`` aside) with some connection in the difference."""
+        by_proto = {fl.protocol: fl for fl in flows}
+        echo: bool | None = None
+        names = []
+        for name in sorted(services):
+            if name == "any":
+                continue
+            hit = False
+            for s in services[name]:
+                if s.protocol == "ip":
+                    hit = bool(flows)
+                elif s.protocol in ("tcp", "udp"):
+                    fl = by_proto.get(s.protocol)
+                    hit = fl is not None and (s.ports is None or any(
+                        lo <= s.ports.high and s.ports.low <= hi for lo, hi in fl.ports))
+                elif s.protocol == "icmp" and "icmp" in by_proto:
+                    if echo is None:
+                        echo = self._check(self._solver(term, self.f.proto == ICMP,
+                                                        self.f.icmp == ICMP_ECHO_REQUEST))
+                    hit = echo
+                if hit:
+                    break
+            if hit:
+                names.append(name)
+        return tuple(names)
+
+    def _example(self, term: z3.BoolRef) -> Example:
+        """A concrete packet of the difference; a canonical client packet when one exists
+        (ephemeral source port, ICMP echo request)."""
+        f = self.f
+        canonical = z3.And(
+            z3.Implies(z3.Or(f.proto == TCP, f.proto == UDP),
+                       z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16), f.sport)),
+            z3.Implies(f.proto == ICMP, f.icmp == ICMP_ECHO_REQUEST))
+        s = self._solver(term, canonical)
+        if not self._check(s):
+            s = self._solver(term)
+            if not self._check(s):  # the term was witnessed before: cannot happen
+                raise Undecided("difference vanished")
+        m = s.model()
+
+        def val(t: z3.ExprRef) -> int:
+            return m.eval(t, model_completion=True).as_long()
+
+        proto = val(f.proto)
+        return Example(int_to_ip_str(val(f.src)), int_to_ip_str(val(f.dst)),
+                       PROTO_NAMES.get(proto, str(proto)), val(f.sport), val(f.dport),
+                       val(f.icmp) if proto == ICMP else None)
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
+def diff_networks(old: Network, new: Network, old_name: str, new_name: str,
+                  old_services: dict[str, tuple[Service, ...]] | None = None,
+                  new_services: dict[str, tuple[Service, ...]] | None = None,
+                  timeout_ms: int = 60_000) -> DiffResult:
+    return Differ(old, new, old_services, new_services, timeout_ms).run(old_name, new_name)
+
+
+# ---------------------------------------------------------------- output
+
+def to_json(res: DiffResult) -> str:
+    data = {
+        "old": res.old, "new": res.new,
+        "added_classes": res.added_classes, "removed_classes": res.removed_classes,
+        "opened": [c.to_dict() for c in res.opened],
+        "closed": [c.to_dict() for c in res.closed],
+        "undecided": res.undecided,
+        "summary": {"opened": len(res.opened), "closed": len(res.closed),
+                    "undecided": len(res.undecided), "class_pairs": res.pairs,
+                    "pairs_solved": res.solved_pairs},
+    }
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_text(res: DiffResult) -> str:
+    lines = [f"diff {res.old} -> {res.new}"]
+    if res.added_classes:
+        lines.append("added classes: " + ", ".join(res.added_classes))
+    if res.removed_classes:
+        lines.append("removed classes: " + ", ".join(res.removed_classes))
+    for title, changes in (("opened", res.opened), ("closed", res.closed)):
+        lines.append(f"{title}:" + ("" if changes else " none"))
+        for c in changes:
+            svc = f" [{', '.join(c.services)}]" if c.services else ""
+            flows = " ".join(fl.text() for fl in c.flows)
+            lines.append(f"  {c.src_class} -> {c.dst_class}: {flows}{svc}; "
+                         f"e.g. {c.example.text()}")
+    if res.undecided:
+        lines.append("undecided (solver gave no answer in time):")
+        lines += [f"  {u}" for u in res.undecided]
+    lines.append(f"{len(res.opened)} opened, {len(res.closed)} closed"
+                 + (f", {len(res.undecided)} undecided" if res.undecided else "")
+                 + f" ({res.solved_pairs} of {res.pairs} class pairs needed the solver)")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- command
+
+@click.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("--fail-on", "fail_on", type=click.Choice(["opened", "changed"]),
+              help="Exit 1 if the change opens any connection (opened) or opens or "
+                   "closes any (changed).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Seconds per solver query; a timeout is reported as undecided (exit 3).")
+def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int) -> None:
+    """What the change from OLD to NEW opens and closes, per endpoint class pair, with
+    the protocols and ports, the services they fall in and an example packet each.
+
+    Computed on the two compiled networks with z3, not on the text. Exit 0: no gate
+    tripped; 1: a --fail-on gate tripped; 2: bad input (either policy); 3: the solver
+    gave no answer for some pair (and no gate tripped).
+    """
+    from zongheng.compiler.errors import PolicyError
+    from zongheng.compiler.pipeline import compile_file
+
+    compiled = []
+    errors = []
+    for path in (old, new):
+        try:
+            compiled.append(compile_file(path))
+        except PolicyError as exc:
+            errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"{path}: error: cannot read the policy: {exc.strerror or exc}")
+    if errors:
+        for e in errors:
+            click.echo(e, err=True)
+        sys.exit(2)
+    a, b = compiled
+    res = diff_networks(a.network, b.network, old, new,
+                        {k: tuple(v) for k, v in a.plan.services.items()},
+                        {k: tuple(v) for k, v in b.plan.services.items()},
+                        timeout_ms=timeout * 1000)
+    click.echo(to_json(res) if fmt == "json" else to_text(res), nl=False)
+    sys.exit(res.exit_status(fail_on))

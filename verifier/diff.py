@@ -36,6 +36,7 @@ from zongheng.compiler.model import Network, Service
 from zongheng.verifier.encode import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
+    ICMP_REPLY_TYPES,
     PROTO_NAMES,
     Fields,
     packet_fields,
@@ -58,10 +59,17 @@ class Flow:
 
     protocol: str
     ports: tuple[tuple[int, int], ...] = ()
+    # icmp: the listed types of the difference; None = every type that opens a connection
+    icmp_types: tuple[int, ...] | None = None
+    other_icmp_types: bool = False  # with icmp_types: also types no ACL line names
 
     def text(self) -> str:
+        if self.icmp_types is not None:
+            names = [str(t) for t in self.icmp_types] + (["other"] if self.other_icmp_types
+                                                         else [])
+            return f"icmp/type {','.join(names)}"
         if not self.ports:
-            return self.protocol
+            return "other protocols" if self.protocol == "other" else self.protocol
         return self.protocol + "/" + ",".join(str(lo) if lo == hi else f"{lo}-{hi}"
                                              for lo, hi in self.ports)
 
@@ -96,8 +104,9 @@ class Change:
     def to_dict(self) -> dict:
         return {
             "src_class": self.src_class, "dst_class": self.dst_class,
-            "flows": [{"protocol": f.protocol, "ports": [list(p) for p in f.ports]}
-                      for f in self.flows],
+            "flows": [{"protocol": f.protocol, "ports": [list(p) for p in f.ports],
+                       "icmp_types": None if f.icmp_types is None else list(f.icmp_types),
+                       "other_icmp_types": f.other_icmp_types} for f in self.flows],
             "services": list(self.services),
             "example": {"src": self.example.src, "dst": self.example.dst,
                         "protocol": self.example.protocol, "sport": self.example.sport,
@@ -189,6 +198,9 @@ class Differ:
         self.old_services = old_services or {}
         self.new_services = new_services or {}
         self.timeout_ms = timeout_ms
+        self.icmp_types = sorted({t for n in (old, new) for d in n.devices for a in d.acls
+                                  for ln in a.lines for t in (ln.icmp_types or ())}
+                                 | {ICMP_ECHO_REQUEST})
         self.cuts = _cuts((old, new), list(self.old_services.values())
                           + list(self.new_services.values()))
 
@@ -287,11 +299,34 @@ class Differ:
                 s.add(z3.Or(z3.ULT(f.dport, lo), z3.UGT(f.dport, hi)))
             if ranges:
                 out.append(Flow(name, tuple(_merge(ranges))))
-        if self._check(self._solver(term, f.proto == ICMP)):
-            out.append(Flow("icmp"))
+        icmp = self._icmp(term)
+        if icmp is not None:
+            out.append(icmp)
         if self._check(self._solver(term, f.proto != TCP, f.proto != UDP, f.proto != ICMP)):
             out.append(Flow("other"))
         return out
+
+    def _icmp(self, term: z3.BoolRef) -> Flow | None:
+        """ICMP types matter only through the types ACL lines name: enumerate those one
+        by one and the rest as one class."""
+        f = self.f
+        s = self._solver(term, f.proto == ICMP)
+        listed: list[int] = []
+        other = False
+        while self._check(s):
+            t = s.model().eval(f.icmp, model_completion=True).as_long()
+            if t in self.icmp_types:
+                listed.append(t)
+                s.add(f.icmp != t)
+            else:
+                other = True
+                s.add(z3.Or([f.icmp == x for x in self.icmp_types]))
+        if not listed and not other:
+            return None
+        if other and len(listed) == len([t for t in self.icmp_types
+                                         if t not in ICMP_REPLY_TYPES]):
+            return Flow("icmp")  # every type that opens a connection
+        return Flow("icmp", (), tuple(sorted(listed)), other)
 
     def _interval(self, port: int) -> tuple[int, int]:
         """The elementary interval of ``port`` between consecutive cut points."""

@@ -1,4 +1,5 @@
-"""Click commands `verify`, `audit`, `lint` and `query`; cli.py registers them with add_command.
+"""Click commands `verify`, `audit`, `lint`, `query` and `report`; cli.py registers them
+with add_command.
 
 Bad input (a policy with errors, an unreadable file, a missing bundle) prints a
 located message to stderr and exits 2 without a traceback; see cli.md.
@@ -203,3 +204,62 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
                           timeout_ms=timeout * 1000)
     click.echo(format_answer(answer, fmt), nl=False)
     sys.exit(answer.exit_status)
+
+
+@click.command("report")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="The HTML file to write (replaced atomically).")
+@click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Seconds per proof obligation; a timeout is reported as unknown.")
+def report_command(file: str, out: str, timeout: int) -> None:
+    """Write the auditor's report of policy FILE: one self-contained HTML file.
+
+    It states what was proven about the compiled network: every assertion with
+    its statements, status, waivers and counterexample, the defence-in-depth
+    table, the network at a glance and how to re-check. No date: the same
+    policy gives the same bytes.
+
+    Exit 0 when the report is written, WHATEVER IT FINDS: violated and unknown
+    assertions are stated in the report (gate on `zongheng verify`, whose exit
+    status is 1 / 3 for them). 2: bad input (policy, output path); nothing is
+    written then.
+    """
+    from zongheng.verifier.audit_report import ReportError, render_report, write_report
+    from zongheng.verifier.results import summary, verify_network
+
+    if Path(out).is_dir():
+        fail_input(f"{out}: error: is a directory, not a file to write the report to")
+    compiled = load_compiled(file)
+    network = compiled.network
+    results = verify_network(network, timeout_ms=timeout * 1000, defence=True,
+                             with_smt2=False)
+    source = _policy_source(file, network.policy_sha256)
+    plan = compiled.plan
+    html = render_report(
+        network, results, file, timeout_s=timeout, source=source,
+        region_display=dict(plan.region_display),
+        department_display={k: d.display for k, d in plan.departments.items()},
+    )
+    try:
+        write_report(out, html)
+    except ReportError as exc:
+        fail_input(f"{out}: error: {exc}")
+    counts = summary(results)
+    click.echo(f"wrote {out}: {counts['proven']} proven, {counts['violated']} violated, "
+               f"{counts['unknown']} unknown")
+
+
+def _policy_source(path: str, sha256: str) -> str | None:
+    """The policy text for the report's appendix, only if it is still the compiled bytes."""
+    import hashlib
+
+    from zongheng.compiler.parser import decode
+
+    try:
+        data = Path(path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return None
+        return decode(path, data)
+    except (OSError, PolicyError):
+        return None

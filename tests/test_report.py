@@ -109,6 +109,8 @@ def expected_rows(results) -> list[tuple[str, str]]:
 
 
 def assert_self_contained(text: str, page: Page) -> None:
+    assert text.startswith("<!DOCTYPE html>\n")
+    assert ("meta", {"charset": "utf-8"}) in page.tags
     for tag, attrs in page.tags:
         assert tag not in ("script", "link", "img", "iframe", "object", "embed"), tag
         for key in ("src", "href", "action", "srcset", "data"):
@@ -265,7 +267,14 @@ def test_unknown_is_reported_not_proven_and_exit_0(monkeypatch, tmp_path):
     statuses = dict(summary_rows(page))
     assert statuses["vertical-isolation"] == UNKNOWN
     assert PROVEN not in {s for n, s in summary_rows(page) if n != "air-gap"}
-    assert "NOT PROVEN: the solver gave no answer" in out.read_text(encoding="utf-8")
+    body = out.read_text(encoding="utf-8")
+    assert "NOT PROVEN: the solver gave no answer" in body
+    # every undecided proof obligation is named
+    results = verify_network(compile_file(MINIMAL).network, with_smt2=False)
+    undecided = [o.name for r in results for o in r.obligations if o.status == UNKNOWN]
+    assert undecided
+    for name in undecided:
+        assert f"<li><code>{name}</code>:" in html.unescape(body)
 
 
 def test_display_names_are_escaped(tmp_path):
@@ -323,6 +332,16 @@ def test_output_that_is_a_directory_is_bad_input(tmp_path):
     proc = report(MINIMAL, tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr.decode()
+
+
+def test_unwritable_output_is_bad_input(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    proc = report(MINIMAL, blocker / "report.html")  # its parent is a file
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "error:" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
 def test_failed_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):

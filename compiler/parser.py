@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from importlib import resources
 
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import (
+    Lark,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+from lark.parsers.lalr_interactive_parser import InteractiveParser
+from lark.parsers.lalr_parser_state import ParserState
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
 
@@ -69,7 +81,7 @@ def _describe_token(tok: Token) -> str:
 
 
 def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
-    lines = text.splitlines()
+    lines = text.split("\n")  # lark counts lines by "\n" only (not U+2028, VT, FF)
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
     if line < 1:  # UnexpectedEOF has line -1
@@ -109,6 +121,221 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
     return Diagnostic(file, Loc(line, col), "error", msg, src)
 
 
+MAX_SYNTAX_ERRORS = 20  # then "too many syntax errors": garbage input stays fast and readable
+
+# Braces outside strings and comments, per line (strings and comments never span lines).
+_BRACE_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|"[^\n]*|#[^\n]*|[{}]')
+
+
+def _brace_delta(line: str) -> int:
+    """Opened minus closed braces on one line, as the lexer sees them."""
+    delta = 0
+    for m in _BRACE_SCAN.finditer(line):
+        if m.group() == "{":
+            delta += 1
+        elif m.group() == "}":
+            delta -= 1
+    return delta
+
+
+@dataclass
+class _Checkpoint:
+    """Where parsing may resume: the state before the first token of ``line``."""
+
+    line: int
+    state: ParserState
+    blocks: list[tuple[int, int | None]]  # open '{': (indent of its line, indent of its body)
+
+
+class _Recovery:
+    """Panic-mode error recovery on lark's LALR parser, one line at a time.
+
+    The parse is driven token by token. Before the first token of each line the
+    parser state is kept as a checkpoint when it sits between two statements (it
+    could take a closing '}' or the end of the file). On an error the statement
+    around it is dropped: parsing restarts from the last checkpoint at the first
+    later line that is not indented deeper than the dropped statement, once the
+    braces the dropped lines opened are closed again, and only if that state
+    accepts the line's first token. Braces the dropped lines closed are closed
+    in the state too; blocks the indentation shows closed (a line back at the
+    indentation of a block's opening line) are closed before resuming, and a
+    '}' at the dropped statement's own indentation is taken as the end of that
+    statement's lost block. Lines that fit nowhere are skipped silently, so one
+    mistake gives one error, never a cascade; an error found after resuming is
+    an independent mistake. Only diagnostics come out of this: a file with
+    syntax errors gets no AST.
+    """
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        lines = text.split("\n")
+        self.starts: list[int] = []
+        pos = 0
+        for ln in lines:
+            self.starts.append(pos)
+            pos += len(ln) + 1
+        self.deltas = [_brace_delta(ln) for ln in lines]
+        self.indents = [len(ln.expandtabs(8)) - len(ln.expandtabs(8).lstrip()) for ln in lines]
+        self.interactive = _lark().parse_interactive(text)
+        self.lexer = self.interactive.lexer_thread.lexer  # the contextual lexer
+        self.lexer_state = self.interactive.lexer_thread.state
+        self.blocks: list[tuple[int, int | None]] = []
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- helpers
+    def _accepts(self, state: ParserState, tok: Token) -> bool:
+        trial = state.copy(deepcopy_values=False)
+        try:
+            trial.feed_token(tok, tok.type == "$END")
+        except UnexpectedToken:
+            return False
+        return True
+
+    def _between_statements(self, state: ParserState) -> bool:
+        return self._accepts(state, Token("RBRACE", "}")) or self._accepts(state, Token("$END", ""))
+
+    def _close(self, state: ParserState, blocks: list, count: int) -> None:
+        """Feed up to ``count`` closing braces the state takes."""
+        for _ in range(count):
+            brace = Token("RBRACE", "}")
+            if not self._accepts(state, brace):
+                return
+            state.feed_token(brace)
+            if blocks:
+                blocks.pop()
+
+    def _seek(self, line: int) -> None:
+        """Put the lexer at the start of ``line`` (1-based)."""
+        counter = self.lexer_state.line_ctr
+        counter.char_pos = counter.line_start_pos = self.starts[line - 1]
+        counter.line, counter.column = line, 1
+        self.lexer_state.last_token = None
+
+    def _next_token(self, state: ParserState) -> Token | None:
+        return next(iter(self.lexer.lex(self.lexer_state, state)), None)
+
+    def _first_token(self, line: int, state: ParserState) -> Token | None:
+        """The first token at or after ``line``; None at the end of the file."""
+        self._seek(line)
+        return self._next_token(state)
+
+    def _record(self, exc: UnexpectedInput, state: ParserState) -> bool:
+        """Keep the diagnostic; False once the cap is reached (stop parsing)."""
+        if isinstance(exc, UnexpectedToken):
+            exc.interactive_parser = InteractiveParser(
+                self.interactive.parser, state, self.interactive.lexer_thread)
+        diag = _syntax_error(self.file, self.text, exc)
+        if len(self.diagnostics) == MAX_SYNTAX_ERRORS:
+            self.diagnostics.append(Diagnostic(
+                diag.file, diag.loc, "error",
+                f"too many syntax errors, stopped after {MAX_SYNTAX_ERRORS}", diag.source_line))
+            return False
+        if diag not in self.diagnostics:
+            self.diagnostics.append(diag)
+        return True
+
+    def _resync(self, cp: _Checkpoint, line: int, at_line_start: bool) -> ParserState | None:
+        """The state to go on with, the lexer at its line; None: nothing fits until EOF."""
+        first = line if at_line_start and cp.line < line else line + 1
+        depth = sum(self.deltas[cp.line - 1:first - 1])  # braces the dropped lines opened
+        indent = self.indents[cp.line - 1]
+        cand = first
+        while cand <= len(self.starts):
+            if depth > 0 or self.indents[cand - 1] > indent:
+                depth += self.deltas[cand - 1]
+                cand += 1
+                continue
+            state, blocks = cp.state.copy(deepcopy_values=False), list(cp.blocks)
+            self._close(state, blocks, -depth)  # blocks the dropped lines closed
+            try:
+                tok = self._first_token(cand, state)
+            except UnexpectedInput:
+                tok = Token("$ERROR", "", line=cand)
+            if tok is None:  # only blank lines and comments left
+                return None
+            if tok.line != cand:  # blank lines and comments in between
+                cand = tok.line
+                continue
+            here = self.indents[cand - 1]
+            shut = 0  # innermost indented blocks whose opening line is not left of this one
+            for opener, body in reversed(blocks):
+                if body is None or body <= opener or here > opener:
+                    break
+                shut += 1
+            if tok.type == "RBRACE":
+                if shut == 0 and blocks and (blocks[-1][1] or 0) > blocks[-1][0]:
+                    cand += 1  # closes the dropped statement's lost '{': drop it, uncounted
+                    continue
+                shut = max(shut - 1, 0)  # the '}' closes the last one itself
+            self._close(state, blocks, shut)
+            try:
+                tok = self._first_token(cand, state)
+            except UnexpectedInput:
+                tok = None
+            if tok is not None and self._accepts(state, tok):
+                self._seek(cand)
+                self.blocks = blocks
+                return state
+            depth += self.deltas[cand - 1]
+            cand += 1
+        return None
+
+    def run(self) -> list[Diagnostic]:
+        state = self.interactive.parser_state
+        cp = _Checkpoint(1, state.copy(deepcopy_values=False), [])
+        line_seen = 0  # line of the last token fed
+        last: Token | None = None
+        while True:
+            try:
+                tok = self._next_token(state)
+            except UnexpectedInput as exc:  # no token, or one that cannot come here
+                line = exc.line
+                fresh = line > line_seen
+                if fresh and self._between_statements(state):
+                    cp = _Checkpoint(line, state.copy(deepcopy_values=False), list(self.blocks))
+                # a misplaced token may start its line; a bad character spoils it
+                at_start = fresh and isinstance(exc, UnexpectedToken)
+                if not self._record(exc, state.copy(deepcopy_values=False)):
+                    break
+                resumed = self._resync(cp, line, at_start)
+                if resumed is None:
+                    break
+                state, line_seen = resumed, 0
+                continue
+            if tok is None:
+                end = Token.new_borrow_pos("$END", "", last) if last else Token("$END", "", 0, 1, 1)
+                try:
+                    state.feed_token(end, True)
+                except UnexpectedToken as exc:
+                    self._record(exc, state)
+                break
+            fresh = tok.line > line_seen
+            if fresh:
+                line_seen = tok.line
+                if self.blocks and self.blocks[-1][1] is None and tok.type != "RBRACE":
+                    self.blocks[-1] = (self.blocks[-1][0], self.indents[tok.line - 1])
+                if self._between_statements(state):
+                    cp = _Checkpoint(tok.line, state.copy(deepcopy_values=False),
+                                     list(self.blocks))
+            try:
+                state.feed_token(tok)
+            except UnexpectedToken as exc:
+                if not self._record(exc, state):
+                    break
+                resumed = self._resync(cp, tok.line, fresh)
+                if resumed is None:
+                    break
+                state, line_seen = resumed, 0
+                continue
+            if tok.type == "LBRACE":
+                self.blocks.append((self.indents[tok.line - 1], None))
+            elif tok.type == "RBRACE" and self.blocks:
+                self.blocks.pop()
+            last = tok
+        return self.diagnostics
+
+
 def decode(file: str, data: bytes) -> str:
     """UTF-8 text of a policy, or a located error for binary/mis-encoded input."""
     try:
@@ -128,7 +355,8 @@ def decode(file: str, data: bytes) -> str:
 def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
     """Parse policy text into the AST.
 
-    A syntax error raises PolicyError at once (nothing after it can be trusted);
+    Syntax errors raise PolicyError with every syntax error found (see
+    :class:`_Recovery`); no AST is built then, so no semantic check runs;
     lexical mistakes inside well-formed text (bad escapes, control characters,
     huge numbers) go to ``reporter`` so the checks still run and every error of
     the file is reported together. Without a reporter they raise.
@@ -136,13 +364,25 @@ def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
-        raise PolicyError([_syntax_error(file, text, exc)]) from None
+        raise PolicyError(syntax_errors(file, text, exc)) from None
     own = reporter is None
     reporter = reporter or Reporter(file, text)
     policy = _Builder(file, text, reporter).build(tree)
     if own:
         reporter.raise_if_errors()
     return policy
+
+
+def syntax_errors(file: str, text: str, first: UnexpectedInput) -> list[Diagnostic]:
+    """Every syntax error of ``text`` in file order, ``first`` (lark's own) leading."""
+    head = _syntax_error(file, text, first)
+    try:
+        found = _Recovery(file, text).run()
+    except Exception:  # noqa: BLE001 - recovery only adds errors; the first one stands
+        return [head]
+    if not found or found[0] != head:  # the driver must agree with lark's own parse
+        return [head]
+    return found
 
 
 def _loc(node: Tree | Token) -> Loc:

@@ -270,11 +270,10 @@ class Differ:
             s.pop()
             if model is None:
                 break
-            hits = [d for d in left
-                    if z3.is_true(model.eval(terms[d], model_completion=True))]
-            if not hits:  # cannot happen: some mark is true, so its term is
-                hits = [d for d, m in left.items()
-                        if z3.is_true(model.eval(m, model_completion=True))]
+            # a true mark implies its term: the model witnesses that pair (evaluating
+            # the marks, not the large terms, keeps this linear)
+            hits = [d for d, m in left.items()
+                    if z3.is_true(model.eval(m, model_completion=True))]
             for d in hits:
                 s.add(z3.Not(left.pop(d)))
                 found.append(d)
@@ -282,35 +281,50 @@ class Differ:
 
     def _change(self, src: str, dst: str, term: z3.BoolRef,
                 services: dict[str, tuple[Service, ...]]) -> Change:
-        flows = self._flows(term)
-        return Change(src, dst, tuple(flows), self._services(term, flows, services),
-                      self._example(term))
+        """Every question about one difference goes to one solver in push/pop scopes:
+        the large term is asserted once."""
+        s = self._solver(term)
+        flows = self._flows(s)
+        return Change(src, dst, tuple(flows), self._services(s, flows, services),
+                      self._example(s))
 
-    def _flows(self, term: z3.BoolRef) -> list[Flow]:
+    def _flows(self, s: z3.Solver) -> list[Flow]:
         f = self.f
         out: list[Flow] = []
         for proto, name in ((TCP, "tcp"), (UDP, "udp")):
-            s = self._solver(term, f.proto == proto)
+            s.push()
+            s.add(f.proto == proto)
             ranges: list[tuple[int, int]] = []
             while self._check(s):
                 p = s.model().eval(f.dport, model_completion=True).as_long()
                 lo, hi = self._interval(p)
                 ranges.append((lo, hi))
                 s.add(z3.Or(z3.ULT(f.dport, lo), z3.UGT(f.dport, hi)))
+            s.pop()
             if ranges:
                 out.append(Flow(name, tuple(_merge(ranges))))
-        icmp = self._icmp(term)
+        icmp = self._icmp(s)
         if icmp is not None:
             out.append(icmp)
-        if self._check(self._solver(term, f.proto != TCP, f.proto != UDP, f.proto != ICMP)):
+        if self._holds(s, f.proto != TCP, f.proto != UDP, f.proto != ICMP):
             out.append(Flow("other"))
         return out
 
-    def _icmp(self, term: z3.BoolRef) -> Flow | None:
+    def _holds(self, s: z3.Solver, *extra: z3.BoolRef) -> bool:
+        """Whether the solver's formula has a model with ``extra`` added (scoped)."""
+        s.push()
+        s.add(*extra)
+        try:
+            return self._check(s)
+        finally:
+            s.pop()
+
+    def _icmp(self, s: z3.Solver) -> Flow | None:
         """ICMP types matter only through the types ACL lines name: enumerate those one
         by one and the rest as one class."""
         f = self.f
-        s = self._solver(term, f.proto == ICMP)
+        s.push()
+        s.add(f.proto == ICMP)
         listed: list[int] = []
         other = False
         while self._check(s):
@@ -321,6 +335,7 @@ class Differ:
             else:
                 other = True
                 s.add(z3.Or([f.icmp == x for x in self.icmp_types]))
+        s.pop()
         if not listed and not other:
             return None
         if other and len(listed) == len([t for t in self.icmp_types
@@ -334,7 +349,7 @@ class Differ:
         hi = min(c for c in self.cuts if c > port) - 1
         return lo, hi
 
-    def _services(self, term: z3.BoolRef, flows: list[Flow],
+    def _services(self, solver: z3.Solver, flows: list[Flow],
                   services: dict[str, tuple[Service, ...]]) -> tuple[str, ...]:
         """Declared services (``any`` aside) with some connection in the difference."""
         by_proto = {fl.protocol: fl for fl in flows}
@@ -353,8 +368,8 @@ class Differ:
                         lo <= s.ports.high and s.ports.low <= hi for lo, hi in fl.ports))
                 elif s.protocol == "icmp" and "icmp" in by_proto:
                     if echo is None:
-                        echo = self._check(self._solver(term, self.f.proto == ICMP,
-                                                        self.f.icmp == ICMP_ECHO_REQUEST))
+                        echo = self._holds(solver, self.f.proto == ICMP,
+                                           self.f.icmp == ICMP_ECHO_REQUEST)
                     hit = echo
                 if hit:
                     break
@@ -362,7 +377,7 @@ class Differ:
                 names.append(name)
         return tuple(names)
 
-    def _example(self, term: z3.BoolRef) -> Example:
+    def _example(self, s: z3.Solver) -> Example:
         """A concrete packet of the difference; a canonical client packet when one exists
         (ephemeral source port, ICMP echo request)."""
         f = self.f
@@ -370,12 +385,15 @@ class Differ:
             z3.Implies(z3.Or(f.proto == TCP, f.proto == UDP),
                        z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16), f.sport)),
             z3.Implies(f.proto == ICMP, f.icmp == ICMP_ECHO_REQUEST))
-        s = self._solver(term, canonical)
-        if not self._check(s):
-            s = self._solver(term)
+        s.push()
+        s.add(canonical)
+        found = self._check(s)
+        m = s.model() if found else None
+        s.pop()
+        if m is None:
             if not self._check(s):  # the term was witnessed before: cannot happen
                 raise Undecided("difference vanished")
-        m = s.model()
+            m = s.model()
 
         def val(t: z3.ExprRef) -> int:
             return m.eval(t, model_completion=True).as_long()

@@ -122,9 +122,16 @@ def first_match(acl: Acl, p: Pkt) -> AclLine | None:
 
 
 class Simulator:
-    def __init__(self, network: Network, no_acl: bool = False):
+    """``no_acl``: every ACL permits. ``leak_routes``: every PE VRF looks up in the
+    union of every PE VRF's own routes and every route-target route, and each
+    route of the longest matching prefix is a possible choice (one journey each)."""
+
+    def __init__(self, network: Network, no_acl: bool = False, leak_routes: bool = False):
         self.n = network
         self.no_acl = no_acl
+        self.leak_routes = leak_routes
+        self.leaked = [r for d in network.devices if d.role == "pe" for v in d.vrfs
+                       for r in v.routes] + [r for t in network.route_targets for r in t.routes]
         self.dev = {d.name: d for d in network.devices}
         self.ifc = {(d.name, i.name): i for d in network.devices for i in d.interfaces}
 
@@ -171,6 +178,21 @@ class Simulator:
                     chosen.setdefault(r.prefix, r)
         return list(chosen.values())
 
+    def choices(self, device: str, vrf: str | None, dst: int) -> list[Route]:
+        """The routes a lookup of dst may take: one normally, every tie when leaked."""
+        if self.leak_routes and vrf is not None and self.dev[device].role == "pe":
+            hits = [r for r in self.leaked if ipaddress.IPv4Address(dst) in net(r.prefix)]
+            longest = max((net(r.prefix).prefixlen for r in hits), default=-1)
+            return [r for r in hits if net(r.prefix).prefixlen == longest]
+        routes = self.dev[device].routes if vrf is None else self.table(device, vrf)
+        best: Route | None = None
+        best_len = -1
+        for r in routes:
+            n = net(r.prefix)
+            if ipaddress.IPv4Address(dst) in n and n.prefixlen > best_len:
+                best, best_len = r, n.prefixlen
+        return [] if best is None else [best]
+
     # ---------------------------------------------------------------- steps
     def acl_allows(self, device: str, name: str | None, p: Pkt) -> tuple[bool, int | None]:
         if name is None or self.no_acl:
@@ -206,16 +228,10 @@ class Simulator:
         hops = hops + [(device, i.vrf, i.acl_in, line)]
         if not ok:
             return [End(False, None, p, crossed, "acl", hops)]
-        routes = d.routes if i.vrf is None else self.table(device, i.vrf)
-        best: Route | None = None
-        best_len = -1
-        for r in routes:
-            n = net(r.prefix)
-            if ipaddress.IPv4Address(p.dst) in n and n.prefixlen > best_len:
-                best, best_len = r, n.prefixlen
-        if best is None:
+        routes = self.choices(device, i.vrf, p.dst)
+        if not routes:
             return [End(False, None, p, crossed, "no route", hops)]
-        return self.take(device, i.vrf, best, p, hops, crossed, count)
+        return [e for r in routes for e in self.take(device, i.vrf, r, p, hops, crossed, count)]
 
     def take(self, device, vrf, r: Route, p, hops, crossed, count) -> list[End]:
         if r.kind in ("local", "remote"):

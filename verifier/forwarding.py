@@ -38,7 +38,15 @@ itself).
 
 Two relaxed modes for defence-in-depth: ``no_acl`` (every ACL permits) and
 ``leak_routes`` (every PE VRF holds every own and every route-target route of
-the network; equal prefixes from different VRFs may all be chosen).
+the network; equal prefixes from different VRFs may all be chosen). Exactly:
+a lookup in any VRF of a ``pe`` device searches the union of the own routes
+of every VRF of every ``pe`` device and of every route-target table's routes
+(no import filter, no own-VRF exclusion); every route of the longest
+matching prefix is a possible choice, each one journey, whichever VRF or
+route target it came from (a leaked table has no order to break ties; the
+compiled model never lists one prefix twice in one VRF or route target).
+Global tables and non-PE devices are unchanged. tests/simulator.py's
+``leak_routes`` mode implements this and the oracle tests compare.
 """
 
 from __future__ import annotations
@@ -253,7 +261,8 @@ class Forwarding:
                           for r in v.routes]
             candidates += [r for t in self.net.route_targets for r in t.routes]
             for r in candidates:
-                k = (r.prefix, r.kind, r.egress_device, r.egress_interface, r.entry_interface)
+                k = (r.prefix, r.kind, r.egress_device, r.egress_interface, r.egress_vrf,
+                     r.entry_interface)  # egress_vrf picks the tunnels of a remote route
                 if k not in seen:
                     seen.add(k)
                     out.append(r)

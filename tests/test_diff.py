@@ -236,3 +236,21 @@ def test_solver_unknown_exits_3_and_names_the_pairs(tmp_path, monkeypatch):
     result = run(old, new, "--fail-on", "opened")
     assert result.exit_code == 3, result.output
     assert "undecided" in result.stdout and "internet -> platform@prov (opened)" in result.stdout
+
+
+def test_a_witnessed_difference_trips_the_gate_even_if_its_details_time_out(tmp_path,
+                                                                            monkeypatch):
+    old = str(MINIMAL)
+    new = policy(tmp_path, "ping.zh", INTERNET_WEB, INTERNET_WEB + ", ping")
+
+    def undecided(self, s):
+        raise diff_mod.Undecided("timeout")
+
+    monkeypatch.setattr(diff_mod.Differ, "_flows", undecided)
+    result = run(old, new, "--fail-on", "opened")
+    assert result.exit_code == 1, result.output  # the gate wins over unknown, as in verify
+    assert "internet -> platform@prov: (protocols undecided); e.g. icmp" in result.stdout
+    assert "internet -> platform@prov (opened: protocols and ports)" in result.stdout
+    assert run(old, new).exit_code == 3  # without a gate: unknown
+    data = json.loads(run(old, new, "--format", "json").stdout)
+    replay(old, new, data)  # the witness packet really is new

@@ -245,23 +245,24 @@ class Differ:
                 except Undecided:
                     res.undecided += [f"{src} -> {d} ({kind})" for d in terms]
                     continue
-                for dst in hit:
+                for dst, witness in hit.items():
                     try:
                         out.append(self._change(src, dst, terms[dst], services))
-                    except Undecided:
-                        res.undecided.append(f"{src} -> {dst} ({kind})")
+                    except Undecided:  # known to differ: report it with the witness packet
+                        out.append(Change(src, dst, (), (), witness))
+                        res.undecided.append(f"{src} -> {dst} ({kind}: protocols and ports)")
         res.opened.sort(key=lambda c: (c.src_class, c.dst_class))
         res.closed.sort(key=lambda c: (c.src_class, c.dst_class))
         res.undecided.sort()
         return res
 
-    def _witnessed(self, terms: dict[str, z3.BoolRef]) -> list[str]:
+    def _witnessed(self, terms: dict[str, z3.BoolRef]) -> dict[str, Example]:
         """The destinations whose term is satisfiable: one query names every pair its
         model witnesses; witnessed pairs are switched off and the query repeated."""
         marks = {d: z3.Bool(f"diff_pair_{i}") for i, d in enumerate(sorted(terms))}
         s = self._solver(*[z3.Implies(m, terms[d]) for d, m in marks.items()])
         left = dict(marks)
-        found: list[str] = []
+        found: dict[str, Example] = {}
         while left:
             s.push()
             s.add(z3.Or(list(left.values())))
@@ -276,8 +277,8 @@ class Differ:
                     if z3.is_true(model.eval(m, model_completion=True))]
             for d in hits:
                 s.add(z3.Not(left.pop(d)))
-                found.append(d)
-        return sorted(found)
+                found[d] = self._packet(model)
+        return dict(sorted(found.items()))
 
     def _change(self, src: str, dst: str, term: z3.BoolRef,
                 services: dict[str, tuple[Service, ...]]) -> Change:
@@ -394,6 +395,10 @@ class Differ:
             if not self._check(s):  # the term was witnessed before: cannot happen
                 raise Undecided("difference vanished")
             m = s.model()
+        return self._packet(m)
+
+    def _packet(self, m: z3.ModelRef) -> Example:
+        f = self.f
 
         def val(t: z3.ExprRef) -> int:
             return m.eval(t, model_completion=True).as_long()
@@ -447,7 +452,7 @@ def to_text(res: DiffResult) -> str:
         lines.append(f"{title}:" + ("" if changes else " none"))
         for c in changes:
             svc = f" [{', '.join(c.services)}]" if c.services else ""
-            flows = " ".join(fl.text() for fl in c.flows)
+            flows = " ".join(fl.text() for fl in c.flows) or "(protocols undecided)"
             lines.append(f"  {c.src_class} -> {c.dst_class}: {flows}{svc}; "
                          f"e.g. {c.example.text()}")
     if res.undecided:

@@ -59,3 +59,68 @@ def test_bad_expression_and_unknown_service_exit_2():
     svc = query("--from", "horizontal", "--to", "internet", "--service", "smtp")
     assert svc.exit_code == 2 and "unknown service 'smtp'" in svc.stderr
     assert "Traceback" not in bad.output + svc.output
+
+
+def _located(result, option: str, col: int, text: str, message: str) -> None:
+    """Exit 2, no traceback, and ``OPTION:1:COL: error: MESSAGE`` over the echoed
+    expression with a caret under column COL."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    head, echoed, caret = result.stderr.rstrip("\n").split("\n")
+    assert head.startswith(f"{option}:1:{col}: error: "), head
+    assert message in head, head
+    assert echoed == "    " + text
+    assert caret == "    " + " " * (col - 1) + "^"
+
+
+def test_undefined_names_point_into_the_expression():
+    _located(query("--from", "host(nobody)", "--to", "internet"),
+             "--from", 6, "host(nobody)", "undefined host 'nobody'")
+    _located(query("--from", "horizontal(tax)", "--to", "vertical(tax) at nowhere"),
+             "--to", 18, "vertical(tax) at nowhere", "undefined region 'nowhere'")
+    _located(query("--from", "vertical(nodept)", "--to", "internet"),
+             "--from", 10, "vertical(nodept)", "undefined department 'nodept'")
+    _located(query("--from", "  private(nope)", "--to", "internet"),
+             "--from", 11, "  private(nope)", "undefined private net 'nope'")
+    _located(query("--from", "vertical(D)", "--to", "internet"),
+             "--from", 10, "vertical(D)", "a query has no variables")
+    _located(query("--from", "horizontal", "--to", "internet at north"),
+             "--to", 13, "internet at north", "'internet' has no region")
+
+
+def test_syntax_errors_point_at_the_offending_token():
+    _located(query("--from", "horizontal(tax) @@", "--to", "internet"),
+             "--from", 17, "horizontal(tax) @@", "unexpected character '@'")
+    _located(query("--from", "host(portal) at north at south", "--to", "internet"),
+             "--from", 23, "host(portal) at north at south",
+             "unexpected 'at', expected the end of the expression")
+    _located(query("--from", "foo", "--to", "internet"),
+             "--from", 1, "foo", "unexpected 'foo'")
+    # the wrapper's own tokens ('->', '}') are never blamed: an early end is shown at the end
+    _located(query("--from", "horizontal(tax", "--to", "internet"),
+             "--from", 15, "horizontal(tax", "the expression ends too early: expected ')'")
+    _located(query("--from", "horizontal(tax) at", "--to", "internet"),
+             "--from", 19, "horizontal(tax) at", "the expression ends too early")
+    # one endpoint only: no second endpoint, arrow or injected rule
+    for text in ("horizontal <-> internet", "horizontal -> internet } policy { allow inner"):
+        _located(query("--from", "horizontal(tax)", "--to", text),
+                 "--to", 12, text, "after the endpoint: give one endpoint expression")
+
+
+def test_an_expression_naming_no_address_and_odd_text_exit_2():
+    # audit has no site at south: every name exists, the expression denotes nothing
+    _located(query("--from", "horizontal", "--to", " vertical(audit) at south"),
+             "--to", 2, " vertical(audit) at south", "names no address of this network")
+    empty = query("--from", "", "--to", "internet")
+    assert empty.exit_code == 2 and "--from:1:1: error: empty endpoint expression" in empty.stderr
+    line = query("--from", "horizontal\nat north", "--to", "internet")
+    _located(line, "--from", 11, "horizontal?at north", "control character")
+    assert "Traceback" not in empty.output + line.output
+
+
+def test_a_valid_restricted_expression_still_answers():
+    ok = query("--from", "horizontal(tax) at north", "--to", "vertical(tax) at north",
+               "--service", "web", "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["answer"] == "all"

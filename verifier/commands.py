@@ -188,11 +188,11 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
     from zongheng.verifier.query_answer import answer_query, format_answer
 
     compiled = load_compiled(file)
-    from zongheng.compiler.pipeline import resolve_endpoint
+    from zongheng.verifier.query import resolve_expression
 
     try:
-        src_pairs = resolve_endpoint(compiled, src)
-        dst_pairs = resolve_endpoint(compiled, dst)
+        src_pairs = resolve_expression(compiled, "--from", src)
+        dst_pairs = resolve_expression(compiled, "--to", dst)
     except PolicyError as exc:
         fail_input(str(exc))
     unknown = [s for s in services if s not in compiled.plan.services and s != "any"]

@@ -8,6 +8,11 @@ Two solver questions over the same encoding as ``verify``:
   example packet and the device/ACL line (or missing route) that drops it.
 
 So the answer says "all", "some" or "none" of the connections get through.
+
+The ``--from``/``--to`` expressions are parsed by the policy grammar inside a
+one-rule policy; every error is reported at its column in the expression
+(``--from:1:12: error: ...`` with the expression and a caret), never at the
+wrapper's.
 """
 
 from __future__ import annotations
@@ -15,12 +20,136 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import z3
+from zongheng.compiler import ast
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.check import Encoder, Obligation, _pmap
 from zongheng.verifier.encode import opening_packet
 from zongheng.verifier.results import Counterexample
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
+
+_HEAD = "policy { allow "
+_TAIL = " -> internet }"
+_AFTER_RULE = ("'}'", "'allow'", "'deny'", "'service'", "'where'")  # a rule was complete
+_MAX_EXPR = 300  # longer is no endpoint expression; do not search it for its end
+
+
+def _fail(option: str, text: str, col: int, message: str) -> PolicyError:
+    return PolicyError([Diagnostic(option, Loc(1, max(col, 1)), "error", message, text)])
+
+
+def _one_endpoint(text: str) -> ast.Endpoint | None:
+    """The endpoint if ``text`` is exactly one endpoint expression, else None."""
+    from zongheng.compiler.parser import parse
+
+    wrapped = _HEAD + text + _TAIL
+    try:
+        policy = parse("expr", wrapped, Reporter("expr", wrapped))
+    except PolicyError:
+        return None
+    tail_at = len(_HEAD) + len(text) + len(" -> ") + 1
+    if len(policy.rules) != 1 or policy.rules[0].dst.loc != Loc(1, tail_at) \
+            or policy.rules[0].both_ways or policy.assertions:
+        return None
+    return policy.rules[0].src
+
+
+def _endpoint_end(text: str) -> int | None:
+    """Length of the longest proper prefix of ``text`` that is one endpoint."""
+    if len(text) > _MAX_EXPR:
+        return None
+    for i in range(len(text) - 1, 0, -1):
+        if text[i - 1] != " " and text[i] not in " (<-" and text[i - 1] != ")":
+            continue  # cut only between tokens
+        if _one_endpoint(text[:i]) is not None:
+            return i
+    return None
+
+
+def _extra(option: str, text: str) -> PolicyError | None:
+    """The error for text going on after one complete endpoint, if that is the case."""
+    end = _endpoint_end(text)
+    if end is None or not text[end:].strip():
+        return None
+    col = end + len(text[end:]) - len(text[end:].lstrip()) + 1
+    token = text[col - 1:].split()[0]
+    return _fail(option, text, col, f"unexpected '{clip(token)}' after the endpoint: give "
+                 "one endpoint expression, e.g. 'vertical(tax) at hrb'")
+
+
+def parse_expression(option: str, text: str) -> ast.Endpoint:
+    """The endpoint of a query option; PolicyError located in ``text`` otherwise."""
+    from zongheng.compiler.parser import parse
+
+    bad = next((k for k, ch in enumerate(text) if not ch.isprintable()), None)
+    if bad is not None:
+        raise _fail(option, text, bad + 1,
+                    "control character in the expression (give it on one line)")
+    if not text.strip():
+        raise _fail(option, text, 1, "empty endpoint expression, e.g. 'vertical(tax) at hrb'")
+    wrapped = _HEAD + text + _TAIL
+    reporter = Reporter(option, wrapped)
+    try:
+        policy = parse(option, wrapped, reporter)
+    except PolicyError as exc:
+        first = exc.diagnostics[0]
+        col = first.loc.col - len(_HEAD)
+        if first.loc.line == 1 and 1 <= col <= len(text):
+            message = first.message.replace("expected '->' or '<->'",
+                                            "expected the end of the expression")
+            raise _fail(option, text, col, message) from None
+        expected = first.message.partition(", expected ")[2]
+        if any(x in expected for x in _AFTER_RULE):
+            raise (_extra(option, text) or _fail(option, text, 1, "not an endpoint "
+                                                 "expression")) from None
+        end = len(text.rstrip()) + 1
+        raise _fail(option, text, end, "the expression ends too early"
+                    + (f": expected {expected}" if expected else "")) from None
+    for d in reporter.errors:  # lexical mistakes inside well-formed text
+        raise _fail(option, text, d.loc.col - len(_HEAD), d.message)
+    ep = _one_endpoint(text)
+    if ep is None or len(policy.rules) != 1:
+        raise _extra(option, text) or _fail(option, text, 1, "not one endpoint expression")
+    return ep
+
+
+def check_names(compiled, option: str, text: str, ep: ast.Endpoint) -> None:
+    """The names of the expression exist in the policy (as the compiler checks rules)."""
+    plan = compiled.plan
+
+    def col(loc: Loc | None) -> int:
+        return (loc or ep.loc).col - len(_HEAD)
+
+    if ep.at is not None:
+        if ep.kind == "internet":
+            raise _fail(option, text, col(ep.at.loc),
+                        "'internet' has no region: 'at' cannot restrict it")
+        if ep.at.value not in plan.parent:
+            raise _fail(option, text, col(ep.at.loc), f"undefined region '{ep.at.value}'")
+    if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
+        if ep.ref_is_var:
+            raise _fail(option, text, col(ep.ref_loc), f"a query has no variables: name a "
+                        f"department or '*' in place of '{ep.ref}'")
+        if ep.ref != "*" and ep.ref not in plan.departments:
+            raise _fail(option, text, col(ep.ref_loc), f"undefined department '{ep.ref}'")
+    elif ep.kind == "host" and ep.ref not in plan.hosts:
+        raise _fail(option, text, col(ep.ref_loc), f"undefined host '{ep.ref}'")
+    elif ep.kind == "private" and ep.ref not in plan.privates:
+        raise _fail(option, text, col(ep.ref_loc), f"undefined private net '{ep.ref}'")
+
+
+def resolve_expression(compiled, option: str, text: str) -> Pairs:
+    """(class, prefixes) pairs of a ``--from``/``--to`` expression; PolicyError (file
+    ``option``, column in ``text``) when it does not parse, names something undefined
+    or denotes no address of this network."""
+    ep = parse_expression(option, text)
+    check_names(compiled, option, text, ep)
+    pairs = compiled.resolver.resolve(ep)
+    if not pairs:
+        raise _fail(option, text, ep.loc.col - len(_HEAD),
+                    f"'{clip(text.strip())}' names no address of this network")
+    return pairs
 
 
 @dataclass

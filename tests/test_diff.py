@@ -254,3 +254,26 @@ def test_a_witnessed_difference_trips_the_gate_even_if_its_details_time_out(tmp_
     assert run(old, new).exit_code == 3  # without a gate: unknown
     data = json.loads(run(old, new, "--format", "json").stdout)
     replay(old, new, data)  # the witness packet really is new
+
+
+def test_heilongjiang_lifting_the_suifenhe_exception_opens_exactly_its_sites(tmp_path):
+    """The province policy: removing `deny horizontal at suifenhe -> internet` opens web
+    and dns to the Internet for every horizontal class at suifenhe, and nothing else."""
+    hlj = MINIMAL.parent / "heilongjiang.zh"
+    text = hlj.read_text(encoding="utf-8")
+    line = "    deny  horizontal at suifenhe -> internet\n"
+    assert line in text
+    new = tmp_path / "hlj.zh"
+    new.write_text(text.replace(line, ""), encoding="utf-8")
+    code, data = diff_json(str(hlj), str(new), "--fail-on", "opened")
+    assert code == 1
+    net = compile_file(str(hlj)).network
+    sites = {c.name for c in net.classes
+             if c.region == "suifenhe" and c.realm == "horizontal"}
+    assert sites and pairs(data, "opened") == {(s, "internet") for s in sites}
+    assert data["closed"] == []
+    for ch in data["opened"]:
+        assert ch["services"] == ["dns", "web"]
+        assert [(f["protocol"], f["ports"]) for f in ch["flows"]] == [
+            ("tcp", [[53, 53], [80, 80], [443, 443]]), ("udp", [[53, 53]])]
+    replay(str(hlj), str(new), data)

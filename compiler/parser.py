@@ -162,14 +162,17 @@ class _Recovery:
     '}' at the dropped statement's own indentation is taken as the end of that
     statement's lost block. Lines that fit nowhere are skipped silently, so one
     mistake gives one error, never a cascade; an error found after resuming is
-    an independent mistake. Only diagnostics come out of this: a file with
-    syntax errors gets no AST.
+    an independent mistake. A stray character (not a '"') is reported and
+    stepped over; a second error on its line is taken as its consequence and
+    only resynchronises. Only diagnostics come out of this: a file with syntax
+    errors gets no AST. Error recovery is line-granular: statements sharing a
+    line with a mistake are dropped with it.
     """
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
-        lines = text.split("\n")
+        lines = self.text_lines = text.split("\n")
         self.starts: list[int] = []
         pos = 0
         for ln in lines:
@@ -241,9 +244,18 @@ class _Recovery:
         depth = sum(self.deltas[cp.line - 1:first - 1])  # braces the dropped lines opened
         indent = self.indents[cp.line - 1]
         cand = first
+        deeper = False  # dropped a line indented deeper than the statement: a block
         while cand <= len(self.starts):
-            if depth > 0 or self.indents[cand - 1] > indent:
+            if self.indents[cand - 1] > indent:
+                deeper = deeper or bool(self.text_lines[cand - 1].strip())
                 depth += self.deltas[cand - 1]
+                cand += 1
+                continue
+            if depth > 0:
+                if deeper and self.text_lines[cand - 1].lstrip().startswith("}"):
+                    depth = 0  # the indentation says the dropped block ends here
+                else:
+                    depth += self.deltas[cand - 1]
                 cand += 1
                 continue
             state, blocks = cp.state.copy(deepcopy_values=False), list(cp.blocks)
@@ -285,18 +297,29 @@ class _Recovery:
         state = self.interactive.parser_state
         cp = _Checkpoint(1, state.copy(deepcopy_values=False), [])
         line_seen = 0  # line of the last token fed
+        quiet = 0  # a line where a stray character was skipped: its next error is a cascade
         last: Token | None = None
         while True:
             try:
                 tok = self._next_token(state)
             except UnexpectedInput as exc:  # no token, or one that cannot come here
                 line = exc.line
+                if isinstance(exc, UnexpectedCharacters) and line != quiet \
+                        and self.text[exc.pos_in_stream] != '"':
+                    # a stray character: report it, step over it, go on
+                    if not self._record(exc, state):
+                        break
+                    counter = self.lexer_state.line_ctr
+                    counter.char_pos += 1
+                    counter.column += 1
+                    quiet = line
+                    continue
                 fresh = line > line_seen
                 if fresh and self._between_statements(state):
                     cp = _Checkpoint(line, state.copy(deepcopy_values=False), list(self.blocks))
                 # a misplaced token may start its line; a bad character spoils it
                 at_start = fresh and isinstance(exc, UnexpectedToken)
-                if not self._record(exc, state.copy(deepcopy_values=False)):
+                if line != quiet and not self._record(exc, state.copy(deepcopy_values=False)):
                     break
                 resumed = self._resync(cp, line, at_start)
                 if resumed is None:
@@ -308,7 +331,8 @@ class _Recovery:
                 try:
                     state.feed_token(end, True)
                 except UnexpectedToken as exc:
-                    self._record(exc, state)
+                    if end.line != quiet:
+                        self._record(exc, state)
                 break
             fresh = tok.line > line_seen
             if fresh:
@@ -321,7 +345,7 @@ class _Recovery:
             try:
                 state.feed_token(tok)
             except UnexpectedToken as exc:
-                if not self._record(exc, state):
+                if tok.line != quiet and not self._record(exc, state):
                     break
                 resumed = self._resync(cp, tok.line, fresh)
                 if resumed is None:

@@ -243,6 +243,8 @@ class _Recovery:
         first = line if at_line_start and cp.line < line else line + 1
         depth = sum(self.deltas[cp.line - 1:first - 1])  # braces the dropped lines opened
         indent = self.indents[cp.line - 1]
+        if cp.blocks and cp.blocks[-1][1] is not None:  # a mistake left of its block's body
+            indent = max(indent, cp.blocks[-1][1])
         cand = first
         deeper = False  # dropped a line indented deeper than the statement: a block
         while cand <= len(self.starts):

@@ -272,3 +272,12 @@ def test_real_process_single_typo_one_error_nothing_written(tmp_path):
         assert [ln for ln in stderr.splitlines() if ": error: " in ln] == [
             f"{path}:2:5: error: unexpected 'levls', expected {NETWORK}"]
     assert not out.exists()
+
+
+def test_a_line_pasted_at_column_one_inside_a_block_drops_only_itself():
+    """Indentation marks what a dropped statement owns; a line left of its block owns nothing."""
+    text = (GOOD.replace("    region north city\n",
+                         "    region north city {\n        region a county\n"
+                         "<<<<<<< HEAD\n        region b county\n        regoin c county\n    }\n"))
+    expect(text, ("^<<<<<<<", "unexpected character '<'"),
+           ("^regoin", "unexpected 'regoin', expected '{', '}' or 'region'"))

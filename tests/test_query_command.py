@@ -103,7 +103,8 @@ def test_syntax_errors_point_at_the_offending_token():
     _located(query("--from", "horizontal(tax) at", "--to", "internet"),
              "--from", 19, "horizontal(tax) at", "the expression ends too early")
     # one endpoint only: no second endpoint, arrow or injected rule
-    for text in ("horizontal <-> internet", "horizontal -> internet } policy { allow inner"):
+    for text in ("horizontal <-> internet", "horizontal -> internet } policy { allow inner",
+                 "horizontal -> internet internet"):
         _located(query("--from", "horizontal(tax)", "--to", text),
                  "--to", 12, text, "after the endpoint: give one endpoint expression")
 

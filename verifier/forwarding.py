@@ -246,7 +246,8 @@ class Forwarding:
                 routes = self.vrf_routes(device, vrf, within)
             else:
                 routes = ()
-            t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes and vrf is not None)
+            t = _Table(tuple(routes), nondeterministic_ties=self.leak_routes
+                       and vrf is not None and dev.role == "pe")
             t.key = key
             self._tables[key] = t
         return t

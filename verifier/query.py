@@ -95,14 +95,16 @@ def parse_expression(option: str, text: str) -> ast.Endpoint:
     except PolicyError as exc:
         first = exc.diagnostics[0]
         col = first.loc.col - len(_HEAD)
+        expected = first.message.partition(", expected ")[2]
+        extra = _extra(option, text) if any(x in expected for x in _AFTER_RULE) else None
+        if extra is not None:  # the wrapper's rule was complete: text went on after it
+            raise extra from None
         if first.loc.line == 1 and 1 <= col <= len(text):
             message = first.message.replace("expected '->' or '<->'",
                                             "expected the end of the expression")
             raise _fail(option, text, col, message) from None
-        expected = first.message.partition(", expected ")[2]
         if any(x in expected for x in _AFTER_RULE):
-            raise (_extra(option, text) or _fail(option, text, 1, "not an endpoint "
-                                                 "expression")) from None
+            raise _fail(option, text, 1, "not one endpoint expression") from None
         end = len(text.rstrip()) + 1
         raise _fail(option, text, end, "the expression ends too early"
                     + (f": expected {expected}" if expected else "")) from None

@@ -82,6 +82,20 @@ def replay(old: str, new: str, data: dict) -> None:
             p = packet(ch["example"])
             assert delivered(yes, ch["src_class"], ch["dst_class"], p), (kind, ch)
             assert not delivered(no, ch["src_class"], ch["dst_class"], p), (kind, ch)
+            if ch["path"]:  # the path shown ends where the class is attached
+                last = ch["path"][-1]
+                attached = yes.endpoint_class(ch["dst_class"])
+                assert last["action"] == "deliver"
+                if attached.device:
+                    assert (last["device"], last["interface"]) == (attached.device,
+                                                                   attached.interface)
+
+
+def line_of(path: str, text: str) -> str:
+    """FILE:LINE of the line holding text (the rule a change must be traced to)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    [n] = [i for i, ln in enumerate(lines, 1) if text in ln]
+    return f"{path}:{n}"
 
 
 def pairs(data: dict, kind: str) -> set[tuple[str, str]]:
@@ -111,6 +125,8 @@ def test_publishing_ping_opens_the_portal_to_the_internet_only(tmp_path):
                             "other_icmp_types": False}]
     assert ch["services"] == ["ping"]
     assert ch["example"]["protocol"] == "icmp" and ch["example"]["icmp_type"] == 8
+    assert ch["rule"] == line_of(new, INTERNET_WEB)
+    assert ch["other_side"].startswith("drop-acl at exit-")
     replay(old, new, data)
 
 
@@ -129,6 +145,7 @@ def test_a_new_allow_opens_exactly_its_ports_for_every_site(tmp_path):
         assert ch["flows"] == [{"protocol": "tcp", "ports": [[80, 80], [443, 443]],
                                 "icmp_types": None, "other_icmp_types": False}]
         assert ch["services"] == ["web"]
+        assert ch["rule"] == line_of(new, "allow vertical(tax) -> host(portal)")
     replay(old, new, data)
     # the port set is exact: 80 and 443 are new, 8080 is delivered on neither side
     n_old = compile_file(old).network
@@ -155,6 +172,8 @@ def test_dropping_a_service_closes_only(tmp_path):
     for ch in data["closed"]:
         assert ch["services"] == ["ping"]
         assert [f["protocol"] for f in ch["flows"]] == ["icmp"]
+        assert ch["rule"] == line_of(old, H_TO_V)  # the rule that let it through before
+        assert ch["other_side"].startswith("drop-acl at pe-")
     replay(old, new, data)
     assert run(old, new, "--fail-on", "changed").exit_code == 1
 

@@ -25,6 +25,7 @@ its formula in the other network is false.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterable
@@ -32,18 +33,20 @@ from dataclasses import dataclass, field
 
 import click
 import z3
-from zongheng.compiler.model import Network, Service
+from zongheng.compiler.model import AclLine, Network, Service
 from zongheng.verifier.encode import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
     ICMP_REPLY_TYPES,
     PROTO_NAMES,
+    PROTO_NUMBERS,
     Fields,
     packet_fields,
+    parse_prefix,
     well_formed,
 )
-from zongheng.verifier.forwarding import Forwarding
-from zongheng.verifier.results import int_to_ip_str
+from zongheng.verifier.forwarding import Forwarding, Leaf
+from zongheng.verifier.results import Hop, int_to_ip_str
 
 TCP, UDP, ICMP = 6, 17, 1
 
@@ -100,6 +103,9 @@ class Change:
     flows: tuple[Flow, ...]
     services: tuple[str, ...]  # declared services (of the side that delivers) it falls in
     example: Example
+    rule: str | None = None  # FILE:LINE of the rule whose line lets the example through
+    path: tuple[Hop, ...] = ()  # the example's path on the side that delivers it
+    other_side: str = ""  # what the other side does with the example
 
     def to_dict(self) -> dict:
         return {
@@ -111,6 +117,9 @@ class Change:
             "example": {"src": self.example.src, "dst": self.example.dst,
                         "protocol": self.example.protocol, "sport": self.example.sport,
                         "dport": self.example.dport, "icmp_type": self.example.icmp_type},
+            "rule": self.rule,
+            "path": [dataclasses.asdict(h) for h in self.path],
+            "other_side": self.other_side,
         }
 
 
@@ -165,6 +174,117 @@ class _Side:
             for dst, terms in by_cls.items():
                 per.setdefault(dst, []).append(z3.And(entry, z3.Or(terms)))
         return {d: z3.Or(ts) if len(ts) > 1 else ts[0] for d, ts in per.items()}
+
+
+    def trace(self, src: str, dst: str, m: z3.ModelRef
+              ) -> tuple[str | None, tuple[Hop, ...], str]:
+        """The example (model ``m``) sent from ``src`` on this side: the rule that lets
+        it through, its path and a one-line outcome (delivered in dst, or why not)."""
+        if src not in self.classes:
+            return None, (), f"no class {src}"
+
+        def true(t: z3.BoolRef) -> bool:
+            return z3.is_true(m.eval(t, model_completion=True))
+
+        # tables cut to the routes the example's destination can use (its address and,
+        # for an Internet packet, the inside host its static NAT address maps to)
+        dst_ip = int_to_ip_str(m.eval(self.f.dst, model_completion=True).as_long())
+        within = [f"{dst_ip}/32"] + [r.inside if "/" in r.inside else f"{r.inside}/32"
+                                     for d in self.net.devices for r in d.nat
+                                     if r.kind == "static" and r.outside.split("/")[0] == dst_ip]
+        first = None
+        for dev, ifn in self.fw.ingress_points(src):
+            if not true(self.fw.ingress_cond(dev, self.f)):
+                continue
+            for lf in self.fw.leaves(dev, ifn, self.f, None, tuple(within)):
+                if not true(lf.cond()):
+                    continue
+                if lf.delivered and lf.cls == dst:
+                    first = lf
+                    break
+                first = first or lf
+                break
+            if first is not None and first.delivered and first.cls == dst:
+                break
+        if first is None:
+            return None, (), "enters nowhere"
+        hops, rule = _hops(first, m)
+        if first.delivered:
+            outcome = f"delivered in {first.cls}"
+            if first.cls == dst and not true(self.fw.in_set(first.fields.dst,
+                                                             self.classes[dst].prefixes)):
+                outcome += " outside its addresses"
+        else:
+            last = hops[-1] if hops else None
+            where = ""
+            if last is not None:
+                where = f" at {last.device}" + (f" acl {last.acl}" if last.acl else "") + (
+                    f" line {last.line}" if last.line is not None else
+                    " implicit deny" if last.acl and last.action == "drop-acl" else "")
+            outcome = f"{first.reason}{where}"
+        return rule, tuple(hops), outcome
+
+
+def _hops(leaf: Leaf, m: z3.ModelRef) -> tuple[list[Hop], str | None]:
+    """The path of a leaf for the concrete new packet of model ``m``, and the rule of the
+    first permitting line on it. ACL lines are matched concretely (fast): the packet is
+    new, so stateful ACLs judge it by their own lines like stateless ones."""
+
+    def val(t: z3.ExprRef) -> int:
+        v = m.eval(t, model_completion=True)
+        return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+
+    path: list[Hop] = []
+    rule = None
+    for step in leaf.steps:
+        line = None
+        if step.acl is not None:
+            f = step.fields
+            pkt = (val(f.proto), val(f.src), val(f.dst), val(f.sport), val(f.dport),
+                   val(f.icmp), bool(val(f.ack)) or bool(val(f.rst)))
+            for ln in step.acl.lines:
+                if _line_hits(ln, *pkt):
+                    line = ln.seq
+                    if ln.action == "permit" and rule is None:
+                        rule = ln.rule
+                    break
+        path.append(Hop(step.device, step.vrf, step.acl.name if step.acl else None, line,
+                        "forward", step.interface, step.note))
+    if leaf.delivered:
+        path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, "deliver",
+                        leaf.final_interface, leaf.reason))
+    elif path and leaf.reason == "drop-acl" and leaf.final_device == path[-1].device:
+        path[-1] = dataclasses.replace(path[-1], action=leaf.reason)
+    else:
+        path.append(Hop(leaf.final_device, leaf.final_vrf, None, None, leaf.reason,
+                        leaf.final_interface or None))
+    return path, rule
+
+
+def _line_hits(ln: AclLine, proto: int, src: int, dst: int, sport: int, dport: int,
+               icmp: int, acked: bool) -> bool:
+    """Whether a concrete packet matches one ACL line (model semantics of AclLine)."""
+    if ln.protocol != "ip" and PROTO_NUMBERS[ln.protocol] != proto:
+        return False
+    if ln.src and not _within(src, ln.src):
+        return False
+    if ln.dst and not _within(dst, ln.dst):
+        return False
+    if ln.protocol in ("tcp", "udp"):
+        for r, p in ((ln.sport, sport), (ln.dport, dport)):
+            if r is not None and not r.low <= p <= r.high:
+                return False
+    if ln.protocol == "icmp" and ln.icmp_types is not None and icmp not in ln.icmp_types:
+        return False
+    return not (ln.established and not acked)
+
+
+def _within(addr: int, prefixes: tuple[str, ...]) -> bool:
+    for p in prefixes:
+        net, n = parse_prefix(p)
+        if n == 0 or (addr >> (32 - n)) == (net >> (32 - n)):
+            return True
+    return False
 
 
 def _cuts(networks: Iterable[Network], services: Iterable[tuple[Service, ...]]) -> list[int]:
@@ -247,7 +367,8 @@ class Differ:
                     continue
                 for dst, witness in hit.items():
                     try:
-                        out.append(self._change(src, dst, terms[dst], services))
+                        out.append(self._change(src, dst, terms[dst], services,
+                                                kind == "opened"))
                     except Undecided:  # known to differ: report it with the witness packet
                         out.append(Change(src, dst, (), (), witness))
                         res.undecided.append(f"{src} -> {dst} ({kind}: protocols and ports)")
@@ -281,13 +402,17 @@ class Differ:
         return dict(sorted(found.items()))
 
     def _change(self, src: str, dst: str, term: z3.BoolRef,
-                services: dict[str, tuple[Service, ...]]) -> Change:
+                services: dict[str, tuple[Service, ...]], opened: bool) -> Change:
         """Every question about one difference goes to one solver in push/pop scopes:
         the large term is asserted once."""
         s = self._solver(term)
         flows = self._flows(s)
-        return Change(src, dst, tuple(flows), self._services(s, flows, services),
-                      self._example(s))
+        names = self._services(s, flows, services)
+        example, m = self._example(s)
+        yes, no = (self.new, self.old) if opened else (self.old, self.new)
+        rule, path, _ = yes.trace(src, dst, m)
+        _, _, other = no.trace(src, dst, m)
+        return Change(src, dst, tuple(flows), names, example, rule, path, other)
 
     def _flows(self, s: z3.Solver) -> list[Flow]:
         f = self.f
@@ -378,7 +503,7 @@ class Differ:
                 names.append(name)
         return tuple(names)
 
-    def _example(self, s: z3.Solver) -> Example:
+    def _example(self, s: z3.Solver) -> tuple[Example, z3.ModelRef]:
         """A concrete packet of the difference; a canonical client packet when one exists
         (ephemeral source port, ICMP echo request)."""
         f = self.f
@@ -395,7 +520,7 @@ class Differ:
             if not self._check(s):  # the term was witnessed before: cannot happen
                 raise Undecided("difference vanished")
             m = s.model()
-        return self._packet(m)
+        return self._packet(m), m
 
     def _packet(self, m: z3.ModelRef) -> Example:
         f = self.f
@@ -455,6 +580,9 @@ def to_text(res: DiffResult) -> str:
             flows = " ".join(fl.text() for fl in c.flows) or "(protocols undecided)"
             lines.append(f"  {c.src_class} -> {c.dst_class}: {flows}{svc}; "
                          f"e.g. {c.example.text()}")
+            if c.rule or c.other_side:
+                side = "old" if title == "opened" else "new"
+                lines.append(f"      rule: {c.rule or '(none)'}; {side}: {c.other_side}")
     if res.undecided:
         lines.append("undecided (solver gave no answer in time):")
         lines += [f"  {u}" for u in res.undecided]

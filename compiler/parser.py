@@ -166,7 +166,9 @@ class _Recovery:
     stepped over; a second error on its line is taken as its consequence and
     only resynchronises. Only diagnostics come out of this: a file with syntax
     errors gets no AST. Error recovery is line-granular: statements sharing a
-    line with a mistake are dropped with it.
+    line with a mistake are dropped with it. It drives lark 1.x internals (the
+    contextual lexer, its line counter, ParserState); should they change,
+    :func:`syntax_errors` still reports the first error, and the tests fail.
     """
 
     def __init__(self, file: str, text: str) -> None:

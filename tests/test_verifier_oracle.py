@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from model_builders import ADDRESSES, OUTSIDE, random_networks
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip
 from zongheng.compiler.model import Network, Service, Statement
-from zongheng.verifier.check import defence_status
+from zongheng.verifier.check import defence_status, solve
 from zongheng.verifier.results import PROVEN, VIOLATED, verify_network
 
 PORTS = (1, 2, 1024)  # ranges in random models end at 1, 2 or 65535
@@ -230,3 +230,10 @@ def test_acl_only_defence_equals_brute_force_with_leaked_routes(net: Network):
         got = defence_status(net, spec, 30_000, relaxed)["acl_only"]
         expected = any(oracle.violated(spec, st) for st in spec.statements)
         assert got == (VIOLATED if expected else PROVEN), spec
+        if expected:  # the leaked-routes counterexample is a real leaked journey
+            enc = relaxed["acl_only"]
+            cx = next(r.counterexample for r in (solve(enc, ob, 30_000, False)
+                                                 for ob in enc.obligations(spec))
+                      if r.counterexample is not None)
+            st = next(s for s in spec.statements if s.text == cx.statement)
+            assert replay(oracle, spec, st, cx), (st, cx)

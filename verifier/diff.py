@@ -360,11 +360,8 @@ class Differ:
                 terms = {d: z3.And(b, z3.Not(a)) if kind == "opened" else z3.And(a, z3.Not(b))
                          for d, (a, b) in differing.items()}
                 services = self.new_services if kind == "opened" else self.old_services
-                try:
-                    hit = self._witnessed(terms)
-                except Undecided:
-                    res.undecided += [f"{src} -> {d} ({kind})" for d in terms]
-                    continue
+                hit, left = self._witnessed(terms)
+                res.undecided += [f"{src} -> {d} ({kind})" for d in left]
                 for dst, witness in hit.items():
                     try:
                         out.append(self._change(src, dst, terms[dst], services,
@@ -377,9 +374,11 @@ class Differ:
         res.undecided.sort()
         return res
 
-    def _witnessed(self, terms: dict[str, z3.BoolRef]) -> dict[str, Example]:
-        """The destinations whose term is satisfiable: one query names every pair its
-        model witnesses; witnessed pairs are switched off and the query repeated."""
+    def _witnessed(self, terms: dict[str, z3.BoolRef]
+                   ) -> tuple[dict[str, Example], list[str]]:
+        """The destinations whose term is satisfiable, each with its witness packet: one
+        query names every pair its model witnesses; witnessed pairs are switched off and
+        the query repeated. Second: the destinations left undecided (solver unknown)."""
         marks = {d: z3.Bool(f"diff_pair_{i}") for i, d in enumerate(sorted(terms))}
         s = self._solver(*[z3.Implies(m, terms[d]) for d, m in marks.items()])
         left = dict(marks)
@@ -387,7 +386,10 @@ class Differ:
         while left:
             s.push()
             s.add(z3.Or(list(left.values())))
-            sat = self._check(s)
+            try:
+                sat = self._check(s)
+            except Undecided:
+                return dict(sorted(found.items())), sorted(left)
             model = s.model() if sat else None
             s.pop()
             if model is None:
@@ -399,7 +401,7 @@ class Differ:
             for d in hits:
                 s.add(z3.Not(left.pop(d)))
                 found[d] = self._packet(model)
-        return dict(sorted(found.items()))
+        return dict(sorted(found.items())), []
 
     def _change(self, src: str, dst: str, term: z3.BoolRef,
                 services: dict[str, tuple[Service, ...]], opened: bool) -> Change:

@@ -35,28 +35,28 @@ same rules in plain Python and is the oracle the tests compare against):
 Not modelled: un-NAT of replies to source-translated connections (a reply
 exists only if its connection was opened, and the opening packet is checked
 itself). This is sound for every statement kind, the built-in exit-only,
-air-gap and isolation assertions included. A real exit un-NATs only packets
-of a session that an inside host opened (Cisco PAT entries under zone-based
-inspection, SRX sessions, nftables conntrack); an unsolicited packet to a
+air-gap and isolation assertions included. The emitted exits un-NAT only
+packets of a session an inside host opened (Cisco PAT under zone-based
+inspection, SRX sessions, nftables conntrack): an unsolicited packet to a
 pool address is not translated, so it is looked up as the pool address, as
-here. An un-NATed packet R (pool address and port put back to the inside
+here. An un-NATed reply R (pool address and port put back to the inside
 host x and its port) is, from the exit's outside interface on, the packet
-T = R with destination x: an Internet packet addressed to x directly, which
-this model does enter at that exit (step 1: x is no NAT address). T is
-judged as R is: new packets by the stateful lines (a full-cone NAT that
-translated an unsolicited packet would still have it judged as new by the
-inbound firewall), replies by step 2's tracking, which passes T because its
-opener, x -> server before source NAT, was permitted by the lines of the
-exit's stateful inside ACL (the model's tracking does not even ask whether
-the connection was opened). From there T's lookup, path, deliveries and
-headers are R's. Every statement judges a packet by its ingress class and
-source, ``new``, services, delivery class, final addresses and exits
-crossed, all equal for R and T (only a waiver's services see T's inside
-port in place of R's translated one). So any real un-NATed packet that
-breaks an assertion has a twin T that the verifier finds. Assumed, and
-true of compiled models (tests/test_verifier_unnat.py): every ACL of an
-exit is stateful (a connection that passed no stateful ACL would leave T
-without tracking) and no inside address is a NAT address of an exit.
+T = R with destination x and that port: an Internet packet addressed to x
+directly, which this model does enter at that exit (step 1: x is no NAT
+address). Step 2's tracking passes T, a reply, because its opener (x ->
+server before source NAT) was permitted by the lines of the exit's
+stateful inside ACL; the model does not even ask whether the connection
+was opened. From there T's lookup, path, deliveries and headers are R's.
+Deny and allow statements judge new packets only, and R is a reply; the
+others judge a packet by ingress class and source, ``new``, delivery class,
+final addresses and exits crossed, all equal for R and T (only a waiver's
+services see T's inside port in place of R's translated one). So any real
+un-NATed packet that breaks an assertion has a twin T the verifier finds.
+Assumed, and true of compiled models (tests/test_verifier_unnat.py): every
+ACL of an exit is stateful and every exit interface has one (a connection
+that passed no stateful ACL would leave T untracked), and no inside address
+is a NAT address of an exit. A full-cone NAT (un-NAT of unsolicited packets)
+is outside the argument for deny statements naming ports.
 
 Two relaxed modes for defence-in-depth: ``no_acl`` (every ACL permits) and
 ``leak_routes`` (every PE VRF holds every own and every route-target route of

@@ -47,10 +47,11 @@ address). Step 2's tracking passes T, a reply, because its opener (x ->
 server before source NAT) was permitted by the lines of the exit's
 stateful inside ACL; the model does not even ask whether the connection
 was opened. From there T's lookup, path, deliveries and headers are R's.
-Deny and allow statements judge new packets only, and R is a reply; the
-others judge a packet by ingress class and source, ``new``, delivery class,
-final addresses and exits crossed, all equal for R and T (only a waiver's
-services see T's inside port in place of R's translated one). So any real
+Deny statements judge new packets only, and R is a reply; allow statements
+undo NAT on their replies themselves (check.py); the others judge a packet
+by ingress class and source, ``new``, delivery class, final addresses and
+exits crossed, all equal for R and T (only a waiver's services see T's
+inside port in place of R's translated one). So any real
 un-NATed packet that breaks an assertion has a twin T the verifier finds.
 Assumed, and true of compiled models (tests/test_verifier_unnat.py): every
 ACL of an exit is stateful and every exit interface has one (a connection

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from zongheng.compiler import ast
 from zongheng.compiler.assertions import all_assertions
 from zongheng.compiler.build import Builder
 from zongheng.compiler.check import Plan, check
@@ -98,23 +97,3 @@ def blocks(plan: Plan):
     for region, net in plan.inner_sites.items():
         out.append(AllocatedBlock("inner", "inner", region, str(net)))
     return tuple(out)
-
-
-def resolve_endpoint(compiled: Compiled, text: str):
-    """(class, prefixes) pairs of an endpoint expression such as `vertical(tax) at hrb`."""
-    from zongheng.compiler.parser import _lark
-
-    file = "<expression>"
-    try:
-        tree = _lark().parse(f"policy {{ allow {text} -> internet }}")
-    except Exception:  # noqa: BLE001 - any parse failure is a user error here
-        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
-                                      f"not an endpoint expression: {text!r}")]) from None
-    policy = parse(file, f"policy {{ allow {text} -> internet }}")
-    del tree
-    ep: ast.Endpoint = policy.rules[0].src
-    pairs = compiled.resolver.resolve(ep)
-    if not pairs:
-        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
-                                      f"'{text}' names no address of this network")])
-    return pairs

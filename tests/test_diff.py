@@ -113,6 +113,16 @@ def test_identical_policies_differ_in_nothing(tmp_path):
     assert data["summary"]["pairs_solved"] == 0  # identical terms: no solver call at all
 
 
+def test_comments_and_moved_lines_change_nothing(tmp_path):
+    old = str(MINIMAL)
+    new = tmp_path / "commented.zh"
+    new.write_text("# reviewed 2026-11-25\n\n" + TEXT.replace(
+        H_TO_V, H_TO_V + "   # citizens' portal, see ticket 42"), encoding="utf-8")
+    assert compile_file(str(new)).network.rules[0].rule != compile_file(old).network.rules[0].rule
+    code, data = diff_json(old, str(new), "--fail-on", "changed")
+    assert code == 0 and data["opened"] == [] and data["closed"] == []
+
+
 def test_publishing_ping_opens_the_portal_to_the_internet_only(tmp_path):
     old = str(MINIMAL)
     new = policy(tmp_path, "ping.zh", INTERNET_WEB, INTERNET_WEB + ", ping")
@@ -120,6 +130,8 @@ def test_publishing_ping_opens_the_portal_to_the_internet_only(tmp_path):
     assert code == 1
     assert pairs(data, "opened") == {("internet", "platform@prov")}
     assert data["closed"] == []
+    # only the pairs whose terms the change touched went to the solver
+    assert 0 < data["summary"]["pairs_solved"] < data["summary"]["class_pairs"]
     [ch] = data["opened"]
     assert ch["flows"] == [{"protocol": "icmp", "ports": [], "icmp_types": [8],
                             "other_icmp_types": False}]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import click
 import z3
-from zongheng.compiler.model import AclLine, Network, Service
+from zongheng.compiler.model import AclLine, Network, Service, to_dict
 from zongheng.verifier.encode import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
@@ -225,6 +225,25 @@ class _Side:
         return rule, tuple(hops), outcome
 
 
+# model fields forwarding never reads: names for people and for emitters
+_COSMETIC = frozenset({"rule", "description", "comment", "src_group", "dst_group"})
+
+
+def _forwarding_view(net: Network) -> object:
+    """Everything symbolic forwarding reads (devices, classes, links, tunnels, route
+    targets) without the cosmetic fields: equal views forward every packet alike."""
+
+    def strip(x: object) -> object:
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in _COSMETIC}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+
+    return strip(to_dict((net.devices, net.classes, net.links, net.tunnels,
+                          net.route_targets)))
+
+
 def _hops(leaf: Leaf, m: z3.ModelRef) -> tuple[list[Hop], str | None]:
     """The path of a leaf for the concrete new packet of model ``m``, and the rule of the
     first permitting line on it. ACL lines are matched concretely (fast): the packet is
@@ -345,6 +364,8 @@ class Differ:
         res.removed_classes = sorted(old_cls - new_cls)
         every = sorted(old_cls | new_cls)
         res.pairs = len(every) ** 2
+        if _forwarding_view(self.old.net) == _forwarding_view(self.new.net):
+            return res  # the same forwarding state: nothing can differ (comments, lines moved)
         false = z3.BoolVal(False)
         for src in every:
             o, n = self.old.delivered(src), self.new.delivered(src)

@@ -1,0 +1,99 @@
+"""The importer contract: a device config parsed back into the model's terms.
+
+An importer reads what a device is really configured with (an emitted file,
+or the running config an operator exported) and returns the parts the
+verifier reasons about: ACLs and where they are bound, the route targets of
+each VRF, and NAT. :func:`overlay` puts them onto the compiled device, so
+``verify --from-configs`` proves the network the configs build, and
+``audit-config`` compares one device's config with the compiled intent. There
+is no second model: everything not imported stays as compiled.
+
+Each target module (``cisco_ios_xe``, ``huawei_vrp``, ``junos``,
+``nftables``) exposes ``parse(text, device, file) -> ImportedConfig``. It maps
+vendor names back to model names through the emitter's own naming functions
+applied to the compiled ``device`` (so the two can never disagree), and
+raises :class:`ConfigError` with ``FILE:LINE:COL`` for a line it cannot
+read: a config that is only partly understood must not be verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError
+from zongheng.compiler.model import Acl, Device, NatRule
+
+
+class ConfigError(PolicyError):
+    """A device config that cannot be read; carries located diagnostics (exit 2)."""
+
+
+def config_error(file: str, text: str, line: int, col: int, message: str) -> ConfigError:
+    """One located error, with the offending source line for the caret."""
+    lines = text.splitlines()
+    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    return ConfigError([Diagnostic(file, Loc(line, col), "error", message, src)])
+
+
+@dataclass(frozen=True)
+class ImportedBinding:
+    """The ACLs a config binds to one model interface (``None``: nothing bound)."""
+
+    interface: str  # model name, e.g. "eth3.102"
+    acl_in: str | None
+    acl_out: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedVrf:
+    """The route targets a config gives one model VRF (exports: the union of all RTs)."""
+
+    name: str  # model name, e.g. "H-tax"
+    rt_import: tuple[str, ...]
+    rt_export: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportedConfig:
+    """What an importer read from one device config.
+
+    ``acls`` carry model semantics (first match, implicit deny, ``stateful``
+    for firewall policies); their names are the importer's choice but must be
+    the ones ``bindings`` use. ``vrfs``/``nat`` set to ``None`` mean "not
+    read by this importer": the compiled values stay.
+    """
+
+    device: str
+    target: str
+    acls: tuple[Acl, ...]
+    bindings: tuple[ImportedBinding, ...]
+    vrfs: tuple[ImportedVrf, ...] | None = None
+    nat: tuple[NatRule, ...] | None = None
+
+
+def overlay(device: Device, imported: ImportedConfig) -> Device:
+    """The compiled device with the imported ACLs, bindings, route targets and NAT."""
+    bound = {b.interface: b for b in imported.bindings}
+    unknown = sorted(set(bound) - {i.name for i in device.interfaces})
+    if unknown:
+        raise ValueError(f"{device.name}: bindings on unknown interfaces {unknown}")
+    names = {a.name for a in imported.acls}
+    for b in imported.bindings:
+        for acl in (b.acl_in, b.acl_out):
+            if acl is not None and acl not in names:
+                raise ValueError(f"{device.name}: {b.interface} binds unknown ACL {acl!r}")
+    interfaces = tuple(
+        dataclasses.replace(i, acl_in=bound[i.name].acl_in, acl_out=bound[i.name].acl_out)
+        if i.name in bound else dataclasses.replace(i, acl_in=None, acl_out=None)
+        for i in device.interfaces)
+    vrfs = device.vrfs
+    if imported.vrfs is not None:
+        got = {v.name: v for v in imported.vrfs}
+        vrfs = tuple(dataclasses.replace(v, rt_import=got[v.name].rt_import,
+                                         rt_export=got[v.name].rt_export)
+                     if v.name in got else dataclasses.replace(v, rt_import=(), rt_export=())
+                     for v in device.vrfs)
+    nat = device.nat if imported.nat is None else imported.nat
+    return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls,
+                               vrfs=vrfs, nat=nat)

@@ -104,13 +104,22 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
 
 
 def _network_from_configs(network: Network, directory: Path) -> Network:
-    """The network as parsed back from emitted configs (needs the config importer)."""
+    """The network the configs under DIR build (``DIR/<device>/<target>.<ext>``).
+
+    A config that cannot be read is bad input (exit 2); a device without one
+    keeps its compiled form and is named on stderr, never silently.
+    """
+    from zongheng.importers import ConfigError, network_from_configs
+
     try:
-        from zongheng.importers import network_from_configs  # type: ignore[attr-defined]
-    except ImportError:
-        fail_input(f"{directory}: error: --from-configs needs the config importer, "
-                   "which this build does not have")
-    return network_from_configs(network, directory)
+        rebuilt, notes = network_from_configs(network, directory)
+    except ConfigError as exc:
+        fail_input(str(exc))
+    except ValueError as exc:
+        fail_input(f"{directory}: error: {exc}")
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
+    return rebuilt
 
 
 @click.command("audit")

@@ -1,0 +1,170 @@
+"""``zongheng audit-config``: what one device's real config does differently from the intent.
+
+The config is parsed back into the model's terms (an importer), then compared
+with the compiled device: for every interface, the packets its bound ACL
+decides differently (one concrete packet each way, found by z3, or proof that
+none exists); the route targets of every VRF; NAT. Drift found is exit 1, a
+config or policy that cannot be read exit 2, a comparison z3 could not decide
+exit 3 (never reported as "no drift").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+from zongheng.compiler.model import Acl, Device
+from zongheng.importers import TARGET_MODULES, ConfigError, ImportedConfig, import_config
+
+EXIT_DRIFT, EXIT_UNKNOWN = 1, 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between the config and the intent."""
+
+    where: str  # "eth3.102 in", "VRF H-tax", "NAT"
+    kind: str  # opened | closed | unbound | bound | stateful | rt-import | rt-export | nat
+    detail: str
+    packet: dict | None = None
+
+
+def guess_target(path: Path, text: str) -> str | None:
+    """The target a config file is written for: its emitted file name, else its content."""
+    from zongheng.importers import config_file_name
+
+    for target in TARGET_MODULES:
+        if path.name == config_file_name(target):
+            return target
+    if path.suffix == ".set":
+        return "junos"
+    if path.suffix == ".nft" or text.lstrip().startswith(("table ", "#!/usr/sbin/nft")):
+        return "nftables"
+    if "ip vpn-instance" in text or "\nacl number " in text or "\nsysname " in text:
+        return "huawei-vrp"
+    if "ip access-list " in text or "\nhostname " in text or "vrf definition " in text:
+        return "cisco-ios-xe"
+    return None
+
+
+def _acl(device: Device, name: str | None) -> Acl | None:
+    return None if name is None else next(a for a in device.acls if a.name == name)
+
+
+def compare(device: Device, imported: ImportedConfig, timeout_ms: int) -> list[Finding]:
+    """Every difference, interfaces in model order, then VRFs, then NAT."""
+    from zongheng.verifier.acl_diff import acl_differences
+
+    got_acls = {a.name: a for a in imported.acls}
+    bound = {b.interface: b for b in imported.bindings}
+    out: list[Finding] = []
+    for iface in device.interfaces:
+        b = bound.get(iface.name)
+        for direction, want_name, have_name in (
+                ("in", iface.acl_in, b.acl_in if b else None),
+                ("out", iface.acl_out, b.acl_out if b else None)):
+            want, have = _acl(device, want_name), got_acls.get(have_name) if have_name else None
+            where = f"{iface.name} {direction}"
+            if want is None and have is None:
+                continue
+            if (want is None) != (have is None):
+                kind = "unbound" if have is None else "bound"
+                out.append(Finding(where, kind, f"intended {want_name or 'no ACL'}, "
+                                                f"configured {have_name or 'no ACL'}"))
+            elif want.stateful != have.stateful:
+                out.append(Finding(where, "stateful", f"intended stateful={want.stateful}, "
+                                                      f"configured stateful={have.stateful}"))
+            for d in acl_differences(want, have, timeout_ms=timeout_ms):
+                verb = ("permitted by the config, denied by the policy" if d.kind == "opened"
+                        else "denied by the config, permitted by the policy")
+                out.append(Finding(where, d.kind, verb,
+                                   {k: v for k, v in asdict(d.packet).items() if k != "realm"}))
+    if imported.vrfs is not None:
+        got = {v.name: v for v in imported.vrfs}
+        for v in device.vrfs:
+            g = got.get(v.name)
+            for kind, want, have in (("rt-import", v.rt_import, g.rt_import if g else ()),
+                                     ("rt-export", v.rt_export, g.rt_export if g else ())):
+                extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
+                if extra or missing:
+                    out.append(Finding(f"VRF {v.name}", kind,
+                                       f"extra {extra or 'none'}, missing {missing or 'none'}"))
+    if imported.nat is not None:
+        key = lambda n: (n.kind, n.inside, n.outside, n.interface)  # noqa: E731
+        want_n, have_n = {key(n) for n in device.nat}, {key(n) for n in imported.nat}
+        for k in sorted(have_n - want_n):
+            out.append(Finding("NAT", "nat", f"configured but not intended: {' '.join(k)}"))
+        for k in sorted(want_n - have_n):
+            out.append(Finding("NAT", "nat", f"intended but not configured: {' '.join(k)}"))
+    return out
+
+
+def render_text(device: str, config: str, findings: list[Finding]) -> str:
+    if not findings:
+        return f"{config}: no drift from the compiled intent of {device}\n"
+    lines = [f"{config}: {len(findings)} difference(s) from the compiled intent of {device}"]
+    for f in findings:
+        lines.append(f"  {f.where}: {f.kind}: {f.detail}")
+        if f.packet:
+            p = f.packet
+            ports = f" {p['sport']} -> {p['dport']}" if p["protocol"] in ("tcp", "udp") else ""
+            icmp = f" type {p['icmp_type']}" if p["icmp_type"] is not None else ""
+            flags = f" [{p['tcp_flags']}]" if p["tcp_flags"] else ""
+            lines.append(f"    packet: {p['protocol']} {p['src']} -> {p['dst']}{ports}{icmp}"
+                         f"{flags}{'' if p['new'] else ' (reply)'}")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("audit-config")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
+              help="The policy whose compiled intent the config is compared with.")
+@click.option("--device", "device_name", required=True, metavar="NAME",
+              help="The device the config belongs to (pe-<region>, exit-<region>, ...).")
+@click.option("--target", type=click.Choice(list(TARGET_MODULES)),
+              help="The config's dialect; by default guessed from its file name and content.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Seconds per ACL comparison; a timeout is exit 3, never 'no drift'.")
+def audit_config_command(config: str, policy: str, device_name: str, target: str | None,
+                         fmt: str, timeout: int) -> None:
+    """The packets a device's real CONFIG treats differently from the compiled intent.
+
+    Exit 0: no drift; 1: drift found; 2: bad input (policy or config that
+    cannot be read, unknown device); 3: a comparison z3 could not decide.
+    """
+    from zongheng.verifier.commands import fail_input, load_network
+
+    network = load_network(policy)
+    device = next((d for d in network.devices if d.name == device_name), None)
+    if device is None:
+        fail_input(f"{policy}: error: no device {device_name!r}; devices: "
+                   f"{', '.join(d.name for d in network.devices)}")
+    try:
+        text = Path(config).read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        fail_input(f"{config}: error: cannot read the config: {exc.strerror or exc}")
+    target = target or guess_target(Path(config), text)
+    if target is None:
+        fail_input(f"{config}: error: cannot tell the config's dialect; give --target")
+    try:
+        imported = import_config(target, text, device, config)
+    except ConfigError as exc:
+        fail_input(str(exc))
+    try:
+        findings = compare(device, imported, timeout * 1000)
+    except TimeoutError as exc:
+        click.echo(f"{config}: unknown: {exc}", err=True)
+        sys.exit(EXIT_UNKNOWN)
+    if fmt == "json":
+        click.echo(json.dumps({"config": config, "policy": policy, "device": device_name,
+                               "target": target, "drift": bool(findings),
+                               "findings": [asdict(f) for f in findings]},
+                              indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(device_name, config, findings), nl=False)
+    sys.exit(EXIT_DRIFT if findings else 0)

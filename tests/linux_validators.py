@@ -7,35 +7,18 @@ loaded connections, peers) so tests can compare it with the model.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from zongheng.emitters.linux_plan import linux_ifname
+from zongheng.emulation.lab import Lab, missing, run, unique
 
-_counter = itertools.count()
-
-
-def missing(*binaries: str) -> str | None:
-    """The first binary not on PATH (None when all are there)."""
-    for b in binaries:
-        if shutil.which(b) is None and not Path(b).exists():
-            return b
-    return None
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{os.getpid() % 100000}x{next(_counter)}"
-
-
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+__all__ = ["LIBIPSEC", "Lab", "ip_batch_apply", "ipsec_pair", "missing", "nft_check", "run",
+           "swanctl_load", "unique", "wg_apply"]
 
 
 # ---------------------------------------------------------------- nftables
@@ -309,188 +292,3 @@ def ipsec_pair(ends: list[dict], want_children: int, others: tuple[str, ...] = (
         for n in names:
             run(["ip", "netns", "del", n])
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- a small lab
-
-_PING = r"""
-import os, select, socket, struct, sys, time
-dst = sys.argv[1]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-ident = os.getpid() & 0xFFFF
-def csum(b):
-    b += b"\0" * (len(b) % 2)
-    t = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    t = (t >> 16) + (t & 0xFFFF)
-    return ~(t + (t >> 16)) & 0xFFFF
-body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"zongheng"
-s.sendto(body[:2] + struct.pack("!H", csum(body)) + body[4:], (dst, 0))
-end = time.time() + 1.0
-while time.time() < end:
-    if not select.select([s], [], [], max(0.0, end - time.time()))[0]:
-        break
-    data, addr = s.recvfrom(2048)
-    icmp = data[(data[0] & 0x0F) * 4:]
-    if addr[0] == dst and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
-        sys.exit(0)
-sys.exit(1)
-"""
-
-
-class Lab:
-    """Devices as namespaces wired by the Linux plan, running the emitted files.
-
-    ``devices``: device -> (iproute2 batch, nftables ruleset) bytes; ``plans``:
-    :func:`linux_plan` output; ``hosts``: name -> (device, model interface,
-    address/len, gateway). Links between two lab devices become veth pairs;
-    every other interface gets a veth whose peer sits in a sink namespace.
-    Use as a context manager; ``ping`` and ``rx`` probe it.
-    """
-
-    def __init__(self, plans: dict, devices: dict[str, tuple[bytes, bytes]],
-                 hosts: dict[str, tuple[str, str, str, str]], workdir: Path) -> None:
-        self.plans, self.devices, self.hosts, self.workdir = plans, devices, hosts, workdir
-        self.ns = {name: unique("zh-lab-") for name in [*devices, *hosts]}
-        self.sink = unique("zh-lab-sink-")
-
-    def _ip(self, ns: str, lines: list[str]) -> None:
-        r = run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")
-        assert r.returncode == 0, f"{ns}: {r.stderr}\n" + "\n".join(lines)
-
-    def __enter__(self) -> Lab:
-        for ns in [*self.ns.values(), self.sink]:
-            assert run(["ip", "netns", "add", ns]).returncode == 0
-            for key in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-                        "net.ipv4.conf.default.rp_filter=0",
-                        "net.ipv6.conf.all.disable_ipv6=1",
-                        "net.ipv6.conf.default.disable_ipv6=1"):
-                run(["ip", "netns", "exec", ns, "sysctl", "-qw", key])
-        attached = {(dev, ifname): host for host, (dev, ifname, _, _) in self.hosts.items()}
-        done: set[frozenset] = set()
-        sinks = 0
-        for dev, plan in sorted(self.plans.items()):
-            if dev not in self.devices:
-                continue
-            lines = []
-            for i in plan.interfaces:
-                end = (dev, i.name)
-                if i.peer_device in self.devices and i.peer_ifname:
-                    pair = frozenset({end, (i.peer_device, i.peer_ifname)})
-                    if pair not in done:
-                        done.add(pair)
-                        lines.append(f"link add name {i.name} type veth peer name "
-                                     f"{i.peer_ifname} netns {self.ns[i.peer_device]}")
-                elif (dev, i.model) in attached:
-                    host = attached[(dev, i.model)]
-                    lines.append(f"link add name {i.name} type veth peer name h0 "
-                                 f"netns {self.ns[host]}")
-                else:
-                    sinks += 1
-                    lines.append(f"link add name {i.name} type veth peer name s{sinks} "
-                                 f"netns {self.sink}")
-            self._ip(self.ns[dev], lines)
-        for dev, (batch, ruleset) in sorted(self.devices.items()):
-            (self.workdir / f"{dev}.batch").write_bytes(batch)
-            (self.workdir / f"{dev}.nft").write_bytes(ruleset)
-            r = run(["ip", "-n", self.ns[dev], "-batch", str(self.workdir / f"{dev}.batch")])
-            assert r.returncode == 0, f"{dev}: {r.stderr}"
-            r = run(["ip", "netns", "exec", self.ns[dev], "nft", "-f",
-                     str(self.workdir / f"{dev}.nft")])
-            assert r.returncode == 0, f"{dev}: {r.stderr}"
-        for host, (dev, ifname, address, gateway) in self.hosts.items():
-            lines = ["link set dev lo up", "link set dev h0 up", f"address add {address} dev h0"]
-            if gateway:
-                lines.append(f"route add default via {gateway} dev h0")
-            else:  # a host outside (the Internet): the device's interface has no address
-                mac = json.loads(run(["ip", "-n", self.ns[dev], "-j", "link", "show", "dev",
-                                      linux_ifname(ifname)]).stdout)[0]["address"]
-                lines += [f"neighbour add 169.254.0.1 lladdr {mac} dev h0",
-                          "route add default via 169.254.0.1 dev h0 onlink"]
-            self._ip(self.ns[host], lines)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for proc in getattr(self, "servers", []):
-            proc.kill()
-            proc.wait()
-        (self.workdir / "wg-done").touch()
-        for p in getattr(self, "wg_procs", []):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for ns in [*self.ns.values(), self.sink]:
-            run(["ip", "netns", "del", ns])
-
-    def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
-                  timeout: float = 15.0) -> None:
-        """``wg-quick up`` every file of every device (device -> {file name: bytes}).
-
-        Each device runs in a private mount namespace with its own /run, so
-        same-named interfaces on two devices do not share wireguard-go's
-        control socket. Keys: generated here, the files' key directory
-        replaced by a temporary one.
-        """
-        keys = self.workdir / "wgkeys"
-        keys.mkdir(exist_ok=True)
-        for dev in self.devices:
-            key = run(["wg", "genkey"]).stdout.strip()
-            (keys / f"{dev}.key").write_text(key + "\n")
-            (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
-        os.chmod(keys, 0o700)
-        self.wg_procs = []
-        for dev, files in sorted(confs.items()):
-            d = self.workdir / f"wg-{dev}"
-            d.mkdir()
-            for fname, data in files.items():
-                text = data.decode().replace(key_dir_in_file, str(keys))
-                (d / fname).write_text(text)
-                os.chmod(d / fname, 0o600)
-            ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
-                           for f in sorted(files))
-            script = (f"mount -t tmpfs tmpfs /run; {ups} touch {d}/ready; "
-                      f"while [ ! -e {self.workdir}/wg-done ]; do sleep 0.1; done; "
-                      + " ".join(f"wg-quick down {d / f} >/dev/null 2>&1;" for f in files))
-            self.wg_procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
-                 "private", "bash", "-c", script],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.time() + timeout
-        for dev in confs:
-            ready = self.workdir / f"wg-{dev}" / "ready"
-            while not ready.exists() and time.time() < deadline:
-                time.sleep(0.05)
-            log = (self.workdir / f"wg-{dev}" / "up.log").read_text()
-            assert ready.exists() and "FAIL" not in log, f"wg-quick up on {dev}:\n{log}"
-
-    def ping(self, host: str, dst: str) -> bool:
-        """One ICMP echo from the host; True when the matching reply comes back (1 s)."""
-        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", _PING, dst])
-        assert r.returncode in (0, 1), r.stderr
-        return r.returncode == 0
-
-    def serve_tcp(self, host: str, address: str, port: int) -> subprocess.Popen:
-        """A TCP server on the host that answers ``zongheng`` to every connection."""
-        code = ("import socket\n"
-                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                f"s.bind(({address!r}, {port})); s.listen(8)\n"
-                "while True:\n"
-                "    c, _ = s.accept(); c.sendall(b'zongheng'); c.close()\n")
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c",
-                                 code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.servers = [*getattr(self, "servers", []), proc]
-        time.sleep(0.3)
-        return proc
-
-    def connect(self, host: str, dst: str, port: int) -> bool:
-        """A TCP connection from the host; True when the server's greeting arrives (2 s)."""
-        code = ("import socket, sys\n"
-                f"c = socket.create_connection(({dst!r}, {port}), timeout=2)\n"
-                "sys.exit(0 if c.recv(16) == b'zongheng' else 1)\n")
-        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", code])
-        return r.returncode == 0
-
-    def rx(self, host: str) -> int:
-        """Packets received so far on the host's only interface."""
-        r = run(["ip", "-n", self.ns[host], "-j", "-s", "link", "show", "dev", "h0"])
-        return int(json.loads(r.stdout)[0]["stats64"]["rx"]["packets"])

@@ -1,0 +1,2 @@
+"""`zongheng emulate`: the emitted Linux configs in network namespaces, real packets
+compared with the verifier's verdicts."""

@@ -1,0 +1,244 @@
+"""Devices as network namespaces running the emitted Linux files (iproute2 + nftables).
+
+Shared by ``zongheng emulate`` and the Linux emitter tests. Every failure of
+a tool raises :class:`LabError` (an ``AssertionError``, so tests read it as a
+failed check) with the tool's output. A :class:`Lab` removes every namespace
+and process it created when its ``with`` block ends, even on errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from zongheng.emitters.linux_plan import linux_ifname
+
+_counter = itertools.count()
+
+
+class LabError(AssertionError):
+    """A tool rejected a file or a step of building the lab failed."""
+
+
+def missing(*binaries: str) -> str | None:
+    """The first binary not on PATH (None when all are there)."""
+    for b in binaries:
+        if shutil.which(b) is None and not Path(b).exists():
+            return b
+    return None
+
+
+def unique(prefix: str) -> str:
+    """A name no other process or call uses: ``prefix``, the pid and a counter."""
+    return f"{prefix}{os.getpid() % 100000}x{next(_counter)}"
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+
+
+_SYSCTLS = ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0", "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1")
+_PING = r"""
+import os, select, socket, struct, sys, time
+dst = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident = os.getpid() & 0xFFFF
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    t = (t >> 16) + (t & 0xFFFF)
+    return ~(t + (t >> 16)) & 0xFFFF
+body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"zongheng"
+s.sendto(body[:2] + struct.pack("!H", csum(body)) + body[4:], (dst, 0))
+end = time.time() + 1.0
+while time.time() < end:
+    if not select.select([s], [], [], max(0.0, end - time.time()))[0]:
+        break
+    data, addr = s.recvfrom(2048)
+    icmp = data[(data[0] & 0x0F) * 4:]
+    if addr[0] == dst and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+class Lab:
+    """Devices as namespaces wired by the Linux plan, running the emitted files.
+
+    ``devices``: device -> (iproute2 batch, nftables ruleset) bytes; ``plans``:
+    :func:`linux_plan` output; ``hosts``: name -> (device, model interface,
+    address/len, gateway). Links between two lab devices become veth pairs;
+    every other interface gets a veth whose peer sits in a sink namespace.
+    Use as a context manager; ``ping`` and ``rx`` probe it.
+    """
+
+    def __init__(self, plans: dict, devices: dict[str, tuple[bytes, bytes]],
+                 hosts: dict[str, tuple[str, str, str, str]], workdir: Path,
+                 prefix: str = "zh-lab-") -> None:
+        self.plans, self.devices, self.hosts, self.workdir = plans, devices, hosts, workdir
+        self.ns = {name: unique(prefix) for name in [*devices, *hosts]}
+        self.sink = unique(f"{prefix}sink-")
+        self.created: list[str] = []  # namespaces that exist now, to delete on exit
+
+    def _ip(self, ns: str, lines: list[str]) -> None:
+        r = run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")
+        if r.returncode != 0:
+            raise LabError(f"{ns}: {r.stderr}\n" + "\n".join(lines))
+
+    def __enter__(self) -> Lab:
+        try:
+            self._build()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _build(self) -> None:
+        for ns in [*self.ns.values(), self.sink]:
+            r = run(["ip", "netns", "add", ns])
+            if r.returncode != 0:
+                raise LabError(f"ip netns add {ns}: {r.stderr}")
+            self.created.append(ns)
+            run(["ip", "netns", "exec", ns, "sysctl", "-qw", *_SYSCTLS])
+        attached = {(dev, ifname): host for host, (dev, ifname, _, _) in self.hosts.items()}
+        done: set[frozenset] = set()
+        sinks = 0
+        for dev, plan in sorted(self.plans.items()):
+            if dev not in self.devices:
+                continue
+            lines = []
+            for i in plan.interfaces:
+                end = (dev, i.name)
+                if i.peer_device in self.devices and i.peer_ifname:
+                    pair = frozenset({end, (i.peer_device, i.peer_ifname)})
+                    if pair not in done:
+                        done.add(pair)
+                        lines.append(f"link add name {i.name} type veth peer name "
+                                     f"{i.peer_ifname} netns {self.ns[i.peer_device]}")
+                elif (dev, i.model) in attached:
+                    host = attached[(dev, i.model)]
+                    lines.append(f"link add name {i.name} type veth peer name h0 "
+                                 f"netns {self.ns[host]}")
+                else:
+                    sinks += 1
+                    lines.append(f"link add name {i.name} type veth peer name s{sinks} "
+                                 f"netns {self.sink}")
+            self._ip(self.ns[dev], lines)
+        for dev, (batch, ruleset) in sorted(self.devices.items()):
+            (self.workdir / f"{dev}.batch").write_bytes(batch)
+            (self.workdir / f"{dev}.nft").write_bytes(ruleset)
+            r = run(["ip", "-n", self.ns[dev], "-batch", str(self.workdir / f"{dev}.batch")])
+            if r.returncode != 0:
+                raise LabError(f"{dev}: ip -batch: {r.stderr}")
+            r = run(["ip", "netns", "exec", self.ns[dev], "nft", "-f",
+                     str(self.workdir / f"{dev}.nft")])
+            if r.returncode != 0:
+                raise LabError(f"{dev}: nft -f: {r.stderr}")
+        for host, (dev, ifname, address, gateway) in self.hosts.items():
+            lines = ["link set dev lo up", "link set dev h0 up", f"address add {address} dev h0"]
+            if gateway:
+                lines.append(f"route add default via {gateway} dev h0")
+            else:  # a host outside (the Internet): the device's interface has no address
+                mac = json.loads(run(["ip", "-n", self.ns[dev], "-j", "link", "show", "dev",
+                                      linux_ifname(ifname)]).stdout)[0]["address"]
+                lines += [f"neighbour add 169.254.0.1 lladdr {mac} dev h0",
+                          "route add default via 169.254.0.1 dev h0 onlink"]
+            self._ip(self.ns[host], lines)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for proc in getattr(self, "servers", []):
+                proc.kill()
+                proc.wait()
+            (self.workdir / "wg-done").touch()
+            for p in getattr(self, "wg_procs", []):
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        finally:
+            while self.created:
+                run(["ip", "netns", "del", self.created.pop()])
+
+    def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
+                  timeout: float = 15.0) -> None:
+        """``wg-quick up`` every file of every device (device -> {file name: bytes}).
+
+        Each device runs in a private mount namespace with its own /run, so
+        same-named interfaces on two devices do not share wireguard-go's
+        control socket. Keys: generated here, the files' key directory
+        replaced by a temporary one.
+        """
+        keys = self.workdir / "wgkeys"
+        keys.mkdir(exist_ok=True)
+        for dev in self.devices:
+            key = run(["wg", "genkey"]).stdout.strip()
+            (keys / f"{dev}.key").write_text(key + "\n")
+            (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
+        os.chmod(keys, 0o700)
+        self.wg_procs = []
+        for dev, files in sorted(confs.items()):
+            d = self.workdir / f"wg-{dev}"
+            d.mkdir()
+            for fname, data in files.items():
+                text = data.decode().replace(key_dir_in_file, str(keys))
+                (d / fname).write_text(text)
+                os.chmod(d / fname, 0o600)
+            ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
+                           for f in sorted(files))
+            script = (f"mount -t tmpfs tmpfs /run; {ups} touch {d}/ready; "
+                      f"while [ ! -e {self.workdir}/wg-done ]; do sleep 0.1; done; "
+                      + " ".join(f"wg-quick down {d / f} >/dev/null 2>&1;" for f in files))
+            self.wg_procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
+                 "private", "bash", "-c", script],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + timeout
+        for dev in confs:
+            ready = self.workdir / f"wg-{dev}" / "ready"
+            while not ready.exists() and time.time() < deadline:
+                time.sleep(0.05)
+            log = (self.workdir / f"wg-{dev}" / "up.log").read_text()
+            if not ready.exists() or "FAIL" in log:
+                raise LabError(f"wg-quick up on {dev}:\n{log}")
+
+    def ping(self, host: str, dst: str) -> bool:
+        """One ICMP echo from the host; True when the matching reply comes back (1 s)."""
+        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", _PING, dst])
+        if r.returncode not in (0, 1):
+            raise LabError(r.stderr)
+        return r.returncode == 0
+
+    def serve_tcp(self, host: str, address: str, port: int) -> subprocess.Popen:
+        """A TCP server on the host that answers ``zongheng`` to every connection."""
+        code = ("import socket\n"
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                f"s.bind(({address!r}, {port})); s.listen(8)\n"
+                "while True:\n"
+                "    c, _ = s.accept(); c.sendall(b'zongheng'); c.close()\n")
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c",
+                                 code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.servers = [*getattr(self, "servers", []), proc]
+        time.sleep(0.3)
+        return proc
+
+    def connect(self, host: str, dst: str, port: int) -> bool:
+        """A TCP connection from the host; True when the server's greeting arrives (2 s)."""
+        code = ("import socket, sys\n"
+                f"c = socket.create_connection(({dst!r}, {port}), timeout=2)\n"
+                "sys.exit(0 if c.recv(16) == b'zongheng' else 1)\n")
+        r = run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", code])
+        return r.returncode == 0
+
+    def rx(self, host: str) -> int:
+        """Packets received so far on the host's only interface."""
+        r = run(["ip", "-n", self.ns[host], "-j", "-s", "link", "show", "dev", "h0"])
+        return int(json.loads(r.stdout)[0]["stats64"]["rx"]["packets"])

@@ -1,0 +1,777 @@
+"""Junos importer: ``set`` commands (as ``emitters/junos.py`` writes them) back into the model.
+
+Read: stateless firewall filters (``firewall family inet filter``) and their
+``filter input``/``output`` bindings; SRX security policies, zones, address
+books and applications (one stateful ACL per source zone, bound as
+``acl_in`` of the zone's interfaces); VRF route targets from ``vrf-import``
+/ ``vrf-export`` policy-statements and ``vrf-target``; SRX source and static
+NAT. Vendor names map back to model names through the emitter's own naming
+functions. Anything that would change filtering but cannot be read exactly
+(an unknown match condition or action, an undefined filter, address or
+application) is a located :class:`ConfigError`, never a silent guess.
+
+The configuration-mode commands an export of ``show configuration | display
+set`` or the emitter's file contain are followed: ``edit``/``top``/``exit``
+set the hierarchy of relative ``set`` lines, ``delete`` and ``deactivate``
+remove what they name, ``annotate`` and ``#`` comments are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import netaddr
+from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
+from zongheng.emitters.junos import junos_ifname, junos_name
+from zongheng.importers.base import (
+    ConfigError,
+    ImportedBinding,
+    ImportedConfig,
+    ImportedVrf,
+    config_error,
+)
+
+TARGET = "junos"
+
+# Junos port keywords (firewall filter and application port fields)
+PORT_NAMES = {
+    "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53,
+    "tftp": 69, "http": 80, "pop3": 110, "ntp": 123, "imap": 143, "snmp": 161,
+    "snmptrap": 162, "bgp": 179, "ldap": 389, "https": 443, "syslog": 514,
+}
+# Junos ICMP type keywords (firewall filter icmp-type)
+ICMP_NAMES = {
+    "echo-reply": 0, "unreachable": 3, "source-quench": 4, "redirect": 5,
+    "echo-request": 8, "router-advertisement": 9, "router-solicit": 10,
+    "time-exceeded": 11, "parameter-problem": 12, "timestamp": 13, "timestamp-reply": 14,
+    "info-request": 15, "info-reply": 16, "mask-request": 17, "mask-reply": 18,
+}
+PROTOCOL_NAMES = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
+# predefined SRX applications: (protocol, destination port or None, ICMP type or None)
+PREDEFINED_APPS: dict[str, list[tuple[str, int | None, int | None]]] = {
+    "junos-http": [("tcp", 80, None)],
+    "junos-https": [("tcp", 443, None)],
+    "junos-ssh": [("tcp", 22, None)],
+    "junos-telnet": [("tcp", 23, None)],
+    "junos-smtp": [("tcp", 25, None)],
+    "junos-dns-udp": [("udp", 53, None)],
+    "junos-dns-tcp": [("tcp", 53, None)],
+    "junos-ping": [("icmp", None, 8)],
+    "junos-icmp-all": [("icmp", None, None)],
+}
+# statement keywords after which a filter/policy term condition is harmless
+FILTER_MODIFIERS = {"count", "log", "syslog", "sample", "policer", "forwarding-class",
+                    "loss-priority"}
+FILTER_FROM = {"source-address", "destination-address", "source-prefix-list",
+               "destination-prefix-list", "protocol", "source-port", "destination-port",
+               "icmp-type", "tcp-established"}
+_SKIP_COMMANDS = ("configure", "commit", "quit", "run", "show", "rollback", "load", "save",
+                  "status", "help")
+
+
+class _Error(Exception):
+    """A problem at one token; turned into a located ConfigError by :func:`parse`."""
+
+    def __init__(self, tok: Tok, message: str) -> None:
+        super().__init__(message)
+        self.tok = tok
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Tok:
+    text: str
+    line: int
+    col: int
+
+
+@dataclass
+class Stmt:
+    """One ``set`` statement: its tokens with their positions."""
+
+    toks: list[Tok]
+
+    @property
+    def words(self) -> list[str]:
+        return [t.text for t in self.toks]
+
+
+# ------------------------------------------------------------------ reading lines
+
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+
+
+def _tokens(line: str, lineno: int) -> list[Tok]:
+    out = []
+    for m in _TOKEN.finditer(line):
+        text = m.group(1) if m.group(1) is not None else m.group(2)
+        if m.group(2) is not None and m.group(2).startswith("#"):
+            break
+        out.append(Tok(text, lineno, m.start() + 1))
+    return out
+
+
+def _expand_lists(toks: list[Tok]) -> list[list[Tok]]:
+    """``set a [ x y ] b`` -> ``set a x b``, ``set a y b`` (a list is one value each)."""
+    if not any(t.text == "[" for t in toks):
+        return [toks]
+    i = next(k for k, t in enumerate(toks) if t.text == "[")
+    try:
+        j = next(k for k in range(i, len(toks)) if toks[k].text == "]")
+    except StopIteration:
+        raise _Error(toks[i], "unclosed '['") from None
+    rest = _expand_lists(toks[j + 1:])
+    return [toks[:i] + [v] + r for v in toks[i + 1:j] for r in rest]
+
+
+def _set_statements(text: str) -> list[Stmt]:
+    """The effective ``set`` statements of a set-format config, in order."""
+    stmts: list[Stmt] = []
+    context: list[list[Tok]] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        toks = _tokens(raw, lineno)
+        if not toks or toks[0].text.startswith(("#", "[edit", "{")):
+            continue
+        cmd, rest = toks[0].text, toks[1:]
+        base = [t for level in context for t in level]
+        if cmd == "set":
+            if not rest:
+                raise _Error(toks[0], "set without a statement")
+            stmts += [Stmt(base + e) for e in _expand_lists(rest)]
+        elif cmd == "edit":
+            context.append(rest)
+        elif cmd == "top":
+            context = []
+        elif cmd == "exit" or cmd == "up":
+            if rest and cmd == "exit" and rest[0].text == "configuration-mode":
+                continue
+            if cmd == "up" and rest:
+                raise _Error(rest[0], "'up N' is not supported here; use top and edit")
+            if context:
+                context.pop()
+        elif cmd in ("delete", "deactivate"):
+            path = [t.text for t in base + rest]
+            stmts = [s for s in stmts if s.words[:len(path)] != path]
+        elif cmd == "annotate":
+            continue
+        elif cmd in _SKIP_COMMANDS:
+            continue
+        else:
+            raise _Error(toks[0], f"unknown configuration command {cmd!r}")
+    return stmts
+
+
+# ------------------------------------------------------------------ values
+
+def _prefix(tok: Tok) -> str:
+    try:
+        net = netaddr.IPNetwork(tok.text)
+    except (netaddr.AddrFormatError, ValueError):
+        raise _Error(tok, f"bad IPv4 prefix {tok.text!r}") from None
+    if net.version != 4 or "/" not in tok.text and not re.fullmatch(r"[\d.]+", tok.text):
+        raise _Error(tok, f"bad IPv4 prefix {tok.text!r}")
+    return str(net.cidr)
+
+
+def _port_number(tok: Tok, text: str) -> int:
+    if text in PORT_NAMES:
+        return PORT_NAMES[text]
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise _Error(tok, f"bad port {text!r}")
+    return int(text)
+
+
+def _ports(tok: Tok) -> PortRange:
+    low, sep, high = tok.text.partition("-")
+    if sep and low and high and low.isdigit():
+        a, b = _port_number(tok, low), _port_number(tok, high)
+    else:
+        a = b = _port_number(tok, tok.text)
+    if a > b:
+        raise _Error(tok, f"empty port range {tok.text!r}")
+    return PortRange(a, b)
+
+
+def _icmp_type(tok: Tok) -> int:
+    if tok.text in ICMP_NAMES:
+        return ICMP_NAMES[tok.text]
+    if not tok.text.isdigit() or int(tok.text) > 255:
+        raise _Error(tok, f"bad ICMP type {tok.text!r}")
+    return int(tok.text)
+
+
+def _protocol(tok: Tok) -> str:
+    if tok.text not in PROTOCOL_NAMES:
+        raise _Error(tok, f"protocol {tok.text!r} is not one the model has (tcp, udp, icmp)")
+    return PROTOCOL_NAMES[tok.text]
+
+
+def _cidrs(ipset: netaddr.IPSet) -> tuple[str, ...]:
+    return tuple(str(c) for c in ipset.iter_cidrs())
+
+
+# ------------------------------------------------------------------ stateless filters
+
+@dataclass
+class _Term:
+    first: Tok
+    conds: dict[str, list[tuple[Tok, bool]]] = field(default_factory=dict)  # key -> (value, except)
+    actions: list[Tok] = field(default_factory=list)
+
+
+def _filter_term_statement(term: _Term, rest: list[Tok], head: Tok) -> None:
+    if not rest:
+        raise _Error(head, "incomplete term")
+    kind = rest[0]
+    if kind.text == "from":
+        if len(rest) < 2:
+            raise _Error(kind, "incomplete from")
+        key = rest[1]
+        if key.text not in FILTER_FROM:
+            raise _Error(key, f"match condition {key.text!r} is not imported")
+        vals = rest[2:]
+        if key.text == "tcp-established":
+            if vals:
+                raise _Error(vals[0], "tcp-established takes no value")
+            term.conds.setdefault("tcp-established", []).append((key, False))
+            return
+        if not vals:
+            raise _Error(key, f"{key.text} without a value")
+        excepted = len(vals) == 2 and vals[1].text == "except"
+        if len(vals) > 1 and not excepted:
+            raise _Error(vals[1], f"unexpected {vals[1].text!r}")
+        if excepted and key.text not in ("source-address", "destination-address",
+                                         "source-prefix-list", "destination-prefix-list"):
+            raise _Error(vals[1], f"except on {key.text} is not imported")
+        term.conds.setdefault(key.text, []).append((vals[0], excepted))
+    elif kind.text == "then":
+        if len(rest) < 2:
+            raise _Error(kind, "incomplete then")
+        term.actions.append(rest[1])
+        if rest[1].text in ("accept", "discard", "reject") and len(rest) > 2 \
+                and rest[1].text != "reject":
+            raise _Error(rest[2], f"unexpected {rest[2].text!r}")
+    else:
+        raise _Error(kind, f"term statement {kind.text!r} is not imported")
+
+
+def _address_set(term: _Term, side: str, prefix_lists: dict[str, list[str]]
+                 ) -> netaddr.IPSet | None:
+    """The addresses a term matches on one side (None: any), longest listed prefix deciding."""
+    entries: list[tuple[str, bool]] = []
+    for tok, exc in term.conds.get(f"{side}-address", []):
+        entries.append((_prefix(tok), exc))
+    for tok, exc in term.conds.get(f"{side}-prefix-list", []):
+        if tok.text not in prefix_lists:
+            raise _Error(tok, f"prefix-list {tok.text!r} is not defined")
+        entries += [(p, exc) for p in prefix_lists[tok.text]]
+    if not entries:
+        return None
+    if all(exc for _, exc in entries):
+        tok = (term.conds.get(f"{side}-address") or term.conds[f"{side}-prefix-list"])[0][0]
+        raise _Error(tok, f"{side} match with only except entries is not imported")
+    out = netaddr.IPSet()
+    for p, exc in sorted(entries, key=lambda e: netaddr.IPNetwork(e[0]).prefixlen):
+        if exc:
+            out.remove(p)
+        else:
+            out.add(p)
+    return out
+
+
+def _term_lines(term: _Term, prefix_lists: dict[str, list[str]]) -> list[dict]:
+    """The model lines (without seq) of one filter term; [] when it can never match."""
+    terminating = [a for a in term.actions if a.text in ("accept", "discard", "reject")]
+    others = [a for a in term.actions if a.text not in ("accept", "discard", "reject")]
+    for a in others:
+        if a.text == "next" or a.text in FILTER_MODIFIERS:
+            continue
+        raise _Error(a, f"filter action {a.text!r} is not imported")
+    if any(a.text == "next" for a in others):
+        if terminating:
+            raise _Error(terminating[0], "term with both next term and a terminating action")
+        return []  # evaluation continues with the next term: the term decides nothing
+    if len({a.text for a in terminating}) > 1:
+        raise _Error(terminating[1], "term with two terminating actions")
+    # a term without a terminating action accepts (Junos default for a matching term)
+    action = "permit" if not terminating or terminating[0].text == "accept" else "deny"
+    src = _address_set(term, "source", prefix_lists)
+    dst = _address_set(term, "destination", prefix_lists)
+    if (src is not None and not src) or (dst is not None and not dst):
+        return []
+    protos = [_protocol(t) for t, _ in term.conds.get("protocol", [])]
+    sports = [_ports(t) for t, _ in term.conds.get("source-port", [])]
+    dports = [_ports(t) for t, _ in term.conds.get("destination-port", [])]
+    icmps = tuple(sorted({_icmp_type(t) for t, _ in term.conds.get("icmp-type", [])}))
+    est = term.conds.get("tcp-established")
+    for key, values, need in (("source-port", sports, {"tcp", "udp"}),
+                              ("destination-port", dports, {"tcp", "udp"}),
+                              ("icmp-type", icmps, {"icmp"}),
+                              ("tcp-established", est, {"tcp"})):
+        if values and (not protos or not set(protos) <= need):
+            tok = term.conds[key][0][0]
+            raise _Error(tok, f"{key} needs protocol {' or '.join(sorted(need))} in the term")
+    out = []
+    for proto in sorted(set(protos)) or ["ip"]:
+        for sp in sports or [None]:
+            for dp in dports or [None]:
+                out.append({
+                    "action": action, "protocol": proto,
+                    "src": () if src is None else _cidrs(src),
+                    "dst": () if dst is None else _cidrs(dst),
+                    "sport": sp, "dport": dp,
+                    "icmp_types": icmps if proto == "icmp" and icmps else None,
+                    "established": bool(est),
+                })
+    return out
+
+
+def _acl(name: str, rows: Iterable[dict], stateful: bool = False) -> Acl:
+    lines = tuple(AclLine(seq=10 * (k + 1), **row) for k, row in enumerate(rows))
+    return Acl(name, lines, stateful=stateful)
+
+
+# ------------------------------------------------------------------ policy options
+
+@dataclass
+class _PolicyTerm:
+    communities: list[Tok] = field(default_factory=list)
+    other_from: list[Tok] = field(default_factory=list)
+    adds: list[Tok] = field(default_factory=list)
+    action: Tok | None = None
+
+
+def _rt_of_member(tok: Tok) -> str:
+    m = re.fullmatch(r"target:([\w.]+:\d+)", tok.text)
+    if not m:
+        raise _Error(tok, f"community member {tok.text!r} is not a route target target:ASN:N")
+    return m.group(1)
+
+
+# ------------------------------------------------------------------ the parser
+
+class _Parser:
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.ifnames = {junos_ifname(i.name): i.name for i in device.interfaces}
+        self.vrf_names = {junos_name(v.name): v.name for v in device.vrfs}
+        self.filters: dict[str, dict[str, _Term]] = {}
+        self.filter_first: dict[str, Tok] = {}
+        self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
+        self.prefix_lists: dict[str, list[str]] = {}
+        self.communities: dict[str, list[Tok]] = {}
+        self.policies: dict[str, dict[str, _PolicyTerm]] = {}
+        self.instances: dict[str, dict[str, list[Tok]]] = {}
+        self.zones: dict[str, str] = {}  # model iface -> zone
+        self.zone_names: set[str] = set()
+        self.sec_policies: dict[tuple[str, str], dict[str, dict[str, list[Tok]]]] = {}
+        self.default_policy = "deny-all"
+        self.flow = False
+        self.addresses: dict[str, list[str]] = {}
+        self.address_sets: dict[str, list[Tok]] = {}
+        self.apps: dict[str, dict[str, list[Tok]]] = {}
+        self.app_sets: dict[str, list[Tok]] = {}
+        self.nat: list[Stmt] = []
+
+    # ---- dispatch
+
+    def statement(self, s: Stmt) -> None:
+        w, t = s.words, s.toks
+        if w[:1] == ["interfaces"]:
+            self._interface(t)
+        elif w[:3] == ["firewall", "family", "inet"] and len(w) > 3:
+            self._firewall(t[3:])
+        elif w[:2] == ["firewall", "filter"]:
+            self._firewall(t[1:])
+        elif w[:2] == ["policy-options", "prefix-list"] and len(w) >= 3:
+            if len(w) != 4:
+                raise _Error(t[-1], "prefix-list entry is not a prefix")
+            self.prefix_lists.setdefault(w[2], []).append(_prefix(t[3]))
+        elif w[:2] == ["policy-options", "community"] and len(w) >= 3:
+            if len(w) >= 5 and w[3] == "members":
+                self.communities.setdefault(w[2], []).extend(t[4:])
+        elif w[:2] == ["policy-options", "policy-statement"] and len(w) >= 4:
+            self._policy_statement(t[2:])
+        elif w[:1] == ["routing-instances"] and len(w) >= 3:
+            self.instances.setdefault(w[1], {}).setdefault(w[2], []).extend(t[3:] or [t[2]])
+        elif w[:2] == ["security", "zones"]:
+            self.flow = True
+            self._zone(t)
+        elif w[:2] == ["security", "policies"]:
+            self.flow = True
+            self._sec_policy(t)
+        elif w[:2] == ["security", "address-book"] and len(w) >= 4:
+            self._address_book(t[3:])
+        elif w[:1] == ["applications"]:
+            self._application(t)
+        elif w[:2] == ["security", "nat"]:
+            self.nat.append(s)
+
+    def _interface(self, t: list[Tok]) -> None:
+        w = [x.text for x in t]
+        # interfaces IF unit U family inet filter input|output F
+        if len(w) >= 7 and w[2] == "unit" and w[4:7] == ["family", "inet", "filter"]:
+            if len(w) != 9 or w[7] not in ("input", "output"):
+                raise _Error(t[7] if len(t) > 7 else t[6], "filter binding not imported "
+                             "(only 'filter input F' and 'filter output F')")
+            model = self.ifnames.get(f"{w[1]}.{w[3]}")
+            if model is not None:
+                self.bindings.setdefault(model, {})[w[7]] = t[8]
+
+    def _firewall(self, t: list[Tok]) -> None:
+        # t starts at "filter"
+        if len(t) < 2 or t[0].text != "filter":
+            return
+        name = t[1].text
+        self.filter_first.setdefault(name, t[1])
+        terms = self.filters.setdefault(name, {})
+        if len(t) == 2:
+            return
+        if t[2].text == "interface-specific":
+            return
+        if t[2].text != "term" or len(t) < 4:
+            raise _Error(t[2], f"filter statement {t[2].text!r} is not imported")
+        term = terms.setdefault(t[3].text, _Term(t[3]))
+        _filter_term_statement(term, t[4:], t[3])
+
+    def _policy_statement(self, t: list[Tok]) -> None:
+        name = t[0].text
+        terms = self.policies.setdefault(name, {})
+        if t[1].text == "term":
+            if len(t) < 4:
+                raise _Error(t[1], "incomplete term")
+            term = terms.setdefault(t[2].text, _PolicyTerm())
+            rest = t[3:]
+        else:
+            term = terms.setdefault("", _PolicyTerm())  # the unnamed final term
+            rest = t[1:]
+        if rest[0].text == "from" and len(rest) >= 3 and rest[1].text == "community":
+            term.communities += rest[2:]
+        elif rest[0].text == "from":
+            term.other_from += rest[1:2]
+        elif rest[0].text == "then" and len(rest) >= 2:
+            act = rest[1]
+            if act.text in ("accept", "reject"):
+                term.action = act
+            elif act.text == "community" and len(rest) >= 4 and rest[2].text in ("add", "set"):
+                term.adds += rest[3:]
+
+    def _zone(self, t: list[Tok]) -> None:
+        w = [x.text for x in t]
+        if len(w) < 4 or w[2] != "security-zone":
+            return
+        zone = w[3]
+        self.zone_names.add(zone)
+        if len(w) >= 6 and w[4] == "interfaces":
+            ifname = w[5] if "." in w[5] else w[5] + ".0"
+            model = self.ifnames.get(ifname)
+            if model is not None:
+                self.zones[model] = zone
+        elif len(w) >= 8 and w[4] == "address-book":
+            self._address_book(t[5:])
+
+    def _sec_policy(self, t: list[Tok]) -> None:
+        w = [x.text for x in t]
+        if w[2:3] == ["default-policy"]:
+            if len(w) != 4 or w[3] not in ("permit-all", "deny-all"):
+                raise _Error(t[-1], "default-policy is permit-all or deny-all")
+            self.default_policy = w[3]
+            return
+        if w[2:3] == ["policy-rematch"]:
+            return
+        if w[2:3] != ["from-zone"]:
+            raise _Error(t[2] if len(t) > 2 else t[1],
+                         "only from-zone ... to-zone ... policies are imported")
+        if len(w) < 8 or w[4] != "to-zone" or w[6] != "policy":
+            raise _Error(t[-1], "expected from-zone Z to-zone Z policy P ...")
+        pol = self.sec_policies.setdefault((w[3], w[5]), {}).setdefault(w[7], {})
+        if len(w) == 8:
+            return
+        key = w[8]
+        if key == "description":
+            return
+        if key == "match":
+            if len(w) < 11 or w[9] not in ("source-address", "destination-address",
+                                           "application"):
+                raise _Error(t[9] if len(t) > 9 else t[8],
+                             "policy match condition is not imported")
+            pol.setdefault(w[9], []).extend(t[10:])
+            pol.setdefault("_first", [t[7]])
+        elif key == "then":
+            if len(w) < 10:
+                raise _Error(t[8], "incomplete then")
+            act = w[9]
+            if act in ("count", "log"):
+                return
+            if act not in ("permit", "deny", "reject"):
+                raise _Error(t[9], f"policy action {act!r} is not imported")
+            if act == "permit" and len(w) > 10 and \
+                    w[10:] != ["destination-address", "drop-untranslated"]:
+                raise _Error(t[10], "permit option is not imported "
+                             "(only destination-address drop-untranslated)")
+            pol.setdefault("_action", []).append(t[9])
+        else:
+            raise _Error(t[8], f"policy statement {key!r} is not imported")
+
+    def _address_book(self, t: list[Tok]) -> None:
+        # t starts at address / address-set
+        w = [x.text for x in t]
+        if w[0] == "address" and len(w) >= 3:
+            if w[2] == "description":
+                self.addresses.setdefault(w[1], [])
+            elif w[2] == "range-address" and len(w) == 6 and w[4] == "to":
+                lo, hi = (netaddr.IPAddress(_prefix(x).split("/")[0]) for x in (t[3], t[5]))
+                self.addresses.setdefault(w[1], []).extend(
+                    str(c) for c in netaddr.iprange_to_cidrs(lo, hi))
+            elif len(w) == 3:
+                self.addresses.setdefault(w[1], []).append(_prefix(t[2]))
+            else:
+                raise _Error(t[2], "address form is not imported (prefix or range-address)")
+        elif w[0] == "address-set" and len(w) >= 4:
+            if w[2] in ("address", "address-set"):
+                self.address_sets.setdefault(w[1], []).append(t[3])
+
+    def _application(self, t: list[Tok]) -> None:
+        w = [x.text for x in t]
+        if w[1:2] == ["application-set"] and len(w) >= 5:
+            self.app_sets.setdefault(w[2], []).append(t[4])
+        elif w[1:2] == ["application"] and len(w) >= 4:
+            app = self.apps.setdefault(w[2], {})
+            key = w[3]
+            if key in ("description", "inactivity-timeout", "application-protocol"):
+                return
+            if key not in ("protocol", "source-port", "destination-port", "icmp-type") \
+                    or len(w) != 5:
+                raise _Error(t[3], f"application statement {key!r} is not imported")
+            app.setdefault(key, []).append(t[4])
+
+    # ---- results
+
+    def filter_acl(self, name: str) -> Acl:
+        rows = [row for term in self.filters[name].values()
+                for row in _term_lines(term, self.prefix_lists)]
+        return _acl(name, rows)
+
+    def _resolve_addresses(self, toks: list[Tok], seen: frozenset = frozenset()
+                           ) -> list[str] | None:
+        """Prefixes of address-book names (None: any)."""
+        out: list[str] = []
+        for tok in toks:
+            if tok.text in ("any", "any-ipv4"):
+                return None
+            if tok.text in self.addresses:
+                if not self.addresses[tok.text]:
+                    raise _Error(tok, f"address {tok.text!r} has no prefix")
+                out += self.addresses[tok.text]
+            elif tok.text in self.address_sets and tok.text not in seen:
+                got = self._resolve_addresses(self.address_sets[tok.text], seen | {tok.text})
+                if got is None:
+                    return None
+                out += got
+            else:
+                raise _Error(tok, f"address {tok.text!r} is not defined in an address book")
+        return out
+
+    def _resolve_apps(self, toks: list[Tok], seen: frozenset = frozenset()) -> list[dict] | None:
+        out: list[dict] = []
+        for tok in toks:
+            if tok.text == "any":
+                return None
+            if tok.text in self.apps:
+                out.append(self._app_match(tok, self.apps[tok.text]))
+            elif tok.text in PREDEFINED_APPS:
+                out += [{"protocol": p, "sport": None,
+                         "dport": PortRange(d, d) if d is not None else None,
+                         "icmp_types": (i,) if i is not None else None}
+                        for p, d, i in PREDEFINED_APPS[tok.text]]
+            elif tok.text in self.app_sets and tok.text not in seen:
+                got = self._resolve_apps(self.app_sets[tok.text], seen | {tok.text})
+                if got is None:
+                    return None
+                out += got
+            else:
+                raise _Error(tok, f"application {tok.text!r} is not defined")
+        return out
+
+    @staticmethod
+    def _app_match(tok: Tok, app: dict[str, list[Tok]]) -> dict:
+        if len(app.get("protocol", [])) != 1:
+            raise _Error(tok, f"application {tok.text!r} needs exactly one protocol")
+        proto = _protocol(app["protocol"][0])
+        for key in ("source-port", "destination-port", "icmp-type"):
+            if len(app.get(key, [])) > 1:
+                raise _Error(app[key][1], f"application {tok.text!r}: two {key} values")
+        sport = _ports(app["source-port"][0]) if "source-port" in app else None
+        dport = _ports(app["destination-port"][0]) if "destination-port" in app else None
+        icmp = (_icmp_type(app["icmp-type"][0]),) if "icmp-type" in app else None
+        if (sport or dport) and proto not in ("tcp", "udp") or icmp and proto != "icmp":
+            raise _Error(tok, f"application {tok.text!r}: fields do not fit protocol {proto}")
+        return {"protocol": proto, "sport": sport, "dport": dport, "icmp_types": icmp}
+
+    def zone_rows(self, src: str, dst: str) -> list[dict]:
+        rows = []
+        for name, pol in self.sec_policies.get((src, dst), {}).items():
+            first = pol.get("_first", [None])[0]
+            actions = pol.get("_action", [])
+            for key in ("source-address", "destination-address", "application"):
+                if key not in pol:
+                    raise _Error(first or Tok(name, 0, 0), f"policy {name!r} has no match {key}")
+            if len({a.text for a in actions}) != 1:
+                raise _Error(first, f"policy {name!r} needs exactly one action")
+            act = "permit" if actions[0].text == "permit" else "deny"
+            s = self._resolve_addresses(pol["source-address"])
+            d = self._resolve_addresses(pol["destination-address"])
+            apps = self._resolve_apps(pol["application"])
+            sp = tuple(str(c) for c in netaddr.IPSet(s).iter_cidrs()) if s is not None else ()
+            dp = tuple(str(c) for c in netaddr.IPSet(d).iter_cidrs()) if d is not None else ()
+            for app in apps or [{"protocol": "ip", "sport": None, "dport": None,
+                                 "icmp_types": None}]:
+                rows.append({"action": act, "src": sp, "dst": dp, "established": False, **app})
+        if self.default_policy == "permit-all":
+            rows.append({"action": "permit", "protocol": "ip", "src": (), "dst": (),
+                         "sport": None, "dport": None, "icmp_types": None,
+                         "established": False})
+        return rows
+
+
+def parse(text: str, device: Device, file: str) -> ImportedConfig:
+    """The ACLs, bindings, route targets and NAT of one Junos set-format config."""
+    try:
+        return _parse(text, device)
+    except _Error as e:
+        raise config_error(file, text, e.tok.line, e.tok.col, e.message) from None
+
+
+def _parse(text: str, device: Device) -> ImportedConfig:
+    p = _Parser(device)
+    for s in _set_statements(text):
+        p.statement(s)
+    acls: dict[str, Acl] = {}
+    bindings: dict[str, list[str | None]] = {}
+    for iface, dirs in p.bindings.items():
+        pair: list[str | None] = [None, None]
+        for k, direction in enumerate(("input", "output")):
+            tok = dirs.get(direction)
+            if tok is None:
+                continue
+            if tok.text not in p.filters:
+                raise _Error(tok, f"filter {tok.text!r} is bound but never defined")
+            if tok.text not in acls:
+                acls[tok.text] = p.filter_acl(tok.text)
+            pair[k] = tok.text
+        bindings[iface] = pair
+    if p.flow:
+        _zone_acls(p, acls, bindings)
+    return ImportedConfig(
+        device=device.name, target=TARGET, acls=tuple(acls[n] for n in sorted(acls)),
+        bindings=tuple(ImportedBinding(i, a, b) for i, (a, b) in sorted(bindings.items())
+                       if a or b),
+        vrfs=_vrfs(p), nat=_nat(p))
+
+
+def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | None]]) -> None:
+    """One stateful ACL per source zone: its policies towards the zones traffic can reach."""
+    members: dict[str, list[str]] = {}
+    for iface, zone in p.zones.items():
+        members.setdefault(zone, []).append(iface)
+    for iface in (i.name for i in p.device.interfaces):
+        zone = p.zones.get(iface)
+        if zone is None:
+            # an interface in no zone passes no transit traffic on a flow-mode SRX
+            name = "zh-no-zone"
+            acls.setdefault(name, Acl(name, (), stateful=True))
+            bindings[iface] = [name, None]
+            continue
+        targets = [z for z in sorted(members) if z != zone or len(members[z]) > 1]
+        results = {}
+        for z in targets:
+            rows = p.zone_rows(zone, z)
+            key = tuple(tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows)
+            results.setdefault(key, (z, rows))
+        if not results:
+            continue
+        if len(results) > 1:
+            (z1, _), (z2, _) = list(results.values())[:2]
+            pols = p.sec_policies.get((zone, z2)) or p.sec_policies.get((zone, z1)) or {}
+            first = next(iter(pols.values()), {}).get("_first", [Tok(zone, 1, 1)])[0]
+            raise _Error(first, f"policies from zone {zone} differ between to-zone {z1} and "
+                         f"{z2}; the model has one ACL per ingress interface")
+        (z, rows), = results.values()
+        if p.default_policy == "permit-all" and len(rows) == 1 and rows[0]["protocol"] == "ip" \
+                and rows[0]["action"] == "permit" and not rows[0]["src"] and not rows[0]["dst"]:
+            continue  # everything permitted: no policy in effect
+        name = f"zone-{zone}"
+        acls.setdefault(name, _acl(name, rows, stateful=True))
+        old = bindings.get(iface, [None, None])
+        if old[0] is not None or old[1] is not None:
+            tok = p.bindings[iface].get("input") or p.bindings[iface].get("output")
+            raise _Error(tok, "a firewall filter and security policies on one interface "
+                         "cannot be imported as one ACL")
+        bindings[iface] = [name, None]
+
+
+def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:
+    out = []
+    for vname, stmts in p.instances.items():
+        if vname not in p.vrf_names or [t.text for t in stmts.get("instance-type", [])] != ["vrf"]:
+            continue
+        imports: set[str] = set()
+        exports: set[str] = set()
+        vt = stmts.get("vrf-target", [])
+        k = 0
+        while k < len(vt):
+            if vt[k].text in ("import", "export") and k + 1 < len(vt):
+                (imports if vt[k].text == "import" else exports).add(_rt_of_member(vt[k + 1]))
+                k += 2
+            else:
+                rt = _rt_of_member(vt[k])
+                imports.add(rt)
+                exports.add(rt)
+                k += 1
+        for tok in stmts.get("vrf-import", []):
+            imports |= _policy_rts(p, tok, "import")
+        for tok in stmts.get("vrf-export", []):
+            exports |= _policy_rts(p, tok, "export")
+        out.append(ImportedVrf(p.vrf_names[vname], tuple(sorted(imports)),
+                               tuple(sorted(exports))))
+    return tuple(sorted(out, key=lambda v: v.name))
+
+
+def _community_rts(p: _Parser, tok: Tok) -> list[str]:
+    if tok.text not in p.communities:
+        raise _Error(tok, f"community {tok.text!r} is not defined")
+    return [_rt_of_member(m) for m in p.communities[tok.text]]
+
+
+def _policy_rts(p: _Parser, tok: Tok, direction: str) -> set[str]:
+    """Route targets a vrf-import policy accepts, or a vrf-export policy attaches."""
+    if tok.text not in p.policies:
+        raise _Error(tok, f"policy-statement {tok.text!r} is not defined")
+    out: set[str] = set()
+    for term in p.policies[tok.text].values():
+        accepts = term.action is not None and term.action.text == "accept"
+        if direction == "import":
+            if not accepts:
+                continue
+            if not term.communities:
+                raise _Error(term.action, "vrf-import term accepting routes of any route "
+                             "target is not imported")
+            for c in term.communities:
+                rts = _community_rts(p, c)
+                if len(rts) != 1:
+                    raise _Error(c, "a community of several members matches only routes "
+                                 "carrying all of them; not imported")
+                out |= set(rts)
+        elif term.action is None or accepts:
+            for c in term.adds:
+                out |= set(_community_rts(p, c))
+    return out
+
+
+def _nat(p: _Parser) -> tuple[NatRule, ...] | None:
+    return None
+
+
+__all__ = ["ConfigError", "parse"]

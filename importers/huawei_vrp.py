@@ -1,0 +1,825 @@
+"""Huawei VRP importer: a router or USG firewall config read back into model terms.
+
+Reads what ``emitters/huawei_vrp.py`` writes and the usual equivalent forms:
+
+* advanced (3000-3999) and basic (2000-2999) ACLs, numbered or named
+  (``acl [number] N``, ``acl name X [advance|basic|N]``), rules matched by
+  ascending rule ID (``match-order config``; ``auto`` is refused), bound with
+  ``traffic-filter inbound|outbound acl N|name X``. A packet no rule matches
+  passes a traffic-filter, so each imported ACL ends with a permit-all line
+  (unreachable after the emitter's explicit final deny);
+* USG ``firewall zone`` / ``security-policy``: the rules whose source zone
+  holds an interface, in order, are its ``acl_in`` (``stateful``); the
+  default action is deny (``default action permit`` is read);
+* ``ip vpn-instance`` route targets (``vpn-target RT... [export-|import-]
+  extcommunity|both``, in ``ipv4-family`` or directly), exports joined with
+  the RTs an ``export route-policy`` adds (``apply extcommunity rt ...``).
+
+Views are closed by ``quit`` or, as ``display current-configuration`` prints
+them, by indentation. NAT is not imported (``nat=None``: the compiled NAT
+stays). Anything that would change filtering and is not understood raises a
+located :class:`~zongheng.importers.base.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import netaddr
+from zongheng.compiler.model import Acl, AclLine, Device, PortRange
+from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
+from zongheng.importers.base import (
+    ConfigError,
+    ImportedBinding,
+    ImportedConfig,
+    ImportedVrf,
+    config_error,
+)
+
+TARGET = "huawei-vrp"
+PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp"}
+ICMP_NAMES = {"echo": 8, "echo-reply": 0}  # the named types whose only code is 0
+_ALL = ()  # empty prefix tuple: any address
+_PERMIT_ALL_SEQ = 1_000_000
+
+
+@dataclass
+class _Tok:
+    text: str
+    col: int  # 1-based
+
+
+@dataclass
+class _Ctx:
+    file: str
+    text: str
+
+    def error(self, line: int, col: int, message: str) -> ConfigError:
+        return config_error(self.file, self.text, line, col, message)
+
+
+@dataclass
+class _Rule:
+    """One ACL rule as written: its line for errors, its decoded model lines."""
+
+    lineno: int
+    lines: list[AclLine]
+
+
+@dataclass
+class _RawAcl:
+    number: int | None
+    name: str | None
+    kind: str  # advanced | basic | other
+    lineno: int
+    rules: dict[int, _Rule] = field(default_factory=dict)
+
+
+@dataclass
+class _Policy:
+    """One security-policy rule."""
+
+    name: str
+    lineno: int
+    src_zones: list[str] = field(default_factory=list)
+    dst_zones: list[str] = field(default_factory=list)
+    src: list[str] = field(default_factory=list)
+    dst: list[str] = field(default_factory=list)
+    services: list[tuple[str, PortRange | None, PortRange | None, tuple[int, ...] | None]] = (
+        field(default_factory=list))
+    action: str | None = None
+    disabled: bool = False
+
+
+@dataclass
+class _VrfRaw:
+    name: str
+    rt_import: list[str] = field(default_factory=list)
+    rt_export: list[str] = field(default_factory=list)
+    export_policy: str | None = None
+
+
+@dataclass
+class _View:
+    kind: str
+    indent: int
+    data: object = None
+
+
+# child keywords of each view: a line starting with one stays in the view even unindented
+_CHILDREN = {
+    "acl": {"rule", "description", "step", "undo"},
+    "interface": {"traffic-filter", "ip", "description", "undo", "shutdown",
+                  "dot1q", "arp", "mpls", "ospf", "nat", "traffic-policy"},
+    "vpn": {"ipv4-family", "ipv6-family", "description", "route-distinguisher", "vpn-target",
+            "export", "import"},
+    "vpn-af": {"route-distinguisher", "vpn-target", "export", "import"},
+    "route-policy": {"if-match", "apply"},
+    "zone": {"add", "set", "description"},
+    "secpol": {"rule", "default"},
+    "secrule": {"source-zone", "destination-zone", "source-address", "destination-address",
+                "service", "action", "description", "disable", "enable",
+                "policy", "session"},
+}
+_SECRULE_IGNORED = {"description", "enable", "policy", "session"}
+
+
+def _tokens(line: str) -> list[_Tok]:
+    return [_Tok(m.group(0), m.start() + 1) for m in re.finditer(r"\S+", line)]
+
+
+_IF_ABBREV = {"ge": "gigabitethernet", "gigabitethernet": "gigabitethernet",
+              "loopback": "loopback", "tunnel": "tunnel", "eth-trunk": "eth-trunk",
+              "xge": "xgigabitethernet", "xgigabitethernet": "xgigabitethernet"}
+
+
+def _ifkey(name: str) -> str:
+    """Case-folded interface name with the usual VRP abbreviations spelled out."""
+    m = re.fullmatch(r"([A-Za-z-]+)\s*([0-9/.:]+)", name.strip())
+    if not m:
+        return name.strip().lower()
+    kind = m.group(1).lower()
+    return _IF_ABBREV.get(kind, kind) + m.group(2)
+
+
+def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
+    """``A W`` (wildcard, ``0`` = host) as a CIDR prefix; non-contiguous wildcards refused."""
+    try:
+        ip = netaddr.IPAddress(addr.text, version=4)
+    except (netaddr.AddrFormatError, ValueError):
+        raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}") from None
+    try:
+        w = 0 if wild.text == "0" else int(netaddr.IPAddress(wild.text, version=4))
+    except (netaddr.AddrFormatError, ValueError):
+        raise ctx.error(lineno, wild.col, f"bad wildcard {wild.text!r}") from None
+    inv = (~w) & 0xFFFFFFFF
+    length = bin(inv).count("1")
+    if inv != ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF):
+        raise ctx.error(lineno, wild.col, f"wildcard {wild.text} is not contiguous "
+                        "(a prefix cannot express it)")
+    return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
+
+
+def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok) -> str:
+    """``A M`` (netmask), ``A LEN`` or ``A W`` of a security-policy address, as CIDR."""
+    try:
+        ip = netaddr.IPAddress(addr.text, version=4)
+    except (netaddr.AddrFormatError, ValueError):
+        raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}") from None
+    if mask.text.isdigit() and int(mask.text) <= 32:
+        length = int(mask.text)
+    else:
+        try:
+            m = int(netaddr.IPAddress(mask.text, version=4))
+        except (netaddr.AddrFormatError, ValueError):
+            raise ctx.error(lineno, mask.col, f"bad mask {mask.text!r}") from None
+        if m & 0x80000000 == 0 and m != 0:  # wildcard form
+            return _prefix_wild(ctx, lineno, addr, mask)
+        length = bin(m).count("1")
+        if m != ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF):
+            raise ctx.error(lineno, mask.col, f"mask {mask.text} is not contiguous")
+    return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
+
+
+def _port_num(ctx: _Ctx, lineno: int, tok: _Tok) -> int:
+    if not tok.text.isdigit() or int(tok.text) > 65535:
+        raise ctx.error(lineno, tok.col, f"bad port {tok.text!r} (a number 0-65535)")
+    return int(tok.text)
+
+
+def _acl_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRange | None, int]:
+    """``eq P`` / ``range A B`` / ``gt P`` / ``lt P`` at toks[i]; (range or None = any, next)."""
+    if i >= len(toks):
+        raise ctx.error(lineno, toks[-1].col, "port operator missing")
+    op = toks[i]
+    if op.text == "eq" and i + 1 < len(toks):
+        p = _port_num(ctx, lineno, toks[i + 1])
+        return PortRange(p, p), i + 2
+    if op.text == "range" and i + 2 < len(toks):
+        a, b = _port_num(ctx, lineno, toks[i + 1]), _port_num(ctx, lineno, toks[i + 2])
+        if a > b:
+            raise ctx.error(lineno, toks[i + 1].col, f"port range {a} {b} is empty")
+        return _any_ports(PortRange(a, b)), i + 3
+    if op.text == "gt" and i + 1 < len(toks):
+        p = _port_num(ctx, lineno, toks[i + 1])
+        if p >= 65535:
+            raise ctx.error(lineno, toks[i + 1].col, "gt 65535 matches no port")
+        return _any_ports(PortRange(p + 1, 65535)), i + 2
+    if op.text == "lt" and i + 1 < len(toks):
+        p = _port_num(ctx, lineno, toks[i + 1])
+        if p == 0:
+            raise ctx.error(lineno, toks[i + 1].col, "lt 0 matches no port")
+        return PortRange(0, p - 1), i + 2
+    raise ctx.error(lineno, op.col, f"port operator {op.text!r}: eq P, range A B, gt P or lt P")
+
+
+def _any_ports(p: PortRange) -> PortRange | None:
+    return None if p.low == 0 and p.high == 65535 else p
+
+
+def _protocol(ctx: _Ctx, lineno: int, tok: _Tok) -> str:
+    t = tok.text.lower()
+    if t in ("ip", "tcp", "udp", "icmp"):
+        return t
+    if t in PROTOCOL_NUMBERS:
+        return PROTOCOL_NUMBERS[t]
+    raise ctx.error(lineno, tok.col, f"protocol {tok.text!r} is not read (ip, tcp, udp, "
+                    "icmp or 1, 6, 17): the model has no other protocol")
+
+
+def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
+    """``rule [ID] permit|deny ...`` (or ``rule ID description ...``) into ``acl``."""
+    i = 1
+    rid: int | None = None
+    if i < len(toks) and toks[i].text.isdigit():
+        rid = int(toks[i].text)
+        i += 1
+    if i >= len(toks):
+        raise ctx.error(lineno, toks[0].col, "rule without an action")
+    if toks[i].text in ("description", "remark"):
+        return
+    action = toks[i].text
+    if action not in ("permit", "deny"):
+        raise ctx.error(lineno, toks[i].col, f"rule action {action!r}: permit or deny")
+    i += 1
+    if acl.kind == "basic":
+        proto = "ip"
+    else:
+        if i >= len(toks):
+            raise ctx.error(lineno, toks[i - 1].col, "advanced ACL rule without a protocol")
+        proto = _protocol(ctx, lineno, toks[i])
+        i += 1
+    src: tuple[str, ...] = _ALL
+    dst: tuple[str, ...] = _ALL
+    sport = dport = None
+    icmp: tuple[int, ...] | None = None
+    established = False
+    seen: set[str] = set()
+    while i < len(toks):
+        t = toks[i]
+        key = t.text
+        if key in seen and key != "logging":
+            raise ctx.error(lineno, t.col, f"{key} given twice")
+        seen.add(key)
+        if key in ("source", "destination") and not (key == "destination" and acl.kind == "basic"):
+            if i + 1 < len(toks) and toks[i + 1].text == "any":
+                pfx, i = _ALL, i + 2
+            elif i + 2 < len(toks):
+                pfx, i = (_prefix_wild(ctx, lineno, toks[i + 1], toks[i + 2]),), i + 3
+            else:
+                raise ctx.error(lineno, t.col, f"{key}: an address and wildcard, or any")
+            if key == "source":
+                src = pfx
+            else:
+                dst = pfx
+        elif key in ("source-port", "destination-port") and proto in ("tcp", "udp"):
+            pr, i = _acl_ports(ctx, lineno, toks, i + 1)
+            if key == "source-port":
+                sport = pr
+            else:
+                dport = pr
+        elif key == "icmp-type" and proto == "icmp":
+            icmp, i = _icmp_type(ctx, lineno, toks, i + 1)
+        elif key == "tcp-flag" and proto == "tcp":
+            if i + 1 < len(toks) and toks[i + 1].text == "established":
+                established, i = True, i + 2
+            else:
+                bad = toks[i + 1] if i + 1 < len(toks) else t
+                raise ctx.error(lineno, bad.col, "only tcp-flag established is read")
+        elif key == "logging":
+            i += 1
+        else:
+            raise ctx.error(lineno, t.col, f"{key!r} in an ACL rule is not read "
+                            f"({acl.kind} ACL, protocol {proto})")
+    if rid is None:  # VRP numbers an unnumbered rule after the highest one, step 5
+        rid = (max(acl.rules) // 5 + 1) * 5 if acl.rules else 5
+    if rid in acl.rules:
+        raise ctx.error(lineno, toks[1].col, f"rule {rid} defined twice "
+                        f"(first on line {acl.rules[rid].lineno})")
+    line = AclLine(seq=rid, action=action, protocol=proto, src=src, dst=dst, sport=sport,
+                   dport=dport, icmp_types=icmp, established=established)
+    acl.rules[rid] = _Rule(lineno, [line])
+
+
+def _icmp_type(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[tuple[int, ...], int]:
+    """``icmp-type T`` (every code), ``T 0`` for echo/echo-reply, or ``echo``/``echo-reply``."""
+    if i >= len(toks):
+        raise ctx.error(lineno, toks[-1].col, "icmp-type without a type")
+    t = toks[i]
+    if t.text in ICMP_NAMES:
+        return (ICMP_NAMES[t.text],), i + 1
+    if not t.text.isdigit() or int(t.text) > 255:
+        raise ctx.error(lineno, t.col, f"ICMP type {t.text!r}: a number 0-255, echo or "
+                        "echo-reply")
+    typ = int(t.text)
+    if i + 1 < len(toks) and toks[i + 1].text.isdigit():
+        code = toks[i + 1]
+        if not (typ in (0, 8) and code.text == "0"):
+            raise ctx.error(lineno, code.col, f"ICMP code {code.text} of type {typ}: the model "
+                            "matches whole ICMP types, not codes")
+        return (typ,), i + 2
+    return (typ,), i + 1
+
+
+def _fw_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRange | None, int]:
+    """``P`` or ``P to Q`` of a security-policy service."""
+    if i >= len(toks):
+        raise ctx.error(lineno, toks[-1].col, "port missing")
+    a = _port_num(ctx, lineno, toks[i])
+    if i + 2 < len(toks) and toks[i + 1].text == "to":
+        b = _port_num(ctx, lineno, toks[i + 2])
+        if a > b:
+            raise ctx.error(lineno, toks[i].col, f"port range {a} to {b} is empty")
+        return _any_ports(PortRange(a, b)), i + 3
+    return PortRange(a, a), i + 1
+
+
+def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> None:
+    """``service protocol tcp|udp [source-port ..] [destination-port ..]``,
+    ``service protocol icmp [icmp-type T 0 to 255]``, ``service any``."""
+    if len(toks) == 2 and toks[1].text == "any":
+        pol.services.append(("ip", None, None, None))
+        return
+    if len(toks) < 3 or toks[1].text != "protocol":
+        raise ctx.error(lineno, toks[1].col if len(toks) > 1 else toks[0].col,
+                        "only `service protocol ...` and `service any` are read "
+                        "(service names and service-sets are not)")
+    proto = _protocol(ctx, lineno, toks[2])
+    i = 3
+    sport = dport = None
+    icmp = None
+    while i < len(toks):
+        t = toks[i]
+        if t.text in ("source-port", "destination-port") and proto in ("tcp", "udp"):
+            pr, i = _fw_ports(ctx, lineno, toks, i + 1)
+            if t.text == "source-port":
+                sport = pr
+            else:
+                dport = pr
+        elif t.text == "icmp-type" and proto == "icmp" and icmp is None:
+            if i + 1 < len(toks) and toks[i + 1].text in ICMP_NAMES:
+                icmp, i = (ICMP_NAMES[toks[i + 1].text],), i + 2
+                continue
+            if i + 1 >= len(toks) or not toks[i + 1].text.isdigit():
+                raise ctx.error(lineno, t.col, "icmp-type T 0 to 255 (a type and its codes)")
+            typ = int(toks[i + 1].text)
+            rest = [x.text for x in toks[i + 2:i + 5]]
+            if rest == ["0", "to", "255"]:
+                icmp, i = (typ,), i + 5
+            elif typ in (0, 8) and rest[:1] == ["0"] and (len(rest) == 1 or rest[1] != "to"):
+                icmp, i = (typ,), i + 3
+            else:
+                col = toks[i + 2].col if i + 2 < len(toks) else toks[i + 1].col
+                raise ctx.error(lineno, col, f"ICMP type {typ}: only every code (0 to 255) is "
+                                "read; the model matches whole ICMP types")
+        else:
+            raise ctx.error(lineno, t.col, f"{t.text!r} in `service protocol {proto}` "
+                            "is not read")
+    pol.services.append((proto, sport, dport, icmp))
+
+
+def _address(ctx: _Ctx, lineno: int, toks: list[_Tok]) -> list[str]:
+    """``A mask M`` / ``A LEN`` / ``A W`` / ``A/LEN`` / ``any`` of source/destination-address."""
+    rest = toks[1:]
+    if len(rest) == 1 and rest[0].text == "any":
+        return list(_ALL)
+    if len(rest) == 1 and "/" in rest[0].text:
+        a, _, n = rest[0].text.partition("/")
+        return [_prefix_mask(ctx, lineno, _Tok(a, rest[0].col), _Tok(n, rest[0].col))]
+    if len(rest) == 3 and rest[1].text == "mask":
+        return [_prefix_mask(ctx, lineno, rest[0], rest[2])]
+    if len(rest) == 2 and rest[0].text not in ("address-set", "range", "domain-set"):
+        return [_prefix_mask(ctx, lineno, rest[0], rest[1])]
+    col = rest[0].col if rest else toks[0].col
+    raise ctx.error(lineno, col, f"{toks[0].text}: only `A mask M`, `A LEN`, `A/LEN`, "
+                    "`A WILDCARD` or `any` are read (address sets and ranges are not)")
+
+
+class _Parser:
+    def __init__(self, text: str, device: Device, file: str) -> None:
+        self.ctx = _Ctx(file, text)
+        self.device = device
+        self.acls: dict[str, _RawAcl] = {}  # "3000" or "name:X" -> acl (both keys when both)
+        # ifkey -> direction -> (ACL key, line, column)
+        self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
+        self.iface_line: dict[str, int] = {}
+        self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
+        self.policies: list[_Policy] = []
+        self.secpol_seen = False
+        self.default_permit = False
+        self.vrfs: dict[str, _VrfRaw] = {}
+        self.route_policy_rts: dict[str, list[str]] = {}
+        self.route_policy_lines: dict[str, int] = {}
+        self.stack: list[_View] = []
+
+    # ------------------------------------------------------------ driver
+
+    def run(self) -> None:
+        for lineno, raw in enumerate(self.ctx.text.splitlines(), start=1):
+            line = raw.rstrip()
+            stripped = line.lstrip()
+            if not stripped or stripped[0] in "#!":
+                continue
+            indent = len(line) - len(stripped)
+            toks = _tokens(line)
+            first = toks[0].text
+            if first == "quit":  # closes the view opened at its indentation
+                while self.stack and self.stack[-1].indent > indent:
+                    self.stack.pop()
+                if self.stack:
+                    self.stack.pop()
+                continue
+            if first == "return":
+                self.stack.clear()
+                continue
+            while self.stack:
+                top = self.stack[-1]
+                if indent > top.indent or (first in _CHILDREN.get(top.kind, ())
+                                           and not self._opens_view(top, toks)):
+                    break
+                self.stack.pop()
+            self.dispatch(lineno, indent, toks)
+
+    def _opens_view(self, top: _View, toks: list[_Tok]) -> bool:
+        """A ``rule name`` at the indentation of a rule view opens the next rule."""
+        return top.kind == "secrule" and toks[0].text == "rule"
+
+    def push(self, kind: str, indent: int, data: object = None) -> None:
+        self.stack.append(_View(kind, indent, data))
+
+    def dispatch(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        view = self.stack[-1] if self.stack else None
+        kind = view.kind if view else "system"
+        handler = getattr(self, "in_" + kind.replace("-", "_"), None)
+        if handler is None:  # a view this importer does not read (bgp, ike, nat-policy, ...):
+            self.push("other", indent)  # each line may open a sub-view its quit closes
+            return
+        handler(lineno, indent, toks)
+
+    # ------------------------------------------------------------ system view
+
+    def in_system(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        words = [t.text for t in toks]
+        first = words[0]
+        if first == "acl":
+            self.push("acl", indent, self._open_acl(lineno, toks))
+        elif first == "interface" and len(toks) >= 2:
+            key = _ifkey(" ".join(words[1:]))
+            self.iface_line.setdefault(key, lineno)
+            self.push("interface", indent, key)
+        elif words[:2] == ["ip", "vpn-instance"] and len(words) >= 3:
+            vrf = self.vrfs.setdefault(words[2], _VrfRaw(words[2]))
+            self.push("vpn", indent, vrf)
+        elif first == "route-policy" and len(words) >= 5 and words[3] == "node":
+            name = words[1]
+            self.route_policy_lines.setdefault(name, lineno)
+            self.route_policy_rts.setdefault(name, [])
+            self.push("route-policy", indent, (name, words[2]))
+        elif words[:2] == ["firewall", "zone"] and len(words) >= 3:
+            name = words[3] if words[2] == "name" and len(words) >= 4 else words[2]
+            self.zones.setdefault(name, [])
+            self.push("zone", indent, name)
+        elif words == ["security-policy"]:
+            self.secpol_seen = True
+            self.push("secpol", indent)
+        elif first == "rule":
+            raise self.ctx.error(lineno, toks[0].col, "rule outside an ACL or policy view")
+        elif first in ("traffic-filter", "traffic-policy") \
+                or words[:2] == ["firewall", "packet-filter"]:
+            raise self.ctx.error(lineno, toks[0].col, f"global {first} is not read: bind ACLs "
+                                 "on interfaces")
+        else:
+            # any other view opener or one-line command: remember the view so its lines
+            # are skipped (bgp, ospf, ike, ipsec, nat-policy, ...)
+            self.push("other", indent)
+
+    def _open_acl(self, lineno: int, toks: list[_Tok]) -> _RawAcl:
+        words = [t.text for t in toks]
+        i = 1
+        number: int | None = None
+        name: str | None = None
+        kind = "advanced"
+        if i < len(words) and words[i] == "name":
+            if i + 1 >= len(words):
+                raise self.ctx.error(lineno, toks[i].col, "acl name without a name")
+            name = words[i + 1]
+            i += 2
+            if i < len(words) and words[i] in ("advance", "basic"):
+                kind = "advanced" if words[i] == "advance" else "basic"
+                i += 1
+            elif i < len(words) and words[i] == "number":
+                i += 1
+        elif i < len(words) and words[i] == "number":
+            i += 1
+        if i < len(words) and words[i].isdigit():
+            number = int(words[i])
+            i += 1
+        if i < len(words) and words[i] == "match-order":
+            if i + 1 < len(words) and words[i + 1] == "config":
+                i += 2
+            else:
+                col = toks[i + 1].col if i + 1 < len(toks) else toks[i].col
+                raise self.ctx.error(lineno, col, "only match-order config (rule ID order) "
+                                     "is read")
+        if i < len(words):
+            raise self.ctx.error(lineno, toks[i].col, f"{words[i]!r} in an acl command is "
+                                 "not read")
+        if number is None and name is None:
+            raise self.ctx.error(lineno, toks[0].col, "acl without a number or name")
+        if number is not None:
+            kind = ("advanced" if 3000 <= number <= 3999 else
+                    "basic" if 2000 <= number <= 2999 else "other")
+        keys = ([str(number)] if number is not None else []) + ([f"name:{name}"] if name else [])
+        for k in keys:
+            if k in self.acls:
+                return self.acls[k]
+        acl = _RawAcl(number, name, kind, lineno)
+        for k in keys:
+            self.acls[k] = acl
+        return acl
+
+    # ------------------------------------------------------------ ACL view
+
+    def in_acl(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        acl: _RawAcl = self.stack[-1].data  # type: ignore[assignment]
+        first = toks[0].text
+        if first == "rule":
+            if acl.kind == "other":
+                return  # layer-2/user ACLs: refused only if bound
+            _parse_rule(self.ctx, lineno, toks, acl)
+        elif first == "undo" and len(toks) >= 3 and toks[1].text == "rule" \
+                and toks[2].text.isdigit():
+            rid = int(toks[2].text)
+            if len(toks) == 3:
+                acl.rules.pop(rid, None)
+            elif toks[3].text != "description":
+                raise self.ctx.error(lineno, toks[3].col, "only `undo rule N` is read")
+        elif first in ("description", "step"):
+            return
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{first!r} in an ACL view is not read")
+
+    # ------------------------------------------------------------ interface view
+
+    def in_interface(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        key: str = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        if words[0] == "traffic-policy":
+            raise self.ctx.error(lineno, toks[0].col, "traffic-policy (MQC) filtering is not "
+                                 "read; bind ACLs with traffic-filter")
+        if words[0] != "traffic-filter":
+            return
+        if len(words) >= 2 and words[1] in ("ipv6",):
+            return
+        if len(words) < 4 or words[1] not in ("inbound", "outbound") or words[2] != "acl":
+            raise self.ctx.error(lineno, toks[min(1, len(toks) - 1)].col,
+                                 "traffic-filter inbound|outbound acl N|name X expected")
+        if words[3] == "ipv6":
+            return
+        if words[3] == "name" and len(words) == 5:
+            ref, tok = f"name:{words[4]}", toks[4]
+        elif words[3].isdigit() and len(words) == 4:
+            ref, tok = words[3], toks[3]
+        else:
+            raise self.ctx.error(lineno, toks[3].col, "traffic-filter ... acl N or acl name X")
+        direction = words[1]
+        slot = self.filters.setdefault(key, {})
+        if direction in slot:
+            raise self.ctx.error(lineno, toks[0].col, f"second traffic-filter {direction} on "
+                                 f"this interface (first on line {slot[direction][1]})")
+        slot[direction] = (ref, lineno, tok.col)
+
+    # ------------------------------------------------------------ VPN instances
+
+    def in_vpn(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        vrf: _VrfRaw = self.stack[-1].data  # type: ignore[assignment]
+        first = toks[0].text
+        if first == "ipv4-family":
+            self.push("vpn-af", indent, vrf)
+        elif first == "ipv6-family":
+            self.push("other", indent)
+        else:
+            self._vpn_af_line(lineno, toks, vrf)
+
+    def in_vpn_af(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        self._vpn_af_line(lineno, toks, self.stack[-1].data)  # type: ignore[arg-type]
+
+    def _vpn_af_line(self, lineno: int, toks: list[_Tok], vrf: _VrfRaw) -> None:
+        words = [t.text for t in toks]
+        if words[0] == "vpn-target":
+            rts = words[1:]
+            direction = "both"
+            if rts and rts[-1] in ("export-extcommunity", "import-extcommunity", "both"):
+                direction = rts.pop()
+            if not rts:
+                raise self.ctx.error(lineno, toks[0].col, "vpn-target without a route target")
+            for k, rt in enumerate(rts):
+                if not re.fullmatch(r"[0-9.]+:\d+", rt):
+                    raise self.ctx.error(lineno, toks[1 + k].col, f"bad route target {rt!r}")
+            if direction in ("export-extcommunity", "both"):
+                vrf.rt_export += rts
+            if direction in ("import-extcommunity", "both"):
+                vrf.rt_import += rts
+        elif words[0] == "export" and len(words) == 3 and words[1] == "route-policy":
+            vrf.export_policy = words[2]
+            self.route_policy_lines.setdefault(f"ref:{words[2]}", lineno)
+        elif words[0] == "import" and len(words) >= 2 and words[1] == "route-policy":
+            raise self.ctx.error(lineno, toks[0].col, "import route-policy is not read: the "
+                                 "model imports every route of an imported route target")
+        elif words[0] == "undo" and len(words) >= 2 and words[1] == "vpn-target":
+            raise self.ctx.error(lineno, toks[0].col, "undo vpn-target is not read")
+
+    # ------------------------------------------------------------ route-policy
+
+    def in_route_policy(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        name, mode = self.stack[-1].data  # type: ignore[misc]
+        words = [t.text for t in toks]
+        if words[:3] == ["apply", "extcommunity", "rt"] and mode == "permit":
+            rts = [w for w in words[3:] if w != "additive"]
+            for k, rt in enumerate(rts):
+                if not re.fullmatch(r"[0-9.]+:\d+", rt):
+                    raise self.ctx.error(lineno, toks[3 + k].col, f"bad route target {rt!r}")
+            self.route_policy_rts[name] += rts
+
+    # ------------------------------------------------------------ firewall
+
+    def in_zone(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        zone: str = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        if words[:2] == ["add", "interface"] and len(words) >= 3:
+            self.zones[zone].append((_ifkey(" ".join(words[2:])), lineno))
+        elif words[0] == "add":
+            raise self.ctx.error(lineno, toks[0].col, "only `add interface IF` is read in a zone")
+
+    def in_secpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        words = [t.text for t in toks]
+        if words[:2] == ["rule", "name"] and len(words) == 3:
+            pol = _Policy(words[2], lineno)
+            self.policies.append(pol)
+            self.push("secrule", indent, pol)
+        elif words[:2] == ["default", "action"] and len(words) == 3 \
+                and words[2] in ("permit", "deny"):
+            self.default_permit = words[2] == "permit"
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in security-policy is "
+                                 "not read (rule name N, default action)")
+
+    def in_secrule(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        pol: _Policy = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        first = words[0]
+        if first == "source-zone" and len(words) >= 2:
+            pol.src_zones += words[1:]
+        elif first == "destination-zone" and len(words) >= 2:
+            pol.dst_zones += words[1:]
+        elif first == "source-address":
+            pol.src += _address(self.ctx, lineno, toks) or ["0.0.0.0/0"]
+        elif first == "destination-address":
+            pol.dst += _address(self.ctx, lineno, toks) or ["0.0.0.0/0"]
+        elif first == "service":
+            _parse_service(self.ctx, lineno, toks, pol)
+        elif first == "action" and len(words) == 2 and words[1] in ("permit", "deny"):
+            pol.action = words[1]
+        elif first == "disable" and len(words) == 1:
+            pol.disabled = True
+        elif first in _SECRULE_IGNORED:
+            return
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{first!r} in a security-policy rule is "
+                                 "not read (it could narrow or widen the rule)")
+
+    # ------------------------------------------------------------ results
+
+    def result(self) -> ImportedConfig:
+        dev = self.device
+        ifmap = {_ifkey(vrp_ifname(i.name)): i.name for i in dev.interfaces}
+        acl_names = {ACL_BASE + k: a.name for k, a in enumerate(dev.acls)}
+        firewall = self.secpol_seen or bool(self.zones)
+        if firewall and self.filters:
+            key = next(iter(self.filters))
+            _ref, ln, _col = next(iter(self.filters[key].values()))
+            raise self.ctx.error(ln, 1, "traffic-filter on a firewall with security zones is "
+                                 "not read")
+        acls: list[Acl] = []
+        bindings: list[ImportedBinding] = []
+        if firewall:
+            acls, bindings = self._firewall(ifmap)
+        else:
+            built: dict[int, str] = {}  # id(raw acl) -> imported name
+            for key, slots in sorted(self.filters.items()):
+                model_if = ifmap.get(key)
+                if model_if is None:
+                    continue  # an interface the model does not have
+                names: dict[str, str | None] = {"inbound": None, "outbound": None}
+                for direction, (ref, ln, col) in slots.items():
+                    raw = self.acls.get(ref)
+                    if raw is None:
+                        raise self.ctx.error(ln, col, f"ACL {ref.removeprefix('name:')} is bound "
+                                             "but never defined")
+                    if raw.kind == "other":
+                        raise self.ctx.error(ln, col, f"ACL {raw.number} is not an IPv4 basic "
+                                             "or advanced ACL")
+                    if id(raw) not in built:
+                        name = (acl_names.get(raw.number) if raw.number is not None else None) \
+                            or (raw.name if raw.name else f"acl-{raw.number}")
+                        if name in built.values():
+                            name = f"{name}-{raw.number}"
+                        built[id(raw)] = name
+                        acls.append(_traffic_filter_acl(name, raw))
+                    names[direction] = built[id(raw)]
+                bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
+        return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
+                              bindings=tuple(bindings), vrfs=self._vrfs(), nat=None)
+
+    def _firewall(self, ifmap: dict[str, str]) -> tuple[list[Acl], list[ImportedBinding]]:
+        """One stateful ACL per source zone: the enabled rules that can match its traffic."""
+        zone_of: dict[str, str] = {}
+        for zone, members in self.zones.items():
+            for key, ln in members:
+                if key in zone_of and zone_of[key] != zone:
+                    raise self.ctx.error(ln, 1, f"interface in two zones ({zone_of[key]}, {zone})")
+                zone_of[key] = zone
+        used = {zone_of[k] for k in ifmap if k in zone_of}
+        for pol in self.policies:
+            if pol.action is None and not pol.disabled:
+                raise self.ctx.error(pol.lineno, 1, f"security-policy rule {pol.name} has no "
+                                     "action")
+        acls: dict[str, Acl] = {}
+        bindings = []
+        for key, model_if in sorted(ifmap.items(), key=lambda kv: kv[1]):
+            zone = zone_of.get(key)
+            name = f"zone-{zone}" if zone else "no-zone"
+            if name not in acls:
+                acls[name] = Acl(name, self._zone_lines(zone, used) if zone else (),
+                                 stateful=True,
+                                 comment="interfaces in no security zone forward nothing"
+                                 if not zone else f"security-policy, source zone {zone}")
+            bindings.append(ImportedBinding(model_if, name, None))
+        return list(acls.values()), bindings
+
+    def _zone_lines(self, zone: str, used: set[str]) -> tuple[AclLine, ...]:
+        lines: list[AclLine] = []
+        for pol in self.policies:
+            if pol.disabled or (pol.src_zones and zone not in pol.src_zones):
+                continue
+            if pol.dst_zones:
+                dst = set(pol.dst_zones) - {"local"}
+                if not dst:
+                    continue  # traffic to the firewall itself
+                others = used - {zone}
+                if not others <= dst:
+                    raise self.ctx.error(pol.lineno, 1, f"security-policy rule {pol.name}: "
+                                         f"destination zones {sorted(dst)} leave out "
+                                         f"{sorted(others - dst)}; a per-destination-zone rule "
+                                         "cannot be expressed as an interface ACL")
+            src = tuple(_canon(pol.src))
+            dst_p = tuple(_canon(pol.dst))
+            for proto, sport, dport, icmp in pol.services or [("ip", None, None, None)]:
+                lines.append(AclLine(seq=10 * (len(lines) + 1), action=pol.action or "deny",
+                                     protocol=proto, src=src, dst=dst_p, sport=sport,
+                                     dport=dport, icmp_types=icmp))
+        if self.default_permit:
+            lines.append(AclLine(seq=_PERMIT_ALL_SEQ, action="permit", protocol="ip",
+                                 src=_ALL, dst=_ALL))
+        return tuple(lines)
+
+    def _vrfs(self) -> tuple[ImportedVrf, ...]:
+        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        out = []
+        for vname, raw in self.vrfs.items():
+            model = names.get(vname)
+            if model is None:
+                continue  # a VPN instance the model does not have
+            exports = list(raw.rt_export)
+            if raw.export_policy is not None:
+                if raw.export_policy not in self.route_policy_rts:
+                    ln = self.route_policy_lines[f"ref:{raw.export_policy}"]
+                    raise self.ctx.error(ln, 1, f"route-policy {raw.export_policy} is used but "
+                                         "never defined")
+                exports += self.route_policy_rts[raw.export_policy]
+            out.append(ImportedVrf(model, tuple(dict.fromkeys(raw.rt_import)),
+                                   tuple(dict.fromkeys(exports))))
+        return tuple(out)
+
+
+def _canon(prefixes: list[str]) -> list[str]:
+    """Any address among several makes the field match anything."""
+    if any(p.endswith("/0") for p in prefixes):
+        return []
+    return list(dict.fromkeys(prefixes))
+
+
+def _traffic_filter_acl(name: str, raw: _RawAcl) -> Acl:
+    """Rules by ascending ID, then the pass-through of unmatched packets."""
+    lines = [ln for rid in sorted(raw.rules) for ln in raw.rules[rid].lines]
+    lines.append(AclLine(seq=_PERMIT_ALL_SEQ, action="permit", protocol="ip", src=_ALL, dst=_ALL))
+    return Acl(name, tuple(lines), stateful=False,
+               comment="traffic-filter: packets no rule matches pass")
+
+
+def parse(text: str, device: Device, file: str) -> ImportedConfig:
+    """The ACLs, bindings and VPN route targets of one VRP config (ConfigError if unreadable)."""
+    p = _Parser(text, device, file)
+    p.run()
+    return p.result()

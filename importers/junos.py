@@ -770,8 +770,115 @@ def _policy_rts(p: _Parser, tok: Tok, direction: str) -> set[str]:
     return out
 
 
-def _nat(p: _Parser) -> tuple[NatRule, ...] | None:
-    return None
+def _zone_interfaces(p: _Parser, kind: Tok, name: Tok) -> list[str]:
+    """Model interfaces a NAT rule-set's ``zone Z`` or ``interface I`` names."""
+    if kind.text == "interface":
+        iface = name.text if "." in name.text else name.text + ".0"
+        if iface not in p.ifnames:
+            raise _Error(name, f"interface {name.text!r} is not one of the device's")
+        return [p.ifnames[iface]]
+    if kind.text != "zone":
+        raise _Error(kind, "NAT rule-set context is zone or interface")
+    found = sorted(i for i, z in p.zones.items() if z == name.text)
+    if not found:
+        raise _Error(name, f"zone {name.text!r} has no interface")
+    return found
+
+
+def _host(prefix: str) -> str:
+    return prefix.split("/")[0] if prefix.endswith("/32") else prefix
+
+
+def _nat(p: _Parser) -> tuple[NatRule, ...]:
+    """Source NAT to a pool and static NAT, in the model's terms (one rule per outside iface).
+
+    A source pool ``address A to B`` becomes ``outside`` ``"A-B"`` with
+    ``pool_first``/``pool_last``; a rule-set's outside interfaces are those
+    of its ``to zone`` (source) or ``from zone`` (static).
+    """
+    pools: dict[str, tuple[str, str | None, str | None]] = {}
+    sets: dict[tuple[str, str], dict] = {}
+    for s in p.nat:
+        t, w = s.toks, s.words
+        if len(w) < 5:
+            raise _Error(t[-1], "incomplete NAT statement")
+        kind = w[2]
+        if kind not in ("source", "static"):
+            raise _Error(t[2], f"NAT {kind!r} is not imported")
+        if kind == "source" and w[3] == "pool":
+            if len(w) >= 7 and w[5] == "address":
+                a = _prefix(t[6])
+                if len(w) == 9 and w[7] == "to":
+                    first, last = _host(a), _host(_prefix(t[8]))
+                    pools[w[4]] = (f"{first}-{last}", first, last)
+                elif len(w) == 7:
+                    pools[w[4]] = (a, None, None)
+                else:
+                    raise _Error(t[7], "pool address form is not imported")
+            elif w[5:6] != ["description"]:
+                raise _Error(t[5], f"pool statement {w[5]!r} is not imported")
+            continue
+        if w[3] != "rule-set":
+            if kind == "source" and w[3] in ("address-persistent", "pool-utilization-alarm"):
+                continue
+            raise _Error(t[3], f"NAT statement {w[3]!r} is not imported")
+        rs = sets.setdefault((kind, w[4]), {"from": None, "to": None, "rules": {}})
+        rest = t[5:]
+        if not rest:
+            continue
+        if rest[0].text in ("from", "to") and len(rest) == 3:
+            rs[rest[0].text] = (rest[1], rest[2])
+        elif rest[0].text == "description":
+            continue
+        elif rest[0].text == "rule" and len(rest) >= 5:
+            rule = rs["rules"].setdefault(rest[1].text, {"match": [], "then": []})
+            if rest[2].text == "match":
+                if rest[3].text != ("source-address" if kind == "source"
+                                    else "destination-address") or len(rest) != 5:
+                    raise _Error(rest[3], f"NAT match {rest[3].text!r} is not imported")
+                rule["match"].append(rest[4])
+            elif rest[2].text == "then":
+                rule["then"].append(rest[3:])
+            else:
+                raise _Error(rest[2], f"NAT rule statement {rest[2].text!r} is not imported")
+        else:
+            raise _Error(rest[0], f"rule-set statement {rest[0].text!r} is not imported")
+    out: list[NatRule] = []
+    for (kind, name), rs in sets.items():
+        side = rs["to"] if kind == "source" else rs["from"]
+        if side is None:
+            raise _Error(Tok(name, 1, 1), f"NAT rule-set {name!r} has no "
+                         f"{'to' if kind == 'source' else 'from'} context")
+        ifaces = _zone_interfaces(p, *side)
+        for rule in rs["rules"].values():
+            if len(rule["then"]) != 1 or not rule["match"]:
+                tok = (rule["match"] or [Tok(name, 1, 1)])[0]
+                raise _Error(tok, "NAT rule needs one match and one then")
+            then = rule["then"][0]
+            words = [x.text for x in then]
+            if kind == "source":
+                if words[:2] != ["source-nat", "pool"] or len(words) != 3:
+                    raise _Error(then[0], "only 'then source-nat pool P' is imported")
+                if words[2] not in pools:
+                    raise _Error(then[2], f"pool {words[2]!r} is not defined")
+                outside, first, last = pools[words[2]]
+                for m in rule["match"]:
+                    out += [NatRule("source", _prefix(m), outside, i, pool_first=first,
+                                    pool_last=last) for i in ifaces]
+            else:
+                if words[:2] != ["static-nat", "prefix"] or len(words) != 3:
+                    raise _Error(then[0], "only 'then static-nat prefix P' is imported")
+                inside = _prefix(then[2])
+                for m in rule["match"]:
+                    public = _prefix(m)
+                    if netaddr.IPNetwork(public).prefixlen != netaddr.IPNetwork(inside).prefixlen:
+                        raise _Error(m, "static NAT prefixes of different lengths")
+                    if not public.endswith("/32"):
+                        raise _Error(m, "only host static NAT (/32) is imported")
+                    names = {(n.inside, n.outside): n.host for n in p.device.nat}
+                    key = (_host(inside), _host(public))
+                    out += [NatRule("static", *key, i, host=names.get(key)) for i in ifaces]
+    return tuple(out)
 
 
 __all__ = ["ConfigError", "parse"]

@@ -149,6 +149,7 @@ def _statements(text: str) -> Iterable[tuple[int, int, int, str]]:
     depth, line, col = 0, 1, 0
     start = True
     quote = False
+    blocks: list[bool] = []  # per open brace: a block (table, chain) or an inline set
     i = 0
     while i < len(text):
         c = text[i]
@@ -172,7 +173,7 @@ def _statements(text: str) -> Iterable[tuple[int, int, int, str]]:
             start = True
         elif c == "}":
             depth -= 1
-            start = True
+            start = blocks.pop() if blocks else True  # after an inline set the rule goes on
         else:
             if start:
                 end = text.find("\n", i)
@@ -180,7 +181,10 @@ def _statements(text: str) -> Iterable[tuple[int, int, int, str]]:
                 start = False
             if c == "{":
                 depth += 1
-                start = True
+                end = text.find("\n", i)
+                block = not text[i + 1:len(text) if end < 0 else end].split("#")[0].strip()
+                blocks.append(block)  # a block's brace ends its line
+                start = block
             elif c == '"':
                 quote = True
         i += 1

@@ -162,6 +162,9 @@ def _register_verifier_commands() -> None:
     from zongheng.verifier.diff import diff_command
 
     main.add_command(diff_command)
+    from zongheng.emulation.command import emulate_command
+
+    main.add_command(emulate_command)
     from zongheng.importers.audit_config import audit_config_command
 
     main.add_command(audit_config_command)

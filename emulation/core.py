@@ -1,0 +1,346 @@
+"""Real traffic through the emitted Linux configs, compared with the verifier's verdicts.
+
+One namespace per device runs its iproute2 batch and nftables ruleset; one
+host namespace per endpoint class sits behind the class's attachment, at one
+address inside the class (the Internet: a host behind the exit's outside
+interface). For each probe (ordered class pair, TCP port or ICMP echo) the
+verifier answers with the same engine as ``zongheng query``: is a new
+connection from this source address to this destination address delivered
+and answered? The lab then tries it: a TCP connection to a listener in the
+destination host, or a ping. Vertical traffic between sites rides WireGuard,
+which the Linux rendering needs and this kernel lacks: such probes are
+skipped with the reason, never counted as agreeing.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import netaddr
+from zongheng.compiler.model import Network, PortRange, Service
+from zongheng.emitters import filters
+from zongheng.emitters.linux_plan import linux_plan
+from zongheng.emitters.writer import render_tree
+from zongheng.emulation.lab import Lab
+from zongheng.emulation.probe import (
+    DELIVERED,
+    DROPPED,
+    ELSEWHERE,
+    ONE_WAY,
+    Attempt,
+    Listener,
+    run_attempts,
+)
+from zongheng.verifier.check import Encoder
+from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.query import query
+from zongheng.verifier.results import Counterexample
+
+INTERNET_HOST = "198.51.100.10"  # TEST-NET-2: never inside a plan
+UNUSED_CANDIDATES = (22, 23, 3389, 5900, 6000)
+SAMPLE_SEED = "zongheng emulate"
+AGREE, MISMATCH, SKIPPED, UNKNOWN = "agree", "mismatch", "skipped", "unknown"
+_ORDER = {MISMATCH: 0, UNKNOWN: 1, AGREE: 2, SKIPPED: 3}
+
+
+class EmulateError(Exception):
+    """The lab could not be built or the input cannot be emulated (exit 2)."""
+
+
+@dataclass(frozen=True)
+class LabHost:
+    """The host standing for one endpoint class (the Internet: one per exit)."""
+
+    name: str
+    cls: str
+    device: str
+    interface: str  # model interface name
+    address: str
+    prefixlen: int
+    gateway: str | None  # None: outside, the device's interface has no address
+
+
+@dataclass(frozen=True)
+class Probe:
+    src: str  # endpoint class
+    dst: str
+    src_address: str
+    dst_address: str  # as the source addresses it (the Internet: a static NAT address)
+    dst_inside: str  # the destination host's own address
+    protocol: str  # tcp | icmp
+    port: int | None
+
+    @property
+    def label(self) -> str:
+        return f"tcp/{self.port}" if self.protocol == "tcp" else "icmp echo"
+
+
+@dataclass
+class ProbeResult:
+    probe: Probe
+    verdict: str  # the verifier: all | none | some | unknown (of these connections)
+    expected: str | None  # delivered | dropped | None (nothing definite)
+    real: str | None  # delivered | dropped | None (not tried)
+    status: str  # agree | mismatch | skipped | unknown
+    reason: str = ""  # why skipped, or the verifier's evidence (rule, drop point)
+
+    def to_json(self) -> dict:
+        p = self.probe
+        return {"status": self.status, "src_class": p.src, "dst_class": p.dst,
+                "src": p.src_address, "dst": p.dst_address, "protocol": p.protocol,
+                "port": p.port, "verifier": self.verdict, "expected": self.expected,
+                "real": self.real, "reason": self.reason}
+
+
+@dataclass
+class Report:
+    policy: str
+    policy_sha256: str
+    results: list[ProbeResult]
+    notes: list[str] = field(default_factory=list)
+    pairs_total: int = 0
+    pairs_probed: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def exit_status(self) -> int:
+        """1 a mismatch, 3 the solver gave no answer for some probe, else 0."""
+        if self.count(MISMATCH):
+            return 1
+        return 3 if self.count(UNKNOWN) else 0
+
+
+# ---------------------------------------------------------------- what to probe
+
+def probe_ports(services: dict[str, tuple[Service, ...]]) -> list[int]:
+    """Each TCP port a declared service names (a range: its first port), then one no
+    service uses (``any`` aside): it must be refused wherever only services are allowed."""
+    ranges = [s.ports or PortRange(1, 65535) for name, terms in services.items()
+              if name != "any" for s in terms if s.protocol == "tcp"]
+    used = sorted({r.low for r in ranges})
+
+    def free(port: int) -> bool:
+        return not any(r.low <= port <= r.high for r in ranges)
+
+    unused = next((p for p in UNUSED_CANDIDATES if free(p)), None)
+    if unused is None:
+        unused = next((p for p in range(1, 65536) if free(p)), None)
+    return used + ([unused] if unused is not None else [])
+
+
+def _pick_address(iface_net: netaddr.IPNetwork, prefixes: tuple[str, ...], avoid: set[str],
+                  prefer: list[str]) -> str | None:
+    inside = netaddr.IPSet(prefixes) & netaddr.IPSet([iface_net.cidr])
+    for a in prefer:
+        if a in inside and a not in avoid:
+            return a
+    first, last = iface_net.first + 1, iface_net.last - 1
+    for k in [10, *range(2, 10), *range(11, 64)]:
+        a = first - 1 + k
+        if first <= a <= last and netaddr.IPAddress(a) in inside and \
+                str(netaddr.IPAddress(a)) not in avoid:
+            return str(netaddr.IPAddress(a))
+    return None
+
+
+def lab_hosts(network: Network) -> tuple[dict[str, LabHost], list[str]]:
+    """One host per attached class (address 10 of the attachment's subnet, or the
+    published host it holds), the Internet behind every exit; and notes on classes
+    that cannot have one."""
+    hosts: dict[str, LabHost] = {}
+    notes: list[str] = []
+    published = [filters.host_address(r.inside) for d in network.devices for r in d.nat
+                 if r.kind == "static"]
+    for c in network.classes:
+        if c.kind == "internet":
+            continue
+        if not c.device or not c.interface:
+            notes.append(f"{c.name}: no attachment, not emulated")
+            continue
+        iface = next((i for i in network.device(c.device).interfaces if i.name == c.interface),
+                     None)
+        if iface is None or not iface.address:
+            notes.append(f"{c.name}: its attachment has no address, not emulated")
+            continue
+        gw = filters.host_address(iface.address)
+        addr = _pick_address(netaddr.IPNetwork(iface.address), c.prefixes, {gw}, published)
+        if addr is None:
+            notes.append(f"{c.name}: no free address inside the class, not emulated")
+            continue
+        hosts[c.name] = LabHost(c.name, c.name, c.device, c.interface, addr,
+                                netaddr.IPNetwork(iface.address).prefixlen, gw)
+    internet = next((c for c in network.classes if c.kind == "internet"), None)
+    exits = sorted(d.name for d in network.devices if d.role == "exit")
+    if internet is not None and exits:
+        if netaddr.IPAddress(INTERNET_HOST) not in netaddr.IPSet(internet.prefixes):
+            notes.append(f"internet: {INTERNET_HOST} is inside the plan, not emulated")
+        else:
+            for k, dev in enumerate(exits):
+                outside = next((i for i in network.device(dev).interfaces
+                                if i.attached_class == internet.name), None)
+                if outside is None:
+                    continue
+                name = internet.name if k == 0 else f"{internet.name}@{dev}"
+                hosts[name] = LabHost(name, internet.name, dev, outside.name, INTERNET_HOST, 24,
+                                      None)
+    return hosts, notes
+
+
+def plan_probes(network: Network, hosts: dict[str, LabHost], ports: list[int],
+                max_probes: int, enc: Encoder) -> tuple[list[Probe], int, int]:
+    """Probes for every ordered class pair, or a deterministic sample of pairs when
+    there are more than ``max_probes``; (probes, pairs in all, pairs probed)."""
+    classes = sorted({h.cls for h in hosts.values()})
+    pairs = [(a, b) for a in classes for b in classes if a != b]
+    kinds = [("tcp", p) for p in ports] + [("icmp", None)]
+    total = len(pairs)
+    if len(pairs) * len(kinds) > max_probes:
+        k = max(1, max_probes // len(kinds))
+        pairs = sorted(random.Random(SAMPLE_SEED).sample(pairs, min(k, len(pairs))))
+    probes = []
+    for a, b in pairs:
+        src, dst = hosts.get(a), hosts.get(b)
+        if src is None or dst is None:
+            continue
+        addressed = enc.allow_addresses(a, {b: (f"{dst.address}/32",)})
+        dst_addr = addressed[0].split("/")[0] if addressed else dst.address
+        for proto, port in kinds:
+            probes.append(Probe(a, b, src.address, dst_addr, dst.address, proto, port))
+    return probes[:max_probes], total, len(pairs)
+
+
+# ---------------------------------------------------------------- the verifier
+
+def _tunnel(cx: Counterexample | None) -> str | None:
+    if cx is None:
+        return None
+    for hop in cx.path:
+        for part in hop.note.split(";"):
+            part = part.strip()
+            if part.startswith("tunnel "):
+                return part.removeprefix("tunnel ")
+    return None
+
+
+def _evidence(verdict: str, delivered: Counterexample | None,
+              dropped: Counterexample | None) -> str:
+    if verdict in ("all", "some") and delivered is not None and delivered.rule:
+        return f"allowed by {delivered.rule}"
+    if dropped is not None and dropped.path:
+        last = dropped.path[-1]
+        where = f"{last.device}" + (f" {last.acl}" if last.acl else "") + \
+            (f" line {last.line}" if last.line is not None else "")
+        return f"{dropped.drop_reason or last.action} at {where}"
+    return ""
+
+
+def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
+          timeout_ms: int) -> tuple[str, str | None, str, str | None]:
+    """(verdict, expected real outcome, evidence, tunnel names when the path needs one).
+
+    ``bare`` is the network without ACLs: a dropped probe whose path would ride a
+    tunnel is as untestable here as a delivered one."""
+    service = Service("tcp", PortRange(probe.port, probe.port)) if probe.protocol == "tcp" \
+        else Service("icmp")
+    src = ((probe.src, (f"{probe.src_address}/32",)),)
+    dst = ((probe.dst, (f"{probe.dst_inside}/32",)),)
+    q = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=enc)
+    tunnel = _tunnel(q.delivered_example)
+    if tunnel is None and q.verdict != "all":
+        b = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=bare)
+        tunnel = _tunnel(b.delivered_example)
+    expected = {"all": "delivered", "none": "dropped"}.get(q.verdict)
+    return q.verdict, expected, _evidence(q.verdict, q.delivered_example,
+                                          q.dropped_example), tunnel
+
+
+# ---------------------------------------------------------------- the run
+
+def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
+                  max_probes: int = 1000, timeout: float = 1.0, timeout_ms: int = 60_000,
+                  prefix: str = "zh-emu-") -> Report:
+    """Build the lab from rendered ``files`` (``<device>/iproute2.batch``,
+    ``<device>/nftables.nft``) and compare every probe; everything is removed after."""
+    started = time.monotonic()
+    hosts, notes = lab_hosts(network)
+    enc = Encoder(network)
+    bare = Encoder(network, Forwarding(network, no_acl=True))
+    probes, pairs_total, pairs_probed = plan_probes(network, hosts, ports, max_probes, enc)
+    results: list[ProbeResult] = []
+    to_try: list[int] = []
+    for p in probes:
+        verdict, expected, evidence, tunnel = judge(network, p, enc, bare, timeout_ms)
+        if tunnel is not None:
+            r = ProbeResult(p, verdict, expected, None, SKIPPED,
+                            f"needs WireGuard tunnel {tunnel} (no WireGuard in this kernel)")
+        elif verdict == "unknown":
+            r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
+        elif expected is None:
+            r = ProbeResult(p, verdict, None, None, SKIPPED,
+                            "the verifier delivers only some of these connections")
+        else:
+            r = ProbeResult(p, verdict, expected, None, AGREE, evidence)
+            to_try.append(len(results))
+        results.append(r)
+    if to_try:
+        used = {h.cls for k in to_try for h in hosts.values()
+                if h.cls in (results[k].probe.src, results[k].probe.dst)}
+        lab_hosts_used = {n: h for n, h in hosts.items() if h.cls in used}
+        _try(network, files, lab_hosts_used, [results[k] for k in to_try], timeout, prefix)
+    results.sort(key=lambda r: _ORDER[r.status])
+    return Report(network.policy_file, network.policy_sha256, results, notes, pairs_total,
+                  pairs_probed, time.monotonic() - started)
+
+
+def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
+         results: list[ProbeResult], timeout: float, prefix: str) -> None:
+    """Run the lab and set ``real`` and ``status`` of each result."""
+    devices = {}
+    for d in network.devices:
+        batch, ruleset = files.get(f"{d.name}/iproute2.batch"), files.get(f"{d.name}/nftables.nft")
+        if batch is None or ruleset is None:
+            raise EmulateError(f"no iproute2 batch or nftables ruleset for device {d.name}")
+        devices[d.name] = (batch, ruleset)
+    lab_spec = {n: (h.device, h.interface, f"{h.address}/{h.prefixlen}", h.gateway)
+                for n, h in hosts.items()}
+    workdir = Path(tempfile.mkdtemp(prefix="zh-emulate-"))
+    try:
+        with Lab(linux_plan(network), devices, lab_spec, workdir, prefix=prefix) as lab:
+            by_cls: dict[str, list[str]] = {}
+            for n, h in sorted(hosts.items()):
+                by_cls.setdefault(h.cls, []).append(n)
+            listeners = sorted({Listener(lab.ns[n], r.probe.port, r.probe.dst)
+                                for r in results if r.probe.port is not None
+                                for n in by_cls[r.probe.dst]}, key=lambda x: (x.netns, x.port))
+            # the source is the class's own host (the Internet: the one behind the first exit)
+            attempts = [Attempt(lab.ns[r.probe.src], r.probe.dst_address, r.probe.protocol,
+                                r.probe.port, (k % 65535) + 1,
+                                tuple(lab.ns[n] for n in by_cls[r.probe.dst]), r.probe.dst)
+                        for k, r in enumerate(results)]
+            outcomes = run_attempts(listeners, attempts, timeout)
+    except AssertionError as exc:  # LabError: a tool rejected a file
+        raise EmulateError(f"building the lab failed: {exc}") from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for r, (outcome, by) in zip(results, outcomes, strict=True):
+        r.real = outcome if by is None else f"{outcome} ({by})"
+        if outcome == ONE_WAY:
+            r.reason = "arrived, the reply did not come back" + (
+                f"; verifier: {r.reason}" if r.reason else "")
+        ok = outcome == DELIVERED if r.expected == "delivered" else outcome in (DROPPED, ELSEWHERE)
+        r.status = AGREE if ok else MISMATCH
+
+
+def emulate(network: Network, services: dict[str, tuple[Service, ...]], max_probes: int = 1000,
+            timeout: float = 1.0, timeout_ms: int = 60_000) -> Report:
+    """Render the Linux targets in memory, then :func:`emulate_files`."""
+    files = render_tree(network, ["iproute2", "nftables"])
+    return emulate_files(network, files, probe_ports(services), max_probes, timeout, timeout_ms)

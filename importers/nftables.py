@@ -35,6 +35,14 @@ packets is refused with a located error):
   NAT rules.
 * Counters, logs and comments are ignored; ``reject`` is a deny; IPv6-only
   rules (``meta nfproto ipv6``) never match the model's IPv4 packets.
+
+The JSON forms read were checked against libnftables-json(5) (nftables
+1.0.6, "MATCH": the ``in`` operator is ``LHS & RHS != 0`` for a bitmask
+list) and against the bytecode ``nft --debug=netlink`` generates:
+``tcp flags & (ack | rst) != 0`` lists as ``{"op": "in", "right": ["rst",
+"ack"]}`` (``& 0x14``, ``cmp neq 0``), and ``ct status & dnat == 0`` as
+``{"op": "!", "right": "dnat"}`` (``& 0x20``, ``cmp eq 0``), in both
+directions (the JSON loaded back gives the same bytecode).
 """
 
 from __future__ import annotations
@@ -478,7 +486,9 @@ def read_acl(rs: Ruleset, table: str, chain: str, name: str) -> Acl:
                 state = next(e["match"] for e in exprs if _is_ct(e, "state"))
                 values = set(_values(rs, table, state["right"]))
                 if (i != 0 or len(exprs) - sum("counter" in e for e in exprs) != 2
-                        or state["op"] not in ("in", "==") or _verdict(exprs[1:]) != "permit"
+                        or state["op"] not in ("in", "==")  # "in": any of the bits
+                        or (state["op"] == "==" and isinstance(state["right"], list))
+                        or _verdict([e for e in exprs if "match" not in e]) != "permit"
                         or not values or not values <= {"established", "related"}
                         or "established" not in values):
                     raise ValueError("ct state is read only as a chain's first rule "

@@ -280,6 +280,20 @@ def test_rules_the_model_cannot_say_are_located_errors(old: str, new: str, words
     assert words in got[2] and "zh_acl_v_tax_in" in got[2]
 
 
+@pytest.mark.parametrize("new, words", [
+    ("ip daddr 59.64.0.10 ct status & snat == 0 drop", "ct status"),
+    ("ip daddr 59.64.0.10 ct status & dnat == 0 accept", "ct status"),
+    ("ip daddr 59.64.0.10 ct state established accept", "ct state"),
+])
+def test_other_ct_expressions_are_refused(new: str, words: str) -> None:
+    pol, name = "policies/minimal.zh", "exit-prov"
+    text = _replace_once(rendered(pol)[name], "ip daddr 59.64.0.10 ct status & dnat == 0 drop",
+                         new)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if new in s)
+    got = _error(text, device(pol, name))
+    assert got[:2] == (line, 3) and words in got[2] and "zh_acl_outside_in" in got[2]
+
+
 def test_other_chains_on_forwarding_hooks_are_refused() -> None:
     pol, name = "policies/minimal.zh", "pe-north"
     text = rendered(pol)[name] + (

@@ -74,6 +74,7 @@ class _RawAcl:
     kind: str  # advanced | basic | other
     lineno: int
     rules: dict[int, _Rule] = field(default_factory=dict)
+    step: int = 5  # numbering step of rules given without an ID
 
 
 @dataclass
@@ -161,21 +162,21 @@ def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
 
 
-def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok) -> str:
-    """``A M`` (netmask), ``A LEN`` or ``A W`` of a security-policy address, as CIDR."""
+def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) -> str:
+    """``A mask M`` (``keyword``), ``A LEN`` or ``A WILDCARD`` of a policy address, as CIDR."""
     try:
         ip = netaddr.IPAddress(addr.text, version=4)
     except (netaddr.AddrFormatError, ValueError):
         raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}") from None
-    if mask.text.isdigit() and int(mask.text) <= 32:
+    if not keyword and mask.text.isdigit() and int(mask.text) <= 32:
         length = int(mask.text)
+    elif not keyword:
+        return _prefix_wild(ctx, lineno, addr, mask)
     else:
         try:
             m = int(netaddr.IPAddress(mask.text, version=4))
         except (netaddr.AddrFormatError, ValueError):
             raise ctx.error(lineno, mask.col, f"bad mask {mask.text!r}") from None
-        if m & 0x80000000 == 0 and m != 0:  # wildcard form
-            return _prefix_wild(ctx, lineno, addr, mask)
         length = bin(m).count("1")
         if m != ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF):
             raise ctx.error(lineno, mask.col, f"mask {mask.text} is not contiguous")
@@ -292,8 +293,8 @@ def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
         else:
             raise ctx.error(lineno, t.col, f"{key!r} in an ACL rule is not read "
                             f"({acl.kind} ACL, protocol {proto})")
-    if rid is None:  # VRP numbers an unnumbered rule after the highest one, step 5
-        rid = (max(acl.rules) // 5 + 1) * 5 if acl.rules else 5
+    if rid is None:  # VRP numbers an unnumbered rule: the next multiple of the step
+        rid = (max(acl.rules) // acl.step + 1) * acl.step if acl.rules else acl.step
     if rid in acl.rules:
         raise ctx.error(lineno, toks[1].col, f"rule {rid} defined twice "
                         f"(first on line {acl.rules[rid].lineno})")
@@ -380,20 +381,17 @@ def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> No
 
 
 def _address(ctx: _Ctx, lineno: int, toks: list[_Tok]) -> list[str]:
-    """``A mask M`` / ``A LEN`` / ``A W`` / ``A/LEN`` / ``any`` of source/destination-address."""
+    """``A mask M`` / ``A LEN`` / ``A WILDCARD`` / ``any`` of source/destination-address."""
     rest = toks[1:]
     if len(rest) == 1 and rest[0].text == "any":
         return list(_ALL)
-    if len(rest) == 1 and "/" in rest[0].text:
-        a, _, n = rest[0].text.partition("/")
-        return [_prefix_mask(ctx, lineno, _Tok(a, rest[0].col), _Tok(n, rest[0].col))]
     if len(rest) == 3 and rest[1].text == "mask":
-        return [_prefix_mask(ctx, lineno, rest[0], rest[2])]
+        return [_prefix_mask(ctx, lineno, rest[0], rest[2], keyword=True)]
     if len(rest) == 2 and rest[0].text not in ("address-set", "range", "domain-set"):
-        return [_prefix_mask(ctx, lineno, rest[0], rest[1])]
+        return [_prefix_mask(ctx, lineno, rest[0], rest[1], keyword=False)]
     col = rest[0].col if rest else toks[0].col
-    raise ctx.error(lineno, col, f"{toks[0].text}: only `A mask M`, `A LEN`, `A/LEN`, "
-                    "`A WILDCARD` or `any` are read (address sets and ranges are not)")
+    raise ctx.error(lineno, col, f"{toks[0].text}: only `A mask M`, `A LEN`, `A WILDCARD` "
+                    "or `any` are read (address sets and ranges are not)")
 
 
 class _Parser:
@@ -555,7 +553,10 @@ class _Parser:
                 acl.rules.pop(rid, None)
             elif toks[3].text != "description":
                 raise self.ctx.error(lineno, toks[3].col, "only `undo rule N` is read")
-        elif first in ("description", "step"):
+        elif first == "step" and len(toks) == 2 and toks[1].text.isdigit() \
+                and 1 <= int(toks[1].text) <= 20:
+            acl.step = int(toks[1].text)
+        elif first == "description":
             return
         else:
             raise self.ctx.error(lineno, toks[0].col, f"{first!r} in an ACL view is not read")
@@ -761,9 +762,10 @@ class _Parser:
     def _zone_lines(self, zone: str, used: set[str]) -> tuple[AclLine, ...]:
         lines: list[AclLine] = []
         for pol in self.policies:
-            if pol.disabled or (pol.src_zones and zone not in pol.src_zones):
+            src_zones = set(pol.src_zones)
+            if pol.disabled or (src_zones and "any" not in src_zones and zone not in src_zones):
                 continue
-            if pol.dst_zones:
+            if pol.dst_zones and "any" not in pol.dst_zones:
                 dst = set(pol.dst_zones) - {"local"}
                 if not dst:
                     continue  # traffic to the firewall itself

@@ -35,13 +35,21 @@ from zongheng.importers.base import (
 
 TARGET = "junos"
 
-# Junos port keywords (firewall filter and application port fields)
+# Junos port keywords of filter and application port fields (docs/vendor-syntax.md)
 PORT_NAMES = {
-    "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53,
-    "tftp": 69, "http": 80, "pop3": 110, "ntp": 123, "imap": 143, "snmp": 161,
-    "snmptrap": 162, "bgp": 179, "ldap": 389, "https": 443, "syslog": 514,
+    "afs": 1483, "bgp": 179, "biff": 512, "bootpc": 68, "bootps": 67, "cmd": 514,
+    "cvspserver": 2401, "dhcp": 67, "domain": 53, "eklogin": 2105, "ekshell": 2106,
+    "exec": 512, "finger": 79, "ftp": 21, "ftp-data": 20, "http": 80, "https": 443,
+    "ident": 113, "imap": 143, "kerberos-sec": 88, "klogin": 543, "kpasswd": 761,
+    "krb-prop": 754, "krbupdate": 760, "kshell": 544, "ldap": 389, "ldp": 646, "login": 513,
+    "mobileip-agent": 434, "mobilip-mn": 435, "msdp": 639, "netbios-dgm": 138,
+    "netbios-ns": 137, "netbios-ssn": 139, "nfsd": 2049, "nntp": 119, "ntalk": 518,
+    "ntp": 123, "pop3": 110, "pptp": 1723, "printer": 515, "radacct": 1813, "radius": 1812,
+    "rip": 520, "rkinit": 2108, "smtp": 25, "snmp": 161, "snmp-trap": 162, "snpp": 444,
+    "socks": 1080, "ssh": 22, "sunrpc": 111, "syslog": 514, "tacacs": 49, "tacacs-ds": 65,
+    "talk": 517, "telnet": 23, "tftp": 69, "timed": 525, "who": 513, "xdmcp": 177,
 }
-# Junos ICMP type keywords (firewall filter icmp-type)
+# ICMP type keywords (IANA numbers; the keyword set is unverified, see docs/vendor-syntax.md)
 ICMP_NAMES = {
     "echo-reply": 0, "unreachable": 3, "source-quench": 4, "redirect": 5,
     "echo-request": 8, "router-advertisement": 9, "router-solicit": 10,
@@ -49,18 +57,6 @@ ICMP_NAMES = {
     "info-request": 15, "info-reply": 16, "mask-request": 17, "mask-reply": 18,
 }
 PROTOCOL_NAMES = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
-# predefined SRX applications: (protocol, destination port or None, ICMP type or None)
-PREDEFINED_APPS: dict[str, list[tuple[str, int | None, int | None]]] = {
-    "junos-http": [("tcp", 80, None)],
-    "junos-https": [("tcp", 443, None)],
-    "junos-ssh": [("tcp", 22, None)],
-    "junos-telnet": [("tcp", 23, None)],
-    "junos-smtp": [("tcp", 25, None)],
-    "junos-dns-udp": [("udp", 53, None)],
-    "junos-dns-tcp": [("tcp", 53, None)],
-    "junos-ping": [("icmp", None, 8)],
-    "junos-icmp-all": [("icmp", None, None)],
-}
 # statement keywords after which a filter/policy term condition is harmless
 FILTER_MODIFIERS = {"count", "log", "syslog", "sample", "policer", "forwarding-class",
                     "loss-priority"}
@@ -85,6 +81,7 @@ class Tok:
     text: str
     line: int
     col: int
+    quoted: bool = False
 
 
 @dataclass
@@ -109,17 +106,17 @@ def _tokens(line: str, lineno: int) -> list[Tok]:
         text = m.group(1) if m.group(1) is not None else m.group(2)
         if m.group(2) is not None and m.group(2).startswith("#"):
             break
-        out.append(Tok(text, lineno, m.start() + 1))
+        out.append(Tok(text, lineno, m.start() + 1, m.group(1) is not None))
     return out
 
 
 def _expand_lists(toks: list[Tok]) -> list[list[Tok]]:
     """``set a [ x y ] b`` -> ``set a x b``, ``set a y b`` (a list is one value each)."""
-    if not any(t.text == "[" for t in toks):
+    if not any(t.text == "[" and not t.quoted for t in toks):
         return [toks]
-    i = next(k for k, t in enumerate(toks) if t.text == "[")
+    i = next(k for k, t in enumerate(toks) if t.text == "[" and not t.quoted)
     try:
-        j = next(k for k in range(i, len(toks)) if toks[k].text == "]")
+        j = next(k for k in range(i, len(toks)) if toks[k].text == "]" and not toks[k].quoted)
     except StopIteration:
         raise _Error(toks[i], "unclosed '['") from None
     rest = _expand_lists(toks[j + 1:])
@@ -139,6 +136,10 @@ def _set_statements(text: str) -> list[Stmt]:
         if cmd == "set":
             if not rest:
                 raise _Error(toks[0], "set without a statement")
+            for t in rest:
+                if t.text in ("apply-groups", "apply-groups-except") and not t.quoted:
+                    raise _Error(t, "configuration groups (apply-groups) are not imported; "
+                                 "import the config with the groups expanded")
             stmts += [Stmt(base + e) for e in _expand_lists(rest)]
         elif cmd == "edit":
             context.append(rest)
@@ -165,14 +166,15 @@ def _set_statements(text: str) -> list[Stmt]:
 
 # ------------------------------------------------------------------ values
 
+_PREFIX = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?")
+
+
 def _prefix(tok: Tok) -> str:
-    try:
-        net = netaddr.IPNetwork(tok.text)
-    except (netaddr.AddrFormatError, ValueError):
-        raise _Error(tok, f"bad IPv4 prefix {tok.text!r}") from None
-    if net.version != 4 or "/" not in tok.text and not re.fullmatch(r"[\d.]+", tok.text):
-        raise _Error(tok, f"bad IPv4 prefix {tok.text!r}")
-    return str(net.cidr)
+    """``A.B.C.D[/L]`` (no length: /32, as Junos reads it) as a CIDR string."""
+    m = _PREFIX.fullmatch(tok.text)
+    if not m or any(int(x) > 255 for x in m.groups()[:4]) or int(m.group(5) or 32) > 32:
+        raise _Error(tok, f"bad IPv4 prefix {tok.text!r} (A.B.C.D or A.B.C.D/L)")
+    return str(netaddr.IPNetwork(f"{'.'.join(m.groups()[:4])}/{m.group(5) or 32}").cidr)
 
 
 def _port_number(tok: Tok, text: str) -> int:
@@ -269,9 +271,7 @@ def _address_set(term: _Term, side: str, prefix_lists: dict[str, list[str]]
         entries += [(p, exc) for p in prefix_lists[tok.text]]
     if not entries:
         return None
-    if all(exc for _, exc in entries):
-        tok = (term.conds.get(f"{side}-address") or term.conds[f"{side}-prefix-list"])[0][0]
-        raise _Error(tok, f"{side} match with only except entries is not imported")
+    # the most specific listed prefix decides; an implicit "0.0.0.0/0 except" ends the list
     out = netaddr.IPSet()
     for p, exc in sorted(entries, key=lambda e: netaddr.IPNetwork(e[0]).prefixlen):
         if exc:
@@ -581,18 +581,15 @@ class _Parser:
                 return None
             if tok.text in self.apps:
                 out.append(self._app_match(tok, self.apps[tok.text]))
-            elif tok.text in PREDEFINED_APPS:
-                out += [{"protocol": p, "sport": None,
-                         "dport": PortRange(d, d) if d is not None else None,
-                         "icmp_types": (i,) if i is not None else None}
-                        for p, d, i in PREDEFINED_APPS[tok.text]]
             elif tok.text in self.app_sets and tok.text not in seen:
                 got = self._resolve_apps(self.app_sets[tok.text], seen | {tok.text})
                 if got is None:
                     return None
                 out += got
             else:
-                raise _Error(tok, f"application {tok.text!r} is not defined")
+                hint = " (predefined junos-* applications are not imported: define it)" \
+                    if tok.text.startswith("junos-") else ""
+                raise _Error(tok, f"application {tok.text!r} is not defined{hint}")
         return out
 
     @staticmethod
@@ -713,13 +710,17 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
 
 
 def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:
+    """Route targets of each model VRF: from vrf-import/vrf-export policies, or vrf-target."""
     out = []
     for vname, stmts in p.instances.items():
         if vname not in p.vrf_names or [t.text for t in stmts.get("instance-type", [])] != ["vrf"]:
             continue
+        vt = stmts.get("vrf-target", [])
+        policies = stmts.get("vrf-import", []) + stmts.get("vrf-export", [])
+        if vt and policies:
+            raise _Error(vt[0], "vrf-target together with vrf-import/vrf-export is not imported")
         imports: set[str] = set()
         exports: set[str] = set()
-        vt = stmts.get("vrf-target", [])
         k = 0
         while k < len(vt):
             if vt[k].text in ("import", "export") and k + 1 < len(vt):
@@ -730,10 +731,10 @@ def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:
                 imports.add(rt)
                 exports.add(rt)
                 k += 1
-        for tok in stmts.get("vrf-import", []):
-            imports |= _policy_rts(p, tok, "import")
-        for tok in stmts.get("vrf-export", []):
-            exports |= _policy_rts(p, tok, "export")
+        if stmts.get("vrf-import"):
+            imports |= _chain_rts(p, stmts["vrf-import"], "import")
+        if stmts.get("vrf-export"):
+            exports |= _chain_rts(p, stmts["vrf-export"], "export")
         out.append(ImportedVrf(p.vrf_names[vname], tuple(sorted(imports)),
                                tuple(sorted(exports))))
     return tuple(sorted(out, key=lambda v: v.name))
@@ -745,28 +746,40 @@ def _community_rts(p: _Parser, tok: Tok) -> list[str]:
     return [_rt_of_member(m) for m in p.communities[tok.text]]
 
 
-def _policy_rts(p: _Parser, tok: Tok, direction: str) -> set[str]:
-    """Route targets a vrf-import policy accepts, or a vrf-export policy attaches."""
-    if tok.text not in p.policies:
-        raise _Error(tok, f"policy-statement {tok.text!r} is not defined")
+def _chain_rts(p: _Parser, chain: list[Tok], direction: str) -> set[str]:
+    """Route targets a vrf-import chain accepts, or a vrf-export chain attaches.
+
+    Terms are read in order until an unconditional ``then reject`` (a term
+    without ``from``); a vrf-import chain must end so, because its default
+    action accepts every route (docs/vendor-syntax.md), which no list of
+    route targets can say.
+    """
     out: set[str] = set()
-    for term in p.policies[tok.text].values():
-        accepts = term.action is not None and term.action.text == "accept"
-        if direction == "import":
-            if not accepts:
-                continue
-            if not term.communities:
-                raise _Error(term.action, "vrf-import term accepting routes of any route "
-                             "target is not imported")
-            for c in term.communities:
-                rts = _community_rts(p, c)
-                if len(rts) != 1:
-                    raise _Error(c, "a community of several members matches only routes "
-                                 "carrying all of them; not imported")
-                out |= set(rts)
-        elif term.action is None or accepts:
-            for c in term.adds:
-                out |= set(_community_rts(p, c))
+    for tok in chain:
+        if tok.text not in p.policies:
+            raise _Error(tok, f"policy-statement {tok.text!r} is not defined")
+        for term in p.policies[tok.text].values():
+            unconditional = not term.communities and not term.other_from
+            action = term.action.text if term.action is not None else None
+            if direction == "import":
+                if action == "accept":
+                    if not term.communities:
+                        raise _Error(term.action, "vrf-import term accepting routes of any "
+                                     "route target is not imported")
+                    for c in term.communities:
+                        rts = _community_rts(p, c)
+                        if len(rts) != 1:
+                            raise _Error(c, "a community of several members matches only "
+                                         "routes carrying all of them; not imported")
+                        out |= set(rts)
+            elif action != "reject":
+                for c in term.adds:
+                    out |= set(_community_rts(p, c))
+            if unconditional and action is not None:
+                return out
+    if direction == "import":
+        raise _Error(chain[-1], "vrf-import policy without a final 'then reject' term accepts "
+                     "every route target; not imported")
     return out
 
 

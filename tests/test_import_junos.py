@@ -297,3 +297,52 @@ def test_undefined_address_in_security_policy_is_an_error() -> None:
             "set security policies from-zone trust to-zone untrust policy p then permit\n")
     line, col, msg = error_of(text, "exit-prov")
     assert line == 3 and col == text.splitlines()[2].index("ghost") + 1 and "ghost" in msg
+
+
+def test_only_except_entries_match_nothing() -> None:
+    d = network(PE[0]).device(PE[1])
+    text = ("set firewall family inet filter f term a from source-address 10.0.0.0/8 except\n"
+            "set firewall family inet filter f term a then accept\n"
+            "set firewall family inet filter f term b from protocol icmp\n"
+            "set firewall family inet filter f term b then accept\n"
+            "set interfaces ge-0/0/2 unit 0 family inet filter input f\n")
+    got = overlay(d, parse(text, d, "x"))
+    want = Acl("want", (AclLine(10, "permit", "icmp", (), ()),))
+    assert acl_differences(want, bound(got, "eth2")[0]) == []
+
+
+def test_vrf_import_without_final_reject_is_an_error() -> None:
+    text = ("set policy-options community c members target:65000:1\n"
+            "set policy-options policy-statement imp term a from community c\n"
+            "set policy-options policy-statement imp term a then accept\n"
+            "set routing-instances V-tax instance-type vrf\n"
+            "set routing-instances V-tax vrf-import imp\n")
+    line, col, msg = error_of(text)
+    assert (line, col) == (5, text.splitlines()[4].rindex("imp") + 1)
+    assert "accepts every route target" in msg
+
+
+def test_export_terms_after_a_final_reject_do_not_count() -> None:
+    d = network(PE[0]).device(PE[1])
+    text = ("set policy-options community c1 members target:65000:1\n"
+            "set policy-options community c2 members target:65000:2\n"
+            "set policy-options policy-statement exp term a then community add c1\n"
+            "set policy-options policy-statement exp term a then accept\n"
+            "set policy-options policy-statement exp term r then reject\n"
+            "set policy-options policy-statement exp term late then community add c2\n"
+            "set policy-options policy-statement exp term late then accept\n"
+            "set routing-instances V-tax instance-type vrf\n"
+            "set routing-instances V-tax vrf-export exp\n")
+    got = {v.name: v for v in parse(text, d, "x").vrfs}
+    assert got["V-tax"].rt_export == ("65000:1",)
+
+
+@pytest.mark.parametrize("bad,word", [
+    ("set firewall family inet filter f term a from source-address 10", "10"),
+    ("set interfaces ge-0/0/2 apply-groups common", "apply-groups"),
+    ("set firewall family inet filter f term a from icmp-type echo", "echo"),
+])
+def test_unconfirmed_or_inexact_forms_are_errors(bad: str, word: str) -> None:
+    line, col, _ = error_of(bad + "\n" +
+                            "set interfaces ge-0/0/2 unit 0 family inet filter input f\n")
+    assert (line, col) == (1, bad.rindex(word) + 1)

@@ -648,7 +648,10 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
     statics = set()
     back = {(s[0], s[1], s[2]) for s in snat if isinstance(s[2], str)}
     for iface, public, inside, where in dnat:
-        pub, ins = host_address(public), str(inside)
+        if not public.endswith("/32") or not isinstance(inside, str):
+            raise rs.error_at(NAT_TABLE, where[0], where[1], "dnat of a prefix or to a range: "
+                              "a model static NAT rule maps one address to one host")
+        pub, ins = host_address(public), inside
         if (iface, f"{ins}/32", pub) not in back:
             raise rs.error_at(NAT_TABLE, where[0], where[1],
                               f"dnat of {pub} to {ins} without the snat of {ins} back to "

@@ -336,3 +336,23 @@ def test_nat_rules_come_back_and_a_lone_dnat_is_refused() -> None:
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "dnat to" in s)
     got_err = _error(text.replace(snat.group(1), ""), dev)
     assert got_err[0] == line and "snat" in got_err[2]
+
+
+def test_a_changed_snat_range_and_a_dnat_of_a_prefix() -> None:
+    pol, name = "policies/heilongjiang.zh", "exit-hlj"
+    dev = device(pol, name)
+    text = rendered(pol)[name]
+    m = re.search(r"ip saddr (\S+) snat to (\S+)-(\S+)\n", text)
+    assert m
+    last = m.group(3).rsplit(".", 1)
+    wider = f"{last[0]}.{int(last[1]) + 1}"
+    got = imp.parse(text.replace(m.group(0), m.group(0).replace(m.group(3), wider)), dev, "x")
+    changed = [n for n in got.nat if n.kind == "source" and n.inside == m.group(1)]
+    assert [(n.pool_first, n.pool_last) for n in changed] == [(m.group(2), wider)]
+    assert set(got.nat) != set(dev.nat)
+    dnat = re.search(r"ip daddr (\S+) dnat to", text)
+    assert dnat
+    bad = text.replace(dnat.group(0), f"ip daddr {dnat.group(1)}/31 dnat to", 1)
+    line = next(i for i, s in enumerate(bad.splitlines(), 1) if "/31 dnat to" in s)
+    got_line, _, message = _error(bad, dev)
+    assert got_line == line and "dnat of a prefix" in message

@@ -40,6 +40,15 @@ from zongheng.importers.base import (
 TARGET = "huawei-vrp"
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp"}
 ICMP_NAMES = {"echo": 8, "echo-reply": 0}  # the named types whose only code is 0
+# port names of the advanced ACL rule grammar (CloudEngine V300R023C00 *rule (Advanced ACL
+# view) (TCP)*); UDP rules take their own list, so names are read on TCP rules only
+TCP_PORT_NAMES = {
+    "chargen": 19, "bgp": 179, "cmd": 514, "daytime": 13, "discard": 9, "domain": 53,
+    "echo": 7, "exec": 512, "finger": 79, "ftp": 21, "ftp-data": 20, "gopher": 70,
+    "hostname": 101, "irc": 194, "klogin": 543, "kshell": 544, "login": 513, "lpd": 515,
+    "nntp": 119, "pop2": 109, "pop3": 110, "smtp": 25, "sunrpc": 111, "tacacs": 49,
+    "talk": 517, "telnet": 23, "time": 37, "uucp": 540, "whois": 43, "www": 80,
+}
 _ALL = ()  # empty prefix tuple: any address
 _PERMIT_ALL_SEQ = 1_000_000
 
@@ -145,11 +154,16 @@ def _ifkey(name: str) -> str:
 
 
 def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
-    """``A W`` (wildcard, ``0`` = host) as a CIDR prefix; non-contiguous wildcards refused."""
+    """``A W`` (wildcard, ``0`` = host, or a mask length 1-32) as a CIDR prefix.
+
+    Non-contiguous wildcards are refused: no prefix expresses them.
+    """
     try:
         ip = netaddr.IPAddress(addr.text, version=4)
     except (netaddr.AddrFormatError, ValueError):
         raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}") from None
+    if wild.text.isdigit() and 1 <= int(wild.text) <= 32:
+        return str(netaddr.IPNetwork(f"{ip}/{wild.text}").cidr)
     try:
         w = 0 if wild.text == "0" else int(netaddr.IPAddress(wild.text, version=4))
     except (netaddr.AddrFormatError, ValueError):
@@ -183,32 +197,38 @@ def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) 
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
 
 
-def _port_num(ctx: _Ctx, lineno: int, tok: _Tok) -> int:
+def _port_number(ctx: _Ctx, lineno: int, tok: _Tok, names: dict[str, int] | None = None) -> int:
+    if names and tok.text in names:
+        return names[tok.text]
     if not tok.text.isdigit() or int(tok.text) > 65535:
-        raise ctx.error(lineno, tok.col, f"bad port {tok.text!r} (a number 0-65535)")
+        raise ctx.error(lineno, tok.col, f"bad port {tok.text!r} (a number 0-65535"
+                        + (" or a port name of the ACL grammar)" if names else ")"))
     return int(tok.text)
 
 
-def _acl_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRange | None, int]:
+def _acl_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int,
+               names: dict[str, int] | None) -> tuple[PortRange | None, int]:
     """``eq P`` / ``range A B`` / ``gt P`` / ``lt P`` at toks[i]; (range or None = any, next)."""
     if i >= len(toks):
         raise ctx.error(lineno, toks[-1].col, "port operator missing")
     op = toks[i]
+
     if op.text == "eq" and i + 1 < len(toks):
-        p = _port_num(ctx, lineno, toks[i + 1])
+        p = _port_number(ctx, lineno, toks[i + 1], names)
         return PortRange(p, p), i + 2
     if op.text == "range" and i + 2 < len(toks):
-        a, b = _port_num(ctx, lineno, toks[i + 1]), _port_num(ctx, lineno, toks[i + 2])
+        a = _port_number(ctx, lineno, toks[i + 1], names)
+        b = _port_number(ctx, lineno, toks[i + 2], names)
         if a > b:
             raise ctx.error(lineno, toks[i + 1].col, f"port range {a} {b} is empty")
         return _any_ports(PortRange(a, b)), i + 3
     if op.text == "gt" and i + 1 < len(toks):
-        p = _port_num(ctx, lineno, toks[i + 1])
+        p = _port_number(ctx, lineno, toks[i + 1], names)
         if p >= 65535:
             raise ctx.error(lineno, toks[i + 1].col, "gt 65535 matches no port")
         return _any_ports(PortRange(p + 1, 65535)), i + 2
     if op.text == "lt" and i + 1 < len(toks):
-        p = _port_num(ctx, lineno, toks[i + 1])
+        p = _port_number(ctx, lineno, toks[i + 1], names)
         if p == 0:
             raise ctx.error(lineno, toks[i + 1].col, "lt 0 matches no port")
         return PortRange(0, p - 1), i + 2
@@ -236,6 +256,8 @@ def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
     if i < len(toks) and toks[i].text.isdigit():
         rid = int(toks[i].text)
         i += 1
+    if i + 1 < len(toks) and toks[i].text == "name":  # a rule name: a label only
+        i += 2
     if i >= len(toks):
         raise ctx.error(lineno, toks[0].col, "rule without an action")
     if toks[i].text in ("description", "remark"):
@@ -275,7 +297,8 @@ def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
             else:
                 dst = pfx
         elif key in ("source-port", "destination-port") and proto in ("tcp", "udp"):
-            pr, i = _acl_ports(ctx, lineno, toks, i + 1)
+            pr, i = _acl_ports(ctx, lineno, toks, i + 1,
+                               TCP_PORT_NAMES if proto == "tcp" else None)
             if key == "source-port":
                 sport = pr
             else:
@@ -327,9 +350,9 @@ def _fw_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRan
     """``P`` or ``P to Q`` of a security-policy service."""
     if i >= len(toks):
         raise ctx.error(lineno, toks[-1].col, "port missing")
-    a = _port_num(ctx, lineno, toks[i])
+    a = _port_number(ctx, lineno, toks[i])
     if i + 2 < len(toks) and toks[i + 1].text == "to":
-        b = _port_num(ctx, lineno, toks[i + 2])
+        b = _port_number(ctx, lineno, toks[i + 2])
         if a > b:
             raise ctx.error(lineno, toks[i].col, f"port range {a} to {b} is empty")
         return _any_ports(PortRange(a, b)), i + 3

@@ -280,6 +280,20 @@ def test_unindented_paste_with_quits_and_named_acl() -> None:
     assert acl_differences(_one_acl(d, indented), _one_acl(d, flat)) == []
 
 
+def test_port_names_mask_lengths_and_step() -> None:
+    d, _name, ifname = _small_pe()
+    tail = f"quit\ninterface {ifname}\n traffic-filter inbound acl 3001\nquit\n"
+    numeric = _one_acl(d, "acl number 3001\n rule 5 permit tcp source 10.1.0.0 0.0.255.255 "
+                          "destination-port eq 80\n rule 10 permit tcp destination-port eq 25\n"
+                          " rule 15 deny ip\n" + tail)
+    named = _one_acl(d, "acl number 3001\n step 2\n rule 3 deny udp\n"
+                        " rule 1 permit tcp source 10.1.0.0 16 destination-port eq www\n"
+                        " rule permit tcp destination-port eq smtp\n rule deny ip\n" + tail)
+    assert acl_differences(numeric, named) == []
+    # step 2: the unnumbered rules are 4 and 6, after rule 3 (deny udp), in ID order
+    assert [ln.seq for ln in named.lines[:4]] == [1, 3, 4, 6]
+
+
 def test_rule_id_order_not_text_order() -> None:
     d, _name, ifname = _small_pe()
     text = (f"acl number 3001\n rule 10 permit ip\n rule 5 deny tcp\nquit\n"

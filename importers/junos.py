@@ -679,7 +679,7 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
             # an interface in no zone passes no transit traffic on a flow-mode SRX
             name = "zh-no-zone"
             acls.setdefault(name, Acl(name, (), stateful=True))
-            bindings[iface] = [name, None]
+            bindings[iface] = [name, bindings.get(iface, [None, None])[1]]
             continue
         targets = [z for z in sorted(members) if z != zone or len(members[z]) > 1]
         results = {}
@@ -702,11 +702,11 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
         name = f"zone-{zone}"
         acls.setdefault(name, _acl(name, rows, stateful=True))
         old = bindings.get(iface, [None, None])
-        if old[0] is not None or old[1] is not None:
-            tok = p.bindings[iface].get("input") or p.bindings[iface].get("output")
-            raise _Error(tok, "a firewall filter and security policies on one interface "
-                         "cannot be imported as one ACL")
-        bindings[iface] = [name, None]
+        if rows and old[0] is not None:
+            # a deny-all zone decides alone; anything else would need the two composed
+            raise _Error(p.bindings[iface]["input"], "an input filter and security policies "
+                         "on one interface cannot be imported as one ACL")
+        bindings[iface] = [name, old[1]]
 
 
 def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:

@@ -346,3 +346,14 @@ def test_unconfirmed_or_inexact_forms_are_errors(bad: str, word: str) -> None:
     line, col, _ = error_of(bad + "\n" +
                             "set interfaces ge-0/0/2 unit 0 family inet filter input f\n")
     assert (line, col) == (1, bad.rindex(word) + 1)
+
+
+def test_inner_router_without_permit_all_denies_everything() -> None:
+    policy, dev = "policies/heilongjiang.zh", "inner-hlj"
+    d = network(policy).device(dev)
+    assert bound(d, "eth1") == (None, None)
+    assert bound(imported(policy, dev), "eth1") == (None, None)
+    text = replaced(emitted(policy, dev), "set security policies default-policy permit-all", "")
+    acl = bound(imported(policy, dev, text), "eth1")[0]
+    assert acl is not None and acl.stateful
+    assert {x.kind for x in acl_differences(None, acl)} == {CLOSED}

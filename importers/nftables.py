@@ -134,6 +134,9 @@ _CHAIN_HEAD = re.compile(r"chain\s+([A-Za-z0-9_.-]+)\s*\{")
 _ADD_RULE = re.compile(
     r"(?:add\s+)?rule\s+(?:(?:ip|ip6|inet|arp|bridge|netdev)\s+)?([A-Za-z0-9_.-]+)\s+"
     r"([A-Za-z0-9_.-]+)\s")
+_ADD_CHAIN = re.compile(
+    r"(?:add|create)\s+chain\s+(?:(?:ip|ip6|inet|arp|bridge|netdev)\s+)?([A-Za-z0-9_.-]+)\s+"
+    r"([A-Za-z0-9_.-]+)")
 _CHAIN_PROPERTY = re.compile(r"(type|policy|comment|devices|priority|flags)\b")
 
 
@@ -211,6 +214,10 @@ def source_locations(text: str) -> Locations:
             if m:
                 table = m.group(1)
                 loc.tables.setdefault(table, (line, col))
+                continue
+            m = _ADD_CHAIN.match(rest)
+            if m:
+                loc.chains.setdefault((m.group(1), m.group(2)), (line, col))
                 continue
             m = _ADD_RULE.match(rest)
             if m:

@@ -237,6 +237,11 @@ def test_equivalent_operator_forms_import_equal() -> None:
         imp.parse(negated, dev, "flat.nft")
     d = e.value.diagnostics[0]
     assert (d.loc.line, d.loc.col) == (6, 1) and "negated" in d.message
+    dropping = flat.replace("priority 0; }", "priority 0; policy drop; }")
+    with pytest.raises(ConfigError) as e:  # located at the add chain command
+        imp.parse(dropping, dev, "flat.nft")
+    d = e.value.diagnostics[0]
+    assert (d.loc.line, d.loc.col) == (3, 1) and "policy drop" in d.message
 
 
 # ---------------------------------------------------------------- errors

@@ -521,14 +521,10 @@ class _Parser:
         if w[0] == "address" and len(w) >= 3:
             if w[2] == "description":
                 self.addresses.setdefault(w[1], [])
-            elif w[2] == "range-address" and len(w) == 6 and w[4] == "to":
-                lo, hi = (netaddr.IPAddress(_prefix(x).split("/")[0]) for x in (t[3], t[5]))
-                self.addresses.setdefault(w[1], []).extend(
-                    str(c) for c in netaddr.iprange_to_cidrs(lo, hi))
             elif len(w) == 3:
                 self.addresses.setdefault(w[1], []).append(_prefix(t[2]))
             else:
-                raise _Error(t[2], "address form is not imported (prefix or range-address)")
+                raise _Error(t[2], "address form is not imported (only a prefix)")
         elif w[0] == "address-set" and len(w) >= 4:
             if w[2] in ("address", "address-set"):
                 self.address_sets.setdefault(w[1], []).append(t[3])

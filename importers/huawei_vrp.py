@@ -99,7 +99,6 @@ class _Policy:
     services: list[tuple[str, PortRange | None, PortRange | None, tuple[int, ...] | None]] = (
         field(default_factory=list))
     action: str | None = None
-    disabled: bool = False
 
 
 @dataclass
@@ -129,10 +128,9 @@ _CHILDREN = {
     "zone": {"add", "set", "description"},
     "secpol": {"rule", "default"},
     "secrule": {"source-zone", "destination-zone", "source-address", "destination-address",
-                "service", "action", "description", "disable", "enable",
+                "service", "action", "description",
                 "policy", "session"},
 }
-_SECRULE_IGNORED = {"description", "enable", "policy", "session"}
 
 
 def _tokens(line: str) -> list[_Tok]:
@@ -361,14 +359,11 @@ def _fw_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRan
 
 def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> None:
     """``service protocol tcp|udp [source-port ..] [destination-port ..]``,
-    ``service protocol icmp [icmp-type T 0 to 255]``, ``service any``."""
-    if len(toks) == 2 and toks[1].text == "any":
-        pol.services.append(("ip", None, None, None))
-        return
+    ``service protocol icmp [icmp-type T 0 to 255]`` (a rule without service: any)."""
     if len(toks) < 3 or toks[1].text != "protocol":
         raise ctx.error(lineno, toks[1].col if len(toks) > 1 else toks[0].col,
-                        "only `service protocol ...` and `service any` are read "
-                        "(service names and service-sets are not)")
+                        "only `service protocol ...` is read (service names and "
+                        "service-sets are not)")
     proto = _protocol(ctx, lineno, toks[2])
     i = 3
     sport = dport = None
@@ -645,7 +640,8 @@ class _Parser:
                 vrf.rt_export += rts
             if direction in ("import-extcommunity", "both"):
                 vrf.rt_import += rts
-        elif words[0] == "export" and len(words) == 3 and words[1] == "route-policy":
+        elif words[0] == "export" and len(words) >= 3 and words[1] == "route-policy" \
+                and words[3:] in ([], ["add-ert-first"]):
             vrf.export_policy = words[2]
             self.route_policy_lines.setdefault(f"ref:{words[2]}", lineno)
         elif words[0] == "import" and len(words) >= 2 and words[1] == "route-policy":
@@ -693,10 +689,11 @@ class _Parser:
         pol: _Policy = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         first = words[0]
-        if first == "source-zone" and len(words) >= 2:
-            pol.src_zones += words[1:]
-        elif first == "destination-zone" and len(words) >= 2:
-            pol.dst_zones += words[1:]
+        if first in ("source-zone", "destination-zone") and len(words) >= 2:
+            if "any" in words[1:]:
+                k = words.index("any")
+                raise self.ctx.error(lineno, toks[k].col, "zone any is not read (name the zones)")
+            (pol.src_zones if first == "source-zone" else pol.dst_zones).extend(words[1:])
         elif first == "source-address":
             pol.src += _address(self.ctx, lineno, toks) or ["0.0.0.0/0"]
         elif first == "destination-address":
@@ -705,10 +702,9 @@ class _Parser:
             _parse_service(self.ctx, lineno, toks, pol)
         elif first == "action" and len(words) == 2 and words[1] in ("permit", "deny"):
             pol.action = words[1]
-        elif first == "disable" and len(words) == 1:
-            pol.disabled = True
-        elif first in _SECRULE_IGNORED:
-            return
+        elif first == "description" or words in (["policy", "logging"],
+                                                   ["session", "logging"]):
+            return  # labels and logging: no effect on what passes
         else:
             raise self.ctx.error(lineno, toks[0].col, f"{first!r} in a security-policy rule is "
                                  "not read (it could narrow or widen the rule)")
@@ -765,8 +761,19 @@ class _Parser:
                     raise self.ctx.error(ln, 1, f"interface in two zones ({zone_of[key]}, {zone})")
                 zone_of[key] = zone
         used = {zone_of[k] for k in ifmap if k in zone_of}
+        members: dict[str, list[str]] = {}
+        for key in ifmap:
+            if key in zone_of:
+                members.setdefault(zone_of[key], []).append(key)
+        for zone, keys in members.items():
+            if len(keys) > 1:
+                ln = max(n for k2, n in self.zones[zone] if k2 in keys)
+                raise self.ctx.error(ln, 1, f"zone {zone} holds several interfaces of the "
+                                     "model: traffic between them is intrazone, permitted by "
+                                     "default and not filtered by the interzone rules; an "
+                                     "interface ACL cannot express that (one interface per zone)")
         for pol in self.policies:
-            if pol.action is None and not pol.disabled:
+            if pol.action is None:
                 raise self.ctx.error(pol.lineno, 1, f"security-policy rule {pol.name} has no "
                                      "action")
         acls: dict[str, Acl] = {}
@@ -785,10 +792,9 @@ class _Parser:
     def _zone_lines(self, zone: str, used: set[str]) -> tuple[AclLine, ...]:
         lines: list[AclLine] = []
         for pol in self.policies:
-            src_zones = set(pol.src_zones)
-            if pol.disabled or (src_zones and "any" not in src_zones and zone not in src_zones):
+            if pol.src_zones and zone not in pol.src_zones:
                 continue
-            if pol.dst_zones and "any" not in pol.dst_zones:
+            if pol.dst_zones:
                 dst = set(pol.dst_zones) - {"local"}
                 if not dst:
                     continue  # traffic to the firewall itself

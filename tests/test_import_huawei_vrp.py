@@ -311,8 +311,7 @@ def test_firewall_operator_forms() -> None:
     a = parse(base + (" rule name a\n  source-zone trust\n  destination-zone untrust\n"
                       "  source-address 59.64.0.0 mask 255.252.0.0\n"
                       "  service protocol tcp destination-port 80\n  action permit\n quit\n"
-                      " rule name off\n  source-zone trust\n  disable\n  action permit\n"
-                      " quit\nquit\n"), d, "a.cfg")
+                      "quit\n"), d, "a.cfg")
     b = parse(base + (" rule name a\n  source-zone trust\n  destination-zone untrust local\n"
                       "  source-address 59.64.0.0 14\n"
                       "  service protocol 6 source-port 0 to 65535 destination-port 80\n"
@@ -322,7 +321,7 @@ def test_firewall_operator_forms() -> None:
     za = next(x for x in a.acls if x.name == "zone-trust")
     zb = next(x for x in b.acls if x.name == "zone-trust")
     assert za.stateful and acl_differences(za, zb) == []
-    assert len(za.lines) == 1  # the disabled rule is not read
+    assert len(za.lines) == 1  # the rule to the firewall itself (zone local) is not read
     c = parse(base + " default action permit\nquit\n", d, "c.cfg")
     zc = next(x for x in c.acls if x.name == "zone-untrust")
     assert acl_differences(None, zc) == []  # default permit: everything passes
@@ -385,3 +384,9 @@ def test_other_unreadable_configs_are_errors() -> None:
     line, col, msg = _error(e, "security-policy\n rule name x\n  service http\n"
                             "  action permit\n quit\nquit\n")
     assert (line, col) == (3, 11) and "service" in msg
+    line, col, msg = _error(e, "security-policy\n rule name x\n  disable\n quit\nquit\n")
+    assert (line, col) == (3, 3) and "disable" in msg
+    # two model interfaces in one zone: their mutual traffic is intrazone, permitted
+    line, col, msg = _error(e, "firewall zone trust\n add interface GigabitEthernet0/0/0\n"
+                            " add interface GigabitEthernet0/0/1\nquit\nsecurity-policy\nquit\n")
+    assert (line, col) == (3, 1) and "intrazone" in msg

@@ -216,10 +216,19 @@ class _Reader:
     def read(self) -> _Parsed:
         ctx: tuple[str, object] | None = None
         sub: object = None  # address family of a VRF, class of a policy-map
+        banner_end: str | None = None  # inside a multi-line banner: its delimiter
         for no, raw in enumerate(self.text.splitlines(), start=1):
             body = raw.rstrip()
             stripped = body.lstrip()
+            if banner_end is not None:
+                if banner_end in body:
+                    banner_end = None
+                continue
             if not stripped or stripped.startswith("!"):
+                continue
+            if stripped.startswith("banner "):
+                banner_end = _banner_delimiter(stripped)
+                ctx, sub = None, None
                 continue
             toks = [(m.group(0), m.start() + 1) for m in _TOKEN.finditer(body)]
             line = _Line(no, len(body) - len(stripped), toks)
@@ -331,8 +340,7 @@ class _Reader:
             cm = p.class_maps.setdefault(rest[0], _ClassMap(line, match_all))
             return ("class-map", cm)
         if w[:3] == ["policy-map", "type", "inspect"] and n == 4:
-            classes: list[_PolicyClass] = []
-            p.policies[w[3]] = (line, classes)
+            _l, classes = p.policies.setdefault(w[3], (line, []))
             return ("policy-map", classes)
         if w[:2] == ["zone", "security"] and n == 3:
             p.zones.add(w[2])
@@ -397,6 +405,9 @@ class _Reader:
             else:
                 raise self.err(line, 1, "policy-map type inspect: expected 'class type "
                                "inspect NAME' or 'class class-default'")
+            same = [c for c in classes if c.name == cls.name]
+            if same:
+                return same[0]  # re-entered: its action may be changed
             classes.append(cls)
             return cls
         if w[0] in ("inspect", "drop", "pass"):
@@ -683,6 +694,18 @@ class _Reader:
         return [AclLine(seq=0, action=action, protocol="ip", src=src, dst=())]
 
 
+def _banner_delimiter(line: str) -> str | None:
+    """The delimiter that still has to close a ``banner TYPE D...D`` (None: closed here).
+
+    Banner text is free text; its lines must not be read as commands.
+    """
+    m = re.match(r"banner\s+\S+\s+(\^C|\S)(.*)$", line)
+    if m is None:
+        return None
+    delim, rest = m.group(1), m.group(2)
+    return None if delim in rest else delim
+
+
 def _renumber(ln: AclLine, seq: int) -> AclLine:
     return AclLine(seq=seq, action=ln.action, protocol=ln.protocol, src=ln.src, dst=ln.dst,
                    sport=ln.sport, dport=ln.dport, icmp_types=ln.icmp_types,
@@ -724,6 +747,11 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
     else:
         for vname, model in sorted(present.items(), key=lambda t: t[1]):
             iface = p.interfaces[vname]
+            if nat and iface.nat == "outside" and (iface.acl_in or iface.acl_out):
+                b = iface.acl_in or iface.acl_out
+                raise r.err(b[1], 2, f"ACL {b[0]} on a NAT outside interface without zone "  # type: ignore[index]
+                            "firewall sees untranslated addresses and no connection state; "
+                            "the model's exit ACLs are stateful and judge translated packets")
             bound = []
             for b in (iface.acl_in, iface.acl_out):
                 if b is None:
@@ -770,8 +798,9 @@ def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_na
         for other, ozone in zone_of.items():
             if other == vname:
                 continue
-            found = [(pol, pl) for (_n, s, d, _l, pols) in p.pairs if s == zone and d == ozone
-                     for pol, pl in pols]
+            # a pair without a service policy drops like no pair at all
+            found = [pols[-1] for (_n, s, d, _l, pols) in p.pairs
+                     if s == zone and d == ozone and pols]
             if not found:
                 missing.append(ozone)
             for pol, pl in found:
@@ -803,7 +832,9 @@ def _policy_acl(r: _Reader, p: _Parsed, pol: str, pline: _Line, lines_of,
     default = "deny"
     named = []
     for c in classes:
-        action = c.action[0] if c.action else "drop"
+        if c.action is None and c.name != "class-default":
+            raise r.err(c.line, 0, f"class {c.name} has no action (inspect or drop)")
+        action = c.action[0] if c.action else "drop"  # class-default drops by default
         if action == "pass":
             raise r.err(c.action[1], 0, "pass (no inspection: replies are not let back) "  # type: ignore[index]
                         "cannot be represented by a stateful ACL")

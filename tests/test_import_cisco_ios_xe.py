@@ -7,6 +7,7 @@ may type, the zone firewall and pre-NAT guard rules, and located errors.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -400,8 +401,29 @@ def test_unknown_nat_forms_and_import_maps_are_errors() -> None:
 
 
 def test_lines_outside_the_imported_parts_are_skipped() -> None:
-    text = HAND + ("router bgp 65000\n neighbor 10.0.0.1 remote-as 65000\n"
+    text = HAND + ("banner motd ^C\ninterface GigabitEthernet0/0/1.10\n ip access-group X in\n"
+                   "^C\nbanner login #one line#\n"
+                   "router bgp 65000\n neighbor 10.0.0.1 remote-as 65000\n"
                    "interface GigabitEthernet0\n ip access-group UNDEFINED in\n"
                    "crypto ikev2 proposal P\n encryption aes-cbc-256\n")
     got = read(hand_device(), text)
     assert [b.interface for b in got.bindings] == ["eth1.10"]
+
+
+def test_a_zone_without_acl_reads_as_what_the_emitted_policy_inspects() -> None:
+    """The emitter renders "no ACL" on a zone firewall as inspect tcp/udp/icmp; the
+    importer reads that, so the other IP protocols the model's "no ACL" permits show."""
+    net = network("policies/minimal.zh")
+    dev = net.device("exit-prov")
+    dev = dataclasses.replace(dev, interfaces=tuple(
+        dataclasses.replace(i, acl_in=None) if i.name == "eth0" else i
+        for i in dev.interfaces))
+    net = dataclasses.replace(net, devices=tuple(dev if d.name == dev.name else d
+                                                 for d in net.devices))
+    text = REGISTRY[TARGET](net).render(dev)
+    assert " match protocol udp" in text
+    _want, have = bound(dev, text)["eth0"]
+    assert have is not None and have.stateful
+    assert {ln.protocol for ln in have.lines} == {"tcp", "udp", "icmp"}
+    (d,) = acl_differences(None, have)
+    assert d.kind == CLOSED and d.packet.protocol not in ("tcp", "udp", "icmp")

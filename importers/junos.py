@@ -18,6 +18,7 @@ remove what they name, ``annotate`` and ``#`` comments are skipped.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,6 +162,65 @@ def _set_statements(text: str) -> list[Stmt]:
             continue
         else:
             raise _Error(toks[0], f"unknown configuration command {cmd!r}")
+    return stmts
+
+
+_CURLY_TOKEN = re.compile(r'/\*.*?\*/|#[^\n]*|"((?:[^"\\]|\\.)*)"|([{};\[\]])|([^\s{};\[\]"]+)',
+                          re.S)
+
+
+def _is_curly(text: str) -> bool:
+    """A config in the hierarchical format: no set/edit line, and some line opens a block."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(("#", "/*", "*"))]
+    if any(ln.split()[0] in ("set", "edit", "top", "delete", "deactivate") for ln in lines):
+        return False
+    return any(ln.endswith("{") for ln in lines)
+
+
+def _curly_statements(text: str) -> list[Stmt]:
+    """The statements of a curly-brace config as set paths (``inactive:`` parts left out)."""
+    starts = [0]
+    for m in re.finditer("\n", text):
+        starts.append(m.end())
+
+    def tok(m: re.Match, group: int) -> Tok:
+        pos = m.start()
+        line = bisect.bisect_right(starts, pos)
+        return Tok(m.group(group), line, pos - starts[line - 1] + 1, group == 1)
+
+    stmts: list[Stmt] = []
+    stack: list[tuple[list[Tok], bool]] = []  # (path tokens of the level, inactive)
+    current: list[Tok] = []
+    for m in _CURLY_TOKEN.finditer(text):
+        if m.group(1) is None and m.group(2) is None and m.group(3) is None:
+            continue  # comment
+        t = tok(m, 1 if m.group(1) is not None else 2 if m.group(2) is not None else 3)
+        inactive_above = any(flag for _, flag in stack)
+        if t.text == "{" and not t.quoted:
+            inactive = bool(current) and current[0].text == "inactive:"
+            stack.append(([x for x in current if x.text not in ("inactive:", "replace:",
+                                                                  "protect:")],
+                          inactive))
+            current = []
+        elif t.text == "}" and not t.quoted:
+            if current:
+                raise _Error(current[0], "statement without ';'")
+            if not stack:
+                raise _Error(t, "unbalanced '}'")
+            stack.pop()
+        elif t.text == ";" and not t.quoted:
+            if current and current[0].text != "inactive:" and not inactive_above:
+                base = [x for level, _ in stack for x in level]
+                words = [x for x in current if x.text not in ("replace:", "protect:")]
+                stmts += [Stmt(base + e) for e in _expand_lists(words)]
+            current = []
+        else:
+            current.append(t)
+    if stack:
+        raise _Error(stack[-1][0][0] if stack[-1][0] else Tok("{", 1, 1), "unclosed '{'")
+    if current:
+        raise _Error(current[0], "statement without ';'")
     return stmts
 
 
@@ -639,7 +699,7 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
 
 def _parse(text: str, device: Device) -> ImportedConfig:
     p = _Parser(device)
-    for s in _set_statements(text):
+    for s in (_curly_statements(text) if _is_curly(text) else _set_statements(text)):
         p.statement(s)
     acls: dict[str, Acl] = {}
     bindings: dict[str, list[str | None]] = {}

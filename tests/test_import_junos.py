@@ -357,3 +357,74 @@ def test_inner_router_without_permit_all_denies_everything() -> None:
     acl = bound(imported(policy, dev, text), "eth1")[0]
     assert acl is not None and acl.stateful
     assert {x.kind for x in acl_differences(None, acl)} == {CLOSED}
+
+
+# ---------------------------------------------------------------- curly-brace format
+
+def curly(set_text: str) -> str:
+    """The hierarchical form of a set-format config (one level per word, as a test rendering)."""
+    import shlex
+
+    tree: dict = {}
+    for line in set_text.splitlines():
+        if not line.startswith("set "):
+            continue
+        node = tree
+        for word in shlex.split(line)[1:]:
+            node = node.setdefault(word, {})
+
+    def word(w: str) -> str:
+        return f'"{w}"' if not w or any(c in w for c in ' {};[]"#') else w
+
+    def render(node: dict, depth: int) -> list[str]:
+        out = []
+        for k, v in node.items():
+            pad = "    " * depth
+            if v:
+                out += [f"{pad}{word(k)} {{", *render(v, depth + 1), f"{pad}}}"]
+            else:
+                out.append(f"{pad}{word(k)};")
+        return out
+
+    return "## Last commit: 2026-11-25 by zh\n/* hierarchical */\n" + \
+        "\n".join(render(tree, 0)) + "\n"
+
+
+@pytest.mark.parametrize("policy,dev", [("policies/minimal.zh", "pe-prov"),
+                                        ("policies/heilongjiang.zh", "exit-hlj"),
+                                        ("policies/heilongjiang.zh", "inner-hlj")])
+def test_curly_brace_config_imports_like_the_set_form(policy: str, dev: str) -> None:
+    d = network(policy).device(dev)
+    from_set = parse(emitted(policy, dev), d, "a.set")
+    from_curly = parse(curly(emitted(policy, dev)), d, "a.conf")
+    assert from_curly == from_set
+
+
+def test_curly_inactive_statement_is_not_in_effect_and_errors_are_located() -> None:
+    d = network(PE[0]).device(PE[1])
+    text = """interfaces {
+    ge-0/0/2 {
+        unit 0 {
+            family inet {
+                inactive: filter { input f; }
+            }
+        }
+    }
+}
+firewall {
+    family inet {
+        filter f {
+            term a {
+                from {
+                    protocol [ tcp udp ];
+                }
+                then accept;
+            }
+        }
+    }
+}
+"""
+    assert bound(overlay(d, parse(text, d, "x.conf")), "eth2") == (None, None)
+    bad = text.replace("inactive: filter", "filter").replace("[ tcp udp ]", "[ tcp gre ]")
+    line, col, msg = error_of(bad)
+    assert (line, col) == (15, bad.splitlines()[14].index("gre") + 1) and "protocol" in msg

@@ -427,3 +427,81 @@ def test_a_zone_without_acl_reads_as_what_the_emitted_policy_inspects() -> None:
     assert {ln.protocol for ln in have.lines} == {"tcp", "udp", "icmp"}
     (d,) = acl_differences(None, have)
     assert d.kind == CLOSED and d.packet.protocol not in ("tcp", "udp", "icmp")
+
+
+# ---------------------------------------------------------------- zone firewall by hand
+
+ZBF = """\
+ip access-list extended WEB
+ permit tcp any host 192.0.2.10 eq 443
+ip access-list extended BAD
+ deny tcp any any eq 23
+ permit ip any any
+class-map type inspect match-any CM-WEB
+ match access-group name WEB
+class-map type inspect CM-MAIL
+ match protocol icmp
+policy-map type inspect PM-IN
+ class type inspect CM-WEB
+  inspect
+ class type inspect CM-MAIL
+  drop log
+ class class-default
+  inspect
+zone security A
+zone security B
+zone security C
+zone-pair security AB source A destination B
+ service-policy type inspect PM-IN
+zone-pair security AC source A destination C
+ service-policy type inspect PM-IN
+interface GigabitEthernet0/0/0
+ zone-member security A
+interface GigabitEthernet0/0/1
+ zone-member security B
+interface GigabitEthernet0/0/2
+ zone-member security C
+"""
+
+
+def zbf_device() -> Device:
+    return Device(name="fw", role="exit", region=None, loopback="10.255.0.9",
+                  interfaces=tuple(Interface(f"eth{k}", None, acl_in="X") for k in range(3)),
+                  acls=(Acl("X", (), stateful=True),))
+
+
+def test_zone_policy_classes_compose_in_order_with_class_default_last() -> None:
+    got = read(zbf_device(), ZBF)
+    acls = {a.name: a for a in got.acls}
+    by_if = {b.interface: acls[b.acl_in] for b in got.bindings}
+    want = Acl("w", (ln(1, "permit", "tcp", [], ["192.0.2.10/32"], dport=(443, 443)),
+                     ln(2, "deny", "icmp"), ln(3, "permit", "ip")), stateful=True)
+    assert by_if["eth0"].stateful and acl_differences(want, by_if["eth0"]) == []
+    # B and C have no zone pair out: everything entering there is dropped
+    for name in ("eth1", "eth2"):
+        assert by_if[name].stateful and by_if[name].lines == ()
+
+
+def test_zone_pairs_missing_towards_some_zones_or_deny_entries_in_an_early_class_are_errors(
+) -> None:
+    dev = zbf_device()
+    with pytest.raises(ConfigError, match="no zone pair towards C") as e:
+        read(dev, ZBF.replace("zone-pair security AC source A destination C\n"
+                              " service-policy type inspect PM-IN\n", ""))
+    assert e.value.diagnostics[0].loc.line == line_no(ZBF, " zone-member security A") - 2
+    with pytest.raises(ConfigError, match="not the last class"):
+        read(dev, ZBF.replace("match access-group name WEB", "match access-group name BAD"))
+    # the same ACL in the last class: its deny entries fall to class-default
+    last = ZBF.replace(" class type inspect CM-MAIL\n  drop log\n", "").replace(
+        "match access-group name WEB", "match access-group name BAD")
+    acls = {a.name: a for a in read(dev, last).acls}
+    got = acls[next(b.acl_in for b in read(dev, last).bindings if b.interface == "eth0")]
+    assert acl_differences(Acl("all", (ln(1, "permit", "ip"),)), got) == []
+
+
+def test_an_interface_acl_on_a_nat_outside_interface_without_zone_firewall_is_an_error() -> None:
+    text = HAND + ("interface GigabitEthernet0/0/1.10\n ip nat outside\n"
+                   "ip nat inside source static 10.0.0.5 192.0.2.5\n")
+    with pytest.raises(ConfigError, match="untranslated") as e:
+        read(hand_device(), text)
+    assert e.value.diagnostics[0].loc.line == line_no(text, " ip access-group 101 in")

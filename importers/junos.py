@@ -701,6 +701,11 @@ def _parse(text: str, device: Device) -> ImportedConfig:
     p = _Parser(device)
     for s in (_curly_statements(text) if _is_curly(text) else _set_statements(text)):
         p.statement(s)
+    # every filter and zone pair is read, bound or not: a config only partly
+    # understood is not verified
+    filters = {name: p.filter_acl(name) for name in p.filters}
+    for src, dst in p.sec_policies:
+        p.zone_rows(src, dst)
     acls: dict[str, Acl] = {}
     bindings: dict[str, list[str | None]] = {}
     for iface, dirs in p.bindings.items():
@@ -711,8 +716,7 @@ def _parse(text: str, device: Device) -> ImportedConfig:
                 continue
             if tok.text not in p.filters:
                 raise _Error(tok, f"filter {tok.text!r} is bound but never defined")
-            if tok.text not in acls:
-                acls[tok.text] = p.filter_acl(tok.text)
+            acls[tok.text] = filters[tok.text]
             pair[k] = tok.text
         bindings[iface] = pair
     if p.flow:

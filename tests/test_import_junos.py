@@ -428,3 +428,9 @@ firewall {
     bad = text.replace("inactive: filter", "filter").replace("[ tcp udp ]", "[ tcp gre ]")
     line, col, msg = error_of(bad)
     assert (line, col) == (15, bad.splitlines()[14].index("gre") + 1) and "protocol" in msg
+
+
+def test_an_unbound_filter_is_read_too() -> None:
+    bad = "set firewall family inet filter spare term a from protocol gre"
+    line, col, msg = error_of(bad + "\n")
+    assert (line, col) == (1, bad.index("gre") + 1) and "protocol" in msg

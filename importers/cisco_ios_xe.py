@@ -191,7 +191,7 @@ _CONTINUES = {
     "ogother": (),
     "route-map": ("match", "set", "description", "continue"),
     "vrf": ("rd", "route-target", "address-family", "exit-address-family", "export",
-            "import", "description"),
+            "import", "route-replicate", "description"),
     "class-map": ("match", "description"),
     "policy-map": ("class", "inspect", "drop", "pass", "police", "description"),
     "zone": ("description",),
@@ -394,6 +394,10 @@ class _Reader:
         elif w[:2] == ["import", "map"]:
             raise self.err(line, 0, "import map: a route-map filtering imported routes "
                            "cannot be represented (the model imports whole route targets)")
+        elif w[0] in ("import", "export", "route-replicate"):
+            raise self.err(line, 0, f"{' '.join(w[:3])}: route leaking between a VRF and "
+                           "other tables cannot be represented (only route targets and an "
+                           "export map can)")
         return af
 
     def _policy_line(self, classes: list[_PolicyClass], cur, line: _Line, w: list[str]):

@@ -505,3 +505,11 @@ def test_an_interface_acl_on_a_nat_outside_interface_without_zone_firewall_is_an
     with pytest.raises(ConfigError, match="untranslated") as e:
         read(hand_device(), text)
     assert e.value.diagnostics[0].loc.line == line_no(text, " ip access-group 101 in")
+
+
+def test_vrf_route_leaking_is_an_error() -> None:
+    vrf = Vrf("V", "1:1", (), (), (), "horizontal")
+    text = "vrf definition V\n address-family ipv4\n  import ipv4 unicast map LEAK\n"
+    with pytest.raises(ConfigError, match="route leaking") as e:
+        read(hand_device(None, (vrf,)), text)
+    assert (e.value.diagnostics[0].loc.line, e.value.diagnostics[0].loc.col) == (3, 3)

@@ -418,7 +418,6 @@ class _Parser:
         self.ifnames = {junos_ifname(i.name): i.name for i in device.interfaces}
         self.vrf_names = {junos_name(v.name): v.name for v in device.vrfs}
         self.filters: dict[str, dict[str, _Term]] = {}
-        self.filter_first: dict[str, Tok] = {}
         self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
         self.prefix_lists: dict[str, list[str]] = {}
         self.communities: dict[str, list[Tok]] = {}
@@ -446,9 +445,11 @@ class _Parser:
         elif w[:2] == ["firewall", "filter"]:
             self._firewall(t[1:])
         elif w[:2] == ["policy-options", "prefix-list"] and len(w) >= 3:
-            if len(w) != 4:
-                raise _Error(t[-1], "prefix-list entry is not a prefix")
-            self.prefix_lists.setdefault(w[2], []).append(_prefix(t[3]))
+            if len(w) > 4:
+                raise _Error(t[4], "prefix-list entry is not a prefix")
+            entries = self.prefix_lists.setdefault(w[2], [])
+            if len(w) == 4:
+                entries.append(_prefix(t[3]))
         elif w[:2] == ["policy-options", "community"] and len(w) >= 3:
             if len(w) >= 5 and w[3] == "members":
                 self.communities.setdefault(w[2], []).extend(t[4:])
@@ -485,7 +486,6 @@ class _Parser:
         if len(t) < 2 or t[0].text != "filter":
             return
         name = t[1].text
-        self.filter_first.setdefault(name, t[1])
         terms = self.filters.setdefault(name, {})
         if len(t) == 2:
             return
@@ -546,7 +546,7 @@ class _Parser:
                          "only from-zone ... to-zone ... policies are imported")
         if len(w) < 8 or w[4] != "to-zone" or w[6] != "policy":
             raise _Error(t[-1], "expected from-zone Z to-zone Z policy P ...")
-        pol = self.sec_policies.setdefault((w[3], w[5]), {}).setdefault(w[7], {})
+        pol = self.sec_policies.setdefault((w[3], w[5]), {}).setdefault(w[7], {"_first": [t[7]]})
         if len(w) == 8:
             return
         key = w[8]
@@ -558,7 +558,6 @@ class _Parser:
                 raise _Error(t[9] if len(t) > 9 else t[8],
                              "policy match condition is not imported")
             pol.setdefault(w[9], []).extend(t[10:])
-            pol.setdefault("_first", [t[7]])
         elif key == "then":
             if len(w) < 10:
                 raise _Error(t[8], "incomplete then")
@@ -666,11 +665,11 @@ class _Parser:
     def zone_rows(self, src: str, dst: str) -> list[dict]:
         rows = []
         for name, pol in self.sec_policies.get((src, dst), {}).items():
-            first = pol.get("_first", [None])[0]
+            first = pol["_first"][0]
             actions = pol.get("_action", [])
             for key in ("source-address", "destination-address", "application"):
                 if key not in pol:
-                    raise _Error(first or Tok(name, 0, 0), f"policy {name!r} has no match {key}")
+                    raise _Error(first, f"policy {name!r} has no match {key}")
             if len({a.text for a in actions}) != 1:
                 raise _Error(first, f"policy {name!r} needs exactly one action")
             act = "permit" if actions[0].text == "permit" else "deny"
@@ -895,7 +894,7 @@ def _nat(p: _Parser) -> tuple[NatRule, ...]:
             if kind == "source" and w[3] in ("address-persistent", "pool-utilization-alarm"):
                 continue
             raise _Error(t[3], f"NAT statement {w[3]!r} is not imported")
-        rs = sets.setdefault((kind, w[4]), {"from": None, "to": None, "rules": {}})
+        rs = sets.setdefault((kind, w[4]), {"from": None, "to": None, "rules": {}, "tok": t[4]})
         rest = t[5:]
         if not rest:
             continue
@@ -920,12 +919,12 @@ def _nat(p: _Parser) -> tuple[NatRule, ...]:
     for (kind, name), rs in sets.items():
         side = rs["to"] if kind == "source" else rs["from"]
         if side is None:
-            raise _Error(Tok(name, 1, 1), f"NAT rule-set {name!r} has no "
+            raise _Error(rs["tok"], f"NAT rule-set {name!r} has no "
                          f"{'to' if kind == 'source' else 'from'} context")
         ifaces = _zone_interfaces(p, *side)
         for rule in rs["rules"].values():
             if len(rule["then"]) != 1 or not rule["match"]:
-                tok = (rule["match"] or [Tok(name, 1, 1)])[0]
+                tok = (rule["match"] or [rs["tok"]])[0]
                 raise _Error(tok, "NAT rule needs one match and one then")
             then = rule["then"][0]
             words = [x.text for x in then]

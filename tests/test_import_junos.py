@@ -434,3 +434,26 @@ def test_an_unbound_filter_is_read_too() -> None:
     bad = "set firewall family inet filter spare term a from protocol gre"
     line, col, msg = error_of(bad + "\n")
     assert (line, col) == (1, bad.index("gre") + 1) and "protocol" in msg
+
+
+def test_changed_static_nat_is_seen() -> None:
+    policy, dev = "policies/heilongjiang.zh", "exit-hlj"
+    rule = ("set security nat static rule-set zh-static rule static-59-64-0-10 "
+            "then static-nat prefix")
+    text = replaced(emitted(policy, dev), f"{rule} 59.64.0.10/32", f"{rule} 59.64.0.99/32")
+    got = nat_key(imported(policy, dev, text))
+    want = nat_key(network(policy).device(dev))
+    assert want - got == {("static", "59.64.0.10", "202.97.10.1", "eth1")}
+    assert got - want == {("static", "59.64.0.99", "202.97.10.1", "eth1")}
+
+
+def test_source_nat_to_the_interface_is_an_error() -> None:
+    policy, dev = "policies/heilongjiang.zh", "exit-hlj"
+    rule = "set security nat source rule-set nat-exit-hlj rule snat then source-nat"
+    text = replaced(emitted(policy, dev), f"{rule} pool nat-exit-hlj", f"{rule} interface")
+    d = network(policy).device(dev)
+    with pytest.raises(ConfigError) as e:
+        parse(text, d, "x")
+    diag = e.value.diagnostics[0]
+    assert diag.loc.line == text.splitlines().index(f"{rule} interface") + 1
+    assert diag.loc.col == len(rule) - len("source-nat") + 1

@@ -908,8 +908,9 @@ def _check_pre_nat(r: _Reader, iface: _Iface, lines_of, nat: tuple[NatRule, ...]
     for d in acl_differences(guard, actual):
         if d.kind == CLOSED:
             pk = d.packet
+            port = f" port {pk.dport}" if pk.protocol in ("tcp", "udp") else ""
             raise r.err(line, 2, f"ACL {name} before NAT on the outside interface drops "
-                        f"{pk.protocol} {pk.src} -> {pk.dst}, which is not sent to a "
+                        f"{pk.protocol} {pk.src} -> {pk.dst}{port}, which is not sent to a "
                         "published host's inside address; only such drops are left out of "
                         "the model")
 

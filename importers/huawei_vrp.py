@@ -15,10 +15,18 @@ Reads what ``emitters/huawei_vrp.py`` writes and the usual equivalent forms:
   extcommunity|both``, in ``ipv4-family`` or directly), exports joined with
   the RTs an ``export route-policy`` adds (``apply extcommunity rt ...``).
 
+* NAT: USG ``nat address-group`` (``section``), ``nat-policy`` rules with
+  ``action source-nat address-group G`` (outside: the interface of the
+  destination zone) and ``nat server [N] global G inside I``; router
+  ``nat outbound ACL address-group N`` (basic ACL of sources),
+  ``nat address-group N FIRST LAST`` and ``nat static global G inside I``.
+  A config gives the overload range, not the pool prefix: the model's pool
+  prefix is kept when it holds the range, else the range ``FIRST-LAST``.
+
 Views are closed by ``quit`` or, as ``display current-configuration`` prints
-them, by indentation. NAT is not imported (``nat=None``: the compiled NAT
-stays). Anything that would change filtering and is not understood raises a
-located :class:`~zongheng.importers.base.ConfigError`.
+them, by indentation. Anything that would change filtering, translation or
+route targets and is not understood raises a located
+:class:`~zongheng.importers.base.ConfigError`.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 
 import netaddr
-from zongheng.compiler.model import Acl, AclLine, Device, PortRange
+from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
 from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
 from zongheng.importers.base import (
     ConfigError,
@@ -102,6 +110,19 @@ class _Policy:
 
 
 @dataclass
+class _NatPolicy:
+    """One nat-policy rule."""
+
+    name: str
+    lineno: int
+    src_zones: list[str] = field(default_factory=list)
+    dst_zones: list[str] = field(default_factory=list)
+    src: list[str] = field(default_factory=list)
+    group: str | None = None
+    group_line: int = 0
+
+
+@dataclass
 class _VrfRaw:
     name: str
     rt_import: list[str] = field(default_factory=list)
@@ -127,6 +148,9 @@ _CHILDREN = {
     "route-policy": {"if-match", "apply"},
     "zone": {"add", "set", "description"},
     "secpol": {"rule", "default"},
+    "natgroup": {"section", "mode", "description"},
+    "natpol": {"rule"},
+    "natrule": {"source-zone", "destination-zone", "source-address", "action", "description"},
     "secrule": {"source-zone", "destination-zone", "source-address", "destination-address",
                 "service", "action", "description",
                 "policy", "session"},
@@ -428,6 +452,13 @@ class _Parser:
         self.route_policy_rts: dict[str, list[str]] = {}
         self.route_policy_lines: dict[str, int] = {}
         self.stack: list[_View] = []
+        # NAT: address groups (name -> (first, last, line)), nat-policy rules, nat servers,
+        # router interface NAT (ifkey -> [(acl key, group, line, col)] / [(global, inside, line)])
+        self.nat_groups: dict[str, list] = {}
+        self.nat_rules: list[_NatPolicy] = []
+        self.nat_servers: list[tuple[str, str, int]] = []
+        self.nat_outbound: dict[str, list[tuple[str, str, int, int]]] = {}
+        self.nat_static: dict[str, list[tuple[str, str, int]]] = {}
 
     # ------------------------------------------------------------ driver
 
@@ -496,6 +527,21 @@ class _Parser:
             name = words[3] if words[2] == "name" and len(words) >= 4 else words[2]
             self.zones.setdefault(name, [])
             self.push("zone", indent, name)
+        elif words[:2] == ["nat", "address-group"] and len(words) >= 3:
+            group = self.nat_groups.setdefault(words[2], [None, None, lineno])
+            if len(words) == 5 and all(_is_ip(w) for w in words[3:]):  # router form
+                group[0], group[1] = words[3], words[4]
+            elif len(words) > 4 or (len(words) == 4 and not words[3].isdigit()):
+                raise self.ctx.error(lineno, toks[3].col, "nat address-group G [ID] (firewall) "
+                                     "or nat address-group N FIRST LAST (router) expected")
+            else:
+                self.push("natgroup", indent, group)
+        elif words == ["nat-policy"]:
+            self.push("natpol", indent)
+        elif words[:2] == ["nat", "server"]:
+            self._nat_server(lineno, toks)
+        elif words[0] == "nat":
+            raise self.ctx.error(lineno, toks[0].col, f"{' '.join(words[:2])} is not read")
         elif words == ["security-policy"]:
             self.secpol_seen = True
             self.push("secpol", indent)
@@ -587,6 +633,9 @@ class _Parser:
         if words[0] == "traffic-policy":
             raise self.ctx.error(lineno, toks[0].col, "traffic-policy (MQC) filtering is not "
                                  "read; bind ACLs with traffic-filter")
+        if words[0] == "nat":
+            self._interface_nat(lineno, toks, key)
+            return
         if words[0] != "traffic-filter":
             return
         if len(words) >= 2 and words[1] in ("ipv6",):
@@ -709,6 +758,146 @@ class _Parser:
             raise self.ctx.error(lineno, toks[0].col, f"{first!r} in a security-policy rule is "
                                  "not read (it could narrow or widen the rule)")
 
+    # ------------------------------------------------------------ NAT
+
+    def in_natgroup(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        group: list = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        if words[0] == "section" and len(words) in (3, 4) and all(_is_ip(w) for w in words[-2:]):
+            if group[0] is not None:
+                raise self.ctx.error(lineno, toks[0].col, "a second section: one address range "
+                                     "per group is read")
+            group[0], group[1] = words[-2], words[-1]
+        elif words == ["mode", "pat"] or words[0] == "description":
+            return
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in a NAT address group "
+                                 "is not read (section [ID] FIRST LAST, mode pat)")
+
+    def in_natpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        words = [t.text for t in toks]
+        if words[:2] == ["rule", "name"] and len(words) == 3:
+            rule = _NatPolicy(words[2], lineno)
+            self.nat_rules.append(rule)
+            self.push("natrule", indent, rule)
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in nat-policy is not read")
+
+    def in_natrule(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        rule: _NatPolicy = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        first = words[0]
+        if first in ("source-zone", "destination-zone") and len(words) >= 2:
+            (rule.src_zones if first == "source-zone" else rule.dst_zones).extend(words[1:])
+        elif first == "source-address":
+            rule.src += _address(self.ctx, lineno, toks) or ["0.0.0.0/0"]
+        elif words[:3] == ["action", "source-nat", "address-group"] and len(words) == 4:
+            rule.group, rule.group_line = words[3], lineno
+        elif first == "description":
+            return
+        else:
+            raise self.ctx.error(lineno, toks[0].col, f"{' '.join(words[:2])!r} in a nat-policy "
+                                 "rule is not read (zones, source-address, action source-nat "
+                                 "address-group G)")
+
+    def _nat_server(self, lineno: int, toks: list[_Tok]) -> None:
+        """``nat server [NAME] global G inside I``: one public address to one host, all ports."""
+        words = [t.text for t in toks]
+        rest = words[2:]
+        if rest and rest[0] != "global":
+            rest = rest[1:]  # the name
+        if len(rest) != 4 or rest[0] != "global" or rest[2] != "inside" \
+                or not (_is_ip(rest[1]) and _is_ip(rest[3])):
+            col = toks[min(len(toks) - 1, 2)].col
+            raise self.ctx.error(lineno, col, "only `nat server [NAME] global PUBLIC inside "
+                                 "PRIVATE` is read (no protocol, ports, ranges or zones)")
+        self.nat_servers.append((rest[1], rest[3], lineno))
+
+    def _interface_nat(self, lineno: int, toks: list[_Tok], key: str) -> None:
+        words = [t.text for t in toks]
+        if words[:2] == ["nat", "outbound"] and len(words) == 5 and words[3] == "address-group":
+            self.nat_outbound.setdefault(key, []).append((words[2], words[4], lineno, toks[2].col))
+        elif words[:3] == ["nat", "static", "global"] and len(words) == 6 \
+                and words[4] == "inside" and _is_ip(words[3]) and _is_ip(words[5]):
+            self.nat_static.setdefault(key, []).append((words[3], words[5], lineno))
+        else:
+            raise self.ctx.error(lineno, toks[0].col, "only `nat outbound ACL address-group N` "
+                                 "and `nat static global PUBLIC inside PRIVATE` are read")
+
+    def _nat(self, ifmap: dict[str, str], firewall: bool) -> tuple[NatRule, ...]:
+        """Source rules in first-match order, then the static (server) translations."""
+        dev = self.device
+        pools = {r.outside for r in dev.nat if r.kind == "source"}
+        hosts = {(host_ip(r.inside), host_ip(r.outside)): r.host
+                 for r in dev.nat if r.kind == "static"}
+        out: list[NatRule] = []
+
+        def pool(name: str, line: int) -> tuple[str, str, str]:
+            group = self.nat_groups.get(name)
+            if group is None or group[0] is None:
+                raise self.ctx.error(line, 1, f"NAT address group {name} is used but has no "
+                                     "address range")
+            first, last = group[0], group[1]
+            lo, hi = netaddr.IPAddress(first), netaddr.IPAddress(last)
+            if lo > hi:
+                raise self.ctx.error(group[2], 1, f"NAT address group {name}: {first} > {last}")
+            for p in sorted(pools):  # the pool prefix is routing, not config: keep the model's
+                net = netaddr.IPNetwork(p)
+                if lo in net and hi in net:
+                    return p, first, last
+            return f"{first}-{last}", first, last
+
+        outside_of_zone: dict[str, list[str]] = {}
+        for zone, members in self.zones.items():
+            outside_of_zone[zone] = [ifmap[k] for k, _ln in members if k in ifmap]
+        statics_if: str | None = None
+        for rule in self.nat_rules:
+            if rule.group is None:
+                raise self.ctx.error(rule.lineno, 1, f"nat-policy rule {rule.name} has no "
+                                     "action source-nat address-group")
+            ifaces = sorted({i for z in rule.dst_zones for i in outside_of_zone.get(z, [])})
+            if not ifaces:
+                continue  # no traffic leaves towards its zones: it translates nothing
+            if len(ifaces) != 1:
+                raise self.ctx.error(rule.lineno, 1, f"nat-policy rule {rule.name}: its "
+                                     f"destination zones hold {len(ifaces)} interfaces of the "
+                                     "model; one outside interface is read")
+            outside, first, last = pool(rule.group, rule.group_line)
+            for src in _canon(rule.src) or ["0.0.0.0/0"]:
+                out.append(NatRule("source", src, outside, ifaces[0], None, first, last))
+            statics_if = statics_if or ifaces[0]
+        for key, items in sorted(self.nat_outbound.items()):
+            if key not in ifmap:
+                continue
+            for ref, group, ln, col in items:
+                raw = self.acls.get(ref)
+                if raw is None:
+                    raise self.ctx.error(ln, col, f"ACL {ref} is used by NAT but never defined")
+                outside, first, last = pool(group, ln)
+                for rid in sorted(raw.rules):
+                    for line in raw.rules[rid].lines:
+                        if line.action != "permit" or line.protocol != "ip" or line.dst \
+                                or line.sport or line.dport or line.icmp_types is not None:
+                            raise self.ctx.error(raw.rules[rid].lineno, 1, "a NAT ACL rule "
+                                                 "other than `permit source A W` is not read")
+                        for src in line.src or ("0.0.0.0/0",):
+                            out.append(NatRule("source", src, outside, ifmap[key], None,
+                                               first, last))
+        for key, items in sorted(self.nat_static.items()):
+            if key in ifmap:
+                for glob, inside, _ln in items:
+                    out.append(NatRule("static", inside, glob, ifmap[key],
+                                       hosts.get((inside, glob))))
+        if self.nat_servers:
+            compiled = sorted({r.interface for r in dev.nat})
+            target = statics_if or (compiled[0] if len(compiled) == 1 else None)
+            if target is None:
+                raise self.ctx.error(self.nat_servers[0][2], 1, "nat server without a nat-policy "
+                                     "or a compiled NAT interface: its outside is unknown")
+            for glob, inside, _ln in self.nat_servers:
+                out.append(NatRule("static", inside, glob, target, hosts.get((inside, glob))))
+        return tuple(out)
+
     # ------------------------------------------------------------ results
 
     def result(self) -> ImportedConfig:
@@ -750,7 +939,8 @@ class _Parser:
                     names[direction] = built[id(raw)]
                 bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
-                              bindings=tuple(bindings), vrfs=self._vrfs(), nat=None)
+                              bindings=tuple(bindings), vrfs=self._vrfs(),
+                              nat=self._nat(ifmap, firewall))
 
     def _firewall(self, ifmap: dict[str, str]) -> tuple[list[Acl], list[ImportedBinding]]:
         """One stateful ACL per source zone: the enabled rules that can match its traffic."""
@@ -832,6 +1022,18 @@ class _Parser:
             out.append(ImportedVrf(model, tuple(dict.fromkeys(raw.rt_import)),
                                    tuple(dict.fromkeys(exports))))
         return tuple(out)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        netaddr.IPAddress(text, version=4)
+    except (netaddr.AddrFormatError, ValueError):
+        return False
+    return re.fullmatch(r"\d+\.\d+\.\d+\.\d+", text) is not None
+
+
+def host_ip(address: str) -> str:
+    return address.split("/")[0]
 
 
 def _canon(prefixes: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ importer reads what the text says, not what the model says.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def test_round_trip_every_device_equal_to_the_compiled_one(policy: str) -> None:
                 if key not in checked:
                     checked[key] = acl_differences(want, got)
                 assert checked[key] == [], (name, want_if.name, direction, checked[key])
+        assert set(back.nat) == set(d.nat), name  # NAT: the exit's pool, sources, servers
         for want_v, got_v in zip(d.vrfs, back.vrfs, strict=True):
             assert set(got_v.rt_import) == set(want_v.rt_import), (name, want_v.name)
             assert set(got_v.rt_export) == set(want_v.rt_export), (name, want_v.name)
@@ -99,6 +101,31 @@ def test_firewall_policies_are_stateful_and_per_source_zone() -> None:
     assert inside is not None and outside is not None and inside != outside
     assert inside.stateful and outside.stateful
     assert acl_differences(bound(d, "eth0"), inside) == []
+
+
+def test_router_nat_reads_back() -> None:
+    """A NAT device rendered as a router (no zones): nat outbound, address group, statics."""
+    from test_emit_vendor import hand_network
+    from zongheng.emitters import _router as rv
+
+    net = hand_network()
+    d = net.device("exit-hlj")
+    d = replace(d, acls=tuple(replace(a, stateful=False) for a in d.acls))
+    net = replace(net, devices=tuple(d if x.name == d.name else x for x in net.devices))
+    text = REGISTRY[TARGET](net).render(d)
+    assert "nat outbound 2000 address-group 1" in text and "security-policy" not in text
+    got = parse(text, d, "r.cfg")
+    first, last, _len = rv.nat_pool(d)  # the range the emitter derives when the model has none
+    want = {replace(r, pool_first=first, pool_last=last) if r.kind == "source" else r
+            for r in d.nat}
+    assert got.nat is not None and set(got.nat) == want
+    # a static translation moved to another public address is seen
+    moved = text.replace("nat static global 202.97.10.2 inside", "nat static global "
+                         "202.97.10.9 inside")
+    assert moved != text
+    statics = {(r.inside, r.outside) for r in parse(moved, d, "r.cfg").nat or ()
+               if r.kind == "static"}
+    assert statics == {("59.64.0.10", "202.97.10.9")}
 
 
 # ------------------------------------------------------------------ tampering

@@ -740,14 +740,13 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
             acls.setdefault(name, Acl(name, (), stateful=True))
             bindings[iface] = [name, bindings.get(iface, [None, None])[1]]
             continue
-        targets = [z for z in sorted(members) if z != zone or len(members[z]) > 1]
+        # a zone that reaches no other zone decides as its default policy does
+        targets = [z for z in sorted(members) if z != zone or len(members[z]) > 1] or [zone]
         results = {}
         for z in targets:
             rows = p.zone_rows(zone, z)
             key = tuple(tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows)
             results.setdefault(key, (z, rows))
-        if not results:
-            continue
         if len(results) > 1:
             (z1, _), (z2, _) = list(results.values())[:2]
             pols = p.sec_policies.get((zone, z2)) or p.sec_policies.get((zone, z1)) or {}

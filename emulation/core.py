@@ -195,11 +195,15 @@ def lab_hosts(network: Network) -> tuple[dict[str, LabHost], list[str]]:
 
 
 def plan_probes(network: Network, hosts: dict[str, LabHost], ports: list[int],
-                max_probes: int, enc: Encoder) -> tuple[list[Probe], int, int]:
-    """Probes for every ordered class pair, or a deterministic sample of pairs when
-    there are more than ``max_probes``; (probes, pairs in all, pairs probed)."""
+                max_probes: int, enc: Encoder,
+                only: list[tuple[str, str]] | None = None) -> tuple[list[Probe], int, int]:
+    """Probes for every ordered class pair (or the pairs ``only`` names), a deterministic
+    sample of pairs when there are more than ``max_probes``; (probes, pairs, pairs probed)."""
     classes = sorted({h.cls for h in hosts.values()})
     pairs = [(a, b) for a in classes for b in classes if a != b]
+    if only is not None:
+        wanted = set(only)
+        pairs = [p for p in pairs if p in wanted]
     kinds = [("tcp", p) for p in ports] + [("icmp", None)]
     total = len(pairs)
     if len(pairs) * len(kinds) > max_probes:
@@ -266,14 +270,16 @@ def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
 
 def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
                   max_probes: int = 1000, timeout: float = 1.0, timeout_ms: int = 60_000,
-                  prefix: str = "zh-emu-") -> Report:
+                  prefix: str = "zh-emu-", only: list[tuple[str, str]] | None = None
+                  ) -> Report:
     """Build the lab from rendered ``files`` (``<device>/iproute2.batch``,
     ``<device>/nftables.nft``) and compare every probe; everything is removed after."""
     started = time.monotonic()
     hosts, notes = lab_hosts(network)
     enc = Encoder(network)
     bare = Encoder(network, Forwarding(network, no_acl=True))
-    probes, pairs_total, pairs_probed = plan_probes(network, hosts, ports, max_probes, enc)
+    probes, pairs_total, pairs_probed = plan_probes(network, hosts, ports, max_probes, enc,
+                                                    only)
     results: list[ProbeResult] = []
     to_try: list[int] = []
     for p in probes:
@@ -323,7 +329,8 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
             # the source is the class's own host (the Internet: the one behind the first exit)
             attempts = [Attempt(lab.ns[r.probe.src], r.probe.dst_address, r.probe.protocol,
                                 r.probe.port, (k % 65535) + 1,
-                                tuple(lab.ns[n] for n in by_cls[r.probe.dst]), r.probe.dst)
+                                tuple(lab.ns[n] for n in by_cls[r.probe.dst]), r.probe.dst,
+                                None if hosts[r.probe.dst].gateway is None else r.probe.src_address)
                         for k, r in enumerate(results)]
             outcomes = run_attempts(listeners, attempts, timeout)
     except AssertionError as exc:  # LabError: a tool rejected a file

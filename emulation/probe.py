@@ -66,6 +66,7 @@ class Attempt:
     ident: int  # ICMP echo identifier (unique per attempt)
     dst_netns: tuple[str, ...]
     dst_label: str
+    src_seen: str | None = None  # the source address as the destination sees it (None: NAT)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class _Sniffer:
         with inside(netns):
             self.tcp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
             self.icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        self.syns: set[tuple[int, int]] = set()  # (sport, dport)
+        self.syns: set[tuple[str, int, int]] = set()  # (source address, sport, dport)
         self.echoes: set[int] = set()  # identifiers
         self.tasks: list[asyncio.Task] = []
 
@@ -110,13 +111,18 @@ class _Sniffer:
         while True:
             data = await loop.sock_recv(sock, 4096)
             if data:
-                handle(data[(data[0] & 0x0F) * 4:])
+                handle(socket.inet_ntoa(data[12:16]), data[(data[0] & 0x0F) * 4:])
 
-    def _tcp(self, seg: bytes) -> None:
+    def _tcp(self, src: str, seg: bytes) -> None:
         if len(seg) >= 14 and seg[13] & 0x02 and not seg[13] & 0x10:  # SYN without ACK
-            self.syns.add(struct.unpack("!HH", seg[:4]))
+            self.syns.add((src, *struct.unpack("!HH", seg[:4])))
 
-    def _icmp(self, msg: bytes) -> None:
+    def arrived(self, src: str | None, sport: int, dport: int) -> bool:
+        if src is not None:
+            return (src, sport, dport) in self.syns
+        return any(s[1:] == (sport, dport) for s in self.syns)
+
+    def _icmp(self, src: str, msg: bytes) -> None:
         if len(msg) >= 6 and msg[0] == 8:
             self.echoes.add(struct.unpack("!H", msg[4:6])[0])
 
@@ -232,7 +238,8 @@ async def _run_all(listeners: list[Listener], attempts: list[Attempt], timeout: 
     out: list[tuple[str, str | None]] = []
     for a, (answered, label, sport) in zip(attempts, raw, strict=True):
         if a.protocol == "tcp":
-            arrived = any((sport, a.port) in sniffers[ns].syns for ns in a.dst_netns)
+            assert a.port is not None
+            arrived = any(sniffers[ns].arrived(a.src_seen, sport, a.port) for ns in a.dst_netns)
             if label is not None and label != a.dst_label:
                 out.append((ELSEWHERE, label))
             elif label is not None:

@@ -1,0 +1,235 @@
+"""`zongheng emulate`: the emitted Linux configs carry real packets the way the verifier says.
+
+The lab tests need root and ``ip``/``nft``/``sysctl`` (CI has both); they are
+skipped with the reason otherwise. A planted fault (one ACL chain that accepts
+everything) must show up as a mismatch, and every namespace is gone after a
+run, a failed build and an interrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, run_zongheng
+from zongheng.compiler.pipeline import compile_file
+from zongheng.emitters.nftables import acl_chain
+from zongheng.emitters.writer import render_tree
+from zongheng.emulation import command as emulate_cmd
+from zongheng.emulation import core
+from zongheng.emulation.lab import missing, unique
+from zongheng.verifier.check import Encoder
+
+MINIMAL = "policies/minimal.zh"
+
+
+def _lab_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "emulate needs root"
+    gone = missing("ip", "nft", "sysctl")
+    return f"{gone} not installed" if gone else None
+
+
+needs_lab = pytest.mark.skipif(_lab_reason() is not None, reason=_lab_reason() or "")
+
+
+def _compiled():
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return compile_file(MINIMAL)
+    finally:
+        os.chdir(cwd)
+
+
+def _services(compiled) -> dict:
+    return {k: tuple(v) for k, v in compiled.plan.services.items()}
+
+
+def _namespaces(prefix: str) -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [ln.split()[0] for ln in out.splitlines() if ln.startswith(prefix)]
+
+
+def _find(probes: list[dict], src: str, dst: str, protocol: str, port: int | None) -> dict:
+    [hit] = [p for p in probes if p["src_class"] == src and p["dst_class"] == dst
+             and p["protocol"] == protocol and p["port"] == port]
+    return hit
+
+
+# ---------------------------------------------------------------- no lab needed
+
+def test_probe_ports_are_the_service_ports_and_one_no_service_uses() -> None:
+    ports = core.probe_ports(_services(_compiled()))
+    assert ports == [80, 443, 22]  # web = tcp/80, tcp/443; ping is ICMP; 22 is in no service
+
+
+def test_sampling_is_capped_and_deterministic() -> None:
+    net = _compiled().network
+    hosts, notes = core.lab_hosts(net)
+    assert notes == []
+    assert hosts["internet"].gateway is None and hosts["internet"].device == "exit-prov"
+    assert hosts["platform@prov"].address == "59.64.0.10"  # the published portal
+    enc = Encoder(net)
+    full, total, probed = core.plan_probes(net, hosts, [80, 443, 22], 10_000, enc)
+    assert total == probed == 14 * 13 and len(full) == 14 * 13 * 4
+    a, _, pairs_a = core.plan_probes(net, hosts, [80, 443, 22], 40, enc)
+    b, _, _ = core.plan_probes(net, hosts, [80, 443, 22], 40, enc)
+    assert a == b and len(a) == 40 and pairs_a == 10
+    assert a != full[:40]  # a sample across the pairs, not the first pairs only
+    # the Internet addresses the portal by its static NAT address
+    web = next(p for p in full if p.src == "internet" and p.dst == "platform@prov")
+    assert web.dst_address == "202.97.10.1" and web.dst_inside == "59.64.0.10"
+
+
+def test_not_root_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zongheng.cli import main
+
+    monkeypatch.setattr(emulate_cmd, "is_root", lambda: False)
+    r = CliRunner().invoke(main, ["emulate", str(REPO / MINIMAL)])
+    assert r.exit_code == 2
+    assert "needs root" in r.output and "Traceback" not in r.output
+
+
+def test_missing_tools_are_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zongheng.cli import main
+
+    monkeypatch.setattr(emulate_cmd, "is_root", lambda: True)
+    monkeypatch.setattr(emulate_cmd, "missing_tools", lambda: ["nft"])
+    r = CliRunner().invoke(main, ["emulate", str(REPO / MINIMAL)])
+    assert r.exit_code == 2
+    assert "needs nft" in r.output
+
+
+def test_bad_policy_is_bad_input(tmp_path) -> None:
+    bad = tmp_path / "bad.zh"
+    bad.write_text("network {\n")
+    r = run_zongheng("emulate", str(bad))
+    assert r.returncode == 2 and b"Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- the lab
+
+@needs_lab
+def test_minimal_agrees_with_the_verifier() -> None:
+    r = run_zongheng("emulate", MINIMAL, "--format", "json")
+    assert r.returncode == 0, r.stderr.decode()
+    data = json.loads(r.stdout)
+    probes = data["probes"]
+    s = data["summary"]
+    assert s["mismatch"] == 0 and s["unknown"] == 0
+    assert s["probes"] == 14 * 13 * 4 == s["agree"] + s["skipped"]
+    agreeing = [p for p in probes if p["status"] == "agree"]
+    assert sum(p["real"] == "delivered" for p in agreeing) > 100
+    assert sum(p["real"] != "delivered" for p in agreeing) > 100
+    # the Internet reaches the published portal's web port through its NAT address only
+    web = _find(probes, "internet", "platform@prov", "tcp", 80)
+    assert (web["dst"], web["verifier"], web["real"], web["status"]) == (
+        "202.97.10.1", "all", "delivered", "agree")
+    assert web["reason"] == "allowed by policies/minimal.zh:41"
+    for proto, port in (("tcp", 22), ("icmp", None)):
+        p = _find(probes, "internet", "platform@prov", proto, port)
+        assert (p["verifier"], p["real"], p["status"]) == ("none", "dropped", "agree")
+    # audit's horizontal site never reaches tax's vertical net: 10.0.0.10 is audit's own
+    # vertical host there (the same private range), which answers the web port instead
+    for proto, port in (("tcp", 80), ("tcp", 22), ("icmp", None)):
+        p = _find(probes, "horizontal(audit)@prov", "vertical(tax)@prov", proto, port)
+        assert p["dst"] == "10.0.0.10" and p["verifier"] == "none" and p["status"] == "agree"
+    assert _find(probes, "horizontal(audit)@prov", "vertical(tax)@prov", "tcp", 80)[
+        "real"] == "elsewhere (vertical(audit)@prov)"
+    assert _find(probes, "horizontal(audit)@prov", "vertical(tax)@prov", "tcp", 22)[
+        "real"] == "dropped"
+    # horizontal -> own vertical: the web service and ping only
+    assert _find(probes, "horizontal(tax)@north", "vertical(tax)@north", "tcp", 443)[
+        "real"] == "delivered"
+    assert _find(probes, "horizontal(tax)@north", "vertical(tax)@north", "tcp", 22)[
+        "real"] == "dropped"
+    # vertical between sites rides WireGuard: skipped with the reason, never agreeing
+    p = _find(probes, "vertical(tax)@north", "vertical(tax)@prov", "tcp", 80)
+    assert p["status"] == "skipped" and p["real"] is None and "WireGuard" in p["reason"]
+    assert p["verifier"] == "all"
+    # mismatches first, then agreeing, then skipped probes
+    order = [p["status"] for p in probes]
+    assert order == sorted(order, key=lambda x: {"mismatch": 0, "unknown": 1, "agree": 2,
+                                                 "skipped": 3}[x])
+
+
+@needs_lab
+def test_text_report_is_a_table_and_a_summary() -> None:
+    r = run_zongheng("emulate", MINIMAL, "--max-probes", "24")
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode()
+    assert "zongheng emulate policies/minimal.zh" in out
+    assert re.search(r"24 probes \(6 of 182 class pairs\): \d+ agree, 0 mismatch", out)
+
+
+def _tampered(files: dict[str, bytes], device: str, acl: str) -> dict[str, bytes]:
+    """``device``'s ruleset with ``acl``'s chain accepting everything first."""
+    rel = f"{device}/nftables.nft"
+    text = files[rel].decode()
+    head = f"\tchain {acl_chain(acl)} {{\n"
+    assert text.count(head) == 1
+    return {**files, rel: text.replace(head, head + "\t\taccept\n").encode()}
+
+
+@needs_lab
+def test_a_planted_fault_is_a_mismatch() -> None:
+    compiled = _compiled()
+    net = compiled.network
+    acl = next(i.acl_in for i in net.device("pe-prov").interfaces
+               if i.attached_class == "horizontal(audit)@prov")
+    files = _tampered(render_tree(net, ["iproute2", "nftables"]), "pe-prov", acl)
+    ports = core.probe_ports(_services(compiled))
+    only = [("horizontal(audit)@prov", "vertical(audit)@prov"),
+            ("horizontal(audit)@prov", "internet"),
+            ("horizontal(tax)@prov", "vertical(tax)@prov")]
+    prefix = unique("zh-emt-")
+    report = core.emulate_files(net, files, ports, prefix=prefix, only=only)
+    assert report.exit_status == 1
+    bad = {(r.probe.src, r.probe.dst, r.probe.label) for r in report.results
+           if r.status == core.MISMATCH}
+    # ssh into audit's own vertical net: the verifier drops it at the ACL, the lab delivers
+    assert ("horizontal(audit)@prov", "vertical(audit)@prov", "tcp/22") in bad
+    first = report.results[0]
+    assert first.status == core.MISMATCH and first.expected == "dropped"
+    assert first.real == "delivered"
+    # a site whose ACL is intact still agrees
+    assert all(r.status == core.AGREE for r in report.results
+               if r.probe.src == "horizontal(tax)@prov")
+    assert "mismatch" in emulate_cmd.render_text(report)
+    assert _namespaces(prefix) == []
+
+
+@needs_lab
+def test_a_rejected_file_is_an_error_and_leaves_no_namespace() -> None:
+    compiled = _compiled()
+    files = render_tree(compiled.network, ["iproute2", "nftables"])
+    files["pe-north/nftables.nft"] = b"table inet zh_filter {\n\tchain x { bogus }\n}\n"
+    prefix = unique("zh-emt-")
+    with pytest.raises(core.EmulateError, match="pe-north: nft -f"):
+        core.emulate_files(compiled.network, files, [80], prefix=prefix,
+                           only=[("horizontal(tax)@north", "platform@prov")])
+    assert _namespaces(prefix) == []
+
+
+@needs_lab
+def test_an_interrupted_run_leaves_no_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _compiled()
+    files = render_tree(compiled.network, ["iproute2", "nftables"])
+    prefix = unique("zh-emt-")
+    seen: list[list[str]] = []
+
+    def interrupted(*args, **kwargs):
+        seen.append(_namespaces(prefix))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core, "run_attempts", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        core.emulate_files(compiled.network, files, [80], prefix=prefix,
+                           only=[("horizontal(tax)@north", "platform@prov")])
+    assert len(seen[0]) == 4 + 2 + 1  # devices, the two hosts, the sink
+    assert _namespaces(prefix) == []

@@ -855,6 +855,9 @@ class _Parser:
             if rule.group is None:
                 raise self.ctx.error(rule.lineno, 1, f"nat-policy rule {rule.name} has no "
                                      "action source-nat address-group")
+            if not rule.dst_zones:
+                raise self.ctx.error(rule.lineno, 1, f"nat-policy rule {rule.name} has no "
+                                     "destination-zone: its outside interface is unknown")
             ifaces = sorted({i for z in rule.dst_zones for i in outside_of_zone.get(z, [])})
             if not ifaces:
                 continue  # no traffic leaves towards its zones: it translates nothing

@@ -413,6 +413,12 @@ def test_other_unreadable_configs_are_errors() -> None:
     assert (line, col) == (3, 11) and "service" in msg
     line, col, msg = _error(e, "security-policy\n rule name x\n  disable\n quit\nquit\n")
     assert (line, col) == (3, 3) and "disable" in msg
+    line, _col, msg = _error(e, "nat-policy\n rule name n\n  source-zone trust\n"
+                             "  action source-nat address-group G\n quit\nquit\n")
+    assert line == 2 and "destination-zone" in msg
+    line, col, msg = _error(e, "nat server web protocol tcp global 1.1.1.1 www inside "
+                            "10.0.0.1 www\n")
+    assert line == 1 and "nat server" in msg
     # two model interfaces in one zone: their mutual traffic is intrazone, permitted
     line, col, msg = _error(e, "firewall zone trust\n add interface GigabitEthernet0/0/0\n"
                             " add interface GigabitEthernet0/0/1\nquit\nsecurity-policy\nquit\n")

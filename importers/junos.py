@@ -429,6 +429,7 @@ class _Parser:
         self.default_policy = "deny-all"
         self.flow = False
         self.addresses: dict[str, list[str]] = {}
+        self.address_book: dict[str, tuple[str, Tok]] = {}
         self.address_sets: dict[str, list[Tok]] = {}
         self.apps: dict[str, dict[str, list[Tok]]] = {}
         self.app_sets: dict[str, list[Tok]] = {}
@@ -464,7 +465,7 @@ class _Parser:
             self.flow = True
             self._sec_policy(t)
         elif w[:2] == ["security", "address-book"] and len(w) >= 4:
-            self._address_book(t[3:])
+            self._address_book(t[2].text, t[3:])
         elif w[:1] == ["applications"]:
             self._application(t)
         elif w[:2] == ["security", "nat"]:
@@ -530,7 +531,7 @@ class _Parser:
             if model is not None:
                 self.zones[model] = zone
         elif len(w) >= 8 and w[4] == "address-book":
-            self._address_book(t[5:])
+            self._address_book(f"zone {zone}", t[5:])
 
     def _sec_policy(self, t: list[Tok]) -> None:
         w = [x.text for x in t]
@@ -574,14 +575,23 @@ class _Parser:
         else:
             raise _Error(t[8], f"policy statement {key!r} is not imported")
 
-    def _address_book(self, t: list[Tok]) -> None:
-        # t starts at address / address-set
+    def _address_book(self, book: str, t: list[Tok]) -> None:
+        """One address-book line (``t`` starts at address / address-set).
+
+        Books are merged by name, so one name must mean one prefix in all of them.
+        """
         w = [x.text for x in t]
         if w[0] == "address" and len(w) >= 3:
             if w[2] == "description":
                 self.addresses.setdefault(w[1], [])
             elif len(w) == 3:
-                self.addresses.setdefault(w[1], []).append(_prefix(t[2]))
+                prefix = _prefix(t[2])
+                other = self.address_book.get(w[1])
+                if other is not None and other[0] != book and self.addresses[w[1]] != [prefix]:
+                    raise _Error(t[2], f"address {w[1]!r} differs in address books "
+                                 f"{other[0]!r} and {book!r}")
+                self.address_book[w[1]] = (book, t[2])
+                self.addresses[w[1]] = [prefix]  # an address names one prefix: set replaces
             else:
                 raise _Error(t[2], "address form is not imported (only a prefix)")
         elif w[0] == "address-set" and len(w) >= 4:

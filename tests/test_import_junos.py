@@ -457,3 +457,10 @@ def test_source_nat_to_the_interface_is_an_error() -> None:
     diag = e.value.diagnostics[0]
     assert diag.loc.line == text.splitlines().index(f"{rule} interface") + 1
     assert diag.loc.col == len(rule) - len("source-nat") + 1
+
+
+def test_one_address_name_in_two_books_must_agree() -> None:
+    text = ("set security address-book global address web 10.0.0.1/32\n"
+            "set security address-book dmz address web 10.0.0.2/32\n")
+    line, col, msg = error_of(text, "exit-prov")
+    assert (line, col) == (2, text.splitlines()[1].index("10.0.0.2") + 1) and "web" in msg

@@ -724,8 +724,11 @@ class _Parser:
     def in_secpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
         words = [t.text for t in toks]
         if words[:2] == ["rule", "name"] and len(words) == 3:
-            pol = _Policy(words[2], lineno)
-            self.policies.append(pol)
+            # entering an existing rule again edits it in place (its position stays)
+            pol = next((p for p in self.policies if p.name == words[2]), None)
+            if pol is None:
+                pol = _Policy(words[2], lineno)
+                self.policies.append(pol)
             self.push("secrule", indent, pol)
         elif words[:2] == ["default", "action"] and len(words) == 3 \
                 and words[2] in ("permit", "deny"):
@@ -777,8 +780,10 @@ class _Parser:
     def in_natpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
         words = [t.text for t in toks]
         if words[:2] == ["rule", "name"] and len(words) == 3:
-            rule = _NatPolicy(words[2], lineno)
-            self.nat_rules.append(rule)
+            rule = next((r for r in self.nat_rules if r.name == words[2]), None)
+            if rule is None:
+                rule = _NatPolicy(words[2], lineno)
+                self.nat_rules.append(rule)
             self.push("natrule", indent, rule)
         else:
             raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in nat-policy is not read")

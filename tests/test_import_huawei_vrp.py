@@ -349,6 +349,13 @@ def test_firewall_operator_forms() -> None:
     zb = next(x for x in b.acls if x.name == "zone-trust")
     assert za.stateful and acl_differences(za, zb) == []
     assert len(za.lines) == 1  # the rule to the firewall itself (zone local) is not read
+    # entering rule a again edits it in place: now it denies
+    edited = parse(base + (" rule name a\n  source-zone trust\n  destination-zone untrust\n"
+                           "  action permit\n quit\n rule name b\n  source-zone trust\n"
+                           "  action permit\n quit\n rule name a\n  action deny\n quit\n"
+                           "quit\n"), d, "e.cfg")
+    ze = next(x for x in edited.acls if x.name == "zone-trust")
+    assert [ln.action for ln in ze.lines] == ["deny", "permit"]
     c = parse(base + " default action permit\nquit\n", d, "c.cfg")
     zc = next(x for x in c.acls if x.name == "zone-untrust")
     assert acl_differences(None, zc) == []  # default permit: everything passes

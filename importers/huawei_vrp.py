@@ -540,8 +540,13 @@ class _Parser:
             self.push("natpol", indent)
         elif words[:2] == ["nat", "server"]:
             self._nat_server(lineno, toks)
+        elif words[:2] == ["nat", "alg"]:
+            self.push("other", indent)  # application gateways: what is translated stays
         elif words[0] == "nat":
             raise self.ctx.error(lineno, toks[0].col, f"{' '.join(words[:2])} is not read")
+        elif words[:2] == ["firewall", "interzone"]:
+            raise self.ctx.error(lineno, toks[0].col, "firewall interzone (AR zone-based "
+                                 "packet filter) is not read; the USG security-policy is")
         elif words == ["security-policy"]:
             self.secpol_seen = True
             self.push("secpol", indent)

@@ -157,6 +157,10 @@ _CHILDREN = {
 }
 
 
+_SYSTEM_PAIRS = [["ip", "vpn-instance"], ["ip", "ip-prefix"], ["ip", "route-static"],
+                 ["nat", "address-group"], ["nat", "server"]]
+
+
 def _tokens(line: str) -> list[_Tok]:
     return [_Tok(m.group(0), m.start() + 1) for m in re.finditer(r"\S+", line)]
 
@@ -443,7 +447,6 @@ class _Parser:
         self.acls: dict[str, _RawAcl] = {}  # "3000" or "name:X" -> acl (both keys when both)
         # ifkey -> direction -> (ACL key, line, column)
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
-        self.iface_line: dict[str, int] = {}
         self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
         self.policies: list[_Policy] = []
         self.secpol_seen = False
@@ -489,8 +492,9 @@ class _Parser:
             self.dispatch(lineno, indent, toks)
 
     def _opens_view(self, top: _View, toks: list[_Tok]) -> bool:
-        """A ``rule name`` at the indentation of a rule view opens the next rule."""
-        return top.kind == "secrule" and toks[0].text == "rule"
+        """System-view commands that start like a child of the view (``ip vpn-instance``
+        after an unindented interface) end the view, so no VPN instance is missed."""
+        return [t.text for t in toks[:2]] in _SYSTEM_PAIRS
 
     def push(self, kind: str, indent: int, data: object = None) -> None:
         self.stack.append(_View(kind, indent, data))
@@ -513,7 +517,6 @@ class _Parser:
             self.push("acl", indent, self._open_acl(lineno, toks))
         elif first == "interface" and len(toks) >= 2:
             key = _ifkey(" ".join(words[1:]))
-            self.iface_line.setdefault(key, lineno)
             self.push("interface", indent, key)
         elif words[:2] == ["ip", "vpn-instance"] and len(words) >= 3:
             vrf = self.vrfs.setdefault(words[2], _VrfRaw(words[2]))

@@ -305,6 +305,12 @@ def test_unindented_paste_with_quits_and_named_acl() -> None:
             f"rule 10 deny ip\nquit\ninterface {ifname}\ntraffic-filter inbound acl name WEB\n"
             "quit\n")
     assert acl_differences(_one_acl(d, indented), _one_acl(d, flat)) == []
+    # an unindented interface left without quit: the VPN instance after it is still read
+    vrf = d.vrfs[0]
+    got = parse(f"interface {ifname}\nip binding vpn-instance {vrf.name}\n"
+                f"ip vpn-instance {vrf.name}\nipv4-family\nvpn-target 65000:7 both\n", d, "v.cfg")
+    assert got.vrfs is not None and [(v.name, v.rt_import, v.rt_export) for v in got.vrfs] == [
+        (vrf.name, ("65000:7",), ("65000:7",))]
 
 
 def test_port_names_mask_lengths_and_step() -> None:

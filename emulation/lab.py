@@ -109,8 +109,11 @@ class Lab:
             self.created.append(ns)
             run(["ip", "netns", "exec", ns, "sysctl", "-qw", *_SYSCTLS])
         attached = {(dev, ifname): host for host, (dev, ifname, _, _) in self.hosts.items()}
+        model = {(dev, i.name): i.model for dev, plan in self.plans.items()
+                 for i in plan.interfaces}
         done: set[frozenset] = set()
         sinks = 0
+        later: dict[str, list[str]] = {}  # namespace -> lines to run after the devices'
         for dev, plan in sorted(self.plans.items()):
             if dev not in self.devices:
                 continue
@@ -119,10 +122,29 @@ class Lab:
                 end = (dev, i.name)
                 if i.peer_device in self.devices and i.peer_ifname:
                     pair = frozenset({end, (i.peer_device, i.peer_ifname)})
-                    if pair not in done:
-                        done.add(pair)
+                    if pair in done:
+                        continue
+                    done.add(pair)
+                    host = attached.get((dev, i.model)) or attached.get(
+                        (i.peer_device, model.get((i.peer_device, i.peer_ifname))))
+                    if host is None:
                         lines.append(f"link add name {i.name} type veth peer name "
                                      f"{i.peer_ifname} netns {self.ns[i.peer_device]}")
+                        continue
+                    # a shared segment (a gateway on a site LAN): a bridge in the sink
+                    sinks += 1
+                    b = f"b{sinks}"
+                    lines.append(f"link add name {i.name} type veth peer name {b}a "
+                                 f"netns {self.sink}")
+                    later.setdefault(self.ns[i.peer_device], []).append(
+                        f"link add name {i.peer_ifname} type veth peer name {b}b "
+                        f"netns {self.sink}")
+                    later.setdefault(self.ns[host], []).append(
+                        f"link add name h0 type veth peer name {b}h netns {self.sink}")
+                    later.setdefault(self.sink, []).extend(
+                        [f"link add name br{sinks} type bridge", f"link set dev br{sinks} up"]
+                        + [f"link set dev {b}{x} master br{sinks}" for x in "abh"]
+                        + [f"link set dev {b}{x} up" for x in "abh"])
                 elif (dev, i.model) in attached:
                     host = attached[(dev, i.model)]
                     lines.append(f"link add name {i.name} type veth peer name h0 "
@@ -132,6 +154,8 @@ class Lab:
                     lines.append(f"link add name {i.name} type veth peer name s{sinks} "
                                  f"netns {self.sink}")
             self._ip(self.ns[dev], lines)
+        for ns in sorted(later, key=lambda n: n == self.sink):  # the sink's bridges last
+            self._ip(ns, later[ns])
         for dev, (batch, ruleset) in sorted(self.devices.items()):
             (self.workdir / f"{dev}.batch").write_bytes(batch)
             (self.workdir / f"{dev}.nft").write_bytes(ruleset)
@@ -146,12 +170,28 @@ class Lab:
             lines = ["link set dev lo up", "link set dev h0 up", f"address add {address} dev h0"]
             if gateway:
                 lines.append(f"route add default via {gateway} dev h0")
+            elif hops := self._next_hops(dev, ifname):
+                # a host outside (the Internet) that is also the device's next hop there
+                mine, plen = hops
+                lines += [f"address add {h}/{plen} dev h0" for h in mine[1:]]
+                lines.append(f"route add default via {mine[0]} dev h0 src {address.split('/')[0]}")
             else:  # a host outside (the Internet): the device's interface has no address
                 mac = json.loads(run(["ip", "-n", self.ns[dev], "-j", "link", "show", "dev",
                                       linux_ifname(ifname)]).stdout)[0]["address"]
                 lines += [f"neighbour add 169.254.0.1 lladdr {mac} dev h0",
                           "route add default via 169.254.0.1 dev h0 onlink"]
             self._ip(self.ns[host], lines)
+
+    def _next_hops(self, dev: str, ifname: str) -> tuple[list[str], str] | None:
+        """The device's address on ``ifname`` then the next hops its routes name there
+        (the host answers for them), and the prefix length; None without an address."""
+        lif = linux_ifname(ifname)
+        iface = next((i for i in self.plans[dev].interfaces if i.name == lif), None)
+        if iface is None or not iface.address:
+            return None
+        own, plen = iface.address.split("/")
+        hops = sorted({r.via for r in self.plans[dev].routes if r.dev == lif and r.via})
+        return ([own, *hops], plen) if hops else None
 
     def __exit__(self, *exc: object) -> None:
         try:

@@ -149,6 +149,7 @@ _CHILDREN = {
     "zone": {"add", "set", "description"},
     "secpol": {"rule", "default"},
     "natgroup": {"section", "mode", "description"},
+    "addrset": {"address", "description"},
     "natpol": {"rule"},
     "natrule": {"source-zone", "destination-zone", "source-address", "action", "description"},
     "secrule": {"source-zone", "destination-zone", "source-address", "destination-address",
@@ -427,17 +428,32 @@ def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> No
 
 
 def _address(ctx: _Ctx, lineno: int, toks: list[_Tok]) -> list[str]:
-    """``A mask M`` / ``A LEN`` / ``A WILDCARD`` / ``any`` of source/destination-address."""
+    """``A mask M`` / ``A LEN`` / ``A WILDCARD`` / ``range A B`` / ``any`` as prefixes;
+    ``address-set N...`` as ``@N@LINE@COL`` references, expanded once all sets are read."""
     rest = toks[1:]
     if len(rest) == 1 and rest[0].text == "any":
         return list(_ALL)
+    if len(rest) >= 2 and rest[0].text == "address-set":
+        return [f"@{t.text}@{lineno}@{t.col}" for t in rest[1:]]
+    if len(rest) == 3 and rest[0].text == "range":
+        return _range(ctx, lineno, rest[1], rest[2])
     if len(rest) == 3 and rest[1].text == "mask":
         return [_prefix_mask(ctx, lineno, rest[0], rest[2], keyword=True)]
-    if len(rest) == 2 and rest[0].text not in ("address-set", "range", "domain-set"):
+    if len(rest) == 2 and rest[0].text not in ("domain-set", "geo-location"):
         return [_prefix_mask(ctx, lineno, rest[0], rest[1], keyword=False)]
     col = rest[0].col if rest else toks[0].col
-    raise ctx.error(lineno, col, f"{toks[0].text}: only `A mask M`, `A LEN`, `A WILDCARD` "
-                    "or `any` are read (address sets and ranges are not)")
+    raise ctx.error(lineno, col, f"{toks[0].text}: only `A mask M`, `A LEN`, `A WILDCARD`, "
+                    "`range A B`, `address-set N...` or `any` are read")
+
+
+def _range(ctx: _Ctx, lineno: int, lo: _Tok, hi: _Tok) -> list[str]:
+    """An address range as the fewest prefixes covering exactly it."""
+    for t in (lo, hi):
+        if not _is_ip(t.text):
+            raise ctx.error(lineno, t.col, f"bad IPv4 address {t.text!r}")
+    if netaddr.IPAddress(lo.text) > netaddr.IPAddress(hi.text):
+        raise ctx.error(lineno, hi.col, f"range {lo.text} {hi.text} is empty")
+    return [str(c) for c in netaddr.IPRange(lo.text, hi.text).cidrs()]
 
 
 class _Parser:
@@ -448,6 +464,7 @@ class _Parser:
         # ifkey -> direction -> (ACL key, line, column)
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
         self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
+        self.address_sets: dict[str, list[str] | None] = {}  # None: a group set (not read)
         self.policies: list[_Policy] = []
         self.secpol_seen = False
         self.default_permit = False
@@ -518,6 +535,15 @@ class _Parser:
         elif first == "interface" and len(toks) >= 2:
             key = _ifkey(" ".join(words[1:]))
             self.push("interface", indent, key)
+        elif words[:2] == ["ip", "address-set"] and len(words) >= 3:
+            kind = words[4] if len(words) == 5 and words[3] == "type" else "object"
+            if len(words) not in (3, 5) or kind not in ("object", "group"):
+                raise self.ctx.error(lineno, toks[3].col, "ip address-set N [type object|group]")
+            if kind == "group":
+                self.address_sets[words[2]] = None
+                self.push("other", indent)
+            else:
+                self.push("addrset", indent, self.address_sets.setdefault(words[2], []))
         elif words[:2] == ["ip", "vpn-instance"] and len(words) >= 3:
             vrf = self.vrfs.setdefault(words[2], _VrfRaw(words[2]))
             self.push("vpn", indent, vrf)
@@ -769,6 +795,41 @@ class _Parser:
             raise self.ctx.error(lineno, toks[0].col, f"{first!r} in a security-policy rule is "
                                  "not read (it could narrow or widen the rule)")
 
+    def in_addrset(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+        members: list[str] = self.stack[-1].data  # type: ignore[assignment]
+        words = [t.text for t in toks]
+        if words[0] == "description":
+            return
+        if words[0] != "address":
+            raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in an address set is "
+                                 "not read")
+        rest = toks[1:]
+        if rest and rest[0].text.isdigit() and len(rest) > 1 and not _is_ip(rest[0].text):
+            rest = rest[1:]  # the member ID
+        if any(t.text == "address-set" for t in rest):
+            raise self.ctx.error(lineno, toks[0].col, "nested address sets are not read")
+        members.extend(_address(self.ctx, lineno, [toks[0], *rest]) or ["0.0.0.0/0"])
+
+    def _expand(self, items: list[str]) -> list[str]:
+        """Address-set references replaced by their prefixes."""
+        out: list[str] = []
+        for item in items:
+            if not item.startswith("@"):
+                out.append(item)
+                continue
+            _, name, ln, col = item.split("@")
+            if name not in self.address_sets:
+                raise self.ctx.error(int(ln), int(col), f"address set {name} is used but never "
+                                     "defined")
+            members = self.address_sets[name]
+            if members is None:
+                raise self.ctx.error(int(ln), int(col), f"address set {name} is a group "
+                                     "(type group): not read")
+            if not members:
+                raise self.ctx.error(int(ln), int(col), f"address set {name} is empty")
+            out.extend(members)
+        return out
+
     # ------------------------------------------------------------ NAT
 
     def in_natgroup(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
@@ -879,7 +940,7 @@ class _Parser:
                                      f"destination zones hold {len(ifaces)} interfaces of the "
                                      "model; one outside interface is read")
             outside, first, last = pool(rule.group, rule.group_line)
-            for src in _canon(rule.src) or ["0.0.0.0/0"]:
+            for src in _canon(self._expand(rule.src)) or ["0.0.0.0/0"]:
                 out.append(NatRule("source", src, outside, ifaces[0], None, first, last))
             statics_if = statics_if or ifaces[0]
         for key, items in sorted(self.nat_outbound.items()):
@@ -1010,8 +1071,8 @@ class _Parser:
                                          f"destination zones {sorted(dst)} leave out "
                                          f"{sorted(others - dst)}; a per-destination-zone rule "
                                          "cannot be expressed as an interface ACL")
-            src = tuple(_canon(pol.src))
-            dst_p = tuple(_canon(pol.dst))
+            src = tuple(_canon(self._expand(pol.src)))
+            dst_p = tuple(_canon(self._expand(pol.dst)))
             for proto, sport, dport, icmp in pol.services or [("ip", None, None, None)]:
                 lines.append(AclLine(seq=10 * (len(lines) + 1), action=pol.action or "deny",
                                      protocol=proto, src=src, dst=dst_p, sport=sport,

@@ -357,6 +357,19 @@ def test_firewall_operator_forms() -> None:
     zb = next(x for x in b.acls if x.name == "zone-trust")
     assert za.stateful and acl_differences(za, zb) == []
     assert len(za.lines) == 1  # the rule to the firewall itself (zone local) is not read
+    # an address set (range, wildcard, mask) reads as the prefixes it covers
+    sets = parse("ip address-set inside type object\n address 0 range 59.64.0.0 59.65.255.255\n"
+                 " address 1 59.66.0.0 0.1.255.255\n address 2 59.67.0.0 mask 255.255.0.0\n"
+                 "quit\n" + base + (" rule name a\n  source-zone trust\n"
+                                    "  destination-zone untrust\n"
+                                    "  source-address address-set inside\n"
+                                    "  service protocol tcp destination-port 80\n"
+                                    "  action permit\n quit\nquit\n"), d, "s.cfg")
+    zs = next(x for x in sets.acls if x.name == "zone-trust")
+    assert acl_differences(za, zs) == []
+    with pytest.raises(ConfigError, match="never defined"):
+        parse(base + " rule name a\n  source-address address-set nowhere\n  action permit\n"
+              " quit\nquit\n", d, "u.cfg")
     # entering rule a again edits it in place: now it denies
     edited = parse(base + (" rule name a\n  source-zone trust\n  destination-zone untrust\n"
                            "  action permit\n quit\n rule name b\n  source-zone trust\n"

@@ -247,11 +247,13 @@ def _evidence(verdict: str, delivered: Counterexample | None,
 
 
 def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
-          timeout_ms: int) -> tuple[str, str | None, str, str | None]:
+          timeout_ms: int, tunnels: dict | None = None
+          ) -> tuple[str, str | None, str, str | None]:
     """(verdict, expected real outcome, evidence, tunnel names when the path needs one).
 
     ``bare`` is the network without ACLs: a dropped probe whose path would ride a
-    tunnel is as untestable here as a delivered one."""
+    tunnel is as untestable here as a delivered one. Without ACLs the path does
+    not depend on the port: ``tunnels`` caches it per class pair."""
     service = Service("tcp", PortRange(probe.port, probe.port)) if probe.protocol == "tcp" \
         else Service("icmp")
     src = ((probe.src, (f"{probe.src_address}/32",)),)
@@ -259,8 +261,13 @@ def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
     q = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=enc)
     tunnel = _tunnel(q.delivered_example)
     if tunnel is None and q.verdict != "all":
-        b = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=bare)
-        tunnel = _tunnel(b.delivered_example)
+        cache = tunnels if tunnels is not None else {}
+        key = (probe.src, probe.dst)
+        if key not in cache:
+            b = query(network, src, dst, (Service("ip"),), timeout_ms=timeout_ms,
+                      encoder=bare)
+            cache[key] = _tunnel(b.delivered_example)
+        tunnel = cache[key]
     expected = {"all": "delivered", "none": "dropped"}.get(q.verdict)
     return q.verdict, expected, _evidence(q.verdict, q.delivered_example,
                                           q.dropped_example), tunnel
@@ -282,8 +289,9 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
                                                     only)
     results: list[ProbeResult] = []
     to_try: list[int] = []
+    tunnels: dict[tuple[str, str], str | None] = {}
     for p in probes:
-        verdict, expected, evidence, tunnel = judge(network, p, enc, bare, timeout_ms)
+        verdict, expected, evidence, tunnel = judge(network, p, enc, bare, timeout_ms, tunnels)
         if tunnel is not None:
             r = ProbeResult(p, verdict, expected, None, SKIPPED,
                             f"needs WireGuard tunnel {tunnel} (no WireGuard in this kernel)")

@@ -234,6 +234,19 @@ def _tunnel(cx: Counterexample | None) -> str | None:
     return None
 
 
+def _tunnel_reason(network: Network, names: str) -> str:
+    """Why a path over these tunnels cannot run here: vertical tunnels are WireGuard
+    on Linux, inner-net links IPsec (strongSwan, kernel ESP)."""
+    kinds = {t.name: t.kind for t in network.tunnels}
+    used = {kinds.get(n, "vertical") for n in names.split(",")}
+    why = []
+    if "vertical" in used:
+        why.append("WireGuard: no kernel module here")
+    if "inner" in used:
+        why.append("IPsec: no kernel ESP here")
+    return f"the path rides tunnel {names} ({'; '.join(why)})"
+
+
 def _evidence(verdict: str, delivered: Counterexample | None,
               dropped: Counterexample | None) -> str:
     if verdict in ("all", "some") and delivered is not None and delivered.rule:
@@ -293,8 +306,7 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
     for p in probes:
         verdict, expected, evidence, tunnel = judge(network, p, enc, bare, timeout_ms, tunnels)
         if tunnel is not None:
-            r = ProbeResult(p, verdict, expected, None, SKIPPED,
-                            f"needs WireGuard tunnel {tunnel} (no WireGuard in this kernel)")
+            r = ProbeResult(p, verdict, expected, None, SKIPPED, _tunnel_reason(network, tunnel))
         elif verdict == "unknown":
             r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
         elif expected is None:

@@ -75,8 +75,11 @@ class Lab:
 
     ``devices``: device -> (iproute2 batch, nftables ruleset) bytes; ``plans``:
     :func:`linux_plan` output; ``hosts``: name -> (device, model interface,
-    address/len, gateway). Links between two lab devices become veth pairs;
-    every other interface gets a veth whose peer sits in a sink namespace.
+    address/len, gateway). Links between two lab devices become veth pairs (a
+    bridge in the sink namespace when a host sits on the link too: a gateway on
+    a site LAN); every other interface gets a veth whose peer sits in the sink.
+    A host without gateway is outside (the Internet): it routes to the device
+    and answers for the next hops the device's routes name on that interface.
     Use as a context manager; ``ping`` and ``rx`` probe it.
     """
 

@@ -233,3 +233,37 @@ def test_an_interrupted_run_leaves_no_namespace(monkeypatch: pytest.MonkeyPatch)
                            only=[("horizontal(tax)@north", "platform@prov")])
     assert len(seen[0]) == 4 + 2 + 1  # devices, the two hosts, the sink
     assert _namespaces(prefix) == []
+
+
+@needs_lab
+def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
+    """The province: a private-net gateway on the platform's LAN, an exit with an uplink
+    next hop, IPsec inner-net links (skipped)."""
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        compiled = compile_file("policies/heilongjiang.zh")
+    finally:
+        os.chdir(cwd)
+    net = compiled.network
+    only = [("horizontal(hrss)@hlj", "private(socialsec)"),
+            ("horizontal(tax)@hlj", "private(socialsec)"),
+            ("platform@hlj", "internet"), ("horizontal(tax)@suifenhe", "internet"),
+            ("internet", "platform@hlj"), ("inner@hlj", "inner@hrb")]
+    prefix = unique("zh-emt-")
+    report = core.emulate_files(net, render_tree(net, ["iproute2", "nftables"]),
+                                core.probe_ports(_services(compiled)), prefix=prefix, only=only)
+    assert report.exit_status == 0 and report.count(core.MISMATCH) == 0
+    got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
+    real = {k: r.real for k, r in got.items()}
+    assert real["horizontal(hrss)@hlj", "private(socialsec)", "tcp/80"] == "delivered"
+    assert real["horizontal(hrss)@hlj", "private(socialsec)", "tcp/22"] == "dropped"
+    assert real["horizontal(tax)@hlj", "private(socialsec)", "tcp/80"] == "dropped"
+    assert real["platform@hlj", "internet", "tcp/443"] == "delivered"
+    assert real["platform@hlj", "internet", "tcp/53"] == "delivered"
+    assert real["platform@hlj", "internet", "tcp/22"] == "dropped"
+    assert real["horizontal(tax)@suifenhe", "internet", "tcp/80"] == "dropped"  # own line
+    assert real["internet", "platform@hlj", "tcp/443"] == "delivered"
+    inner = got["inner@hlj", "inner@hrb", "icmp echo"]
+    assert inner.status == core.SKIPPED and "IPsec" in inner.reason
+    assert _namespaces(prefix) == []

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import netaddr
+import z3
 from zongheng.compiler.model import Network, PortRange, Service
 from zongheng.emitters import filters
 from zongheng.emitters.linux_plan import linux_plan
@@ -303,8 +304,16 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
     results: list[ProbeResult] = []
     to_try: list[int] = []
     tunnels: dict[tuple[str, str], str | None] = {}
-    for p in probes:
-        verdict, expected, evidence, tunnel = judge(network, p, enc, bare, timeout_ms, tunnels)
+    verdicts = []
+    # z3 turns Ctrl-C into an "unknown" answer and swallows it: let Python see it
+    ctrl_c = z3.get_param("ctrl_c")
+    z3.set_param("ctrl_c", False)
+    try:
+        for p in probes:
+            verdicts.append(judge(network, p, enc, bare, timeout_ms, tunnels))
+    finally:
+        z3.set_param("ctrl_c", ctrl_c)
+    for p, (verdict, expected, evidence, tunnel) in zip(probes, verdicts, strict=True):
         if tunnel is not None:
             r = ProbeResult(p, verdict, expected, None, SKIPPED, _tunnel_reason(network, tunnel))
         elif verdict == "unknown":

@@ -8,13 +8,12 @@ may type, the zone firewall and pre-NAT guard rules, and located errors.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from pathlib import Path
 
 import pytest
+from import_helpers import compiled_network, rendered_configs
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, PortRange, Vrf
-from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY
 from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, overlay
@@ -24,22 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = "cisco-ios-xe"
 
 
-@functools.cache
 def network(policy: str) -> Network:
-    return compile_text(policy, (ROOT / policy).read_bytes()).network
+    return compiled_network(policy)
 
 
-@functools.cache
 def rendered(policy: str) -> dict[str, str]:
-    net = network(policy)
-    emitter = REGISTRY[TARGET](net)
-    out = {}
-    for d in net.devices:
-        if emitter.applies_to(d):
-            text = emitter.render(d)
-            if text is not None:
-                out[d.name] = text
-    return out
+    return rendered_configs(policy, TARGET)
 
 
 def device(policy: str, name: str) -> Device:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 
 import pytest
+from import_helpers import compiled_network, rendered_configs
 from zongheng.compiler.model import Acl, Device, Network
-from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY
 from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, ImportedConfig, overlay
@@ -27,22 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = "huawei-vrp"
 
 
-@cache
 def network(policy: str) -> Network:
-    return compile_text(policy, (ROOT / policy).read_bytes()).network
+    return compiled_network(policy)
 
 
-@cache
 def rendered(policy: str) -> dict[str, str]:
-    net = network(policy)
-    emitter = REGISTRY[TARGET](net)
-    out = {}
-    for d in net.devices:
-        if emitter.applies_to(d):
-            text = emitter.render(d)
-            if text is not None:
-                out[d.name] = text
-    return out
+    return rendered_configs(policy, TARGET)
 
 
 def acl_of(device: Device, name: str | None) -> Acl | None:

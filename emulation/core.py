@@ -3,13 +3,14 @@
 One namespace per device runs its iproute2 batch and nftables ruleset; one
 host namespace per endpoint class sits behind the class's attachment, at one
 address inside the class (the Internet: a host behind the exit's outside
-interface). For each probe (ordered class pair, TCP port or ICMP echo) the
-verifier answers with the same engine as ``zongheng query``: is a new
-connection from this source address to this destination address delivered
-and answered? The lab then tries it: a TCP connection to a listener in the
-destination host, or a ping. Vertical traffic between sites rides WireGuard,
-which the Linux rendering needs and this kernel lacks: such probes are
-skipped with the reason, never counted as agreeing.
+interface). For each probe (ordered class pair; a TCP or UDP port, or ICMP
+echo) the verifier answers with the same engine as ``zongheng query``: is a
+new connection from this source address to this destination address
+delivered and answered? The lab then tries it: a TCP connection to a
+listener in the destination host, a UDP datagram its responder answers, or
+a ping. Paths over tunnels (vertical nets between sites ride WireGuard,
+inner-net links IPsec; this kernel has neither) are skipped with the
+reason, never counted as agreeing.
 """
 
 from __future__ import annotations
@@ -73,12 +74,12 @@ class Probe:
     src_address: str
     dst_address: str  # as the source addresses it (the Internet: a static NAT address)
     dst_inside: str  # the destination host's own address
-    protocol: str  # tcp | icmp
+    protocol: str  # tcp | udp | icmp
     port: int | None
 
     @property
     def label(self) -> str:
-        return f"tcp/{self.port}" if self.protocol == "tcp" else "icmp echo"
+        return f"{self.protocol}/{self.port}" if self.port is not None else "icmp echo"
 
 
 @dataclass
@@ -121,20 +122,24 @@ class Report:
 
 # ---------------------------------------------------------------- what to probe
 
-def probe_ports(services: dict[str, tuple[Service, ...]]) -> list[int]:
-    """Each TCP port a declared service names (a range: its first port), then one no
-    service uses (``any`` aside): it must be refused wherever only services are allowed."""
-    ranges = [s.ports or PortRange(1, 65535) for name, terms in services.items()
-              if name != "any" for s in terms if s.protocol == "tcp"]
-    used = sorted({r.low for r in ranges})
+def probe_ports(services: dict[str, tuple[Service, ...]]) -> list[tuple[str, int]]:
+    """(protocol, port): each TCP and UDP port a declared service names (a range: its
+    first port), then per protocol one port no service uses (``any`` aside): it must be
+    refused wherever only services are allowed."""
+    out: list[tuple[str, int]] = []
+    for proto in ("tcp", "udp"):
+        ranges = [s.ports or PortRange(1, 65535) for name, terms in services.items()
+                  if name != "any" for s in terms if s.protocol == proto]
 
-    def free(port: int) -> bool:
-        return not any(r.low <= port <= r.high for r in ranges)
+        def free(port: int, ranges: list[PortRange] = ranges) -> bool:
+            return not any(r.low <= port <= r.high for r in ranges)
 
-    unused = next((p for p in UNUSED_CANDIDATES if free(p)), None)
-    if unused is None:
-        unused = next((p for p in range(1, 65536) if free(p)), None)
-    return used + ([unused] if unused is not None else [])
+        unused = next((p for p in UNUSED_CANDIDATES if free(p)), None)
+        if unused is None:
+            unused = next((p for p in range(1, 65536) if free(p)), None)
+        out += [(proto, p) for p in sorted({r.low for r in ranges})]
+        out += [(proto, unused)] if unused is not None else []
+    return out
 
 
 def _pick_address(iface_net: netaddr.IPNetwork, prefixes: tuple[str, ...], avoid: set[str],
@@ -195,7 +200,7 @@ def lab_hosts(network: Network) -> tuple[dict[str, LabHost], list[str]]:
     return hosts, notes
 
 
-def plan_probes(network: Network, hosts: dict[str, LabHost], ports: list[int],
+def plan_probes(network: Network, hosts: dict[str, LabHost], ports: list[tuple[str, int]],
                 max_probes: int, enc: Encoder,
                 only: list[tuple[str, str]] | None = None) -> tuple[list[Probe], int, int]:
     """Probes for every ordered class pair (or the pairs ``only`` names), a deterministic
@@ -205,7 +210,7 @@ def plan_probes(network: Network, hosts: dict[str, LabHost], ports: list[int],
     if only is not None:
         wanted = set(only)
         pairs = [p for p in pairs if p in wanted]
-    kinds = [("tcp", p) for p in ports] + [("icmp", None)]
+    kinds: list[tuple[str, int | None]] = [*ports, ("icmp", None)]
     total = len(pairs)
     if len(pairs) * len(kinds) > max_probes:
         k = max(1, max_probes // len(kinds))
@@ -250,7 +255,13 @@ def _tunnel_reason(network: Network, names: str) -> str:
 
 def _evidence(verdict: str, delivered: Counterexample | None,
               dropped: Counterexample | None) -> str:
-    if verdict in ("all", "some") and delivered is not None and delivered.rule:
+    if verdict == "some" and delivered is not None and dropped is not None:
+        # addresses, protocol and port are fixed: the source port (or the reply) decides
+        how = _evidence("none", None, dropped)
+        if (dropped.drop_reason or "").startswith("reply"):
+            return f"arrives, but the reply (source port {dropped.sport}) is dropped: {how}"
+        return f"depends on the source port: {delivered.sport} delivered, {dropped.sport} {how}"
+    if verdict == "all" and delivered is not None and delivered.rule:
         return f"allowed by {delivered.rule}"
     if dropped is not None and dropped.path:
         last = dropped.path[-1]
@@ -268,8 +279,8 @@ def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
     ``bare`` is the network without ACLs: a dropped probe whose path would ride a
     tunnel is as untestable here as a delivered one. Without ACLs the path does
     not depend on the port: ``tunnels`` caches it per class pair."""
-    service = Service("tcp", PortRange(probe.port, probe.port)) if probe.protocol == "tcp" \
-        else Service("icmp")
+    service = Service("icmp") if probe.port is None else \
+        Service(probe.protocol, PortRange(probe.port, probe.port))
     src = ((probe.src, (f"{probe.src_address}/32",)),)
     dst = ((probe.dst, (f"{probe.dst_inside}/32",)),)
     q = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=enc)
@@ -289,7 +300,7 @@ def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
 
 # ---------------------------------------------------------------- the run
 
-def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
+def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[str, int]],
                   max_probes: int = 1000, timeout: float = 1.0, timeout_ms: int = 60_000,
                   prefix: str = "zh-emu-", only: list[tuple[str, str]] | None = None
                   ) -> Report:
@@ -319,8 +330,7 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[int],
         elif verdict == "unknown":
             r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
         elif expected is None:
-            r = ProbeResult(p, verdict, None, None, SKIPPED,
-                            "the verifier delivers only some of these connections")
+            r = ProbeResult(p, verdict, None, None, SKIPPED, evidence)
         else:
             r = ProbeResult(p, verdict, expected, None, AGREE, evidence)
             to_try.append(len(results))
@@ -352,9 +362,11 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
             by_cls: dict[str, list[str]] = {}
             for n, h in sorted(hosts.items()):
                 by_cls.setdefault(h.cls, []).append(n)
-            listeners = sorted({Listener(lab.ns[n], r.probe.port, r.probe.dst)
+            listeners = sorted({Listener(lab.ns[n], r.probe.protocol, r.probe.port,
+                                         r.probe.dst)
                                 for r in results if r.probe.port is not None
-                                for n in by_cls[r.probe.dst]}, key=lambda x: (x.netns, x.port))
+                                for n in by_cls[r.probe.dst]},
+                               key=lambda x: (x.netns, x.protocol, x.port))
             # the source is the class's own host (the Internet: the one behind the first exit)
             attempts = [Attempt(lab.ns[r.probe.src], r.probe.dst_address, r.probe.protocol,
                                 r.probe.port, (k % 65535) + 1,

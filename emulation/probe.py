@@ -3,7 +3,9 @@
 A socket stays in the network namespace it was created in, so this process
 enters a namespace, opens its sockets and comes back; asyncio then runs every
 probe at once (a subprocess per probe would cost seconds per hundred probes,
-and a dropped TCP connection waits for its whole timeout).
+and a dropped TCP connection waits for its whole timeout). Listeners answer
+with a label naming their host, and sniffers in the destination hosts see
+packets that arrive even when no answer gets back (one-way delivery).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Attempt:
 
     netns: str
     dst: str
-    protocol: str  # tcp | icmp
+    protocol: str  # tcp | udp | icmp
     port: int | None
     ident: int  # ICMP echo identifier (unique per attempt)
     dst_netns: tuple[str, ...]
@@ -72,8 +74,9 @@ class Attempt:
 @dataclass(frozen=True)
 class Listener:
     netns: str
+    protocol: str  # tcp | udp
     port: int
-    label: str  # sent to every connection: who answered
+    label: str  # sent to every connection or datagram: who answered
 
 
 def _checksum(data: bytes) -> int:
@@ -88,22 +91,26 @@ def greeting(label: str) -> bytes:
 
 
 class _Sniffer:
-    """Every TCP SYN and ICMP echo request arriving in a host namespace: one-way delivery
-    (a reply lost on the way back) shows here even when the connection fails."""
+    """Every TCP SYN, UDP datagram and ICMP echo request arriving in a host namespace:
+    one-way delivery (a reply lost on the way back) shows here even when the
+    connection fails."""
 
     def __init__(self, netns: str) -> None:
         with inside(netns):
             self.tcp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
             self.icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        self.syns: set[tuple[str, int, int]] = set()  # (source address, sport, dport)
+        # (protocol, source address, sport, dport)
+        self.opens: set[tuple[str, str, int, int]] = set()
         self.echoes: set[int] = set()  # identifiers
         self.tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        for sock in (self.tcp, self.icmp):
+        for sock in (self.tcp, self.udp, self.icmp):
             sock.setblocking(False)
         self.tasks = [loop.create_task(self._read(self.tcp, self._tcp)),
+                      loop.create_task(self._read(self.udp, self._udp)),
                       loop.create_task(self._read(self.icmp, self._icmp))]
 
     async def _read(self, sock: socket.socket, handle) -> None:
@@ -115,12 +122,16 @@ class _Sniffer:
 
     def _tcp(self, src: str, seg: bytes) -> None:
         if len(seg) >= 14 and seg[13] & 0x02 and not seg[13] & 0x10:  # SYN without ACK
-            self.syns.add((src, *struct.unpack("!HH", seg[:4])))
+            self.opens.add(("tcp", src, *struct.unpack("!HH", seg[:4])))
 
-    def arrived(self, src: str | None, sport: int, dport: int) -> bool:
+    def _udp(self, src: str, dgram: bytes) -> None:
+        if len(dgram) >= 8:
+            self.opens.add(("udp", src, *struct.unpack("!HH", dgram[:4])))
+
+    def arrived(self, proto: str, src: str | None, sport: int, dport: int) -> bool:
         if src is not None:
-            return (src, sport, dport) in self.syns
-        return any(s[1:] == (sport, dport) for s in self.syns)
+            return (proto, src, sport, dport) in self.opens
+        return any(o[0] == proto and o[2:] == (sport, dport) for o in self.opens)
 
     def _icmp(self, src: str, msg: bytes) -> None:
         if len(msg) >= 6 and msg[0] == 8:
@@ -129,8 +140,8 @@ class _Sniffer:
     def close(self) -> None:
         for t in self.tasks:
             t.cancel()
-        self.tcp.close()
-        self.icmp.close()
+        for sock in (self.tcp, self.udp, self.icmp):
+            sock.close()
 
 
 async def _tcp(sock: socket.socket, dst: str, port: int, timeout: float) -> str | None:
@@ -147,6 +158,23 @@ async def _tcp(sock: socket.socket, dst: str, port: int, timeout: float) -> str 
         if not data.startswith(GREETING + b" "):
             return None
         return data[len(GREETING) + 1:].rstrip(b"\n").decode(errors="replace")
+    except OSError:  # TimeoutError (asyncio.wait_for) is an OSError too
+        return None
+    finally:
+        sock.close()
+
+
+async def _udp(sock: socket.socket, dst: str, port: int, timeout: float) -> str | None:
+    """One datagram; the label of the responder whose answer came back, None without."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    try:
+        await loop.sock_sendto(sock, GREETING, (dst, port))
+        while (left := end - loop.time()) > 0:
+            data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 512), left)
+            if addr == (dst, port) and data.startswith(GREETING + b" "):
+                return data[len(GREETING) + 1:].rstrip(b"\n").decode(errors="replace")
+        return None
     except OSError:  # TimeoutError (asyncio.wait_for) is an OSError too
         return None
     finally:
@@ -184,23 +212,39 @@ class _Greeter(asyncio.Protocol):
         transport.close()
 
 
+class _Responder(asyncio.DatagramProtocol):
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if self.transport is not None:
+            self.transport.sendto(greeting(self.label), addr)
+
+
 def _open(attempt: Attempt) -> socket.socket:
     with inside(attempt.netns):
-        if attempt.protocol == "tcp":
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("0.0.0.0", 0))  # the source port is known before the SYN leaves
+        if attempt.protocol in ("tcp", "udp"):
+            kind = socket.SOCK_STREAM if attempt.protocol == "tcp" else socket.SOCK_DGRAM
+            sock = socket.socket(socket.AF_INET, kind)
+            sock.bind(("0.0.0.0", 0))  # the source port is known before anything leaves
         else:
             sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     sock.setblocking(False)
     return sock
 
 
-def _listener(netns: str, port: int) -> socket.socket:
-    with inside(netns):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listener(ln: Listener) -> socket.socket:
+    with inside(ln.netns):
+        sock = socket.socket(socket.AF_INET,
+                             socket.SOCK_STREAM if ln.protocol == "tcp" else socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("0.0.0.0", port))
-    sock.listen(128)
+    sock.bind(("0.0.0.0", ln.port))
+    if ln.protocol == "tcp":
+        sock.listen(128)
     sock.setblocking(False)
     return sock
 
@@ -212,8 +256,13 @@ async def _run_all(listeners: list[Listener], attempts: list[Attempt], timeout: 
     sniffers: dict[str, _Sniffer] = {}
     try:
         for ln in listeners:
-            servers.append(await loop.create_server(lambda ln=ln: _Greeter(ln.label),
-                                                    sock=_listener(ln.netns, ln.port)))
+            if ln.protocol == "tcp":
+                servers.append(await loop.create_server(lambda ln=ln: _Greeter(ln.label),
+                                                        sock=_listener(ln)))
+            else:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda ln=ln: _Responder(ln.label), sock=_listener(ln))
+                servers.append(transport)
         for ns in sorted({ns for a in attempts for ns in a.dst_netns}):
             sniffers[ns] = _Sniffer(ns)
             sniffers[ns].start()
@@ -222,10 +271,11 @@ async def _run_all(listeners: list[Listener], attempts: list[Attempt], timeout: 
         async def one(a: Attempt) -> tuple[bool, str | None, int]:
             async with gate:
                 sock = _open(a)
-                if a.protocol == "tcp":
+                if a.protocol in ("tcp", "udp"):
                     assert a.port is not None
                     sport = sock.getsockname()[1]
-                    return True, await _tcp(sock, a.dst, a.port, timeout), sport
+                    talk = _tcp if a.protocol == "tcp" else _udp
+                    return True, await talk(sock, a.dst, a.port, timeout), sport
                 return await _icmp(sock, a.dst, a.ident, timeout), None, 0
 
         raw = await asyncio.gather(*(one(a) for a in attempts))
@@ -237,9 +287,10 @@ async def _run_all(listeners: list[Listener], attempts: list[Attempt], timeout: 
             sn.close()
     out: list[tuple[str, str | None]] = []
     for a, (answered, label, sport) in zip(attempts, raw, strict=True):
-        if a.protocol == "tcp":
+        if a.protocol in ("tcp", "udp"):
             assert a.port is not None
-            arrived = any(sniffers[ns].arrived(a.src_seen, sport, a.port) for ns in a.dst_netns)
+            arrived = any(sniffers[ns].arrived(a.protocol, a.src_seen, sport, a.port)
+                          for ns in a.dst_netns)
             if label is not None and label != a.dst_label:
                 out.append((ELSEWHERE, label))
             elif label is not None:

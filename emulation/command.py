@@ -86,11 +86,12 @@ def _terminate(signum: int, frame: object) -> None:
 def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: int,
                     fmt: str) -> None:
     """Run the emitted Linux configs (iproute2, nftables) in network namespaces and
-    compare real TCP connections and pings with the verifier's verdicts (needs root).
+    compare real TCP connections, UDP datagrams and pings with the verifier's verdicts
+    (needs root).
 
     Exit 0: every probe agrees; 1: a mismatch; 2: bad input, not root, or ip/nft
     missing; 3: the solver gave no answer for some probe. Probes whose path rides
-    a WireGuard tunnel (not available in this kernel) are listed as skipped.
+    a tunnel (WireGuard, IPsec: not available in this kernel) are listed as skipped.
     """
     from zongheng.cli import fail, load
     from zongheng.emulation.core import EmulateError, emulate

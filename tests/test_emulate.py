@@ -281,3 +281,33 @@ def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     inner = got["inner@hlj", "inner@hrb", "icmp echo"]
     assert inner.status == core.SKIPPED and "IPsec" in inner.reason
     assert _namespaces(prefix) == []
+
+
+@needs_lab
+def test_cli_exit_1_and_mismatches_first_on_a_planted_fault(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command on rendered files with one ACL chain opened: exit 1, mismatch rows first."""
+    from zongheng.cli import main
+
+    compiled = _compiled()
+    net = compiled.network
+    hosts, _ = core.lab_hosts(net)
+    sample, _, _ = core.plan_probes(net, hosts, core.probe_ports(_services(compiled)), 100,
+                                    Encoder(net))
+    # a sampled source at a PE whose probes include a denied one: open its inbound ACL
+    src = next(p.src for p in sample if p.src.startswith("horizontal(")
+               and p.dst.startswith("vertical(") and p.protocol == "tcp" and p.port == 22)
+    cls = net.endpoint_class(src)
+    acl = next(i.acl_in for i in net.device(cls.device).interfaces if i.name == cls.interface)
+    real_render = core.render_tree
+    monkeypatch.setattr(core, "render_tree", lambda network, targets: _tampered(
+        real_render(network, targets), cls.device, acl))
+    monkeypatch.chdir(REPO)
+    r = CliRunner().invoke(main, ["emulate", MINIMAL, "--max-probes", "100", "--format", "json"])
+    assert r.exit_code == 1, r.output
+    data = json.loads(r.output[r.output.index("{"):r.output.rindex("}") + 1])
+    statuses = [p["status"] for p in data["probes"]]
+    assert data["summary"]["mismatch"] > 0 and statuses[0] == "mismatch"
+    assert statuses == sorted(statuses, key=lambda x: x != "mismatch")
+    assert all(p["src_class"] == src and p["expected"] == "dropped"
+               for p in data["probes"] if p["status"] == "mismatch")

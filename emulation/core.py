@@ -28,7 +28,7 @@ from zongheng.compiler.model import Network, PortRange, Service
 from zongheng.emitters import filters
 from zongheng.emitters.linux_plan import linux_plan
 from zongheng.emitters.writer import render_tree
-from zongheng.emulation.lab import Lab
+from zongheng.emulation.lab import Lab, LabError
 from zongheng.emulation.probe import (
     DELIVERED,
     DROPPED,
@@ -331,7 +331,7 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
             r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
         elif expected is None:
             r = ProbeResult(p, verdict, None, None, SKIPPED, evidence)
-        else:
+        else:  # status and real outcome: set when tried
             r = ProbeResult(p, verdict, expected, None, AGREE, evidence)
             to_try.append(len(results))
         results.append(r)
@@ -374,7 +374,7 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
                                 None if hosts[r.probe.dst].gateway is None else r.probe.src_address)
                         for k, r in enumerate(results)]
             outcomes = run_attempts(listeners, attempts, timeout)
-    except AssertionError as exc:  # LabError: a tool rejected a file
+    except LabError as exc:  # a tool rejected a file
         raise EmulateError(f"building the lab failed: {exc}") from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -30,6 +30,8 @@ demo: setup
 	$(BIN)/zongheng lint policies/heilongjiang.zh
 	$(BIN)/zongheng verify policies/heilongjiang.zh --defence --configs out/heilongjiang --bundle out/heilongjiang-proof
 	$(BIN)/zongheng audit out/heilongjiang-proof --solver all
+	$(BIN)/zongheng verify policies/heilongjiang.zh --from-configs out/heilongjiang
+	$(BIN)/zongheng report policies/heilongjiang.zh -o out/heilongjiang-report.html
 
 test: setup debs
 	$(BIN)/ruff check .

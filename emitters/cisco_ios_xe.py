@@ -166,7 +166,10 @@ class CiscoIosXe(Emitter):
         Connections entering interface I are inspected by I's stateful ACL
         (first match, deny = not in the class = dropped by class-default)
         towards every other zone; replies of inspected sessions pass back.
-        An interface without an ACL lets everything through (inspected).
+        Every interface of such a device needs a stateful ACL: the model's "no
+        ACL" permits every protocol, which ``inspect`` (TCP, UDP, ICMP) cannot
+        render, so it is refused rather than written narrower than the model
+        (compiled exits always have both ACLs).
         """
         ifaces = rv.sorted_interfaces(device)
         if not any(i.acl_in and by_acl[i.acl_in].stateful for i in ifaces):
@@ -175,12 +178,12 @@ class CiscoIosXe(Emitter):
         policies: list[dict[str, Any]] = []
         pairs = []
         for i in ifaces:
-            if i.acl_in and not by_acl[i.acl_in].stateful:
+            if not i.acl_in or not by_acl[i.acl_in].stateful:
                 raise rv.VendorEmitError(
-                    f"{device.name} {i.name}: stateless ACL on a zone-firewall device")
-            base = i.acl_in or "ANY"
-            policy = {"class": ios_name("CM-" + base), "policy": ios_name("PM-" + base),
-                      "acl": ios_name(i.acl_in) if i.acl_in else None}
+                    f"{device.name} {i.name}: a zone-firewall device needs a stateful ACL "
+                    "on every interface")
+            policy = {"class": ios_name("CM-" + i.acl_in), "policy": ios_name("PM-" + i.acl_in),
+                      "acl": ios_name(i.acl_in)}
             if policy not in policies:
                 policies.append(policy)
             for other in ifaces:

@@ -399,9 +399,11 @@ def test_lines_outside_the_imported_parts_are_skipped() -> None:
     assert [b.interface for b in got.bindings] == ["eth1.10"]
 
 
-def test_a_zone_without_acl_reads_as_what_the_emitted_policy_inspects() -> None:
-    """The emitter renders "no ACL" on a zone firewall as inspect tcp/udp/icmp; the
-    importer reads that, so the other IP protocols the model's "no ACL" permits show."""
+def test_the_emitter_refuses_a_zone_firewall_interface_without_acl() -> None:
+    """The model's "no ACL" permits every protocol; ZBF ``inspect`` covers TCP, UDP and
+    ICMP only, so the emitter refuses instead of writing a narrower config."""
+    from zongheng.emitters._router import VendorEmitError
+
     net = network("policies/minimal.zh")
     dev = net.device("exit-prov")
     dev = dataclasses.replace(dev, interfaces=tuple(
@@ -409,13 +411,8 @@ def test_a_zone_without_acl_reads_as_what_the_emitted_policy_inspects() -> None:
         for i in dev.interfaces))
     net = dataclasses.replace(net, devices=tuple(dev if d.name == dev.name else d
                                                  for d in net.devices))
-    text = REGISTRY[TARGET](net).render(dev)
-    assert " match protocol udp" in text
-    _want, have = bound(dev, text)["eth0"]
-    assert have is not None and have.stateful
-    assert {ln.protocol for ln in have.lines} == {"tcp", "udp", "icmp"}
-    (d,) = acl_differences(None, have)
-    assert d.kind == CLOSED and d.packet.protocol not in ("tcp", "udp", "icmp")
+    with pytest.raises(VendorEmitError, match="eth0: a zone-firewall device needs"):
+        REGISTRY[TARGET](net).render(dev)
 
 
 # ---------------------------------------------------------------- zone firewall by hand

@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_emit.py
 	$(BIN)/python benchmarks/bench_lint.py
 	$(BIN)/python benchmarks/bench_bundle.py
+	$(BIN)/python benchmarks/bench_diff.py
 
 clean:
 	rm -rf out $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -8,9 +8,11 @@ echo) the verifier answers with the same engine as ``zongheng query``: is a
 new connection from this source address to this destination address
 delivered and answered? The lab then tries it: a TCP connection to a
 listener in the destination host, a UDP datagram its responder answers, or
-a ping. Paths over tunnels (vertical nets between sites ride WireGuard,
-inner-net links IPsec; this kernel has neither) are skipped with the
-reason, never counted as agreeing.
+a ping. Vertical nets between sites ride WireGuard: the emitted wg-quick
+files come up with wireguard-go (userspace; this kernel has no WireGuard
+module) and throwaway keys, so those paths are tried like any other.
+Inner-net links ride IPsec (no kernel ESP here): paths over them are
+skipped with the reason, never counted as agreeing.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import z3
 from zongheng.compiler.model import Network, PortRange, Service
 from zongheng.emitters import filters
 from zongheng.emitters.linux_plan import linux_plan
+from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
-from zongheng.emulation.lab import Lab, LabError
+from zongheng.emulation.lab import Lab, LabError, missing
 from zongheng.emulation.probe import (
     DELIVERED,
     DROPPED,
@@ -240,14 +243,30 @@ def _tunnel(cx: Counterexample | None) -> str | None:
     return None
 
 
-def _tunnel_reason(network: Network, names: str) -> str:
-    """Why a path over these tunnels cannot run here: vertical tunnels are WireGuard
-    on Linux, inner-net links IPsec (strongSwan, kernel ESP)."""
+def _tunnel_kinds(network: Network, names: str) -> set[str]:
     kinds = {t.name: t.kind for t in network.tunnels}
-    used = {kinds.get(n, "vertical") for n in names.split(",")}
+    return {kinds.get(n, "vertical") for n in names.split(",")}
+
+
+def wireguard_unavailable(files: dict[str, bytes]) -> str | None:
+    """Why WireGuard paths cannot run (None: they can): the tools, or no wg-quick file
+    among the rendered files."""
+    gone = missing("wg", "wg-quick", "wireguard-go")
+    if gone:
+        return f"{gone} not installed"
+    if not any("/wireguard/" in rel for rel in files):
+        return "no WireGuard files rendered"
+    return None
+
+
+def _tunnel_reason(network: Network, names: str, wg_missing: str | None) -> str:
+    """Why a path over these tunnels cannot run here: inner-net links are IPsec
+    (strongSwan, kernel ESP); vertical tunnels WireGuard, when wireguard-go or the
+    files are missing."""
+    used = _tunnel_kinds(network, names)
     why = []
-    if "vertical" in used:
-        why.append("WireGuard: no kernel module here")
+    if "vertical" in used and wg_missing:
+        why.append(f"WireGuard: {wg_missing}")
     if "inner" in used:
         why.append("IPsec: no kernel ESP here")
     return f"the path rides tunnel {names} ({'; '.join(why)})"
@@ -305,7 +324,9 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
                   prefix: str = "zh-emu-", only: list[tuple[str, str]] | None = None
                   ) -> Report:
     """Build the lab from rendered ``files`` (``<device>/iproute2.batch``,
-    ``<device>/nftables.nft``) and compare every probe; everything is removed after."""
+    ``<device>/nftables.nft``, ``<device>/wireguard/*.conf``) and compare every probe;
+    everything is removed after. Without wg-quick files (or wireguard-go), probes over
+    vertical tunnels are skipped."""
     started = time.monotonic()
     hosts, notes = lab_hosts(network)
     enc = Encoder(network)
@@ -324,9 +345,14 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
             verdicts.append(judge(network, p, enc, bare, timeout_ms, tunnels))
     finally:
         z3.set_param("ctrl_c", ctrl_c)
+    wg_missing = wireguard_unavailable(files)
+    wireguard = False  # some tried probe rides a WireGuard tunnel
     for p, (verdict, expected, evidence, tunnel) in zip(probes, verdicts, strict=True):
-        if tunnel is not None:
-            r = ProbeResult(p, verdict, expected, None, SKIPPED, _tunnel_reason(network, tunnel))
+        runnable = tunnel is None or (wg_missing is None and
+                                      _tunnel_kinds(network, tunnel) == {"vertical"})
+        if not runnable:
+            r = ProbeResult(p, verdict, expected, None, SKIPPED,
+                            _tunnel_reason(network, tunnel, wg_missing))
         elif verdict == "unknown":
             r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
         elif expected is None:
@@ -334,20 +360,23 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
         else:  # status and real outcome: set when tried
             r = ProbeResult(p, verdict, expected, None, AGREE, evidence)
             to_try.append(len(results))
+            wireguard = wireguard or tunnel is not None
         results.append(r)
     if to_try:
         used = {h.cls for k in to_try for h in hosts.values()
                 if h.cls in (results[k].probe.src, results[k].probe.dst)}
         lab_hosts_used = {n: h for n, h in hosts.items() if h.cls in used}
-        _try(network, files, lab_hosts_used, [results[k] for k in to_try], timeout, prefix)
+        _try(network, files, lab_hosts_used, [results[k] for k in to_try], timeout, prefix,
+             wireguard)
     results.sort(key=lambda r: _ORDER[r.status])
     return Report(network.policy_file, network.policy_sha256, results, notes, pairs_total,
                   pairs_probed, time.monotonic() - started)
 
 
 def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
-         results: list[ProbeResult], timeout: float, prefix: str) -> None:
-    """Run the lab and set ``real`` and ``status`` of each result."""
+         results: list[ProbeResult], timeout: float, prefix: str, wireguard: bool) -> None:
+    """Run the lab (with ``wireguard``: every wg-quick file up) and set ``real`` and
+    ``status`` of each result."""
     devices = {}
     for d in network.devices:
         batch, ruleset = files.get(f"{d.name}/iproute2.batch"), files.get(f"{d.name}/nftables.nft")
@@ -359,6 +388,13 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
     workdir = Path(tempfile.mkdtemp(prefix="zh-emulate-"))
     try:
         with Lab(linux_plan(network), devices, lab_spec, workdir, prefix=prefix) as lab:
+            if wireguard:
+                confs: dict[str, dict[str, bytes]] = {}
+                for rel, data in sorted(files.items()):
+                    parts = rel.split("/")
+                    if len(parts) == 3 and parts[1] == "wireguard" and rel.endswith(".conf"):
+                        confs.setdefault(parts[0], {})[parts[2]] = data
+                lab.wireguard(confs, KEY_DIR)
             by_cls: dict[str, list[str]] = {}
             for n, h in sorted(hosts.items()):
                 by_cls.setdefault(h.cls, []).append(n)
@@ -390,5 +426,5 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
 def emulate(network: Network, services: dict[str, tuple[Service, ...]], max_probes: int = 1000,
             timeout: float = 1.0, timeout_ms: int = 60_000) -> Report:
     """Render the Linux targets in memory, then :func:`emulate_files`."""
-    files = render_tree(network, ["iproute2", "nftables"])
+    files = render_tree(network, ["iproute2", "nftables", "wireguard"])
     return emulate_files(network, files, probe_ports(services), max_probes, timeout, timeout_ms)

@@ -8,10 +8,12 @@ and process it created when its ``with`` block ends, even on errors.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +22,13 @@ from pathlib import Path
 from zongheng.emitters.linux_plan import linux_ifname
 
 _counter = itertools.count()
+_PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _subreaper() -> None:
+    """In the child before exec: orphaned descendants (daemons) become its children."""
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 class LabError(AssertionError):
@@ -201,33 +210,60 @@ class Lab:
             for proc in getattr(self, "servers", []):
                 proc.kill()
                 proc.wait()
-            (self.workdir / "wg-done").touch()
-            for p in getattr(self, "wg_procs", []):
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            self._stop_wireguard()
         finally:
-            while self.created:
-                run(["ip", "netns", "del", self.created.pop()])
+            try:
+                self._kill_leftovers()
+            finally:
+                while self.created:
+                    run(["ip", "netns", "del", self.created.pop()])
+
+    def _stop_wireguard(self) -> None:
+        """Tell every device's WireGuard shell to stop its wireguard-go processes and wait."""
+        procs = getattr(self, "wg_procs", [])
+        if not procs:
+            return
+        (self.workdir / "wg-done").touch()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def _kill_leftovers(self) -> None:
+        """Kill what still runs in a lab namespace (a wireguard-go whose shell was killed):
+        the namespaces are ours, so is every process in them."""
+        for ns in self.created:
+            r = run(["ip", "netns", "pids", ns])
+            for pid in r.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
 
     def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
-                  timeout: float = 15.0) -> None:
-        """``wg-quick up`` every file of every device (device -> {file name: bytes}).
+                  timeout: float | None = None) -> dict[str, list[int]]:
+        """``wg-quick up`` every file of every device (device -> {file name: bytes}), as
+        shipped: wg-quick falls back to wireguard-go (no kernel module) and runs the
+        file's ``PostUp`` lines (peers, routes into the VRF's table).
 
-        Each device runs in a private mount namespace with its own /run, so
-        same-named interfaces on two devices do not share wireguard-go's
-        control socket. Keys: generated here, the files' key directory
-        replaced by a temporary one.
+        Each device runs one shell in a private mount namespace with its own /run, so
+        same-named interfaces on two devices do not share wireguard-go's control socket.
+        The shell is a child subreaper: the daemonised wireguard-go processes become its
+        children, which it stops and reaps when the lab ends (none is left over, not
+        even a zombie). Keys: generated here; the files' key directory is replaced in
+        memory by a temporary one. Returns device -> wireguard-go process ids.
         """
         keys = self.workdir / "wgkeys"
         keys.mkdir(exist_ok=True)
+        os.chmod(keys, 0o700)
         for dev in self.devices:
             key = run(["wg", "genkey"]).stdout.strip()
             (keys / f"{dev}.key").write_text(key + "\n")
             (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
-        os.chmod(keys, 0o700)
-        self.wg_procs = []
+        self.wg_procs = getattr(self, "wg_procs", [])
+        done = self.workdir / "wg-done"
         for dev, files in sorted(confs.items()):
             d = self.workdir / f"wg-{dev}"
             d.mkdir()
@@ -237,21 +273,30 @@ class Lab:
                 os.chmod(d / fname, 0o600)
             ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
                            for f in sorted(files))
-            script = (f"mount -t tmpfs tmpfs /run; {ups} touch {d}/ready; "
-                      f"while [ ! -e {self.workdir}/wg-done ]; do sleep 0.1; done; "
-                      + " ".join(f"wg-quick down {d / f} >/dev/null 2>&1;" for f in files))
+            stop = ("pkill -TERM -P $$ -x wireguard-go; n=0; "
+                    "while pgrep -P $$ -x wireguard-go >/dev/null && [ $n -lt 100 ]; "
+                    "do sleep 0.05; n=$((n+1)); done; "
+                    "pkill -KILL -P $$ -x wireguard-go; sleep 0.05")
+            script = (f"trap '{stop}; exit' INT TERM; mount -t tmpfs tmpfs /run; {ups} "
+                      f"pgrep -P $$ -x wireguard-go >{d}/pids; touch {d}/ready; "
+                      f"while [ ! -e {done} ]; do sleep 0.1; done; {stop}")
             self.wg_procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
-                 "private", "bash", "-c", script],
+                 "private", "bash", "-c", script], preexec_fn=_subreaper,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if timeout is None:
+            timeout = 15.0 + 0.5 * sum(len(f) for f in confs.values())
         deadline = time.time() + timeout
-        for dev in confs:
-            ready = self.workdir / f"wg-{dev}" / "ready"
-            while not ready.exists() and time.time() < deadline:
+        pids: dict[str, list[int]] = {}
+        for dev in sorted(confs):
+            d = self.workdir / f"wg-{dev}"
+            while not (d / "ready").exists() and time.time() < deadline:
                 time.sleep(0.05)
-            log = (self.workdir / f"wg-{dev}" / "up.log").read_text()
-            if not ready.exists() or "FAIL" in log:
+            log = (d / "up.log").read_text() if (d / "up.log").exists() else ""
+            if not (d / "ready").exists() or "FAIL" in log:
                 raise LabError(f"wg-quick up on {dev}:\n{log}")
+            pids[dev] = [int(x) for x in (d / "pids").read_text().split()]
+        return pids
 
     def ping(self, host: str, dst: str) -> bool:
         """One ICMP echo from the host; True when the matching reply comes back (1 s)."""

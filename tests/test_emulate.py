@@ -1,9 +1,11 @@
 """`zongheng emulate`: the emitted Linux configs carry real packets the way the verifier says.
 
 The lab tests need root and ``ip``/``nft``/``sysctl`` (CI has both); they are
-skipped with the reason otherwise. A planted fault (one ACL chain that accepts
-everything) must show up as a mismatch, and every namespace is gone after a
-run, a failed build and an interrupted run.
+skipped with the reason otherwise. Vertical nets between sites ride the
+emitted WireGuard files (wireguard-go, needs ``wg``/``wg-quick``/``wireguard-go``).
+A planted fault (one ACL chain that accepts everything, a wrong AllowedIPs)
+must show up as a mismatch, and every namespace and wireguard-go process is
+gone after a run, a failed build and an interrupted run.
 """
 
 from __future__ import annotations
@@ -36,6 +38,24 @@ def _lab_reason() -> str | None:
 
 
 needs_lab = pytest.mark.skipif(_lab_reason() is not None, reason=_lab_reason() or "")
+_WG_GONE = missing("wg", "wg-quick", "wireguard-go")
+needs_wireguard = pytest.mark.skipif(_WG_GONE is not None, reason=f"{_WG_GONE} not installed")
+TARGETS = ["iproute2", "nftables", "wireguard"]
+
+
+def _wireguard_go() -> set[int]:
+    """wireguard-go processes alive now (zombies aside: they no longer run)."""
+    out = subprocess.run(["pgrep", "-x", "wireguard-go"], capture_output=True,
+                         text=True).stdout.split()
+    alive = set()
+    for pid in out:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(int(pid))
+    return alive
 
 
 def _compiled():
@@ -117,8 +137,12 @@ def test_bad_policy_is_bad_input(tmp_path) -> None:
 # ---------------------------------------------------------------- the lab
 
 @needs_lab
+@needs_wireguard
 def test_minimal_agrees_with_the_verifier() -> None:
+    before = _wireguard_go()
     r = run_zongheng("emulate", MINIMAL, "--format", "json")
+    # every wireguard-go the run started is gone, not even a zombie left
+    assert _wireguard_go() - before == set()
     assert r.returncode == 0, r.stderr.decode()
     data = json.loads(r.stdout)
     probes = data["probes"]
@@ -162,10 +186,23 @@ def test_minimal_agrees_with_the_verifier() -> None:
     p = _find(probes, "vertical(tax)@north", "horizontal(tax)@north", "udp", 22)
     assert (p["verifier"], p["status"], p["real"]) == ("some", "skipped", None)
     assert p["reason"].startswith("arrives, but the reply")
-    # vertical between sites rides WireGuard: skipped with the reason, never agreeing
-    p = _find(probes, "vertical(tax)@north", "vertical(tax)@prov", "tcp", 80)
-    assert p["status"] == "skipped" and p["real"] is None and "WireGuard" in p["reason"]
-    assert p["verifier"] == "all"
+    # vertical between sites rides the emitted WireGuard tunnels: really tried
+    assert not any("WireGuard" in (p["reason"] or "") for p in probes)
+    for src, dst in (("vertical(tax)@north", "vertical(tax)@south"),
+                     ("vertical(tax)@south", "vertical(tax)@north"),
+                     ("vertical(tax)@north", "vertical(tax)@prov"),
+                     ("vertical(tax)@prov", "vertical(tax)@south")):
+        for proto, port in (("tcp", 80), ("tcp", 22), ("udp", 22), ("icmp", None)):
+            p = _find(probes, src, dst, proto, port)
+            assert (p["verifier"], p["real"], p["status"]) == ("all", "delivered", "agree"), p
+    # audit's vertical net never reaches tax's (audit has no site at south)
+    for proto, port in (("tcp", 80), ("icmp", None)):
+        p = _find(probes, "vertical(audit)@north", "vertical(tax)@south", proto, port)
+        assert (p["verifier"], p["real"], p["status"]) == ("none", "dropped", "agree"), p
+        # the same address at prov is audit's own vertical host: its tunnel answers
+        p = _find(probes, "vertical(audit)@north", "vertical(tax)@prov", proto, port)
+        assert p["verifier"] == "none" and p["status"] == "agree"
+        assert p["real"].startswith("elsewhere")
     # mismatches first, then agreeing, then skipped probes
     order = [p["status"] for p in probes]
     assert order == sorted(order, key=lambda x: {"mismatch": 0, "unknown": 1, "agree": 2,
@@ -216,6 +253,51 @@ def test_a_planted_fault_is_a_mismatch() -> None:
                if r.probe.src == "horizontal(tax)@prov")
     assert "mismatch" in emulate_cmd.render_text(report)
     assert _namespaces(prefix) == []
+
+
+def _allowed_ips(files: dict[str, bytes], rel: str, old: str, new: str) -> dict[str, bytes]:
+    text = files[rel].decode()
+    assert text.count(old) == 1
+    return {**files, rel: text.replace(old, new).encode()}
+
+
+@needs_lab
+@needs_wireguard
+def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
+    """pe-south's tax tunnel no longer accepts north's vertical net (10.0.1.0/24)."""
+    compiled = _compiled()
+    net = compiled.network
+    files = _allowed_ips(render_tree(net, TARGETS), "pe-south/wireguard/wg-v-tax.conf",
+                         "allowed-ips 10.0.0.0/24,10.0.1.0/24", "allowed-ips 10.0.0.0/24")
+    only = [("vertical(tax)@south", "vertical(tax)@north"),
+            ("vertical(tax)@north", "vertical(tax)@south"),
+            ("vertical(tax)@south", "vertical(tax)@prov")]
+    prefix = unique("zh-emt-")
+    before = _wireguard_go()
+    report = core.emulate_files(net, files, [("tcp", 80)], prefix=prefix, only=only)
+    assert _wireguard_go() - before == set()
+    assert _namespaces(prefix) == []
+    assert report.exit_status == 1
+    got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
+    for src, dst in only[:2]:
+        for label in ("tcp/80", "icmp echo"):
+            r = got[src, dst, label]
+            assert (r.status, r.verdict, r.real) == (core.MISMATCH, "all", "dropped"), r
+    # the prov side of the same file is intact
+    assert all(got["vertical(tax)@south", "vertical(tax)@prov", label].status == core.AGREE
+               for label in ("tcp/80", "icmp echo"))
+    # the files as emitted agree
+    report = core.emulate_files(net, render_tree(net, TARGETS), [("tcp", 80)],
+                                prefix=prefix, only=only)
+    assert report.exit_status == 0 and report.count(core.AGREE) == len(report.results) == 6
+
+
+def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
+    net = _compiled().network
+    assert core.wireguard_unavailable(render_tree(net, ["iproute2", "nftables"])) in (
+        "no WireGuard files rendered", f"{_WG_GONE} not installed")
+    assert core.wireguard_unavailable(render_tree(net, TARGETS)) == (
+        None if _WG_GONE is None else f"{_WG_GONE} not installed")
 
 
 @needs_lab

@@ -332,9 +332,48 @@ def test_an_interrupted_run_leaves_no_namespace(monkeypatch: pytest.MonkeyPatch)
 
 
 @needs_lab
+@needs_wireguard
+def test_an_interrupted_wireguard_run_leaves_no_wireguard_go(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _compiled()
+    files = render_tree(compiled.network, TARGETS)
+    prefix = unique("zh-emt-")
+    before = _wireguard_go()
+    running: list[set[int]] = []
+
+    def interrupted(*args, **kwargs):
+        running.append(_wireguard_go() - before)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core, "run_attempts", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        core.emulate_files(compiled.network, files, [("tcp", 80)], prefix=prefix,
+                           only=[("vertical(tax)@north", "vertical(tax)@south")])
+    assert len(running[0]) == 5  # one per wg-quick file: 2 at north and prov, 1 at south
+    assert _wireguard_go() - before == set()
+    assert _namespaces(prefix) == []
+
+
+@needs_lab
+@needs_wireguard
+def test_a_wireguard_file_wg_rejects_is_an_error_and_leaves_nothing() -> None:
+    compiled = _compiled()
+    files = _allowed_ips(render_tree(compiled.network, TARGETS),
+                         "pe-south/wireguard/wg-v-tax.conf",
+                         "allowed-ips 10.0.0.0/24,10.0.1.0/24", "allowed-ips 10.0.0.0/33")
+    prefix = unique("zh-emt-")
+    before = _wireguard_go()
+    with pytest.raises(core.EmulateError, match="wg-quick up on pe-south"):
+        core.emulate_files(compiled.network, files, [("tcp", 80)], prefix=prefix,
+                           only=[("vertical(tax)@north", "vertical(tax)@south")])
+    assert _wireguard_go() - before == set()
+    assert _namespaces(prefix) == []
+
+
+@needs_lab
 def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     """The province: a private-net gateway on the platform's LAN, an exit with an uplink
-    next hop, IPsec inner-net links (skipped)."""
+    next hop, WireGuard vertical nets between counties, IPsec inner-net links (skipped)."""
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
@@ -346,8 +385,11 @@ def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
             ("horizontal(tax)@hlj", "private(socialsec)"),
             ("platform@hlj", "internet"), ("horizontal(tax)@suifenhe", "internet"),
             ("internet", "platform@hlj"), ("inner@hlj", "inner@hrb")]
+    if _WG_GONE is None:
+        only += [("vertical(tax)@wuchang", "vertical(tax)@dongning"),
+                 ("vertical(stats)@baoqing", "vertical(tax)@ningan")]
     prefix = unique("zh-emt-")
-    report = core.emulate_files(net, render_tree(net, ["iproute2", "nftables"]),
+    report = core.emulate_files(net, render_tree(net, TARGETS),
                                 core.probe_ports(_services(compiled)), prefix=prefix, only=only)
     assert report.exit_status == 0 and report.count(core.MISMATCH) == 0
     got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
@@ -362,6 +404,11 @@ def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     assert real["internet", "platform@hlj", "tcp/443"] == "delivered"
     inner = got["inner@hlj", "inner@hrb", "icmp echo"]
     assert inner.status == core.SKIPPED and "IPsec" in inner.reason
+    if _WG_GONE is None:  # county to county over the hub's WireGuard tunnels
+        assert real["vertical(tax)@wuchang", "vertical(tax)@dongning", "tcp/80"] == "delivered"
+        assert real["vertical(tax)@wuchang", "vertical(tax)@dongning", "icmp echo"] == \
+            "delivered"
+        assert real["vertical(stats)@baoqing", "vertical(tax)@ningan", "tcp/80"] == "dropped"
     assert _namespaces(prefix) == []
 
 

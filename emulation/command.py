@@ -85,13 +85,15 @@ def _terminate(signum: int, frame: object) -> None:
               show_default=True)
 def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: int,
                     fmt: str) -> None:
-    """Run the emitted Linux configs (iproute2, nftables) in network namespaces and
-    compare real TCP connections, UDP datagrams and pings with the verifier's verdicts
-    (needs root).
+    """Run the emitted Linux configs (iproute2, nftables, WireGuard) in network
+    namespaces and compare real TCP connections, UDP datagrams and pings with the
+    verifier's verdicts (needs root).
 
     Exit 0: every probe agrees; 1: a mismatch; 2: bad input, not root, or ip/nft
-    missing; 3: the solver gave no answer for some probe. Probes whose path rides
-    a tunnel (WireGuard, IPsec: not available in this kernel) are listed as skipped.
+    missing; 3: the solver gave no answer for some probe. Vertical nets between
+    sites come up from the emitted wg-quick files with wireguard-go and throwaway
+    keys (without wg/wg-quick/wireguard-go those probes are skipped); probes whose
+    path rides IPsec (inner-net links: no kernel ESP here) are listed as skipped.
     """
     from zongheng.cli import fail, load
     from zongheng.emulation.core import EmulateError, emulate

@@ -1,9 +1,12 @@
-"""Devices as network namespaces running the emitted Linux files (iproute2 + nftables).
+"""Devices as network namespaces running the emitted Linux files (iproute2 + nftables,
+wg-quick files through wireguard-go).
 
 Shared by ``zongheng emulate`` and the Linux emitter tests. Every failure of
 a tool raises :class:`LabError` (an ``AssertionError``, so tests read it as a
 failed check) with the tool's output. A :class:`Lab` removes every namespace
-and process it created when its ``with`` block ends, even on errors.
+and process it created when its ``with`` block ends, even on errors (the
+wireguard-go daemons too: their shell is a child subreaper that stops and reaps
+them, and whatever still runs in a lab namespace is killed before it is deleted).
 """
 
 from __future__ import annotations

@@ -30,7 +30,10 @@ from zongheng.compiler.model import AssertionSpec, Network, Statement, Waiver
 from zongheng.verifier.encode import (
     PROTO_NAMES,
     Fields,
+    conj,
+    disj,
     line_match,
+    neg,
     opening_packet,
     packet_fields,
     parse_prefix,
@@ -94,6 +97,7 @@ class Encoder:
         self.classes = {c.name: c for c in network.classes}
         self._replies: dict[tuple, list[Leaf]] = {}
         self._keep: list[object] = []
+        self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
         self.exit_static: list[tuple[str, str, str]] = []  # (exit, inside host, public)
         for d in network.devices:
             for r in d.nat:
@@ -105,12 +109,12 @@ class Encoder:
     def waived(self, waivers: tuple[Waiver, ...], src_cls: str, leaf: Leaf) -> z3.BoolRef:
         terms = []
         for w in waivers:
-            ws, wd = _pmap(w.statement.src), _pmap(w.statement.dst)
+            ws, wd = self._waiver_maps(w)
             if src_cls in ws and leaf.cls in wd and w.statement.relates(src_cls, leaf.cls):
-                terms.append(z3.And(self.fw.in_set(self.f.src, ws[src_cls]),
-                                    self.fw.in_set(leaf.fields.dst, wd[leaf.cls]),
-                                    services_match(self.f, w.statement.services)))
-        return z3.Or(terms) if terms else z3.BoolVal(False)
+                terms.append(conj([self.fw.in_set(self.f.src, ws[src_cls]),
+                                   self.fw.in_set(leaf.fields.dst, wd[leaf.cls]),
+                                   services_match(self.f, w.statement.services)]))
+        return disj(terms) if terms else z3.BoolVal(False)
 
     def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
@@ -134,14 +138,23 @@ class Encoder:
                 leaves = self.fw.leaves(dev, ifn, self.f, tgt, cut)
                 if not leaves and not negate:
                     continue
-                parts = [(lf, z3.And(lf.cond(), per_leaf(cls, lf))) for lf in leaves]
-                hit = z3.Or([p for _, p in parts]) if parts else z3.BoolVal(False)
+                parts = [(lf, conj([lf.cond(), per_leaf(cls, lf)])) for lf in leaves]
+                hit = disj([p for _, p in parts]) if parts else z3.BoolVal(False)
                 body = [self.fw.in_set(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
                 if extra is not None:
                     body.append(extra(cls, dev))
-                body.append(z3.Not(hit) if negate else hit)
-                out.append(Ingress(cls, dev, ifn, z3.And(body), parts))
+                body.append(neg(hit) if negate else hit)
+                out.append(Ingress(cls, dev, ifn, conj(body), parts))
         return out
+
+    def _waiver_maps(self, w: Waiver) -> tuple[dict[str, tuple[str, ...]],
+                                                dict[str, tuple[str, ...]]]:
+        """A waiver's (source, destination) class -> prefixes maps, computed once."""
+        got = self._pmaps.get(id(w))
+        if got is None:
+            got = self._pmaps[id(w)] = (_pmap(w.statement.src), _pmap(w.statement.dst))
+            self._keep.append(w)
+        return got
 
     def allow_addresses(self, src_cls: str, dst: dict[str, tuple[str, ...]]) -> list[str]:
         """How X addresses Y: static NAT addresses when X is the Internet, else Y's prefixes."""
@@ -182,7 +195,7 @@ class Encoder:
     def reply_returns(self, cls: str, lf: Leaf) -> z3.BoolRef:
         leaves = self.reply_leaves(cls, lf)
         pts = tuple(self.classes[cls].prefixes) if cls in self.classes else ()
-        return z3.Or([z3.And(x.cond(), self.fw.in_set(x.fields.dst, pts)) for x in leaves]) \
+        return disj([conj([x.cond(), self.fw.in_set(x.fields.dst, pts)]) for x in leaves]) \
             if leaves else z3.BoolVal(False)
 
     # ------------------------------------------------------------ statements
@@ -207,8 +220,8 @@ class Encoder:
         src, dst = _pmap(st.src), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]),
-                          z3.Not(self.waived(spec.waivers, cls, lf)))
+            return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]),
+                         neg(self.waived(spec.waivers, cls, lf))])
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
@@ -222,7 +235,7 @@ class Encoder:
         src, dst = _pmap(st.src), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]), self.reply_returns(cls, lf))
+            return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), self.reply_returns(cls, lf)])
 
         def addressed(cls: str, dev: str) -> z3.BoolRef:
             related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
@@ -243,13 +256,13 @@ class Encoder:
         def out_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             in_x = self.fw.in_set(lf.fields.dst, inside[lf.cls]) if lf.cls in inside \
                 else z3.BoolVal(False)
-            return z3.And(z3.Not(in_x), z3.Not(self.waived(spec.waivers, cls, lf)))
+            return conj([neg(in_x), neg(self.waived(spec.waivers, cls, lf))])
 
         ing_out = self._ingress(inside, lambda c: True, out_leaf)
 
         def in_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return z3.And(self.fw.in_set(lf.fields.dst, inside[lf.cls]),
-                          z3.Not(self.waived(spec.waivers, cls, lf)))
+            return conj([self.fw.in_set(lf.fields.dst, inside[lf.cls]),
+                         neg(self.waived(spec.waivers, cls, lf))])
 
         outside = {c.name: c.prefixes for c in self.net.classes}
 
@@ -281,8 +294,8 @@ class Encoder:
                 bad.append(self.fw.in_set(lf.fields.src, src[cls]))  # left untranslated
             if not bad:
                 return z3.BoolVal(False)
-            return z3.And(self.fw.in_set(lf.fields.dst, dst[lf.cls]), z3.Or(bad),
-                          z3.Not(self.waived(spec.waivers, cls, lf)))
+            return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), disj(bad),
+                         neg(self.waived(spec.waivers, cls, lf))])
 
         ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
         formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))

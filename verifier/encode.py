@@ -46,6 +46,35 @@ EPHEMERAL_LOW = 1024  # clients open connections from ports 1024-65535
 InSet = Callable[[z3.BitVecRef, tuple[str, ...]], z3.BoolRef]
 
 
+def _ast_array(terms: list[z3.BoolRef] | tuple[z3.BoolRef, ...]) -> tuple:
+    arr = (z3.Ast * len(terms))()
+    for i, t in enumerate(terms):
+        arr[i] = t.ast
+    return arr, len(terms)
+
+
+def conj(terms: list[z3.BoolRef] | tuple[z3.BoolRef, ...]) -> z3.BoolRef:
+    """``z3.And(terms)`` for Boolean terms of the main context, without the Python API's
+    per-argument sort checks and coercions (the relaxed defence encodings build hundreds
+    of thousands of these). Same ``Z3_mk_and`` call, so the very same term."""
+    arr, n = _ast_array(terms)
+    ctx = z3.main_ctx()
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), n, arr), ctx)
+
+
+def disj(terms: list[z3.BoolRef] | tuple[z3.BoolRef, ...]) -> z3.BoolRef:
+    """``z3.Or(terms)``, like ``conj``."""
+    arr, n = _ast_array(terms)
+    ctx = z3.main_ctx()
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), n, arr), ctx)
+
+
+def neg(term: z3.BoolRef) -> z3.BoolRef:
+    """``z3.Not(term)``, like ``conj``."""
+    ctx = z3.main_ctx()
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), term.ast), ctx)
+
+
 def parse_prefix(prefix: str) -> tuple[int, int]:
     """``"a.b.c.d/len"`` (or a bare address) -> (network int, length)."""
     addr, _, length = prefix.partition("/")

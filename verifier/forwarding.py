@@ -85,8 +85,10 @@ from zongheng.compiler.model import Acl, Device, Interface, Network, Route, Tunn
 from zongheng.verifier.encode import (
     Fields,
     acl_lines_permit,
+    conj,
     in_prefix,
     in_prefixes,
+    neg,
     parse_prefix,
     range_prefixes,
     span_prefixes,
@@ -124,7 +126,7 @@ class Leaf:
     final_vrf: str | None = None
 
     def cond(self) -> z3.BoolRef:
-        return z3.And(self.conds) if self.conds else z3.BoolVal(True)
+        return conj(self.conds) if self.conds else z3.BoolVal(True)
 
 
 @dataclass
@@ -213,6 +215,7 @@ class Forwarding:
                               in dnat_ifaces for r in every_route if r.kind == "uplink")
         self._rt_cut: dict[tuple, tuple[Route, ...]] = {}
         self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
+        self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
 
     # ------------------------------------------------------------ ingress
     def ingress_points(self, cls: str) -> list[tuple[str, str]]:
@@ -324,7 +327,7 @@ class Forwarding:
 
     def permit(self, device: str, acl: Acl | None, f: Fields) -> z3.BoolRef:
         if acl is None or self.no_acl:
-            return z3.BoolVal(True)
+            return self._true
         key = (device, acl.name, f.key(), f.proto.get_id(), f.new.get_id())
         p = self._permit.get(key)
         if p is None:
@@ -442,7 +445,7 @@ class Forwarding:
                 ) -> tuple[z3.BoolRef, str] | None:
         """Condition and note for carrying f to the egress device of a local/remote route."""
         if route.egress_device == device:
-            return z3.BoolVal(True), ""
+            return self._true, ""
         key = (device, vrf, route.egress_device, route.egress_vrf, f.src.get_id(),
                f.dst.get_id())
         if key not in self._transit:
@@ -457,11 +460,11 @@ class Forwarding:
             path = self.tunnel_path(device, vrf, route.egress_device, route.egress_vrf)
             if path is None:
                 return None
-            return z3.BoolVal(True), "tunnel " + ",".join(t.name for t, _ in path)
+            return self._true, "tunnel " + ",".join(t.name for t, _ in path)
         path2 = self.trunk_path(device, route.egress_device)
         if path2 is None:
             return None
-        return z3.BoolVal(True), "via " + ",".join(path2)
+        return self._true, "via " + ",".join(path2)
 
     # ------------------------------------------------------------ walking
     def leaves(self, device: str, interface: str, f: Fields,
@@ -509,14 +512,14 @@ class Forwarding:
                 leaf.conds.append(sel)
             out.extend(sub)
         if explain:
-            none = [z3.Not(self.route_match(r.prefix, f.dst)) for r in t.routes]
+            none = [neg(self.route_match(r.prefix, f.dst)) for r in t.routes]
             out.append(Leaf(conds + none, False, None, f, steps, crossed, "drop-no-route",
                             device, interface, iface.vrf))
         if not out:
             return out
         # the inbound ACL, built only when some leaf of interest passes this point
         permit = self.permit(device, acl, f)
-        if not z3.is_true(permit):
+        if permit is not self._true and not z3.is_true(permit):
             for leaf in out:
                 leaf.conds.append(permit)
             if explain:
@@ -569,7 +572,8 @@ class Forwarding:
                              device, "", vrf)] if explain else []
             cond, note = tr
             sub = self._deliver(r.egress_device, r.egress_interface, f,
-                                conds + ([] if z3.is_true(cond) else [cond]), steps, crossed,
+                                conds + ([] if cond is self._true or z3.is_true(cond)
+                                         else [cond]), steps, crossed,
                                 target, note)
             return sub
         if kind in ("gateway", "exit"):
@@ -588,7 +592,7 @@ class Forwarding:
             steps2 = steps + [Step(r.egress_device, iface.vrf, entry or "", acl, f)]
             permit = self.permit(r.egress_device, acl, f)
             out = []
-            if explain and not z3.is_true(permit):
+            if explain and permit is not self._true and not z3.is_true(permit):
                 out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps2,
                                 crossed or dev.role == ROLE_EXIT, "drop-acl", r.egress_device,
                                 entry or "", iface.vrf))

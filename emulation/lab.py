@@ -34,6 +34,15 @@ def _subreaper() -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (its parent may reap it later)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class LabError(AssertionError):
     """A tool rejected a file or a step of building the lab failed."""
 
@@ -237,13 +246,20 @@ class Lab:
     def _kill_leftovers(self) -> None:
         """Kill what still runs in a lab namespace (a wireguard-go whose shell was killed):
         the namespaces are ours, so is every process in them."""
+        killed = []
         for ns in self.created:
             r = run(["ip", "netns", "pids", ns])
             for pid in r.stdout.split():
                 try:
                     os.kill(int(pid), signal.SIGKILL)
+                    killed.append(int(pid))
                 except (ProcessLookupError, ValueError):
                     pass
+        deadline = time.time() + 5
+        while killed and time.time() < deadline:  # SIGKILL is not instant: wait for the end
+            killed = [pid for pid in killed if _running(pid)]
+            if killed:
+                time.sleep(0.02)
 
     def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
                   timeout: float | None = None) -> dict[str, list[int]]:

@@ -23,7 +23,7 @@ from zongheng.emitters.nftables import acl_chain
 from zongheng.emitters.writer import render_tree
 from zongheng.emulation import command as emulate_cmd
 from zongheng.emulation import core
-from zongheng.emulation.lab import missing, unique
+from zongheng.emulation.lab import Lab, missing, unique
 from zongheng.verifier.check import Encoder
 
 MINIMAL = "policies/minimal.zh"
@@ -350,6 +350,34 @@ def test_an_interrupted_wireguard_run_leaves_no_wireguard_go(
         core.emulate_files(compiled.network, files, [("tcp", 80)], prefix=prefix,
                            only=[("vertical(tax)@north", "vertical(tax)@south")])
     assert len(running[0]) == 5  # one per wg-quick file: 2 at north and prov, 1 at south
+    assert _wireguard_go() - before == set()
+    assert _namespaces(prefix) == []
+
+
+@needs_lab
+@needs_wireguard
+def test_wireguard_go_outliving_its_shell_is_killed_with_the_lab(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleting a namespace does not end a wireguard-go in it: the lab kills what runs there."""
+    compiled = _compiled()
+    prefix = unique("zh-emt-")
+    before = _wireguard_go()
+    orphans: list[set[int]] = []
+    up = Lab.wireguard
+
+    def shells_killed(self, *args, **kwargs):
+        pids = up(self, *args, **kwargs)
+        for proc in self.wg_procs:
+            proc.kill()
+            proc.wait()
+        orphans.append(_wireguard_go() - before)
+        return pids
+
+    monkeypatch.setattr(Lab, "wireguard", shells_killed)
+    core.emulate_files(compiled.network, render_tree(compiled.network, TARGETS),
+                       [("tcp", 80)], prefix=prefix,
+                       only=[("vertical(tax)@north", "vertical(tax)@south")])
+    assert len(orphans[0]) == 5  # still running without their shells
     assert _wireguard_go() - before == set()
     assert _namespaces(prefix) == []
 

@@ -346,7 +346,6 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
     finally:
         z3.set_param("ctrl_c", ctrl_c)
     wg_missing = wireguard_unavailable(files)
-    wireguard = False  # some tried probe rides a WireGuard tunnel
     for p, (verdict, expected, evidence, tunnel) in zip(probes, verdicts, strict=True):
         runnable = tunnel is None or (wg_missing is None and
                                       _tunnel_kinds(network, tunnel) == {"vertical"})
@@ -360,14 +359,15 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
         else:  # status and real outcome: set when tried
             r = ProbeResult(p, verdict, expected, None, AGREE, evidence)
             to_try.append(len(results))
-            wireguard = wireguard or tunnel is not None
         results.append(r)
     if to_try:
         used = {h.cls for k in to_try for h in hosts.values()
                 if h.cls in (results[k].probe.src, results[k].probe.dst)}
         lab_hosts_used = {n: h for n, h in hosts.items() if h.cls in used}
+        # every tunnel up, not only those the verifier's paths use: a leak into a
+        # tunnel shows only when the tunnel runs
         _try(network, files, lab_hosts_used, [results[k] for k in to_try], timeout, prefix,
-             wireguard)
+             wg_missing is None)
     results.sort(key=lambda r: _ORDER[r.status])
     return Report(network.policy_file, network.policy_sha256, results, notes, pairs_total,
                   pairs_probed, time.monotonic() - started)

@@ -97,6 +97,7 @@ class Encoder:
         self.classes = {c.name: c for c in network.classes}
         self._replies: dict[tuple, list[Leaf]] = {}
         self._keep: list[object] = []
+        self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
         self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
         self.exit_static: list[tuple[str, str, str]] = []  # (exit, inside host, public)
         for d in network.devices:
@@ -114,7 +115,7 @@ class Encoder:
                 terms.append(conj([self.fw.in_set(self.f.src, ws[src_cls]),
                                    self.fw.in_set(leaf.fields.dst, wd[leaf.cls]),
                                    services_match(self.f, w.statement.services)]))
-        return disj(terms) if terms else z3.BoolVal(False)
+        return disj(terms) if terms else self._false
 
     def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
@@ -223,7 +224,7 @@ class Encoder:
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]),
                          neg(self.waived(spec.waivers, cls, lf))])
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
+        ing = self._ingress(src, lambda c: c in dst, _per_dst(per_leaf), within=dst, st=st)
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/deny", spec.name, st,
@@ -258,7 +259,7 @@ class Encoder:
                 else z3.BoolVal(False)
             return conj([neg(in_x), neg(self.waived(spec.waivers, cls, lf))])
 
-        ing_out = self._ingress(inside, lambda c: True, out_leaf)
+        ing_out = self._ingress(inside, lambda c: True, _per_dst(out_leaf))
 
         def in_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             return conj([self.fw.in_set(lf.fields.dst, inside[lf.cls]),
@@ -269,7 +270,7 @@ class Encoder:
         def not_inside_src(cls: str, dev: str) -> z3.BoolRef:
             return z3.Not(self.fw.in_set(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
 
-        ing_in = self._ingress(outside, lambda c: c in inside, in_leaf, not_inside_src,
+        ing_in = self._ingress(outside, lambda c: c in inside, _per_dst(in_leaf), not_inside_src,
                                within=inside)
         text = st.text
         return [
@@ -297,7 +298,8 @@ class Encoder:
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), disj(bad),
                          neg(self.waived(spec.waivers, cls, lf))])
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, within=dst, st=st)
+        ing = self._ingress(src, lambda c: c in dst, _per_dst(per_leaf, exits=True), within=dst,
+                            st=st)
         formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/via-exit", spec.name, st,
                           f"a packet bypasses the exit or its NAT: {st.text}", formula, ing,
@@ -417,9 +419,38 @@ class Encoder:
         return None
 
 
+def _per_dst(per_leaf: Callable[[str, Leaf], z3.BoolRef], exits: bool = False
+             ) -> Callable[[str, Leaf], z3.BoolRef]:
+    """``per_leaf`` asked once per (ingress class, delivery class, final destination term)
+    (with ``exits``: also crossed-exit flag and final source term). Leaked route tables
+    deliver hundreds of leaves per ingress with the same claim; z3 would hash-cons the
+    rebuilt terms to the same nodes anyway, so this only saves Python work. The memo
+    lives as long as the one obligation being built, and holds the terms whose ids it
+    keys on."""
+    memo: dict[tuple, tuple[z3.BoolRef, Leaf]] = {}
+
+    def claim(cls: str, lf: Leaf) -> z3.BoolRef:
+        key = (cls, lf.cls, lf.fields.dst.get_id()) + (
+            (lf.crossed_exit, lf.fields.src.get_id()) if exits else ())
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = (per_leaf(cls, lf), lf)
+        return got[0]
+    return claim
+
+
 def _related(target: Callable[[str | None], bool], st: Statement, cls: str
              ) -> Callable[[str | None], bool]:
-    return lambda c: target(c) and c is not None and st.relates(cls, c)
+    """``target`` restricted to classes ``st`` relates to ``cls`` (memoised: asked once per
+    route of every leaked table)."""
+    memo: dict[str | None, bool] = {}
+
+    def test(c: str | None) -> bool:
+        got = memo.get(c)
+        if got is None:
+            got = memo[c] = bool(target(c) and c is not None and st.relates(cls, c))
+        return got
+    return test
 
 
 def _contains(prefix: str, addr: str) -> bool:

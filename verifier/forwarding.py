@@ -215,6 +215,8 @@ class Forwarding:
                               in dnat_ifaces for r in every_route if r.kind == "uplink")
         self._rt_cut: dict[tuple, tuple[Route, ...]] = {}
         self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
+        self._trees: dict[tuple[str, str | None], dict[tuple, tuple]] = {}
+        self._transit_path: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
         self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
 
     # ------------------------------------------------------------ ingress
@@ -383,19 +385,8 @@ class Forwarding:
     def tunnel_path(self, device: str, vrf: str | None, target: str, target_vrf: str | None
                     ) -> list[tuple[Tunnel, str]] | None:
         """Tunnels from (device, vrf) to (target, target_vrf): [(tunnel, side we leave)]."""
-        start = (device, vrf)
         goal = (target, target_vrf)
-        prev: dict[tuple, tuple] = {start: None}  # type: ignore[dict-item]
-        todo = deque([start])
-        while todo:
-            cur = todo.popleft()
-            if cur == goal:
-                break
-            for t, side in self._tunnels.get(cur, []):
-                nxt = (t.b_device, t.b_vrf) if side == "a" else (t.a_device, t.a_vrf)
-                if nxt not in prev:
-                    prev[nxt] = (cur, t, side)
-                    todo.append(nxt)
+        prev = self._tunnel_tree(device, vrf)
         if goal not in prev:
             return None
         path = []
@@ -405,6 +396,27 @@ class Forwarding:
             path.append((t, side))
             cur = p
         return list(reversed(path))
+
+    def _tunnel_tree(self, device: str, vrf: str | None) -> dict[tuple, tuple]:
+        """Breadth-first predecessors of every (device, vrf) reachable by tunnels from
+        (device, vrf), computed once per start: the leaked tables ask for paths to
+        hundreds of goals from each start (a full search sets each predecessor exactly
+        as a search stopped at the goal would)."""
+        start = (device, vrf)
+        prev = self._trees.get(start)
+        if prev is not None:
+            return prev
+        prev = {start: None}  # type: ignore[dict-item]
+        todo = deque([start])
+        while todo:
+            cur = todo.popleft()
+            for t, side in self._tunnels.get(cur, []):
+                nxt = (t.b_device, t.b_vrf) if side == "a" else (t.a_device, t.a_vrf)
+                if nxt not in prev:
+                    prev[nxt] = (cur, t, side)
+                    todo.append(nxt)
+        self._trees[start] = prev
+        return prev
 
     def trunk_path(self, a: str, b: str) -> list[str] | None:
         key = (a, b)
@@ -455,6 +467,13 @@ class Forwarding:
 
     def _transit_uncached(self, device: str, vrf: str | None, route: Route, f: Fields
                           ) -> tuple[z3.BoolRef, str] | None:
+        key = (device, vrf, route.egress_device, route.egress_vrf)  # f does not matter here
+        if key not in self._transit_path:
+            self._transit_path[key] = self._transit_path_uncached(device, vrf, route)
+        return self._transit_path[key]
+
+    def _transit_path_uncached(self, device: str, vrf: str | None, route: Route
+                               ) -> tuple[z3.BoolRef, str] | None:
         if (device, vrf) in self._tunnels and \
                 (route.egress_device, route.egress_vrf) in self._tunnels:
             path = self.tunnel_path(device, vrf, route.egress_device, route.egress_vrf)

@@ -292,10 +292,11 @@ class Lab:
                 os.chmod(d / fname, 0o600)
             ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
                            for f in sorted(files))
-            stop = ("pkill -TERM -P $$ -x wireguard-go; n=0; "
+            # this shell's own wireguard-go children, by process id
+            mine = "p=$(pgrep -P $$ -x wireguard-go); [ -z \"$p\" ] || kill"
+            stop = (f"{mine} -TERM $p; n=0; "
                     "while pgrep -P $$ -x wireguard-go >/dev/null && [ $n -lt 100 ]; "
-                    "do sleep 0.05; n=$((n+1)); done; "
-                    "pkill -KILL -P $$ -x wireguard-go; sleep 0.05")
+                    f"do sleep 0.05; n=$((n+1)); done; {mine} -KILL $p; sleep 0.05")
             script = (f"trap '{stop}; exit' INT TERM; mount -t tmpfs tmpfs /run; {ups} "
                       f"pgrep -P $$ -x wireguard-go >{d}/pids; touch {d}/ready; "
                       f"while [ ! -e {done} ]; do sleep 0.1; done; {stop}")

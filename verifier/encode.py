@@ -31,6 +31,7 @@ protocols carry port 0.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -129,6 +130,12 @@ class Fields:
     rst: z3.BoolRef
     icmp: z3.BitVecRef
     new: z3.BoolRef
+
+    @functools.cached_property
+    def ids(self) -> tuple[int, int]:
+        """(src, dst) term ids, asked for every route of every lookup (the terms are held
+        by this object, so the ids stay theirs)."""
+        return self.src.get_id(), self.dst.get_id()
 
     def key(self) -> tuple[int, ...]:
         return (self.src.get_id(), self.dst.get_id(), self.sport.get_id(), self.dport.get_id(),

@@ -307,8 +307,10 @@ class Forwarding:
             self._keep.append(dst)
         return m
 
-    def selects(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef) -> z3.BoolRef:
-        sk = (key, k, dst.get_id())
+    def selects(self, key: tuple, t: _Table, k: int, dst: z3.BitVecRef,
+                dst_id: int | None = None) -> z3.BoolRef:
+        """Route k of t is the one chosen for ``dst`` (``dst_id``: its id, if known)."""
+        sk = (key, k, dst.get_id() if dst_id is None else dst_id)
         s = self._sel.get(sk)
         if s is None:
             better = sorted({t.routes[j].prefix for j in t.shadowing(k)})
@@ -458,8 +460,7 @@ class Forwarding:
         """Condition and note for carrying f to the egress device of a local/remote route."""
         if route.egress_device == device:
             return self._true, ""
-        key = (device, vrf, route.egress_device, route.egress_vrf, f.src.get_id(),
-               f.dst.get_id())
+        key = (device, vrf, route.egress_device, route.egress_vrf) + f.ids
         if key not in self._transit:
             self._transit[key] = self._transit_uncached(device, vrf, route, f)
             self._keep.append(f)
@@ -526,7 +527,7 @@ class Forwarding:
             sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
             if not sub:
                 continue
-            sel = self.selects(key, t, k, f.dst)
+            sel = self.selects(key, t, k, f.dst, f.ids[1])
             for leaf in sub:
                 leaf.conds.append(sel)
             out.extend(sub)

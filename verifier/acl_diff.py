@@ -55,16 +55,25 @@ def acl_differences(intended: Acl | None, actual: Acl | None,
                     timeout_ms: int = 30_000) -> list[AclDifference]:
     """At most one opened and one closed example; [] when the two decide alike everywhere.
 
+    When the ACLs present are stateful, only new packets count (replies pass by
+    connection tracking whatever the lines say).
+
     Raises TimeoutError when z3 cannot decide (never reported as equal).
     """
     f = packet_fields("acl")
     want, have = permits(f, intended), permits(f, actual)
+    # a stateful ACL's lines judge new connections only (connection tracking passes
+    # the replies), so two stateful ACLs differ only where a new packet differs
+    stateful = all(a.stateful for a in (intended, actual) if a is not None) and \
+        any(a is not None for a in (intended, actual))
     out = []
     for kind, cond in ((OPENED, z3.And(have, z3.Not(want))),
                        (CLOSED, z3.And(want, z3.Not(have)))):
         s = z3.SolverFor("QF_BV")
         s.set("timeout", timeout_ms)
         s.add(well_formed(f), cond)
+        if stateful:
+            s.add(f.new)
         r = s.check()
         if r == z3.sat:
             out.append(AclDifference(kind, _packet(s.model(), f)))

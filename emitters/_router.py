@@ -427,6 +427,21 @@ def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
     ]
 
 
+def borrowed_interface(device: Device, t: TunnelEnd) -> str | None:
+    """The model interface whose address an unnumbered tunnel borrows (None: the loopback).
+
+    A tunnel in a VRF cannot borrow the global loopback, so an addressed
+    interface of the same VRF lends its address.
+    """
+    if not t.vrf:
+        return None
+    same = [i for i in sorted_interfaces(device) if i.vrf == t.vrf and i.address]
+    if not same:
+        raise VendorEmitError(f"{device.name}: tunnel {t.name} in VRF {t.vrf} has no "
+                              "addressed interface of that VRF to borrow from")
+    return same[0].name
+
+
 def nat_roles(device: Device) -> dict[str, str]:
     """Interface name -> "outside" for NAT outside interfaces, "inside" for the others."""
     if not device.nat:

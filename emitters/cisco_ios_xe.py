@@ -243,14 +243,8 @@ class CiscoIosXe(Emitter):
     def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
         out = []
         for t in tunnels:
-            unnumbered = "Loopback0"
-            if t.vrf:
-                # an interface of the same VRF lends its address to the tunnel
-                same = [i for i in rv.sorted_interfaces(device) if i.vrf == t.vrf and i.address]
-                if not same:
-                    raise rv.VendorEmitError(f"{device.name}: tunnel {t.name} in VRF {t.vrf} "
-                                             "has no interface of that VRF to borrow from")
-                unnumbered = ios_ifname(same[0].name)
+            lender = rv.borrowed_interface(device, t)
+            unnumbered = ios_ifname(lender) if lender else "Loopback0"
             out.append({
                 "ifname": f"Tunnel{TUNNEL_BASE + t.index}",
                 "profile": ios_name("ZH-" + t.name),

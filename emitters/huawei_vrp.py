@@ -225,13 +225,8 @@ class HuaweiVrp(Emitter):
     def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
         out = []
         for t in tunnels:
-            borrow = "LoopBack0"
-            if t.vrf:
-                same = [i for i in rv.sorted_interfaces(device) if i.vrf == t.vrf and i.address]
-                if not same:
-                    raise rv.VendorEmitError(f"{device.name}: tunnel {t.name} in VPN instance "
-                                             f"{t.vrf} has no interface to borrow from")
-                borrow = vrp_ifname(same[0].name)
+            lender = rv.borrowed_interface(device, t)
+            borrow = vrp_ifname(lender) if lender else "LoopBack0"
             out.append({
                 "ifname": f"Tunnel0/0/{TUNNEL_BASE + t.index}",
                 "name": vrp_name(t.name),

@@ -36,6 +36,15 @@ def config_error(file: str, text: str, line: int, col: int, message: str) -> Con
     return ConfigError([Diagnostic(file, Loc(line, col), "error", message, src)])
 
 
+def mask_length(value: int, wildcard: bool = False) -> int | None:
+    """Prefix length of a netmask, or of a wildcard (Cisco/Huawei ACLs), as an integer;
+    None when its bits are not contiguous (no prefix expresses it)."""
+    host = value if wildcard else value ^ 0xFFFFFFFF
+    if host & (host + 1):
+        return None
+    return 32 - host.bit_length()
+
+
 @dataclass(frozen=True)
 class ImportedBinding:
     """The ACLs a config binds to one model interface (``None``: nothing bound)."""

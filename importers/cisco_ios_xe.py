@@ -66,6 +66,7 @@ from zongheng.importers.base import (
     ImportedConfig,
     ImportedVrf,
     config_error,
+    mask_length,
 )
 from zongheng.verifier.acl_diff import CLOSED, acl_differences
 
@@ -489,14 +490,11 @@ class _Reader:
             raise self.err(line, i, f"expected an IPv4 address, got {word!r}") from None
 
     def _mask_len(self, line: _Line, i: int, word: str, wildcard: bool) -> int:
-        value = self._ip(line, i)
-        if wildcard:
-            value ^= 0xFFFFFFFF
-        inv = value ^ 0xFFFFFFFF
-        if inv & (inv + 1):
+        length = mask_length(self._ip(line, i), wildcard)
+        if length is None:
             raise self.err(line, i, f"{'wildcard' if wildcard else 'mask'} {word} is not "
                            "contiguous; only prefixes can be represented")
-        return 32 - inv.bit_length()
+        return length
 
     def _prefix(self, line: _Line, i: int, mask_i: int | None, wildcard: bool) -> str:
         addr = self._ip(line, i)

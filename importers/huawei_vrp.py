@@ -43,6 +43,7 @@ from zongheng.importers.base import (
     ImportedConfig,
     ImportedVrf,
     config_error,
+    mask_length,
 )
 
 TARGET = "huawei-vrp"
@@ -195,9 +196,8 @@ def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
         w = 0 if wild.text == "0" else int(netaddr.IPAddress(wild.text, version=4))
     except (netaddr.AddrFormatError, ValueError):
         raise ctx.error(lineno, wild.col, f"bad wildcard {wild.text!r}") from None
-    inv = (~w) & 0xFFFFFFFF
-    length = bin(inv).count("1")
-    if inv != ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF):
+    length = mask_length(w, wildcard=True)
+    if length is None:
         raise ctx.error(lineno, wild.col, f"wildcard {wild.text} is not contiguous "
                         "(a prefix cannot express it)")
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
@@ -218,8 +218,8 @@ def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) 
             m = int(netaddr.IPAddress(mask.text, version=4))
         except (netaddr.AddrFormatError, ValueError):
             raise ctx.error(lineno, mask.col, f"bad mask {mask.text!r}") from None
-        length = bin(m).count("1")
-        if m != ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF):
+        length = mask_length(m)
+        if length is None:
             raise ctx.error(lineno, mask.col, f"mask {mask.text} is not contiguous")
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
 

@@ -18,6 +18,7 @@ from zongheng.verifier.encode import (
     Fields,
     acl_lines_permit,
     int_to_ip,
+    model_value,
     packet_fields,
     well_formed,
 )
@@ -40,8 +41,7 @@ def permits(f: Fields, acl: Acl | None) -> z3.BoolRef:
 
 def _packet(m: z3.ModelRef, f: Fields) -> Packet:
     def num(x: z3.ExprRef) -> int:
-        v = m.eval(x, model_completion=True)
-        return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+        return model_value(m, x)
 
     proto = num(f.proto)
     name = PROTO_NAMES.get(proto, str(proto))

@@ -33,6 +33,7 @@ from zongheng.verifier.encode import (
     conj,
     disj,
     line_match,
+    model_value,
     neg,
     opening_packet,
     packet_fields,
@@ -310,8 +311,7 @@ class Encoder:
         f = self.f
 
         def val(t: z3.ExprRef) -> int:
-            v = m.eval(t, model_completion=True)
-            return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+            return model_value(m, t)
 
         ingress = next((x for x in ob.ingress
                         if z3.is_true(m.eval(x.formula, model_completion=True))), ob.ingress[0])
@@ -367,8 +367,7 @@ class Encoder:
             return [], None
 
         def val(t: z3.ExprRef) -> int:
-            v = m.eval(t, model_completion=True)
-            return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+            return model_value(m, t)
 
         path: list[Hop] = []
         rule = None

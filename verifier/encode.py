@@ -76,6 +76,12 @@ def neg(term: z3.BoolRef) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), term.ast), ctx)
 
 
+def model_value(m: z3.ModelRef, t: z3.ExprRef) -> int:
+    """A bit-vector or Boolean term's value in model ``m`` (z3's default where unconstrained)."""
+    v = m.eval(t, model_completion=True)
+    return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
+
+
 def parse_prefix(prefix: str) -> tuple[int, int]:
     """``"a.b.c.d/len"`` (or a bare address) -> (network int, length)."""
     addr, _, length = prefix.partition("/")

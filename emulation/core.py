@@ -410,9 +410,9 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
                                 None if hosts[r.probe.dst].gateway is None else r.probe.src_address)
                         for k, r in enumerate(results)]
             outcomes = run_attempts(listeners, attempts, timeout)
-            # A first packet through a tunnel waits for its WireGuard handshake, which on a
-            # loaded machine can outlast the timeout: an expected delivery that failed is
-            # tried once more, slower. Never the other way: a packet that got through
+            # The tunnels have handshaken (Lab.wireguard), but a loaded machine can still
+            # outlast the timeout: an expected delivery that failed is tried once more,
+            # slower. Never the other way: a packet that got through
             # where the verifier says it cannot stays a mismatch.
             again = [k for k, r in enumerate(results)
                      if r.expected == "delivered" and outcomes[k][0] in (DROPPED, ONE_WAY)]

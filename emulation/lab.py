@@ -43,6 +43,26 @@ def _running(pid: int) -> bool:
         return False
 
 
+def _prime(initiate: list[str]) -> str:
+    """Shell lines that make every peer handshake before the first probe.
+
+    A probe then measures what the files let through, not how long a first
+    handshake takes on a loaded machine. Of each pair of peers only one side
+    (``initiate``: public keys) starts, with a keepalive every second: when both
+    start at once, each drops the other's response (its own initiation was
+    superseded) and wireguard-go was seen to stay without a session for half a
+    minute. Once every peer has a handshake (or 30 s passed: the probes then
+    show the broken tunnel) keepalives are off again, as the files leave them.
+    """
+    keys = " ".join(initiate)
+    return ("wg show all peers | while read -r i p; do case \" " + keys + " \" in "
+            "*\" $p \"*) wg set \"$i\" peer \"$p\" persistent-keepalive 1;; esac; done; "
+            "n=0; while [ $n -lt 300 ] && wg show all latest-handshakes | "
+            "awk '$3 == 0 {z=1} END {exit !z}'; do sleep 0.1; n=$((n+1)); done; "
+            "wg show all peers | while read -r i p; do "
+            "wg set \"$i\" peer \"$p\" persistent-keepalive 0; done")
+
+
 class LabError(AssertionError):
     """A tool rejected a file or a step of building the lab failed."""
 
@@ -282,7 +302,7 @@ class Lab:
             (keys / f"{dev}.key").write_text(key + "\n")
             (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
         self.wg_procs = getattr(self, "wg_procs", [])
-        done = self.workdir / "wg-done"
+        done, prime = self.workdir / "wg-done", self.workdir / "wg-prime"
         for dev, files in sorted(confs.items()):
             d = self.workdir / f"wg-{dev}"
             d.mkdir()
@@ -290,6 +310,9 @@ class Lab:
                 text = data.decode().replace(key_dir_in_file, str(keys))
                 (d / fname).write_text(text)
                 os.chmod(d / fname, 0o600)
+            # the device whose name sorts first starts each pair's handshake
+            prime_lines = _prime([(keys / f"{peer}.pub").read_text().strip()
+                                  for peer in sorted(self.devices) if peer > dev])
             ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
                            for f in sorted(files))
             # this shell's own wireguard-go children, by process id
@@ -298,6 +321,8 @@ class Lab:
                     "while pgrep -P $$ -x wireguard-go >/dev/null && [ $n -lt 100 ]; "
                     f"do sleep 0.05; n=$((n+1)); done; {mine} -KILL $p; sleep 0.05")
             script = (f"trap '{stop}; exit' INT TERM; mount -t tmpfs tmpfs /run; {ups} "
+                      f"touch {d}/up; while [ ! -e {prime} ] && [ ! -e {done} ]; do sleep 0.05; "
+                      f"done; [ -e {done} ] || {{ {prime_lines}; }} >>{d}/up.log 2>&1; "
                       f"pgrep -P $$ -x wireguard-go >{d}/pids; touch {d}/ready; "
                       f"while [ ! -e {done} ]; do sleep 0.1; done; {stop}")
             self.wg_procs.append(subprocess.Popen(
@@ -305,16 +330,21 @@ class Lab:
                  "private", "bash", "-c", script], preexec_fn=_subreaper,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         if timeout is None:
-            timeout = 15.0 + 0.5 * sum(len(f) for f in confs.values())
+            timeout = 45.0 + 0.5 * sum(len(f) for f in confs.values())
         deadline = time.time() + timeout
+        # every file up (or a refusal reported) before any device waits for handshakes
+        for marker in ("up", "ready"):
+            for dev in sorted(confs):
+                d = self.workdir / f"wg-{dev}"
+                while not (d / marker).exists() and time.time() < deadline:
+                    time.sleep(0.05)
+                log = (d / "up.log").read_text() if (d / "up.log").exists() else ""
+                if not (d / marker).exists() or "FAIL" in log:
+                    raise LabError(f"wg-quick up on {dev}:\n{log}")
+            prime.touch()
         pids: dict[str, list[int]] = {}
         for dev in sorted(confs):
             d = self.workdir / f"wg-{dev}"
-            while not (d / "ready").exists() and time.time() < deadline:
-                time.sleep(0.05)
-            log = (d / "up.log").read_text() if (d / "up.log").exists() else ""
-            if not (d / "ready").exists() or "FAIL" in log:
-                raise LabError(f"wg-quick up on {dev}:\n{log}")
             pids[dev] = [int(x) for x in (d / "pids").read_text().split()]
         return pids
 

@@ -289,7 +289,8 @@ def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
     # the files as emitted agree
     report = core.emulate_files(net, render_tree(net, TARGETS), [("tcp", 80)],
                                 prefix=prefix, only=only)
-    assert report.exit_status == 0 and report.count(core.AGREE) == len(report.results) == 6
+    assert report.exit_status == 0 and report.count(core.AGREE) == len(report.results) == 6, [
+        r for r in report.results if r.status != core.AGREE]
 
 
 def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
@@ -380,6 +381,38 @@ def test_wireguard_go_outliving_its_shell_is_killed_with_the_lab(
     assert len(orphans[0]) == 5  # still running without their shells
     assert _wireguard_go() - before == set()
     assert _namespaces(prefix) == []
+
+
+@needs_lab
+@needs_wireguard
+def test_every_wireguard_peer_has_handshaken_before_the_first_probe(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe measures the files, not how long a first handshake takes; keepalives are
+    off again afterwards, as the files leave them."""
+    compiled = _compiled()
+    up = Lab.wireguard
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def inspected(self, *args, **kwargs):
+        pids = up(self, *args, **kwargs)
+        for proc in self.wg_procs:  # each device's shell: its netns and private /run
+            def wg(what: str, pid: int = proc.pid) -> list[str]:
+                out = subprocess.run(["nsenter", "-t", str(pid), "-m", "-n", "wg", "show",
+                                      "all", what], capture_output=True, text=True,
+                                     check=True).stdout
+                return [ln.split("\t")[2] for ln in out.splitlines()]
+            seen.append((wg("latest-handshakes"), wg("persistent-keepalive")))
+        return pids
+
+    monkeypatch.setattr(Lab, "wireguard", inspected)
+    report = core.emulate_files(compiled.network, render_tree(compiled.network, TARGETS),
+                                [("tcp", 80)], prefix=unique("zh-emt-"),
+                                only=[("vertical(tax)@north", "vertical(tax)@south")])
+    assert report.exit_status == 0
+    assert len(seen) == 3 and sum(len(h) for h, _ in seen) == 6  # 5 files, 6 peers
+    for handshakes, keepalives in seen:
+        assert all(int(t) > 0 for t in handshakes), handshakes
+        assert set(keepalives) == {"off"}, keepalives
 
 
 @needs_lab

@@ -21,6 +21,7 @@ from zongheng.importers.base import (
     config_error,
     overlay,
 )
+from zongheng.importers.exports import reexport
 
 # targets with an importer, in the order a device directory is searched
 TARGET_MODULES = {
@@ -73,11 +74,12 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
         text = path.read_bytes().decode("utf-8", errors="replace")
         devices.append(overlay(device, import_config(target, text, device, str(path))))
     notes = [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
-    return dataclasses.replace(network, devices=tuple(devices)), notes
+    return dataclasses.replace(network, devices=tuple(devices),
+                               route_targets=reexport(network, tuple(devices))), notes
 
 
 __all__ = [
     "TARGET_MODULES", "ConfigError", "ImportedBinding", "ImportedConfig", "ImportedVrf",
     "config_error", "config_file_name", "find_config", "import_config", "network_from_configs",
-    "overlay",
+    "overlay", "reexport",
 ]

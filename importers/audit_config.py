@@ -27,7 +27,7 @@ class Finding:
     """One difference between the config and the intent."""
 
     where: str  # "eth3.102 in", "VRF H-tax", "NAT"
-    kind: str  # opened | closed | unbound | bound | stateful | rt-import | rt-export | nat
+    kind: str  # opened | closed | unbound | bound | stateful | vrf | rt-import | rt-export | nat
     detail: str
     packet: dict | None = None
 
@@ -55,7 +55,8 @@ def _acl(device: Device, name: str | None) -> Acl | None:
 
 
 def compare(device: Device, imported: ImportedConfig, timeout_ms: int) -> list[Finding]:
-    """Every difference, interfaces in model order, then VRFs, then NAT."""
+    """Every difference: interface ACLs in model order, interface VRFs, then VRF route
+    targets, then NAT."""
     from zongheng.verifier.acl_diff import acl_differences
 
     got_acls = {a.name: a for a in imported.acls}
@@ -82,6 +83,12 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int) -> list[F
                         else "denied by the config, permitted by the policy")
                 out.append(Finding(where, d.kind, verb,
                                    {k: v for k, v in asdict(d.packet).items() if k != "realm"}))
+    bound_vrf = dict(imported.interface_vrfs or ())
+    for iface in device.interfaces:
+        if iface.name in bound_vrf and bound_vrf[iface.name] != iface.vrf:
+            have = bound_vrf[iface.name] or "global"
+            out.append(Finding(iface.name, "vrf", f"intended VRF {iface.vrf or 'global'}, "
+                                                  f"configured {have}"))
     if imported.vrfs is not None:
         got = {v.name: v for v in imported.vrfs}
         for v in device.vrfs:

@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError
-from zongheng.compiler.model import Acl, Device, NatRule
+from zongheng.compiler.model import Acl, Device, Interface, NatRule, Vrf
 
 
 class ConfigError(PolicyError):
@@ -79,6 +79,9 @@ class ImportedConfig:
     bindings: tuple[ImportedBinding, ...]
     vrfs: tuple[ImportedVrf, ...] | None = None
     nat: tuple[NatRule, ...] | None = None
+    # model interface -> model VRF (None: the global table) as the config binds it;
+    # interfaces left out (or the whole field None) keep their compiled VRF
+    interface_vrfs: tuple[tuple[str, str | None], ...] | None = None
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:
@@ -104,5 +107,37 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
                      if v.name in got else dataclasses.replace(v, rt_import=(), rt_export=())
                      for v in device.vrfs)
     nat = device.nat if imported.nat is None else imported.nat
+    moved = {name: vrf for name, vrf in imported.interface_vrfs or ()
+             if vrf != next(i.vrf for i in device.interfaces if i.name == name)}
+    if moved:
+        interfaces, vrfs = _move(device.name, interfaces, vrfs, moved)
     return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls,
                                vrfs=vrfs, nat=nat)
+
+
+def _move(device: str, interfaces: tuple[Interface, ...], vrfs: tuple[Vrf, ...],
+          moved: dict[str, str | None]) -> tuple[tuple[Interface, ...], tuple[Vrf, ...]]:
+    """Interfaces bound to another VRF than compiled, with their connected routes.
+
+    A packet arriving on a moved interface is routed in its new VRF, and the
+    routes to the hosts behind it (the VRF's ``local`` routes ending there)
+    move with it, as a router's connected routes do. Into the global table
+    they move nowhere: a PE's global table carries no attachments.
+    """
+    known = {v.name for v in vrfs}
+    for name, vrf in moved.items():
+        if vrf is not None and vrf not in known:
+            raise ValueError(f"{device}: {name} is bound to unknown VRF {vrf!r}")
+    interfaces = tuple(dataclasses.replace(i, vrf=moved[i.name]) if i.name in moved else i
+                       for i in interfaces)
+    travelling = {name: [r for v in vrfs for r in v.routes
+                         if r.kind == "local" and r.egress_device == device
+                         and r.egress_interface == name] for name in moved}
+    out = []
+    for v in vrfs:
+        routes = [r for r in v.routes if not (r.kind == "local" and r.egress_device == device
+                                              and r.egress_interface in moved)]
+        routes += [dataclasses.replace(r, egress_vrf=v.name) for name, vrf in moved.items()
+                   if vrf == v.name for r in travelling[name]]
+        out.append(dataclasses.replace(v, routes=tuple(routes)))
+    return interfaces, tuple(out)

@@ -143,6 +143,7 @@ class _Iface:
     acl_out: tuple[str, _Line] | None = None
     zone: tuple[str, _Line] | None = None
     nat: str | None = None
+    vrf: tuple[str, _Line] | None = None  # None: the global table
 
 
 @dataclass
@@ -199,6 +200,7 @@ _CONTINUES = {
     "zone-pair": ("service-policy", "description"),
     "interface": ("ip access-group", "no ip access-group", "zone-member", "ip address",
                   "no ip address", "description", "encapsulation", "vrf forwarding",
+                  "ip vrf forwarding", "no vrf forwarding", "no ip vrf forwarding",
                   "shutdown", "no shutdown", "ip nat inside", "ip nat outside", "mpls ip",
                   "ip ospf", "ip unnumbered", "tunnel "),
 }
@@ -447,6 +449,13 @@ class _Reader:
             iface.zone = (w[2], line)
         elif w in (["ip", "nat", "inside"], ["ip", "nat", "outside"]):
             iface.nat = w[2]
+        elif w[:2] == ["vrf", "forwarding"] or w[:3] == ["ip", "vrf", "forwarding"]:
+            at = 3 if w[0] == "vrf" else 4
+            if len(w) != at:
+                raise self.err(line, at - 1, "vrf forwarding: expected one VRF name")
+            iface.vrf = (w[-1], line)
+        elif w[:3] == ["no", "vrf", "forwarding"] or w[:4] == ["no", "ip", "vrf", "forwarding"]:
+            iface.vrf = None
 
     def _nat_line(self, line: _Line, w: list[str]) -> None:
         p = self.p
@@ -764,8 +773,17 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
                     acls[name] = Acl(name, tuple(lines_of(b[0], b[1], 2)))
                 bound.append(name)
             bindings.append(ImportedBinding(model, bound[0], bound[1]))
+    vrf_names = {ios_name(v.name): v.name for v in device.vrfs}
+    interface_vrfs = []
+    for vname, model in sorted(present.items(), key=lambda t: t[1]):
+        bound_vrf = p.interfaces[vname].vrf
+        if bound_vrf is not None and bound_vrf[0] not in vrf_names:
+            raise r.err(bound_vrf[1], len(bound_vrf[1].words()),
+                        f"VRF {bound_vrf[0]} is not a VRF of {device.name} in the model")
+        interface_vrfs.append((model, None if bound_vrf is None else vrf_names[bound_vrf[0]]))
     return ImportedConfig(device=device.name, target=TARGET, acls=tuple(acls.values()),
-                          bindings=tuple(bindings), vrfs=_vrfs(r, p, device), nat=nat)
+                          bindings=tuple(bindings), vrfs=_vrfs(r, p, device), nat=nat,
+                          interface_vrfs=tuple(interface_vrfs))
 
 
 def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_names,

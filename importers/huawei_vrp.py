@@ -463,6 +463,8 @@ class _Parser:
         self.acls: dict[str, _RawAcl] = {}  # "3000" or "name:X" -> acl (both keys when both)
         # ifkey -> direction -> (ACL key, line, column)
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
+        self.if_vpn: dict[str, tuple[str, int, int]] = {}  # interface -> VPN instance bound
+        self.seen_interfaces: set[str] = set()
         self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
         self.address_sets: dict[str, list[str] | None] = {}  # None: a group set (not read)
         self.policies: list[_Policy] = []
@@ -534,6 +536,7 @@ class _Parser:
             self.push("acl", indent, self._open_acl(lineno, toks))
         elif first == "interface" and len(toks) >= 2:
             key = _ifkey(" ".join(words[1:]))
+            self.seen_interfaces.add(key)
             self.push("interface", indent, key)
         elif words[:2] == ["ip", "address-set"] and len(words) >= 3:
             kind = words[4] if len(words) == 5 and words[3] == "type" else "object"
@@ -669,6 +672,15 @@ class _Parser:
                                  "read; bind ACLs with traffic-filter")
         if words[0] == "nat":
             self._interface_nat(lineno, toks, key)
+            return
+        if words[:3] == ["ip", "binding", "vpn-instance"]:
+            if len(words) != 4:
+                raise self.ctx.error(lineno, toks[min(3, len(toks) - 1)].col,
+                                     "ip binding vpn-instance: expected one VPN instance")
+            self.if_vpn[key] = (words[3], lineno, toks[3].col)
+            return
+        if words[:3] == ["undo", "ip", "binding"]:
+            self.if_vpn.pop(key, None)
             return
         if words[0] != "traffic-filter":
             return
@@ -1017,7 +1029,23 @@ class _Parser:
                 bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
                               bindings=tuple(bindings), vrfs=self._vrfs(),
-                              nat=self._nat(ifmap, firewall))
+                              nat=self._nat(ifmap, firewall),
+                              interface_vrfs=self._interface_vrfs(ifmap))
+
+    def _interface_vrfs(self, ifmap: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
+        """Model interface -> the VPN instance it is bound to, for the interfaces the
+        config has (an interface view seen; the others keep their compiled VRF)."""
+        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        out = []
+        for key, model_if in sorted(ifmap.items(), key=lambda kv: kv[1]):
+            if key not in self.seen_interfaces:
+                continue
+            bound = self.if_vpn.get(key)
+            if bound is not None and bound[0] not in names:
+                raise self.ctx.error(bound[1], bound[2], f"VPN instance {bound[0]} is not a "
+                                     f"VRF of {self.device.name} in the model")
+            out.append((model_if, None if bound is None else names[bound[0]]))
+        return tuple(out)
 
     def _firewall(self, ifmap: dict[str, str]) -> tuple[list[Acl], list[ImportedBinding]]:
         """One stateful ACL per source zone: the enabled rules that can match its traffic."""

@@ -419,6 +419,7 @@ class _Parser:
         self.vrf_names = {junos_name(v.name): v.name for v in device.vrfs}
         self.filters: dict[str, dict[str, _Term]] = {}
         self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
+        self.seen_interfaces: set[str] = set()  # model ifaces the config has a unit of
         self.prefix_lists: dict[str, list[str]] = {}
         self.communities: dict[str, list[Tok]] = {}
         self.policies: dict[str, dict[str, _PolicyTerm]] = {}
@@ -473,6 +474,8 @@ class _Parser:
 
     def _interface(self, t: list[Tok]) -> None:
         w = [x.text for x in t]
+        if len(w) >= 4 and w[2] == "unit" and f"{w[1]}.{w[3]}" in self.ifnames:
+            self.seen_interfaces.add(self.ifnames[f"{w[1]}.{w[3]}"])
         # interfaces IF unit U family inet filter input|output F
         if len(w) >= 7 and w[2] == "unit" and w[4:7] == ["family", "inet", "filter"]:
             if len(w) != 9 or w[7] not in ("input", "output"):
@@ -734,7 +737,27 @@ def _parse(text: str, device: Device) -> ImportedConfig:
         device=device.name, target=TARGET, acls=tuple(acls[n] for n in sorted(acls)),
         bindings=tuple(ImportedBinding(i, a, b) for i, (a, b) in sorted(bindings.items())
                        if a or b),
-        vrfs=_vrfs(p), nat=_nat(p))
+        vrfs=_vrfs(p), nat=_nat(p), interface_vrfs=_interface_vrfs(p))
+
+
+def _interface_vrfs(p: _Parser) -> tuple[tuple[str, str | None], ...]:
+    """Model interface -> the routing instance it is in, for the interfaces the config
+    has a unit of (the others keep their compiled VRF)."""
+    where: dict[str, tuple[str, Tok]] = {}
+    for vname, stmts in p.instances.items():
+        for tok in stmts.get("interface", []):
+            model = p.ifnames.get(tok.text)
+            if model is None:
+                continue
+            if model in where and where[model][0] != vname:
+                raise _Error(tok, f"{tok.text} is in routing instances {where[model][0]} "
+                             f"and {vname}")
+            if vname not in p.vrf_names:
+                raise _Error(tok, f"routing instance {vname} is not a VRF of "
+                             f"{p.device.name} in the model")
+            where[model] = (vname, tok)
+    return tuple((i, p.vrf_names[where[i][0]] if i in where else None)
+                 for i in sorted(p.seen_interfaces))
 
 
 def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | None]]) -> None:

@@ -22,6 +22,7 @@ from zongheng.importers.base import (
     overlay,
 )
 from zongheng.importers.exports import reexport
+from zongheng.importers.statics import describe, static_drift
 
 # targets with an importer, in the order a device directory is searched
 TARGET_MODULES = {
@@ -64,6 +65,7 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
     notes, so a report never passes off the intent as the configuration.
     """
     devices, missing = [], []
+    notes: list[str] = []
     for device in network.devices:
         found = find_config(directory, device.name)
         if found is None:
@@ -72,8 +74,18 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
             continue
         target, path = found
         text = path.read_bytes().decode("utf-8", errors="replace")
-        devices.append(overlay(device, import_config(target, text, device, str(path))))
-    notes = [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
+        imported = import_config(target, text, device, str(path))
+        added, lacking = static_drift(network, device, imported)
+        if added:
+            r = added[0]
+            raise config_error(str(path), text, r.line, r.col,
+                               f"static route {describe(r)} is not one the policy compiles "
+                               "to: where it leads is not modelled, so the network cannot be "
+                               "verified with it (remove it, or say it in the policy)")
+        notes += [f"{path}: compiled static route {describe(r)} is not in the config; it "
+                  "is verified as compiled" for r in lacking]
+        devices.append(overlay(device, imported))
+    notes += [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
     return dataclasses.replace(network, devices=tuple(devices),
                                route_targets=reexport(network, tuple(devices))), notes
 

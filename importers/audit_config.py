@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
-from zongheng.compiler.model import Acl, Device
+from zongheng.compiler.model import Acl, Device, Network
 from zongheng.importers import TARGET_MODULES, ConfigError, ImportedConfig, import_config
+from zongheng.importers.statics import describe, static_drift
 
 EXIT_DRIFT, EXIT_UNKNOWN = 1, 3
 
@@ -27,7 +28,7 @@ class Finding:
     """One difference between the config and the intent."""
 
     where: str  # "eth3.102 in", "VRF H-tax", "NAT"
-    kind: str  # opened | closed | unbound | bound | stateful | vrf | rt-import | rt-export | nat
+    kind: str  # opened|closed|unbound|bound|stateful|vrf|rt-import|rt-export|route|nat
     detail: str
     packet: dict | None = None
 
@@ -54,9 +55,11 @@ def _acl(device: Device, name: str | None) -> Acl | None:
     return None if name is None else next(a for a in device.acls if a.name == name)
 
 
-def compare(device: Device, imported: ImportedConfig, timeout_ms: int) -> list[Finding]:
+def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
+            network: Network | None = None) -> list[Finding]:
     """Every difference: interface ACLs in model order, interface VRFs, then VRF route
-    targets, then NAT."""
+    targets, static routes (with ``network``, whose rendering they are compared
+    with), then NAT."""
     from zongheng.verifier.acl_diff import acl_differences
 
     got_acls = {a.name: a for a in imported.acls}
@@ -99,6 +102,15 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int) -> list[F
                 if extra or missing:
                     out.append(Finding(f"VRF {v.name}", kind,
                                        f"extra {extra or 'none'}, missing {missing or 'none'}"))
+    if network is not None:
+        added, lacking = static_drift(network, device, imported)
+        for r in added:
+            out.append(Finding(f"VRF {r.vrf}" if r.vrf else "global table", "route",
+                               f"configured but not intended: {describe(r)} "
+                               f"(line {r.line})"))
+        for r in lacking:
+            out.append(Finding(f"VRF {r.vrf}" if r.vrf else "global table", "route",
+                               f"intended but not configured: {describe(r)}"))
     if imported.nat is not None:
         key = lambda n: (n.kind, n.inside, n.outside, n.interface)  # noqa: E731
         want_n, have_n = {key(n) for n in device.nat}, {key(n) for n in imported.nat}
@@ -163,7 +175,7 @@ def audit_config_command(config: str, policy: str, device_name: str, target: str
     except ConfigError as exc:
         fail_input(str(exc))
     try:
-        findings = compare(device, imported, timeout * 1000)
+        findings = compare(device, imported, timeout * 1000, network)
     except TimeoutError as exc:
         click.echo(f"{config}: unknown: {exc}", err=True)
         sys.exit(EXIT_UNKNOWN)

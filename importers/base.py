@@ -19,7 +19,7 @@ read: a config that is only partly understood must not be verified.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError
 from zongheng.compiler.model import Acl, Device, Interface, NatRule, Vrf
@@ -64,6 +64,23 @@ class ImportedVrf:
 
 
 @dataclass(frozen=True)
+class StaticRoute:
+    """One static route as a config writes it, normalised for comparison.
+
+    ``via``: a next-hop address, ``if:NAME`` (vendor interface name, a next-hop
+    address may follow), ``discard`` or ``reject``; a distance or preference other
+    than the default is appended (``... distance 200``). Where it was read
+    (``line``, ``col``) does not take part in comparisons.
+    """
+
+    vrf: str | None  # model VRF name; None: the global table
+    prefix: str  # CIDR, host bits cleared
+    via: str
+    line: int = field(default=0, compare=False)
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class ImportedConfig:
     """What an importer read from one device config.
 
@@ -82,6 +99,9 @@ class ImportedConfig:
     # model interface -> model VRF (None: the global table) as the config binds it;
     # interfaces left out (or the whole field None) keep their compiled VRF
     interface_vrfs: tuple[tuple[str, str | None], ...] | None = None
+    # static routes as written; None: not read (compared with the routes the compiled
+    # device renders to, see zongheng.importers.statics)
+    static_routes: tuple[StaticRoute, ...] | None = None
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:

@@ -65,6 +65,7 @@ from zongheng.importers.base import (
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
+    StaticRoute,
     config_error,
     mask_length,
 )
@@ -183,6 +184,7 @@ class _Parsed:
     nat_pools: dict[str, tuple[str, str, int, _Line]] = field(default_factory=dict)
     nat_lists: list[tuple[str, str, _Line]] = field(default_factory=list)
     nat_statics: list[tuple[str, str, _Line]] = field(default_factory=list)
+    statics: list[tuple[str | None, str, str, _Line]] = field(default_factory=list)
 
 
 # the first words of sub-commands that are no global command: an unindented
@@ -360,7 +362,48 @@ class _Reader:
             return ("interface", iface)
         if w[:2] == ["ip", "nat"]:
             self._nat_line(line, w)
+        if w[:2] == ["ip", "route"]:
+            self._static_line(line, w)
         return ("skip", None)
+
+    def _static_line(self, line: _Line, w: list[str]) -> None:
+        """``ip route [vrf V] P M {NH | IF [NH]} [DISTANCE] [name N] [tag T] [permanent]``."""
+        i, vrf = 2, None
+        if w[2:3] == ["vrf"]:
+            if len(w) < 4:
+                raise self.err(line, 2, "ip route vrf: expected a VRF name")
+            vrf, i = w[3], 4
+        if len(w) < i + 3:
+            raise self.err(line, min(i, len(w) - 1), "ip route: expected PREFIX MASK and a "
+                           "next hop or interface")
+        prefix = self._prefix(line, i, i + 1, wildcard=False)
+        k = i + 2
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w[k]):
+            self._ip(line, k)
+            via = w[k]
+            k += 1
+        else:
+            via = f"if:{w[k]}"
+            k += 1
+            if k < len(w) and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w[k]):
+                self._ip(line, k)
+                via += f" {w[k]}"
+                k += 1
+        if via == "if:Null0":
+            via = "discard"
+        while k < len(w):
+            if w[k].isdigit() and 1 <= int(w[k]) <= 255:
+                if w[k] != "1":
+                    via += f" distance {w[k]}"
+                k += 1
+            elif w[k] in ("name", "tag", "track") and k + 1 < len(w):
+                k += 2
+            elif w[k] == "permanent":
+                k += 1
+            else:
+                raise self.err(line, k, f"ip route: {w[k]!r} is not read (distance, name, tag, "
+                               "track and permanent are)")
+        self.p.statics.append((vrf, prefix, via, line))
 
     def _route_map_line(self, clause, line: _Line, w: list[str]) -> None:
         if w[:3] == ["set", "extcommunity", "rt"]:
@@ -781,9 +824,15 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
             raise r.err(bound_vrf[1], len(bound_vrf[1].words()),
                         f"VRF {bound_vrf[0]} is not a VRF of {device.name} in the model")
         interface_vrfs.append((model, None if bound_vrf is None else vrf_names[bound_vrf[0]]))
+    statics = []
+    for vrf, prefix, via, line in p.statics:
+        if vrf is not None and vrf not in vrf_names:
+            raise r.err(line, 3, f"VRF {vrf} is not a VRF of {device.name} in the model")
+        statics.append(StaticRoute(None if vrf is None else vrf_names[vrf], prefix, via,
+                                   line.no, line.col(0)))
     return ImportedConfig(device=device.name, target=TARGET, acls=tuple(acls.values()),
                           bindings=tuple(bindings), vrfs=_vrfs(r, p, device), nat=nat,
-                          interface_vrfs=tuple(interface_vrfs))
+                          interface_vrfs=tuple(interface_vrfs), static_routes=tuple(statics))
 
 
 def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_names,

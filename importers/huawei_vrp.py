@@ -42,6 +42,7 @@ from zongheng.importers.base import (
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
+    StaticRoute,
     config_error,
     mask_length,
 )
@@ -465,6 +466,7 @@ class _Parser:
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
         self.if_vpn: dict[str, tuple[str, int, int]] = {}  # interface -> VPN instance bound
         self.seen_interfaces: set[str] = set()
+        self.statics: list[tuple[tuple[str, int] | None, str, str, int, int]] = []
         self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
         self.address_sets: dict[str, list[str] | None] = {}  # None: a group set (not read)
         self.policies: list[_Policy] = []
@@ -534,6 +536,8 @@ class _Parser:
         first = words[0]
         if first == "acl":
             self.push("acl", indent, self._open_acl(lineno, toks))
+        elif words[:2] == ["ip", "route-static"]:
+            self._static(lineno, toks)
         elif first == "interface" and len(toks) >= 2:
             key = _ifkey(" ".join(words[1:]))
             self.seen_interfaces.add(key)
@@ -592,6 +596,51 @@ class _Parser:
             # any other view opener or one-line command: remember the view so its lines
             # are skipped (bgp, ospf, ike, ipsec, nat-policy, ...)
             self.push("other", indent)
+
+    def _static(self, lineno: int, toks: list[_Tok]) -> None:
+        """``ip route-static [vpn-instance V] P {M|LEN} {NH | IF [NH]} [preference N]
+        [tag T] [description TEXT]``."""
+        words = [t.text for t in toks]
+        i, vrf = 2, None
+        if words[2:3] == ["vpn-instance"]:
+            if len(words) < 4:
+                raise self.ctx.error(lineno, toks[2].col, "vpn-instance without a name")
+            vrf, i = (words[3], toks[3].col), 4
+        if len(words) < i + 3:
+            raise self.ctx.error(lineno, toks[min(i, len(toks) - 1)].col, "ip route-static: "
+                                 "expected PREFIX MASK and a next hop or interface")
+        mask = toks[i + 1]
+        if mask.text.isdigit() and int(mask.text) <= 32:
+            prefix = _prefix_mask(self.ctx, lineno, toks[i], mask, keyword=False)
+        else:
+            prefix = _prefix_mask(self.ctx, lineno, toks[i], mask, keyword=True)
+        k = i + 2
+        if words[k] in ("vpn-instance", "public"):
+            raise self.ctx.error(lineno, toks[k].col, "a static route into another routing "
+                                 "table cannot be represented (only route targets leak routes)")
+        if _is_ip(words[k]):
+            via = words[k]
+        else:
+            via = "discard" if words[k].lower() == "null0" else f"if:{words[k]}"
+            if k + 1 < len(words) and _is_ip(words[k + 1]):
+                k += 1
+                via += f" {words[k]}"
+        k += 1
+        while k < len(words):
+            if words[k] == "preference" and k + 1 < len(words) and words[k + 1].isdigit():
+                if words[k + 1] != "60":
+                    via += f" distance {words[k + 1]}"
+                k += 2
+            elif words[k] == "tag" and k + 1 < len(words):
+                k += 2
+            elif words[k] == "description":
+                break
+            elif words[k] == "permanent":
+                k += 1
+            else:
+                raise self.ctx.error(lineno, toks[k].col, f"ip route-static: {words[k]!r} is not "
+                                     "read (preference, tag, description and permanent are)")
+        self.statics.append((vrf, prefix, via, lineno, toks[0].col))
 
     def _open_acl(self, lineno: int, toks: list[_Tok]) -> _RawAcl:
         words = [t.text for t in toks]
@@ -1030,7 +1079,19 @@ class _Parser:
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
                               bindings=tuple(bindings), vrfs=self._vrfs(),
                               nat=self._nat(ifmap, firewall),
-                              interface_vrfs=self._interface_vrfs(ifmap))
+                              interface_vrfs=self._interface_vrfs(ifmap),
+                              static_routes=self._statics())
+
+    def _statics(self) -> tuple[StaticRoute, ...]:
+        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        out = []
+        for vrf, prefix, via, lineno, col in self.statics:
+            if vrf is not None and vrf[0] not in names:
+                raise self.ctx.error(lineno, vrf[1], f"VPN instance {vrf[0]} is not a VRF of "
+                                     f"{self.device.name} in the model")
+            out.append(StaticRoute(None if vrf is None else names[vrf[0]], prefix, via,
+                                   lineno, col))
+        return tuple(out)
 
     def _interface_vrfs(self, ifmap: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
         """Model interface -> the VPN instance it is bound to, for the interfaces the

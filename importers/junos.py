@@ -31,6 +31,7 @@ from zongheng.importers.base import (
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
+    StaticRoute,
     config_error,
 )
 
@@ -420,6 +421,7 @@ class _Parser:
         self.filters: dict[str, dict[str, _Term]] = {}
         self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
         self.seen_interfaces: set[str] = set()  # model ifaces the config has a unit of
+        self.statics: dict[tuple[str | None, str], dict] = {}
         self.prefix_lists: dict[str, list[str]] = {}
         self.communities: dict[str, list[Tok]] = {}
         self.policies: dict[str, dict[str, _PolicyTerm]] = {}
@@ -457,8 +459,12 @@ class _Parser:
                 self.communities.setdefault(w[2], []).extend(t[4:])
         elif w[:2] == ["policy-options", "policy-statement"] and len(w) >= 4:
             self._policy_statement(t[2:])
+        elif w[:1] == ["routing-instances"] and w[2:5] == ["routing-options", "static", "route"]:
+            self._static(t[1], t[5:], t[4])
         elif w[:1] == ["routing-instances"] and len(w) >= 3:
             self.instances.setdefault(w[1], {}).setdefault(w[2], []).extend(t[3:] or [t[2]])
+        elif w[:3] == ["routing-options", "static", "route"]:
+            self._static(None, t[3:], t[2])
         elif w[:2] == ["security", "zones"]:
             self.flow = True
             self._zone(t)
@@ -471,6 +477,29 @@ class _Parser:
             self._application(t)
         elif w[:2] == ["security", "nat"]:
             self.nat.append(s)
+
+    def _static(self, instance: Tok | None, t: list[Tok], at: Tok) -> None:
+        """``static route P/L next-hop A|IF``, ``discard``, ``reject``, ``preference N``
+        (one statement each; several next hops are several routes)."""
+        if not t:
+            raise _Error(at, "static route without a prefix")
+        prefix = _prefix(t[0])
+        route = self.statics.setdefault((instance.text if instance else None, prefix),
+                                        {"at": t[0], "instance": instance, "via": [],
+                                         "preference": None})
+        w = [x.text for x in t[1:]]
+        if w[:1] == ["next-hop"] and len(w) >= 2:
+            route["via"] += [x.text if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", x.text)
+                             else f"if:{x.text}" for x in t[2:]]
+        elif w in (["discard"], ["reject"]):
+            route["via"].append(w[0])
+        elif w[:1] == ["preference"] and len(w) == 2 and w[1].isdigit():
+            route["preference"] = w[1]
+        elif w[:1] in (["tag"], ["no-readvertise"], ["readvertise"]) or not w:
+            pass
+        else:
+            raise _Error(t[1], f"static route {w[0]!r} is not read (next-hop, discard, reject, "
+                         "preference, tag are)")
 
     def _interface(self, t: list[Tok]) -> None:
         w = [x.text for x in t]
@@ -737,7 +766,24 @@ def _parse(text: str, device: Device) -> ImportedConfig:
         device=device.name, target=TARGET, acls=tuple(acls[n] for n in sorted(acls)),
         bindings=tuple(ImportedBinding(i, a, b) for i, (a, b) in sorted(bindings.items())
                        if a or b),
-        vrfs=_vrfs(p), nat=_nat(p), interface_vrfs=_interface_vrfs(p))
+        vrfs=_vrfs(p), nat=_nat(p), interface_vrfs=_interface_vrfs(p),
+        static_routes=_statics(p))
+
+
+def _statics(p: _Parser) -> tuple[StaticRoute, ...]:
+    out = []
+    for (instance, prefix), route in p.statics.items():
+        if instance is not None and instance not in p.vrf_names:
+            raise _Error(route["instance"], f"routing instance {instance} is not a VRF of "
+                         f"{p.device.name} in the model")
+        if not route["via"]:
+            raise _Error(route["at"], f"static route {prefix} has no next-hop, discard or "
+                         "reject")
+        extra = "" if route["preference"] in (None, "5") else f" distance {route['preference']}"
+        for via in route["via"]:
+            out.append(StaticRoute(None if instance is None else p.vrf_names[instance],
+                                   prefix, via + extra, route["at"].line, route["at"].col))
+    return tuple(out)
 
 
 def _interface_vrfs(p: _Parser) -> tuple[tuple[str, str | None], ...]:

@@ -1,0 +1,47 @@
+"""Static routes of a config against the ones the compiled device renders to.
+
+The model's routes say where a packet ends (device, attachment), not which
+next hop a router line names, so a static route read from a config is not
+turned into a model route. Instead the compiled device is rendered in the
+config's dialect and read back with the same importer: the two sets of
+(VRF, prefix, next hop) must agree. A route the config adds cannot be
+followed by the verifier (where it leads is not modelled), so
+``verify --from-configs`` refuses it with its location rather than prove a
+network it does not see; a compiled route the config lacks only removes
+paths, so the compiled one is kept (the proof then covers more than the
+config allows) and the caller names it. ``audit-config`` reports both.
+"""
+
+from __future__ import annotations
+
+from zongheng.compiler.model import Device, Network
+from zongheng.importers.base import ImportedConfig, StaticRoute
+
+
+def describe(route: StaticRoute) -> str:
+    """``[vrf V ]P via X`` for messages."""
+    where = f"vrf {route.vrf} " if route.vrf else ""
+    return f"{where}{route.prefix} via {route.via}"
+
+
+def compiled_statics(network: Network, device: Device, target: str) -> tuple[StaticRoute, ...]:
+    """The static routes zongheng writes for ``device`` in ``target``, as read back."""
+    from zongheng.emitters import REGISTRY
+    from zongheng.importers import import_config
+
+    text = REGISTRY[target](network).render(device)
+    if text is None:
+        return ()
+    return import_config(target, text, device, f"<compiled {device.name}>").static_routes or ()
+
+
+def static_drift(network: Network, device: Device, imported: ImportedConfig
+                 ) -> tuple[list[StaticRoute], list[StaticRoute]]:
+    """(routes the config adds, compiled routes it lacks), in config and compile order."""
+    if imported.static_routes is None:
+        return [], []
+    want = compiled_statics(network, device, imported.target)
+    have = imported.static_routes
+    extra = list(dict.fromkeys(r for r in have if r not in set(want)))
+    missing = list(dict.fromkeys(r for r in want if r not in set(have)))
+    return extra, missing

@@ -22,6 +22,7 @@ from zongheng.importers.base import (
     overlay,
 )
 from zongheng.importers.exports import reexport
+from zongheng.importers.iproute2_batch import batch_beside, batch_drift
 from zongheng.importers.statics import describe, static_drift
 
 # targets with an importer, in the order a device directory is searched
@@ -84,10 +85,27 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
                                "verified with it (remove it, or say it in the policy)")
         notes += [f"{path}: compiled static route {describe(r)} is not in the config; it "
                   "is verified as compiled" for r in lacking]
+        batch = batch_beside(path) if target == "nftables" else None
+        if batch is not None:
+            notes += _check_batch(network, device, batch)
         devices.append(overlay(device, imported))
     notes += [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
     return dataclasses.replace(network, devices=tuple(devices),
                                route_targets=reexport(network, tuple(devices))), notes
+
+
+def _check_batch(network: Network, device: Device, batch: Path) -> list[str]:
+    """Notes on compiled statements the iproute2 batch lacks; ConfigError on one it adds."""
+    text = batch.read_bytes().decode("utf-8", errors="replace")
+    added, lacking = batch_drift(network, device, text)
+    if added:
+        line, col, stmt = added[0]
+        raise config_error(str(batch), text, line, col,
+                           f"'{stmt}' is not in the batch the policy compiles to: the Linux "
+                           "routing is taken from the compile, so a changed batch cannot be "
+                           "verified (remove it, or say it in the policy)")
+    return [f"{batch}: compiled statement '{s}' is not in the batch; it is verified as "
+            "compiled" for s in lacking]
 
 
 __all__ = [

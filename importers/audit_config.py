@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.importers import TARGET_MODULES, ConfigError, ImportedConfig, import_config
+from zongheng.importers.iproute2_batch import BATCH, batch_beside, batch_drift
 from zongheng.importers.statics import describe, static_drift
 
 EXIT_DRIFT, EXIT_UNKNOWN = 1, 3
@@ -28,7 +29,7 @@ class Finding:
     """One difference between the config and the intent."""
 
     where: str  # "eth3.102 in", "VRF H-tax", "NAT"
-    kind: str  # opened|closed|unbound|bound|stateful|vrf|rt-import|rt-export|route|nat
+    kind: str  # opened|closed|unbound|bound|stateful|vrf|rt-import|rt-export|route|routing|nat
     detail: str
     packet: dict | None = None
 
@@ -121,6 +122,14 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
     return out
 
 
+def batch_findings(network: Network, device: Device, batch: Path) -> list[Finding]:
+    """The iproute2 batch beside an nftables ruleset against the compiled batch."""
+    added, lacking = batch_drift(network, device, batch.read_bytes().decode("utf-8", "replace"))
+    return ([Finding(BATCH, "routing", f"configured but not intended: {s} (line {line})")
+             for line, _col, s in added]
+            + [Finding(BATCH, "routing", f"intended but not configured: {s}") for s in lacking])
+
+
 def render_text(device: str, config: str, findings: list[Finding]) -> str:
     if not findings:
         return f"{config}: no drift from the compiled intent of {device}\n"
@@ -176,6 +185,9 @@ def audit_config_command(config: str, policy: str, device_name: str, target: str
         fail_input(str(exc))
     try:
         findings = compare(device, imported, timeout * 1000, network)
+        batch = batch_beside(Path(config)) if target == "nftables" else None
+        if batch is not None:
+            findings += batch_findings(network, device, batch)
     except TimeoutError as exc:
         click.echo(f"{config}: unknown: {exc}", err=True)
         sys.exit(EXIT_UNKNOWN)

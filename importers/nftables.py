@@ -24,13 +24,18 @@ packets is refused with a located error):
   :func:`linux_ifname`. ``input``/``output`` chains filter the router's own
   traffic, which the model does not describe: they are not read.
 * ``ct state established,related accept`` as a chain's first rule makes the
-  ACL ``stateful`` (the exit firewall); any other ``ct state`` match is
-  refused.
+  ACL ``stateful`` (the exit firewall); any other ``ct state`` match but the
+  one below is refused.
 * ``ip daddr H ct status & dnat == 0 drop`` (the exits' "published hosts are
   reached only through their NAT address" line) is stricter than the model
   and is left out of the imported lines: the imported ACL may permit more
   than the device, never less, so isolation proofs on the import still hold
   for the device. Any other ``ct status`` match is refused.
+* ``ct state invalid drop`` (in an ACL chain or the forward chain), a common
+  hardening line, is left out for the same reason: conntrack holds invalid
+  only packets that belong to no connection it could track (bad checksums,
+  TCP out of window, ...); the model's packets are new connections and their
+  replies, so it only ever drops more than the model, never less.
 * ``table ip zh_nat``: ``dnat``/``snat`` rules back into static and source
   NAT rules.
 * Counters, logs and comments are ignored; ``reject`` is a deny; IPv6-only
@@ -480,19 +485,34 @@ def _published_drop(rs: Ruleset, table: str, exprs: list[dict[str, Any]]) -> boo
     return True
 
 
+def _invalid_drop(rs: Ruleset, table: str, exprs: list[dict[str, Any]]) -> bool:
+    """``ct state invalid drop`` (counter allowed): common hardening, stricter than the
+    model, which never sends a packet conntrack holds invalid (module docstring)."""
+    matches = [e["match"] for e in exprs if "match" in e]
+    others = [list(e) for e in exprs if "match" not in e and list(e) != ["counter"]]
+    if len(matches) != 1 or others != [["drop"]] or not _is_ct(
+            {"match": matches[0]}, "state") or matches[0]["op"] not in ("==", "in"):
+        return False
+    return set(_values(rs, table, matches[0]["right"])) == {"invalid"}
+
+
 def read_acl(rs: Ruleset, table: str, chain: str, name: str) -> Acl:
     """One regular chain as a model ACL (first match, implicit deny added if it falls through)."""
     rules = rs.rules.get((table, chain), [])
     lines: list[AclLine] = []
     stateful = False
     closed = False  # an unconditional verdict was seen: the rest is unreachable
+    lead = 0  # hardening rules before the first rule read
     for i, rule in enumerate(rules):
         exprs = rule["expr"]
         try:
+            if _invalid_drop(rs, table, exprs):
+                lead += i == lead  # still ahead of the chain's first rule
+                continue  # stricter than the model: see the module docstring
             if any(_is_ct(e, "state") for e in exprs):
                 state = next(e["match"] for e in exprs if _is_ct(e, "state"))
                 values = set(_values(rs, table, state["right"]))
-                if (i != 0 or len(exprs) - sum("counter" in e for e in exprs) != 2
+                if (i != lead or len(exprs) - sum("counter" in e for e in exprs) != 2
                         or state["op"] not in ("in", "==")  # "in": any of the bits
                         or (state["op"] == "==" and isinstance(state["right"], list))
                         or _verdict([e for e in exprs if "match" not in e]) != "permit"
@@ -582,6 +602,8 @@ def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str]) -> dic
             if keys == [("nfproto", "==")] and "ipv4" not in _values(rs, table,
                                                                      matches[0]["right"]):
                 continue  # IPv6 only
+            if _invalid_drop(rs, table, exprs):
+                continue  # stricter than the model
             if len(keys) == 1 and keys[0][0] in ("iifname", "oifname") and keys[0][1] == "==":
                 names = _ifnames(rs, table, matches[0]["right"])
                 if not any(n in model_if for n in names):

@@ -361,3 +361,27 @@ def test_a_changed_snat_range_and_a_dnat_of_a_prefix() -> None:
     line = next(i for i, s in enumerate(bad.splitlines(), 1) if "/31 dnat to" in s)
     got_line, _, message = _error(bad, dev)
     assert got_line == line and "dnat of a prefix" in message
+
+
+@pytest.mark.parametrize("policy, name", [("policies/minimal.zh", "pe-north"),
+                                          ("policies/minimal.zh", "exit-prov")])
+def test_ct_state_invalid_drop_is_hardening_left_out(policy: str, name: str) -> None:
+    """In the forward chain and at the top of every ACL chain: imports as without it."""
+    dev = device(policy, name)
+    text = rendered(policy)[name]
+    plain = import_config("nftables", text, dev, "plain.nft")
+    hard = re.sub(r"(\tchain (?:zh_acl_\w+|zh_forward) \{\n(?:\t\ttype [^\n]*\n)?)",
+                  "\\1\t\tct state invalid counter drop\n", text)
+    assert hard.count("ct state invalid") >= 3
+    got = import_config("nftables", hard, dev, "hard.nft")
+    assert (got.acls, got.bindings, got.nat) == (plain.acls, plain.bindings, plain.nat)
+
+
+@pytest.mark.parametrize("new", ["ct state invalid accept", "ct state invalid,new drop",
+                                 "ct state new drop"])
+def test_other_invalid_state_rules_are_refused(new: str) -> None:
+    pol, name = "policies/minimal.zh", "pe-north"
+    text = rendered(pol)[name].replace("\t\tmeta nfproto ipv6 drop\n",
+                                       f"\t\tmeta nfproto ipv6 drop\n\t\t{new}\n", 1)
+    with pytest.raises(ConfigError):
+        import_config("nftables", text, device(pol, name), "x.nft")

@@ -97,6 +97,7 @@ class Encoder:
         self.wf = well_formed(self.f)
         self.classes = {c.name: c for c in network.classes}
         self._replies: dict[tuple, list[Leaf]] = {}
+        self._reply_fields: dict[int, Fields] = {}
         self._keep: list[object] = []
         self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
         self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
@@ -174,12 +175,22 @@ class Encoder:
 
     def reply_fields(self, lf: Leaf) -> Fields:
         """The first reply to the opening packet ``self.f`` delivered as ``lf``: from the
-        address it reached back to its original source (conntrack undoes NAT)."""
-        f = self.f
-        tcp = f.proto == 6
-        return Fields(lf.fields.dst, f.src, f.proto, f.dport, f.sport, f.syn, tcp,
-                      z3.BoolVal(False), z3.If(f.icmp == 8, z3.BitVecVal(0, 8), f.icmp),
-                      z3.BoolVal(False))
+        address it reached back to its original source (conntrack undoes NAT).
+
+        One object per delivered destination term (asked once per leaf, a hundred
+        thousand times on a 50-department province): z3 hash-conses the terms, so
+        the cache builds no term a fresh call would not, and holding the
+        destination keeps its id from being reused.
+        """
+        got = self._reply_fields.get(lf.fields.dst.get_id())
+        if got is None:
+            f = self.f
+            tcp = f.proto == 6
+            got = Fields(lf.fields.dst, f.src, f.proto, f.dport, f.sport, f.syn, tcp,
+                         z3.BoolVal(False), z3.If(f.icmp == 8, z3.BitVecVal(0, 8), f.icmp),
+                         z3.BoolVal(False))
+            self._reply_fields[lf.fields.dst.get_id()] = got
+        return got
 
     def reply_leaves(self, cls: str, lf: Leaf) -> list[Leaf]:
         """Leaves of the reply entering where ``lf`` was delivered, back into ``cls``."""

@@ -82,8 +82,10 @@ def model_value(m: z3.ModelRef, t: z3.ExprRef) -> int:
     return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_prefix(prefix: str) -> tuple[int, int]:
-    """``"a.b.c.d/len"`` (or a bare address) -> (network int, length)."""
+    """``"a.b.c.d/len"`` (or a bare address) -> (network int, length); cached: a
+    province's route tables ask for the same few thousand prefixes a million times."""
     addr, _, length = prefix.partition("/")
     parts = [int(x) for x in addr.split(".")]
     value = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]
@@ -144,6 +146,11 @@ class Fields:
         return self.src.get_id(), self.dst.get_id()
 
     def key(self) -> tuple[int, ...]:
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> tuple[int, ...]:
+        """The term ids (held by this object, so they stay theirs)."""
         return (self.src.get_id(), self.dst.get_id(), self.sport.get_id(), self.dport.get_id(),
                 self.syn.get_id(), self.ack.get_id(), self.rst.get_id(), self.icmp.get_id())
 

@@ -186,6 +186,7 @@ class Forwarding:
             for r in d.nat:
                 self.nat_addresses.setdefault(d.name, []).extend(range_prefixes(r.outside))
         self._tables: dict[tuple[str, str | None], _Table] = {}
+        self._vrf_name_sets: dict[str, frozenset[str]] = {}
         self._match: dict[tuple, z3.BoolRef] = {}
         self._sel: dict[tuple, z3.BoolRef] = {}
         self._permit: dict[tuple, z3.BoolRef] = {}
@@ -248,7 +249,7 @@ class Forwarding:
                 routes = tuple(r for r in dev.routes if _overlaps(r.prefix, within))
             elif self.leak_routes and dev.role == "pe":
                 routes = tuple(r for r in self.leaked_routes() if _overlaps(r.prefix, within))
-            elif any(v.name == vrf for v in dev.vrfs):
+            elif vrf in self._vrf_names(device):
                 routes = self.vrf_routes(device, vrf, within)
             else:
                 routes = ()
@@ -257,6 +258,13 @@ class Forwarding:
             t.key = key
             self._tables[key] = t
         return t
+
+    def _vrf_names(self, device: str) -> frozenset[str]:
+        got = self._vrf_name_sets.get(device)
+        if got is None:
+            got = self._vrf_name_sets[device] = frozenset(v.name for v in
+                                                          self.devices[device].vrfs)
+        return got
 
     def vrf_routes(self, device: str, vrf: str, within: tuple[str, ...] | None
                    ) -> tuple[Route, ...]:

@@ -488,6 +488,8 @@ class _Parser:
                                         {"at": t[0], "instance": instance, "via": [],
                                          "preference": None})
         w = [x.text for x in t[1:]]
+        if w == ["next-hop"]:
+            raise _Error(t[1], "next-hop without an address or interface")
         if w[:1] == ["next-hop"] and len(w) >= 2:
             route["via"] += [x.text if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", x.text)
                              else f"if:{x.text}" for x in t[2:]]

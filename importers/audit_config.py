@@ -152,7 +152,7 @@ def render_text(device: str, config: str, findings: list[Finding]) -> str:
               help="The policy whose compiled intent the config is compared with.")
 @click.option("--device", "device_name", required=True, metavar="NAME",
               help="The device the config belongs to (pe-<region>, exit-<region>, ...).")
-@click.option("--target", type=click.Choice(list(TARGET_MODULES)),
+@click.option("--target", type=click.Choice([*TARGET_MODULES, "iproute2"]),
               help="The config's dialect; by default guessed from its file name and content.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -176,18 +176,22 @@ def audit_config_command(config: str, policy: str, device_name: str, target: str
         text = Path(config).read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         fail_input(f"{config}: error: cannot read the config: {exc.strerror or exc}")
+    if target is None and (Path(config).name == BATCH or Path(config).suffix == ".batch"):
+        target = "iproute2"
     target = target or guess_target(Path(config), text)
     if target is None:
         fail_input(f"{config}: error: cannot tell the config's dialect; give --target")
     try:
-        imported = import_config(target, text, device, config)
+        if target == "iproute2":  # the Linux routing alone: compared, not imported
+            findings = batch_findings(network, device, Path(config))
+        else:
+            imported = import_config(target, text, device, config)
+            findings = compare(device, imported, timeout * 1000, network)
+            batch = batch_beside(Path(config)) if target == "nftables" else None
+            if batch is not None:
+                findings += batch_findings(network, device, batch)
     except ConfigError as exc:
         fail_input(str(exc))
-    try:
-        findings = compare(device, imported, timeout * 1000, network)
-        batch = batch_beside(Path(config)) if target == "nftables" else None
-        if batch is not None:
-            findings += batch_findings(network, device, batch)
     except TimeoutError as exc:
         click.echo(f"{config}: unknown: {exc}", err=True)
         sys.exit(EXIT_UNKNOWN)

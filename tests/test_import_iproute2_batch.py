@@ -104,3 +104,17 @@ def test_comments_spacing_and_order_do_not_count() -> None:
 def test_batch_lines_locate_statements() -> None:
     assert batch_lines("# c\n\n  link set dev lo up  # x\nroute add  10.0.0.0/8 dev eth0\n") == [
         (3, 3, "link set dev lo up"), (4, 1, "route add 10.0.0.0/8 dev eth0")]
+
+
+def test_audit_config_reads_a_batch_on_its_own(out: Path) -> None:
+    batch = out / "pe-north" / "iproute2.batch"
+    args = ["audit-config", str(batch), "--policy", str(ROOT / MINIMAL), "--device",
+            "pe-north", "--format", "json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["target"] == "iproute2"
+    _edit(out, ROUTE, "")
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1
+    assert [f["detail"] for f in json.loads(r.output)["findings"]] == [
+        f"intended but not configured: {ROUTE.strip()}"]

@@ -30,3 +30,20 @@ def rendered_configs(policy: str, target: str) -> dict[str, str]:
             if text is not None:
                 out[d.name] = text
     return out
+
+
+# the file each router dialect's config is written to under DIR/<device>/
+CONFIG_FILE = {"cisco-ios-xe": "cisco-ios-xe.cfg", "huawei-vrp": "huawei-vrp.cfg",
+               "junos": "junos.set"}
+
+
+def compile_into(tmp_path: Path, targets: str, policy: str = "policies/minimal.zh") -> Path:
+    """``zongheng compile POLICY -o TMP/out --target TARGETS``; the output directory."""
+    from click.testing import CliRunner
+    from zongheng.cli import main
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["compile", str(ROOT / policy), "-o", str(out),
+                                  "--target", targets], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return out

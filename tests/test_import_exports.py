@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compiled_network
+from import_helpers import ROOT, compile_into, compiled_network
 from zongheng.cli import main
 from zongheng.importers import network_from_configs
 from zongheng.importers.exports import reexport
@@ -21,14 +21,6 @@ MINIMAL = "policies/minimal.zh"
 # horizontal net is then routed into every V-tax VRF
 LEAK = ("  route-target export 65000:20002\n",
         "  route-target export 65000:20002\n  route-target export 65000:10001\n")
-
-
-def _compile(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", str(ROOT / MINIMAL), "-o", str(out),
-                                  "--target", "cisco-ios-xe"], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return out
 
 
 def _edit(out: Path, device: str, old: str, new: str) -> None:
@@ -44,14 +36,14 @@ def _table(net, rt: str) -> list:
 
 def test_configs_as_emitted_keep_the_compiled_tables(tmp_path: Path) -> None:
     net = compiled_network(MINIMAL)
-    got, notes = network_from_configs(net, _compile(tmp_path))
+    got, notes = network_from_configs(net, compile_into(tmp_path, "cisco-ios-xe"))
     assert got.route_targets is net.route_targets
     assert notes == []
 
 
 def test_an_extra_export_adds_the_vrfs_own_routes_to_that_table(tmp_path: Path) -> None:
     net = compiled_network(MINIMAL)
-    out = _compile(tmp_path)
+    out = compile_into(tmp_path, "cisco-ios-xe")
     _edit(out, "pe-north", *LEAK)
     got, _ = network_from_configs(net, out)
     [h_audit] = [v for d in net.devices if d.name == "pe-north" for v in d.vrfs
@@ -72,7 +64,7 @@ def test_an_extra_export_adds_the_vrfs_own_routes_to_that_table(tmp_path: Path) 
 
 def test_a_dropped_export_takes_the_vrfs_routes_out_of_that_table(tmp_path: Path) -> None:
     net = compiled_network(MINIMAL)
-    out = _compile(tmp_path)
+    out = compile_into(tmp_path, "cisco-ios-xe")
     # pe-north's V-tax no longer exports tax's vertical RT
     _edit(out, "pe-north", "  route-target export 65000:10001\n", "")
     got, _ = network_from_configs(net, out)
@@ -101,7 +93,7 @@ def _defence(policy: Path, out: Path) -> dict[str, str]:
 @pytest.mark.parametrize("leak", [False, True])
 def test_verify_from_configs_sees_a_route_target_leak(tmp_path: Path, leak: bool) -> None:
     """Routing alone keeps vertical nets apart until the config leaks an RT."""
-    out = _compile(tmp_path)
+    out = compile_into(tmp_path, "cisco-ios-xe")
     if leak:
         _edit(out, "pe-north", *LEAK)
     status = _defence(ROOT / MINIMAL, out)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compiled_network, rendered_configs
+from import_helpers import CONFIG_FILE, ROOT, compile_into, compiled_network, rendered_configs
 from zongheng.cli import main
 from zongheng.importers import import_config, network_from_configs
 from zongheng.importers.base import ImportedConfig, overlay
@@ -26,7 +26,7 @@ BINDS_H_TAX = {
     "junos": ("set routing-instances H-tax interface ge-0/0/1.103\n",
               "set routing-instances {vrf} interface ge-0/0/1.103\n"),
 }
-FILE = {"cisco-ios-xe": "cisco-ios-xe.cfg", "huawei-vrp": "huawei-vrp.cfg", "junos": "junos.set"}
+FILE = CONFIG_FILE
 
 
 @pytest.mark.parametrize("policy", [MINIMAL, "policies/heilongjiang.zh"])
@@ -53,14 +53,6 @@ def _vrfs(device) -> list:
     return [(v.name, set(v.rt_import), set(v.rt_export), v.routes) for v in device.vrfs]
 
 
-def _compile(tmp_path: Path, target: str) -> Path:
-    out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", str(ROOT / MINIMAL), "-o", str(out),
-                                  "--target", target], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return out
-
-
 def _bind(out: Path, target: str, vrf: str) -> None:
     path = out / "pe-north" / FILE[target]
     old, new = BINDS_H_TAX[target]
@@ -78,7 +70,7 @@ def _verify(out: Path) -> tuple[int, dict]:
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_an_attachment_moved_into_another_departments_vrf_breaks_the_proof(
         tmp_path: Path, target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     status, report = _verify(out)
     assert status == 0
     _bind(out, target, "H-audit")
@@ -94,7 +86,7 @@ def test_an_attachment_moved_into_another_departments_vrf_breaks_the_proof(
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     _bind(out, target, "H-audit")
     net = compiled_network(MINIMAL)
     got, _ = network_from_configs(net, out)
@@ -120,7 +112,7 @@ def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_an_interface_in_a_vrf_the_model_lacks_is_bad_input(tmp_path: Path,
                                                             target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     _bind(out, target, "H-nosuch")
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
     assert r.exit_code == 2
@@ -140,7 +132,7 @@ def test_interfaces_the_config_leaves_out_keep_their_compiled_vrf() -> None:
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_audit_config_names_the_moved_interface(tmp_path: Path, target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     config = out / "pe-north" / FILE[target]
     args = ["audit-config", str(config), "--policy", str(ROOT / MINIMAL), "--device",
             "pe-north", "--format", "json"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compiled_network
+from import_helpers import ROOT, compile_into, compiled_network
 from zongheng.cli import main
 from zongheng.importers.iproute2_batch import batch_drift, batch_lines
 
@@ -28,11 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("nft") is None or shutil.which("uns
 
 @pytest.fixture()
 def out(tmp_path: Path) -> Path:
-    d = tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", str(ROOT / MINIMAL), "-o", str(d), "--target",
-                                  "nftables,iproute2"], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return d
+    return compile_into(tmp_path, "nftables,iproute2")
 
 
 def _edit(out: Path, old: str, new: str) -> Path:

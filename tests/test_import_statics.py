@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compiled_network, rendered_configs
+from import_helpers import CONFIG_FILE, ROOT, compile_into, compiled_network, rendered_configs
 from zongheng.cli import main
 from zongheng.importers import ConfigError, import_config
 from zongheng.importers.base import StaticRoute
 from zongheng.importers.statics import static_drift
 
 MINIMAL = "policies/minimal.zh"
-FILE = {"cisco-ios-xe": "cisco-ios-xe.cfg", "huawei-vrp": "huawei-vrp.cfg", "junos": "junos.set"}
+FILE = CONFIG_FILE
 # a default route for tax's vertical VRF at pe-north, towards pe-prov
 ADDED = {
     "cisco-ios-xe": "ip route vrf V-tax 0.0.0.0 0.0.0.0 100.66.0.0\n",
@@ -54,14 +54,6 @@ def test_emitted_configs_have_exactly_the_compiled_static_routes(policy: str,
     assert total >= 2  # the platform VRF's exit route, the exit's routes
 
 
-def _compile(tmp_path: Path, target: str) -> Path:
-    out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", str(ROOT / MINIMAL), "-o", str(out),
-                                  "--target", target], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return out
-
-
 def _add(out: Path, target: str, device: str, line: str) -> int:
     """Put ``line`` into the device's config; its line number."""
     path = out / device / FILE[target]
@@ -92,7 +84,7 @@ def _audit(out: Path, target: str, device: str):
 @pytest.mark.parametrize("target", sorted(FILE))
 def test_an_added_static_route_is_refused_by_verify_and_drift_for_audit_config(
         tmp_path: Path, target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     assert _audit(out, target, "pe-north").exit_code == 0
     line = _add(out, target, "pe-north", ADDED[target])
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
@@ -111,7 +103,7 @@ def test_an_added_static_route_is_refused_by_verify_and_drift_for_audit_config(
 
 @pytest.mark.parametrize("target", sorted(FILE))
 def test_a_missing_compiled_static_route_is_named(tmp_path: Path, target: str) -> None:
-    out = _compile(tmp_path, target)
+    out = compile_into(tmp_path, target)
     _drop(out, target, "pe-prov", COMPILED[target])
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
     assert r.exit_code == 0, r.output

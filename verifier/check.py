@@ -22,7 +22,7 @@ prefix, delivery class and destination prefix, services) from the query.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import z3
@@ -213,20 +213,23 @@ class Encoder:
 
     # ------------------------------------------------------------ statements
     def obligations(self, spec: AssertionSpec) -> list[Obligation]:
-        out = []
+        return list(self.iter_obligations(spec))
+
+    def iter_obligations(self, spec: AssertionSpec) -> Iterator[Obligation]:
+        """The obligations of ``spec`` in order, each built when asked for (a caller that
+        stops at the first violation builds no more)."""
         for i, st in enumerate(spec.statements):
             base = f"{spec.name}/{i}"
             if st.kind == "deny":
-                out.append(self.deny(base, spec, st))
+                yield self.deny(base, spec, st)
             elif st.kind == "allow":
-                out.append(self.allow(base, spec, st))
+                yield self.allow(base, spec, st)
             elif st.kind == "isolated":
-                out += self.isolated(base, spec, st)
+                yield from self.isolated(base, spec, st)
             elif st.kind == "via-exit":
-                out.append(self.via_exit(base, spec, st))
+                yield self.via_exit(base, spec, st)
             else:
                 raise ValueError(f"unknown statement kind {st.kind!r}")
-        return out
 
     def deny(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
         f = self.f
@@ -519,7 +522,13 @@ def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int,
         enc = encoders.get(mode)
         if enc is None:
             enc = encoders[mode] = Encoder(network, Forwarding(network, **kw))
-        solved = [solve(enc, ob, timeout_ms, False) for ob in enc.obligations(spec)]
+        # the first violation decides the status and is the example shown: the
+        # obligations after it are neither built nor solved
+        solved = []
+        for ob in enc.iter_obligations(spec):
+            solved.append(solve(enc, ob, timeout_ms, False))
+            if solved[-1].status == VIOLATED:
+                break
         out[mode] = worst([o.status for o in solved])
         cx = next((o.counterexample for o in solved if o.counterexample is not None), None)
         if cx is not None:  # what gets through when this layer stands alone

@@ -82,7 +82,7 @@ export STRONGSWAN_CONF=/run/strongswan.conf
 ip link set lo up
 CHARON >/run/charon.log 2>&1 &
 trap 'kill -9 $! 2>/dev/null' EXIT
-for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
+for i in $(seq 400); do [ -S /run/charon.vici ] && break; sleep 0.05; done
 cp "$CONF" /etc/swanctl/swanctl.conf
 set +e
 swanctl --load-all >/run/load.out 2>&1
@@ -209,9 +209,9 @@ EOC
 export STRONGSWAN_CONF=/run/strongswan.conf
 CHARON >/dev/null 2>&1 &
 trap 'kill -9 $! 2>/dev/null' EXIT
-for i in $(seq 100); do [ -S /run/charon.vici ] && break; sleep 0.05; done
+for i in $(seq 400); do [ -S /run/charon.vici ] && break; sleep 0.05; done
 swanctl --load-all >"$KEYS/$SELF.load" 2>&1
-for i in $(seq 100); do
+for i in $(seq 300); do
   [ -e "$KEYS/done" ] && break
   swanctl --list-sas --raw >"$KEYS/$SELF.sas.tmp" 2>&1 && mv "$KEYS/$SELF.sas.tmp" "$KEYS/$SELF.sas"
   sleep 0.2
@@ -223,7 +223,7 @@ kill -9 %1 2>/dev/null || true
 
 
 def ipsec_pair(ends: list[dict], want_children: int, others: tuple[str, ...] = (),
-               timeout: float = 15.0) -> dict[str, str]:
+               timeout: float = 45.0) -> dict[str, str]:
     """Two charons (kernel-libipsec) in two namespaces joined by a veth; their SAs.
 
     ``ends``: initiator then responder, dicts with ``device``, ``conf`` (Path),

@@ -67,6 +67,8 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
     """
     devices, missing = [], []
     notes: list[str] = []
+    model_rts = {t.rt for t in network.route_targets} | {
+        rt for d in network.devices for v in d.vrfs for rt in (*v.rt_import, *v.rt_export)}
     for device in network.devices:
         found = find_config(directory, device.name)
         if found is None:
@@ -76,22 +78,59 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
         target, path = found
         text = path.read_bytes().decode("utf-8", errors="replace")
         imported = import_config(target, text, device, str(path))
-        added, lacking = static_drift(network, device, imported)
-        if added:
-            r = added[0]
-            raise config_error(str(path), text, r.line, r.col,
-                               f"static route {describe(r)} is not one the policy compiles "
-                               "to: where it leads is not modelled, so the network cannot be "
-                               "verified with it (remove it, or say it in the policy)")
-        notes += [f"{path}: compiled static route {describe(r)} is not in the config; it "
-                  "is verified as compiled" for r in lacking]
+        for v in imported.other_vrfs or ():
+            shared = sorted(model_rts & {*v.rt_import, *v.rt_export})
+            if shared:
+                raise config_error(str(path), text, v.line, v.col,
+                                   f"VRF {v.name} is not in the policy but exchanges route "
+                                   f"target {', '.join(shared)} with its VRFs: the routes it "
+                                   "imports or exports are not modelled")
+        result = overlay(device, imported)
+        notes += [f"{path}: {i.name} is bound to VRF {i.vrf}, which the policy does not have; "
+                  "it is verified as a VRF of its own with the config's route targets"
+                  for i in result.interfaces
+                  if i.vrf is not None and i.vrf not in {v.name for v in device.vrfs}]
+        notes += _check_statics(network, device, result, imported, path, text)
         batch = batch_beside(path) if target == "nftables" else None
         if batch is not None:
             notes += _check_batch(network, device, batch)
-        devices.append(overlay(device, imported))
+        devices.append(result)
     notes += [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
     return dataclasses.replace(network, devices=tuple(devices),
                                route_targets=reexport(network, tuple(devices))), notes
+
+
+def _check_statics(network: Network, device: Device, result: Device,
+                   imported: ImportedConfig, path: Path, text: str) -> list[str]:
+    """Notes on static routes the config lacks or adds outside the modelled tables;
+    ConfigError on one it adds where the verifier would route with it.
+
+    Outside the model: a VRF the policy does not have and no model interface is
+    bound to (it exchanges no route target with the model's VRFs, or the
+    config was refused), and a PE's global table while no attachment sits in
+    it (it carries only the MPLS underlay between PEs).
+    """
+    added, lacking = static_drift(network, device, imported)
+    used = {i.vrf for i in result.interfaces}
+    model_vrfs = {v.name for v in device.vrfs}
+    notes = []
+    for r in added:
+        if r.vrf is not None and r.vrf not in model_vrfs and r.vrf not in used:
+            notes.append(f"{path}:{r.line}: static route {describe(r)} is in a VRF outside "
+                         "the policy; it is not verified")
+            continue
+        if r.vrf is None and device.role == "pe" and not any(
+                i.vrf is None and i.attached_class for i in result.interfaces):
+            notes.append(f"{path}:{r.line}: static route {describe(r)} is in the PE's global "
+                         "table, which carries only the MPLS underlay (assumed to deliver, "
+                         "as OSPF and LDP are); it is not verified")
+            continue
+        raise config_error(str(path), text, r.line, r.col,
+                           f"static route {describe(r)} is not one the policy compiles "
+                           "to: where it leads is not modelled, so the network cannot be "
+                           "verified with it (remove it, or say it in the policy)")
+    return notes + [f"{path}: compiled static route {describe(r)} is not in the config; it "
+                    "is verified as compiled" for r in lacking]
 
 
 def _check_batch(network: Network, device: Device, batch: Path) -> list[str]:

@@ -58,9 +58,11 @@ class ImportedBinding:
 class ImportedVrf:
     """The route targets a config gives one model VRF (exports: the union of all RTs)."""
 
-    name: str  # model name, e.g. "H-tax"
+    name: str  # model name, e.g. "H-tax" (the config's own name for a VRF the model lacks)
     rt_import: tuple[str, ...]
     rt_export: tuple[str, ...]
+    line: int = field(default=0, compare=False)  # where the config defines it
+    col: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class ImportedConfig:
     # static routes as written; None: not read (compared with the routes the compiled
     # device renders to, see zongheng.importers.statics)
     static_routes: tuple[StaticRoute, ...] | None = None
+    # VRFs the config defines that the compiled device does not have (their own names)
+    other_vrfs: tuple[ImportedVrf, ...] | None = None
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:
@@ -130,24 +134,31 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
     moved = {name: vrf for name, vrf in imported.interface_vrfs or ()
              if vrf != next(i.vrf for i in device.interfaces if i.name == name)}
     if moved:
-        interfaces, vrfs = _move(device.name, interfaces, vrfs, moved)
+        interfaces, vrfs = _move(device.name, interfaces, vrfs, moved,
+                                 {v.name: v for v in imported.other_vrfs or ()})
     return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls,
                                vrfs=vrfs, nat=nat)
 
 
 def _move(device: str, interfaces: tuple[Interface, ...], vrfs: tuple[Vrf, ...],
-          moved: dict[str, str | None]) -> tuple[tuple[Interface, ...], tuple[Vrf, ...]]:
+          moved: dict[str, str | None], others: dict[str, ImportedVrf]
+          ) -> tuple[tuple[Interface, ...], tuple[Vrf, ...]]:
     """Interfaces bound to another VRF than compiled, with their connected routes.
 
     A packet arriving on a moved interface is routed in its new VRF, and the
     routes to the hosts behind it (the VRF's ``local`` routes ending there)
     move with it, as a router's connected routes do. Into the global table
-    they move nowhere: a PE's global table carries no attachments.
+    they move nowhere: a PE's global table carries no attachments. A VRF the
+    model lacks (``others``: as the config defines it) is added to the device
+    with the route targets the config gives it, so attachments moved into one
+    such VRF reach each other as they would on the router.
     """
     known = {v.name for v in vrfs}
-    for name, vrf in moved.items():
-        if vrf is not None and vrf not in known:
-            raise ValueError(f"{device}: {name} is bound to unknown VRF {vrf!r}")
+    added = sorted({vrf for vrf in moved.values() if vrf is not None and vrf not in known})
+    vrfs = vrfs + tuple(Vrf(name, "", others[name].rt_export if name in others else (),
+                            others[name].rt_import if name in others else (), (),
+                            "unmodelled", "defined by the config, not by the policy")
+                        for name in added)
     interfaces = tuple(dataclasses.replace(i, vrf=moved[i.name]) if i.name in moved else i
                        for i in interfaces)
     travelling = {name: [r for v in vrfs for r in v.routes

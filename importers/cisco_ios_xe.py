@@ -820,19 +820,15 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
     interface_vrfs = []
     for vname, model in sorted(present.items(), key=lambda t: t[1]):
         bound_vrf = p.interfaces[vname].vrf
-        if bound_vrf is not None and bound_vrf[0] not in vrf_names:
-            raise r.err(bound_vrf[1], len(bound_vrf[1].words()),
-                        f"VRF {bound_vrf[0]} is not a VRF of {device.name} in the model")
-        interface_vrfs.append((model, None if bound_vrf is None else vrf_names[bound_vrf[0]]))
-    statics = []
-    for vrf, prefix, via, line in p.statics:
-        if vrf is not None and vrf not in vrf_names:
-            raise r.err(line, 3, f"VRF {vrf} is not a VRF of {device.name} in the model")
-        statics.append(StaticRoute(None if vrf is None else vrf_names[vrf], prefix, via,
-                                   line.no, line.col(0)))
+        interface_vrfs.append((model, None if bound_vrf is None
+                               else vrf_names.get(bound_vrf[0], bound_vrf[0])))
+    statics = [StaticRoute(None if vrf is None else vrf_names.get(vrf, vrf), prefix, via,
+                           line.no, line.col(0)) for vrf, prefix, via, line in p.statics]
+    vrfs, others = _vrfs(r, p, device)
     return ImportedConfig(device=device.name, target=TARGET, acls=tuple(acls.values()),
-                          bindings=tuple(bindings), vrfs=_vrfs(r, p, device), nat=nat,
-                          interface_vrfs=tuple(interface_vrfs), static_routes=tuple(statics))
+                          bindings=tuple(bindings), vrfs=vrfs, nat=nat,
+                          interface_vrfs=tuple(interface_vrfs), static_routes=tuple(statics),
+                          other_vrfs=others)
 
 
 def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_names,
@@ -1012,12 +1008,12 @@ def _nat(r: _Reader, p: _Parsed, present: dict[str, str], lines_of) -> tuple[Nat
     return tuple(dict.fromkeys(out))
 
 
-def _vrfs(r: _Reader, p: _Parsed, device: Device) -> tuple[ImportedVrf, ...]:
-    out = []
-    for v in device.vrfs:
-        got = p.vrfs.get(ios_name(v.name))
-        if got is None:
-            continue
+def _vrfs(r: _Reader, p: _Parsed, device: Device
+          ) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
+    """(the model's VRFs as configured, the VRFs the config adds under their own names)."""
+    names = {ios_name(v.name): v.name for v in device.vrfs}
+    out, others = [], []
+    for vendor, got in p.vrfs.items():
         exports = list(got.exports)
         if got.export_map is not None:
             name, line = got.export_map
@@ -1026,6 +1022,7 @@ def _vrfs(r: _Reader, p: _Parsed, device: Device) -> tuple[ImportedVrf, ...]:
             for action, rts in p.route_maps[name]:
                 if action == "permit":
                     exports.extend(rts)
-        out.append(ImportedVrf(v.name, tuple(sorted(set(got.imports), key=rt_key)),
-                               tuple(sorted(set(exports), key=rt_key))))
-    return tuple(out)
+        v = ImportedVrf(names.get(vendor, vendor), tuple(sorted(set(got.imports), key=rt_key)),
+                        tuple(sorted(set(exports), key=rt_key)), got.line.no, got.line.col(0))
+        (out if vendor in names else others).append(v)
+    return tuple(sorted(out, key=lambda v: v.name)), tuple(others)

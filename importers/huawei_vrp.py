@@ -130,6 +130,8 @@ class _VrfRaw:
     rt_import: list[str] = field(default_factory=list)
     rt_export: list[str] = field(default_factory=list)
     export_policy: str | None = None
+    line: int = 0
+    col: int = 0
 
 
 @dataclass
@@ -552,7 +554,8 @@ class _Parser:
             else:
                 self.push("addrset", indent, self.address_sets.setdefault(words[2], []))
         elif words[:2] == ["ip", "vpn-instance"] and len(words) >= 3:
-            vrf = self.vrfs.setdefault(words[2], _VrfRaw(words[2]))
+            vrf = self.vrfs.setdefault(words[2], _VrfRaw(words[2], line=lineno,
+                                                          col=toks[0].col))
             self.push("vpn", indent, vrf)
         elif first == "route-policy" and len(words) >= 5 and words[3] == "node":
             name = words[1]
@@ -1076,8 +1079,9 @@ class _Parser:
                         acls.append(_traffic_filter_acl(name, raw))
                     names[direction] = built[id(raw)]
                 bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
+        vrfs, others = self._vrfs()
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
-                              bindings=tuple(bindings), vrfs=self._vrfs(),
+                              bindings=tuple(bindings), vrfs=vrfs, other_vrfs=others,
                               nat=self._nat(ifmap, firewall),
                               interface_vrfs=self._interface_vrfs(ifmap),
                               static_routes=self._statics())
@@ -1086,11 +1090,8 @@ class _Parser:
         names = {vrp_name(v.name): v.name for v in self.device.vrfs}
         out = []
         for vrf, prefix, via, lineno, col in self.statics:
-            if vrf is not None and vrf[0] not in names:
-                raise self.ctx.error(lineno, vrf[1], f"VPN instance {vrf[0]} is not a VRF of "
-                                     f"{self.device.name} in the model")
-            out.append(StaticRoute(None if vrf is None else names[vrf[0]], prefix, via,
-                                   lineno, col))
+            out.append(StaticRoute(None if vrf is None else names.get(vrf[0], vrf[0]), prefix,
+                                   via, lineno, col))
         return tuple(out)
 
     def _interface_vrfs(self, ifmap: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
@@ -1102,10 +1103,7 @@ class _Parser:
             if key not in self.seen_interfaces:
                 continue
             bound = self.if_vpn.get(key)
-            if bound is not None and bound[0] not in names:
-                raise self.ctx.error(bound[1], bound[2], f"VPN instance {bound[0]} is not a "
-                                     f"VRF of {self.device.name} in the model")
-            out.append((model_if, None if bound is None else names[bound[0]]))
+            out.append((model_if, None if bound is None else names.get(bound[0], bound[0])))
         return tuple(out)
 
     def _firewall(self, ifmap: dict[str, str]) -> tuple[list[Acl], list[ImportedBinding]]:
@@ -1171,13 +1169,11 @@ class _Parser:
                                  src=_ALL, dst=_ALL))
         return tuple(lines)
 
-    def _vrfs(self) -> tuple[ImportedVrf, ...]:
+    def _vrfs(self) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
+        """(the model's VPN instances as configured, the ones the config adds)."""
         names = {vrp_name(v.name): v.name for v in self.device.vrfs}
-        out = []
+        out, others = [], []
         for vname, raw in self.vrfs.items():
-            model = names.get(vname)
-            if model is None:
-                continue  # a VPN instance the model does not have
             exports = list(raw.rt_export)
             if raw.export_policy is not None:
                 if raw.export_policy not in self.route_policy_rts:
@@ -1185,9 +1181,10 @@ class _Parser:
                     raise self.ctx.error(ln, 1, f"route-policy {raw.export_policy} is used but "
                                          "never defined")
                 exports += self.route_policy_rts[raw.export_policy]
-            out.append(ImportedVrf(model, tuple(dict.fromkeys(raw.rt_import)),
-                                   tuple(dict.fromkeys(exports))))
-        return tuple(out)
+            v = ImportedVrf(names.get(vname, vname), tuple(dict.fromkeys(raw.rt_import)),
+                            tuple(dict.fromkeys(exports)), raw.line, raw.col)
+            (out if vname in names else others).append(v)
+        return tuple(out), tuple(others)
 
 
 def _is_ip(text: str) -> bool:

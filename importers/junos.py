@@ -764,26 +764,25 @@ def _parse(text: str, device: Device) -> ImportedConfig:
         bindings[iface] = pair
     if p.flow:
         _zone_acls(p, acls, bindings)
+    vrfs, others = _vrfs(p)
     return ImportedConfig(
         device=device.name, target=TARGET, acls=tuple(acls[n] for n in sorted(acls)),
         bindings=tuple(ImportedBinding(i, a, b) for i, (a, b) in sorted(bindings.items())
                        if a or b),
-        vrfs=_vrfs(p), nat=_nat(p), interface_vrfs=_interface_vrfs(p),
-        static_routes=_statics(p))
+        vrfs=vrfs, nat=_nat(p), interface_vrfs=_interface_vrfs(p),
+        static_routes=_statics(p), other_vrfs=others)
 
 
 def _statics(p: _Parser) -> tuple[StaticRoute, ...]:
     out = []
     for (instance, prefix), route in p.statics.items():
-        if instance is not None and instance not in p.vrf_names:
-            raise _Error(route["instance"], f"routing instance {instance} is not a VRF of "
-                         f"{p.device.name} in the model")
         if not route["via"]:
             raise _Error(route["at"], f"static route {prefix} has no next-hop, discard or "
                          "reject")
         extra = "" if route["preference"] in (None, "5") else f" distance {route['preference']}"
         for via in route["via"]:
-            out.append(StaticRoute(None if instance is None else p.vrf_names[instance],
+            out.append(StaticRoute(None if instance is None
+                                   else p.vrf_names.get(instance, instance),
                                    prefix, via + extra, route["at"].line, route["at"].col))
     return tuple(out)
 
@@ -800,11 +799,8 @@ def _interface_vrfs(p: _Parser) -> tuple[tuple[str, str | None], ...]:
             if model in where and where[model][0] != vname:
                 raise _Error(tok, f"{tok.text} is in routing instances {where[model][0]} "
                              f"and {vname}")
-            if vname not in p.vrf_names:
-                raise _Error(tok, f"routing instance {vname} is not a VRF of "
-                             f"{p.device.name} in the model")
             where[model] = (vname, tok)
-    return tuple((i, p.vrf_names[where[i][0]] if i in where else None)
+    return tuple((i, p.vrf_names.get(where[i][0], where[i][0]) if i in where else None)
                  for i in sorted(p.seen_interfaces))
 
 
@@ -848,11 +844,13 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
         bindings[iface] = [name, old[1]]
 
 
-def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:
-    """Route targets of each model VRF: from vrf-import/vrf-export policies, or vrf-target."""
-    out = []
+def _vrfs(p: _Parser) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
+    """Route targets of each model VRF (from vrf-import/vrf-export policies, or
+    vrf-target), and of the routing instances the config adds (any type)."""
+    out, others = [], []
     for vname, stmts in p.instances.items():
-        if vname not in p.vrf_names or [t.text for t in stmts.get("instance-type", [])] != ["vrf"]:
+        is_vrf = [t.text for t in stmts.get("instance-type", [])] == ["vrf"]
+        if vname in p.vrf_names and not is_vrf:
             continue
         vt = stmts.get("vrf-target", [])
         policies = stmts.get("vrf-import", []) + stmts.get("vrf-export", [])
@@ -874,9 +872,11 @@ def _vrfs(p: _Parser) -> tuple[ImportedVrf, ...]:
             imports |= _chain_rts(p, stmts["vrf-import"], "import")
         if stmts.get("vrf-export"):
             exports |= _chain_rts(p, stmts["vrf-export"], "export")
-        out.append(ImportedVrf(p.vrf_names[vname], tuple(sorted(imports)),
-                               tuple(sorted(exports))))
-    return tuple(sorted(out, key=lambda v: v.name))
+        at = next(toks[0] for toks in stmts.values() if toks)
+        v = ImportedVrf(p.vrf_names.get(vname, vname), tuple(sorted(imports)),
+                        tuple(sorted(exports)), at.line, at.col)
+        (out if vname in p.vrf_names else others).append(v)
+    return tuple(sorted(out, key=lambda v: v.name)), tuple(others)
 
 
 def _community_rts(p: _Parser, tok: Tok) -> list[str]:

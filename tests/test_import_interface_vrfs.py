@@ -110,14 +110,85 @@ def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target
 
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
-def test_an_interface_in_a_vrf_the_model_lacks_is_bad_input(tmp_path: Path,
-                                                            target: str) -> None:
+def test_an_interface_in_a_vrf_the_policy_lacks_becomes_a_vrf_of_its_own(
+        tmp_path: Path, target: str) -> None:
+    """Its hosts reach nothing the config does not connect them to; the note says so."""
     out = compile_into(tmp_path, target)
     _bind(out, target, "H-nosuch")
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
-    assert r.exit_code == 2
-    assert f"pe-north/{FILE[target]}:" in r.output and "H-nosuch" in r.output
-    assert "Traceback" not in r.output
+    assert r.exit_code == 0, r.output
+    assert "eth1.103 is bound to VRF H-nosuch, which the policy does not have" in r.output
+    got, _ = network_from_configs(compiled_network(MINIMAL), out)
+    [north] = [d for d in got.devices if d.name == "pe-north"]
+    [new] = [v for v in north.vrfs if v.name == "H-nosuch"]
+    assert (new.rt_import, new.rt_export, [r.egress_interface for r in new.routes]) == (
+        (), (), ["eth1.103"])
+
+
+# vertical(tax)@north and horizontal(audit)@north put into one VRF the policy lacks
+SHARED = {
+    "cisco-ios-xe": [(" vrf forwarding V-tax\n", " vrf forwarding Shared\n"),
+                     (" vrf forwarding H-audit\n", " vrf forwarding Shared\n")],
+    "huawei-vrp": [(" ip binding vpn-instance V-tax\n", " ip binding vpn-instance Shared\n"),
+                   (" ip binding vpn-instance H-audit\n", " ip binding vpn-instance Shared\n")],
+    "junos": [("set routing-instances V-tax interface ge-0/0/1.102\n",
+               "set routing-instances Shared interface ge-0/0/1.102\n"),
+              ("set routing-instances H-audit interface ge-0/0/1.105\n",
+               "set routing-instances Shared interface ge-0/0/1.105\n")],
+}
+
+
+def _routing_only(out: Path) -> dict[str, str]:
+    r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out),
+                                  "--defence", "--format", "json"], catch_exceptions=False)
+    return {a["name"]: a["defence"]["routing_only"]
+            for a in json.loads(r.output[r.output.index("{"):])["assertions"]
+            if a.get("defence")}
+
+
+@pytest.mark.parametrize("target", sorted(SHARED))
+def test_two_attachments_in_one_unmodelled_vrf_reach_each_other(tmp_path: Path,
+                                                                target: str) -> None:
+    out = compile_into(tmp_path, target)
+    path = out / "pe-north" / FILE[target]
+    first, second = SHARED[target]
+    text = path.read_text(encoding="utf-8")
+    assert text.count(first[0]) == 1 and text.count(second[0]) == 1
+    path.write_text(text.replace(*first), encoding="utf-8")
+    assert _routing_only(out)["vertical-guard"] == "proven"  # alone in its VRF
+    path.write_text(text.replace(*first).replace(*second), encoding="utf-8")
+    assert _routing_only(out)["vertical-guard"] == "violated"
+
+
+# a VRF the policy lacks that imports tax's vertical route target
+FOREIGN = {
+    "cisco-ios-xe": ("vrf definition Mgmt\n rd 100.64.0.2:999\n address-family ipv4\n"
+                     "  route-target import 65000:10001\n exit-address-family\n!\n", "end\n"),
+    "huawei-vrp": ("ip vpn-instance Mgmt\n ipv4-family\n  route-distinguisher 100.64.0.2:999\n"
+                   "  vpn-target 65000:10001 import-extcommunity\n quit\nquit\n", "return\n"),
+    "junos": ("set routing-instances Mgmt instance-type vrf\n"
+              "set routing-instances Mgmt vrf-target import target:65000:10001\n", None),
+}
+
+
+@pytest.mark.parametrize("target", sorted(FOREIGN))
+def test_an_unmodelled_vrf_sharing_a_route_target_is_bad_input(tmp_path: Path,
+                                                                target: str) -> None:
+    out = compile_into(tmp_path, target)
+    path = out / "pe-north" / FILE[target]
+    block, tail = FOREIGN[target]
+    text = path.read_text(encoding="utf-8")
+    text = text[:-len(tail)] + block + tail if tail else text + block
+    path.write_text(text, encoding="utf-8")
+    line = text[:text.index(block)].count("\n") + 1
+    r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
+    assert r.exit_code == 2, r.output
+    assert f"pe-north/{FILE[target]}:{line}:" in r.output
+    assert "VRF Mgmt is not in the policy but exchanges route target 65000:10001" in r.output
+    # the same VRF with a route target of its own is outside the model, and fine
+    path.write_text(text.replace("65000:10001", "65000:999"), encoding="utf-8")
+    r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
+    assert r.exit_code == 0, r.output
 
 
 def test_interfaces_the_config_leaves_out_keep_their_compiled_vrf() -> None:

@@ -154,10 +154,31 @@ def test_static_route_forms(target: str, lines: str, via: list[str]) -> None:
      "another routing table"),
     ("junos", "set routing-options static route 10.9.0.0/16 qualified-next-hop 192.0.2.1\n",
      "qualified-next-hop"),
-    ("cisco-ios-xe", "ip route vrf H-nosuch 10.9.0.0 255.255.0.0 192.0.2.1\n", "H-nosuch"),
 ])
 def test_unread_static_route_forms_are_located_errors(target: str, lines: str,
                                                        word: str) -> None:
     with pytest.raises(ConfigError, match=word) as err:
         _statics(target, lines)
     assert err.value.diagnostics[0].loc.line > 1
+
+
+@pytest.mark.parametrize(("device", "line", "verdict"), [
+    # a management VRF the policy does not have and no attachment is bound to
+    ("pe-north", "ip route vrf Mgmt 0.0.0.0 0.0.0.0 192.0.2.1\n", "in a VRF outside the policy"),
+    # a PE's global table: the MPLS underlay only
+    ("pe-north", "ip route 192.0.2.0 255.255.255.0 100.66.0.0\n", "in the PE's global table"),
+    # an exit's global table is where it forwards: refused
+    ("exit-prov", "ip route 10.0.0.0 255.0.0.0 100.66.0.4\n", None),
+])
+def test_added_routes_outside_the_modelled_tables_are_named_not_refused(
+        tmp_path: Path, device: str, line: str, verdict: str | None) -> None:
+    out = compile_into(tmp_path, "cisco-ios-xe")
+    at = _add(out, "cisco-ios-xe", device, line)
+    r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
+    if verdict is None:
+        assert r.exit_code == 2 and f"{device}/cisco-ios-xe.cfg:{at}:1: error: static route" \
+            in r.output
+    else:
+        assert r.exit_code == 0, r.output
+        assert f"{device}/cisco-ios-xe.cfg:{at}: static route" in r.output and verdict \
+            in r.output and "it is not verified" in r.output

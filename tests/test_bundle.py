@@ -286,3 +286,32 @@ def test_config_edited_after_compile_is_caught_even_when_bundled_so(tmp_path):
     assert report.exit_status == 1
     assert report.problems == [
         "configs/pe-hlj/nftables.nft: differs from what zongheng compile wrote"]
+
+
+def test_a_from_configs_bundle_carries_its_notes_and_reads_back_on_recompile(tmp_path):
+    """The configs as found are the evidence: an edit outside the model is a note, not a
+    problem; --recompile reads the bundled configs back; a later change is still caught."""
+    root = Path(__file__).resolve().parent.parent
+    out, bundle = tmp_path / "out", tmp_path / "proof"
+    runner = CliRunner()
+    from zongheng.cli import main
+
+    assert runner.invoke(main, ["compile", str(root / "policies/minimal.zh"), "-o", str(out),
+                                "--target", "cisco-ios-xe"]).exit_code == 0
+    cfg = out / "pe-north" / "cisco-ios-xe.cfg"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        "\nend\n", "\nip route vrf Mgmt 0.0.0.0 0.0.0.0 192.0.2.1\nend\n"), encoding="utf-8")
+    r = runner.invoke(main, ["verify", str(root / "policies/minimal.zh"), "--from-configs",
+                             str(out), "--bundle", str(bundle)])
+    assert r.exit_code == 0, r.output
+    model = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))["model"]
+    assert model["from_configs"] is True
+    assert [n for n in model["notes"] if "vrf Mgmt 0.0.0.0/0" in n]
+    report = audit_bundle(bundle, "z3", recompile=True)
+    assert report.problems == [] and report.recompiled and report.exit_status == 0
+    assert "parsed back from the bundled configs, 1 note" in format_audit(report)
+    # a config changed inside the bundle after it was written
+    bundled = bundle / "configs" / "pe-north" / "cisco-ios-xe.cfg"
+    bundled.write_text(bundled.read_text(encoding="utf-8") + "!\n", encoding="utf-8")
+    report = audit_bundle(bundle, "z3")
+    assert any("configs/pe-north/cisco-ios-xe.cfg" in p for p in report.problems)

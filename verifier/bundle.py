@@ -123,9 +123,13 @@ def _is_bundle(directory: Path) -> bool:
 
 def write_bundle(
     directory: Path, network: Network, results: list[AssertionResult], policy_path: Path,
-    configs_dir: Path | None = None,
+    configs_dir: Path | None = None, from_configs_notes: list[str] | None = None,
 ) -> Path:
     """Write the bundle of ``results`` into ``directory``; returns the manifest path.
+
+    ``from_configs_notes``: the model was parsed back from the configs (``verify
+    --from-configs``); the notes say what of them it left out or kept as compiled,
+    so an auditor reads them with the proofs.
 
     An existing bundle there is replaced; any other non-empty directory is refused
     (raises :class:`BundleError`) so no user file is deleted or mixed in.
@@ -182,7 +186,9 @@ def write_bundle(
         "solvers": solver_versions(),
         "policy": {"path": str(policy_path), "file": policy_rel,
                    "sha256": files[policy_rel]},
-        "model": {"file": "model.json", "sha256": files["model.json"]},
+        "model": {"file": "model.json", "sha256": files["model.json"],
+                  **({"from_configs": True, "notes": from_configs_notes}
+                     if from_configs_notes is not None else {})},
         "configs": {k: v for k, v in files.items() if k.startswith("configs/")},
         "assertions": [
             {"name": r.name, "builtin": r.builtin, "status": r.status, "waivers": r.waivers}
@@ -330,12 +336,17 @@ def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
             report.problems.append("model.json: compiled from a different policy (policy_sha256)")
 
 
-def _check_configs(directory: Path, report: AuditReport) -> None:
+def _check_configs(directory: Path, report: AuditReport, from_configs: bool) -> None:
     """Bundled configs against `zongheng compile`'s own manifest and model, when present.
 
     A config edited after compilation, or configs compiled from another model,
     would otherwise pass: their hashes were taken when the bundle was written.
+    Not for a model parsed back from the configs (``verify --from-configs``):
+    there the configs as found are the evidence, edits included, and
+    ``--recompile`` reads them back to check the proven model.
     """
+    if from_configs:
+        return
     configs = directory / "configs"
     compiled_model = configs / "model.json"
     if compiled_model.is_file() and (directory / "model.json").is_file():
@@ -380,10 +391,19 @@ def check_recompile(directory: Path, manifest: dict, report: AuditReport) -> Non
     except PolicyError as exc:
         report.problems.append(f"recompile: the bundled policy does not compile: {exc}")
         return
+    source = "compiles the bundled policy to"
+    if (manifest.get("model") or {}).get("from_configs"):
+        from zongheng.importers import ConfigError, network_from_configs
+
+        try:
+            network, _notes = network_from_configs(network, directory / "configs")
+        except (ConfigError, ValueError) as exc:
+            report.problems.append(f"recompile: the bundled configs cannot be read back: {exc}")
+            return
+        source = "builds from the bundled policy and configs"
     if to_json(network) != model:
         report.problems.append(
-            f"recompile: model.json differs from what zongheng {zongheng.__version__} "
-            "compiles the bundled policy to")
+            f"recompile: model.json differs from what zongheng {zongheng.__version__} {source}")
     report.recompiled = True
 
 
@@ -409,7 +429,7 @@ def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000,
         return report
     report.manifest = manifest
     _check_hashes(directory, manifest, report)
-    _check_configs(directory, report)
+    _check_configs(directory, report, bool((manifest.get("model") or {}).get("from_configs")))
     if recompile:
         check_recompile(directory, manifest, report)
     for entry in manifest.get("obligations", []):
@@ -436,6 +456,12 @@ def format_audit(report: AuditReport) -> str:
                      f" at {m.get('created')}")
         lines.append(f"policy:  {m.get('policy', {}).get('path')}"
                      f" sha256 {m.get('policy', {}).get('sha256')}")
+        model = m.get("model", {})
+        if model.get("from_configs"):
+            notes = model.get("notes") or []
+            lines.append(f"model:   parsed back from the bundled configs, {len(notes)} "
+                         f"note{'s' if len(notes) != 1 else ''}")
+            lines += [f"  note: {n}" for n in notes]
     versions = solver_versions()
     ran = ", ".join(f"{s} {versions.get(s, '')}".strip() for s in report.solvers) or "none"
     lines.append(f"solvers: {ran}")
@@ -444,7 +470,9 @@ def format_audit(report: AuditReport) -> str:
                      " (pip install 'zongheng[audit]')")
     lines.append(f"hashes:  {report.files_checked} files checked, {len(report.problems)} problems")
     if report.recompiled:
-        lines.append("model:   recompiling the bundled policy gives the bundled model.json")
+        lines.append("model:   recompiling the bundled policy and reading its configs back "
+                     "gives the bundled model.json" if (m.get("model") or {}).get("from_configs")
+                     else "model:   recompiling the bundled policy gives the bundled model.json")
     lines += [f"  PROBLEM {p}" for p in report.problems]
     width = max([len(ob.file) for ob in report.obligations] + [10])
     if report.obligations:

@@ -78,8 +78,9 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     3: some assertion is unknown (solver timeout) and none violated; 2: bad input.
     """
     network = load_network(file)
+    notes: list[str] | None = None
     if from_configs is not None:
-        network = _network_from_configs(network, Path(from_configs))
+        network, notes = _network_from_configs(network, Path(from_configs))
     from zongheng.verifier.results import verify_network
 
     results = verify_network(network, timeout_ms=timeout * 1000, defence=defence,
@@ -96,14 +97,14 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
         configs = configs_dir or from_configs
         try:
             manifest = write_bundle(Path(bundle_dir), network, results, Path(file),
-                                    Path(configs) if configs else None)
+                                    Path(configs) if configs else None, notes)
         except BundleError as exc:
             fail_input(f"{bundle_dir}: error: {exc}")
         click.echo(f"proof bundle written: {manifest}", err=True)
     sys.exit(exit_status(results))
 
 
-def _network_from_configs(network: Network, directory: Path) -> Network:
+def _network_from_configs(network: Network, directory: Path) -> tuple[Network, list[str]]:
     """The network the configs under DIR build (``DIR/<device>/<target>.<ext>``).
 
     A config that cannot be read is bad input (exit 2); a device without one
@@ -119,7 +120,7 @@ def _network_from_configs(network: Network, directory: Path) -> Network:
         fail_input(f"{directory}: error: {exc}")
     for note in notes:
         click.echo(f"warning: {note}", err=True)
-    return rebuilt
+    return rebuilt, notes
 
 
 @click.command("audit")

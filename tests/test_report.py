@@ -379,3 +379,34 @@ def test_template_is_package_data():
                for p in (REPO / "verifier").glob(pat)}
     assert Path("templates") / audit_report.TEMPLATE in matched
     assert os.path.isfile(audit_report.TEMPLATE_DIR / audit_report.TEMPLATE)
+
+
+def test_a_report_on_configs_says_so_lists_what_they_left_out_and_shows_a_leak(tmp_path):
+    """--from-configs: the subject is the configs as read back, not the compile."""
+    out = tmp_path / "cfg"
+    r = run_zongheng("compile", str(MINIMAL), "-o", str(out), "--target", "cisco-ios-xe")
+    assert r.returncode == 0, r.stderr
+    cfg = out / "pe-north" / "cisco-ios-xe.cfg"
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace("\nend\n", "\nip route vrf Mgmt 0.0.0.0 0.0.0.0 192.0.2.1\nend\n")
+                   .replace(" vrf forwarding H-tax\n", " vrf forwarding H-audit\n"),
+                   encoding="utf-8")
+    r = report(MINIMAL, tmp_path / "r.html", "--from-configs", str(out))
+    assert r.returncode == 0, r.stderr
+    page_text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    page = parse(page_text)
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page_text)).split())
+    assert f"Proven on the device configurations under {out}" in words
+    assert "static route vrf Mgmt 0.0.0.0/0 via 192.0.2.1 is in a VRF outside the policy" \
+        in words
+    assert dict(summary_rows(page))["vertical-guard"] == "violated"
+    assert "is delivered, as configured" in words and "delivered, as compiled" not in words
+    assert "the network the configurations build lets through" in words
+    assert f"--from-configs {out}" in words
+    # the compiled report says nothing of configurations
+    r = report(MINIMAL, tmp_path / "c.html")
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ",
+                                          (tmp_path / "c.html").read_text())).split())
+    assert "Proven on the device configurations" not in words
+    assert dict(summary_rows(parse((tmp_path / "c.html").read_text())))["vertical-guard"] \
+        == "proven"

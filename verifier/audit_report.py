@@ -158,14 +158,16 @@ def _ordered(network: Network, results: list[AssertionResult]
                   else (1, 0))
 
 
-def _verdict(counts: dict[str, int], total: int, waived: int) -> tuple[str, str, str]:
+def _verdict(counts: dict[str, int], total: int, waived: int,
+             subject: str = "the compiled network", as_built: str = "as compiled"
+             ) -> tuple[str, str, str]:
     """(css class, headline, sentence) of the overall verdict."""
     if counts[VIOLATED]:
         n = counts[VIOLATED]
         return ("violated", "NOT PROVEN: violations found",
                 f"{n} of {total} assertion{'s' if total != 1 else ''} "
-                f"{'is' if n == 1 else 'are'} violated: the compiled network lets through the "
-                "packets shown below. The network does not keep its security rules as compiled.")
+                f"{'is' if n == 1 else 'are'} violated: {subject} lets through the "
+                f"packets shown below. The network does not keep its security rules {as_built}.")
     if counts[UNKNOWN]:
         n = counts[UNKNOWN]
         return ("unknown", "NOT PROVEN: the solver gave no answer",
@@ -175,7 +177,7 @@ def _verdict(counts: dict[str, int], total: int, waived: int) -> tuple[str, str,
     extra = (f" {waived} of them hold{'s' if waived == 1 else ''} only outside the listed "
              "waivers." if waived else "")
     return ("proven", "PROVEN",
-            f"Every one of the {total} assertions is proven on the compiled network.{extra}")
+            f"Every one of the {total} assertions is proven on {subject}.{extra}")
 
 
 def network_context(network: Network, region_display: dict[str, str | None],
@@ -245,8 +247,14 @@ def network_context(network: Network, region_display: dict[str, str | None],
 def build_context(network: Network, results: list[AssertionResult], policy: str, *,
                   timeout_s: int = 60, source: str | None = None,
                   region_display: dict[str, str | None] | None = None,
-                  department_display: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """Everything the template shows, as plain data (strings are escaped by the template)."""
+                  department_display: dict[str, str | None] | None = None,
+                  configs: str | None = None, config_notes: list[str] | None = None
+                  ) -> dict[str, Any]:
+    """Everything the template shows, as plain data (strings are escaped by the template).
+
+    ``configs``: the network was read back from the configurations in that
+    directory (``--from-configs``); ``config_notes`` say what they left out.
+    """
     lines = source.split("\n") if source is not None else []
     if lines and lines[-1] == "":
         lines.pop()
@@ -304,9 +312,14 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
         cells = [{"status": r.defence.get(mode, "?"),
                   "example": r.defence.get(f"{mode}_example", "")} for mode, _ in DEFENCE_MODES]
         defence.append({"name": r.name, "anchor": a["anchor"], "cells": cells})
-    klass, headline, sentence = _verdict(counts, len(results), waived)
+    subject = "the network the configurations build" if configs else "the compiled network"
+    as_built = "as configured" if configs else "as compiled"
+    klass, headline, sentence = _verdict(counts, len(results), waived, subject, as_built)
     q = shlex.quote(policy)
+    fc = f" --from-configs {shlex.quote(configs)}" if configs else ""
     return {
+        "configs": configs, "config_notes": list(config_notes or []),
+        "subject": subject, "as_built": as_built,
         "policy": policy, "sha256": network.policy_sha256,
         "zongheng_version": zongheng.__version__, "z3_version": z3_version(),
         "timeout_s": timeout_s, "title": network.display_name or network.name,
@@ -317,11 +330,13 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
         "recheck": [
             (f"sha256sum {q}", "the policy is the one this report is about: the hash must be "
                                f"{network.policy_sha256}"),
-            (f"zongheng verify {q} --defence --timeout {timeout_s}",
+            (f"zongheng verify {q}{fc} --defence --timeout {timeout_s}",
              "prove every assertion again; prints the same statuses and counterexamples"),
-            (f"zongheng verify {q} --bundle proof-bundle",
-             "write a proof bundle: the policy, the compiled model and one SMT-LIB 2 script "
-             "per proof obligation, with the sha256 of every file"),
+            (f"zongheng verify {q}{fc} --bundle proof-bundle",
+             "write a proof bundle: the policy, the " + ("model read from the configurations "
+                                                         "and the configurations"
+                                                         if configs else "compiled model")
+             + " and one SMT-LIB 2 script per proof obligation, with the sha256 of every file"),
             ("zongheng audit proof-bundle --solver all --recompile",
              "re-check the bundle: every hash, then every obligation with z3 and cvc5 "
              "(each must answer unsat); --recompile also rebuilds the model from the policy"),
@@ -344,14 +359,16 @@ def _environment() -> jinja2.Environment:
 def render_report(network: Network, results: list[AssertionResult], policy: str, *,
                   timeout_s: int = 60, source: str | None = None,
                   region_display: dict[str, str | None] | None = None,
-                  department_display: dict[str, str | None] | None = None) -> str:
+                  department_display: dict[str, str | None] | None = None,
+                  configs: str | None = None, config_notes: list[str] | None = None) -> str:
     """The report's HTML text: a pure function of its arguments and the tool versions.
 
     ``source`` is the policy text (appended with line anchors so every
     ``FILE:LINE`` links to its line); pass it only when its sha256 is the model's.
     """
     ctx = build_context(network, results, policy, timeout_s=timeout_s, source=source,
-                        region_display=region_display, department_display=department_display)
+                        region_display=region_display, department_display=department_display,
+                        configs=configs, config_notes=config_notes)
     return _environment().get_template(TEMPLATE).render(**ctx)
 
 

@@ -222,7 +222,10 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
               help="The HTML file to write (replaced atomically).")
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
               help="Seconds per proof obligation; a timeout is reported as unknown.")
-def report_command(file: str, out: str, timeout: int) -> None:
+@click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
+              help="Report on the network the configs in DIR build "
+                   "(DIR/<device>/<target>.<ext>), as verify --from-configs.")
+def report_command(file: str, out: str, timeout: int, from_configs: str | None) -> None:
     """Write the auditor's report of policy FILE: one self-contained HTML file.
 
     It states what was proven about the compiled network: every assertion with
@@ -242,6 +245,9 @@ def report_command(file: str, out: str, timeout: int) -> None:
         fail_input(f"{out}: error: is a directory, not a file to write the report to")
     compiled = load_compiled(file)
     network = compiled.network
+    notes = None
+    if from_configs is not None:
+        network, notes = _network_from_configs(network, Path(from_configs))
     results = verify_network(network, timeout_ms=timeout * 1000, defence=True,
                              with_smt2=False)
     source = _policy_source(file, network.policy_sha256)
@@ -250,6 +256,7 @@ def report_command(file: str, out: str, timeout: int) -> None:
         network, results, file, timeout_s=timeout, source=source,
         region_display=dict(plan.region_display),
         department_display={k: d.display for k, d in plan.departments.items()},
+        configs=from_configs, config_notes=notes,
     )
     try:
         write_report(out, html)

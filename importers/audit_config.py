@@ -192,6 +192,8 @@ def audit_config_command(config: str, policy: str, device_name: str, target: str
                 findings += batch_findings(network, device, batch)
     except ConfigError as exc:
         fail_input(str(exc))
+    except ValueError as exc:  # the compiled device cannot be rendered in that dialect
+        fail_input(f"{config}: error: {exc}")
     except TimeoutError as exc:
         click.echo(f"{config}: unknown: {exc}", err=True)
         sys.exit(EXIT_UNKNOWN)

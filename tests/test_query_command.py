@@ -125,3 +125,26 @@ def test_a_valid_restricted_expression_still_answers():
                "--service", "web", "--format", "json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["answer"] == "all"
+
+
+def test_from_configs_asks_the_network_the_configs_build(tmp_path):
+    """tax's horizontal attachment at north bound to H-audit: its hosts now reach audit's
+    vertical net, which the compiled network never lets them."""
+    from zongheng.cli import main
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["compile", MINIMAL, "-o", str(out), "--target",
+                                     "cisco-ios-xe"]).exit_code == 0
+    args = ["--from", "horizontal(tax) at north", "--to", "vertical(audit)", "--format", "json"]
+    compiled = json.loads(query(*args).output)
+    assert compiled["delivered_example"] is None
+    cfg = out / "pe-north" / "cisco-ios-xe.cfg"
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace(" vrf forwarding H-tax\n", " vrf forwarding H-audit\n"),
+                   encoding="utf-8")
+    r = query(*args, "--from-configs", str(out))
+    assert r.exit_code == 0, r.output
+    cx = json.loads(r.output)["delivered_example"]
+    assert cx["src_class"] == "horizontal(tax)@north"
+    assert cx["dst_class"].startswith("vertical(audit)@")
+    assert cx["path"][0]["vrf"] == "H-audit"

@@ -187,8 +187,10 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
               help="Seconds per solver query.")
+@click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
+              help="Ask the network the configs in DIR build, as verify --from-configs.")
 def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt: str,
-                  timeout: int) -> None:
+                  timeout: int, from_configs: str | None) -> None:
     """Can these endpoints connect? An example delivered packet and its path, and an
     example dropped packet with the line that drops it.
 
@@ -209,7 +211,10 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
     if unknown:
         fail_input(f"error: unknown service {', '.join(repr(u) for u in unknown)}"
                    f" (declared: {', '.join(sorted(compiled.plan.services))})")
-    answer = answer_query(compiled.network, src, src_pairs, dst, dst_pairs, services,
+    network = compiled.network
+    if from_configs is not None:
+        network, _notes = _network_from_configs(network, Path(from_configs))
+    answer = answer_query(network, src, src_pairs, dst, dst_pairs, services,
                           {k: tuple(v) for k, v in compiled.plan.services.items()},
                           timeout_ms=timeout * 1000)
     click.echo(format_answer(answer, fmt), nl=False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from zongheng.compiler.model import Device, Network, Route, RouteTargetTable
+from zongheng.emitters._router import rt_key
 
 
 def _exported(route: Route, rt: str) -> Route:
@@ -91,6 +92,5 @@ def reexport(network: Network, devices: tuple[Device, ...]) -> tuple[RouteTarget
 
 
 def _rt_order(rt: str) -> tuple:
-    """ASN:N route targets in numeric order (as the compiler sorts them)."""
-    head, _, tail = rt.partition(":")
-    return (int(head), int(tail)) if head.isdigit() and tail.isdigit() else (1 << 64, 0, rt)
+    """ASN:N route targets in numeric order, as the compiler sorts them (then by text)."""
+    return (rt_key(rt), rt)

@@ -42,6 +42,7 @@ def static_drift(network: Network, device: Device, imported: ImportedConfig
         return [], []
     want = compiled_statics(network, device, imported.target)
     have = imported.static_routes
-    extra = list(dict.fromkeys(r for r in have if r not in set(want)))
-    missing = list(dict.fromkeys(r for r in want if r not in set(have)))
+    want_set, have_set = set(want), set(have)
+    extra = list(dict.fromkeys(r for r in have if r not in want_set))
+    missing = list(dict.fromkeys(r for r in want if r not in have_set))
     return extra, missing

@@ -86,10 +86,10 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
                                    f"target {', '.join(shared)} with its VRFs: the routes it "
                                    "imports or exports are not modelled")
         result = overlay(device, imported)
+        policy_vrfs = {v.name for v in device.vrfs}
         notes += [f"{path}: {i.name} is bound to VRF {i.vrf}, which the policy does not have; "
                   "it is verified as a VRF of its own with the config's route targets"
-                  for i in result.interfaces
-                  if i.vrf is not None and i.vrf not in {v.name for v in device.vrfs}]
+                  for i in result.interfaces if i.vrf is not None and i.vrf not in policy_vrfs]
         notes += _check_statics(network, device, result, imported, path, text)
         batch = batch_beside(path) if target == "nftables" else None
         if batch is not None:

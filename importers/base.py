@@ -109,7 +109,8 @@ class ImportedConfig:
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:
-    """The compiled device with the imported ACLs, bindings, route targets and NAT."""
+    """The compiled device with the imported ACLs, bindings, route targets, NAT and the
+    VRF each interface is bound to (see :func:`_move`)."""
     bound = {b.interface: b for b in imported.bindings}
     unknown = sorted(set(bound) - {i.name for i in device.interfaces})
     if unknown:
@@ -131,8 +132,9 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
                      if v.name in got else dataclasses.replace(v, rt_import=(), rt_export=())
                      for v in device.vrfs)
     nat = device.nat if imported.nat is None else imported.nat
+    compiled_vrf = {i.name: i.vrf for i in device.interfaces}
     moved = {name: vrf for name, vrf in imported.interface_vrfs or ()
-             if vrf != next(i.vrf for i in device.interfaces if i.name == name)}
+             if name in compiled_vrf and vrf != compiled_vrf[name]}
     if moved:
         interfaces, vrfs = _move(device.name, interfaces, vrfs, moved,
                                  {v.name: v for v in imported.other_vrfs or ()})

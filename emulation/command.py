@@ -83,8 +83,12 @@ def _terminate(signum: int, frame: object) -> None:
               help="Seconds per solver query.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
+              help="Run the Linux files in DIR (DIR/<device>/iproute2.batch, nftables.nft, "
+                   "wireguard/*.conf) and compare with the verifier on the network they build, "
+                   "as verify --from-configs reads it.")
 def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: int,
-                    fmt: str) -> None:
+                    fmt: str, from_configs: str | None) -> None:
     """Run the emitted Linux configs (iproute2, nftables, WireGuard) in network
     namespaces and compare real TCP connections, UDP datagrams and pings with the
     verifier's verdicts (needs root).
@@ -96,7 +100,13 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     path rides IPsec (inner-net links: no kernel ESP here) are listed as skipped.
     """
     from zongheng.cli import fail, load
-    from zongheng.emulation.core import EmulateError, emulate
+    from zongheng.emulation.core import (
+        EmulateError,
+        emulate,
+        emulate_files,
+        files_from_configs,
+        probe_ports,
+    )
 
     compiled = load(file)
     if not is_root():
@@ -106,12 +116,28 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     if gone:
         fail(f"emulate needs {', '.join(gone)} on PATH (Debian: apt-get install iproute2 "
              "nftables procps)")
+    services = {k: tuple(v) for k, v in compiled.plan.services.items()}
+    network, files, notes = compiled.network, None, []
+    if from_configs is not None:
+        from pathlib import Path
+
+        from zongheng.importers import ConfigError, network_from_configs
+
+        try:
+            network, notes = network_from_configs(compiled.network, Path(from_configs))
+        except (ConfigError, ValueError) as exc:
+            fail(str(exc))
+        files, missing = files_from_configs(compiled.network, Path(from_configs))
+        notes += missing
     old = signal.signal(signal.SIGTERM, _terminate)
     try:
-        report = emulate(compiled.network,
-                         {k: tuple(v) for k, v in compiled.plan.services.items()},
-                         max_probes=max_probes, timeout=timeout,
-                         timeout_ms=solver_timeout * 1000)
+        if files is None:
+            report = emulate(network, services, max_probes=max_probes, timeout=timeout,
+                             timeout_ms=solver_timeout * 1000)
+        else:
+            report = emulate_files(network, files, probe_ports(services), max_probes, timeout,
+                                   solver_timeout * 1000)
+            report.notes = notes + report.notes
     except EmulateError as exc:
         fail(str(exc))
         return

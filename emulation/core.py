@@ -433,6 +433,32 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
         r.status = AGREE if ok else MISMATCH
 
 
+def files_from_configs(network: Network, directory: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The Linux files under ``directory`` (``<device>/iproute2.batch``,
+    ``<device>/nftables.nft``, ``<device>/wireguard/*.conf``), a device's missing
+    ones rendered from ``network`` (the compiled model) and named in the notes."""
+    rendered = render_tree(network, ["iproute2", "nftables", "wireguard"])
+    files: dict[str, bytes] = {}
+    notes: list[str] = []
+    for d in network.devices:
+        for name in ("iproute2.batch", "nftables.nft"):
+            path = directory / d.name / name
+            if path.is_file():
+                files[f"{d.name}/{name}"] = path.read_bytes()
+            else:
+                files[f"{d.name}/{name}"] = rendered[f"{d.name}/{name}"]
+                notes.append(f"{directory}: no {d.name}/{name}; the compiled one is run")
+        wg = directory / d.name / "wireguard"
+        ours = {k: v for k, v in rendered.items() if k.startswith(f"{d.name}/wireguard/")}
+        if wg.is_dir():
+            files.update({f"{d.name}/wireguard/{p.name}": p.read_bytes()
+                          for p in sorted(wg.glob("*.conf"))})
+        elif ours:
+            files.update(ours)
+            notes.append(f"{directory}: no {d.name}/wireguard/; the compiled files are run")
+    return files, notes
+
+
 def emulate(network: Network, services: dict[str, tuple[Service, ...]], max_probes: int = 1000,
             timeout: float = 1.0, timeout_ms: int = 60_000) -> Report:
     """Render the Linux targets in memory, then :func:`emulate_files`."""

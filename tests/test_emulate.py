@@ -501,3 +501,42 @@ def test_cli_exit_1_and_mismatches_first_on_a_planted_fault(
     assert statuses == sorted(statuses, key=lambda x: x != "mismatch")
     assert all(p["src_class"] == src and p["expected"] == "dropped"
                for p in data["probes"] if p["status"] == "mismatch")
+
+
+@needs_lab
+def test_from_configs_runs_the_files_found_and_proves_what_they_build(tmp_path) -> None:
+    """The same opened chain as above, but in a directory of configs: the importer reads
+    it, so the verifier on the network the configs build agrees with the real packets."""
+    compiled = _compiled()
+    net = compiled.network
+    acl = next(i.acl_in for i in net.device("pe-prov").interfaces
+               if i.attached_class == "horizontal(audit)@prov")
+    files = _tampered(render_tree(net, ["iproute2", "nftables"]), "pe-prov", acl)
+    out = tmp_path / "configs"
+    for rel, data in files.items():
+        if rel.endswith((".batch", ".nft")):
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(data)
+    from zongheng.importers import network_from_configs
+
+    imported, notes = network_from_configs(net, out)
+    got, missing = core.files_from_configs(net, out)
+    assert got["pe-prov/nftables.nft"] == files["pe-prov/nftables.nft"]
+    assert "pe-north/wireguard/wg-v-tax.conf" in got  # not in the directory: compiled
+    assert any("no pe-north/wireguard/" in n for n in missing)
+    only = [("horizontal(audit)@prov", "vertical(audit)@prov")]
+    report = core.emulate_files(imported, got, [("tcp", 22)], prefix=unique("zh-emt-"),
+                                only=only)
+    assert report.exit_status == 0, [r for r in report.results if r.status != core.AGREE]
+    ssh = next(r for r in report.results if r.probe.label == "tcp/22")
+    assert (ssh.status, ssh.verdict, ssh.real) == (core.AGREE, "all", "delivered")
+
+
+@needs_lab
+def test_from_configs_with_an_unreadable_config_is_bad_input(tmp_path) -> None:
+    out = tmp_path / "configs" / "pe-north"
+    out.mkdir(parents=True)
+    (out / "nftables.nft").write_text("table inet zh_filter {\n\tchain x {\n\t\tbogus\n")
+    r = run_zongheng("emulate", str(REPO / MINIMAL), "--from-configs", str(tmp_path / "configs"))
+    assert r.returncode == 2, r.stderr
+    assert b"pe-north/nftables.nft" in r.stderr and b"Traceback" not in r.stderr

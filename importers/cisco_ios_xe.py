@@ -53,6 +53,7 @@ access-list``, ``ip access-group`` after ``interface``, ...) stays in it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -206,6 +207,23 @@ _CONTINUES = {
                   "shutdown", "no shutdown", "ip nat inside", "ip nat outside", "mpls ip",
                   "ip ospf", "ip unnumbered", "tunnel "),
 }
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _ipv4(word: str) -> int | None:
+    """A dotted IPv4 address as an integer (None if it is not one); cached: a
+    province's object groups repeat the same addresses hundreds of thousands of times."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", word):
+        return None
+    try:
+        return int(netaddr.IPAddress(word, version=4))
+    except (ValueError, netaddr.AddrFormatError):
+        return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _dotted(value: int) -> str:
+    return str(netaddr.IPAddress(value, version=4))
 
 
 class _Reader:
@@ -534,12 +552,10 @@ class _Reader:
 
     def _ip(self, line: _Line, i: int) -> int:
         word = line.toks[i][0] if i < len(line.toks) else ""
-        try:
-            if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", word):
-                raise ValueError
-            return int(netaddr.IPAddress(word, version=4))
-        except (ValueError, netaddr.AddrFormatError):
-            raise self.err(line, i, f"expected an IPv4 address, got {word!r}") from None
+        value = _ipv4(word)
+        if value is None:
+            raise self.err(line, i, f"expected an IPv4 address, got {word!r}")
+        return value
 
     def _mask_len(self, line: _Line, i: int, word: str, wildcard: bool) -> int:
         length = mask_length(self._ip(line, i), wildcard)
@@ -553,7 +569,7 @@ class _Reader:
         plen = 32 if mask_i is None else self._mask_len(line, mask_i, line.toks[mask_i][0],
                                                         wildcard)
         net = addr & ((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF) if plen else 0
-        return f"{netaddr.IPAddress(net, version=4)}/{plen}"
+        return f"{_dotted(net)}/{plen}"
 
     def group(self, name: str, line: _Line, i: int, seen: tuple[str, ...] = ()) -> list[str]:
         """The prefixes of a network object group (nested groups expanded)."""

@@ -24,6 +24,15 @@ def describe(route: StaticRoute) -> str:
     return f"{where}{route.prefix} via {route.via}"
 
 
+# the lines of a rendered config that hold its static routes, per dialect: the rest
+# (ACLs above all) need not be parsed again to read them back
+_STATIC_LINE = {
+    "cisco-ios-xe": lambda line: line.startswith("ip route "),
+    "huawei-vrp": lambda line: line.startswith("ip route-static "),
+    "junos": lambda line: " routing-options static route " in line,
+}
+
+
 def compiled_statics(network: Network, device: Device, target: str) -> tuple[StaticRoute, ...]:
     """The static routes zongheng writes for ``device`` in ``target``, as read back."""
     from zongheng.emitters import REGISTRY
@@ -32,6 +41,9 @@ def compiled_statics(network: Network, device: Device, target: str) -> tuple[Sta
     text = REGISTRY[target](network).render(device)
     if text is None:
         return ()
+    keep = _STATIC_LINE.get(target)
+    if keep is not None:
+        text = "".join(line for line in text.splitlines(keepends=True) if keep(line))
     return import_config(target, text, device, f"<compiled {device.name}>").static_routes or ()
 
 

@@ -67,6 +67,7 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
     """
     devices, missing = [], []
     notes: list[str] = []
+    emitters: dict = {}  # target -> emitter of the compiled network, for static routes
     model_rts = {t.rt for t in network.route_targets} | {
         rt for d in network.devices for v in d.vrfs for rt in (*v.rt_import, *v.rt_export)}
     for device in network.devices:
@@ -90,7 +91,7 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
         notes += [f"{path}: {i.name} is bound to VRF {i.vrf}, which the policy does not have; "
                   "it is verified as a VRF of its own with the config's route targets"
                   for i in result.interfaces if i.vrf is not None and i.vrf not in policy_vrfs]
-        notes += _check_statics(network, device, result, imported, path, text)
+        notes += _check_statics(network, device, result, imported, path, text, emitters)
         batch = batch_beside(path) if target == "nftables" else None
         if batch is not None:
             notes += _check_batch(network, device, batch)
@@ -101,7 +102,8 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
 
 
 def _check_statics(network: Network, device: Device, result: Device,
-                   imported: ImportedConfig, path: Path, text: str) -> list[str]:
+                   imported: ImportedConfig, path: Path, text: str,
+                   emitters: dict | None = None) -> list[str]:
     """Notes on static routes the config lacks or adds outside the modelled tables;
     ConfigError on one it adds where the verifier would route with it.
 
@@ -110,7 +112,7 @@ def _check_statics(network: Network, device: Device, result: Device,
     config was refused), and a PE's global table while no attachment sits in
     it (it carries only the MPLS underlay between PEs).
     """
-    added, lacking = static_drift(network, device, imported)
+    added, lacking = static_drift(network, device, imported, emitters)
     used = {i.vrf for i in result.interfaces}
     model_vrfs = {v.name for v in device.vrfs}
     notes = []

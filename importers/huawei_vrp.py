@@ -31,6 +31,7 @@ route targets and is not understood raises a located
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -189,21 +190,35 @@ def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
 
     Non-contiguous wildcards are refused: no prefix expresses them.
     """
-    try:
-        ip = netaddr.IPAddress(addr.text, version=4)
-    except (netaddr.AddrFormatError, ValueError):
-        raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}") from None
-    if wild.text.isdigit() and 1 <= int(wild.text) <= 32:
-        return str(netaddr.IPNetwork(f"{ip}/{wild.text}").cidr)
-    try:
-        w = 0 if wild.text == "0" else int(netaddr.IPAddress(wild.text, version=4))
-    except (netaddr.AddrFormatError, ValueError):
-        raise ctx.error(lineno, wild.col, f"bad wildcard {wild.text!r}") from None
-    length = mask_length(w, wildcard=True)
-    if length is None:
+    cidr, problem = _wild_cidr(addr.text, wild.text)
+    if problem == "address":
+        raise ctx.error(lineno, addr.col, f"bad IPv4 address {addr.text!r}")
+    if problem == "wildcard":
+        raise ctx.error(lineno, wild.col, f"bad wildcard {wild.text!r}")
+    if problem == "contiguous":
         raise ctx.error(lineno, wild.col, f"wildcard {wild.text} is not contiguous "
                         "(a prefix cannot express it)")
-    return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
+    return cidr
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _wild_cidr(addr: str, wild: str) -> tuple[str, str]:
+    """(CIDR, "") or ("", what is wrong) for ``A W``; cached: a province's ACLs repeat
+    the same few thousand pairs hundreds of thousands of times."""
+    try:
+        ip = netaddr.IPAddress(addr, version=4)
+    except (netaddr.AddrFormatError, ValueError):
+        return "", "address"
+    if wild.isdigit() and 1 <= int(wild) <= 32:
+        return str(netaddr.IPNetwork(f"{ip}/{wild}").cidr), ""
+    try:
+        w = 0 if wild == "0" else int(netaddr.IPAddress(wild, version=4))
+    except (netaddr.AddrFormatError, ValueError):
+        return "", "wildcard"
+    length = mask_length(w, wildcard=True)
+    if length is None:
+        return "", "contiguous"
+    return str(netaddr.IPNetwork(f"{ip}/{length}").cidr), ""
 
 
 def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) -> str:

@@ -332,6 +332,8 @@ def _address_set(term: _Term, side: str, prefix_lists: dict[str, list[str]]
         entries += [(p, exc) for p in prefix_lists[tok.text]]
     if not entries:
         return None
+    if not any(exc for _p, exc in entries):  # a plain union, compacted once
+        return netaddr.IPSet(p for p, _exc in entries)
     # the most specific listed prefix decides; an implicit "0.0.0.0/0 except" ends the list
     out = netaddr.IPSet()
     for p, exc in sorted(entries, key=lambda e: netaddr.IPNetwork(e[0]).prefixlen):

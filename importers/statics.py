@@ -33,12 +33,20 @@ _STATIC_LINE = {
 }
 
 
-def compiled_statics(network: Network, device: Device, target: str) -> tuple[StaticRoute, ...]:
-    """The static routes zongheng writes for ``device`` in ``target``, as read back."""
+def compiled_statics(network: Network, device: Device, target: str,
+                     emitters: dict | None = None) -> tuple[StaticRoute, ...]:
+    """The static routes zongheng writes for ``device`` in ``target``, as read back.
+
+    ``emitters`` (target -> emitter of ``network``) spares building an emitter
+    (and compiling its templates) once per device.
+    """
     from zongheng.emitters import REGISTRY
     from zongheng.importers import import_config
 
-    text = REGISTRY[target](network).render(device)
+    emitters = {} if emitters is None else emitters
+    if target not in emitters:
+        emitters[target] = REGISTRY[target](network)
+    text = emitters[target].render(device)
     if text is None:
         return ()
     keep = _STATIC_LINE.get(target)
@@ -47,12 +55,12 @@ def compiled_statics(network: Network, device: Device, target: str) -> tuple[Sta
     return import_config(target, text, device, f"<compiled {device.name}>").static_routes or ()
 
 
-def static_drift(network: Network, device: Device, imported: ImportedConfig
-                 ) -> tuple[list[StaticRoute], list[StaticRoute]]:
+def static_drift(network: Network, device: Device, imported: ImportedConfig,
+                 emitters: dict | None = None) -> tuple[list[StaticRoute], list[StaticRoute]]:
     """(routes the config adds, compiled routes it lacks), in config and compile order."""
     if imported.static_routes is None:
         return [], []
-    want = compiled_statics(network, device, imported.target)
+    want = compiled_statics(network, device, imported.target, emitters)
     have = imported.static_routes
     want_set, have_set = set(want), set(have)
     extra = list(dict.fromkeys(r for r in have if r not in want_set))

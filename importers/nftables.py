@@ -1,7 +1,9 @@
 """nftables importer: a ruleset read back into ACLs, bindings and NAT.
 
 The ruleset is not parsed as text: ``nft`` itself loads it into a throwaway
-user+network namespace (``unshare -Urn``) and lists it as JSON
+network namespace (``unshare -n`` as root; otherwise a user namespace too,
+``unshare -Urn``, where nft cannot raise its netlink buffers, so rulesets of
+about 100 kB and more, a 50-department PE, load only as root) and lists it as JSON
 (``nft -j list ruleset``). nft resolves what an operator may write in many
 ways (``define`` variables, service and ICMP type names, anonymous and named
 sets, ``ct state { established, related }``, ``tcp flags & (ack | rst) != 0``)
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -107,9 +110,13 @@ def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="zh-nft-") as tmp:
         path = Path(tmp) / "ruleset.nft"
         path.write_text(text, encoding="utf-8")
+        # root: a plain network namespace; anyone else: a user namespace too, where
+        # nft cannot force its netlink buffers up, so a large ruleset (a 50-department
+        # PE) is refused with "Message too long"
+        flags = "-n" if os.geteuid() == 0 else "-Urn"
         try:
             r = subprocess.run(
-                [unshare, "-Urn", "sh", "-c", 'nft -f "$1" && nft -j list ruleset', "sh",
+                [unshare, flags, "sh", "-c", 'nft -f "$1" && nft -j list ruleset', "sh",
                  str(path)],
                 capture_output=True, text=True, timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
@@ -125,6 +132,9 @@ def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
         if msg.startswith("unshare:"):
             msg += " (the importer loads the ruleset with unshare -Urn: it needs user " \
                    "namespaces or root)"
+        elif "Message too long" in msg and flags == "-Urn":
+            msg += " (a ruleset this large loads only as root: nft in a user namespace " \
+                   "cannot raise its netlink buffers)"
         raise config_error(file, text, 1, 1, f"nft cannot load the ruleset: {msg}")
     try:
         return list(json.loads(r.stdout)["nftables"])

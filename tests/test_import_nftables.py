@@ -7,6 +7,7 @@ namespace, so these tests need ``nft`` and ``unshare``.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -385,3 +386,16 @@ def test_other_invalid_state_rules_are_refused(new: str) -> None:
                                        f"\t\tmeta nfproto ipv6 drop\n\t\t{new}\n", 1)
     with pytest.raises(ConfigError):
         import_config("nftables", text, device(pol, name), "x.nft")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="large rulesets load only as root")
+def test_a_province_sized_ruleset_loads_as_root() -> None:
+    """50 departments: nft in a user namespace refuses pe-prov's ruleset ("Message too
+    long", it cannot raise its netlink buffers); as root the importer reads it."""
+    from zongheng.compiler.scaffold import scaffold
+
+    net = compile_text("s50.zh", scaffold(50, 2, 1).encode()).network
+    dev = next(d for d in net.devices if d.name == "pe-prov")
+    text = REGISTRY["nftables"](net).render(dev)
+    got = import_config("nftables", text, dev, "pe-prov/nftables.nft")
+    assert len(got.acls) == len(dev.acls) and len(got.bindings) >= len(dev.acls)

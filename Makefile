@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_lint.py
 	$(BIN)/python benchmarks/bench_bundle.py
 	$(BIN)/python benchmarks/bench_diff.py
+	$(BIN)/python benchmarks/bench_import.py
 
 clean:
 	rm -rf out $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

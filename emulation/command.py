@@ -121,12 +121,9 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     if from_configs is not None:
         from pathlib import Path
 
-        from zongheng.importers import ConfigError, network_from_configs
+        from zongheng.verifier.commands import _network_from_configs
 
-        try:
-            network, notes = network_from_configs(compiled.network, Path(from_configs))
-        except (ConfigError, ValueError) as exc:
-            fail(str(exc))
+        network, notes = _network_from_configs(compiled.network, Path(from_configs))
         files, missing = files_from_configs(compiled.network, Path(from_configs))
         notes += missing
     old = signal.signal(signal.SIGTERM, _terminate)

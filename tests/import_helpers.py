@@ -18,18 +18,22 @@ def compiled_network(policy: str) -> Network:
     return compile_text(policy, (ROOT / policy).read_bytes()).network
 
 
-@cache
-def rendered_configs(policy: str, target: str) -> dict[str, str]:
+def render_all(network: Network, target: str) -> dict[str, str]:
     """Device name -> config text, for every device the target renders."""
-    net = compiled_network(policy)
-    emitter = REGISTRY[target](net)
+    emitter = REGISTRY[target](network)
     out = {}
-    for d in net.devices:
+    for d in network.devices:
         if emitter.applies_to(d):
             text = emitter.render(d)
             if text is not None:
                 out[d.name] = text
     return out
+
+
+@cache
+def rendered_configs(policy: str, target: str) -> dict[str, str]:
+    """``render_all`` of a policy file of the repository, compiled once."""
+    return render_all(compiled_network(policy), target)
 
 
 # the file each router dialect's config is written to under DIR/<device>/

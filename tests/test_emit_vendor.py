@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from import_helpers import render_all
 from zongheng.compiler.model import (
     Acl,
     AclLine,
@@ -187,17 +188,6 @@ def hand_network(display: str = NASTY) -> Network:
                         ("172.20.1.0/24",), secret="ZH-INNER-CA"),),
         rules=(),
     )
-
-
-def render_all(network: Network, target: str) -> dict[str, str]:
-    emitter = REGISTRY[target](network)
-    out = {}
-    for d in network.devices:
-        if emitter.applies_to(d):
-            text = emitter.render(d)
-            if text is not None:
-                out[d.name] = text
-    return out
 
 
 # ---------------------------------------------------------------- strict line checkers

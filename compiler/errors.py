@@ -1,4 +1,11 @@
-"""Located diagnostics: every user mistake becomes `FILE:LINE:COL: error: MESSAGE`."""
+"""The one exception root, and located diagnostics: every user mistake becomes
+`FILE:LINE:COL: error: MESSAGE`.
+
+Every error zongheng raises on purpose derives from :class:`ZonghengError`.
+Its :class:`InputError` branch is the user's mistake (a policy, a config, a
+path, an option): the command line prints it and exits 2. Anything else that
+escapes a command is a bug in zongheng and exits 4 (cli.md), never 1 or 2.
+"""
 
 from __future__ import annotations
 
@@ -41,8 +48,20 @@ class Diagnostic:
         return f"{head}\n    {text}\n    {caret}"
 
 
+class ZonghengError(Exception):
+    """Root of every error zongheng raises on purpose."""
+
+
+class InputError(ZonghengError):
+    """Bad input (exit 2): the message says what is wrong and where."""
+
+
+class InternalError(ZonghengError):
+    """A state zongheng should never reach: a bug (exit 4), kept apart from input errors."""
+
+
 @dataclass
-class PolicyError(Exception):
+class PolicyError(InputError):
     """Raised when a policy has errors; carries every diagnostic of the file."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
+from zongheng.compiler.errors import InputError
+
 MAX_DEPARTMENTS = 999  # route targets ASN:(1000+i) / ASN:(2000+i) collide from 1000 on
 MAX_CITIES = 255  # the inner net holds one /24 per city in a /16
 MAX_COUNTIES_PER_CITY = 200
@@ -54,9 +56,9 @@ DEPARTMENT_NAMES = (
 
 def _check_count(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise InputError(f"{name} must be an integer, got {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+        raise InputError(f"{name} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -133,7 +135,7 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
     counties = _check_count("counties_per_city", counties_per_city, 0, MAX_COUNTIES_PER_CITY)
     regions = 1 + cities * (1 + counties)
     if regions > MAX_REGIONS:
-        raise ValueError(
+        raise InputError(
             f"{cities} cities with {counties} counties each make {regions} regions; "
             f"at most {MAX_REGIONS} are supported"
         )

@@ -17,13 +17,15 @@ from functools import lru_cache
 from typing import Any
 
 import netaddr
+
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
 from zongheng.emitters.filters import comment_text
 
 _IFNAME = re.compile(r"eth(\d+)(?:\.(\d+))?")
 
 
-class VendorEmitError(ValueError):
+class VendorEmitError(InputError):
     """The model holds something a vendor config cannot express (a compiler bug)."""
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import jinja2
+
 from zongheng.compiler.model import Device, Network
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"

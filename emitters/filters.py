@@ -28,10 +28,12 @@ from typing import Any
 import jinja2
 import netaddr
 
+from zongheng.compiler.errors import InputError
+
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 
 
-class TemplateValueError(ValueError):
+class TemplateValueError(InputError):
     """A value that would break the config's line structure reached a template."""
 
 

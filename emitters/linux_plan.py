@@ -49,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import netaddr
+
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Interface, Network, Route, Vrf
 from zongheng.emitters.filters import host_address, safe_name
 
@@ -65,7 +67,7 @@ LAST_METRIC = 4294967295
 _LINUX_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 
 
-class LinuxPlanError(ValueError):
+class LinuxPlanError(InputError):
     """The model cannot be rendered on Linux (a compiler bug or an oversize network)."""
 
 

@@ -15,6 +15,7 @@ as ``fwd``) and every statement is on its own line.
 
 from __future__ import annotations
 
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import AclLine, Device, NatRule
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import (
@@ -30,7 +31,7 @@ from zongheng.emitters.linux_plan import linux_ifname
 _PROTO = {"tcp", "udp", "icmp"}
 
 
-class NftablesError(ValueError):
+class NftablesError(InputError):
     """An ACL line nftables cannot express (a compiler bug)."""
 
 

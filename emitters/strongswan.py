@@ -15,6 +15,7 @@ them (the ``iproute2`` target routes vertical tunnels over WireGuard).
 
 from __future__ import annotations
 
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Tunnel
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import safe_name
@@ -25,7 +26,7 @@ ESP_PROPOSAL = "aes256gcm16-ecp384"
 CIPHER = "aes256gcm16"
 
 
-class StrongswanError(ValueError):
+class StrongswanError(InputError):
     """A tunnel strongSwan must not render (weak cipher, unknown end)."""
 
 

@@ -20,6 +20,7 @@ win while it is up, and when it is down nothing goes in clear.
 
 from __future__ import annotations
 
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import cidr, sort_prefixes
@@ -33,7 +34,7 @@ from zongheng.emitters.linux_plan import (
 KEY_DIR = "/etc/zongheng/wireguard"
 
 
-class WireguardError(ValueError):
+class WireguardError(InputError):
     """A tunnel the WireGuard target cannot render."""
 
 

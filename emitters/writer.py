@@ -22,7 +22,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import jinja2
+
 import zongheng
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Network, to_json
 from zongheng.emitters import REGISTRY, target_names
 from zongheng.emitters.base import Emitter
@@ -31,7 +33,7 @@ from zongheng.emitters.filters import TemplateValueError
 _SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-class OutputError(ValueError):
+class OutputError(InputError):
     """Bad targets or output directory: the CLI reports it and exits 2."""
 
 
@@ -103,7 +105,7 @@ def render_tree(
             line = getattr(exc, "lineno", None)
             loc = f" ({where}{f':{line}' if line else ''})" if where else ""
             raise OutputError(f"target {name}: template error{loc}: {exc}") from exc
-        except ValueError as exc:
+        except InputError as exc:
             if isinstance(exc, OutputError):
                 raise
             raise OutputError(f"target {name}: {exc}") from exc

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from zongheng.compiler.errors import ZonghengError
 from zongheng.emitters.linux_plan import linux_ifname
 
 _counter = itertools.count()
@@ -63,7 +64,7 @@ def _prime(initiate: list[str]) -> str:
             "wg set \"$i\" peer \"$p\" persistent-keepalive 0; done")
 
 
-class LabError(AssertionError):
+class LabError(ZonghengError):
     """A tool rejected a file or a step of building the lab failed."""
 
 
@@ -73,6 +74,18 @@ def missing(*binaries: str) -> str | None:
         if shutil.which(b) is None and not Path(b).exists():
             return b
     return None
+
+
+TOOLS = ("ip", "nft", "sysctl")
+
+
+def is_root() -> bool:
+    """Network namespaces, veths and nftables need root (tests monkeypatch this)."""
+    return os.geteuid() == 0
+
+
+def missing_tools() -> list[str]:
+    return [t for t in TOOLS if missing(t)]
 
 
 def unique(prefix: str) -> str:

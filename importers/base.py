@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError
+from zongheng.compiler.errors import Diagnostic, InputError, Loc, PolicyError
 from zongheng.compiler.model import Acl, Device, Interface, NatRule, Vrf
 
 
@@ -114,12 +114,12 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
     bound = {b.interface: b for b in imported.bindings}
     unknown = sorted(set(bound) - {i.name for i in device.interfaces})
     if unknown:
-        raise ValueError(f"{device.name}: bindings on unknown interfaces {unknown}")
+        raise InputError(f"{device.name}: bindings on unknown interfaces {unknown}")
     names = {a.name for a in imported.acls}
     for b in imported.bindings:
         for acl in (b.acl_in, b.acl_out):
             if acl is not None and acl not in names:
-                raise ValueError(f"{device.name}: {b.interface} binds unknown ACL {acl!r}")
+                raise InputError(f"{device.name}: {b.interface} binds unknown ACL {acl!r}")
     interfaces = tuple(
         dataclasses.replace(i, acl_in=bound[i.name].acl_in, acl_out=bound[i.name].acl_out)
         if i.name in bound else dataclasses.replace(i, acl_in=None, acl_out=None)

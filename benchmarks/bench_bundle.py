@@ -12,8 +12,8 @@ from pathlib import Path
 
 from zongheng.compiler.pipeline import compile_text
 from zongheng.compiler.scaffold import scaffold
-from zongheng.verifier.bundle import audit_bundle, available_solvers, write_bundle
-from zongheng.verifier.results import verify_network
+from zongheng.reports.bundle import audit_bundle, available_solvers, write_bundle
+from zongheng.verifier.obligations import verify_network
 
 SIZES = [(2, 2, 2), (5, 4, 3), (10, 8, 4)]
 
@@ -38,7 +38,7 @@ def run(departments: int, cities: int, counties: int, solvers: list[str]) -> lis
             start = time.perf_counter()
             report = audit_bundle(bundle, solver)
             row.append(f"{time.perf_counter() - start:.2f}"
-                       + ("" if report.exit_status == 0 else f" (exit {report.exit_status})"))
+                       + ("" if report.outcome == "holds" else f" ({report.outcome})"))
         return row
 
 

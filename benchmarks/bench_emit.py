@@ -37,6 +37,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy
 from zongheng.compiler.scaffold import scaffold

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
 from zongheng.compiler.pipeline import compile_policy, compile_text
 from zongheng.compiler.scaffold import scaffold
-from zongheng.verifier.check import Encoder, check_spec, defence_status
+from zongheng.verifier.obligations import Encoder, check_spec, defence_status
 from zongheng.verifier.results import worst
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from netaddr import IPAddress, IPNetwork
+
 from zongheng.compiler.check import Plan
 from zongheng.compiler.model import (
     Acl,

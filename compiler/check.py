@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netaddr import IPAddress, IPNetwork, IPSet
+
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
 from zongheng.compiler.errors import Loc, Reporter, clip

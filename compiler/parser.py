@@ -18,6 +18,7 @@ from lark import (
 )
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParserState
+
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
 

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass
 
 from netaddr import IPNetwork, IPSet, cidr_merge
+
 from zongheng.compiler import ast
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter

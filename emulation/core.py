@@ -26,6 +26,8 @@ from pathlib import Path
 
 import netaddr
 import z3
+
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network, PortRange, Service
 from zongheng.emitters import filters
 from zongheng.emitters.linux_plan import linux_plan
@@ -41,10 +43,10 @@ from zongheng.emulation.probe import (
     Listener,
     run_attempts,
 )
-from zongheng.verifier.check import Encoder
 from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.obligations import Encoder
 from zongheng.verifier.query import query
-from zongheng.verifier.results import Counterexample
+from zongheng.verifier.results import Counterexample, Outcome
 
 INTERNET_HOST = "198.51.100.10"  # TEST-NET-2: never inside a plan
 UNUSED_CANDIDATES = (22, 23, 3389, 5900, 6000)
@@ -53,7 +55,7 @@ AGREE, MISMATCH, SKIPPED, UNKNOWN = "agree", "mismatch", "skipped", "unknown"
 _ORDER = {MISMATCH: 0, UNKNOWN: 1, AGREE: 2, SKIPPED: 3}
 
 
-class EmulateError(Exception):
+class EmulateError(InputError):
     """The lab could not be built or the input cannot be emulated (exit 2)."""
 
 
@@ -116,11 +118,11 @@ class Report:
         return sum(1 for r in self.results if r.status == status)
 
     @property
-    def exit_status(self) -> int:
-        """1 a mismatch, 3 the solver gave no answer for some probe, else 0."""
+    def outcome(self) -> Outcome:
+        """Broken on a mismatch, unknown where the solver gave no answer for a probe."""
         if self.count(MISMATCH):
-            return 1
-        return 3 if self.count(UNKNOWN) else 0
+            return Outcome.BROKEN
+        return Outcome.UNKNOWN if self.count(UNKNOWN) else Outcome.HOLDS
 
 
 # ---------------------------------------------------------------- what to probe
@@ -303,18 +305,18 @@ def judge(network: Network, probe: Probe, enc: Encoder, bare: Encoder,
     src = ((probe.src, (f"{probe.src_address}/32",)),)
     dst = ((probe.dst, (f"{probe.dst_inside}/32",)),)
     q = query(network, src, dst, (service,), timeout_ms=timeout_ms, encoder=enc)
-    tunnel = _tunnel(q.delivered_example)
+    tunnel = _tunnel(q.delivered)
     if tunnel is None and q.verdict != "all":
         cache = tunnels if tunnels is not None else {}
         key = (probe.src, probe.dst)
         if key not in cache:
             b = query(network, src, dst, (Service("ip"),), timeout_ms=timeout_ms,
                       encoder=bare)
-            cache[key] = _tunnel(b.delivered_example)
+            cache[key] = _tunnel(b.delivered)
         tunnel = cache[key]
     expected = {"all": "delivered", "none": "dropped"}.get(q.verdict)
-    return q.verdict, expected, _evidence(q.verdict, q.delivered_example,
-                                          q.dropped_example), tunnel
+    return q.verdict, expected, _evidence(q.verdict, q.delivered,
+                                          q.dropped), tunnel
 
 
 # ---------------------------------------------------------------- the run

@@ -9,7 +9,6 @@ exported into the same layout) describes. See :mod:`zongheng.importers.base`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from pathlib import Path
 
 from zongheng.compiler.model import Device, Network
@@ -23,41 +22,19 @@ from zongheng.importers.base import (
 )
 from zongheng.importers.exports import reexport
 from zongheng.importers.iproute2_batch import batch_beside, batch_drift
+from zongheng.importers.registry import (
+    TARGET_MODULES,
+    config_file_name,
+    find_config,
+    import_config,
+)
 from zongheng.importers.statics import describe, static_drift
 
-# targets with an importer, in the order a device directory is searched
-TARGET_MODULES = {
-    "cisco-ios-xe": "cisco_ios_xe",
-    "huawei-vrp": "huawei_vrp",
-    "junos": "junos",
-    "nftables": "nftables",
-}
-
-
-def config_file_name(target: str) -> str:
-    """The file name the emitter of ``target`` writes (``cisco-ios-xe.cfg``)."""
-    from zongheng.emitters import REGISTRY
-
-    return f"{target}.{REGISTRY[target].extension}"
-
-
-def import_config(target: str, text: str, device: Device, file: str) -> ImportedConfig:
-    """Parse one config of ``device``; ConfigError (located) when it cannot be read."""
-    if target not in TARGET_MODULES:
-        raise ValueError(f"no importer for target {target!r}; "
-                         f"importers: {', '.join(TARGET_MODULES)}")
-    module = importlib.import_module(f"zongheng.importers.{TARGET_MODULES[target]}")
-    return module.parse(text, device, file)
-
-
-def find_config(directory: Path, device: str) -> tuple[str, Path] | None:
-    """(target, path) of the first config of ``device`` under ``directory``, if any."""
-    for target in TARGET_MODULES:
-        path = directory / device / config_file_name(target)
-        if path.is_file():
-            return target, path
-    return None
-
+__all__ = [
+    "TARGET_MODULES", "ConfigError", "ImportedBinding", "ImportedConfig", "ImportedVrf",
+    "config_error", "config_file_name", "find_config", "import_config", "network_from_configs",
+    "overlay",
+]
 
 def network_from_configs(network: Network, directory: Path) -> tuple[Network, list[str]]:
     """The network the configs under ``directory`` build, and notes on devices without one.

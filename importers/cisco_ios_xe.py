@@ -58,6 +58,7 @@ import re
 from dataclasses import dataclass, field
 
 import netaddr
+
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
 from zongheng.emitters._router import rt_key
 from zongheng.emitters.cisco_ios_xe import ios_ifname, ios_name

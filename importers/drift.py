@@ -1,27 +1,21 @@
-"""``zongheng audit-config``: what one device's real config does differently from the intent.
+"""Drift: what one device's real config does differently from the compiled intent.
 
 The config is parsed back into the model's terms (an importer), then compared
 with the compiled device: for every interface, the packets its bound ACL
 decides differently (one concrete packet each way, found by z3, or proof that
-none exists); the route targets of every VRF; NAT. Drift found is exit 1, a
-config or policy that cannot be read exit 2, a comparison z3 could not decide
-exit 3 (never reported as "no drift").
+none exists); the route targets of every VRF; NAT. A comparison z3 could not decide raises
+``TimeoutError`` (never reported as "no drift"). ``audit-config`` is the command.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import click
 from zongheng.compiler.model import Acl, Device, Network
-from zongheng.importers import TARGET_MODULES, ConfigError, ImportedConfig, import_config
-from zongheng.importers.iproute2_batch import BATCH, batch_beside, batch_drift
+from zongheng.importers import TARGET_MODULES, ImportedConfig
+from zongheng.importers.iproute2_batch import BATCH, batch_drift
 from zongheng.importers.statics import describe, static_drift
-
-EXIT_DRIFT, EXIT_UNKNOWN = 1, 3
 
 
 @dataclass(frozen=True)
@@ -36,7 +30,7 @@ class Finding:
 
 def guess_target(path: Path, text: str) -> str | None:
     """The target a config file is written for: its emitted file name, else its content."""
-    from zongheng.importers import config_file_name
+    from zongheng.importers.registry import config_file_name
 
     for target in TARGET_MODULES:
         if path.name == config_file_name(target):
@@ -144,64 +138,3 @@ def render_text(device: str, config: str, findings: list[Finding]) -> str:
             lines.append(f"    packet: {p['protocol']} {p['src']} -> {p['dst']}{ports}{icmp}"
                          f"{flags}{'' if p['new'] else ' (reply)'}")
     return "\n".join(lines) + "\n"
-
-
-@click.command("audit-config")
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
-              help="The policy whose compiled intent the config is compared with.")
-@click.option("--device", "device_name", required=True, metavar="NAME",
-              help="The device the config belongs to (pe-<region>, exit-<region>, ...).")
-@click.option("--target", type=click.Choice([*TARGET_MODULES, "iproute2"]),
-              help="The config's dialect; by default guessed from its file name and content.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Seconds per ACL comparison; a timeout is exit 3, never 'no drift'.")
-def audit_config_command(config: str, policy: str, device_name: str, target: str | None,
-                         fmt: str, timeout: int) -> None:
-    """The packets a device's real CONFIG treats differently from the compiled intent.
-
-    Exit 0: no drift; 1: drift found; 2: bad input (policy or config that
-    cannot be read, unknown device); 3: a comparison z3 could not decide.
-    """
-    from zongheng.verifier.commands import fail_input, load_network
-
-    network = load_network(policy)
-    device = next((d for d in network.devices if d.name == device_name), None)
-    if device is None:
-        fail_input(f"{policy}: error: no device {device_name!r}; devices: "
-                   f"{', '.join(d.name for d in network.devices)}")
-    try:
-        text = Path(config).read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        fail_input(f"{config}: error: cannot read the config: {exc.strerror or exc}")
-    if target is None and (Path(config).name == BATCH or Path(config).suffix == ".batch"):
-        target = "iproute2"
-    target = target or guess_target(Path(config), text)
-    if target is None:
-        fail_input(f"{config}: error: cannot tell the config's dialect; give --target")
-    try:
-        if target == "iproute2":  # the Linux routing alone: compared, not imported
-            findings = batch_findings(network, device, Path(config))
-        else:
-            imported = import_config(target, text, device, config)
-            findings = compare(device, imported, timeout * 1000, network)
-            batch = batch_beside(Path(config)) if target == "nftables" else None
-            if batch is not None:
-                findings += batch_findings(network, device, batch)
-    except ConfigError as exc:
-        fail_input(str(exc))
-    except ValueError as exc:  # the compiled device cannot be rendered in that dialect
-        fail_input(f"{config}: error: {exc}")
-    except TimeoutError as exc:
-        click.echo(f"{config}: unknown: {exc}", err=True)
-        sys.exit(EXIT_UNKNOWN)
-    if fmt == "json":
-        click.echo(json.dumps({"config": config, "policy": policy, "device": device_name,
-                               "target": target, "drift": bool(findings),
-                               "findings": [asdict(f) for f in findings]},
-                              indent=2, ensure_ascii=False))
-    else:
-        click.echo(render_text(device_name, config, findings), nl=False)
-    sys.exit(EXIT_DRIFT if findings else 0)

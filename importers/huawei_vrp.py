@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field
 
 import netaddr
+
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
 from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
 from zongheng.importers.base import (

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import netaddr
+
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
 from zongheng.emitters.junos import junos_ifname, junos_name
 from zongheng.importers.base import (

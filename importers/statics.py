@@ -41,7 +41,7 @@ def compiled_statics(network: Network, device: Device, target: str,
     (and compiling its templates) once per device.
     """
     from zongheng.emitters import REGISTRY
-    from zongheng.importers import import_config
+    from zongheng.importers.registry import import_config
 
     emitters = {} if emitters is None else emitters
     if target not in emitters:

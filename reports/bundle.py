@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import zongheng
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network, to_json
-from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, AssertionResult, ObligationResult
+from zongheng.verifier.results import (
+    PROVEN,
+    UNKNOWN,
+    VIOLATED,
+    AssertionResult,
+    ObligationResult,
+    Outcome,
+)
 
 BUNDLE_FORMAT = "zongheng-proof-bundle/1"
 MANIFEST = "manifest.json"
@@ -109,7 +117,7 @@ def _created() -> str:
     return when.isoformat(timespec="seconds")
 
 
-class BundleError(Exception):
+class BundleError(InputError):
     """The bundle cannot be written where asked."""
 
 
@@ -204,7 +212,7 @@ def write_bundle(
 
 # ---------------------------------------------------------------- audit
 
-class SolverMissing(Exception):
+class SolverMissing(InputError):
     """The requested solver is not installed."""
 
 
@@ -288,17 +296,18 @@ class AuditReport:
     recompiled: bool = False
 
     @property
-    def exit_status(self) -> int:
-        """0 every hash and every answer as expected; 1 any mismatch; 3 only unknowns."""
+    def outcome(self) -> Outcome:
+        """Holds: every hash and every answer as expected; broken: any mismatch;
+        unknown: only unknowns besides matches."""
         if self.problems:
-            return 1
+            return Outcome.BROKEN
         answers = [a for ob in self.obligations for a in ob.answers.values()]
         if any(a != "unknown" and a != ob.expected
                for ob in self.obligations for a in ob.answers.values()):
-            return 1
+            return Outcome.BROKEN
         if "unknown" in answers:
-            return 3
-        return 0
+            return Outcome.UNKNOWN
+        return Outcome.HOLDS
 
 
 def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
@@ -485,12 +494,11 @@ def format_audit(report: AuditReport) -> str:
         if ob.answers and all(a == "unknown" for a in ob.answers.values()):
             mark = "UNKNOWN"
         lines.append(f"  {ob.file.ljust(width)}  {ob.expected.ljust(8)}  {cells}  {mark}".rstrip())
-    status = report.exit_status
     verdict = {
-        0: f"OK: every hash matches and every obligation is unsat with {ran}",
-        1: "FAILED: the bundle does not check (see PROBLEM / MISMATCH lines)",
-        3: "UNKNOWN: a solver gave no answer for some obligation; not proven",
-    }[status]
+        Outcome.HOLDS: f"OK: every hash matches and every obligation is unsat with {ran}",
+        Outcome.BROKEN: "FAILED: the bundle does not check (see PROBLEM / MISMATCH lines)",
+        Outcome.UNKNOWN: "UNKNOWN: a solver gave no answer for some obligation; not proven",
+    }[report.outcome]
     lines.append(verdict)
     return "\n".join(lines) + "\n"
 

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
 import zongheng
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import AssertionSpec, Network
-from zongheng.verifier.report_formats import packet_line
+from zongheng.reports.verdicts import packet_line
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -67,7 +69,7 @@ DEFENCE_MODES = (("routing_only", "routing alone (ACLs removed)"),
                  ("acl_only", "ACLs alone (routes leaked)"))
 
 
-class ReportError(ValueError):
+class ReportError(InputError):
     """The report cannot be written where asked: the CLI reports it and exits 2."""
 
 

@@ -3,7 +3,7 @@
 Pure functions of the warnings and the policy identity, no timings or dates,
 so the same policy gives byte-identical output. The JSON keys follow
 `verify --format json` (``policy``, ``policy_sha256``, ``summary``); SARIF
-shares verify's log skeleton and locations (:mod:`zongheng.verifier.report_formats`)
+shares verify's log skeleton and locations (:mod:`zongheng.reports.verdicts`)
 and has one rule per kind of finding (:data:`zongheng.verifier.lint.KINDS`).
 """
 
@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from zongheng.compiler.errors import Diagnostic
-from zongheng.verifier.report_formats import render_sarif_log, sarif_location
+from zongheng.reports.verdicts import render_sarif_log, sarif_location
 
 LINT_FORMATS = ("text", "json", "sarif")
 

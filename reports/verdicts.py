@@ -2,7 +2,7 @@
 
 Every renderer is a pure function of the results and the policy identity, with
 no timings or dates in the output, so the same input gives byte-identical text.
-Exit status (:func:`exit_status`): a violation wins over unknown, because a
+A violation wins over unknown (``results.outcome``), because a
 counterexample is a definite answer while unknown only says nothing was shown.
 """
 
@@ -13,10 +13,11 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import zongheng
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+import zongheng
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -28,22 +29,8 @@ from zongheng.verifier.results import (
 
 FORMATS = ("text", "json", "junit", "sarif")
 
-EXIT_PROVEN = 0
-EXIT_VIOLATED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNKNOWN = 3
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def exit_status(results: list[AssertionResult]) -> int:
-    """0 all proven; 1 any violated (even if others are unknown); 3 unknown and none violated."""
-    statuses = {r.status for r in results}
-    if VIOLATED in statuses:
-        return EXIT_VIOLATED
-    if UNKNOWN in statuses:
-        return EXIT_UNKNOWN
-    return EXIT_PROVEN
 
 
 def counterexample_dict(cx: Counterexample | None) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ CONFIG_FILE = {"cisco-ios-xe": "cisco-ios-xe.cfg", "huawei-vrp": "huawei-vrp.cfg
 def compile_into(tmp_path: Path, targets: str, policy: str = "policies/minimal.zh") -> Path:
     """``zongheng compile POLICY -o TMP/out --target TARGETS``; the output directory."""
     from click.testing import CliRunner
+
     from zongheng.cli import main
 
     out = tmp_path / "out"

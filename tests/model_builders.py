@@ -13,6 +13,7 @@ import dataclasses
 import functools
 
 from hypothesis import strategies as st
+
 from zongheng.compiler.model import (
     Acl,
     AclLine,

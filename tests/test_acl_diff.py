@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from model_builders import ADDRESSES, OUTSIDE, acl_lines
 from simulator import Pkt, first_match, ip
 from test_verifier_oracle import SHAPES
+
 from zongheng.compiler.model import Acl
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 

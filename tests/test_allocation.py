@@ -17,6 +17,7 @@ from conftest import POLICIES, run_zongheng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import IPNetwork
+
 from zongheng.compiler.allocate import allocate_sites
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.model import to_json

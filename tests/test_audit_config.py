@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from zongheng.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

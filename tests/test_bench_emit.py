@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import POLICIES
+
 from zongheng.benchmarks import aerleon_bridge as bridge
 from zongheng.benchmarks.bench_emit import acl_only
 from zongheng.compiler.model import AclLine, Network, PortRange

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 import z3
 from click.testing import CliRunner
+
+from zongheng.cli.auditor import audit_command
+from zongheng.cli.gate import verify_command
 from zongheng.compiler.model import Network
-from zongheng.verifier import bundle as bundle_module
-from zongheng.verifier.bundle import (
+from zongheng.reports import bundle as bundle_module
+from zongheng.reports.bundle import (
     MANIFEST,
     audit_bundle,
     format_audit,
@@ -21,8 +24,7 @@ from zongheng.verifier.bundle import (
     run_z3,
     write_bundle,
 )
-from zongheng.verifier.commands import audit_command, verify_command
-from zongheng.verifier.results import AssertionResult, ObligationResult
+from zongheng.verifier.results import AssertionResult, ObligationResult, Outcome
 
 cvc5 = pytest.importorskip("cvc5")
 
@@ -89,7 +91,7 @@ def test_bundle_passes_audit_with_every_solver(bundle: Path):
     assert report.solvers == ["z3", "cvc5"]
     assert report.problems == []
     assert [ob.answers for ob in report.obligations] == [{"z3": "unsat", "cvc5": "unsat"}] * 2
-    assert report.exit_status == 0
+    assert report.outcome == Outcome.HOLDS
     text = format_audit(report)
     assert "z3" in text and "cvc5" in text and text.rstrip().splitlines()[-1].startswith("OK")
 
@@ -124,7 +126,7 @@ def test_one_changed_byte_fails_the_audit(bundle: Path, target: str):
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     report = audit_bundle(bundle, "z3")
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     rel = path.relative_to(bundle).as_posix()
     assert any(p.startswith(rel) and "changed" in p for p in report.problems)
 
@@ -133,7 +135,7 @@ def test_missing_and_unlisted_files_fail_the_audit(bundle: Path):
     (bundle / "model.json").unlink()
     (bundle / "extra.smt2").write_text("(check-sat)\n")
     report = audit_bundle(bundle, "z3")
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     assert "model.json: missing" in report.problems
     assert "extra.smt2: not listed in the manifest" in report.problems
 
@@ -146,7 +148,7 @@ def test_sat_obligation_disagrees_with_expected_unsat(tmp_path: Path):
     assert report.problems == []
     assert report.obligations[1].answers == {"z3": "sat", "cvc5": "sat"}
     assert report.obligations[1].verify_answer == "sat"
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     assert "MISMATCH" in format_audit(report)
 
 
@@ -160,7 +162,7 @@ def test_garbled_script_is_an_error_answer_not_a_proof():
 
 def test_missing_manifest_fails(tmp_path: Path):
     report = audit_bundle(tmp_path, "z3")
-    assert report.exit_status == 1 and report.problems == ["manifest.json: missing"]
+    assert report.outcome == Outcome.BROKEN and report.problems == ["manifest.json: missing"]
 
 
 # ---------------------------------------------------------------- through the commands
@@ -224,7 +226,7 @@ def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bun
     (bundle / MANIFEST).write_text(json.dumps(manifest))
     assert audit_bundle(bundle, "z3").problems == []  # the hashes alone cannot see it
     report = audit_bundle(bundle, "z3", recompile=True)
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     assert any(p.startswith("recompile: model.json differs") for p in report.problems)
 
 
@@ -240,12 +242,12 @@ def test_missing_cvc5_is_named_and_all_still_runs_z3(bundle: Path, monkeypatch):
 
 
 def test_rewriting_a_bundle_replaces_it_and_foreign_dirs_are_refused(bundle: Path, tmp_path):
-    from zongheng.verifier.bundle import BundleError
+    from zongheng.reports.bundle import BundleError
 
     net, policy = network(tmp_path)
     write_bundle(bundle, net, results((smt2_unsat_isolation(), "proven")), policy)
     assert len(list((bundle / "obligations").iterdir())) == 1  # the old two are gone
-    assert audit_bundle(bundle, "z3").exit_status == 0
+    assert audit_bundle(bundle, "z3").outcome == Outcome.HOLDS
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "todo.txt").write_text("keep me")
@@ -279,11 +281,11 @@ def test_config_edited_after_compile_is_caught_even_when_bundled_so(tmp_path):
         cfg.read_bytes()).hexdigest()}}
     (out / "manifest.json").write_text(json.dumps(compile_manifest))
     write_bundle(tmp_path / "ok", net, results((smt2_unsat_isolation(), "proven")), policy, out)
-    assert audit_bundle(tmp_path / "ok", "z3").exit_status == 0
+    assert audit_bundle(tmp_path / "ok", "z3").outcome == Outcome.HOLDS
     cfg.write_text("table inet zh { chain input { accept } }\n")  # hand edit, then bundle
     write_bundle(tmp_path / "b", net, results((smt2_unsat_isolation(), "proven")), policy, out)
     report = audit_bundle(tmp_path / "b", "z3")
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     assert report.problems == [
         "configs/pe-hlj/nftables.nft: differs from what zongheng compile wrote"]
 
@@ -308,7 +310,7 @@ def test_a_from_configs_bundle_carries_its_notes_and_reads_back_on_recompile(tmp
     assert model["from_configs"] is True
     assert [n for n in model["notes"] if "vrf Mgmt 0.0.0.0/0" in n]
     report = audit_bundle(bundle, "z3", recompile=True)
-    assert report.problems == [] and report.recompiled and report.exit_status == 0
+    assert report.problems == [] and report.recompiled and report.outcome == Outcome.HOLDS
     assert "parsed back from the bundled configs, 1 note" in format_audit(report)
     # a config changed inside the bundle after it was written
     bundled = bundle / "configs" / "pe-north" / "cisco-ios-xe.cfg"

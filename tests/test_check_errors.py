@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import run_zongheng
+
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 

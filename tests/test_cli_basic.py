@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-import zongheng
 from conftest import POLICIES, REPO, run_zongheng
+
+import zongheng
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import from_json, to_dict, to_json
 from zongheng.compiler.pipeline import compile_file, compile_text
 from zongheng.compiler.show import address_rows
@@ -162,9 +164,9 @@ def test_scaffold_is_deterministic_and_checks_clean(size, tmp_path):
 
 
 def test_scaffold_rejects_bad_sizes():
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         scaffold_mod.scaffold(0, 1, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         scaffold_mod.scaffold(1, 1, True)
 
 

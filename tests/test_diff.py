@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import z3
 from click.testing import CliRunner
+
+from tests.simulator import Pkt, Simulator, inside, ip
 from zongheng.cli import main
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_file
 from zongheng.verifier import diff as diff_mod
-
-from tests.simulator import Pkt, Simulator, inside, ip
 
 MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
 TEXT = MINIMAL.read_text(encoding="utf-8")

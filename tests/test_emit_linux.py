@@ -40,6 +40,7 @@ from linux_validators import (
     swanctl_load,
     wg_apply,
 )
+
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy, compile_text
 from zongheng.compiler.scaffold import scaffold

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import render_all
+
 from zongheng.compiler.model import (
     Acl,
     AclLine,

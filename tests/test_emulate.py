@@ -18,13 +18,16 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 from conftest import REPO, run_zongheng
+
 from zongheng.compiler.pipeline import compile_file
 from zongheng.emitters.nftables import acl_chain
 from zongheng.emitters.writer import render_tree
-from zongheng.emulation import command as emulate_cmd
 from zongheng.emulation import core
+from zongheng.emulation import lab as lab_mod
+from zongheng.emulation import render as emulate_cmd
 from zongheng.emulation.lab import Lab, missing, unique
-from zongheng.verifier.check import Encoder
+from zongheng.verifier.obligations import Encoder
+from zongheng.verifier.results import Outcome
 
 MINIMAL = "policies/minimal.zh"
 PORTS = [("tcp", 80), ("tcp", 443), ("tcp", 22), ("udp", 22)]
@@ -111,7 +114,7 @@ def test_sampling_is_capped_and_deterministic() -> None:
 def test_not_root_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     from zongheng.cli import main
 
-    monkeypatch.setattr(emulate_cmd, "is_root", lambda: False)
+    monkeypatch.setattr(lab_mod, "is_root", lambda: False)
     r = CliRunner().invoke(main, ["emulate", str(REPO / MINIMAL)])
     assert r.exit_code == 2
     assert "needs root" in r.output and "Traceback" not in r.output
@@ -120,8 +123,8 @@ def test_not_root_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_tools_are_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     from zongheng.cli import main
 
-    monkeypatch.setattr(emulate_cmd, "is_root", lambda: True)
-    monkeypatch.setattr(emulate_cmd, "missing_tools", lambda: ["nft"])
+    monkeypatch.setattr(lab_mod, "is_root", lambda: True)
+    monkeypatch.setattr(lab_mod, "missing_tools", lambda: ["nft"])
     r = CliRunner().invoke(main, ["emulate", str(REPO / MINIMAL)])
     assert r.exit_code == 2
     assert "needs nft" in r.output
@@ -240,7 +243,7 @@ def test_a_planted_fault_is_a_mismatch() -> None:
             ("horizontal(tax)@prov", "vertical(tax)@prov")]
     prefix = unique("zh-emt-")
     report = core.emulate_files(net, files, ports, prefix=prefix, only=only)
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     bad = {(r.probe.src, r.probe.dst, r.probe.label) for r in report.results
            if r.status == core.MISMATCH}
     # ssh into audit's own vertical net: the verifier drops it at the ACL, the lab delivers
@@ -277,7 +280,7 @@ def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
     report = core.emulate_files(net, files, [("tcp", 80)], prefix=prefix, only=only)
     assert _wireguard_go() - before == set()
     assert _namespaces(prefix) == []
-    assert report.exit_status == 1
+    assert report.outcome == Outcome.BROKEN
     got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
     for src, dst in only[:2]:
         for label in ("tcp/80", "icmp echo"):
@@ -289,8 +292,8 @@ def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
     # the files as emitted agree
     report = core.emulate_files(net, render_tree(net, TARGETS), [("tcp", 80)],
                                 prefix=prefix, only=only)
-    assert report.exit_status == 0 and report.count(core.AGREE) == len(report.results) == 6, [
-        r for r in report.results if r.status != core.AGREE]
+    assert report.outcome == Outcome.HOLDS, [r for r in report.results if r.status != core.AGREE]
+    assert report.count(core.AGREE) == len(report.results) == 6
 
 
 def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
@@ -408,7 +411,7 @@ def test_every_wireguard_peer_has_handshaken_before_the_first_probe(
     report = core.emulate_files(compiled.network, render_tree(compiled.network, TARGETS),
                                 [("tcp", 80)], prefix=unique("zh-emt-"),
                                 only=[("vertical(tax)@north", "vertical(tax)@south")])
-    assert report.exit_status == 0
+    assert report.outcome == Outcome.HOLDS
     assert len(seen) == 3 and sum(len(h) for h, _ in seen) == 6  # 5 files, 6 peers
     for handshakes, keepalives in seen:
         assert all(int(t) > 0 for t in handshakes), handshakes
@@ -452,7 +455,7 @@ def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     prefix = unique("zh-emt-")
     report = core.emulate_files(net, render_tree(net, TARGETS),
                                 core.probe_ports(_services(compiled)), prefix=prefix, only=only)
-    assert report.exit_status == 0 and report.count(core.MISMATCH) == 0
+    assert report.outcome == Outcome.HOLDS and report.count(core.MISMATCH) == 0
     got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
     real = {k: r.real for k, r in got.items()}
     assert real["horizontal(hrss)@hlj", "private(socialsec)", "tcp/80"] == "delivered"
@@ -527,7 +530,7 @@ def test_from_configs_runs_the_files_found_and_proves_what_they_build(tmp_path) 
     only = [("horizontal(audit)@prov", "vertical(audit)@prov")]
     report = core.emulate_files(imported, got, [("tcp", 22)], prefix=unique("zh-emt-"),
                                 only=only)
-    assert report.exit_status == 0, [r for r in report.results if r.status != core.AGREE]
+    assert report.outcome == Outcome.HOLDS, [r for r in report.results if r.status != core.AGREE]
     ssh = next(r for r in report.results if r.probe.label == "tcp/22")
     assert (ssh.status, ssh.verdict, ssh.real) == (core.AGREE, "all", "delivered")
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zongheng.verifier.encode import conj, disj, neg
+
+from zongheng.verifier.terms import conj, disj, neg
 
 ATOMS = [z3.Bool(f"b{i}") for i in range(4)] + [z3.BitVec("x", 8) == 3, z3.BoolVal(True)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters.writer import render_tree

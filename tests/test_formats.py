@@ -7,16 +7,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from click.testing import CliRunner
-from zongheng.verifier.commands import verify_command
-from zongheng.verifier.report_formats import (
-    EXIT_PROVEN,
-    EXIT_UNKNOWN,
-    EXIT_VIOLATED,
-    exit_status,
-    render,
-    render_text,
+
+from zongheng.cli import exits
+from zongheng.cli.gate import verify_command
+from zongheng.reports.verdicts import render, render_text
+from zongheng.verifier.results import (
+    AssertionResult,
+    Counterexample,
+    Hop,
+    ObligationResult,
+    outcome,
 )
-from zongheng.verifier.results import AssertionResult, Counterexample, Hop, ObligationResult
 
 POLICY = "policies/heilongjiang.zh"
 SHA = "ab" * 32
@@ -135,11 +136,15 @@ def test_renderers_are_deterministic():
             "violated", "proven", "unknown"), POLICY, SHA)
 
 
+def exit_status(rs: list[AssertionResult]) -> int:
+    return exits.of(outcome(r.status for r in rs))
+
+
 def test_exit_status_violated_wins_over_unknown():
-    assert exit_status(results("proven", "proven")) == EXIT_PROVEN
-    assert exit_status(results("proven", "unknown")) == EXIT_UNKNOWN
-    assert exit_status(results("unknown", "violated")) == EXIT_VIOLATED
-    assert exit_status([]) == EXIT_PROVEN
+    assert exit_status(results("proven", "proven")) == exits.OK == 0
+    assert exit_status(results("proven", "unknown")) == exits.UNKNOWN == 3
+    assert exit_status(results("unknown", "violated")) == exits.BROKEN == 1
+    assert exit_status([]) == exits.OK
 
 
 def test_text_reports_defence_in_depth_when_checked():

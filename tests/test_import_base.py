@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import netaddr
+
 from zongheng.importers.base import mask_length
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import compiled_network, rendered_configs
+
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, PortRange, Vrf
 from zongheng.emitters import REGISTRY
 from zongheng.importers import import_config

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from import_helpers import ROOT, compile_into, compiled_network
+
 from zongheng.cli import main
 from zongheng.importers import network_from_configs
 from zongheng.importers.exports import reexport

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import compiled_network, rendered_configs
+
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.emitters import REGISTRY
 from zongheng.importers import import_config
@@ -96,6 +97,7 @@ def test_firewall_policies_are_stateful_and_per_source_zone() -> None:
 def test_router_nat_reads_back() -> None:
     """A NAT device rendered as a router (no zones): nat outbound, address group, statics."""
     from test_emit_vendor import hand_network
+
     from zongheng.emitters import _router as rv
 
     net = hand_network()

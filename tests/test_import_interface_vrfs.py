@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from import_helpers import CONFIG_FILE, ROOT, compile_into, compiled_network, rendered_configs
+
 from zongheng.cli import main
 from zongheng.importers import import_config, network_from_configs
 from zongheng.importers.base import ImportedConfig, overlay

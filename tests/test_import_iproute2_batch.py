@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from import_helpers import ROOT, compile_into, compiled_network
+
 from zongheng.cli import main
 from zongheng.importers.iproute2_batch import batch_drift, batch_lines
 

@@ -11,6 +11,8 @@ import time
 from functools import cache
 
 import pytest
+
+from tests.conftest import REPO
 from zongheng.compiler.model import Acl, AclLine, Device, Network, PortRange
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY
@@ -18,8 +20,6 @@ from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.importers.junos import parse
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
-
-from tests.conftest import REPO
 
 
 @cache

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from zongheng.compiler.model import Acl, AclLine, Device, Network, PortRange
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY

@@ -6,10 +6,11 @@ import netaddr
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from zongheng.cli.gate import lint_command
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Loc
 from zongheng.compiler.model import EndpointClass, Network, PortRange, RuleInstance, Service
-from zongheng.verifier.commands import lint_command
 from zongheng.verifier.lint import lint
 
 FILE = "t.zh"

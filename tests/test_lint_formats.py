@@ -7,13 +7,14 @@ import json
 import re
 
 import pytest
-import zongheng
 from click.testing import CliRunner
 from test_lint import POLICY_HEAD
-from zongheng.verifier.commands import lint_command
+
+import zongheng
+from zongheng.cli.gate import lint_command
+from zongheng.reports.lint_formats import render_lint_json, render_lint_sarif
+from zongheng.reports.verdicts import SARIF_SCHEMA
 from zongheng.verifier.lint import KINDS
-from zongheng.verifier.lint_report import render_lint_json, render_lint_sarif
-from zongheng.verifier.report_formats import SARIF_SCHEMA
 
 # POLICY_HEAD declares service 'spare' (line 13) and host 'idle' (line 28), both unused.
 RULES = """\

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import POLICIES, run_zongheng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from zongheng.cli import main
 
 LOCATED = re.compile(r"^(\S+):(\d+):(\d+): error: ")

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from zongheng.verifier.commands import query_command
+
+from zongheng.cli.gate import query_command
 
 MINIMAL = str(Path(__file__).resolve().parent.parent / "policies" / "minimal.zh")
 

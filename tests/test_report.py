@@ -14,10 +14,13 @@ import pytest
 import z3
 from click.testing import CliRunner
 from conftest import POLICIES, REPO, run_zongheng
+
 from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_file
-from zongheng.verifier import audit_report, check
-from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, summary, verify_network
+from zongheng.reports import html_report as audit_report
+from zongheng.verifier import obligations as check
+from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, summary
 
 MINIMAL = POLICIES / "minimal.zh"
 HEILONGJIANG = POLICIES / "heilongjiang.zh"
@@ -374,9 +377,9 @@ def test_help_says_exit_0_even_with_violations():
 
 def test_template_is_package_data():
     data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = data["tool"]["setuptools"]["package-data"]["zongheng.verifier"]
-    matched = {p.relative_to(REPO / "verifier") for pat in patterns
-               for p in (REPO / "verifier").glob(pat)}
+    patterns = data["tool"]["setuptools"]["package-data"]["zongheng.reports.templates"]
+    matched = {p.relative_to(REPO / "reports") for pat in patterns
+               for p in (REPO / "reports" / "templates").glob(pat)}
     assert Path("templates") / audit_report.TEMPLATE in matched
     assert os.path.isfile(audit_report.TEMPLATE_DIR / audit_report.TEMPLATE)
 

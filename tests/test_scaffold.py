@@ -9,6 +9,8 @@ import sys
 from ipaddress import IPv4Network
 
 import pytest
+
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.pipeline import compile_policy
 from zongheng.compiler.scaffold import scaffold
 
@@ -109,7 +111,7 @@ def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs: dict, word: str) -> None:
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(InputError, match=word):
         scaffold(**kwargs)
 
 
@@ -141,7 +143,7 @@ def test_scaffold_compiles(tmp_path, departments: int, cities: int, counties: in
 def test_scaffold_assertions_are_proven(tmp_path, departments: int, cities: int,
                                         counties: int) -> None:
     """A scaffold is only useful as a benchmark if its own assertions hold."""
-    from zongheng.verifier.results import verify_network
+    from zongheng.verifier.obligations import verify_network
 
     path = tmp_path / "synthetic.zh"
     path.write_text(scaffold(departments, cities, counties), encoding="utf-8")

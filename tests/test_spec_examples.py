@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
-import zongheng
 from conftest import POLICIES, REPO, run_zongheng
+
+import zongheng
 from zongheng.compiler.pipeline import compile_file, compile_text
 
 EXAMPLES = Path(__file__).parent / "data" / "language-examples.zh"

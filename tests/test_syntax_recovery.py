@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import POLICIES, run_zongheng
 from lark import UnexpectedInput
+
 from zongheng.cli import main
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.parser import MAX_SYNTAX_ERRORS, _lark, _Recovery, _syntax_error, parse

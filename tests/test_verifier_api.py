@@ -8,11 +8,13 @@ import random
 import z3
 from model_builders import fixture
 from simulator import TCP, Pkt, Simulator, ip
+
 from zongheng.compiler.model import PortRange, Service
-from zongheng.verifier.encode import range_prefixes
 from zongheng.verifier.forwarding import merge_prefixes
+from zongheng.verifier.obligations import verify_network
 from zongheng.verifier.query import query
-from zongheng.verifier.results import PROVEN, summary, to_dict, verify_network
+from zongheng.verifier.results import PROVEN, summary, to_dict
+from zongheng.verifier.terms import range_prefixes
 
 WEB = (Service("tcp", PortRange(80, 80)),)
 
@@ -26,11 +28,11 @@ def test_query_published_portal_all_delivered():
     portal = (("platform@prov", ("59.64.0.10/32",)),)
     q = query(net, pairs(net, "internet"), portal, WEB)
     assert q.verdict == "all"
-    cx = q.delivered_example
+    cx = q.delivered
     assert cx.dst == "202.97.10.1"  # the Internet addresses the portal by its static NAT
     assert cx.delivered_to == "platform@prov"
     assert cx.path[0].device == "exit-prov" and "dnat" in cx.path[0].note
-    assert q.dropped_example is None
+    assert q.dropped is None
 
 
 def test_query_blocked_service_says_where():
@@ -38,7 +40,7 @@ def test_query_blocked_service_says_where():
     q = query(net, pairs(net, "horizontal(tax)@north"), pairs(net, "vertical(tax)@south"),
               (Service("tcp", PortRange(22, 22)),))
     assert q.verdict == "none"
-    cx = q.dropped_example
+    cx = q.dropped
     assert cx.dport == 22 and not cx.delivered
     assert cx.path[-1].action == "drop-acl" and cx.path[-1].device == "pe-north"
     end = Simulator(net).run(cx.path[0].device, cx.path[0].interface,
@@ -51,8 +53,8 @@ def test_query_some_when_only_part_is_allowed():
     q = query(net, pairs(net, "horizontal(tax)@north"), pairs(net, "vertical(tax)@south"),
               (Service("tcp", PortRange(79, 81)),))
     assert q.verdict == "some"
-    assert q.delivered_example.dport == 80
-    assert q.dropped_example.dport in (79, 81)
+    assert q.delivered.dport == 80
+    assert q.dropped.dport in (79, 81)
 
 
 def test_smt2_obligations_are_self_contained_and_agree():

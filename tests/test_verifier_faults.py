@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 from model_builders import acl, fixture, replace_acl, replace_device, replace_vrf, vrf
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, ip
+
 from zongheng.compiler.model import (
     AclLine,
     AssertionSpec,
@@ -23,9 +24,9 @@ from zongheng.compiler.model import (
     Statement,
     Waiver,
 )
-from zongheng.verifier.check import Encoder, defence_status, solve
 from zongheng.verifier.forwarding import Forwarding
-from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample, verify_network
+from zongheng.verifier.obligations import Encoder, defence_status, solve, verify_network
+from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample
 
 
 def status(results, name: str):

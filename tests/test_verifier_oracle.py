@@ -3,7 +3,7 @@
 Random models (tests/model_builders.random_networks) keep every prefix inside a
 4-address universe and every port boundary at 1 or 2, so enumerating the
 representative packets below covers the whole packet space. The statement
-semantics are re-implemented here from verifier/check.py's docstring.
+semantics are re-implemented here from verifier/obligations.py's docstring.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from model_builders import ADDRESSES, OUTSIDE, random_networks
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip
+
 from zongheng.compiler.model import Network, Service, Statement
-from zongheng.verifier.check import defence_status, solve
-from zongheng.verifier.results import PROVEN, VIOLATED, verify_network
+from zongheng.verifier.obligations import defence_status, solve, verify_network
+from zongheng.verifier.results import PROVEN, VIOLATED
 
 PORTS = (1, 2, 1024)  # ranges in random models end at 1, 2 or 65535
 DSTS = tuple(ip(a) for a in (*ADDRESSES, OUTSIDE))

@@ -12,8 +12,10 @@ import dataclasses
 
 from model_builders import FIXTURE_POLICY
 from simulator import TCP, Pkt, Simulator, ip
+
 from zongheng.compiler.pipeline import compile_text
-from zongheng.verifier.results import PROVEN, verify_network
+from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.results import PROVEN
 
 CROSS_SITE = FIXTURE_POLICY + """
 assert "tax vertical sites reach each other" {

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import z3
 from click.testing import CliRunner
+
 from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_policy
-from zongheng.verifier import check
-from zongheng.verifier.results import verify_network
+from zongheng.verifier import obligations as check
+from zongheng.verifier.obligations import verify_network
 
 MINIMAL = str(Path(__file__).resolve().parent.parent / "policies" / "minimal.zh")
 

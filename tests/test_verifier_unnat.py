@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from model_builders import fixture
 from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip, pool_addresses
+
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy
 

@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-import zongheng
 from conftest_linux import small_network
+
+import zongheng
 from zongheng.compiler.model import from_json, to_json
 from zongheng.emitters import target_names
 from zongheng.emitters import writer as writer_mod

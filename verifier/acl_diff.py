@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import z3
+
 from zongheng.compiler.model import Acl
-from zongheng.verifier.encode import (
+from zongheng.verifier.results import Packet
+from zongheng.verifier.terms import (
     PROTO_NAMES,
     Fields,
     acl_lines_permit,
@@ -22,7 +24,6 @@ from zongheng.verifier.encode import (
     packet_fields,
     well_formed,
 )
-from zongheng.verifier.results import Packet
 
 OPENED, CLOSED = "opened", "closed"
 

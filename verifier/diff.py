@@ -26,15 +26,15 @@ its formula in the other network is false.
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import click
 import z3
+
 from zongheng.compiler.model import AclLine, Network, Service, to_dict
-from zongheng.verifier.encode import (
+from zongheng.verifier.forwarding import Forwarding, Leaf
+from zongheng.verifier.results import Hop, Outcome, int_to_ip_str
+from zongheng.verifier.terms import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
     ICMP_REPLY_TYPES,
@@ -45,8 +45,6 @@ from zongheng.verifier.encode import (
     parse_prefix,
     well_formed,
 )
-from zongheng.verifier.forwarding import Forwarding, Leaf
-from zongheng.verifier.results import Hop, int_to_ip_str
 
 TCP, UDP, ICMP = 6, 17, 1
 
@@ -135,13 +133,14 @@ class DiffResult:
     pairs: int = 0  # ordered class pairs considered
     solved_pairs: int = 0  # pairs whose formulas differed syntactically (asked to z3)
 
-    def exit_status(self, fail_on: str | None) -> int:
-        """1 a gate tripped (wins over unknown, as in verify), 3 unknown, else 0."""
+    def outcome(self, fail_on: str | None) -> Outcome:
+        """Broken when a gate tripped (wins over unknown, as in verify), unknown when the
+        solver gave up on a pair."""
         if fail_on == "opened" and self.opened:
-            return 1
+            return Outcome.BROKEN
         if fail_on == "changed" and (self.opened or self.closed):
-            return 1
-        return 3 if self.undecided else 0
+            return Outcome.BROKEN
+        return Outcome.UNKNOWN if self.undecided else Outcome.HOLDS
 
 
 class _Side:
@@ -575,86 +574,3 @@ def diff_networks(old: Network, new: Network, old_name: str, new_name: str,
 
 
 # ---------------------------------------------------------------- output
-
-def to_json(res: DiffResult) -> str:
-    data = {
-        "old": res.old, "new": res.new,
-        "added_classes": res.added_classes, "removed_classes": res.removed_classes,
-        "opened": [c.to_dict() for c in res.opened],
-        "closed": [c.to_dict() for c in res.closed],
-        "undecided": res.undecided,
-        "summary": {"opened": len(res.opened), "closed": len(res.closed),
-                    "undecided": len(res.undecided), "class_pairs": res.pairs,
-                    "pairs_solved": res.solved_pairs},
-    }
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def to_text(res: DiffResult) -> str:
-    lines = [f"diff {res.old} -> {res.new}"]
-    if res.added_classes:
-        lines.append("added classes: " + ", ".join(res.added_classes))
-    if res.removed_classes:
-        lines.append("removed classes: " + ", ".join(res.removed_classes))
-    for title, changes in (("opened", res.opened), ("closed", res.closed)):
-        lines.append(f"{title}:" + ("" if changes else " none"))
-        for c in changes:
-            svc = f" [{', '.join(c.services)}]" if c.services else ""
-            flows = " ".join(fl.text() for fl in c.flows) or "(protocols undecided)"
-            lines.append(f"  {c.src_class} -> {c.dst_class}: {flows}{svc}; "
-                         f"e.g. {c.example.text()}")
-            if c.rule or c.other_side:
-                side = "old" if title == "opened" else "new"
-                lines.append(f"      rule: {c.rule or '(none)'}; {side}: {c.other_side}")
-    if res.undecided:
-        lines.append("undecided (solver gave no answer in time):")
-        lines += [f"  {u}" for u in res.undecided]
-    lines.append(f"{len(res.opened)} opened, {len(res.closed)} closed"
-                 + (f", {len(res.undecided)} undecided" if res.undecided else "")
-                 + f" ({res.solved_pairs} of {res.pairs} class pairs needed the solver)")
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------- command
-
-@click.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
-@click.option("--fail-on", "fail_on", type=click.Choice(["opened", "changed"]),
-              help="Exit 1 if the change opens any connection (opened) or opens or "
-                   "closes any (changed).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per solver query; a timeout is reported as undecided (exit 3).")
-def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int) -> None:
-    """What the change from OLD to NEW opens and closes, per endpoint class pair, with
-    the protocols and ports, the services they fall in and an example packet each.
-
-    Computed on the two compiled networks with z3, not on the text. Exit 0: no gate
-    tripped; 1: a --fail-on gate tripped; 2: bad input (either policy); 3: the solver
-    gave no answer for some pair (and no gate tripped).
-    """
-    from zongheng.compiler.errors import PolicyError
-    from zongheng.compiler.pipeline import compile_file
-
-    compiled = []
-    errors = []
-    for path in (old, new):
-        try:
-            compiled.append(compile_file(path))
-        except PolicyError as exc:
-            errors.append(str(exc))
-        except OSError as exc:
-            errors.append(f"{path}: error: cannot read the policy: {exc.strerror or exc}")
-    if errors:
-        for e in errors:
-            click.echo(e, err=True)
-        sys.exit(2)
-    a, b = compiled
-    res = diff_networks(a.network, b.network, old, new,
-                        {k: tuple(v) for k, v in a.plan.services.items()},
-                        {k: tuple(v) for k, v in b.plan.services.items()},
-                        timeout_ms=timeout * 1000)
-    click.echo(to_json(res) if fmt == "json" else to_text(res), nl=False)
-    sys.exit(res.exit_status(fail_on))

@@ -81,8 +81,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
+
 from zongheng.compiler.model import Acl, Device, Interface, Network, Route, Tunnel
-from zongheng.verifier.encode import (
+from zongheng.verifier.terms import (
     Fields,
     acl_lines_permit,
     conj,

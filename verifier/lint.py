@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import z3
+
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc
 from zongheng.compiler.model import Network, RuleInstance

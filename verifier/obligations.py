@@ -26,8 +26,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import z3
+
+from zongheng.compiler.errors import InternalError
 from zongheng.compiler.model import AssertionSpec, Network, Statement, Waiver
-from zongheng.verifier.encode import (
+from zongheng.verifier.forwarding import Forwarding, Leaf, merge_prefixes
+from zongheng.verifier.results import (
+    PROVEN,
+    UNKNOWN,
+    VIOLATED,
+    AssertionResult,
+    Counterexample,
+    Hop,
+    ObligationResult,
+    int_to_ip_str,
+    worst,
+)
+from zongheng.verifier.terms import (
     PROTO_NAMES,
     Fields,
     conj,
@@ -40,18 +54,6 @@ from zongheng.verifier.encode import (
     parse_prefix,
     services_match,
     well_formed,
-)
-from zongheng.verifier.forwarding import Forwarding, Leaf, merge_prefixes
-from zongheng.verifier.results import (
-    PROVEN,
-    UNKNOWN,
-    VIOLATED,
-    AssertionResult,
-    Counterexample,
-    Hop,
-    ObligationResult,
-    int_to_ip_str,
-    worst,
 )
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
@@ -229,7 +231,7 @@ class Encoder:
             elif st.kind == "via-exit":
                 yield self.via_exit(base, spec, st)
             else:
-                raise ValueError(f"unknown statement kind {st.kind!r}")
+                raise InternalError(f"unknown statement kind {st.kind!r}")
 
     def deny(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
         f = self.f

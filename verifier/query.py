@@ -20,12 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import z3
+
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
 from zongheng.compiler.model import Network, Service, Statement
-from zongheng.verifier.check import Encoder, Obligation, _pmap
-from zongheng.verifier.encode import opening_packet
-from zongheng.verifier.results import Counterexample
+from zongheng.verifier.obligations import Encoder, Obligation, _pmap
+from zongheng.verifier.results import (
+    PROVEN,
+    UNKNOWN,
+    VIOLATED,
+    Counterexample,
+    Outcome,
+    Status,
+)
+from zongheng.verifier.terms import opening_packet
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -154,46 +162,58 @@ def resolve_expression(compiled, option: str, text: str) -> Pairs:
     return pairs
 
 
-@dataclass
-class QueryResult:
-    delivered: str  # "sat" (some connection delivered) | "unsat" | "unknown"
-    dropped: str  # "sat" (some connection dropped) | "unsat" | "unknown"
-    delivered_example: Counterexample | None
-    dropped_example: Counterexample | None
+@dataclass(frozen=True)
+class QueryAnswer:
+    """Two obligations' statuses, in the vocabulary of ``verify``: ``some`` is the status of
+    "no new connection is delivered" (violated: one is, ``delivered`` shows it) and
+    ``every`` of "every new connection is delivered" (violated: one is dropped,
+    ``dropped`` shows where)."""
+
+    text: str  # "X -> Y service S"
+    some: Status
+    every: Status
+    delivered: Counterexample | None
+    dropped: Counterexample | None
 
     @property
     def verdict(self) -> str:
         """``all``, ``some``, ``none`` of the connections get through, or ``unknown``."""
-        if "unknown" in (self.delivered, self.dropped):
+        if UNKNOWN in (self.some, self.every):
             return "unknown"
-        if self.delivered == "sat":
-            return "some" if self.dropped == "sat" else "all"
+        if self.some == VIOLATED:
+            return "some" if self.every == VIOLATED else "all"
         return "none"
 
+    @property
+    def outcome(self) -> Outcome:
+        """Holds when connections get through, broken when none does."""
+        return {"all": Outcome.HOLDS, "some": Outcome.HOLDS,
+                "none": Outcome.BROKEN}.get(self.verdict, Outcome.UNKNOWN)
 
-def _run(enc: Encoder, ob: Obligation, timeout_ms: int) -> tuple[str, Counterexample | None]:
+
+def _run(enc: Encoder, ob: Obligation, timeout_ms: int) -> tuple[Status, Counterexample | None]:
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
     s.add(ob.formula)
     r = s.check()
     if r == z3.sat:
-        return "sat", enc.counterexample(ob, s.model())
-    return ("unsat" if r == z3.unsat else "unknown"), None
+        return VIOLATED, enc.counterexample(ob, s.model())
+    return (PROVEN if r == z3.unsat else UNKNOWN), None
 
 
 def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...] = (),
-          timeout_ms: int = 60_000, encoder: Encoder | None = None) -> QueryResult:
+          timeout_ms: int = 60_000, encoder: Encoder | None = None,
+          text: str = "query") -> QueryAnswer:
     """``src``/``dst`` are (class, prefixes) pairs as in model statements;
-    ``services`` empty means any."""
+    ``services`` empty means any. One encoder serves many queries (``emulate``)."""
     enc = encoder or Encoder(network)
     services = services or (Service("ip"),)
-    text = "query"
     st = Statement("allow", src, dst, services, text, "query")
     dropped_ob = enc.allow("query", _spec(st), st)
     dmap = _pmap(dst)
 
     def per_leaf(cls, lf):
-        from zongheng.verifier.encode import in_prefixes
+        from zongheng.verifier.terms import in_prefixes
         return in_prefixes(lf.fields.dst, dmap[lf.cls])
 
     def addressed(cls, dev):  # as allow: the Internet addresses hosts by their NAT address
@@ -205,9 +225,23 @@ def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...
                      z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
     delivered_ob = Obligation("query/delivered", "query", st, "a delivered connection",
                               formula, ing, "deny")
-    d_status, d_cx = _run(enc, delivered_ob, timeout_ms) if ing else ("unsat", None)
-    x_status, x_cx = _run(enc, dropped_ob, timeout_ms) if dropped_ob.ingress else ("unsat", None)
-    return QueryResult(d_status, x_status, d_cx, x_cx)
+    d_status, d_cx = _run(enc, delivered_ob, timeout_ms) if ing else (PROVEN, None)
+    x_status, x_cx = _run(enc, dropped_ob, timeout_ms) if dropped_ob.ingress else (PROVEN, None)
+    return QueryAnswer(text, d_status, x_status, d_cx, x_cx)
+
+
+def answer_query(
+    network: Network, src_text: str, src: Pairs, dst_text: str, dst: Pairs,
+    service_names: tuple[str, ...], services: dict[str, tuple[Service, ...]],
+    timeout_ms: int = 60_000,
+) -> QueryAnswer:
+    """The question as a user writes it (expressions and service names) on ``network``;
+    its own assertions are not re-proven."""
+    terms: list[Service] = []
+    for name in service_names or ("any",):
+        terms += [s for s in services[name] if s not in terms]
+    svc = f" service {', '.join(service_names)}" if service_names else ""
+    return query(network, src, dst, tuple(terms), timeout_ms, text=f"{src_text} -> {dst_text}{svc}")
 
 
 def _spec(st: Statement):

@@ -1,7 +1,7 @@
 """What the verifier returns: plain dataclasses, JSON-ready through ``to_dict``.
 
-This is the contract between the proof engine (``encode``/``forwarding``/
-``check``) and its consumers (``bundle``, ``report_formats``, the CLI). Nothing
+This is the contract between the proof engine (``terms``/``forwarding``/
+``obligations``) and its consumers (``reports``, ``emulation``, the CLI). Nothing
 here imports z3, so reporting code never needs the solver.
 
 Conventions:
@@ -19,13 +19,42 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PROVEN = "proven"
-VIOLATED = "violated"
-UNKNOWN = "unknown"
-STATUSES = (PROVEN, VIOLATED, UNKNOWN)
+
+class Status(StrEnum):
+    """What a solver said of one obligation (and, combined, of an assertion)."""
+
+    PROVEN = "proven"  # unsat: no counterexample exists
+    VIOLATED = "violated"  # sat: a counterexample exists
+    UNKNOWN = "unknown"  # timeout or unknown: never proven
+
+
+PROVEN, VIOLATED, UNKNOWN = Status.PROVEN, Status.VIOLATED, Status.UNKNOWN
+STATUSES = tuple(Status)
+
+
+class Outcome(StrEnum):
+    """How a whole run ended, in one vocabulary for every command; ``cli.exits`` maps it
+    to the exit status (0, 1, 3) so no library decides exit codes."""
+
+    HOLDS = "holds"  # proven, no drift, no mismatch, no gate tripped, a connection exists
+    BROKEN = "broken"  # violated, drift, mismatch, a gate tripped, no connection
+    UNKNOWN = "unknown"  # a solver gave no answer, and nothing is broken
+
+
+def outcome(statuses: Iterable[str]) -> Outcome:
+    """Any violation wins over unknown: a gate must not pass a broken network because
+    another part timed out."""
+    seen = set(statuses)
+    if VIOLATED in seen:
+        return Outcome.BROKEN
+    if UNKNOWN in seen:
+        return Outcome.UNKNOWN
+    return Outcome.HOLDS
 
 
 def int_to_ip_str(value: int) -> str:
@@ -164,16 +193,3 @@ def summary(results: list[AssertionResult]) -> dict[str, int]:
         counts[r.status] += 1
     return counts
 
-
-def verify_network(network: Any, timeout_ms: int = 60_000, defence: bool = False,
-                   with_smt2: bool = True) -> list[AssertionResult]:
-    """Prove every assertion of ``network`` (a compiled ``model.Network``).
-
-    Results come in ``network.assertions`` order. ``defence=True`` adds, for
-    isolation assertions, the status with ACLs removed (``routing_only``) and
-    with routing fully leaked (``acl_only``). ``with_smt2=False`` skips
-    rendering the SMT-LIB text of each obligation (faster, for ``query``/lint).
-    """
-    from zongheng.verifier.check import verify_network as _verify
-
-    return _verify(network, timeout_ms=timeout_ms, defence=defence, with_smt2=with_smt2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import netaddr
 import z3
+
 from zongheng.compiler.model import Network, RuleInstance, Service
 
 PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
+
 from zongheng.compiler.model import Acl, AclLine, PortRange, Service
 
 TCP, UDP, ICMP = 6, 17, 1

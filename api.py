@@ -1,0 +1,340 @@
+"""zongheng's Python entry point: what every command does, without printing or exiting.
+
+Use it from a notebook or a script the way pybatfish is used::
+
+    from zongheng import api
+
+    compiled = api.load("policies/heilongjiang.zh")      # parse, check, allocate, compile
+    run = api.verify(compiled)                            # prove every assertion
+    run.outcome, [(r.name, r.status) for r in run.results]
+    api.compile(compiled, "out/hlj", targets="cisco-ios-xe,junos")
+    api.query(compiled, "horizontal(tax) at hrb", "vertical(tax)").verdict
+    api.diff("old.zh", "new.zh").opened
+
+Every function takes a policy as a path or as an already loaded :class:`Compiled`.
+Bad input raises :class:`~zongheng.compiler.errors.InputError` (the command line
+prints it and exits 2; a :class:`PolicyError` carries located diagnostics);
+results are typed objects from the libraries below, each with an ``outcome``
+(holds, broken, unknown) that ``cli.exits`` turns into the exit status. The
+policy's warnings are on ``Compiled.warnings``; printing them is the caller's
+choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zongheng.compiler.errors import Diagnostic, InputError, PolicyError
+from zongheng.compiler.model import Network
+from zongheng.compiler.pipeline import Compiled, compile_file
+from zongheng.verifier.results import AssertionResult, Outcome, outcome
+
+if TYPE_CHECKING:
+    from zongheng.emulation.core import Report as EmulateReport
+    from zongheng.importers.drift import Finding
+    from zongheng.reports.bundle import AuditReport
+    from zongheng.verifier.diff import DiffResult
+    from zongheng.verifier.query import QueryAnswer
+
+Policy = "str | Path | Compiled | Subject"
+
+__all__ = [
+    "Compiled", "Drift", "Policy", "Subject", "Verification", "audit", "audit_config",
+    "check", "compile", "diff", "emulate", "lint", "load", "query", "report", "subject",
+    "verify", "write_bundle",
+]
+
+
+def load(policy: Policy) -> Compiled:
+    """The compiled network model of a policy (parse, check, allocate, compile).
+
+    Raises :class:`PolicyError` with every located error of the file."""
+    if isinstance(policy, Compiled):
+        return policy
+    if isinstance(policy, Subject):
+        return policy.compiled
+    return compile_file(policy)
+
+
+def check(policy: Policy) -> Compiled:
+    """Parse and check a policy; its warnings are on ``.warnings``."""
+    return load(policy)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The network a proving command reasons about: the compiled model, or the one the
+    configs in ``configs`` build (``notes``: what reading them left out)."""
+
+    compiled: Compiled
+    network: Network
+    configs: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
+    """The compiled network, or the network the configs under ``from_configs`` build
+    (``DIR/<device>/<target>.<ext>``; a device without a config keeps its compiled form
+    and is named in ``notes``)."""
+    if isinstance(policy, Subject):
+        return policy
+    compiled = load(policy)
+    if from_configs is None:
+        return Subject(compiled, compiled.network)
+    from zongheng.importers import network_from_configs
+
+    directory = Path(from_configs)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: error: no such directory of configs")
+    try:
+        network, notes = network_from_configs(compiled.network, directory)
+    except PolicyError:
+        raise
+    except InputError as exc:
+        raise InputError(f"{directory}: error: {exc}") from exc
+    return Subject(compiled, network, str(from_configs), tuple(notes))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every assertion's result on one subject, in the policy's order."""
+
+    subject: Subject
+    results: list[AssertionResult]
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome(r.status for r in self.results)
+
+
+def verify(policy: Policy, *, timeout_s: int = 60, defence: bool = False,
+           from_configs: str | Path | None = None, with_smt2: bool = False) -> Verification:
+    """Prove every built-in and policy assertion (``defence``: also with ACLs removed and
+    with routing leaked; ``with_smt2``: keep each obligation's SMT-LIB text for a bundle)."""
+    from zongheng.verifier.obligations import verify_network
+
+    subj = subject(policy, from_configs)
+    results = verify_network(subj.network, timeout_ms=timeout_s * 1000, defence=defence,
+                             with_smt2=with_smt2)
+    return Verification(subj, results)
+
+
+def write_bundle(run: Verification, directory: str | Path, policy_path: str | Path,
+                 configs: str | Path | None = None) -> Path:
+    """Write the proof bundle of a verification made ``with_smt2``; returns the manifest."""
+    from zongheng.reports.bundle import BundleError
+    from zongheng.reports.bundle import write_bundle as write
+
+    subj = run.subject
+    configs = configs or subj.configs
+    try:
+        return write(Path(directory), subj.network, run.results, Path(policy_path),
+                     Path(configs) if configs else None,
+                     list(subj.notes) if subj.configs else None)
+    except BundleError as exc:
+        raise InputError(f"{directory}: error: {exc}") from exc
+
+
+def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
+            templates: str | Path | None = None) -> dict:
+    """Render the configs of every device; with ``out``, write them (replacing the
+    directory atomically) and return the manifest, else return ``{path: bytes}``."""
+    from zongheng.emitters.writer import render_tree, write_outputs
+
+    network = load(policy).network
+    if out is None:
+        return render_tree(network, targets, templates)
+    return write_outputs(network, str(out), targets, templates)
+
+
+def lint(policy: Policy, timeout_s: int = 10) -> list[Diagnostic]:
+    """Shadowed rules, rules with no effect, unused names (warnings, proven with z3)."""
+    from zongheng.compiler.parser import decode, parse
+    from zongheng.verifier.lint import lint as run_lint
+
+    compiled = load(policy)
+    path = compiled.network.policy_file
+    try:
+        ast = parse(path, decode(path, Path(path).read_bytes()))
+    except OSError as exc:
+        raise InputError(f"{path}: error: cannot read the policy: {exc.strerror or exc}") \
+            from exc
+    return run_lint(compiled.network, ast, timeout_ms=timeout_s * 1000)
+
+
+def query(policy: Policy, src: str, dst: str, services: tuple[str, ...] = (),
+          timeout_s: int = 60, from_configs: str | Path | None = None) -> QueryAnswer:
+    """Can ``src`` reach ``dst`` (endpoint expressions, as in rules)? An example delivered
+    packet with its path and an example dropped one with the line that drops it."""
+    from zongheng.verifier.query import answer_query, resolve_expression
+
+    compiled = load(policy)
+    src_pairs = resolve_expression(compiled, "--from", src)
+    dst_pairs = resolve_expression(compiled, "--to", dst)
+    unknown = [s for s in services if s not in compiled.plan.services and s != "any"]
+    if unknown:
+        raise InputError(f"error: unknown service {', '.join(repr(u) for u in unknown)}"
+                         f" (declared: {', '.join(sorted(compiled.plan.services))})")
+    network = subject(policy, from_configs).network
+    return answer_query(network, src, src_pairs, dst, dst_pairs, services,
+                        {k: tuple(v) for k, v in compiled.plan.services.items()},
+                        timeout_ms=timeout_s * 1000)
+
+
+def diff(old: Policy, new: Policy, timeout_s: int = 60) -> DiffResult:
+    """What the change from ``old`` to ``new`` opens and closes, per endpoint class pair."""
+    from zongheng.verifier.diff import diff_networks
+
+    compiled: list[Compiled] = []
+    errors: list[Diagnostic] = []
+    for p in (old, new):
+        try:
+            compiled.append(load(p))
+        except PolicyError as exc:
+            errors += exc.diagnostics
+    if errors:
+        raise PolicyError(errors)
+    a, b = compiled
+    return diff_networks(a.network, b.network, str(_name(old)), str(_name(new)),
+                         {k: tuple(v) for k, v in a.plan.services.items()},
+                         {k: tuple(v) for k, v in b.plan.services.items()},
+                         timeout_ms=timeout_s * 1000)
+
+
+def _name(policy: Policy) -> str:
+    return str(policy) if isinstance(policy, str | Path) else load(policy).network.policy_file
+
+
+@dataclass(frozen=True)
+class Report:
+    """The auditor's HTML page and the verification it states."""
+
+    html: str
+    verification: Verification
+
+
+def report(policy: Policy, timeout_s: int = 60,
+           from_configs: str | Path | None = None) -> Report:
+    """The auditor's report: one self-contained HTML page (no date: same input, same bytes)."""
+    from zongheng.reports.html_report import render_report
+
+    run = verify(subject(policy, from_configs), timeout_s=timeout_s, defence=True)
+    subj = run.subject
+    network, plan = subj.network, subj.compiled.plan
+    file = subj.compiled.network.policy_file
+    html = render_report(
+        network, run.results, file, timeout_s=timeout_s,
+        source=_policy_source(file, network.policy_sha256),
+        region_display=dict(plan.region_display),
+        department_display={k: d.display for k, d in plan.departments.items()},
+        configs=subj.configs, config_notes=list(subj.notes) if subj.configs else None,
+    )
+    return Report(html, run)
+
+
+def _policy_source(path: str, sha256: str) -> str | None:
+    """The policy text for the report's appendix, only if it is still the compiled bytes."""
+    from zongheng.compiler.parser import decode
+
+    try:
+        data = Path(path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return None
+        return decode(path, data)
+    except (OSError, PolicyError):
+        return None
+
+
+def audit(bundle: str | Path, solver: str = "z3", timeout_s: int = 300,
+          recompile: bool = False) -> AuditReport:
+    """Re-check a proof bundle: every hash, then every obligation with each solver."""
+    from zongheng.reports.bundle import audit_bundle, resolve_solvers
+
+    path = Path(bundle)
+    if not path.is_dir():
+        raise InputError(f"{bundle}: error: no such bundle directory")
+    run, missing = resolve_solvers(solver)
+    if not run:
+        raise InputError(f"error: {', '.join(missing)} is not installed "
+                         "(pip install 'zongheng[audit]' for cvc5)")
+    return audit_bundle(path, solver, timeout_s * 1000, recompile=recompile)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What one device's config does differently from the compiled intent."""
+
+    config: str
+    device: str
+    target: str
+    findings: list[Finding]
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.BROKEN if self.findings else Outcome.HOLDS
+
+
+def audit_config(config: str | Path, policy: Policy, device: str, target: str | None = None,
+                 timeout_s: int = 30) -> Drift:
+    """Compare one device's real config with its compiled intent (``target``: the
+    config's dialect, guessed from its name and content when omitted). Raises
+    ``TimeoutError`` when z3 cannot decide a comparison (never "no drift")."""
+    from zongheng.compiler.model import Device
+    from zongheng.importers import ConfigError, import_config
+    from zongheng.importers.drift import batch_findings, compare, guess_target
+    from zongheng.importers.iproute2_batch import BATCH, batch_beside
+
+    compiled = load(policy)
+    network = compiled.network
+    dev: Device | None = next((d for d in network.devices if d.name == device), None)
+    if dev is None:
+        raise InputError(f"{compiled.network.policy_file}: error: no device {device!r}; "
+                         f"devices: {', '.join(d.name for d in network.devices)}")
+    path = Path(config)
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{config}: error: cannot read the config: {exc.strerror or exc}") \
+            from exc
+    if target is None and (path.name == BATCH or path.suffix == ".batch"):
+        target = "iproute2"
+    target = target or guess_target(path, text)
+    if target is None:
+        raise InputError(f"{config}: error: cannot tell the config's dialect; give --target")
+    try:
+        if target == "iproute2":  # the Linux routing alone: compared, not imported
+            findings = batch_findings(network, dev, path)
+        else:
+            imported = import_config(target, text, dev, str(config))
+            findings = compare(dev, imported, timeout_s * 1000, network)
+            batch = batch_beside(path) if target == "nftables" else None
+            if batch is not None:
+                findings += batch_findings(network, dev, batch)
+    except ConfigError:
+        raise
+    except InputError as exc:  # the compiled device cannot be rendered in that dialect
+        raise InputError(f"{config}: error: {exc}") from exc
+    return Drift(str(config), device, target, findings)
+
+
+def emulate(policy: Policy, max_probes: int = 1000, timeout: float = 1.0,
+            solver_timeout_s: int = 60,
+            from_configs: str | Path | None = None) -> EmulateReport:
+    """Run the Linux rendering in network namespaces (root) and compare real packets with
+    the verifier's verdicts; with ``from_configs``, the Linux files found there."""
+    from zongheng.emulation.core import emulate as run
+    from zongheng.emulation.core import emulate_files, files_from_configs, probe_ports
+
+    subj = subject(policy, from_configs)
+    services = {k: tuple(v) for k, v in subj.compiled.plan.services.items()}
+    if from_configs is None:
+        return run(subj.network, services, max_probes=max_probes, timeout=timeout,
+                   timeout_ms=solver_timeout_s * 1000)
+    files, missing = files_from_configs(subj.compiled.network, Path(from_configs))
+    report = emulate_files(subj.network, files, probe_ports(services), max_probes, timeout,
+                           solver_timeout_s * 1000)
+    report.notes = list(subj.notes) + missing + report.notes
+    return report

@@ -1,0 +1,81 @@
+"""What every command shares: loading a policy (and printing its warnings), the
+``--from-configs`` glue, and failing with one clear line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from zongheng import api
+from zongheng.cli import exits
+from zongheng.compiler.errors import InputError, PolicyError
+from zongheng.compiler.pipeline import Compiled
+
+DEBUG = {"on": False}  # set by ``zongheng --debug``
+
+
+def report_error(exc: Exception) -> int:
+    """Print an error escaping a command and return its exit status: an input error is
+    the user's (its message, 2); anything else is a bug (one line asking for a report,
+    the traceback only with --debug or ZONGHENG_DEBUG=1, 4)."""
+    if isinstance(exc, InputError):
+        text = str(exc)
+        located = isinstance(exc, PolicyError) or ": error: " in text \
+            or text.startswith("error: ")
+        click.echo(text if located else f"zongheng: error: {text}", err=True)
+        return exits.BAD_INPUT
+    if DEBUG["on"] or os.environ.get("ZONGHENG_DEBUG"):
+        traceback.print_exception(exc)
+    click.echo(f"zongheng: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+               "zongheng, please report it (--debug shows the traceback)", err=True)
+    return exits.INTERNAL
+
+
+class Command(click.Command):
+    """A command whose errors end as cli.md says, however it is invoked."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+            sys.exit(report_error(exc))
+
+
+def fail(message: str) -> NoReturn:
+    """One clear line on stderr, exit 2."""
+    click.echo(f"zongheng: error: {message}", err=True)
+    sys.exit(exits.BAD_INPUT)
+
+
+def warn(compiled: Compiled) -> None:
+    """The policy's warnings, located, on stderr: every command that reads a policy."""
+    for w in compiled.warnings:
+        click.echo(w.format(), err=True)
+
+
+def load(path: str) -> Compiled:
+    """Compile a policy, printing its warnings; bad input raises InputError (exit 2)."""
+    compiled = api.load(path)
+    warn(compiled)
+    return compiled
+
+
+def subject(policy: str | Compiled, from_configs: str | None) -> api.Subject:
+    """The policy (warnings printed) and, with ``--from-configs DIR``, the network the
+    configs build, each part its reading left out named on stderr, never silently."""
+    compiled = load(policy) if isinstance(policy, str) else policy
+    subj = api.subject(compiled, Path(from_configs) if from_configs else None)
+    for note in subj.notes:
+        click.echo(f"warning: {note}", err=True)
+    return subj
+
+
+def finish(outcome: api.Outcome) -> NoReturn:
+    sys.exit(exits.of(outcome))

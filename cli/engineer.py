@@ -1,0 +1,92 @@
+"""The network engineer's commands: check, show, compile, scaffold."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from zongheng import api
+from zongheng.cli import exits
+from zongheng.cli.common import Command, load, warn
+from zongheng.compiler.errors import PolicyError
+from zongheng.compiler.model import to_dict
+
+
+@click.command(cls=Command)
+@click.argument("files", nargs=-1, required=True)
+def check(files: tuple[str, ...]) -> None:
+    """Parse and check policy FILES; print warnings and errors."""
+    status = exits.OK
+    for f in files:
+        try:
+            compiled = api.check(f)
+        except PolicyError as exc:
+            click.echo(str(exc), err=True)
+            n = sum(1 for d in exc.diagnostics if d.severity == "error")
+            click.echo(f"{f}: {n} error{'s' if n != 1 else ''}", err=True)
+            status = exits.BAD_INPUT
+            continue
+        warn(compiled)
+        net = compiled.network
+        nw = len(compiled.warnings)
+        click.echo(f"{f}: ok ({len(net.departments)} departments, {len(net.devices)} devices, "
+                   f"{len(net.rules)} rule instances, {nw} warning{'s' if nw != 1 else ''})")
+    sys.exit(status)
+
+
+@click.command(cls=Command)
+@click.argument("file")
+@click.option("--addresses", is_flag=True, help="The allocated address plan.")
+@click.option("--devices", is_flag=True, help="The compiled devices, VRFs and ACLs.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
+    """The allocated address plan and the compiled devices."""
+    from zongheng.compiler import show as show_mod
+
+    compiled = load(file)
+    if not addresses and not devices:
+        addresses = devices = True
+    if fmt == "json":
+        data: dict = {"policy": compiled.network.policy_file}
+        if addresses:
+            data["addresses"] = show_mod.address_rows(compiled.network)
+        if devices:
+            data["devices"] = [to_dict(d) for d in compiled.network.devices]
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    if addresses:
+        show_mod.print_addresses(compiled.network)
+    if devices:
+        show_mod.print_devices(compiled.network)
+
+
+@click.command(name="compile", cls=Command)
+@click.argument("file")
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
+              help="Output directory (replaced atomically).")
+@click.option("--target", default="all", show_default=True,
+              help="Targets: all, or a comma-separated list.")
+@click.option("--templates", type=click.Path(exists=True, file_okay=False),
+              help="Override templates: DIR/<target>/*.j2 replace the packaged ones.")
+def compile_cmd(file: str, out: str, target: str, templates: str | None) -> None:
+    """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json."""
+    manifest = api.compile(load(file), out, target, templates)
+    n = len(manifest["files"])
+    click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
+
+
+@click.command(cls=Command)
+@click.option("--departments", type=click.IntRange(1, 2000), required=True)
+@click.option("--cities", type=click.IntRange(1, 500), required=True)
+@click.option("--counties-per-city", type=click.IntRange(0, 200), required=True)
+def scaffold(departments: int, cities: int, counties_per_city: int) -> None:
+    """Print a deterministic synthetic province policy of that size."""
+    from zongheng.compiler.scaffold import scaffold as make
+
+    click.echo(make(departments, cities, counties_per_city), nl=False)
+
+
+COMMANDS = (check, show, compile_cmd, scaffold)

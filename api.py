@@ -142,11 +142,11 @@ def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
             templates: str | Path | None = None) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically) and return the manifest, else return ``{path: bytes}``."""
-    from zongheng.emitters.writer import render_tree, write_outputs
+    from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
 
     network = load(policy).network
     if out is None:
-        return render_tree(network, targets, templates)
+        return render_tree(network, parse_targets(targets), templates)
     return write_outputs(network, str(out), targets, templates)
 
 

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -75,6 +78,19 @@ def subject(policy: str | Compiled, from_configs: str | None) -> api.Subject:
     for note in subj.notes:
         click.echo(f"warning: {note}", err=True)
     return subj
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, through every cleanup (a half-written tree, a lab)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def finish(outcome: api.Outcome) -> NoReturn:

@@ -9,7 +9,7 @@ import click
 
 from zongheng import api
 from zongheng.cli import exits
-from zongheng.cli.common import Command, load, warn
+from zongheng.cli.common import Command, interrupt_on_sigterm, load, warn
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.model import to_dict
 
@@ -71,9 +71,17 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
               help="Targets: all, or a comma-separated list.")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False),
               help="Override templates: DIR/<target>/*.j2 replace the packaged ones.")
-def compile_cmd(file: str, out: str, target: str, templates: str | None) -> None:
-    """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json."""
-    manifest = api.compile(load(file), out, target, templates)
+@click.option("--force", is_flag=True,
+              help="Replace DIR even if it holds files a compile did not write.")
+def compile_cmd(file: str, out: str, target: str, templates: str | None, force: bool) -> None:
+    """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json.
+
+    DIR is new, empty, or written by an earlier compile; it is replaced whole, or
+    not at all (an error, Ctrl-C or SIGTERM leaves the previous tree as it was).
+    """
+    compiled = load(file)
+    with interrupt_on_sigterm():
+        manifest = api.compile(compiled, out, target, templates, force=force)
     n = len(manifest["files"])
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 

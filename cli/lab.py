@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-
 import click
 
 from zongheng import api
-from zongheng.cli.common import Command, fail, finish, load, subject
+from zongheng.cli.common import Command, fail, finish, interrupt_on_sigterm, load, subject
 from zongheng.emulation import lab
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # unwinds through the lab's cleanup
 
 
 @click.command("emulate", cls=Command)
@@ -52,12 +46,9 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
         fail(f"emulate needs {', '.join(gone)} on PATH (Debian: apt-get install iproute2 "
              "nftables procps)")
     subj = subject(compiled, from_configs)
-    old = signal.signal(signal.SIGTERM, _terminate)
-    try:
+    with interrupt_on_sigterm():
         report = api.emulate(subj, max_probes=max_probes, timeout=timeout,
                              solver_timeout_s=solver_timeout, from_configs=from_configs)
-    finally:
-        signal.signal(signal.SIGTERM, old)
     click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
     click.echo(f"emulate: {report.seconds:.1f} s", err=True)
     finish(report.outcome)

@@ -29,12 +29,9 @@ from zongheng.compiler.model import Device, Network, to_json
 from zongheng.emitters import REGISTRY, target_names
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import TemplateValueError
+from zongheng.emitters.output_tree import OutputError, destination, exchange, locked
 
 _SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-class OutputError(InputError):
-    """Bad targets or output directory: the CLI reports it and exits 2."""
 
 
 def parse_targets(spec: str | Iterable[str]) -> list[str]:
@@ -135,44 +132,57 @@ def write_outputs(
     out_dir: Path | str,
     targets: Iterable[str] | str,
     template_dir: Path | str | None = None,
+    force: bool = False,
 ) -> dict:
     """Render ``targets`` for ``network`` and replace ``out_dir`` atomically.
 
     ``targets``: target names, or ``"all"`` / ``"a,b"``. ``template_dir``:
     the ``--templates DIR`` override (``DIR/<target>/*.j2``). Returns the
     manifest (as written to ``out_dir/manifest.json``). Raises
-    :class:`OutputError` for bad targets or an unusable ``out_dir``; template
-    errors propagate. On any exception ``out_dir`` is untouched.
+    :class:`OutputError` for bad targets or an unusable ``out_dir`` (one holding
+    files a compile did not write, unless ``force``: see :mod:`output_tree`);
+    template errors propagate. On any exception, or an interrupt, ``out_dir``
+    is untouched.
     """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} exists and is not a directory")
     names = parse_targets(targets)
+    destination(out, force)  # refuse early, before the work of rendering
     files = render_tree(network, names, template_dir)
-    parent = out.absolute().parent
+    real = destination(out, force)
+    parent = real.parent
     try:  # like `mkdir -p`: `-o out/heilongjiang` works on a fresh checkout
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {parent}: {exc.strerror}") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
-    old: Path | None = None
+    with locked(parent):
+        real = destination(out, force)  # another compile may have written it meanwhile
+        _replace(real, files)
+    return json.loads(files["manifest.json"])
+
+
+def _replace(real: Path, files: dict[str, bytes]) -> None:
+    """Write the tree beside ``real`` and swap it in; the old tree survives any failure."""
+    parent = real.parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.new-", dir=parent))
     try:
         os.chmod(tmp, 0o755)
         _write_tree(tmp, files)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.rename(out, old / "tree")
+        if real.exists() and exchange(tmp, real):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old tree
+            return
+        old: Path | None = None
+        if real.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{real.name}.old-", dir=parent))
+            os.rename(real, old / "tree")
         try:
-            os.rename(tmp, out)
+            os.rename(tmp, real)
         except BaseException:
             if old is not None:
-                os.rename(old / "tree", out)
+                os.rename(old / "tree", real)
             raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not (old / "tree").exists():
-            shutil.rmtree(old, ignore_errors=True)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return json.loads(files["manifest.json"])

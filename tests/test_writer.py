@@ -55,18 +55,67 @@ def test_tree_manifest_and_model(tmp_path: Path) -> None:
 def test_second_write_replaces_the_whole_tree(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_outputs(small_network(), out, TARGETS)
-    (out / "stale.txt").write_text("old")
     write_outputs(small_network(), out, ["nftables"])
     files = snapshot(out)
-    assert "stale.txt" not in files
     assert not any(rel.endswith(".batch") for rel in files)
     assert leftovers(tmp_path, "out") == []
+
+
+def test_files_a_compile_did_not_write_are_kept_and_named(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(small_network(), out, TARGETS)
+    (out / "stale.txt").write_text("mine")
+    (out / "pe-hlj" / "notes.md").write_text("mine too")
+    before = snapshot(out)
+    with pytest.raises(OutputError, match=r"did not write \(pe-hlj/notes.md, stale.txt\)"):
+        write_outputs(small_network(), out, ["nftables"])
+    assert snapshot(out) == before
+    write_outputs(small_network(), out, ["nftables"], force=True)  # --force replaces
+    assert "stale.txt" not in snapshot(out)
+
+
+def test_a_directory_of_the_engineer_s_own_is_refused(tmp_path: Path) -> None:
+    own = tmp_path / "configs"
+    own.mkdir()
+    (own / "router1.cfg").write_text("hostname r1")
+    with pytest.raises(OutputError, match="router1.cfg"):
+        write_outputs(small_network(), own, TARGETS)
+    assert snapshot(own) == {"router1.cfg": b"hostname r1"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_outputs(small_network(), empty, ["nftables"])  # an empty directory is fine
+    assert (empty / "manifest.json").is_file()
+
+
+def test_the_current_directory_and_its_parents_are_refused(tmp_path: Path, monkeypatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for path in (".", "..", str(work), "/"):
+        with pytest.raises(OutputError, match="current directory|mount point"):
+            write_outputs(small_network(), path, ["nftables"])
+    assert list(work.iterdir()) == []
+
+
+def test_a_symlink_is_followed_never_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    write_outputs(small_network(), real, ["nftables"])
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    write_outputs(small_network(), link, ["nftables", "iproute2"])
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert any(rel.endswith(".batch") for rel in snapshot(real))
+    assert leftovers(tmp_path, "real") == [] and leftovers(tmp_path, "link") == []
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match="does not exist"):
+        write_outputs(small_network(), dangling, ["nftables"])
+    assert dangling.is_symlink()
 
 
 def _old_tree(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     out = tmp_path / "out"
     write_outputs(small_network(), out, ["nftables"])
-    (out / "operator-note.txt").write_text("keep me")
     return out, snapshot(out)
 
 
@@ -96,8 +145,39 @@ def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monke
     assert leftovers(tmp_path, "out") == []
 
 
-def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
+def test_interrupt_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C (or SIGTERM, which the command turns into the same) while writing."""
     out, before = _old_tree(tmp_path)
+    real = writer_mod._write_tree
+
+    def interrupted(root: Path, files: dict[str, bytes]) -> None:
+        real(root, dict(list(files.items())[:5]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_mod, "_write_tree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(small_network(), out, TARGETS)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_exchange_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
+    out, before = _old_tree(tmp_path)
+
+    def broken(a, b):
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(writer_mod, "exchange", broken)
+    with pytest.raises(OSError, match="I/O error"):
+        write_outputs(small_network(), out, TARGETS)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
+    """Without renameat2 (another kernel or filesystem): two renames, undone on failure."""
+    out, before = _old_tree(tmp_path)
+    monkeypatch.setattr(writer_mod, "exchange", lambda a, b: False)
     real = os.rename
     calls = []
 
@@ -158,8 +238,9 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
 def test_cli_broken_override_template_is_exit_2_and_writes_nothing(tmp_path: Path, zh,
                                                                    template: str) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("previous tree")
+    assert zh("compile", "policies/minimal.zh", "-o", str(out), "--target", "iproute2"
+              ).returncode == 0
+    previous = snapshot(out)
     tpl = tmp_path / "tpl" / "nftables"
     tpl.mkdir(parents=True)
     (tpl / "device.nft.j2").write_text(template)
@@ -168,7 +249,7 @@ def test_cli_broken_override_template_is_exit_2_and_writes_nothing(tmp_path: Pat
     assert r.returncode == 2, r.stderr
     assert b"Traceback" not in r.stderr
     assert b"target nftables: template error" in r.stderr
-    assert snapshot(out) == {"keep.txt": b"previous tree"}
+    assert snapshot(out) == previous
     assert leftovers(tmp_path, "out") == []
 
 

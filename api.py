@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from zongheng.compiler.errors import Diagnostic, InputError, PolicyError
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import Compiled, compile_file
+from zongheng.compiler.source import read_input
 from zongheng.verifier.results import AssertionResult, Outcome, outcome
 
 if TYPE_CHECKING:
@@ -158,11 +159,7 @@ def lint(policy: Policy, timeout_s: int = 10) -> list[Diagnostic]:
 
     compiled = load(policy)
     path = compiled.network.policy_file
-    try:
-        ast = parse(path, decode(path, Path(path).read_bytes()))
-    except OSError as exc:
-        raise InputError(f"{path}: error: cannot read the policy: {exc.strerror or exc}") \
-            from exc
+    ast = parse(path, decode(path, compiled.source))
     return run_lint(compiled.network, ast, timeout_ms=timeout_s * 1000)
 
 
@@ -296,10 +293,9 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
                          f"devices: {', '.join(d.name for d in network.devices)}")
     path = Path(config)
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{config}: error: cannot read the config: {exc.strerror or exc}") \
-            from exc
+        text = read_input(path, "config file").decode("utf-8", errors="replace")
+    except InputError as exc:
+        raise InputError(f"{config}: error: cannot read the config: {exc}") from exc
     if target is None and (path.name == BATCH or path.suffix == ".batch"):
         target = "iproute2"
     target = target or guess_target(path, text)

@@ -13,6 +13,7 @@ from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
 from zongheng.compiler.model import Network, RuleInstance
 from zongheng.compiler.parser import decode, parse
 from zongheng.compiler.resolve import Resolver
+from zongheng.compiler.source import STDIN, SourceError, read_input
 
 
 @dataclass(frozen=True)
@@ -23,21 +24,16 @@ class Compiled:
     plan: Plan
     resolver: Resolver
     warnings: tuple[Diagnostic, ...]
+    source: bytes = b""  # the bytes compiled: lint re-reads them (stdin cannot be read twice)
 
 
 def read_policy(path: str | Path) -> tuple[str, bytes]:
-    file = str(path)
+    """The policy's bytes (``-``: standard input, named ``<stdin>``), located errors."""
+    file = "<stdin>" if str(path) == STDIN else str(path)
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise PolicyError([Diagnostic(file, Loc(1, 1), "error", "no such file")]) from None
-    except IsADirectoryError:
-        raise PolicyError([Diagnostic(file, Loc(1, 1), "error", "is a directory, not a policy "
-                                      "file")]) from None
-    except OSError as exc:
-        raise PolicyError([Diagnostic(file, Loc(1, 1), "error",
-                                      f"cannot read: {exc.strerror}")]) from None
-    return file, data
+        return file, read_input(path, "policy file")
+    except SourceError as exc:
+        raise PolicyError([Diagnostic(file, Loc(1, 1), "error", str(exc))]) from None
 
 
 def compile_text(file: str, data: bytes | str) -> Compiled:
@@ -70,7 +66,7 @@ def compile_text(file: str, data: bytes | str) -> Compiled:
         route_targets=parts["route_targets"],
     )
     warnings = tuple(d for d in reporter.sorted() if d.severity == "warning")
-    return Compiled(network, plan, resolver, warnings)
+    return Compiled(network, plan, resolver, warnings, raw)
 
 
 def compile_file(path: str | Path) -> Compiled:

@@ -397,9 +397,55 @@ def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
     own = reporter is None
     reporter = reporter or Reporter(file, text)
     policy = _Builder(file, text, reporter).build(tree)
+    _bidi_in_comments(text, reporter)
     if own:
         reporter.raise_if_errors()
     return policy
+
+
+# Unicode bidirectional controls: they reorder how text is displayed, so a policy could
+# read differently from what it is (Trojan Source, CVE-2021-42574).
+BIDI = {"\u061c": "ARABIC LETTER MARK", "\u200e": "LEFT-TO-RIGHT MARK",
+        "\u200f": "RIGHT-TO-LEFT MARK", "\u202a": "LEFT-TO-RIGHT EMBEDDING",
+        "\u202b": "RIGHT-TO-LEFT EMBEDDING", "\u202c": "POP DIRECTIONAL FORMATTING",
+        "\u202d": "LEFT-TO-RIGHT OVERRIDE", "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+        "\u2066": "LEFT-TO-RIGHT ISOLATE", "\u2067": "RIGHT-TO-LEFT ISOLATE",
+        "\u2068": "FIRST STRONG ISOLATE", "\u2069": "POP DIRECTIONAL ISOLATE"}
+
+
+def bidi_message(ch: str, where: str) -> str:
+    return (f"bidirectional control character U+{ord(ch):04X} ({BIDI[ch]}) in {where}: it "
+            "can make the policy display differently from what it says (Trojan Source); "
+            "remove it")
+
+
+def _bidi_in_comments(text: str, reporter: Reporter) -> None:
+    """A warning for each bidi control inside a comment (strings are errors; anywhere
+    else the lexer already refuses the character)."""
+    if not any(ch in text for ch in BIDI):
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not any(ch in line for ch in BIDI):
+            continue
+        in_string, escaped, comment = False, False, None
+        for i, ch in enumerate(line):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                comment = i
+                break
+        if comment is None:
+            continue
+        for i, ch in enumerate(line[comment:], start=comment):
+            if ch in BIDI:
+                reporter.warning(Loc(number, i + 1), bidi_message(ch, "comment"))
 
 
 def syntax_errors(file: str, text: str, first: UnexpectedInput) -> list[Diagnostic]:
@@ -447,7 +493,9 @@ class _Builder:
                 )
                 i += 2
                 continue
-            if ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85":
+            if ch in BIDI:
+                self.rep.error(Loc(tok.line, tok.column + 1 + i), bidi_message(ch, "string"))
+            elif ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85":
                 self.rep.error(
                     Loc(tok.line, tok.column + 1 + i),
                     "control character in string: display names may not contain "

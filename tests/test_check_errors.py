@@ -7,11 +7,16 @@ the line and column of the offending token are found in the rendered text
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import run_zongheng
 
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
+
+MINIMAL_TEXT = (Path(__file__).resolve().parent.parent / "policies" / "minimal.zh").read_text(
+    encoding="utf-8")
 
 FILE = "t.zh"
 
@@ -637,3 +642,24 @@ def test_every_stage_reports_alongside_other_errors(parts, pattern, message):
     got = diagnostics(text)
     assert f"{FILE}:{at(text, 'prov, ^west')}: error: undefined region 'west'" in got
     assert f"{FILE}:{at(text, pattern)}: error: {message}" in got
+
+
+# ---------------------------------------------------------------- Trojan Source
+
+@pytest.mark.parametrize("ch", ["\u202e", "\u2066", "\u200f"])
+def test_bidi_control_in_a_string_is_an_error_naming_the_code_point(ch, tmp_path):
+    text = MINIMAL_TEXT.replace('"Tax bureau"', f'"Tax {ch}bureau"')
+    with pytest.raises(PolicyError) as err:
+        compile_text("p.zh", text)
+    [d] = [d for d in err.value.diagnostics if "bidirectional" in d.message]
+    assert f"U+{ord(ch):04X}" in d.message and d.severity == "error"
+    assert (d.loc.line, d.loc.col) == (22, 21)
+
+
+def test_bidi_control_in_a_comment_is_a_warning():
+    text = MINIMAL_TEXT.replace('# the same private range', '# the same \u202eprivate range')
+    text = text.replace('allow horizontal    -> horizontal',
+                        'allow horizontal    -> horizontal  # "a \\" # quote" \u2067 here')
+    warnings = [w for w in compile_text("p.zh", text).warnings if "bidirectional" in w.message]
+    assert [(w.loc.line, "U+202E" in w.message or "U+2067" in w.message) for w in warnings] \
+        == [(29, True), (40, True)]

@@ -101,6 +101,23 @@ def test_union_over_addresses_two_sites_cover_the_department():
     assert "together" in msg and "line 1" in msg and "line 2" in msg
 
 
+def test_a_dead_deny_is_not_named_as_what_shadows_a_later_rule():
+    """11 and 12 allow http and https, 13 denies web (never matches: 11 and 12 decide its
+    packets), 14 allows web to one host: 14 is shadowed by 11 and 12, not by 13."""
+    net = network(
+        rule(11, "allow", "horizontal", "platform@hlj", [tcp(80)]),
+        rule(12, "allow", "horizontal", "platform@hlj", [tcp(443)]),
+        rule(13, "deny", "horizontal", "platform@hlj", [tcp(80), tcp(443)]),
+        rule(14, "allow", "horizontal(tax)@hlj", "platform@hlj", [tcp(80), tcp(443)]),
+    )
+    diags = lint(net)
+    [dead] = warnings_at(diags, 13)
+    assert "line 11" in dead and "line 12" in dead
+    [msg] = warnings_at(diags, 14)
+    assert "line 11 (allow) and line 12 (allow) together" in msg and "line 13" not in msg
+    assert "redundant: the earlier rules already allow all of its traffic" in msg
+
+
 def test_partly_covered_rule_is_not_flagged():
     net = network(
         rule(1, "allow", "horizontal", "platform@hlj", [tcp(80)]),

@@ -132,21 +132,28 @@ class RuleLinter:
                 self.verdict[k] == z3.If(self.rule_lit[k], allow, self.verdict[k + 1])
             )
         self.undecided: list[str] = []
+        # rules that never match (shadowed or empty): never named as the rules that decide
+        # a later one, since what really decides its packets is the live rules before it
+        self.dead: set[int] = set()
+
+    def _live_before(self, k: int) -> list[int]:
+        return [j for j in range(k) if j not in self.dead]
 
     def _check(self, assumptions: list[z3.BoolRef]) -> z3.CheckSatResult:
         return self.solver.check(*assumptions)
 
     def _cover(self, k: int, lit: z3.BoolRef) -> list[int] | None:
         """Earlier rules whose union covers instance ``lit`` of rule k, minimal; None if none."""
-        blockers = [z3.Not(self.rule_lit[j]) for j in range(k)]
-        result = self._check([lit, *blockers])
+        live = self._live_before(k)
+        blockers = {j: z3.Not(self.rule_lit[j]) for j in live}
+        result = self._check([lit, *blockers.values()])
         if result == z3.unknown:
             self.undecided.append(self.rules[k].location)
             return None
         if result == z3.sat:
             return None
         core = {str(c) for c in self.solver.unsat_core()}
-        cover = [j for j in range(k) if str(blockers[j]) in core]
+        cover = [j for j in live if str(blockers[j]) in core]
         # Deletion-based minimisation: drop every rule the cover does not need.
         for j in list(cover):
             trial = [x for x in cover if x != j]
@@ -173,7 +180,7 @@ class RuleLinter:
     def single_cover(self, k: int) -> int | None:
         """An earlier rule that alone covers all of rule k (the pairwise case), if any."""
         lits = [lit for lit in self.inst_lits[k] if not self._empty(lit)]
-        for j in range(k):
+        for j in self._live_before(k):
             if all(self._check([lit, z3.Not(self.rule_lit[j])]) == z3.unsat for lit in lits):
                 return j
         return None
@@ -239,11 +246,13 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
     out: list[Diagnostic] = []
     for k, rule in enumerate(rules):
         if linter.matches_nothing(k):
+            linter.dead.add(k)
             msg = "rule matches no traffic (its endpoints are empty)"
             out.append(locator.diag(RULE_MATCHES_NOTHING, rule.file, rule.line, msg))
             continue
         cover = linter.shadowing(k)
         if cover is not None:
+            linter.dead.add(k)
             single = linter.single_cover(k) if len(cover) > 1 else None
             if single is not None:
                 cover = [single]

@@ -124,19 +124,25 @@ def verify(policy: Policy, *, timeout_s: int = 60, defence: bool = False,
 
 
 def write_bundle(run: Verification, directory: str | Path, policy_path: str | Path,
-                 configs: str | Path | None = None) -> Path:
-    """Write the proof bundle of a verification made ``with_smt2``; returns the manifest."""
+                 configs: str | Path | None = None, sign: str | Path | None = None) -> Path:
+    """Write the proof bundle of a verification made ``with_smt2``; returns the manifest.
+    ``sign``: an Ed25519 private key; its signature of the manifest goes beside it."""
     from zongheng.reports.bundle import BundleError
     from zongheng.reports.bundle import write_bundle as write
+    from zongheng.reports.signing import load_private_key, sign_manifest
 
     subj = run.subject
     configs = configs or subj.configs
+    key = load_private_key(Path(sign)) if sign is not None else None  # refused before writing
     try:
-        return write(Path(directory), subj.network, run.results, Path(policy_path),
-                     Path(configs) if configs else None,
-                     list(subj.notes) if subj.configs else None)
+        manifest = write(Path(directory), subj.network, run.results, Path(policy_path),
+                         Path(configs) if configs else None,
+                         list(subj.notes) if subj.configs else None)
     except BundleError as exc:
         raise InputError(f"{directory}: error: {exc}") from exc
+    if key is not None:
+        sign_manifest(manifest, key)
+    return manifest
 
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
@@ -247,8 +253,10 @@ def _policy_source(path: str, sha256: str) -> str | None:
 
 
 def audit(bundle: str | Path, solver: str = "z3", timeout_s: int = 300,
-          recompile: bool = False) -> AuditReport:
-    """Re-check a proof bundle: every hash, then every obligation with each solver."""
+          regenerate: bool = True, trust: str | Path | None = None) -> AuditReport:
+    """Re-check a proof bundle: paths and hashes, the signature against ``trust`` (a
+    public key), every obligation regenerated from the bundled policy and compared
+    (``regenerate``), then every obligation with each solver."""
     from zongheng.reports.bundle import audit_bundle, resolve_solvers
 
     path = Path(bundle)
@@ -258,7 +266,12 @@ def audit(bundle: str | Path, solver: str = "z3", timeout_s: int = 300,
     if not run:
         raise InputError(f"error: {', '.join(missing)} is not installed "
                          "(pip install 'zongheng[audit]' for cvc5)")
-    return audit_bundle(path, solver, timeout_s * 1000, recompile=recompile)
+    if trust is not None:
+        from zongheng.reports.signing import load_public_key
+
+        load_public_key(Path(trust))  # a bad key is bad input, not a failed audit
+    return audit_bundle(path, solver, timeout_s * 1000, recompile=regenerate,
+                        trust=Path(trust) if trust is not None else None)
 
 
 @dataclass(frozen=True)

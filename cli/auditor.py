@@ -21,19 +21,28 @@ from zongheng.importers import TARGET_MODULES
               show_default=True, help="Solver(s) to re-run every obligation with.")
 @click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
               help="Seconds per obligation and solver.")
-@click.option("--recompile", is_flag=True,
-              help="Also compile the bundled policy and compare it with the bundled model.")
-def audit_command(bundle: str, solver: str, timeout: int, recompile: bool) -> None:
-    """Re-check a proof bundle: every hash, then every obligation with each solver.
+@click.option("--trust", "trust", type=click.Path(dir_okay=False), metavar="PUBKEY",
+              help="Require manifest.json to be signed by this Ed25519 public key.")
+@click.option("--no-regenerate", "no_regenerate", is_flag=True,
+              help="Skip recompiling the policy and regenerating the obligations (only for "
+                   "a bundle made by another zongheng version; hashes alone prove little).")
+@click.option("--recompile", is_flag=True, hidden=True,
+              help="Kept for old scripts: recompiling is the default now.")
+def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
+                  no_regenerate: bool, recompile: bool) -> None:
+    """Re-check a proof bundle: paths and hashes, the signature (--trust), every
+    obligation regenerated from the bundled policy, then every obligation with each
+    solver.
 
-    Exit 0: every file matches and every solver answers unsat; 1: a changed,
-    missing or unlisted file or a disagreeing answer; 3: only unknown answers
-    besides matches; 2: no such bundle or the requested solver is not installed.
-    `--solver all` runs every installed solver and names any that is missing.
+    Exit 0: every file matches, every obligation encodes the policy and every solver
+    answers unsat; 1: a changed, missing, unlisted or forged file, a path outside the
+    bundle, a bad signature, or a disagreeing answer; 3: only unknown answers besides
+    matches; 2: no such bundle, an unusable key, or the requested solver is not
+    installed. `--solver all` runs every installed solver and names any that is missing.
     """
     from zongheng.reports.bundle import format_audit
 
-    report = api.audit(bundle, solver, timeout, recompile=recompile)
+    report = api.audit(bundle, solver, timeout, regenerate=not no_regenerate, trust=trust)
     click.echo(format_audit(report), nl=False)
     finish(report.outcome)
 

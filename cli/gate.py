@@ -8,7 +8,7 @@ import click
 
 from zongheng import api
 from zongheng.cli import exits
-from zongheng.cli.common import Command, finish, load, subject
+from zongheng.cli.common import Command, fail, finish, load, subject
 from zongheng.reports.lint_formats import LINT_FORMATS
 from zongheng.reports.verdicts import FORMATS
 
@@ -27,8 +27,11 @@ from zongheng.reports.verdicts import FORMATS
               help="Seconds per proof obligation; a timeout is reported as unknown.")
 @click.option("--defence", is_flag=True,
               help="Also check isolation with ACLs removed and with routing leaked.")
+@click.option("--sign", "sign", type=click.Path(dir_okay=False), metavar="KEY",
+              help="Sign the bundle's manifest with this Ed25519 private key (with --bundle).")
 def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str | None,
-                   from_configs: str | None, timeout: int, defence: bool) -> None:
+                   from_configs: str | None, timeout: int, defence: bool,
+                   sign: str | None) -> None:
     """Prove every built-in and policy assertion on the compiled network.
 
     Exit 0: all proven; 1: an assertion is violated (this wins over unknown);
@@ -36,6 +39,8 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     """
     from zongheng.reports.verdicts import render, render_text
 
+    if sign is not None and bundle_dir is None:
+        fail("--sign needs --bundle DIR")
     subj = subject(file, from_configs)
     run = api.verify(subj, timeout_s=timeout, defence=defence, with_smt2=bundle_dir is not None)
     network = subj.network
@@ -46,7 +51,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
         columns = {inst.rule: inst.col for inst in network.rules}
         click.echo(render(fmt, run.results, file, sha, columns), nl=False)
     if bundle_dir is not None:
-        manifest = api.write_bundle(run, bundle_dir, file, configs_dir)
+        manifest = api.write_bundle(run, bundle_dir, file, configs_dir, sign=sign)
         click.echo(f"proof bundle written: {manifest}", err=True)
     finish(run.outcome)
 

@@ -5,8 +5,16 @@ emitted configs when given, one self-contained commented SMT-LIB 2 script per
 proof obligation, ``expected-answers.txt`` and ``manifest.json`` with the
 sha256 of every other file. :func:`audit_bundle` checks the hashes and re-runs
 every script with z3 and/or cvc5; a proof needs every solver to say ``unsat``.
-The manifest is not signed: hashes catch accidents and edits of single files,
-not an attacker who rewrites the manifest too (sign the bundle for that).
+
+Hashes catch accidents, not a preparer who rewrites the manifest too. So the
+audit also *regenerates*: it compiles the bundled policy again (reading the
+bundled configs back for a ``--from-configs`` bundle), requires the bundled
+model to be what that gives, encodes every assertion with its own encoder and
+requires every bundled obligation to be that formula (compared as terms, in
+z3's normal form: let-bindings expanded, structurally identical; the names of
+let-bindings depend on the solver's internal ids) and none missing or added.
+A signature (:mod:`zongheng.reports.signing`) ties the manifest to a key.
+docs/proof-bundle.md states what each check proves and what it does not.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from pathlib import Path
 import zongheng
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network, to_json
+from zongheng.reports.signing import SIGNATURE
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -294,6 +303,8 @@ class AuditReport:
     obligations: list[ObligationAudit] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     recompiled: bool = False
+    regenerated: bool = False  # every obligation re-encoded and compared
+    signed: bool = False  # the manifest's signature was checked against a trusted key
 
     @property
     def outcome(self) -> Outcome:
@@ -310,6 +321,29 @@ class AuditReport:
         return Outcome.HOLDS
 
 
+def outside_paths(manifest: dict) -> list[str]:
+    """Every path the manifest names that is not relative and inside the bundle."""
+    named = list((manifest.get("files") or {}).keys()) if isinstance(
+        manifest.get("files"), dict) else []
+    named += [e.get("file", "") for e in manifest.get("obligations", []) if isinstance(e, dict)]
+    named += [(manifest.get(k) or {}).get("file", "") for k in ("policy", "model")]
+    bad = []
+    for rel in named:
+        if not isinstance(rel, str) or not rel:
+            continue
+        path = Path(rel)
+        if path.is_absolute() or ".." in path.parts or rel.startswith("~") or "\\" in rel:
+            bad.append(rel)
+    return sorted(set(bad))
+
+
+def _escapes(directory: Path, rel: str) -> bool:
+    """A listed file that is a symlink or resolves outside the bundle."""
+    path = directory / rel
+    root = directory.resolve()
+    return path.is_symlink() or (path.exists() and root not in path.resolve().parents)
+
+
 def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict):
@@ -317,14 +351,14 @@ def _check_hashes(directory: Path, manifest: dict, report: AuditReport) -> None:
         return
     for rel, digest in sorted(files.items()):
         path = directory / rel
-        if ".." in Path(rel).parts or Path(rel).is_absolute():
-            report.problems.append(f"{rel}: path outside the bundle")
+        if _escapes(directory, rel):
+            report.problems.append(f"{rel}: a link or a path leading outside the bundle")
         elif not path.is_file():
             report.problems.append(f"{rel}: missing")
         elif sha256_file(path) != digest:
             report.problems.append(f"{rel}: changed (sha256 differs from the manifest)")
         report.files_checked += 1
-    listed = set(files) | {MANIFEST}
+    listed = set(files) | {MANIFEST, SIGNATURE}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         rel = path.relative_to(directory).as_posix()
         if rel not in listed:
@@ -383,8 +417,9 @@ def resolve_solvers(choice: str) -> tuple[list[str], list[str]]:
     return [s for s in wanted if present.get(s)], [s for s in wanted if not present.get(s)]
 
 
-def check_recompile(directory: Path, manifest: dict, report: AuditReport) -> None:
-    """Compile the bundled policy again and compare with the bundled model, byte for byte."""
+def rebuild(directory: Path, manifest: dict, report: AuditReport) -> Network | None:
+    """The network the bundled policy compiles to (read back through the bundled configs
+    for a ``--from-configs`` bundle), required to be the bundled model byte for byte."""
     from zongheng.compiler.errors import PolicyError
     from zongheng.compiler.pipeline import compile_text
 
@@ -394,35 +429,83 @@ def check_recompile(directory: Path, manifest: dict, report: AuditReport) -> Non
         model = (directory / "model.json").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         report.problems.append(f"recompile: cannot read the bundled policy or model ({exc})")
-        return
+        return None
     try:
         network = compile_text(entry.get("path", entry.get("file", "")), data).network
     except PolicyError as exc:
         report.problems.append(f"recompile: the bundled policy does not compile: {exc}")
-        return
+        return None
     source = "compiles the bundled policy to"
     if (manifest.get("model") or {}).get("from_configs"):
-        from zongheng.importers import ConfigError, network_from_configs
+        from zongheng.importers import network_from_configs
 
         try:
             network, _notes = network_from_configs(network, directory / "configs")
-        except (ConfigError, ValueError) as exc:
+        except InputError as exc:
             report.problems.append(f"recompile: the bundled configs cannot be read back: {exc}")
-            return
+            return None
         source = "builds from the bundled policy and configs"
+    report.recompiled = True
     if to_json(network) != model:
         report.problems.append(
-            f"recompile: model.json differs from what zongheng {zongheng.__version__} {source}")
-    report.recompiled = True
+            f"recompile: model.json differs from what zongheng {zongheng.__version__} {source}"
+            + _version_hint(manifest))
+        return None
+    return network
+
+
+def _version_hint(manifest: dict) -> str:
+    made = (manifest.get("tool") or {}).get("version")
+    return "" if made == zongheng.__version__ else \
+        f" (the bundle was made by zongheng {made}: audit it with that version)"
+
+
+def regenerate(directory: Path, manifest: dict, network: Network, report: AuditReport) -> None:
+    """Every obligation encoded again from ``network`` and compared with the bundled file:
+    the same obligations, in the same order, each the same formula."""
+    import z3
+
+    from zongheng.verifier.obligations import Encoder, smt2_text
+
+    enc = Encoder(network)
+    ours = [ob for spec in network.assertions for ob in enc.iter_obligations(spec)]
+    listed = [e for e in manifest.get("obligations", []) if isinstance(e, dict)]
+    theirs = [(e.get("name"), e.get("file", "")) for e in listed]
+    want = [ob.name for ob in ours]
+    if [n for n, _ in theirs] != want:
+        missing = [n for n in want if n not in {t for t, _ in theirs}]
+        extra = [n for n, _ in theirs if n not in set(want)]
+        report.problems.append(
+            "regenerate: the bundle's obligations are not the policy's assertions "
+            f"(missing {missing or 'none'}, not from the policy {extra or 'none'})"
+            + _version_hint(manifest))
+    files = dict(theirs)
+    for ob in ours:
+        rel = files.get(ob.name)
+        if rel is None or not (directory / rel).is_file() or _escapes(directory, rel):
+            continue
+        ctx = z3.Context()  # one context per pair: hash-consing makes equal terms one term
+        try:
+            bundled = z3.parse_smt2_string(
+                (directory / rel).read_text(encoding="utf-8", errors="replace"), ctx=ctx)
+        except z3.Z3Exception as exc:
+            report.problems.append(f"{rel}: not SMT-LIB z3 can read ({exc})")
+            continue
+        regenerated = z3.parse_smt2_string(smt2_text(ob), ctx=ctx)
+        if not z3.And(list(bundled), ctx).eq(z3.And(list(regenerated), ctx)):
+            report.problems.append(
+                f"{rel}: does not encode {ob.name} as the bundled policy gives it "
+                "(forged, or made by another encoder)" + _version_hint(manifest))
+    report.regenerated = True
 
 
 def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000,
-                 recompile: bool = False) -> AuditReport:
-    """Check every hash of a bundle, then re-run every obligation with the chosen solvers.
-
-    ``recompile`` also compiles the bundled policy and compares the model byte for byte
-    (meaningful with the zongheng version named in the manifest).
-    """
+                 recompile: bool = True, trust: Path | None = None) -> AuditReport:
+    """Check every hash of a bundle, regenerate every obligation from the bundled policy
+    (``recompile``, the default; it needs the zongheng version named in the manifest),
+    check the signature against ``trust`` (a public key), then re-run every obligation
+    with the chosen solvers. A manifest naming a path outside the bundle is refused
+    before any file is read."""
     run, missing = resolve_solvers(solver)
     report = AuditReport(str(directory), run, missing)
     try:
@@ -437,17 +520,29 @@ def audit_bundle(directory: Path, solver: str = "z3", timeout_ms: int = 300_000,
         report.problems.append(f"manifest.json: not a {BUNDLE_FORMAT} manifest")
         return report
     report.manifest = manifest
+    outside = outside_paths(manifest)
+    if outside:
+        report.problems.append(f"manifest.json: names paths outside the bundle "
+                               f"({', '.join(outside)}); refused, nothing was read")
+        return report
+    if trust is not None:
+        from zongheng.reports.signing import check_signature
+
+        report.problems += check_signature(directory / MANIFEST, trust)
+        report.signed = True
     _check_hashes(directory, manifest, report)
     _check_configs(directory, report, bool((manifest.get("model") or {}).get("from_configs")))
     if recompile:
-        check_recompile(directory, manifest, report)
+        network = rebuild(directory, manifest, report)
+        if network is not None:
+            regenerate(directory, manifest, network, report)
     for entry in manifest.get("obligations", []):
         ob = ObligationAudit(entry.get("file", "?"), entry.get("assertion", "?"),
                              entry.get("expected", "unsat"), entry.get("verify_answer", "?"))
         report.obligations.append(ob)
         path = directory / ob.file
-        if not path.is_file():
-            continue  # already reported as missing
+        if not path.is_file() or _escapes(directory, ob.file):
+            continue  # already reported
         text = path.read_text(encoding="utf-8", errors="replace")
         for name in run:
             ob.answers[name] = RUNNERS[name](text, timeout_ms)
@@ -478,7 +573,19 @@ def format_audit(report: AuditReport) -> str:
         lines.append(f"solvers: {s} is NOT installed, so it did not run"
                      " (pip install 'zongheng[audit]')")
     lines.append(f"hashes:  {report.files_checked} files checked, {len(report.problems)} problems")
-    if report.recompiled:
+    if report.signed:
+        bad = any(p.startswith("signature") for p in report.problems)
+        lines.append("signed:  " + ("the signature does NOT verify with the trusted key" if bad
+                                    else "manifest.json verifies with the trusted key"))
+    regen_bad = [p for p in report.problems if ": does not encode " in p or
+                 p.startswith(("regenerate:", "recompile:"))]
+    if report.regenerated and not regen_bad:
+        lines.append(f"encoded: every obligation is what this zongheng encodes from the bundled "
+                     f"policy ({len(report.obligations)} compared as terms)")
+    elif not report.recompiled:
+        lines.append("encoded: NOT regenerated (--no-regenerate): the hashes show the files "
+                     "are those the preparer listed, not that they encode the policy")
+    if report.recompiled and not any(p.startswith("recompile:") for p in report.problems):
         lines.append("model:   recompiling the bundled policy and reading its configs back "
                      "gives the bundled model.json" if (m.get("model") or {}).get("from_configs")
                      else "model:   recompiling the bundled policy gives the bundled model.json")

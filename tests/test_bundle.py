@@ -87,7 +87,7 @@ def bundle(tmp_path: Path) -> Path:
 
 
 def test_bundle_passes_audit_with_every_solver(bundle: Path):
-    report = audit_bundle(bundle, "all")
+    report = audit_bundle(bundle, "all", recompile=False)
     assert report.solvers == ["z3", "cvc5"]
     assert report.problems == []
     assert [ob.answers for ob in report.obligations] == [{"z3": "unsat", "cvc5": "unsat"}] * 2
@@ -125,7 +125,7 @@ def test_one_changed_byte_fails_the_audit(bundle: Path, target: str):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    report = audit_bundle(bundle, "z3")
+    report = audit_bundle(bundle, "z3", recompile=False)
     assert report.outcome == Outcome.BROKEN
     rel = path.relative_to(bundle).as_posix()
     assert any(p.startswith(rel) and "changed" in p for p in report.problems)
@@ -134,7 +134,7 @@ def test_one_changed_byte_fails_the_audit(bundle: Path, target: str):
 def test_missing_and_unlisted_files_fail_the_audit(bundle: Path):
     (bundle / "model.json").unlink()
     (bundle / "extra.smt2").write_text("(check-sat)\n")
-    report = audit_bundle(bundle, "z3")
+    report = audit_bundle(bundle, "z3", recompile=False)
     assert report.outcome == Outcome.BROKEN
     assert "model.json: missing" in report.problems
     assert "extra.smt2: not listed in the manifest" in report.problems
@@ -144,7 +144,7 @@ def test_sat_obligation_disagrees_with_expected_unsat(tmp_path: Path):
     net, policy = network(tmp_path)
     write_bundle(tmp_path / "b", net,
                  results((smt2_unsat_isolation(), "proven"), (smt2_sat(), "violated")), policy)
-    report = audit_bundle(tmp_path / "b", "all")
+    report = audit_bundle(tmp_path / "b", "all", recompile=False)
     assert report.problems == []
     assert report.obligations[1].answers == {"z3": "sat", "cvc5": "sat"}
     assert report.obligations[1].verify_answer == "sat"
@@ -224,7 +224,8 @@ def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bun
     digest = hashlib.sha256(forged.encode()).hexdigest()
     manifest["files"]["model.json"] = manifest["model"]["sha256"] = digest
     (bundle / MANIFEST).write_text(json.dumps(manifest))
-    assert audit_bundle(bundle, "z3").problems == []  # the hashes alone cannot see it
+    # the hashes alone cannot see it
+    assert audit_bundle(bundle, "z3", recompile=False).problems == []
     report = audit_bundle(bundle, "z3", recompile=True)
     assert report.outcome == Outcome.BROKEN
     assert any(p.startswith("recompile: model.json differs") for p in report.problems)
@@ -233,11 +234,11 @@ def test_recompile_catches_a_model_rewritten_together_with_its_hash(verified_bun
 def test_missing_cvc5_is_named_and_all_still_runs_z3(bundle: Path, monkeypatch):
 
     monkeypatch.setattr(bundle_module, "available_solvers", lambda: {"z3": True, "cvc5": False})
-    result = CliRunner().invoke(audit_command, [str(bundle), "--solver", "all"])
+    result = CliRunner().invoke(audit_command, [str(bundle), "--solver", "all", "--no-regenerate"])
     assert result.exit_code == 0, result.output
     assert "cvc5 is NOT installed, so it did not run" in result.stdout
     assert "every obligation is unsat with z3" in result.stdout
-    only = CliRunner().invoke(audit_command, [str(bundle), "--solver", "cvc5"])
+    only = CliRunner().invoke(audit_command, [str(bundle), "--solver", "cvc5", "--no-regenerate"])
     assert only.exit_code == 2 and "cvc5 is not installed" in only.stderr
 
 
@@ -247,7 +248,7 @@ def test_rewriting_a_bundle_replaces_it_and_foreign_dirs_are_refused(bundle: Pat
     net, policy = network(tmp_path)
     write_bundle(bundle, net, results((smt2_unsat_isolation(), "proven")), policy)
     assert len(list((bundle / "obligations").iterdir())) == 1  # the old two are gone
-    assert audit_bundle(bundle, "z3").outcome == Outcome.HOLDS
+    assert audit_bundle(bundle, "z3", recompile=False).outcome == Outcome.HOLDS
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "todo.txt").write_text("keep me")
@@ -281,10 +282,10 @@ def test_config_edited_after_compile_is_caught_even_when_bundled_so(tmp_path):
         cfg.read_bytes()).hexdigest()}}
     (out / "manifest.json").write_text(json.dumps(compile_manifest))
     write_bundle(tmp_path / "ok", net, results((smt2_unsat_isolation(), "proven")), policy, out)
-    assert audit_bundle(tmp_path / "ok", "z3").outcome == Outcome.HOLDS
+    assert audit_bundle(tmp_path / "ok", "z3", recompile=False).outcome == Outcome.HOLDS
     cfg.write_text("table inet zh { chain input { accept } }\n")  # hand edit, then bundle
     write_bundle(tmp_path / "b", net, results((smt2_unsat_isolation(), "proven")), policy, out)
-    report = audit_bundle(tmp_path / "b", "z3")
+    report = audit_bundle(tmp_path / "b", "z3", recompile=False)
     assert report.outcome == Outcome.BROKEN
     assert report.problems == [
         "configs/pe-hlj/nftables.nft: differs from what zongheng compile wrote"]

@@ -612,7 +612,8 @@ def test_golden_files(stem: str) -> None:
 
 # ---------------------------------------------------------------- injection
 
-_EVIL_DISPLAY = 'x"; permit ip any any; } { # \\" 税务局 $(reboot) ‮ ＂；'
+# bidi controls are refused by the parser (Trojan Source); a zero-width space is legal
+_EVIL_DISPLAY = 'x"; permit ip any any; } { # \\" 税务局 $(reboot) \u200b ＂；'
 
 
 def _statements(files: dict[str, bytes]) -> dict[str, list[str]]:

@@ -136,3 +136,12 @@ def test_every_command_has_a_section_in_docs_cli() -> None:
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     sections = re.findall(r"^### `([a-z-]+)[ `]", text, re.MULTILINE)
     assert sorted(sections) == sorted(help_commands())
+
+
+def test_the_readme_layout_names_every_top_level_folder() -> None:
+    text = README.read_text(encoding="utf-8")
+    layout = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    folders = [p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+               and not p.name.endswith(".egg-info") and p.name not in ("out", "build")]
+    missing = [f for f in folders + ["api.py"] if f"`{f}" not in layout]
+    assert missing == [], f"README's Layout does not name {missing}"

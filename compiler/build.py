@@ -1,6 +1,6 @@
 """Build the compiled network model from a checked plan and the expanded rules.
 
-Design (MPLS L3VPN, see README "Architecture"):
+Design (MPLS L3VPN, see docs/architecture.md):
 
 * one PE per region (``pe-<region>``), trunks along the region tree;
 * per department a vertical VRF ``V-<dept>`` and a horizontal attachment VRF
@@ -622,7 +622,7 @@ def reply_terms(services: Iterable[Service]) -> list[dict]:
     time exceeded). UDP has no such mark: a named UDP service answers from its
     port to the client's ephemeral ports (1024-65535); a rule without a service
     passes no UDP replies at all, since "every UDP packet" back would let the
-    other side open UDP connections (the verifier proves this, see README).
+    other side open UDP connections (the verifier proves this, see docs/language.md).
     """
     out: list[dict] = []
     for s in services:

@@ -1,75 +1,7 @@
 """Symbolic forwarding: every way one packet can go through the compiled model.
 
-Semantics (the model docstring, made exact; tests/simulator.py implements the
-same rules in plain Python and is the oracle the tests compare against):
-
-1. **Ingress.** A packet of class ``c`` enters at every interface whose
-   ``attached_class`` is ``c`` (the ``internet`` class at every exit's outside
-   interface; an Internet packet addressed to one exit's NAT addresses enters
-   only at that exit).
-2. **Arrival at an interface** of device ``d``: on an exit, static NAT rules
-   of that interface rewrite the destination first (DNAT); then ``acl_in``
-   applies. Stateless ACLs: first match, implicit deny. Stateful ACLs (exits):
-   a new packet is judged by the lines; a reply (``new`` false) passes when
-   the packet it replies to (reversed, as a new packet) is permitted by the
-   lines of some stateful ACL of the device (connection tracking).
-3. **Lookup** in the interface's VRF (``Network.vrf_routes``: own routes, then
-   the routes of every imported route target) or the global table: longest
-   prefix match on the destination, the first listed route wins among equal
-   prefixes. No match: drop.
-4. **Route kinds.** ``local``/``remote``: delivered at ``egress_interface`` of
-   ``egress_device`` (``acl_out`` applies there). Remote routes travel over the
-   VRF's tunnels when both ends have tunnels of that VRF, else over PE trunks;
-   no path: drop. A tunnel is transport only: its allowed IPs are not assumed
-   to filter anything, because the router targets carry vertical nets over
-   the MPLS backbone and their tunnel interfaces check no source, so a proof
-   must not lean on a filter only the Linux rendering (WireGuard) applies.
-   ``gateway``/``exit``: enter ``egress_device`` at ``entry_interface`` (its
-   ``acl_in`` applies), then delivered at ``egress_interface``. ``uplink``:
-   enter ``egress_device`` at ``entry_interface`` and continue at step 2. ``blackhole``: drop.
-5. **Leaving an exit**: static NAT rules of the egress interface rewrite the
-   source of their inside host, ``source`` rules rewrite sources inside their
-   prefix to the first overload address of the pool (``pool_first``).
-6. At most ``MAX_DEVICES`` arrivals per packet (a forwarding loop drops).
-
-Not modelled: un-NAT of replies to source-translated connections (a reply
-exists only if its connection was opened, and the opening packet is checked
-itself). This is sound for every statement kind, the built-in exit-only,
-air-gap and isolation assertions included. The emitted exits un-NAT only
-packets of a session an inside host opened (Cisco PAT under zone-based
-inspection, SRX sessions, nftables conntrack): an unsolicited packet to a
-pool address is not translated, so it is looked up as the pool address, as
-here. An un-NATed reply R (pool address and port put back to the inside
-host x and its port) is, from the exit's outside interface on, the packet
-T = R with destination x and that port: an Internet packet addressed to x
-directly, which this model does enter at that exit (step 1: x is no NAT
-address). Step 2's tracking passes T, a reply, because its opener (x ->
-server before source NAT) was permitted by the lines of the exit's
-stateful inside ACL; the model does not even ask whether the connection
-was opened. From there T's lookup, path, deliveries and headers are R's.
-Deny statements judge new packets only, and R is a reply; allow statements
-undo NAT on their replies themselves (check.py); the others judge a packet
-by ingress class and source, ``new``, delivery class, final addresses and
-exits crossed, all equal for R and T (only a waiver's services see T's
-inside port in place of R's translated one). So any real
-un-NATed packet that breaks an assertion has a twin T the verifier finds.
-Assumed, and true of compiled models (tests/test_verifier_unnat.py): every
-ACL of an exit is stateful and every exit interface has one (a connection
-that passed no stateful ACL would leave T untracked), and no inside address
-is a NAT address of an exit. A full-cone NAT (un-NAT of unsolicited packets)
-is outside the argument for deny statements naming ports.
-
-Two relaxed modes for defence-in-depth: ``no_acl`` (every ACL permits) and
-``leak_routes`` (every PE VRF holds every own and every route-target route of
-the network; equal prefixes from different VRFs may all be chosen). Exactly:
-a lookup in any VRF of a ``pe`` device searches the union of the own routes
-of every VRF of every ``pe`` device and of every route-target table's routes
-(no import filter, no own-VRF exclusion); every route of the longest
-matching prefix is a possible choice, each one journey, whichever VRF or
-route target it came from (a leaked table has no order to break ties; the
-compiled model never lists one prefix twice in one VRF or route target).
-Global tables and non-PE devices are unchanged. tests/simulator.py's
-``leak_routes`` mode implements this and the oracle tests compare.
+The semantics encoded here (steps 1-6), why leaving out un-NAT of replies is sound, and
+the relaxed ``--defence`` modes are in docs/semantics.md; tests/simulator.py is the oracle.
 """
 
 from __future__ import annotations

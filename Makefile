@@ -11,7 +11,7 @@ DEBS   := nftables iproute2 iptables strongswan-charon strongswan-swanctl \
 $(BIN)/zongheng: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,audit,bench]'
+	$(BIN)/pip install --quiet -e '.[test,audit,bench,dask]'
 	touch $@
 
 setup: $(BIN)/zongheng

@@ -34,6 +34,7 @@ from zongheng.compiler.source import read_input
 from zongheng.verifier.results import AssertionResult, Outcome, outcome
 
 if TYPE_CHECKING:
+
     from zongheng.emulation.core import Report as EmulateReport
     from zongheng.importers.drift import Finding
     from zongheng.reports.bundle import AuditReport
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from zongheng.verifier.query import QueryAnswer
 
 Policy = "str | Path | Compiled | Subject"
+Progress = "Callable[[int, int], None]"  # (obligations done, total)
 
 __all__ = [
     "Compiled", "Drift", "Policy", "Subject", "Verification", "audit", "audit_config",
@@ -112,14 +114,25 @@ class Verification:
 
 
 def verify(policy: Policy, *, timeout_s: int = 60, defence: bool = False,
-           from_configs: str | Path | None = None, with_smt2: bool = False) -> Verification:
+           from_configs: str | Path | None = None, with_smt2: bool = False,
+           workers: int | None = None, scheduler: str | None = None,
+           cache: str | Path | None = None, progress: Progress | None = None) -> Verification:
     """Prove every built-in and policy assertion (``defence``: also with ACLs removed and
-    with routing leaked; ``with_smt2``: keep each obligation's SMT-LIB text for a bundle)."""
-    from zongheng.verifier.obligations import verify_network
+    with routing leaked; ``with_smt2``: keep each obligation's SMT-LIB text for a bundle).
+
+    ``workers``: local processes (default: the machine's cores); ``scheduler``: a Dask
+    scheduler address to solve on instead; ``cache``: a directory of earlier answers,
+    so a re-run solves only obligations whose formula changed. ``progress(done, total)``
+    is called as obligations finish. The results are the same bytes however it runs.
+    """
+    from zongheng.verifier.engine import default_workers, verify_network
+    from zongheng.verifier.solving import Options
 
     subj = subject(policy, from_configs)
+    opts = Options(workers=default_workers() if workers is None else workers,
+                   scheduler=scheduler, cache=Path(cache) if cache is not None else None)
     results = verify_network(subj.network, timeout_ms=timeout_s * 1000, defence=defence,
-                             with_smt2=with_smt2)
+                             with_smt2=with_smt2, options=opts, progress=progress)
     return Verification(subj, results)
 
 
@@ -221,11 +234,14 @@ class Report:
 
 
 def report(policy: Policy, timeout_s: int = 60,
-           from_configs: str | Path | None = None) -> Report:
+           from_configs: str | Path | None = None, workers: int | None = None,
+           scheduler: str | None = None, cache: str | Path | None = None,
+           progress: Progress | None = None) -> Report:
     """The auditor's report: one self-contained HTML page (no date: same input, same bytes)."""
     from zongheng.reports.html_report import render_report
 
-    run = verify(subject(policy, from_configs), timeout_s=timeout_s, defence=True)
+    run = verify(subject(policy, from_configs), timeout_s=timeout_s, defence=True,
+                 workers=workers, scheduler=scheduler, cache=cache, progress=progress)
     subj = run.subject
     network, plan = subj.network, subj.compiled.plan
     file = subj.compiled.network.policy_file

@@ -13,7 +13,7 @@ from pathlib import Path
 from zongheng.compiler.pipeline import compile_text
 from zongheng.compiler.scaffold import scaffold
 from zongheng.reports.bundle import audit_bundle, available_solvers, write_bundle
-from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.engine import verify_network
 
 SIZES = [(2, 2, 2), (5, 4, 3), (10, 8, 4)]
 

@@ -11,7 +11,15 @@ import click
 
 from zongheng import api
 from zongheng.cli import exits
-from zongheng.cli.common import Command, fail, finish, load, subject
+from zongheng.cli.common import (
+    Command,
+    fail,
+    finish,
+    load,
+    progress_bar,
+    proving_options,
+    subject,
+)
 from zongheng.importers import TARGET_MODULES
 
 
@@ -56,7 +64,9 @@ def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
               help="Report on the network the configs in DIR build "
                    "(DIR/<device>/<target>.<ext>), as verify --from-configs.")
-def report_command(file: str, out: str, timeout: int, from_configs: str | None) -> None:
+@proving_options
+def report_command(file: str, out: str, timeout: int, from_configs: str | None,
+                   workers: int | None, scheduler: str | None, cache: str | None) -> None:
     """Write the auditor's report of policy FILE: one self-contained HTML file.
 
     It states what was proven about the compiled network: every assertion with
@@ -74,7 +84,9 @@ def report_command(file: str, out: str, timeout: int, from_configs: str | None) 
 
     if Path(out).is_dir():
         fail(f"{out}: error: is a directory, not a file to write the report to")
-    page = api.report(subject(file, from_configs), timeout_s=timeout)
+    with progress_bar(True) as progress:
+        page = api.report(subject(file, from_configs), timeout_s=timeout, workers=workers,
+                          scheduler=scheduler, cache=cache, progress=progress)
     try:
         write_report(out, page.html)
     except ReportError as exc:

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -95,3 +95,36 @@ def interrupt_on_sigterm() -> Iterator[None]:
 
 def finish(outcome: api.Outcome) -> NoReturn:
     sys.exit(exits.of(outcome))
+
+
+def proving_options(f: Callable) -> Callable:
+    """``--workers``, ``--scheduler`` and ``--cache``: how a proving command runs its
+    obligations (../shared/spec/cli.md); every way gives the same results."""
+    f = click.option("--cache", "cache", type=click.Path(file_okay=False), metavar="DIR",
+                     help="Keep each obligation's answer by the hash of its formula; a "
+                          "re-run solves only what changed.")(f)
+    f = click.option("--scheduler", "scheduler", metavar="ADDRESS",
+                     help="Solve on this Dask distributed scheduler (pip install "
+                          "'zongheng[dask]').")(f)
+    f = click.option("--workers", "workers", type=click.IntRange(min=1), metavar="N",
+                     help="Local worker processes [default: the machine's cores].")(f)
+    return f
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar of obligations on a terminal's stderr; nothing otherwise (CI
+    logs, ``--format json``)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("proving", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("obligations", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+        yield update

@@ -8,7 +8,15 @@ import click
 
 from zongheng import api
 from zongheng.cli import exits
-from zongheng.cli.common import Command, fail, finish, load, subject
+from zongheng.cli.common import (
+    Command,
+    fail,
+    finish,
+    load,
+    progress_bar,
+    proving_options,
+    subject,
+)
 from zongheng.reports.lint_formats import LINT_FORMATS
 from zongheng.reports.verdicts import FORMATS
 
@@ -29,9 +37,11 @@ from zongheng.reports.verdicts import FORMATS
               help="Also check isolation with ACLs removed and with routing leaked.")
 @click.option("--sign", "sign", type=click.Path(dir_okay=False), metavar="KEY",
               help="Sign the bundle's manifest with this Ed25519 private key (with --bundle).")
+@proving_options
 def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str | None,
                    from_configs: str | None, timeout: int, defence: bool,
-                   sign: str | None) -> None:
+                   sign: str | None, workers: int | None, scheduler: str | None,
+                   cache: str | None) -> None:
     """Prove every built-in and policy assertion on the compiled network.
 
     Exit 0: all proven; 1: an assertion is violated (this wins over unknown);
@@ -42,7 +52,10 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     if sign is not None and bundle_dir is None:
         fail("--sign needs --bundle DIR")
     subj = subject(file, from_configs)
-    run = api.verify(subj, timeout_s=timeout, defence=defence, with_smt2=bundle_dir is not None)
+    with progress_bar(fmt == "text") as progress:
+        run = api.verify(subj, timeout_s=timeout, defence=defence,
+                         with_smt2=bundle_dir is not None, workers=workers,
+                         scheduler=scheduler, cache=cache, progress=progress)
     network = subj.network
     sha = network.policy_sha256
     if fmt == "text":

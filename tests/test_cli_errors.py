@@ -90,12 +90,12 @@ def test_debug_shows_the_traceback(monkeypatch):
 
 def test_a_value_error_inside_is_a_bug_not_bad_input(monkeypatch):
     """The command layer no longer reads every ValueError as the user's mistake."""
-    from zongheng.verifier import obligations
+    from zongheng.verifier import engine
 
     def broken(*args, **kwargs):
         raise ValueError("planted")
 
-    monkeypatch.setattr(obligations, "verify_network", broken)
+    monkeypatch.setattr(engine, "verify_network", broken)
     result = _run("verify", str(MINIMAL))
     assert result.exit_code == 4 and "internal error" in result.stderr
 

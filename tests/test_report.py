@@ -19,7 +19,7 @@ from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_file
 from zongheng.reports import html_report as audit_report
 from zongheng.verifier import obligations as check
-from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.engine import verify_network
 from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, summary
 
 MINIMAL = POLICIES / "minimal.zh"

@@ -143,7 +143,7 @@ def test_scaffold_compiles(tmp_path, departments: int, cities: int, counties: in
 def test_scaffold_assertions_are_proven(tmp_path, departments: int, cities: int,
                                         counties: int) -> None:
     """A scaffold is only useful as a benchmark if its own assertions hold."""
-    from zongheng.verifier.obligations import verify_network
+    from zongheng.verifier.engine import verify_network
 
     path = tmp_path / "synthetic.zh"
     path.write_text(scaffold(departments, cities, counties), encoding="utf-8")

@@ -24,8 +24,9 @@ from zongheng.compiler.model import (
     Statement,
     Waiver,
 )
+from zongheng.verifier.engine import verify_network
 from zongheng.verifier.forwarding import Forwarding
-from zongheng.verifier.obligations import Encoder, defence_status, solve, verify_network
+from zongheng.verifier.obligations import Encoder, defence_status, solve
 from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample
 
 
@@ -156,7 +157,7 @@ def test_default_route_in_vertical_vrf_is_a_routing_leak():
     assert status(verify_network(bad, with_smt2=False), "exit-only").status == PROVEN
     assert defence_status(bad, spec, 30_000)["routing_only"] == VIOLATED
     enc = Encoder(bad, Forwarding(bad, no_acl=True))
-    ob = enc.obligations(spec)[0]
+    ob = enc.obligations(spec, split=False)[0]
     r = solve(enc, ob, 30_000, False)
     assert r.status == VIOLATED
     assert r.counterexample.src_class == "vertical(tax)@north"

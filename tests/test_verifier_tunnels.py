@@ -14,7 +14,7 @@ from model_builders import FIXTURE_POLICY
 from simulator import TCP, Pkt, Simulator, ip
 
 from zongheng.compiler.pipeline import compile_text
-from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.engine import verify_network
 from zongheng.verifier.results import PROVEN
 
 CROSS_SITE = FIXTURE_POLICY + """

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_policy
 from zongheng.verifier import obligations as check
-from zongheng.verifier.obligations import verify_network
+from zongheng.verifier.engine import verify_network
 
 MINIMAL = str(Path(__file__).resolve().parent.parent / "policies" / "minimal.zh")
 
@@ -31,7 +31,7 @@ class _NoAnswer:
 
 def no_answer(monkeypatch) -> None:
     real = check.z3.SolverFor
-    monkeypatch.setattr(check.z3, "SolverFor", lambda logic: _NoAnswer(real(logic)))
+    monkeypatch.setattr(check.z3, "SolverFor", lambda logic, **kw: _NoAnswer(real(logic, **kw)))
 
 
 def test_unknown_is_never_proven(monkeypatch):

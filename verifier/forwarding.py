@@ -92,6 +92,22 @@ class _Table:
         return out
 
 
+class Target:
+    """The delivery classes a query asks about, as a set (callable like a predicate).
+
+    Its frozenset keys the per-table candidate-route cache: frozensets cache their
+    hash, so asking for a table's candidates once per ingress point costs a lookup.
+    """
+
+    __slots__ = ("accepted",)
+
+    def __init__(self, accepted: frozenset[str | None]):
+        self.accepted = accepted
+
+    def __call__(self, cls: str | None) -> bool:
+        return cls in self.accepted
+
+
 class Forwarding:
     """Builds path leaves of the model as z3 terms; caches per table and header."""
 
@@ -152,6 +168,38 @@ class Forwarding:
         self._trees: dict[tuple[str, str | None], dict[tuple, tuple]] = {}
         self._transit_path: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
         self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
+        self._candidates: dict[tuple, tuple[int, ...]] = {}
+        self._bfs: dict[str, dict[str, str | None]] = {}
+
+    def target_of(self, test: Callable[[str | None], bool]) -> Target:
+        """``test`` as a Target over the model's classes (and None: not attached)."""
+        if isinstance(test, Target):
+            return test
+        names = [c.name for c in self.net.classes] + [None]
+        return Target(frozenset(c for c in names if test(c)))
+
+    def candidates(self, t: _Table, target: Target) -> tuple[int, ...]:
+        """Indices of the routes of ``t`` that can lead to a delivery in ``target``.
+
+        Exactly the routes ``_follow`` does not prune at once: local, remote, gateway
+        and exit routes whose egress interface is attached to a target class, and
+        every uplink (its far table decides). Computed once per (table, target): a
+        province's horizontal table holds tens of thousands of routes, and without this
+        every ingress point would walk all of them to find the few that matter.
+        """
+        key = (t.key, target.accepted)
+        got = self._candidates.get(key)
+        if got is None:
+            keep = []
+            for k, r in enumerate(t.routes):
+                if r.kind == "uplink":
+                    keep.append(k)
+                elif r.kind in ("local", "remote", "gateway", "exit"):
+                    out = self.ifaces.get((r.egress_device, r.egress_interface))
+                    if out is not None and out.attached_class in target.accepted:
+                        keep.append(k)
+            got = self._candidates[key] = tuple(keep)
+        return got
 
     # ------------------------------------------------------------ ingress
     def ingress_points(self, cls: str) -> list[tuple[str, str]]:
@@ -368,23 +416,31 @@ class Forwarding:
         return self._paths[key]
 
     def _trunk_path(self, a: str, b: str) -> list[str] | None:
-        prev: dict[str, str | None] = {a: None}
-        todo = deque([a])
-        while todo:
-            cur = todo.popleft()
-            if cur == b:
-                break
-            for n in self._trunk_adj.get(cur, []):
-                if n not in prev:
-                    prev[n] = cur
-                    todo.append(n)
+        prev = self._bfs_tree(a)
         if b not in prev:
             return None
-        out, cur2 = [], b
-        while cur2 is not None:
-            out.append(cur2)
-            cur2 = prev[cur2]
+        out: list[str] = []
+        cur: str | None = b
+        while cur is not None:
+            out.append(cur)
+            cur = prev[cur]
         return list(reversed(out))
+
+    def _bfs_tree(self, a: str) -> dict[str, str | None]:
+        """Breadth-first predecessors over the trunks from ``a``, once per source (a path
+        to b read from it is the one a search stopping at b finds: same visiting order)."""
+        got = self._bfs.get(a)
+        if got is None:
+            prev: dict[str, str | None] = {a: None}
+            todo = deque([a])
+            while todo:
+                cur = todo.popleft()
+                for n in self._trunk_adj.get(cur, []):
+                    if n not in prev:
+                        prev[n] = cur
+                        todo.append(n)
+            got = self._bfs[a] = prev
+        return got
 
     def in_set(self, x: z3.BitVecRef, prefixes: tuple[str, ...]) -> z3.BoolRef:
         """``x`` in the union of ``prefixes`` (merged, cached per term)."""
@@ -441,6 +497,8 @@ class Forwarding:
         the first lookup).
         """
         self._within = None if self._late_dnat else within
+        if target is not None:
+            target = self.target_of(target)
         return self._arrive(device, interface, f, [], [], False, 0, target)
 
     def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,
@@ -464,7 +522,8 @@ class Forwarding:
         out: list[Leaf] = []
         t = self.table(device, iface.vrf, self._within)
         key = t.key
-        for k, r in enumerate(t.routes):
+        for k in (range(len(t.routes)) if explain else self.candidates(t, target)):
+            r = t.routes[k]
             sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
             if not sub:
                 continue

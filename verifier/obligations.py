@@ -22,14 +22,21 @@ prefix, delivery class and destination prefix, services) from the query.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import z3
 
 from zongheng.compiler.errors import InternalError
-from zongheng.compiler.model import AssertionSpec, Network, Statement, Waiver
-from zongheng.verifier.forwarding import Forwarding, Leaf, merge_prefixes
+from zongheng.compiler.model import (
+    AssertionSpec,
+    EndpointClass,
+    Network,
+    Statement,
+    Waiver,
+    class_owner,
+)
+from zongheng.verifier.forwarding import Forwarding, Leaf, Target, merge_prefixes
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -57,6 +64,7 @@ from zongheng.verifier.terms import (
 )
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
+Only = frozenset[str] | None  # the ingress classes of one obligation (None: all)
 
 
 @dataclass
@@ -103,6 +111,7 @@ class Encoder:
         self._keep: list[object] = []
         self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
         self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
+        self._members: dict[str, frozenset[str]] | None = None
         self.exit_static: list[tuple[str, str, str]] = []  # (exit, inside host, public)
         for d in network.devices:
             for r in d.nat:
@@ -135,10 +144,15 @@ class Encoder:
         if within is not None:
             cut = tuple(merge_prefixes([p for ps in within.values() for p in ps]))
         out = []
+        targets: dict[str | None, Target] = {}  # by the owner ``relates`` compares
         for cls in sorted(pairs):
-            tgt = target
-            if st is not None and st.distinct_owners:
-                tgt = _related(target, st, cls)
+            # a Target once per owner (what ``relates`` looks at), not per class or point
+            related = st is not None and st.distinct_owners
+            key = class_owner(cls) if related else "*"  # owner None is an owner here
+            tgt = targets.get(key)
+            if tgt is None:
+                tgt = targets[key] = self.fw.target_of(
+                    _related(target, st, cls) if related else target)
             for dev, ifn in self.fw.ingress_points(cls):
                 leaves = self.fw.leaves(dev, ifn, self.f, tgt, cut)
                 if not leaves and not negate:
@@ -201,8 +215,8 @@ class Encoder:
         got = self._replies.get(key)
         if got is None:
             pts = self.classes[cls].prefixes if cls in self.classes else ()
-            got = self.fw.leaves(lf.final_device, lf.final_interface, r, lambda c: c == cls,
-                                 tuple(pts) if pts else None)
+            got = self.fw.leaves(lf.final_device, lf.final_interface, r,
+                                 Target(frozenset((cls,))), tuple(pts) if pts else None)
             self._replies[key] = got
             self._keep.append(r)
         return got
@@ -214,28 +228,67 @@ class Encoder:
             if leaves else z3.BoolVal(False)
 
     # ------------------------------------------------------------ statements
-    def obligations(self, spec: AssertionSpec) -> list[Obligation]:
-        return list(self.iter_obligations(spec))
+    def obligations(self, spec: AssertionSpec, split: bool = True) -> list[Obligation]:
+        return list(self.iter_obligations(spec, split))
 
-    def iter_obligations(self, spec: AssertionSpec) -> Iterator[Obligation]:
+    def iter_obligations(self, spec: AssertionSpec, split: bool = True
+                         ) -> Iterator[Obligation]:
         """The obligations of ``spec`` in order, each built when asked for (a caller that
-        stops at the first violation builds no more)."""
-        for i, st in enumerate(spec.statements):
-            base = f"{spec.name}/{i}"
-            if st.kind == "deny":
-                yield self.deny(base, spec, st)
-            elif st.kind == "allow":
-                yield self.allow(base, spec, st)
-            elif st.kind == "isolated":
-                yield from self.isolated(base, spec, st)
-            elif st.kind == "via-exit":
-                yield self.via_exit(base, spec, st)
-            else:
-                raise InternalError(f"unknown statement kind {st.kind!r}")
+        stops at the first violation builds no more).
 
-    def deny(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
+        ``split`` (the default) gives one obligation per statement part and ingress
+        group (a department's classes of one kind at every site: ``vertical(tax)``):
+        a part's query is a disjunction over its ingress classes, so it is satisfiable
+        iff one of these is (docs/semantics.md, "Decomposition"). ``split=False`` is
+        the whole-network encoding, kept as a second opinion.
+        """
+        for i, st in enumerate(spec.statements):
+            for part, groups in self.parts(st):
+                for group in (groups if split else (None,)):
+                    yield self.unit(spec, i, part, group)
+
+    def group_of(self, cls: str) -> str:
+        return group_of(self.classes, cls)
+
+    def members(self, group: str) -> frozenset[str]:
+        """The classes of an ingress group (and the group's own name: a class outside
+        the model, such as one only a statement names, is its own group)."""
+        if self._members is None:
+            found: dict[str, set[str]] = {}
+            for c in self.net.classes:
+                found.setdefault(self.group_of(c.name), set()).add(c.name)
+            self._members = {g: frozenset(cs) for g, cs in found.items()}
+        return self._members.get(group, frozenset()) | {group}
+
+    def parts(self, st: Statement) -> list[tuple[str, tuple[str, ...]]]:
+        return statement_parts(self.net, st)
+
+    def unit(self, spec: AssertionSpec, index: int, part: str, group: str | None
+             ) -> Obligation:
+        """One obligation: statement ``index`` of ``spec``, its ``part``, the ingress
+        classes of ``group`` (None: every ingress class at once)."""
+        cls = None if group is None else self.members(group)
+        st = spec.statements[index]
+        base = f"{spec.name}/{index}"
+        if part == "deny":
+            ob = self.deny(base, spec, st, cls)
+        elif part == "allow":
+            ob = self.allow(base, spec, st, cls)
+        elif part in ("out", "in"):
+            ob = self.isolated(base, spec, st, cls, (part,))[0]
+        elif part == "via-exit":
+            ob = self.via_exit(base, spec, st, cls)
+        else:
+            raise InternalError(f"unknown obligation part {part!r}")
+        if group is not None:
+            ob.name = f"{ob.name}/{group}"
+            ob.description = f"{ob.description} (entering from {group})"
+        return ob
+
+    def deny(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
+             ) -> Obligation:
         f = self.f
-        src, dst = _pmap(st.src), _pmap(st.dst)
+        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]),
@@ -248,9 +301,10 @@ class Encoder:
                           f"a new connection {st.text.removeprefix('deny ')} is delivered",
                           formula, ing, "deny")
 
-    def allow(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
+    def allow(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
+              ) -> Obligation:
         f = self.f
-        src, dst = _pmap(st.src), _pmap(st.dst)
+        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), self.reply_returns(cls, lf)])
@@ -267,40 +321,46 @@ class Encoder:
                           f"a new connection {st.text.removeprefix('allow ')} is dropped",
                           formula, ing, "allow")
 
-    def isolated(self, base: str, spec: AssertionSpec, st: Statement) -> list[Obligation]:
+    def isolated(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None,
+                 parts: tuple[str, ...] = ("out", "in")) -> list[Obligation]:
+        """``isolated X``: (out) a packet from X delivered outside it, (in) a packet from
+        outside X delivered into it; only the ``parts`` asked for are built."""
         f = self.f
         inside = _pmap(st.src)
+        text = st.text
+        out: list[Obligation] = []
 
         def out_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             in_x = self.fw.in_set(lf.fields.dst, inside[lf.cls]) if lf.cls in inside \
                 else z3.BoolVal(False)
             return conj([neg(in_x), neg(self.waived(spec.waivers, cls, lf))])
 
-        ing_out = self._ingress(inside, lambda c: True, _per_dst(out_leaf))
-
         def in_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             return conj([self.fw.in_set(lf.fields.dst, inside[lf.cls]),
                          neg(self.waived(spec.waivers, cls, lf))])
 
-        outside = {c.name: c.prefixes for c in self.net.classes}
-
         def not_inside_src(cls: str, dev: str) -> z3.BoolRef:
             return z3.Not(self.fw.in_set(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
 
-        ing_in = self._ingress(outside, lambda c: c in inside, _per_dst(in_leaf), not_inside_src,
-                               within=inside)
-        text = st.text
-        return [
-            Obligation(f"{base}/out", spec.name, st, f"a packet from inside {text} leaves it",
-                       z3.And(self.wf, z3.Or([x.formula for x in ing_out]) if ing_out
-                              else z3.BoolVal(False)), ing_out, "out"),
-            Obligation(f"{base}/in", spec.name, st, f"a packet from outside {text} enters it",
-                       z3.And(self.wf, z3.Or([x.formula for x in ing_in]) if ing_in
-                              else z3.BoolVal(False)), ing_in, "in"),
-        ]
+        if "out" in parts:
+            ing_out = self._ingress(_only(inside, only), lambda c: True, _per_dst(out_leaf))
+            out.append(Obligation(
+                f"{base}/out", spec.name, st, f"a packet from inside {text} leaves it",
+                z3.And(self.wf, z3.Or([x.formula for x in ing_out]) if ing_out
+                       else z3.BoolVal(False)), ing_out, "out"))
+        if "in" in parts:
+            outside = _only({c.name: c.prefixes for c in self.net.classes}, only)
+            ing_in = self._ingress(outside, lambda c: c in inside, _per_dst(in_leaf),
+                                   not_inside_src, within=inside)
+            out.append(Obligation(
+                f"{base}/in", spec.name, st, f"a packet from outside {text} enters it",
+                z3.And(self.wf, z3.Or([x.formula for x in ing_in]) if ing_in
+                       else z3.BoolVal(False)), ing_in, "in"))
+        return out
 
-    def via_exit(self, base: str, spec: AssertionSpec, st: Statement) -> Obligation:
-        src, dst = _pmap(st.src), _pmap(st.dst)
+    def via_exit(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
+                 ) -> Obligation:
+        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             bad: list[z3.BoolRef] = []
@@ -434,6 +494,36 @@ class Encoder:
         return None
 
 
+def group_of(classes: dict[str, EndpointClass], cls: str) -> str:
+    """The ingress group of a class: ``kind(owner)`` (a department's or private net's
+    classes of one kind at every site), or the kind alone."""
+    c = classes.get(cls)
+    if c is None:
+        return cls
+    return f"{c.kind}({c.owner})" if c.owner else c.kind
+
+
+def statement_parts(network: Network, st: Statement) -> list[tuple[str, tuple[str, ...]]]:
+    """The parts of a statement and the ingress groups each one is split over."""
+    classes = {c.name: c for c in network.classes}
+
+    def groups(names: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted({group_of(classes, c) for c in names}))
+    if st.kind in ("deny", "allow", "via-exit"):
+        return [(st.kind, groups(_pmap(st.src)))]
+    if st.kind == "isolated":
+        return [("out", groups(_pmap(st.src))), ("in", groups(classes))]
+    raise InternalError(f"unknown statement kind {st.kind!r}")
+
+
+def _only(pairs: dict[str, tuple[str, ...]], classes: frozenset[str] | None
+          ) -> dict[str, tuple[str, ...]]:
+    """``pairs`` cut to some ingress classes (None: all of them)."""
+    if classes is None:
+        return pairs
+    return {c: ps for c, ps in pairs.items() if c in classes}
+
+
 def _per_dst(per_leaf: Callable[[str, Leaf], z3.BoolRef], exits: bool = False
              ) -> Callable[[str, Leaf], z3.BoolRef]:
     """``per_leaf`` asked once per (ingress class, delivery class, final destination term)
@@ -474,14 +564,18 @@ def _contains(prefix: str, addr: str) -> bool:
     return n == 0 or (a >> (32 - n)) == (net >> (32 - n))
 
 
+def smt2_header(ob: Obligation) -> str:
+    """The comment header of an obligation's script: what it asks, where it comes from."""
+    return (f"; zongheng obligation {ob.name}\n; assertion: {ob.assertion}\n"
+            f"; statement: {ob.statement.text} ({ob.statement.location})\n"
+            f"; asks: is there {ob.description}?\n"
+            "; expected: unsat (sat = a counterexample exists)\n")
+
+
 def smt2_text(ob: Obligation) -> str:
     s = z3.Solver()
     s.add(ob.formula)
-    header = (f"; zongheng obligation {ob.name}\n; assertion: {ob.assertion}\n"
-              f"; statement: {ob.statement.text} ({ob.statement.location})\n"
-              f"; asks: is there {ob.description}?\n"
-              "; expected: unsat (sat = a counterexample exists)\n")
-    return header + s.to_smt2()
+    return smt2_header(ob) + s.to_smt2()
 
 
 def solve(enc: Encoder, ob: Obligation, timeout_ms: int, with_smt2: bool) -> ObligationResult:
@@ -538,16 +632,3 @@ def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int,
             out[f"{mode}_example"] = (f"{cx.src_class} -> {cx.dst_class} "
                                       f"{cx.protocol}{port} ({cx.src} -> {cx.dst})")
     return out
-
-
-def verify_network(network: Network, timeout_ms: int = 60_000, defence: bool = False,
-                   with_smt2: bool = True) -> list[AssertionResult]:
-    enc = Encoder(network)
-    relaxed: dict[str, Encoder] = {}
-    results = []
-    for spec in network.assertions:
-        res = check_spec(enc, spec, timeout_ms, with_smt2)
-        if defence and spec.statements and all(st.kind != "allow" for st in spec.statements):
-            res.defence = defence_status(network, spec, timeout_ms, relaxed)
-        results.append(res)
-    return results

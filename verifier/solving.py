@@ -1,0 +1,197 @@
+"""One obligation, start to end: its SMT-LIB text, the answer for that text (solved in a
+fresh context, or found in the cache), and its result with a counterexample read off
+the obligation under exactly the answer's values.
+
+A result therefore depends only on the obligation's text, never on which process solved
+it, in what order, or whether it came from the cache. The cache keeps (status, model
+values) under the sha256 of the z3 version, the timeout and the text; an unknown answer
+is never kept (it may be decided next time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import z3
+
+from zongheng.compiler.errors import InputError
+from zongheng.compiler.model import Network
+from zongheng.verifier.obligations import Encoder, Obligation, smt2_header
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, ObligationResult
+
+Values = list[tuple[str, int, int]]  # (constant name, bit width or 0 for Bool, value)
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One obligation, named by where it comes from (cheap to send to a process)."""
+
+    spec: int
+    statement: int
+    part: str
+    group: str | None  # the ingress group; None: the whole-network encoding
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: ``workers`` local processes (1: in this one), or a Dask ``scheduler``;
+    ``cache``: a directory of earlier results."""
+
+    timeout_ms: int = 60_000
+    with_smt2: bool = False
+    workers: int = 1
+    scheduler: str | None = None
+    cache: Path | None = None
+    split: bool = True
+
+
+# ------------------------------------------------------------------ one obligation
+_LET_NAME = re.compile(r"[$?]x\d+")
+
+
+def body_of(ob: Obligation) -> str:
+    """The obligation's SMT-LIB script without its comment header: what is solved,
+    hashed and cached (a comment or a moved line number does not change the query).
+
+    z3 names and orders shared subterms by their ids (``$x257``), which depend on every
+    term the process built before. The formula is printed from a copy in a fresh
+    context (made by one walk from the root, so its ids follow the structure alone) and
+    the names renumbered in order of first appearance: the text is the same in any
+    process, after any other obligation.
+    """
+    ctx = z3.Context()  # a copy made by one walk from the root: ids follow the structure
+    s = z3.Solver(ctx=ctx)
+    s.add(ob.formula.translate(ctx))
+    return canonical_lets(s.to_smt2())
+
+
+def canonical_lets(text: str) -> str:
+    names: dict[str, str] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        got = names.get(m.group(0))
+        if got is None:
+            got = names[m.group(0)] = f"{m.group(0)[0]}x{len(names)}"
+        return got
+    return _LET_NAME.sub(rename, text)
+
+
+def solve_text(body: str, timeout_ms: int) -> tuple[str, Values]:
+    """Solve one SMT-LIB script in a fresh context; on sat, the model as plain values.
+    Needs nothing but z3: this is what a Dask worker runs."""
+    ctx = z3.Context()
+    s = z3.SolverFor("QF_BV", ctx=ctx)
+    s.set("timeout", timeout_ms)
+    s.from_string(body)
+    r = s.check()
+    if r == z3.unsat:
+        return PROVEN, []
+    if r != z3.sat:
+        return UNKNOWN, []
+    m = s.model()
+    values: Values = []
+    for d in sorted(m.decls(), key=lambda d: d.name()):
+        if d.arity() != 0:
+            continue
+        v = m[d]
+        if z3.is_bv_value(v):
+            values.append((d.name(), v.size(), v.as_long()))
+        elif z3.is_true(v) or z3.is_false(v):
+            values.append((d.name(), 0, int(z3.is_true(v))))
+    return VIOLATED, values
+
+
+def pinned_model(ob: Obligation, values: Values) -> z3.ModelRef:
+    """A model of ``ob.formula`` in the encoder's context with ``values`` fixed."""
+    ctx = ob.formula.ctx
+    s = z3.Solver(ctx=ctx)
+    s.add(ob.formula)
+    for name, width, value in values:
+        if width:
+            s.add(z3.BitVec(name, width, ctx) == value)
+        else:
+            s.add(z3.Bool(name, ctx) == bool(value))
+    if s.check() != z3.sat:  # the values came from a model of this very formula
+        raise RuntimeError(f"{ob.name}: the solved model does not satisfy the obligation")
+    return s.model()
+
+
+def cache_key(body: str, timeout_ms: int) -> str:
+    h = hashlib.sha256()
+    h.update(f"z3 {z3.get_version_string()}\ntimeout {timeout_ms}\n".encode())
+    h.update(body.encode())
+    return h.hexdigest()
+
+
+class Cache:
+    """Results by key, one small JSON file each (``DIR/ab/<key>.json``), written
+    atomically so concurrent runs and workers never read half a file."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"--cache {directory}: {e.strerror or e}") from e
+        if not directory.is_dir():
+            raise InputError(f"--cache {directory}: not a directory")
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> tuple[str, Values] | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            got = data["status"], [tuple(v) for v in data["values"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.misses += 1
+            return None
+        if got[0] not in (PROVEN, VIOLATED):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return got[0], [(str(n), int(w), int(v)) for n, w, v in got[1]]
+
+    def put(self, key: str, status: str, values: Values) -> None:
+        if status not in (PROVEN, VIOLATED):
+            return
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"status": status, "values": values}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def result_of(enc: Encoder, ob: Obligation, status: str, values: Values, seconds: float,
+              with_smt2: bool) -> ObligationResult:
+    cx = None
+    if status == VIOLATED:
+        cx = enc.counterexample(ob, pinned_model(ob, values))
+    return ObligationResult(ob.name, ob.assertion, ob.statement.text, status, cx, seconds,
+                            smt2_header(ob) + body_of(ob) if with_smt2 else "",
+                            description=ob.description)
+
+
+def run_one(enc: Encoder, network: Network, unit: Unit, opts: Options,
+            cache: Cache | None) -> ObligationResult:
+    """Build, solve (or find in the cache) and explain one obligation."""
+    t0 = time.perf_counter()
+    ob = enc.unit(network.assertions[unit.spec], unit.statement, unit.part, unit.group)
+    body = body_of(ob)
+    key = cache_key(body, opts.timeout_ms) if cache is not None else ""
+    got = cache.get(key) if cache is not None else None
+    if got is None:
+        got = solve_text(body, opts.timeout_ms)
+        if cache is not None:
+            cache.put(key, *got)
+    return result_of(enc, ob, got[0], got[1], time.perf_counter() - t0, opts.with_smt2)

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 from netaddr import IPAddress, IPNetwork
 
+from zongheng.compiler import addresses
+from zongheng.compiler.addresses import first_host, prefixlen, sort_key, span
 from zongheng.compiler.check import Plan
 from zongheng.compiler.model import (
     Acl,
@@ -47,12 +49,6 @@ RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
 # Per-department and per-private-net route targets: ASN:(base + index), index from 1.
 RT_VERTICAL, RT_DEPT_HORIZONTAL, RT_PRIVATE = 10000, 20000, 30000
 SEQ_STEP = 10
-
-
-def _first_host(prefix: str) -> str:
-    net = IPNetwork(prefix)
-    ip = net.first + 1 if net.size > 2 else net.first
-    return f"{IPAddress(ip)}/{net.prefixlen}"
 
 
 class _InstanceIndex:
@@ -289,7 +285,7 @@ class Builder:
                 attach[c.name] = (dev, name)
                 acl_name = {"vertical": f"zh-v-{c.owner}-in", "horizontal": f"zh-h-{c.owner}-in",
                             "platform": "zh-platform-in"}[c.kind]
-                iface[dev].append(Interface(name, c.vrf, _first_host(c.prefixes[0]),
+                iface[dev].append(Interface(name, c.vrf, first_host(c.prefixes[0]),
                                             acl_in=acl_name, description=c.name,
                                             attached_class=c.name))
         for p, region in self.gateways.items():
@@ -302,7 +298,7 @@ class Builder:
                 Interface("eth0", None, gw_addr, acl_in="zh-outside-in",
                           description=f"outside, platform LAN of pe-{region}",
                           peer_device=f"pe-{region}", peer_interface=plat[1] if plat else None),
-                Interface("eth1", None, _first_host(str(IPNetwork(pv.address.text).cidr)),  # type: ignore[union-attr]
+                Interface("eth1", None, first_host(str(IPNetwork(pv.address.text).cidr)),  # type: ignore[union-attr]
                           acl_in="zh-inside-in", description=f"inside, private({p})",
                           attached_class=f"private({p})"),
             ]
@@ -311,7 +307,7 @@ class Builder:
                 self.links.append(Link("gateway", plat[0], plat[1], dev, "eth0"))
         for r in inner_regions:
             c = res.by_name[f"inner@{r}"]
-            iface[f"inner-{r}"].append(Interface("eth0", None, _first_host(c.prefixes[0]),
+            iface[f"inner-{r}"].append(Interface("eth0", None, first_host(c.prefixes[0]),
                                                  acl_in="zh-inner-in", description=c.name,
                                                  attached_class=c.name))
             attach[c.name] = (f"inner-{r}", "eth0")
@@ -409,7 +405,7 @@ class Builder:
                     inside.update(inst.src_summary)
                 if "internet" in inst.src_classes:
                     inside.update(p for c, ps in inst.dst for p in ps if c != "internet")
-            for p in sorted(inside, key=lambda x: IPNetwork(x).sort_key()):
+            for p in sorted(inside, key=sort_key):
                 out_routes.append(Route(p, "uplink", f"pe-{r}", uplink_if[dev], "H-platform",
                                         entry_interface=uplink_if[dev]))
             nat = self.exit_nat(r)
@@ -431,7 +427,7 @@ class Builder:
             if plat:
                 routes.append(Route("0.0.0.0/0", "uplink", plat[0], plat[1], "H-platform",
                                     entry_interface=plat[1],
-                                    next_hop=_first_host(str(plan.platform_sites[region])).split("/")[0]))
+                                    next_hop=addresses.host(first_host(str(plan.platform_sites[region])))))
             acls = (
                 self.acl("zh-outside-in", everything - {cname}, "from the extranet",
                          towards={cname}),
@@ -595,8 +591,7 @@ def site_name(cls: str) -> str:
 
 
 def route_key(r: Route) -> tuple:
-    net = IPNetwork(r.prefix)
-    return (-net.prefixlen, int(net.first), r.egress_device, r.egress_interface)
+    return (-prefixlen(r.prefix), span(r.prefix)[0], r.egress_device, r.egress_interface)
 
 
 def new_terms(services: Iterable[Service]) -> list[dict]:

@@ -49,6 +49,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zongheng.compiler.addresses import span
+
 PROTOCOLS = ("ip", "tcp", "udp", "icmp")
 
 
@@ -374,7 +376,7 @@ class Network:
         rts = {t.rt: t for t in self.route_targets}
         wanted = None
         if within is not None:
-            wanted = [_span(p) for p in within]
+            wanted = [span(p) for p in within]
         out: dict[str, Route] = {}
         candidates = list(v.routes)
         for rt in v.rt_import:
@@ -386,7 +388,7 @@ class Network:
             if r.prefix in out:
                 continue
             if wanted is not None:
-                lo, hi = _span(r.prefix)
+                lo, hi = span(r.prefix)
                 if not any(lo <= whi and wlo <= hi for wlo, whi in wanted):
                     continue
             out[r.prefix] = r
@@ -397,15 +399,6 @@ class Network:
             if c.name == name:
                 return c
         raise KeyError(name)
-
-
-def _span(prefix: str) -> tuple[int, int]:
-    """First and last address of a CIDR string, as integers."""
-    addr, _, length = prefix.partition("/")
-    a, b, c, d = (int(x) for x in addr.split("."))
-    first = (a << 24) | (b << 16) | (c << 8) | d
-    size = 1 << (32 - int(length or 32))
-    return first, first + size - 1
 
 
 # ---------------------------------------------------------------- JSON

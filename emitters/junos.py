@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import netaddr
 
+from zongheng.compiler.addresses import host, network, prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -52,8 +53,7 @@ def rt_community(rt: str) -> str:
 
 
 def address_name(prefix: str) -> str:
-    net = netaddr.IPNetwork(prefix)
-    return f"a-{str(net.network).replace('.', '-')}-{net.prefixlen}"
+    return f"a-{network(prefix).replace('.', '-')}-{prefixlen(prefix)}"
 
 
 class Junos(Emitter):
@@ -88,7 +88,7 @@ class Junos(Emitter):
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
+            "loopback": host(device.loopback),
             "asn": net.asn,
             "interfaces": self._interfaces(device, firewall, tunnels),
             "vlan_ports": [f"eth{p}" for p in rv.parent_ports_of_vlans(device)],
@@ -207,9 +207,9 @@ class Junos(Emitter):
 
     def _bgp(self, device: Device, neighbors) -> dict[str, Any]:
         return {
-            "parents": [{"ip": rv.host_ip(d.loopback), "device": d.name}
+            "parents": [{"ip": host(d.loopback), "device": d.name}
                         for d, rel in neighbors if rel == "parent"],
-            "children": [{"ip": rv.host_ip(d.loopback), "device": d.name}
+            "children": [{"ip": host(d.loopback), "device": d.name}
                          for d, rel in neighbors if rel == "child"],
         }
 

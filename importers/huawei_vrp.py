@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import netaddr
 
+from zongheng.compiler.addresses import host
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
 from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
 from zongheng.importers.base import (
@@ -982,7 +983,7 @@ class _Parser:
         """Source rules in first-match order, then the static (server) translations."""
         dev = self.device
         pools = {r.outside for r in dev.nat if r.kind == "source"}
-        hosts = {(host_ip(r.inside), host_ip(r.outside)): r.host
+        hosts = {(host(r.inside), host(r.outside)): r.host
                  for r in dev.nat if r.kind == "static"}
         out: list[NatRule] = []
 
@@ -1209,10 +1210,6 @@ def _is_ip(text: str) -> bool:
     except (netaddr.AddrFormatError, ValueError):
         return False
     return re.fullmatch(r"\d+\.\d+\.\d+\.\d+", text) is not None
-
-
-def host_ip(address: str) -> str:
-    return address.split("/")[0]
 
 
 def _canon(prefixes: list[str]) -> list[str]:

@@ -67,8 +67,8 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from zongheng.compiler.addresses import host
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
-from zongheng.emitters.filters import host_address
 from zongheng.emitters.linux_plan import linux_ifname
 from zongheng.emitters.nftables import acl_chain
 from zongheng.importers.base import (
@@ -690,7 +690,7 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
         if not public.endswith("/32") or not isinstance(inside, str):
             raise rs.error_at(NAT_TABLE, where[0], where[1], "dnat of a prefix or to a range: "
                               "a model static NAT rule maps one address to one host")
-        pub, ins = host_address(public), inside
+        pub, ins = host(public), inside
         if (iface, f"{ins}/32", pub) not in back:
             raise rs.error_at(NAT_TABLE, where[0], where[1],
                               f"dnat of {pub} to {ins} without the snat of {ins} back to "

@@ -9,8 +9,8 @@ import z3
 from model_builders import fixture
 from simulator import TCP, Pkt, Simulator, ip
 
+from zongheng.compiler.addresses import merge_prefixes
 from zongheng.compiler.model import PortRange, Service
-from zongheng.verifier.forwarding import merge_prefixes
 from zongheng.verifier.obligations import verify_network
 from zongheng.verifier.query import query
 from zongheng.verifier.results import PROVEN, summary, to_dict

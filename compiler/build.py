@@ -23,19 +23,28 @@ from zongheng.compiler.addresses import first_host, prefixlen, sort_key, span
 from zongheng.compiler.check import Plan
 from zongheng.compiler.model import (
     Acl,
+    AclAction,
     AclLine,
+    ClassKind,
     Device,
+    DeviceRole,
     EndpointClass,
     HostEntry,
     Interface,
     Link,
+    LinkKind,
+    NatKind,
     NatRule,
     PortRange,
+    Protocol,
     Route,
+    RouteKind,
     RouteTargetTable,
+    RuleAction,
     RuleInstance,
     Service,
     Tunnel,
+    TunnelKind,
     Vrf,
 )
 from zongheng.compiler.resolve import ClassInfo, Resolver
@@ -91,15 +100,15 @@ class Builder:
 
     def group_rt(self, c: ClassInfo) -> int | None:
         """The route target a class's prefixes are exported with."""
-        if c.kind == "vertical":
+        if c.kind == ClassKind.VERTICAL:
             return RT_VERTICAL + self.dept_index[c.owner]  # type: ignore[index]
-        if c.kind == "horizontal":
+        if c.kind == ClassKind.HORIZONTAL:
             return RT_DEPT_HORIZONTAL + self.dept_index[c.owner]  # type: ignore[index]
-        if c.kind == "platform":
+        if c.kind == ClassKind.PLATFORM:
             return RT_PLATFORM
-        if c.kind == "private":
+        if c.kind == ClassKind.PRIVATE:
             return RT_PRIVATE + self.private_index[c.owner]  # type: ignore[index]
-        if c.kind == "internet":
+        if c.kind == ClassKind.INTERNET:
             return RT_INTERNET
         return None
 
@@ -120,7 +129,7 @@ class Builder:
         need: dict[str, set[int]] = {}
         by_name = self.res.by_name
         for inst in self.instances:
-            if inst.action != "allow":
+            if inst.action != RuleAction.ALLOW:
                 continue
             src = [by_name[c] for c in inst.src_classes]
             dst = [by_name[c] for c in inst.dst_classes]
@@ -129,7 +138,7 @@ class Builder:
                 for vrf in {c.vrf for c in here if c.vrf is not None}:
                     need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
-                             if c.kind in ("horizontal", "platform")}
+                             if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM)}
         for rts in need.values():
             if horizontal_groups and horizontal_groups <= rts:
                 rts -= horizontal_groups  # type: ignore[arg-type]
@@ -147,7 +156,7 @@ class Builder:
         result = False
         for j in range(k):
             d = self.instances[j]
-            if d.action != "deny" or any(s.protocol != "ip" for s in d.services):
+            if d.action != RuleAction.DENY or any(s.protocol != Protocol.IP for s in d.services):
                 continue
             if all(c in ix.pairs["src"][j] and ix.pairs["src"][j][c][1] == full[c].prefixes
                    for c in inst.src_classes) and \
@@ -166,7 +175,7 @@ class Builder:
     def exports(self, c: ClassInfo) -> set[int]:
         rt = self.group_rt(c)
         out = {rt} if rt is not None else set()
-        if c.kind in ("horizontal", "platform"):
+        if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM):
             out.add(RT_HORIZONTAL)
         return out
 
@@ -197,14 +206,14 @@ class Builder:
         if not stateful:
             for k in candidates:
                 inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
-                if inst.action != "allow" or dsts.isdisjoint(facing) or not goes(srcs):
+                if inst.action != RuleAction.ALLOW or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
                 src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
                 for term in reply_terms(inst.services):
-                    lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
-                                         rule=inst.rule, src_group=group,
+                    lines.append(AclLine(0, AclAction.PERMIT, src=src, dst=inst.src_summary,
+                                         reply=True, rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
         for k in candidates:
             inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
@@ -212,7 +221,8 @@ class Builder:
                 continue
             src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
             for term in new_terms(inst.services):
-                lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
+                action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
+                lines.append(AclLine(0, action, src=src,
                                      dst=inst.dst_summary, rule=inst.rule,
                                      src_group=group, dst_group=inst.dst_name, **term))
         unique: list[AclLine] = []
@@ -231,7 +241,7 @@ class Builder:
         plan, res = self.plan, self.res
         classes_at: dict[str, list[ClassInfo]] = {}
         for c in res.classes:
-            if c.kind in ("vertical", "horizontal", "platform"):
+            if c.kind in (ClassKind.VERTICAL, ClassKind.HORIZONTAL, ClassKind.PLATFORM):
                 classes_at.setdefault(c.region, []).append(c)  # type: ignore[arg-type]
         need = self.imports()
         loopbacks = {}
@@ -262,7 +272,7 @@ class Builder:
                 iface[f"pe-{child}"].insert(0, Interface(
                     b_if, None, b_addr, description=f"trunk to {dev}", peer_device=dev,
                     peer_interface=a_if))
-                self.links.append(Link("trunk", dev, a_if, f"pe-{child}", b_if))
+                self.links.append(Link(LinkKind.TRUNK, dev, a_if, f"pe-{child}", b_if))
                 n += 1
             if r in self.exit_regions:
                 a_addr, b_addr = self.p2p()
@@ -277,7 +287,7 @@ class Builder:
                     Interface("eth1", None, self.uplink_address(r), acl_in="zh-outside-in",
                               description="outside, Internet", attached_class="internet"),
                 ]
-                self.links.append(Link("exit", dev, f"eth{n}", f"exit-{r}", "eth0"))
+                self.links.append(Link(LinkKind.EXIT, dev, f"eth{n}", f"exit-{r}", "eth0"))
                 n += 1
             port = n
             for c in sorted(classes_at.get(r, []), key=self.vlan):
@@ -304,7 +314,7 @@ class Builder:
             ]
             attach[f"private({p})"] = (dev, "eth1")
             if plat:
-                self.links.append(Link("gateway", plat[0], plat[1], dev, "eth0"))
+                self.links.append(Link(LinkKind.GATEWAY, plat[0], plat[1], dev, "eth0"))
         for r in inner_regions:
             c = res.by_name[f"inner@{r}"]
             iface[f"inner-{r}"].append(Interface("eth0", None, first_host(c.prefixes[0]),
@@ -318,22 +328,23 @@ class Builder:
             if c.name not in attach or c.vrf is None:
                 continue
             dev, ifn = attach[c.name]
-            if c.kind == "private":
+            if c.kind == ClassKind.PRIVATE:
                 region = self.gateways[c.owner]  # type: ignore[index]
                 plat = attach.get(f"platform@{region}")
                 if plat is None:
                     continue
                 for p in c.prefixes:
                     exported.append((plat[0], "H-platform", self.exports(c), Route(
-                        p, "gateway", dev, ifn, None, origin_class=c.name, entry_interface="eth0",
+                        p, RouteKind.GATEWAY, dev, ifn, None, origin_class=c.name,
+                        entry_interface="eth0",
                         next_hop=str(IPNetwork(plan.privates[c.owner].gateway.text).ip))))  # type: ignore[union-attr,index]
                 continue
             for p in c.prefixes:
                 exported.append((dev, c.vrf, self.exports(c), Route(
-                    p, "local", dev, ifn, c.vrf, origin_class=c.name)))
+                    p, RouteKind.LOCAL, dev, ifn, c.vrf, origin_class=c.name)))
         for r in self.exit_regions:
             exported.append((f"pe-{r}", "H-platform", {RT_INTERNET}, Route(
-                "0.0.0.0/0", "exit", f"exit-{r}", "eth1", None, origin_class="internet",
+                "0.0.0.0/0", RouteKind.EXIT, f"exit-{r}", "eth1", None, origin_class="internet",
                 entry_interface="eth0")))
 
         # VRFs per PE
@@ -350,7 +361,8 @@ class Builder:
             vrf_names_at[r] = names_here
         rt_tables: dict[int, list[Route]] = {}
         for _dev, _vrf, ert, route in exported:
-            kind = route.kind if route.kind in ("gateway", "exit") else "remote"
+            kind = route.kind if route.kind in (RouteKind.GATEWAY, RouteKind.EXIT) \
+                else RouteKind.REMOTE
             for rt in sorted(ert):
                 rt_tables.setdefault(rt, []).append(Route(
                     route.prefix, kind, route.egress_device, route.egress_interface,
@@ -388,26 +400,27 @@ class Builder:
                 elif i.acl_in == "zh-exit-in":
                     acls.append(self.acl(i.acl_in, {"internet"},
                                          "from the Internet, after exit NAT"))
-            devices[dev] = Device(dev, "pe", r, loopbacks[dev], tuple(vrfs), tuple(iface[dev]),
-                                  tuple(acls), description=plan.region_display.get(r) or "")
+            devices[dev] = Device(dev, DeviceRole.PE, r, loopbacks[dev], tuple(vrfs),
+                                  tuple(iface[dev]), tuple(acls),
+                                  description=plan.region_display.get(r) or "")
 
         everything = {c.name for c in res.classes}
         for r in self.exit_regions:
             dev = f"exit-{r}"
             up = plan.uplinks.get(r)
-            out_routes = [Route("0.0.0.0/0", "local", dev, "eth1", None, origin_class="internet",
-                                next_hop=str(up[1]) if up else None)]
+            out_routes = [Route("0.0.0.0/0", RouteKind.LOCAL, dev, "eth1", None,
+                                origin_class="internet", next_hop=str(up[1]) if up else None)]
             inside: set[str] = set()
             for inst in self.instances:
-                if inst.action != "allow":
+                if inst.action != RuleAction.ALLOW:
                     continue
                 if "internet" in inst.dst_classes:
                     inside.update(inst.src_summary)
                 if "internet" in inst.src_classes:
                     inside.update(p for c, ps in inst.dst for p in ps if c != "internet")
             for p in sorted(inside, key=sort_key):
-                out_routes.append(Route(p, "uplink", f"pe-{r}", uplink_if[dev], "H-platform",
-                                        entry_interface=uplink_if[dev]))
+                out_routes.append(Route(p, RouteKind.UPLINK, f"pe-{r}", uplink_if[dev],
+                                        "H-platform", entry_interface=uplink_if[dev]))
             nat = self.exit_nat(r)
             acls = (
                 self.acl("zh-inside-in", everything - {"internet"},
@@ -415,17 +428,17 @@ class Builder:
                 self.acl("zh-outside-in", {"internet"}, "from the Internet, after DNAT (stateful)",
                          stateful=True, towards=everything - {"internet"}),
             )
-            devices[dev] = Device(dev, "exit", r, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  nat, tuple(sorted(out_routes, key=route_key)),
+            devices[dev] = Device(dev, DeviceRole.EXIT, r, loopbacks[dev], (), tuple(iface[dev]),
+                                  acls, nat, tuple(sorted(out_routes, key=route_key)),
                                   description=f"Internet exit of {r}")
         for p, region in self.gateways.items():
             dev = f"gw-{p}"
             cname = f"private({p})"
             plat = attach.get(f"platform@{region}")
-            routes = [Route(pr, "local", dev, "eth1", None, origin_class=cname)
+            routes = [Route(pr, RouteKind.LOCAL, dev, "eth1", None, origin_class=cname)
                       for pr in res.by_name[cname].prefixes]
             if plat:
-                routes.append(Route("0.0.0.0/0", "uplink", plat[0], plat[1], "H-platform",
+                routes.append(Route("0.0.0.0/0", RouteKind.UPLINK, plat[0], plat[1], "H-platform",
                                     entry_interface=plat[1],
                                     next_hop=addresses.host(first_host(str(plan.platform_sites[region])))))
             acls = (
@@ -433,23 +446,23 @@ class Builder:
                          towards={cname}),
                 self.acl("zh-inside-in", {cname}, f"from {cname}", towards=everything - {cname}),
             )
-            devices[dev] = Device(dev, "gw", region, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  (), tuple(sorted(routes, key=route_key)),
+            devices[dev] = Device(dev, DeviceRole.GW, region, loopbacks[dev], (),
+                                  tuple(iface[dev]), acls, (), tuple(sorted(routes, key=route_key)),
                                   description=plan.privates[p].display or "")
         tunnels = self.vertical_tunnels(need, loopbacks) + self.inner_tunnels(loopbacks, iface)
         for r in inner_regions:
             dev = f"inner-{r}"
             cname = f"inner@{r}"
-            routes = [Route(res.by_name[cname].prefixes[0], "local", dev, "eth0", None,
+            routes = [Route(res.by_name[cname].prefixes[0], RouteKind.LOCAL, dev, "eth0", None,
                             origin_class=cname)]
             for other in inner_regions:
                 if other != r:
                     oc = res.by_name[f"inner@{other}"]
-                    routes.append(Route(oc.prefixes[0], "remote", f"inner-{other}", "eth0", None,
-                                        origin_class=oc.name))
+                    routes.append(Route(oc.prefixes[0], RouteKind.REMOTE, f"inner-{other}",
+                                        "eth0", None, origin_class=oc.name))
             acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
-            devices[dev] = Device(dev, "inner", r, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  (), tuple(sorted(routes, key=route_key)),
+            devices[dev] = Device(dev, DeviceRole.INNER, r, loopbacks[dev], (),
+                                  tuple(iface[dev]), acls, (), tuple(sorted(routes, key=route_key)),
                                   description=f"inner net router of {r}")
 
         classes = []
@@ -486,10 +499,10 @@ class Builder:
         return f"{'vertical net' if kind == 'V' else 'horizontal attachment'} of {dept}"
 
     def vlan(self, c: ClassInfo) -> int:
-        if c.kind == "platform":
+        if c.kind == ClassKind.PLATFORM:
             return 10
         base = 100 + 2 * self.dept_index[c.owner]  # type: ignore[index]
-        return base if c.kind == "vertical" else base + 1
+        return base if c.kind == ClassKind.VERTICAL else base + 1
 
     def exit_nat(self, region: str) -> tuple[NatRule, ...]:
         rules: list[NatRule] = []
@@ -498,15 +511,15 @@ class Builder:
         first, last = (str(free[0]), str(free[1])) if free else (None, None)
         inside: list[str] = []
         for inst in self.instances:
-            if inst.action == "allow" and "internet" in inst.dst_classes:
+            if inst.action == RuleAction.ALLOW and "internet" in inst.dst_classes:
                 for p in inst.src_summary:
                     if p not in inside:
                         inside.append(p)
         for p in inside:
-            rules.append(NatRule("source", p, pool, "eth1", None, first, last))
+            rules.append(NatRule(NatKind.SOURCE, p, pool, "eth1", None, first, last))
         for host, public in self.plan.static_nat.get(region, {}).items():
             h = self.plan.hosts[host]
-            rules.append(NatRule("static", str(IPNetwork(h.address.text).ip), str(public),
+            rules.append(NatRule(NatKind.STATIC, str(IPNetwork(h.address.text).ip), str(public),
                                  "eth1", host))
         return tuple(rules)
 
@@ -552,8 +565,8 @@ class Builder:
                 a = tuple(str(d.sites["vertical"][x]) for x in sites if x in behind)
                 b = tuple(str(d.sites["vertical"][x]) for x in sites if x not in behind)
                 name = f"v-{dept}-{s}"
-                out.append(Tunnel(name, "vertical", dept, f"pe-{s}", f"V-{dept}", lo[f"pe-{s}"], a,
-                                  f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
+                out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
+                                  lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
                                   secret=f"pki-{name}"))
         return out
 
@@ -568,7 +581,7 @@ class Builder:
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"
-            out.append(Tunnel(name, "inner", None, f"inner-{s}", None, lo[f"inner-{s}"], a,
+            out.append(Tunnel(name, TunnelKind.INNER, None, f"inner-{s}", None, lo[f"inner-{s}"], a,
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
             b_if = f"eth{len(iface[f'inner-{peer}'])}"
@@ -581,7 +594,7 @@ class Builder:
             iface[f"inner-{peer}"].append(Interface(
                 b_if, None, b_addr, description=f"encrypted link to inner-{s}",
                 peer_device=f"inner-{s}", peer_interface=a_if))
-            self.links.append(Link("inner", f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
+            self.links.append(Link(LinkKind.INNER, f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
 
 

@@ -80,16 +80,16 @@ def compile_policy(path: str | Path) -> Network:
 
 
 def blocks(plan: Plan):
-    from zongheng.compiler.model import AllocatedBlock
+    from zongheng.compiler.model import AllocatedBlock, Space
 
     out = []
     for name, d in plan.departments.items():
-        for realm in ("vertical", "horizontal"):
+        for realm in (Space.VERTICAL, Space.HORIZONTAL):
             for region, net in d.sites[realm].items():
                 out.append(AllocatedBlock(name, realm, region, str(net),
                                           (realm, region) in d.explicit))
     for region, net in plan.platform_sites.items():
-        out.append(AllocatedBlock("platform", "horizontal", region, str(net)))
+        out.append(AllocatedBlock("platform", Space.HORIZONTAL, region, str(net)))
     for region, net in plan.inner_sites.items():
-        out.append(AllocatedBlock("inner", "inner", region, str(net)))
+        out.append(AllocatedBlock("inner", Space.INNER, region, str(net)))
     return tuple(out)

@@ -54,16 +54,16 @@ def compile_text(file: str, data: bytes | str) -> Compiled:
         if not reporter.errors:
             raise
     reporter.raise_if_errors()
-    parts = Builder(plan, resolver, instances).build()
+    built = Builder(plan, resolver, instances).build()
     network = Network(
         name=plan.name, display_name=plan.display, asn=plan.asn, policy_file=file,
         policy_sha256=hashlib.sha256(raw).hexdigest(), levels=tuple(plan.levels),
         regions=tuple((r, plan.parent[r], plan.level[r]) for r in plan.regions),
-        departments=tuple(plan.departments), classes=parts["classes"],
-        blocks=blocks(plan), hosts=parts["hosts"], devices=parts["devices"],
-        links=parts["links"], tunnels=parts["tunnels"], rules=tuple(instances),
+        departments=tuple(plan.departments), classes=built.classes,
+        blocks=blocks(plan), hosts=built.hosts, devices=built.devices,
+        links=built.links, tunnels=built.tunnels, rules=tuple(instances),
         assertions=all_assertions(resolver, policy),
-        route_targets=parts["route_targets"],
+        route_targets=built.route_targets,
     )
     warnings = tuple(d for d in reporter.sorted() if d.severity == "warning")
     return Compiled(network, plan, resolver, warnings, raw)

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from netaddr import IPAddress, IPNetwork
 
 from zongheng.compiler import addresses
-from zongheng.compiler.addresses import first_host, prefixlen, sort_key, span
+from zongheng.compiler.addresses import (
+    cidr,
+    first_host,
+    prefixlen,
+    sort_key,
+    sort_prefixes,
+    span,
+)
 from zongheng.compiler.check import Plan
 from zongheng.compiler.model import (
     Acl,
@@ -243,9 +250,9 @@ class Builder:
                 return summary, group
             pmap = ix.pairs[which][k]
             here = sorted((c for c in facing if c in pmap), key=lambda c: pmap[c][0])
-            nets = {IPNetwork(p) for c in here for p in pmap[c][1]}
+            nets = {cidr(p) for c in here for p in pmap[c][1]}
             name = "-".join(site_name(c) for c in here)
-            return tuple(str(n) for n in sorted(nets)), name
+            return tuple(sort_prefixes(nets)), name
 
         if len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})

@@ -27,6 +27,7 @@ from zongheng.compiler.addresses import (
     prefixlen,
     sort_key,
     sort_prefixes,
+    within,
 )
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
@@ -267,7 +268,7 @@ def underlay_view(device: Device, underlay: list[Interface]) -> dict[str, Any]:
     """OSPF and MPLS on the underlay links, as Cisco and Huawei templates take them."""
     names = {i.name for i in underlay}
     return {
-        "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
+        "ospf": {"networks": [cidr(i.address)
                               for i in underlay if i.address]} if underlay else None,
         "unnumbered": {i.name for i in underlay if not i.address},
         "ospf_ifaces": names,
@@ -359,9 +360,8 @@ def _next_hop(network: Network, device: Device, r: Route) -> str | None:
 
 def _tunnel_towards(network: Network, device: Device, r: Route) -> str | None:
     """The tunnel of this device with the route's prefix behind its far end."""
-    net = netaddr.IPNetwork(r.prefix)
     for t in tunnel_ends(network, device):
-        if any(net in netaddr.IPNetwork(p) for p in t.remote_prefixes):
+        if any(within(r.prefix, p) for p in t.remote_prefixes):
             return t.name
     for t in tunnel_ends(network, device):
         if t.remote_device == r.egress_device:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import netaddr
-
-from zongheng.compiler.addresses import host, network, prefixlen
+from zongheng.compiler.addresses import cidr, host, network, prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -268,7 +266,7 @@ class Junos(Emitter):
             src_zone = zones[i.name]
             # the policy sees the post-NAT destination: a published host is only
             # reachable through its static NAT, never at its inside address
-            published = {netaddr.IPNetwork(n.inside) for n in device.nat
+            published = {cidr(n.inside) for n in device.nat
                          if n.kind == "static" and n.interface == i.name}
             dst_zones = sorted({z for n, z in zones.items() if z != src_zone})
             for dst_zone in dst_zones:
@@ -291,7 +289,7 @@ class Junos(Emitter):
                             "application": app["name"] if app else "any",
                             "action": ace.action,
                             "drop_untranslated": ace.action == "permit" and bool(ace.dst)
-                            and all(netaddr.IPNetwork(p) in published for p in ace.dst),
+                            and all(cidr(p) in published for p in ace.dst),
                         })
         return {
             "policies": policies,

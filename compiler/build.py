@@ -113,7 +113,7 @@ class _Wiring:
 
 
 @dataclass(frozen=True)
-class _Exports:
+class _Announced:
     """The routes the attachments announce, grouped as the PEs' VRFs need them."""
 
     tables: tuple[RouteTargetTable, ...]  # per route target, as importing VRFs see them
@@ -299,7 +299,7 @@ class Builder:
         then the routes the attachments announce, then each device by role."""
         need = self.imports()
         wiring = self.wiring()
-        exports = self.exports_of(wiring)
+        exports = self.announcements(wiring)
         devices: dict[str, Device] = {}
         for r in self.plan.regions:
             devices[f"pe-{r}"] = self.pe(r, wiring, exports, need)
@@ -409,7 +409,7 @@ class Builder:
             self.links.append(Link(LinkKind.GATEWAY, plat[0], plat[1], dev, "eth0"))
 
     # ------------------------------------------------------------ announced routes
-    def exports_of(self, w: _Wiring) -> _Exports:
+    def announcements(self, w: _Wiring) -> _Announced:
         """What every attachment announces (BGP VPNv4), grouped twice: by the VRF that
         owns it (its own routes) and by route target (what importing VRFs see)."""
         exported = self.exported_routes(w)
@@ -422,7 +422,7 @@ class Builder:
                     route.prefix, kind, route.egress_device, route.egress_interface,
                     route.egress_vrf, self.rt(rt),
                     route.origin_class, route.entry_interface, route.next_hop))
-        out = _Exports(tuple(RouteTargetTable(self.rt(rt), tuple(routes))
+        out = _Announced(tuple(RouteTargetTable(self.rt(rt), tuple(routes))
                              for rt, routes in sorted(tables.items())))
         for edev, evrf, ert, route in exported:
             out.routes.setdefault((edev, evrf), []).append(route)
@@ -459,7 +459,7 @@ class Builder:
         return out
 
     # ------------------------------------------------------------ devices by role
-    def pe(self, r: str, w: _Wiring, exports: _Exports, need: dict[str, set[int]]) -> Device:
+    def pe(self, r: str, w: _Wiring, exports: _Announced, need: dict[str, set[int]]) -> Device:
         """A region's PE: its VRFs (own routes, imports) and one inbound ACL per
         attachment and per exit link."""
         dev = f"pe-{r}"
@@ -479,7 +479,7 @@ class Builder:
             out.append("H-platform")
         return out
 
-    def pe_vrf(self, dev: str, v: str, w: _Wiring, exports: _Exports,
+    def pe_vrf(self, dev: str, v: str, w: _Wiring, exports: _Announced,
                need: dict[str, set[int]]) -> Vrf:
         """One VRF: exports its own and base route targets, imports only what
         allowed rules need (routing as the first line of defence)."""

@@ -43,3 +43,16 @@ def test_members_compare_as_their_strings() -> None:
     assert RouteKind.UPLINK == "uplink" and f"{RouteKind.UPLINK}" == "uplink"
     assert StatementKind("via-exit") is StatementKind.VIA_EXIT
     assert {"pe": 1}[DeviceRole.PE] == 1
+
+
+def test_builder_returns_a_typed_result() -> None:
+    from zongheng.compiler.build import Builder, Built
+    from zongheng.compiler.pipeline import compile_file
+
+    compiled = compile_file(POLICIES / "heilongjiang.zh")
+    built = Builder(compiled.plan, compiled.resolver, list(compiled.network.rules)).build()
+    assert isinstance(built, Built)
+    assert built.devices == compiled.network.devices
+    roles = [d.role for d in built.devices]
+    order = [DeviceRole.PE, DeviceRole.EXIT, DeviceRole.GW, DeviceRole.INNER]
+    assert roles == sorted(roles, key=order.index)  # PEs, exits, gateways, inner routers

@@ -50,13 +50,57 @@ def cidr(prefix: str) -> str:
     return f"{int_to_ip(net)}/{n}"
 
 
+def is_canonical(prefix: str) -> bool:
+    """No host bits set (``10.1.2.0/24`` yes, ``10.1.2.3/24`` no; a bare address yes):
+    vendors reject or silently mask the others."""
+    return parse_prefix(prefix)[0] == ip_to_int(host(prefix))
+
+
 def host(address: str) -> str:
     """An interface address without its length: ``10.0.0.1/30`` -> ``10.0.0.1``."""
     return address.partition("/")[0]
 
 
+def first_host(prefix: str) -> str:
+    """The first usable address, with the length: ``10.1.2.0/24`` -> ``10.1.2.1/24``
+    (a site's gateway); on /31 and /32, which have no network address, the first."""
+    lo, _ = span(prefix)
+    n = prefixlen(prefix)
+    return f"{int_to_ip(lo + 1 if n < 31 else lo)}/{n}"
+
+
 def prefixlen(prefix: str) -> int:
+    """``10.1.2.0/24`` -> 24 (a bare address: 32)."""
     return parse_prefix(prefix)[1]
+
+
+def network(prefix: str) -> str:
+    """The network address: ``10.1.3.7/23`` -> ``10.1.2.0``."""
+    return int_to_ip(parse_prefix(prefix)[0])
+
+
+def netmask(prefix: str) -> str:
+    """``10.1.2.0/24`` -> ``255.255.255.0`` (Cisco/Huawei routes and interfaces)."""
+    return int_to_ip(ALL_ONES ^ _hostmask(prefixlen(prefix)))
+
+
+def wildcard(prefix: str) -> str:
+    """Cisco/Huawei inverse mask: ``10.1.2.0/24`` -> ``0.0.0.255``."""
+    return int_to_ip(_hostmask(prefixlen(prefix)))
+
+
+def _hostmask(length: int) -> int:
+    return (1 << (32 - length)) - 1
+
+
+def first_address(prefix: str) -> str:
+    """``10.0.0.0/30`` -> ``10.0.0.0``."""
+    return int_to_ip(span(prefix)[0])
+
+
+def last_address(prefix: str) -> str:
+    """``10.0.0.0/30`` -> ``10.0.0.3``."""
+    return int_to_ip(span(prefix)[1])
 
 
 def within(prefix: str, outer: str) -> bool:
@@ -67,6 +111,7 @@ def within(prefix: str, outer: str) -> bool:
 
 
 def overlaps(a: str, b: str) -> bool:
+    """The two prefixes share at least one address."""
     alo, ahi = span(a)
     blo, bhi = span(b)
     return alo <= bhi and blo <= ahi
@@ -109,10 +154,18 @@ def _merge(prefixes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p for lo, hi in merge_spans(prefixes) for p in span_prefixes(lo, hi))
 
 
-def sort_key(prefix: str) -> tuple[int, int]:
-    """Address order, then shorter first: the one deterministic order of prefixes."""
-    return parse_prefix(prefix)
+def sort_key(prefix: str) -> tuple[int, int, int]:
+    """Address order, then shorter first, then host bits (a total order even on
+    ``10.0.0.1/24`` and ``10.0.0.2/24``, as netaddr's): the one order of prefixes."""
+    net, n = parse_prefix(prefix)
+    return net, n, ip_to_int(host(prefix))
 
 
 def sort_prefixes(prefixes: Iterable[str]) -> list[str]:
+    """``prefixes`` in :func:`sort_key` order (duplicates kept)."""
     return sorted(prefixes, key=sort_key)
+
+
+def address_key(address: str) -> int:
+    """Sort key of an address (``10.0.0.9`` before ``10.0.0.10``); a length is ignored."""
+    return ip_to_int(host(address))

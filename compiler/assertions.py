@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zongheng.compiler import ast
 from zongheng.compiler.check import ANY
-from zongheng.compiler.model import AssertionSpec, Statement, Waiver
+from zongheng.compiler.model import AssertionSpec, Statement, StatementKind, Waiver
 from zongheng.compiler.resolve import Resolver
 
 BUILTINS = ("vertical-isolation", "vertical-guard", "air-gap", "exit-only")
@@ -34,32 +34,35 @@ def builtin_assertions(res: Resolver) -> list[AssertionSpec]:
     iso: list[Statement] = []
     guard: list[Statement] = []
     if v and h:
-        iso.append(Statement("deny", v, h, ANY,
+        iso.append(Statement(StatementKind.DENY, v, h, ANY,
                              "forall D, E where D != E: deny vertical(D) -> horizontal(E)",
                              "builtin", distinct_owners=True))
-        guard.append(Statement("deny", h, v, ANY,
+        guard.append(Statement(StatementKind.DENY, h, v, ANY,
                                "forall D, E where D != E: deny horizontal(E) -> vertical(D)",
                                "builtin", distinct_owners=True))
     if v:
-        iso.append(Statement("deny", v, v, ANY,
+        iso.append(Statement(StatementKind.DENY, v, v, ANY,
                              "forall D, E where D != E: deny vertical(D) -> vertical(E)",
                              "builtin", distinct_owners=True))
     inner = _pairs(res, ("inner",))
-    air = [Statement("isolated", inner, (), ANY, "isolated inner", "builtin")] if inner else []
+    air = [Statement(StatementKind.ISOLATED, inner, (), ANY, "isolated inner", "builtin")
+           ] if inner else []
     internet = _pairs(res, ("internet",))
     verticals = _pairs(res, ("vertical",))
     extranet = _pairs(res, ("vertical", "horizontal", "platform", "private"))
     exit_only: list[Statement] = []
     if verticals:
         exit_only += [
-            Statement("deny", verticals, internet, ANY, "deny vertical(*) -> internet", "builtin"),
-            Statement("deny", internet, verticals, ANY, "deny internet -> vertical(*)", "builtin"),
+            Statement(StatementKind.DENY, verticals, internet, ANY,
+                      "deny vertical(*) -> internet", "builtin"),
+            Statement(StatementKind.DENY, internet, verticals, ANY,
+                      "deny internet -> vertical(*)", "builtin"),
         ]
     if extranet:
         exit_only += [
-            Statement("via-exit", internet, extranet, ANY,
+            Statement(StatementKind.VIA_EXIT, internet, extranet, ANY,
                       "every packet from internet to the extranet crosses an exit", "builtin"),
-            Statement("via-exit", extranet, internet, ANY,
+            Statement(StatementKind.VIA_EXIT, extranet, internet, ANY,
                       "every packet from the extranet to internet crosses an exit", "builtin"),
         ]
     return [
@@ -103,15 +106,15 @@ def _statements(res: Resolver, item: ast.Statement, b: dict[str, str], file: str
     if item.kind == "isolated":
         src = res.resolve(item.src, b)
         if src:
-            yield Statement("isolated", src, (), ANY, f"isolated {ep_text(item.src, b)}", loc,
-                            binds)
+            yield Statement(StatementKind.ISOLATED, src, (), ANY,
+                            f"isolated {ep_text(item.src, b)}", loc, binds)
         return
     dirs = [(item.src, item.dst)] + ([(item.dst, item.src)] if item.both_ways else [])
     for s, d in dirs:
         sp, dp = res.resolve(s, b), res.resolve(d, b)  # type: ignore[arg-type]
         if sp and dp:
             text = f"{item.kind} {ep_text(s, b)} -> {ep_text(d, b)}{svc_text}"  # type: ignore[arg-type]
-            yield Statement(item.kind, sp, dp, services, text, loc, binds)
+            yield Statement(StatementKind(item.kind), sp, dp, services, text, loc, binds)
 
 
 def _distinct_pair(item: ast.Statement, variables: list[str],
@@ -144,7 +147,8 @@ def _distinct_statements(res: Resolver, item: ast.Statement, pair: tuple[str, st
         if sp and dp:
             text = (f"forall {pair[0]}, {pair[1]} where {pair[0]} != {pair[1]}: {item.kind} "
                     f"{s.text()} -> {d.text()}{svc_text}")  # type: ignore[union-attr]
-            yield Statement(item.kind, sp, dp, services, text, loc, distinct_owners=True)
+            yield Statement(StatementKind(item.kind), sp, dp, services, text, loc,
+                            distinct_owners=True)
 
 
 def waivers(res: Resolver, policy: ast.Policy) -> dict[str, list[Waiver]]:
@@ -155,7 +159,7 @@ def waivers(res: Resolver, policy: ast.Policy) -> dict[str, list[Waiver]]:
         for s, d in dirs:
             sp, dp = res.resolve(s), res.resolve(d)
             text = f"{s.text()} -> {d.text()}{svc_text}"
-            st = Statement("deny", sp, dp, res.services(w.services), text,
+            st = Statement(StatementKind.DENY, sp, dp, res.services(w.services), text,
                            f"{policy.file}:{w.loc.line}")
             out.setdefault(w.assertion.value, []).append(
                 Waiver(w.assertion.value, st, w.reason, f"{policy.file}:{w.loc.line}"))

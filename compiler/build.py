@@ -15,25 +15,44 @@ Design (MPLS L3VPN, see docs/architecture.md):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from netaddr import IPAddress, IPNetwork
 
+from zongheng.compiler import addresses
+from zongheng.compiler.addresses import (
+    cidr,
+    first_host,
+    prefixlen,
+    sort_key,
+    sort_prefixes,
+    span,
+)
 from zongheng.compiler.check import Plan
 from zongheng.compiler.model import (
     Acl,
+    AclAction,
     AclLine,
+    ClassKind,
     Device,
+    DeviceRole,
     EndpointClass,
     HostEntry,
     Interface,
     Link,
+    LinkKind,
+    NatKind,
     NatRule,
     PortRange,
+    Protocol,
     Route,
+    RouteKind,
     RouteTargetTable,
+    RuleAction,
     RuleInstance,
     Service,
     Tunnel,
+    TunnelKind,
     Vrf,
 )
 from zongheng.compiler.resolve import ClassInfo, Resolver
@@ -47,12 +66,6 @@ RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
 # Per-department and per-private-net route targets: ASN:(base + index), index from 1.
 RT_VERTICAL, RT_DEPT_HORIZONTAL, RT_PRIVATE = 10000, 20000, 30000
 SEQ_STEP = 10
-
-
-def _first_host(prefix: str) -> str:
-    net = IPNetwork(prefix)
-    ip = net.first + 1 if net.size > 2 else net.first
-    return f"{IPAddress(ip)}/{net.prefixlen}"
 
 
 class _InstanceIndex:
@@ -71,11 +84,59 @@ class _InstanceIndex:
                 self.by_class.setdefault(c, []).append(k)
 
 
+@dataclass(frozen=True)
+class Built:
+    """What :meth:`Builder.build` makes: the device-level parts of the model (the
+    pipeline adds what comes straight from the plan). A typed result, so a missing
+    or misspelt part fails where it is made, not as a KeyError where it is read."""
+
+    devices: tuple[Device, ...]  # PEs, exits, gateways, inner routers, in that order
+    links: tuple[Link, ...]
+    tunnels: tuple[Tunnel, ...]
+    classes: tuple[EndpointClass, ...]
+    hosts: tuple[HostEntry, ...]
+    route_targets: tuple[RouteTargetTable, ...]
+
+
+@dataclass
+class _Wiring:
+    """Loopbacks, interfaces and attachments of every device, all made before any
+    device is: a PE's ACLs and routes name other devices' attachments."""
+
+    loopbacks: dict[str, str]  # device -> loopback address, in device order
+    iface: dict[str, list[Interface]] = field(default_factory=dict)  # device -> interfaces
+    attach: dict[str, tuple[str, str]] = field(default_factory=dict)  # class -> (dev, iface)
+    uplink_if: dict[str, str] = field(default_factory=dict)  # exit -> its PE's iface to it
+
+    def __post_init__(self) -> None:
+        self.iface = {n: [] for n in self.loopbacks}
+
+
+@dataclass(frozen=True)
+class _Announced:
+    """The routes the attachments announce, grouped as the PEs' VRFs need them."""
+
+    tables: tuple[RouteTargetTable, ...]  # per route target, as importing VRFs see them
+    routes: dict[tuple[str, str], list[Route]] = field(default_factory=dict)  # own routes
+    rts: dict[tuple[str, str], set[int]] = field(default_factory=dict)  # exported RTs
+
+
 class Builder:
+    """Plan, resolved classes and rule instances in; the network's devices out.
+
+    One method per part (interfaces, announced routes, each device role, ACLs,
+    tunnels) so each can be read alone; :meth:`build` runs them in dependency order.
+    """
+
     def __init__(self, plan: Plan, resolver: Resolver, instances: list[RuleInstance]) -> None:
         self.plan = plan
         self.res = resolver
         self.instances = instances
+        self.class_names = {c.name for c in resolver.classes}
+        self.classes_at: dict[str, list[ClassInfo]] = {}  # region -> classes attached at its PE
+        for c in resolver.classes:
+            if c.kind in (ClassKind.VERTICAL, ClassKind.HORIZONTAL, ClassKind.PLATFORM):
+                self.classes_at.setdefault(c.region, []).append(c)  # type: ignore[arg-type]
         self.asn = plan.asn
         self.dept_index = {d: i + 1 for i, d in enumerate(plan.departments)}
         self.private_index = {p: i + 1 for i, p in enumerate(plan.privates)}
@@ -95,15 +156,15 @@ class Builder:
 
     def group_rt(self, c: ClassInfo) -> int | None:
         """The route target a class's prefixes are exported with."""
-        if c.kind == "vertical":
+        if c.kind == ClassKind.VERTICAL:
             return RT_VERTICAL + self.dept_index[c.owner]  # type: ignore[index]
-        if c.kind == "horizontal":
+        if c.kind == ClassKind.HORIZONTAL:
             return RT_DEPT_HORIZONTAL + self.dept_index[c.owner]  # type: ignore[index]
-        if c.kind == "platform":
+        if c.kind == ClassKind.PLATFORM:
             return RT_PLATFORM
-        if c.kind == "private":
+        if c.kind == ClassKind.PRIVATE:
             return RT_PRIVATE + self.private_index[c.owner]  # type: ignore[index]
-        if c.kind == "internet":
+        if c.kind == ClassKind.INTERNET:
             return RT_INTERNET
         return None
 
@@ -124,7 +185,7 @@ class Builder:
         need: dict[str, set[int]] = {}
         by_name = self.res.by_name
         for inst in self.instances:
-            if inst.action != "allow":
+            if inst.action != RuleAction.ALLOW:
                 continue
             src = [by_name[c] for c in inst.src_classes]
             dst = [by_name[c] for c in inst.dst_classes]
@@ -133,7 +194,7 @@ class Builder:
                 for vrf in {c.vrf for c in here if c.vrf is not None}:
                     need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
-                             if c.kind in ("horizontal", "platform")}
+                             if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM)}
         for rts in need.values():
             if horizontal_groups and horizontal_groups <= rts:
                 rts -= horizontal_groups  # type: ignore[arg-type]
@@ -151,7 +212,7 @@ class Builder:
         result = False
         for j in range(k):
             d = self.instances[j]
-            if d.action != "deny" or any(s.protocol != "ip" for s in d.services):
+            if d.action != RuleAction.DENY or any(s.protocol != Protocol.IP for s in d.services):
                 continue
             if all(c in ix.pairs["src"][j] and ix.pairs["src"][j][c][1] == full[c].prefixes
                    for c in inst.src_classes) and \
@@ -170,7 +231,7 @@ class Builder:
     def exports(self, c: ClassInfo) -> set[int]:
         rt = self.group_rt(c)
         out = {rt} if rt is not None else set()
-        if c.kind in ("horizontal", "platform"):
+        if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM):
             out.add(RT_HORIZONTAL)
         return out
 
@@ -189,9 +250,9 @@ class Builder:
                 return summary, group
             pmap = ix.pairs[which][k]
             here = sorted((c for c in facing if c in pmap), key=lambda c: pmap[c][0])
-            nets = {IPNetwork(p) for c in here for p in pmap[c][1]}
+            nets = {cidr(p) for c in here for p in pmap[c][1]}
             name = "-".join(site_name(c) for c in here)
-            return tuple(str(n) for n in sorted(nets)), name
+            return tuple(sort_prefixes(nets)), name
 
         if len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
@@ -201,14 +262,14 @@ class Builder:
         if not stateful:
             for k in candidates:
                 inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
-                if inst.action != "allow" or dsts.isdisjoint(facing) or not goes(srcs):
+                if inst.action != RuleAction.ALLOW or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
                 src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
                 for term in reply_terms(inst.services):
-                    lines.append(AclLine(0, "permit", src=src, dst=inst.src_summary, reply=True,
-                                         rule=inst.rule, src_group=group,
+                    lines.append(AclLine(0, AclAction.PERMIT, src=src, dst=inst.src_summary,
+                                         reply=True, rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
         for k in candidates:
             inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
@@ -216,7 +277,8 @@ class Builder:
                 continue
             src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
             for term in new_terms(inst.services):
-                lines.append(AclLine(0, "permit" if inst.action == "allow" else "deny", src=src,
+                action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
+                lines.append(AclLine(0, action, src=src,
                                      dst=inst.dst_summary, rule=inst.rule,
                                      src_group=group, dst_group=inst.dst_name, **term))
         unique: list[AclLine] = []
@@ -231,245 +293,294 @@ class Builder:
         return Acl(name, numbered, stateful, comment)
 
     # ------------------------------------------------------------ the network
-    def build(self) -> dict:
-        plan, res = self.plan, self.res
-        classes_at: dict[str, list[ClassInfo]] = {}
-        for c in res.classes:
-            if c.kind in ("vertical", "horizontal", "platform"):
-                classes_at.setdefault(c.region, []).append(c)  # type: ignore[arg-type]
+    def build(self) -> Built:
+        """The whole network, in the order its parts depend on each other: every
+        interface first (a PE's ACLs and routes name other devices' attachments),
+        then the routes the attachments announce, then each device by role."""
         need = self.imports()
-        loopbacks = {}
-        names = [f"pe-{r}" for r in plan.regions] + [f"exit-{r}" for r in self.exit_regions] \
-            + [f"gw-{p}" for p in self.gateways]
-        for i, n in enumerate(names):
-            loopbacks[n] = str(IPAddress(int(UNDERLAY.first) + i + 1))
-        inner_regions = list(plan.inner_sites)
-        for i, r in enumerate(inner_regions):
-            loopbacks[f"inner-{r}"] = str(IPAddress(int(INNER_UNDERLAY.first) + i + 1))
-
-        # interfaces and attachments
-        iface: dict[str, list[Interface]] = {n: [] for n in loopbacks}
-        attach: dict[str, tuple[str, str]] = {}  # class -> (device, interface)
-        children = {r: [c for c in plan.regions if plan.parent.get(c) == r] for r in plan.regions}
-        uplink_if: dict[str, str] = {}
-        for r in plan.regions:
-            dev = f"pe-{r}"
-            n = 0
-            parent = plan.parent.get(r)
-            if parent is not None:
-                n += 1  # eth0 is the uplink, added when the parent is built
-            for child in children[r]:
-                a_addr, b_addr = self.p2p()
-                a_if, b_if = f"eth{n}", "eth0"
-                iface[dev].append(Interface(a_if, None, a_addr, description=f"trunk to pe-{child}",
-                                            peer_device=f"pe-{child}", peer_interface=b_if))
-                iface[f"pe-{child}"].insert(0, Interface(
-                    b_if, None, b_addr, description=f"trunk to {dev}", peer_device=dev,
-                    peer_interface=a_if))
-                self.links.append(Link("trunk", dev, a_if, f"pe-{child}", b_if))
-                n += 1
-            if r in self.exit_regions:
-                a_addr, b_addr = self.p2p()
-                uplink_if[f"exit-{r}"] = f"eth{n}"
-                iface[dev].append(Interface(f"eth{n}", "H-platform", a_addr,
-                                            acl_in="zh-exit-in", description=f"to exit-{r}",
-                                            peer_device=f"exit-{r}", peer_interface="eth0"))
-                iface[f"exit-{r}"] += [
-                    Interface("eth0", None, b_addr, acl_in="zh-inside-in",
-                              description=f"inside, to {dev}", peer_device=dev,
-                              peer_interface=f"eth{n}"),
-                    Interface("eth1", None, self.uplink_address(r), acl_in="zh-outside-in",
-                              description="outside, Internet", attached_class="internet"),
-                ]
-                self.links.append(Link("exit", dev, f"eth{n}", f"exit-{r}", "eth0"))
-                n += 1
-            port = n
-            for c in sorted(classes_at.get(r, []), key=self.vlan):
-                name = f"eth{port}.{self.vlan(c)}"
-                attach[c.name] = (dev, name)
-                acl_name = {"vertical": f"zh-v-{c.owner}-in", "horizontal": f"zh-h-{c.owner}-in",
-                            "platform": "zh-platform-in"}[c.kind]
-                iface[dev].append(Interface(name, c.vrf, _first_host(c.prefixes[0]),
-                                            acl_in=acl_name, description=c.name,
-                                            attached_class=c.name))
-        for p, region in self.gateways.items():
-            pv = plan.privates[p]
-            dev = f"gw-{p}"
-            plat = attach.get(f"platform@{region}")
-            site = plan.platform_sites.get(region)
-            gw_addr = f"{IPNetwork(pv.gateway.text).ip}/{site.prefixlen if site else 32}"  # type: ignore[union-attr]
-            iface[dev] += [
-                Interface("eth0", None, gw_addr, acl_in="zh-outside-in",
-                          description=f"outside, platform LAN of pe-{region}",
-                          peer_device=f"pe-{region}", peer_interface=plat[1] if plat else None),
-                Interface("eth1", None, _first_host(str(IPNetwork(pv.address.text).cidr)),  # type: ignore[union-attr]
-                          acl_in="zh-inside-in", description=f"inside, private({p})",
-                          attached_class=f"private({p})"),
-            ]
-            attach[f"private({p})"] = (dev, "eth1")
-            if plat:
-                self.links.append(Link("gateway", plat[0], plat[1], dev, "eth0"))
-        for r in inner_regions:
-            c = res.by_name[f"inner@{r}"]
-            iface[f"inner-{r}"].append(Interface("eth0", None, _first_host(c.prefixes[0]),
-                                                 acl_in="zh-inner-in", description=c.name,
-                                                 attached_class=c.name))
-            attach[c.name] = (f"inner-{r}", "eth0")
-
-        # exported routes: (device, vrf) -> [(rt set, Route)]
-        exported: list[tuple[str, str, set[int], Route]] = []
-        for c in res.classes:
-            if c.name not in attach or c.vrf is None:
-                continue
-            dev, ifn = attach[c.name]
-            if c.kind == "private":
-                region = self.gateways[c.owner]  # type: ignore[index]
-                plat = attach.get(f"platform@{region}")
-                if plat is None:
-                    continue
-                for p in c.prefixes:
-                    exported.append((plat[0], "H-platform", self.exports(c), Route(
-                        p, "gateway", dev, ifn, None, origin_class=c.name, entry_interface="eth0",
-                        next_hop=str(IPNetwork(plan.privates[c.owner].gateway.text).ip))))  # type: ignore[union-attr,index]
-                continue
-            for p in c.prefixes:
-                exported.append((dev, c.vrf, self.exports(c), Route(
-                    p, "local", dev, ifn, c.vrf, origin_class=c.name)))
-        for r in self.exit_regions:
-            exported.append((f"pe-{r}", "H-platform", {RT_INTERNET}, Route(
-                "0.0.0.0/0", "exit", f"exit-{r}", "eth1", None, origin_class="internet",
-                entry_interface="eth0")))
-
-        # VRFs per PE
+        wiring = self.wiring()
+        exports = self.announcements(wiring)
         devices: dict[str, Device] = {}
-        vrf_names_at: dict[str, list[str]] = {}
-        for r in plan.regions:
-            names_here = []
-            for c in sorted(classes_at.get(r, []), key=self.vlan):
-                if c.vrf not in names_here:
-                    names_here.append(c.vrf)
-            if (r in self.exit_regions or r in self.gateways.values()) and \
-                    "H-platform" not in names_here:
-                names_here.append("H-platform")
-            vrf_names_at[r] = names_here
-        rt_tables: dict[int, list[Route]] = {}
+        for r in self.plan.regions:
+            devices[f"pe-{r}"] = self.pe(r, wiring, exports, need)
+        for r in self.exit_regions:
+            devices[f"exit-{r}"] = self.exit_device(r, wiring)
+        for p, region in self.gateways.items():
+            devices[f"gw-{p}"] = self.gateway_device(p, region, wiring)
+        # inner tunnels add the inner routers' encrypted links: before those are built
+        tunnels = self.vertical_tunnels(need, wiring.loopbacks) \
+            + self.inner_tunnels(wiring.loopbacks, wiring.iface)
+        for r in self.plan.inner_sites:
+            devices[f"inner-{r}"] = self.inner_device(r, wiring)
+        return Built(
+            devices=tuple(devices[n] for n in wiring.loopbacks),
+            links=tuple(self.links),
+            tunnels=tuple(tunnels),
+            classes=self.endpoint_classes(wiring.attach),
+            hosts=self.host_entries(),
+            route_targets=exports.tables,
+        )
+
+    # ------------------------------------------------------------ interfaces
+    def loopbacks(self) -> dict[str, str]:
+        """Every device's loopback, in device order: PEs, exits, gateways from the
+        extranet underlay, then inner routers from their own (air-gapped) one."""
+        names = [f"pe-{r}" for r in self.plan.regions] \
+            + [f"exit-{r}" for r in self.exit_regions] + [f"gw-{p}" for p in self.gateways]
+        out = {n: str(IPAddress(int(UNDERLAY.first) + i + 1)) for i, n in enumerate(names)}
+        for i, r in enumerate(self.plan.inner_sites):
+            out[f"inner-{r}"] = str(IPAddress(int(INNER_UNDERLAY.first) + i + 1))
+        return out
+
+    def wiring(self) -> _Wiring:
+        """Interfaces and attachments of every device. Link addresses are handed out
+        in this order (trunks and exit links region by region), so it must not change."""
+        w = _Wiring(self.loopbacks())
+        for r in self.plan.regions:
+            self.wire_pe(r, w)
+        for p, region in self.gateways.items():
+            self.wire_gateway(p, region, w)
+        for r in self.plan.inner_sites:
+            c = self.res.by_name[f"inner@{r}"]
+            w.iface[f"inner-{r}"].append(Interface("eth0", None, first_host(c.prefixes[0]),
+                                                   acl_in="zh-inner-in", description=c.name,
+                                                   attached_class=c.name))
+            w.attach[c.name] = (f"inner-{r}", "eth0")
+        return w
+
+    def wire_pe(self, r: str, w: _Wiring) -> None:
+        """A region's PE: eth0 up to the parent (added by the parent), trunks down to
+        each child, the link to the region's exit (and the exit's two sides), then one
+        VLAN subinterface per attached class, in VLAN order."""
+        plan, dev = self.plan, f"pe-{r}"
+        n = 1 if plan.parent.get(r) is not None else 0
+        for child in (c for c in plan.regions if plan.parent.get(c) == r):
+            a_addr, b_addr = self.p2p()
+            a_if, b_if = f"eth{n}", "eth0"
+            w.iface[dev].append(Interface(a_if, None, a_addr, description=f"trunk to pe-{child}",
+                                          peer_device=f"pe-{child}", peer_interface=b_if))
+            w.iface[f"pe-{child}"].insert(0, Interface(
+                b_if, None, b_addr, description=f"trunk to {dev}", peer_device=dev,
+                peer_interface=a_if))
+            self.links.append(Link(LinkKind.TRUNK, dev, a_if, f"pe-{child}", b_if))
+            n += 1
+        if r in self.exit_regions:
+            a_addr, b_addr = self.p2p()
+            w.uplink_if[f"exit-{r}"] = f"eth{n}"
+            w.iface[dev].append(Interface(f"eth{n}", "H-platform", a_addr,
+                                          acl_in="zh-exit-in", description=f"to exit-{r}",
+                                          peer_device=f"exit-{r}", peer_interface="eth0"))
+            w.iface[f"exit-{r}"] += [
+                Interface("eth0", None, b_addr, acl_in="zh-inside-in",
+                          description=f"inside, to {dev}", peer_device=dev,
+                          peer_interface=f"eth{n}"),
+                Interface("eth1", None, self.uplink_address(r), acl_in="zh-outside-in",
+                          description="outside, Internet", attached_class="internet"),
+            ]
+            self.links.append(Link(LinkKind.EXIT, dev, f"eth{n}", f"exit-{r}", "eth0"))
+            n += 1
+        acl_names = {ClassKind.VERTICAL: "zh-v-{}-in", ClassKind.HORIZONTAL: "zh-h-{}-in",
+                     ClassKind.PLATFORM: "zh-platform-in"}
+        for c in sorted(self.classes_at.get(r, []), key=self.vlan):
+            name = f"eth{n}.{self.vlan(c)}"
+            w.attach[c.name] = (dev, name)
+            w.iface[dev].append(Interface(name, c.vrf, first_host(c.prefixes[0]),
+                                          acl_in=acl_names[c.kind].format(c.owner),
+                                          description=c.name, attached_class=c.name))
+
+    def wire_gateway(self, p: str, region: str, w: _Wiring) -> None:
+        """A private net's gateway: outside on its region's platform LAN, inside the
+        private net (which is attached there)."""
+        pv = self.plan.privates[p]
+        dev = f"gw-{p}"
+        plat = w.attach.get(f"platform@{region}")
+        site = self.plan.platform_sites.get(region)
+        gw_addr = f"{IPNetwork(pv.gateway.text).ip}/{site.prefixlen if site else 32}"  # type: ignore[union-attr]
+        w.iface[dev] += [
+            Interface("eth0", None, gw_addr, acl_in="zh-outside-in",
+                      description=f"outside, platform LAN of pe-{region}",
+                      peer_device=f"pe-{region}", peer_interface=plat[1] if plat else None),
+            Interface("eth1", None, first_host(str(IPNetwork(pv.address.text).cidr)),  # type: ignore[union-attr]
+                      acl_in="zh-inside-in", description=f"inside, private({p})",
+                      attached_class=f"private({p})"),
+        ]
+        w.attach[f"private({p})"] = (dev, "eth1")
+        if plat:
+            self.links.append(Link(LinkKind.GATEWAY, plat[0], plat[1], dev, "eth0"))
+
+    # ------------------------------------------------------------ announced routes
+    def announcements(self, w: _Wiring) -> _Announced:
+        """What every attachment announces (BGP VPNv4), grouped twice: by the VRF that
+        owns it (its own routes) and by route target (what importing VRFs see)."""
+        exported = self.exported_routes(w)
+        tables: dict[int, list[Route]] = {}
         for _dev, _vrf, ert, route in exported:
-            kind = route.kind if route.kind in ("gateway", "exit") else "remote"
+            kind = route.kind if route.kind in (RouteKind.GATEWAY, RouteKind.EXIT) \
+                else RouteKind.REMOTE
             for rt in sorted(ert):
-                rt_tables.setdefault(rt, []).append(Route(
+                tables.setdefault(rt, []).append(Route(
                     route.prefix, kind, route.egress_device, route.egress_interface,
                     route.egress_vrf, self.rt(rt),
                     route.origin_class, route.entry_interface, route.next_hop))
-        self.route_targets = tuple(
-            RouteTargetTable(self.rt(rt), tuple(routes)) for rt, routes in sorted(rt_tables.items())
-        )
-        own: dict[tuple[str, str], list[Route]] = {}
-        own_rts: dict[tuple[str, str], set[int]] = {}
+        out = _Announced(tuple(RouteTargetTable(self.rt(rt), tuple(routes))
+                             for rt, routes in sorted(tables.items())))
         for edev, evrf, ert, route in exported:
-            own.setdefault((edev, evrf), []).append(route)
-            own_rts.setdefault((edev, evrf), set()).update(ert)
-        for r in plan.regions:
-            dev = f"pe-{r}"
-            vrfs = []
-            for v in vrf_names_at[r]:
-                rts = sorted(need.get(v, set()))
-                exports = sorted(own_rts.get((dev, v), set()) | self.base_exports(v))
-                realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
-                vrfs.append(Vrf(
-                    v, f"{loopbacks[dev]}:{self.vrf_number(v)}",
-                    tuple(self.rt(x) for x in exports), tuple(self.rt(x) for x in rts),
-                    tuple(sorted(own.get((dev, v), []), key=route_key)), realm,
-                    description=self.vrf_description(v)))
-            acls = []
-            for i in iface[dev]:
-                if i.acl_in is None:
-                    continue
-                if i.attached_class:
-                    facing = {i.attached_class} | {
-                        f"private({p})" for p, reg in self.gateways.items()
-                        if reg == r and i.attached_class == f"platform@{r}"}
-                    acls.append(self.acl(i.acl_in, facing, f"from {', '.join(sorted(facing))}"))
-                elif i.acl_in == "zh-exit-in":
-                    acls.append(self.acl(i.acl_in, {"internet"},
-                                         "from the Internet, after exit NAT"))
-            devices[dev] = Device(dev, "pe", r, loopbacks[dev], tuple(vrfs), tuple(iface[dev]),
-                                  tuple(acls), description=plan.region_display.get(r) or "")
+            out.routes.setdefault((edev, evrf), []).append(route)
+            out.rts.setdefault((edev, evrf), set()).update(ert)
+        return out
 
-        everything = {c.name for c in res.classes}
+    def exported_routes(self, w: _Wiring) -> list[tuple[str, str, set[int], Route]]:
+        """(device, VRF, route targets, route) of every announcement: each attached
+        class's prefixes; a private net's prefixes from its platform VRF (through the
+        gateway); the default route from each exit's PE (through the exit)."""
+        plan, out = self.plan, []
+        for c in self.res.classes:
+            if c.name not in w.attach or c.vrf is None:
+                continue
+            dev, ifn = w.attach[c.name]
+            if c.kind == ClassKind.PRIVATE:
+                region = self.gateways[c.owner]  # type: ignore[index]
+                plat = w.attach.get(f"platform@{region}")
+                if plat is None:
+                    continue
+                for p in c.prefixes:
+                    out.append((plat[0], "H-platform", self.exports(c), Route(
+                        p, RouteKind.GATEWAY, dev, ifn, None, origin_class=c.name,
+                        entry_interface="eth0",
+                        next_hop=str(IPNetwork(plan.privates[c.owner].gateway.text).ip))))  # type: ignore[union-attr,index]
+                continue
+            for p in c.prefixes:
+                out.append((dev, c.vrf, self.exports(c), Route(
+                    p, RouteKind.LOCAL, dev, ifn, c.vrf, origin_class=c.name)))
         for r in self.exit_regions:
-            dev = f"exit-{r}"
-            up = plan.uplinks.get(r)
-            out_routes = [Route("0.0.0.0/0", "local", dev, "eth1", None, origin_class="internet",
-                                next_hop=str(up[1]) if up else None)]
-            inside: set[str] = set()
-            for inst in self.instances:
-                if inst.action != "allow":
-                    continue
-                if "internet" in inst.dst_classes:
-                    inside.update(inst.src_summary)
-                if "internet" in inst.src_classes:
-                    inside.update(p for c, ps in inst.dst for p in ps if c != "internet")
-            for p in sorted(inside, key=lambda x: IPNetwork(x).sort_key()):
-                out_routes.append(Route(p, "uplink", f"pe-{r}", uplink_if[dev], "H-platform",
-                                        entry_interface=uplink_if[dev]))
-            nat = self.exit_nat(r)
-            acls = (
-                self.acl("zh-inside-in", everything - {"internet"},
-                         "from the extranet (stateful)", stateful=True, towards={"internet"}),
-                self.acl("zh-outside-in", {"internet"}, "from the Internet, after DNAT (stateful)",
-                         stateful=True, towards=everything - {"internet"}),
-            )
-            devices[dev] = Device(dev, "exit", r, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  nat, tuple(sorted(out_routes, key=route_key)),
-                                  description=f"Internet exit of {r}")
-        for p, region in self.gateways.items():
-            dev = f"gw-{p}"
-            cname = f"private({p})"
-            plat = attach.get(f"platform@{region}")
-            routes = [Route(pr, "local", dev, "eth1", None, origin_class=cname)
-                      for pr in res.by_name[cname].prefixes]
-            if plat:
-                routes.append(Route("0.0.0.0/0", "uplink", plat[0], plat[1], "H-platform",
-                                    entry_interface=plat[1],
-                                    next_hop=_first_host(str(plan.platform_sites[region])).split("/")[0]))
-            acls = (
-                self.acl("zh-outside-in", everything - {cname}, "from the extranet",
-                         towards={cname}),
-                self.acl("zh-inside-in", {cname}, f"from {cname}", towards=everything - {cname}),
-            )
-            devices[dev] = Device(dev, "gw", region, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  (), tuple(sorted(routes, key=route_key)),
-                                  description=plan.privates[p].display or "")
-        tunnels = self.vertical_tunnels(need, loopbacks) + self.inner_tunnels(loopbacks, iface)
-        for r in inner_regions:
-            dev = f"inner-{r}"
-            cname = f"inner@{r}"
-            routes = [Route(res.by_name[cname].prefixes[0], "local", dev, "eth0", None,
-                            origin_class=cname)]
-            for other in inner_regions:
-                if other != r:
-                    oc = res.by_name[f"inner@{other}"]
-                    routes.append(Route(oc.prefixes[0], "remote", f"inner-{other}", "eth0", None,
-                                        origin_class=oc.name))
-            acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
-            devices[dev] = Device(dev, "inner", r, loopbacks[dev], (), tuple(iface[dev]), acls,
-                                  (), tuple(sorted(routes, key=route_key)),
-                                  description=f"inner net router of {r}")
+            out.append((f"pe-{r}", "H-platform", {RT_INTERNET}, Route(
+                "0.0.0.0/0", RouteKind.EXIT, f"exit-{r}", "eth1", None, origin_class="internet",
+                entry_interface="eth0")))
+        return out
 
-        classes = []
-        for c in res.classes:
+    # ------------------------------------------------------------ devices by role
+    def pe(self, r: str, w: _Wiring, exports: _Announced, need: dict[str, set[int]]) -> Device:
+        """A region's PE: its VRFs (own routes, imports) and one inbound ACL per
+        attachment and per exit link."""
+        dev = f"pe-{r}"
+        vrfs = tuple(self.pe_vrf(dev, v, w, exports, need) for v in self.pe_vrf_names(r))
+        return Device(dev, DeviceRole.PE, r, w.loopbacks[dev], vrfs, tuple(w.iface[dev]),
+                      self.pe_acls(r, w.iface[dev]),
+                      description=self.plan.region_display.get(r) or "")
+
+    def pe_vrf_names(self, r: str) -> list[str]:
+        """The VRFs a region's PE holds: those of its attached classes (VLAN order), and
+        H-platform wherever an exit or a gateway hangs off it."""
+        out: list[str] = []
+        for c in sorted(self.classes_at.get(r, []), key=self.vlan):
+            if c.vrf not in out:
+                out.append(c.vrf)  # type: ignore[arg-type]
+        if (r in self.exit_regions or r in self.gateways.values()) and "H-platform" not in out:
+            out.append("H-platform")
+        return out
+
+    def pe_vrf(self, dev: str, v: str, w: _Wiring, exports: _Announced,
+               need: dict[str, set[int]]) -> Vrf:
+        """One VRF: exports its own and base route targets, imports only what
+        allowed rules need (routing as the first line of defence)."""
+        rts = sorted(need.get(v, set()))
+        export = sorted(exports.rts.get((dev, v), set()) | self.base_exports(v))
+        realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
+        return Vrf(v, f"{w.loopbacks[dev]}:{self.vrf_number(v)}",
+                   tuple(self.rt(x) for x in export), tuple(self.rt(x) for x in rts),
+                   tuple(sorted(exports.routes.get((dev, v), []), key=route_key)), realm,
+                   description=self.vrf_description(v))
+
+    def pe_acls(self, r: str, interfaces: list[Interface]) -> tuple[Acl, ...]:
+        """Inbound ACLs of a PE: an attachment's ACL faces its class (the platform LAN's
+        also the private nets behind its gateways); the exit link's faces the Internet."""
+        acls = []
+        for i in interfaces:
+            if i.acl_in is None:
+                continue
+            if i.attached_class:
+                facing = {i.attached_class} | {
+                    f"private({p})" for p, reg in self.gateways.items()
+                    if reg == r and i.attached_class == f"platform@{r}"}
+                acls.append(self.acl(i.acl_in, facing, f"from {', '.join(sorted(facing))}"))
+            elif i.acl_in == "zh-exit-in":
+                acls.append(self.acl(i.acl_in, {"internet"}, "from the Internet, after exit NAT"))
+        return tuple(acls)
+
+    def exit_device(self, r: str, w: _Wiring) -> Device:
+        """An Internet exit: default route out, uplink routes back to its PE for every
+        extranet prefix that talks to the Internet, NAT, and stateful ACLs both ways."""
+        dev = f"exit-{r}"
+        up = self.plan.uplinks.get(r)
+        routes = [Route("0.0.0.0/0", RouteKind.LOCAL, dev, "eth1", None,
+                        origin_class="internet", next_hop=str(up[1]) if up else None)]
+        inside: set[str] = set()
+        for inst in self.instances:
+            if inst.action != RuleAction.ALLOW:
+                continue
+            if "internet" in inst.dst_classes:
+                inside.update(inst.src_summary)
+            if "internet" in inst.src_classes:
+                inside.update(p for c, ps in inst.dst for p in ps if c != "internet")
+        for p in sorted(inside, key=sort_key):
+            routes.append(Route(p, RouteKind.UPLINK, f"pe-{r}", w.uplink_if[dev], "H-platform",
+                                entry_interface=w.uplink_if[dev]))
+        everything = self.class_names
+        acls = (
+            self.acl("zh-inside-in", everything - {"internet"},
+                     "from the extranet (stateful)", stateful=True, towards={"internet"}),
+            self.acl("zh-outside-in", {"internet"}, "from the Internet, after DNAT (stateful)",
+                     stateful=True, towards=everything - {"internet"}),
+        )
+        return Device(dev, DeviceRole.EXIT, r, w.loopbacks[dev], (), tuple(w.iface[dev]), acls,
+                      self.exit_nat(r), tuple(sorted(routes, key=route_key)),
+                      description=f"Internet exit of {r}")
+
+    def gateway_device(self, p: str, region: str, w: _Wiring) -> Device:
+        """A private net's gateway: the net's prefixes inside, a default route up into
+        the platform VRF, and ACLs that let through only what rules allow."""
+        dev, cname = f"gw-{p}", f"private({p})"
+        plat = w.attach.get(f"platform@{region}")
+        routes = [Route(pr, RouteKind.LOCAL, dev, "eth1", None, origin_class=cname)
+                  for pr in self.res.by_name[cname].prefixes]
+        if plat:
+            hop = addresses.host(first_host(str(self.plan.platform_sites[region])))
+            routes.append(Route("0.0.0.0/0", RouteKind.UPLINK, plat[0], plat[1], "H-platform",
+                                entry_interface=plat[1], next_hop=hop))
+        everything = self.class_names
+        acls = (
+            self.acl("zh-outside-in", everything - {cname}, "from the extranet", towards={cname}),
+            self.acl("zh-inside-in", {cname}, f"from {cname}", towards=everything - {cname}),
+        )
+        return Device(dev, DeviceRole.GW, region, w.loopbacks[dev], (), tuple(w.iface[dev]),
+                      acls, (), tuple(sorted(routes, key=route_key)),
+                      description=self.plan.privates[p].display or "")
+
+    def inner_device(self, r: str, w: _Wiring) -> Device:
+        """An inner-net router: no VRFs (the inner net is one air-gapped realm), a route
+        to every other inner site over the encrypted links."""
+        dev, cname = f"inner-{r}", f"inner@{r}"
+        routes = [Route(self.res.by_name[cname].prefixes[0], RouteKind.LOCAL, dev, "eth0", None,
+                        origin_class=cname)]
+        for other in self.plan.inner_sites:
+            if other != r:
+                oc = self.res.by_name[f"inner@{other}"]
+                routes.append(Route(oc.prefixes[0], RouteKind.REMOTE, f"inner-{other}", "eth0",
+                                    None, origin_class=oc.name))
+        acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
+        return Device(dev, DeviceRole.INNER, r, w.loopbacks[dev], (), tuple(w.iface[dev]),
+                      acls, (), tuple(sorted(routes, key=route_key)),
+                      description=f"inner net router of {r}")
+
+    def endpoint_classes(self, attach: dict[str, tuple[str, str]]) -> tuple[EndpointClass, ...]:
+        """Every class with where it is attached (empty for the Internet and for
+        private nets without a gateway)."""
+        out = []
+        for c in self.res.classes:
             dev, ifn = attach.get(c.name, ("", ""))
-            classes.append(EndpointClass(c.name, c.kind, c.owner, c.region, c.realm, c.prefixes,
-                                         dev, ifn))
-        return {
-            "devices": tuple(devices[n] for n in
-                             [*names, *(f"inner-{r}" for r in inner_regions)]),
-            "links": tuple(self.links),
-            "tunnels": tuple(tunnels),
-            "classes": tuple(classes),
-            "hosts": self.host_entries(),
-            "route_targets": self.route_targets,
-        }
+            out.append(EndpointClass(c.name, c.kind, c.owner, c.region, c.realm, c.prefixes,
+                                     dev, ifn))
+        return tuple(out)
 
     def uplink_address(self, region: str) -> str | None:
         up = self.plan.uplinks.get(region)
@@ -490,10 +601,10 @@ class Builder:
         return f"{'vertical net' if kind == 'V' else 'horizontal attachment'} of {dept}"
 
     def vlan(self, c: ClassInfo) -> int:
-        if c.kind == "platform":
+        if c.kind == ClassKind.PLATFORM:
             return 10
         base = 100 + 2 * self.dept_index[c.owner]  # type: ignore[index]
-        return base if c.kind == "vertical" else base + 1
+        return base if c.kind == ClassKind.VERTICAL else base + 1
 
     def exit_nat(self, region: str) -> tuple[NatRule, ...]:
         rules: list[NatRule] = []
@@ -502,15 +613,15 @@ class Builder:
         first, last = (str(free[0]), str(free[1])) if free else (None, None)
         inside: list[str] = []
         for inst in self.instances:
-            if inst.action == "allow" and "internet" in inst.dst_classes:
+            if inst.action == RuleAction.ALLOW and "internet" in inst.dst_classes:
                 for p in inst.src_summary:
                     if p not in inside:
                         inside.append(p)
         for p in inside:
-            rules.append(NatRule("source", p, pool, "eth1", None, first, last))
+            rules.append(NatRule(NatKind.SOURCE, p, pool, "eth1", None, first, last))
         for host, public in self.plan.static_nat.get(region, {}).items():
             h = self.plan.hosts[host]
-            rules.append(NatRule("static", str(IPNetwork(h.address.text).ip), str(public),
+            rules.append(NatRule(NatKind.STATIC, str(IPNetwork(h.address.text).ip), str(public),
                                  "eth1", host))
         return tuple(rules)
 
@@ -556,8 +667,8 @@ class Builder:
                 a = tuple(str(d.sites["vertical"][x]) for x in sites if x in behind)
                 b = tuple(str(d.sites["vertical"][x]) for x in sites if x not in behind)
                 name = f"v-{dept}-{s}"
-                out.append(Tunnel(name, "vertical", dept, f"pe-{s}", f"V-{dept}", lo[f"pe-{s}"], a,
-                                  f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
+                out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
+                                  lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
                                   secret=f"pki-{name}"))
         return out
 
@@ -572,7 +683,7 @@ class Builder:
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"
-            out.append(Tunnel(name, "inner", None, f"inner-{s}", None, lo[f"inner-{s}"], a,
+            out.append(Tunnel(name, TunnelKind.INNER, None, f"inner-{s}", None, lo[f"inner-{s}"], a,
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
             b_if = f"eth{len(iface[f'inner-{peer}'])}"
@@ -585,7 +696,7 @@ class Builder:
             iface[f"inner-{peer}"].append(Interface(
                 b_if, None, b_addr, description=f"encrypted link to inner-{s}",
                 peer_device=f"inner-{s}", peer_interface=a_if))
-            self.links.append(Link("inner", f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
+            self.links.append(Link(LinkKind.INNER, f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
 
 
@@ -595,8 +706,7 @@ def site_name(cls: str) -> str:
 
 
 def route_key(r: Route) -> tuple:
-    net = IPNetwork(r.prefix)
-    return (-net.prefixlen, int(net.first), r.egress_device, r.egress_interface)
+    return (-prefixlen(r.prefix), span(r.prefix)[0], r.egress_device, r.egress_interface)
 
 
 def new_terms(services: Iterable[Service]) -> list[dict]:

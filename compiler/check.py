@@ -14,12 +14,12 @@ from netaddr import IPAddress, IPNetwork, IPSet
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
 from zongheng.compiler.errors import Loc, Reporter, clip
-from zongheng.compiler.model import PortRange, Service
+from zongheng.compiler.model import PortRange, Protocol, Service
 
 MAX_DEPARTMENTS = 9999  # route targets: vertical ASN:10000+i, horizontal ASN:20000+i
 RFC1918 = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
 PROTOCOL_NAMES = ("tcp", "udp", "icmp", "ip")
-ANY = (Service("ip"),)
+ANY = (Service(Protocol.IP),)
 
 
 @dataclass
@@ -307,7 +307,7 @@ class Checker:
                                    "use tcp/PORT, udp/PORT, icmp or ip")
                     continue
                 if t.low is None:
-                    terms.append(Service(proto))
+                    terms.append(Service(Protocol(proto)))
                     continue
                 if proto not in ("tcp", "udp"):
                     self.rep.error(t.loc, f"'{proto}' takes no port")
@@ -319,7 +319,7 @@ class Checker:
                 if t.high < t.low:  # type: ignore[operator]
                     self.rep.error(t.loc, f"empty port range {t.low}-{t.high}")
                     continue
-                terms.append(Service(proto, PortRange(t.low, t.high)))  # type: ignore[arg-type]
+                terms.append(Service(Protocol(proto), PortRange(t.low, t.high)))  # type: ignore[arg-type]
             out[name] = tuple(terms)
             locs[name] = s.loc
         return out

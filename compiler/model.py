@@ -7,14 +7,15 @@ and reloaded byte-identically.
 
 Forwarding semantics (what the verifier encodes and the emitters render):
 
-* Route kinds: ``local``/``remote`` deliver at ``egress_interface`` of
-  ``egress_device`` (a site attachment; remote routes came in by route target
-  over the PE trunks); ``gateway``/``exit`` hand the packet to a gateway or
-  exit device, entering at ``entry_interface`` (its ``acl_in`` applies), and
-  deliver it at ``egress_interface`` (the private net, the Internet);
-  ``uplink`` hands it to ``egress_device`` at ``entry_interface`` where the
-  lookup continues in that interface's VRF (gateway and exit devices use it
-  towards their PE).
+* Route kinds (:class:`RouteKind`; the five the compiler builds):
+  ``local``/``remote`` deliver at ``egress_interface`` of ``egress_device``
+  (a site attachment; remote routes came in by route target over the PE
+  trunks, or are an inner router's route to another inner site);
+  ``gateway``/``exit`` hand the packet to a gateway or exit device, entering
+  at ``entry_interface`` (its ``acl_in`` applies), and deliver it at
+  ``egress_interface`` (the private net, the Internet); ``uplink`` hands it
+  to ``egress_device`` at ``entry_interface`` where the lookup continues in
+  that interface's VRF (gateway and exit devices use it towards their PE).
 * The ``internet`` class is attached at every exit's outside interface
   (its ``device``/``interface`` are empty).
 * A packet lives in a **realm**: ``"horizontal"`` (the province-wide plan,
@@ -43,13 +44,109 @@ Forwarding semantics (what the verifier encodes and the emitters render):
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PROTOCOLS = ("ip", "tcp", "udp", "icmp")
+from zongheng.compiler.addresses import span
+
+# The model's vocabularies. StrEnum members are their strings (``RouteKind.LOCAL ==
+# "local"``, same hash, same JSON), so model.json stays byte-identical and readers
+# may compare with plain strings; the types say which values exist.
+
+
+class Protocol(StrEnum):
+    """What a service term or ACL line matches (``ip`` is every protocol)."""
+
+    IP = "ip"
+    TCP = "tcp"
+    UDP = "udp"
+    ICMP = "icmp"
+
+
+PROTOCOLS = tuple(Protocol)
+
+
+class ClassKind(StrEnum):
+    """What an endpoint class is (the spec's class syntax)."""
+
+    VERTICAL = "vertical"
+    HORIZONTAL = "horizontal"
+    PLATFORM = "platform"
+    PRIVATE = "private"
+    INNER = "inner"
+    INTERNET = "internet"
+
+
+class AclAction(StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"
+
+
+class RuleAction(StrEnum):
+    """A policy rule's verb (ACL lines say permit/deny instead)."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class RouteKind(StrEnum):
+    """How a route ends (see the module docstring). The compiler builds the first
+    five; the emitters also render ``tunnel`` and ``blackhole``, which only
+    hand-built models (tests) hold, and the verifier drops packets on them."""
+
+    LOCAL = "local"  # at an attachment of this device (or the exit's Internet side)
+    REMOTE = "remote"  # at another PE's attachment, or another inner router's site
+    GATEWAY = "gateway"  # through a private net's gateway device
+    EXIT = "exit"  # through an Internet exit device
+    UPLINK = "uplink"  # from a gateway/exit device back into its PE's VRF
+    TUNNEL = "tunnel"  # not built: into the tunnel towards egress_device
+    BLACKHOLE = "blackhole"  # not built: discard
+
+
+class NatKind(StrEnum):
+    SOURCE = "source"  # extranet sources overloaded onto the pool
+    STATIC = "static"  # one public address to one inside host
+
+
+class DeviceRole(StrEnum):
+    PE = "pe"  # one per region: the VRFs and attachments
+    EXIT = "exit"  # Internet exit: NAT and stateful firewall
+    GW = "gw"  # gateway of a private net, on a platform LAN
+    INNER = "inner"  # router of the air-gapped inner net
+
+
+class LinkKind(StrEnum):
+    TRUNK = "trunk"  # PE to PE, along the region tree
+    EXIT = "exit"  # PE to its exit device
+    GATEWAY = "gateway"  # platform LAN to a private net's gateway
+    INNER = "inner"  # inner router to inner router (encrypted)
+
+
+class TunnelKind(StrEnum):
+    VERTICAL = "vertical"  # one department's vertical net between its sites
+    INNER = "inner"  # the inner net's links
+
+
+class Space(StrEnum):
+    """The address plan a block or host is numbered from."""
+
+    VERTICAL = "vertical"  # per department, may overlap other departments
+    HORIZONTAL = "horizontal"  # the province-wide plan
+    INNER = "inner"  # the air-gapped inner net
+
+
+class StatementKind(StrEnum):
+    """What an assertion statement claims (see :class:`Statement`)."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    ISOLATED = "isolated"
+    VIA_EXIT = "via-exit"
 
 
 @dataclass(frozen=True)
@@ -64,7 +161,7 @@ class PortRange:
 class Service:
     """One protocol term of a service: ``tcp/80``, ``udp/53``, ``icmp``, ``ip``."""
 
-    protocol: str  # one of PROTOCOLS
+    protocol: Protocol
     ports: PortRange | None = None  # tcp/udp only; None = every port
 
 
@@ -78,7 +175,7 @@ class EndpointClass:
     """
 
     name: str
-    kind: str  # vertical | horizontal | platform | private | inner | internet
+    kind: ClassKind
     owner: str | None  # department or private net; None for platform/inner/internet
     region: str | None
     realm: str
@@ -92,8 +189,8 @@ class AclLine:
     """One ACL term. ``None`` fields match anything."""
 
     seq: int
-    action: str  # permit | deny
-    protocol: str  # ip | tcp | udp | icmp
+    action: AclAction
+    protocol: Protocol
     src: tuple[str, ...]  # prefixes (empty = any)
     dst: tuple[str, ...]
     sport: PortRange | None = None
@@ -132,7 +229,7 @@ class Route:
     """One entry of a VRF table."""
 
     prefix: str
-    kind: str  # local | remote | exit | gateway | tunnel | blackhole
+    kind: RouteKind
     egress_device: str  # device owning the attachment the route ends at
     egress_interface: str  # attachment interface on egress_device
     egress_vrf: str | None  # VRF of the egress attachment (may differ from this VRF)
@@ -177,7 +274,7 @@ class RouteTargetTable:
 
 @dataclass(frozen=True)
 class NatRule:
-    kind: str  # source | static
+    kind: NatKind
     inside: str  # prefix (source) or host address (static)
     outside: str  # pool prefix (source) or public address (static)
     interface: str  # outside interface
@@ -192,7 +289,7 @@ class NatRule:
 @dataclass(frozen=True)
 class Device:
     name: str
-    role: str  # pe | exit | gw | inner
+    role: DeviceRole
     region: str | None
     loopback: str
     vrfs: tuple[Vrf, ...] = ()
@@ -205,7 +302,7 @@ class Device:
 
 @dataclass(frozen=True)
 class Link:
-    kind: str  # trunk | exit | gateway | inner
+    kind: LinkKind
     a_device: str
     a_interface: str
     b_device: str
@@ -218,7 +315,7 @@ class Tunnel:
     """An encrypted overlay: vertical nets between sites, and every inner-net link."""
 
     name: str
-    kind: str  # vertical | inner
+    kind: TunnelKind
     owner: str | None  # department for vertical tunnels
     a_device: str
     a_vrf: str | None
@@ -238,7 +335,7 @@ class RuleInstance:
 
     rule: str  # "FILE:LINE"
     index: int  # position of the rule in the policy (first match order)
-    action: str
+    action: RuleAction
     src_classes: tuple[str, ...]
     dst_classes: tuple[str, ...]
     src: tuple[tuple[str, tuple[str, ...]], ...]  # (class, prefixes) pairs
@@ -263,7 +360,7 @@ class Statement:
     (every delivered packet between ``src`` and ``dst`` crosses an exit device).
     """
 
-    kind: str
+    kind: StatementKind
     src: tuple[tuple[str, tuple[str, ...]], ...]  # (class, prefixes) pairs
     dst: tuple[tuple[str, tuple[str, ...]], ...]
     services: tuple[Service, ...]
@@ -310,7 +407,7 @@ class AssertionSpec:
 @dataclass(frozen=True)
 class AllocatedBlock:
     owner: str  # department, "platform", "inner"
-    realm: str  # vertical | horizontal | inner
+    realm: Space
     region: str
     prefix: str
     explicit: bool = False
@@ -322,7 +419,7 @@ class HostEntry:
     address: str
     region: str
     owner: str
-    realm: str  # vertical | horizontal
+    realm: Space  # vertical | horizontal
     endpoint_class: str
     static_nat: tuple[tuple[str, str], ...] = ()  # (exit device, public address)
 
@@ -374,7 +471,7 @@ class Network:
         rts = {t.rt: t for t in self.route_targets}
         wanted = None
         if within is not None:
-            wanted = [_span(p) for p in within]
+            wanted = [span(p) for p in within]
         out: dict[str, Route] = {}
         candidates = list(v.routes)
         for rt in v.rt_import:
@@ -386,7 +483,7 @@ class Network:
             if r.prefix in out:
                 continue
             if wanted is not None:
-                lo, hi = _span(r.prefix)
+                lo, hi = span(r.prefix)
                 if not any(lo <= whi and wlo <= hi for wlo, whi in wanted):
                     continue
             out[r.prefix] = r
@@ -397,15 +494,6 @@ class Network:
             if c.name == name:
                 return c
         raise KeyError(name)
-
-
-def _span(prefix: str) -> tuple[int, int]:
-    """First and last address of a CIDR string, as integers."""
-    addr, _, length = prefix.partition("/")
-    a, b, c, d = (int(x) for x in addr.split("."))
-    first = (a << 24) | (b << 16) | (c << 8) | d
-    size = 1 << (32 - int(length or 32))
-    return first, first + size - 1
 
 
 # ---------------------------------------------------------------- JSON
@@ -436,6 +524,8 @@ def _build(tp: Any, data: Any) -> Any:
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         non_none = [a for a in args if a is not type(None)]
         return _build(non_none[0], data)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(data)
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         return tp(**{k: _build(hints[k], v) for k, v in data.items()})

@@ -54,16 +54,16 @@ def compile_text(file: str, data: bytes | str) -> Compiled:
         if not reporter.errors:
             raise
     reporter.raise_if_errors()
-    parts = Builder(plan, resolver, instances).build()
+    built = Builder(plan, resolver, instances).build()
     network = Network(
         name=plan.name, display_name=plan.display, asn=plan.asn, policy_file=file,
         policy_sha256=hashlib.sha256(raw).hexdigest(), levels=tuple(plan.levels),
         regions=tuple((r, plan.parent[r], plan.level[r]) for r in plan.regions),
-        departments=tuple(plan.departments), classes=parts["classes"],
-        blocks=blocks(plan), hosts=parts["hosts"], devices=parts["devices"],
-        links=parts["links"], tunnels=parts["tunnels"], rules=tuple(instances),
+        departments=tuple(plan.departments), classes=built.classes,
+        blocks=blocks(plan), hosts=built.hosts, devices=built.devices,
+        links=built.links, tunnels=built.tunnels, rules=tuple(instances),
         assertions=all_assertions(resolver, policy),
-        route_targets=parts["route_targets"],
+        route_targets=built.route_targets,
     )
     warnings = tuple(d for d in reporter.sorted() if d.severity == "warning")
     return Compiled(network, plan, resolver, warnings, raw)
@@ -80,16 +80,16 @@ def compile_policy(path: str | Path) -> Network:
 
 
 def blocks(plan: Plan):
-    from zongheng.compiler.model import AllocatedBlock
+    from zongheng.compiler.model import AllocatedBlock, Space
 
     out = []
     for name, d in plan.departments.items():
-        for realm in ("vertical", "horizontal"):
+        for realm in (Space.VERTICAL, Space.HORIZONTAL):
             for region, net in d.sites[realm].items():
                 out.append(AllocatedBlock(name, realm, region, str(net),
                                           (realm, region) in d.explicit))
     for region, net in plan.platform_sites.items():
-        out.append(AllocatedBlock("platform", "horizontal", region, str(net)))
+        out.append(AllocatedBlock("platform", Space.HORIZONTAL, region, str(net)))
     for region, net in plan.inner_sites.items():
-        out.append(AllocatedBlock("inner", "inner", region, str(net)))
+        out.append(AllocatedBlock("inner", Space.INNER, region, str(net)))
     return tuple(out)

@@ -15,7 +15,7 @@ from netaddr import IPNetwork, IPSet, cidr_merge
 from zongheng.compiler import ast
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
-from zongheng.compiler.model import RuleInstance, Service
+from zongheng.compiler.model import ClassKind, RuleAction, RuleInstance, Service
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -23,7 +23,7 @@ Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 @dataclass(frozen=True)
 class ClassInfo:
     name: str
-    kind: str
+    kind: ClassKind
     owner: str | None
     region: str | None
     realm: str
@@ -46,20 +46,22 @@ def build_classes(plan: Plan) -> list[ClassInfo]:
     for d in plan.departments.values():
         for realm in ("vertical", "horizontal"):
             for region, net in d.sites[realm].items():
-                out.append(ClassInfo(f"{realm}({d.name})@{region}", realm, d.name, region,
+                out.append(ClassInfo(f"{realm}({d.name})@{region}", ClassKind(realm), d.name,
+                                     region,
                                      f"vertical({d.name})" if realm == "vertical" else
                                      "horizontal", (str(net),)))
     for region, net in plan.platform_sites.items():
-        out.append(ClassInfo(f"platform@{region}", "platform", None, region, "horizontal",
+        out.append(ClassInfo(f"platform@{region}", ClassKind.PLATFORM, None, region, "horizontal",
                              (str(net),)))
     for name, pv in plan.privates.items():
         if pv.address is not None and pv.gateway_region is not None:
-            out.append(ClassInfo(f"private({name})", "private", name,
+            out.append(ClassInfo(f"private({name})", ClassKind.PRIVATE, name,
                                  pv.gateway_region.value, "horizontal",
                                  (str(IPNetwork(pv.address.text).cidr),)))
     for region, net in plan.inner_sites.items():
-        out.append(ClassInfo(f"inner@{region}", "inner", None, region, "inner", (str(net),)))
-    out.append(ClassInfo("internet", "internet", None, None, "internet",
+        out.append(ClassInfo(f"inner@{region}", ClassKind.INNER, None, region, "inner",
+                             (str(net),)))
+    out.append(ClassInfo("internet", ClassKind.INTERNET, None, None, "internet",
                          tuple(str(c) for c in internet_set(plan).iter_cidrs())))
     return out
 
@@ -206,7 +208,7 @@ class Resolver:
                     if not sp or not dp:
                         continue
                     out.append(RuleInstance(
-                        rule=f"{self.file}:{r.loc.line}", index=index, action=r.action,
+                        rule=f"{self.file}:{r.loc.line}", index=index, action=RuleAction(r.action),
                         src_classes=tuple(c for c, _ in sp), dst_classes=tuple(c for c, _ in dp),
                         src=sp, dst=dp, services=services,
                         bindings=tuple(sorted(b.items())), text=r.text(),

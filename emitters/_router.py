@@ -11,13 +11,24 @@ vendor templates render the same network.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import netaddr
 
+from zongheng.compiler import addresses
+from zongheng.compiler.addresses import (
+    address_key,
+    cidr,
+    host,
+    is_canonical,
+    prefixlen,
+    sort_key,
+    sort_prefixes,
+    within,
+)
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
 from zongheng.emitters.filters import comment_text
@@ -47,37 +58,9 @@ def gigabit_ifname(name: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def prefix_info(prefix: str) -> tuple[tuple, int, str, bool]:
-    """(sort key, prefix length, canonical CIDR, host bits clear) of an IPv4 prefix, cached.
-
-    Large provinces repeat the same few hundred prefixes in thousands of ACL
-    lines; parsing each occurrence dominated rendering time.
-    """
-    net = netaddr.IPNetwork(prefix)
-    if net.version != 4:
-        raise VendorEmitError(f"not an IPv4 prefix: {prefix!r}")
-    cidr = str(net.cidr)
-    return net.sort_key(), net.prefixlen, cidr, cidr == str(net)
-
-
-@lru_cache(maxsize=65536)
 def masks(prefix: str) -> tuple[str, str, str]:
     """(network address, netmask, wildcard) of a prefix, cached (ACL rules repeat prefixes)."""
-    net = netaddr.IPNetwork(prefix)
-    return str(net.network), str(net.netmask), str(net.hostmask)
-
-
-def sort_key(prefix: str) -> tuple:
-    return prefix_info(prefix)[0]
-
-
-def cidr(prefix: str) -> str:
-    return prefix_info(prefix)[2]
-
-
-def host_ip(address: str) -> str:
-    """``10.255.0.1`` or ``10.255.0.1/32`` -> ``10.255.0.1``."""
-    return str(netaddr.IPNetwork(address).ip)
+    return addresses.network(prefix), addresses.netmask(prefix), addresses.wildcard(prefix)
 
 
 @dataclass(frozen=True)
@@ -130,7 +113,7 @@ def aces(line: AclLine) -> list[Ace]:
     if line.established and line.protocol != "tcp":
         raise VendorEmitError(f"ACL line {line.seq}: established on {line.protocol}")
     for p in (*line.src, *line.dst):
-        if not prefix_info(p)[3]:
+        if not is_canonical(p):
             raise VendorEmitError(f"ACL line {line.seq}: bad prefix {p!r}")
     types: list[int | None] = [None]
     if line.protocol == "icmp" and line.icmp_types is not None:
@@ -158,7 +141,7 @@ def aces(line: AclLine) -> list[Ace]:
 
 
 def is_any(prefixes: tuple[str, ...]) -> bool:
-    return not prefixes or any(prefix_info(p)[1] == 0 for p in prefixes)
+    return not prefixes or any(prefixlen(p) == 0 for p in prefixes)
 
 
 # ------------------------------------------------------------------ topology
@@ -262,9 +245,9 @@ def static_routes(network: Network, device: Device) -> list[StaticRoute]:
             elif r.route_target is None and r.kind in ("exit", "gateway", "uplink"):
                 hop = r.next_hop or _next_hop(network, device, r)
                 if hop is not None:
-                    out.append(StaticRoute(r.prefix, vrf, host_ip(hop), None, False, r.kind))
+                    out.append(StaticRoute(r.prefix, vrf, host(hop), None, False, r.kind))
             elif r.kind == "local" and r.egress_device == device.name and r.next_hop:
-                out.append(StaticRoute(r.prefix, vrf, host_ip(r.next_hop), None, False, "uplink"))
+                out.append(StaticRoute(r.prefix, vrf, host(r.next_hop), None, False, "uplink"))
             elif (r.kind == "local" and r.egress_device == device.name and r.egress_interface
                   and r.egress_interface in by_name
                   and by_name[r.egress_interface].address is None):
@@ -285,7 +268,7 @@ def underlay_view(device: Device, underlay: list[Interface]) -> dict[str, Any]:
     """OSPF and MPLS on the underlay links, as Cisco and Huawei templates take them."""
     names = {i.name for i in underlay}
     return {
-        "ospf": {"networks": [str(netaddr.IPNetwork(i.address).cidr)
+        "ospf": {"networks": [cidr(i.address)
                               for i in underlay if i.address]} if underlay else None,
         "unnumbered": {i.name for i in underlay if not i.address},
         "ospf_ifaces": names,
@@ -301,7 +284,7 @@ def bgp_view(network: Network, device: Device, plans: dict[str, ExportPlan],
         return None
     return {
         "asn": network.asn,
-        "neighbors": [{"ip": host_ip(d.loopback), "device": d.name, "relation": rel}
+        "neighbors": [{"ip": host(d.loopback), "device": d.name, "relation": rel}
                       for d, rel in neighbors],
         "reflector": any(rel == "child" for _d, rel in neighbors),
         "vrfs": [{"name": v.name, "networks": plans[v.name].prefixes} for v in device.vrfs],
@@ -371,15 +354,14 @@ def _next_hop(network: Network, device: Device, r: Route) -> str | None:
             continue
         peer = peer_interface(network, device, iface)
         if peer is not None and peer.address:
-            return host_ip(peer.address)
+            return host(peer.address)
     return None
 
 
 def _tunnel_towards(network: Network, device: Device, r: Route) -> str | None:
     """The tunnel of this device with the route's prefix behind its far end."""
-    net = netaddr.IPNetwork(r.prefix)
     for t in tunnel_ends(network, device):
-        if any(net in netaddr.IPNetwork(p) for p in t.remote_prefixes):
+        if any(within(r.prefix, p) for p in t.remote_prefixes):
             return t.name
     for t in tunnel_ends(network, device):
         if t.remote_device == r.egress_device:
@@ -423,7 +405,7 @@ def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
             out.append((t.name, t.kind, t.b_vrf, t.b_address, t.a_address, t.a_device,
                         t.a_prefixes, t.cipher, t.secret))
     return [
-        TunnelEnd(i, name, kind, vrf, host_ip(loc), host_ip(rem), rdev, tuple(pfx), cipher,
+        TunnelEnd(i, name, kind, vrf, host(loc), host(rem), rdev, tuple(pfx), cipher,
                   secret)
         for i, (name, kind, vrf, loc, rem, rdev, pfx, cipher, secret) in enumerate(out)
     ]
@@ -471,9 +453,9 @@ def nat_pool(device: Device) -> tuple[str, str, int] | None:
         raise VendorEmitError(f"{device.name}: source NAT rules disagree on the pool range")
     if given:
         first, last = given.pop()
-        return host_ip(first), host_ip(last), net.prefixlen
-    taken = {netaddr.IPAddress(host_ip(n.outside)) for n in device.nat if n.kind == "static"}
-    taken |= {netaddr.IPAddress(host_ip(i.address)) for i in device.interfaces if i.address}
+        return host(first), host(last), net.prefixlen
+    taken = {netaddr.IPAddress(host(n.outside)) for n in device.nat if n.kind == "static"}
+    taken |= {netaddr.IPAddress(host(i.address)) for i in device.interfaces if i.address}
     hosts = [a for a in (net.iter_hosts() if net.prefixlen < 31 else net) if a not in taken]
     if not hosts:
         raise VendorEmitError(f"{device.name}: NAT pool {net} has no address left")
@@ -496,13 +478,13 @@ def nat_sources(device: Device) -> list[str]:
 
 def nat_statics(device: Device) -> list[tuple[str, str]]:
     """(inside host, public address) pairs, sorted by inside address."""
-    pairs = {(host_ip(n.inside), host_ip(n.outside)) for n in device.nat if n.kind == "static"}
-    return sorted(pairs, key=lambda t: (netaddr.IPAddress(t[0]).value,
-                                        netaddr.IPAddress(t[1]).value))
+    pairs = {(host(n.inside), host(n.outside)) for n in device.nat if n.kind == "static"}
+    return sorted(pairs, key=lambda t: (address_key(t[0]), address_key(t[1])))
 
 
-def sorted_prefixes(prefixes) -> list[str]:
-    return sorted(set(prefixes), key=sort_key)
+def sorted_prefixes(prefixes: Iterable[str]) -> list[str]:
+    """Distinct prefixes in address order."""
+    return sort_prefixes(set(prefixes))
 
 
 def if_key(name: str) -> tuple[int, int]:

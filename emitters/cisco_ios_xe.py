@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from zongheng.compiler.addresses import host, prefixlen, sort_key
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -53,7 +54,7 @@ class CiscoIosXe(Emitter):
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
+            "loopback": host(device.loopback),
             "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
             "object_groups": [{"name": n, "entries": [_og_entry(p) for p in groups[n]]}
                               for n in sorted(groups)],
@@ -119,8 +120,8 @@ class CiscoIosXe(Emitter):
         if rv.is_any(prefixes):
             return {"kind": "any"}
         if len(prefixes) == 1 and not group:
-            if rv.prefix_info(prefixes[0])[1] == 32:
-                return {"kind": "host", "ip": prefixes[0].split("/")[0]}
+            if prefixlen(prefixes[0]) == 32:
+                return {"kind": "host", "ip": host(prefixes[0])}
             network, _mask, wildcard = rv.masks(prefixes[0])
             return {"kind": "net", "address": network, "wildcard": wildcard}
         name = ios_name(group or fallback)
@@ -209,7 +210,7 @@ class CiscoIosXe(Emitter):
         else goes on to NAT and the zone firewall, which still judge it.
         """
         hosts = sorted({inside for inside, _outside in rv.nat_statics(device)},
-                       key=rv.sort_key)
+                       key=sort_key)
         outside = rv.nat_outside(device)
         if not hosts or outside is None:
             return None
@@ -261,4 +262,4 @@ class CiscoIosXe(Emitter):
 def _og_entry(prefix: str) -> str:
     """A network object-group entry: ``host A`` or ``A NETMASK``."""
     network, netmask, _wildcard = rv.masks(prefix)
-    return f"host {network}" if rv.prefix_info(prefix)[1] == 32 else f"{network} {netmask}"
+    return f"host {network}" if prefixlen(prefix) == 32 else f"{network} {netmask}"

@@ -17,17 +17,26 @@ value (``{{ lines | join("\\n") }}`` is rejected on purpose).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import netaddr
 
+from zongheng.compiler import addresses
+from zongheng.compiler.addresses import (
+    cidr,
+    first_address,
+    last_address,
+    merge_prefixes,
+    netmask,
+    prefixlen,
+    sort_prefixes,
+    wildcard,
+)
 from zongheng.compiler.errors import InputError
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
@@ -38,75 +47,21 @@ class TemplateValueError(InputError):
 
 
 # ---------------------------------------------------------------- addresses
+# The arithmetic is compiler.addresses (one copy for compiler, emitters and
+# verifier); templates reach it under these filter names.
 
-def _net(prefix: str) -> netaddr.IPNetwork:
-    return netaddr.IPNetwork(prefix)
-
-
-def network_address(prefix: str) -> str:
-    """``10.1.2.0/24`` -> ``10.1.2.0`` (host bits cleared)."""
-    return str(_net(prefix).network)
-
-
-def netmask(prefix: str) -> str:
-    """``10.1.2.0/24`` -> ``255.255.255.0``."""
-    return str(_net(prefix).netmask)
-
-
-def wildcard(prefix: str) -> str:
-    """Cisco/Huawei inverse mask: ``10.1.2.0/24`` -> ``0.0.0.255``."""
-    return str(_net(prefix).hostmask)
-
-
-def prefixlen(prefix: str) -> int:
-    """``10.1.2.0/24`` -> ``24``."""
-    return int(_net(prefix).prefixlen)
-
-
-def cidr(prefix: str) -> str:
-    """Canonical ``network/len`` (``10.1.2.3/24`` -> ``10.1.2.0/24``)."""
-    return str(_net(prefix).cidr)
-
-
-@functools.lru_cache(maxsize=65536)
-def host_address(address: str) -> str:
-    """Interface address without its length: ``10.0.0.1/30`` -> ``10.0.0.1``."""
-    return str(_net(address).ip)
+network_address = addresses.network
+host_address = addresses.host
 
 
 def is_host(prefix: str) -> bool:
     """True for a single address (``/32``)."""
-    return _net(prefix).prefixlen == 32
-
-
-def first_address(prefix: str) -> str:
-    return str(netaddr.IPAddress(_net(prefix).first))
-
-
-def last_address(prefix: str) -> str:
-    return str(netaddr.IPAddress(_net(prefix).last))
+    return prefixlen(prefix) == 32
 
 
 def ip_range(prefix: str, sep: str = "-") -> str:
     """``10.0.0.0/30`` -> ``10.0.0.0-10.0.0.3`` (NAT pools, address ranges)."""
-    net = _net(prefix)
-    return f"{netaddr.IPAddress(net.first)}{sep}{netaddr.IPAddress(net.last)}"
-
-
-def merge_prefixes(prefixes: Iterable[str]) -> list[str]:
-    """Smallest sorted list of CIDRs covering exactly the given prefixes."""
-    return list(_merge(tuple(prefixes)))
-
-
-@functools.lru_cache(maxsize=65536)
-def _merge(prefixes: tuple[str, ...]) -> tuple[str, ...]:
-    # ACLs repeat the same long lists (the Internet minus the extranet): merge each once
-    return tuple(str(n) for n in netaddr.cidr_merge([_net(p) for p in prefixes]))
-
-
-def sort_prefixes(prefixes: Iterable[str]) -> list[str]:
-    """Prefixes in address order (then shorter first), deterministic."""
-    return sorted(prefixes, key=lambda p: (_net(p).first, _net(p).prefixlen))
+    return f"{first_address(prefix)}{sep}{last_address(prefix)}"
 
 
 def port_range(ports: Any, sep: str = "-") -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar
 
+from zongheng.compiler.addresses import host, prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -62,7 +63,7 @@ class HuaweiVrp(Emitter):
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
+            "loopback": host(device.loopback),
             "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
             "acls": [] if firewall else [self._acl(a, numbers[a.name]) for a in device.acls],
             "policies": self._policies(device, zones) if firewall else [],
@@ -266,4 +267,4 @@ def _vrp_addr(prefix: str | None) -> str | None:
     if prefix is None:
         return None
     network, _mask, wildcard = rv.masks(prefix)
-    return f"{network} {'0' if rv.prefix_info(prefix)[1] == 32 else wildcard}"
+    return f"{network} {'0' if prefixlen(prefix) == 32 else wildcard}"

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import netaddr
-
+from zongheng.compiler.addresses import cidr, host, network, prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters.base import Emitter
@@ -52,8 +51,7 @@ def rt_community(rt: str) -> str:
 
 
 def address_name(prefix: str) -> str:
-    net = netaddr.IPNetwork(prefix)
-    return f"a-{str(net.network).replace('.', '-')}-{net.prefixlen}"
+    return f"a-{network(prefix).replace('.', '-')}-{prefixlen(prefix)}"
 
 
 class Junos(Emitter):
@@ -88,7 +86,7 @@ class Junos(Emitter):
         return {
             "device": device,
             "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
+            "loopback": host(device.loopback),
             "asn": net.asn,
             "interfaces": self._interfaces(device, firewall, tunnels),
             "vlan_ports": [f"eth{p}" for p in rv.parent_ports_of_vlans(device)],
@@ -207,9 +205,9 @@ class Junos(Emitter):
 
     def _bgp(self, device: Device, neighbors) -> dict[str, Any]:
         return {
-            "parents": [{"ip": rv.host_ip(d.loopback), "device": d.name}
+            "parents": [{"ip": host(d.loopback), "device": d.name}
                         for d, rel in neighbors if rel == "parent"],
-            "children": [{"ip": rv.host_ip(d.loopback), "device": d.name}
+            "children": [{"ip": host(d.loopback), "device": d.name}
                          for d, rel in neighbors if rel == "child"],
         }
 
@@ -268,7 +266,7 @@ class Junos(Emitter):
             src_zone = zones[i.name]
             # the policy sees the post-NAT destination: a published host is only
             # reachable through its static NAT, never at its inside address
-            published = {netaddr.IPNetwork(n.inside) for n in device.nat
+            published = {cidr(n.inside) for n in device.nat
                          if n.kind == "static" and n.interface == i.name}
             dst_zones = sorted({z for n, z in zones.items() if z != src_zone})
             for dst_zone in dst_zones:
@@ -291,7 +289,7 @@ class Junos(Emitter):
                             "application": app["name"] if app else "any",
                             "action": ace.action,
                             "drop_untranslated": ace.action == "permit" and bool(ace.dst)
-                            and all(netaddr.IPNetwork(p) in published for p in ace.dst),
+                            and all(cidr(p) in published for p in ace.dst),
                         })
         return {
             "policies": policies,

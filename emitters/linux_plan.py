@@ -42,17 +42,15 @@ any other name becomes a sanitised name with a hash suffix
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import netaddr
-
+from zongheng.compiler.addresses import host, span, within
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Interface, Network, Route, Vrf
-from zongheng.emitters.filters import host_address, safe_name
+from zongheng.emitters.filters import safe_name
 
 VRF_TABLE_BASE = 10000  # T(w): a VRF's own routes (also its tunnels' if_id)
 TRANSPORT_TABLE_BASE = 20000  # L(v): carries packets to their egress VRF v
@@ -76,18 +74,6 @@ def linux_ifname(name: str) -> str:
     if _LINUX_IFNAME.fullmatch(name) and name not in (".", ".."):
         return name
     return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
-
-
-@functools.cache
-def _span(prefix: str) -> tuple[int, int]:
-    net = netaddr.IPNetwork(prefix)
-    return net.first, net.last
-
-
-def _within(prefix: str, outer: str) -> bool:
-    lo, hi = _span(prefix)
-    olo, ohi = _span(outer)
-    return olo <= lo and hi <= ohi
 
 
 def vrf_names(network: Network) -> list[str]:
@@ -224,7 +210,7 @@ class _Builder:
         if peer is None:
             raise LinuxPlanError(f"{device} {ifname}: not a link")
         far = self.model_if(*peer)
-        return host_address(far.address) if far.address else None
+        return host(far.address) if far.address else None
 
     def path(self, adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
              ) -> list[tuple[str, str, str, str]]:
@@ -260,7 +246,7 @@ class _Builder:
         return hops[::-1]
 
     def add_route(self, device: str, route: LinuxRoute) -> None:
-        key = (route.table, _span(route.prefix), route.metric)
+        key = (route.table, span(route.prefix), route.metric)
         keys = self.route_keys[device]
         if key in keys:
             return  # first route for a prefix wins (model order), like a RIB
@@ -318,7 +304,7 @@ class _Builder:
             elif r.kind in ("local", "remote"):
                 if r.egress_device == device:
                     self.deliver(device, r.egress_interface, r.prefix, table, note)
-                elif any(_within(r.prefix, t) for t in covered):
+                elif any(within(r.prefix, t) for t in covered):
                     continue  # encrypted: the VRF's WireGuard interface routes it
                 else:
                     egress_vrf = r.egress_vrf or vrf
@@ -351,7 +337,7 @@ class _Builder:
         chained = {t for (d, _), chain in self.chains.items() if d == device for t in chain}
         if not chained:
             return
-        items = sorted(((*_span(r.prefix), r.table, k) for k, r in enumerate(plan.routes)
+        items = sorted(((*span(r.prefix), r.table, k) for k, r in enumerate(plan.routes)
                         if r.table in chained), key=lambda x: (x[0], -x[1]))
         starts = [x[0] for x in items]
         moved: set[int] = set()
@@ -379,7 +365,7 @@ class _Builder:
         for k in sorted(moved):
             by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])
         plan.routes = [r for k, r in enumerate(plan.routes) if k not in moved]
-        self.route_keys[device] = {(r.table, _span(r.prefix), r.metric) for r in plan.routes}
+        self.route_keys[device] = {(r.table, span(r.prefix), r.metric) for r in plan.routes}
         for (d, vrf), chain in sorted(self.chains.items()):
             if d != device:
                 continue
@@ -469,7 +455,7 @@ class _Builder:
                 else:
                     self.deliver(device.name, r.egress_interface, r.prefix, None, note)
             else:
-                if any(_within(r.prefix, t) for t in
+                if any(within(r.prefix, t) for t in
                        self.tunnel_prefixes.get((device.name, None), [])):
                     continue  # encrypted: the IPsec tunnel carries it (fail closed)
                 hop = self.path(self.all_adj, device.name, r.egress_device)[0]
@@ -484,7 +470,7 @@ class _Builder:
                 hop = self.path(self.all_adj, device.name, other.name)[0]
             except LinuxPlanError:
                 continue  # another component (the air-gapped inner net)
-            self.forward(device.name, hop[1], f"{host_address(other.loopback)}/32", None,
+            self.forward(device.name, hop[1], f"{host(other.loopback)}/32", None,
                          f"loopback of {other.name}")
 
     # ------------------------------------------------------------ assemble

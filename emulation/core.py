@@ -27,9 +27,9 @@ from pathlib import Path
 import netaddr
 import z3
 
+from zongheng.compiler.addresses import host
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network, PortRange, Service
-from zongheng.emitters import filters
 from zongheng.emitters.linux_plan import linux_plan
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
@@ -168,7 +168,7 @@ def lab_hosts(network: Network) -> tuple[dict[str, LabHost], list[str]]:
     that cannot have one."""
     hosts: dict[str, LabHost] = {}
     notes: list[str] = []
-    published = [filters.host_address(r.inside) for d in network.devices for r in d.nat
+    published = [host(r.inside) for d in network.devices for r in d.nat
                  if r.kind == "static"]
     for c in network.classes:
         if c.kind == "internet":
@@ -181,7 +181,7 @@ def lab_hosts(network: Network) -> tuple[dict[str, LabHost], list[str]]:
         if iface is None or not iface.address:
             notes.append(f"{c.name}: its attachment has no address, not emulated")
             continue
-        gw = filters.host_address(iface.address)
+        gw = host(iface.address)
         addr = _pick_address(netaddr.IPNetwork(iface.address), c.prefixes, {gw}, published)
         if addr is None:
             notes.append(f"{c.name}: no free address inside the class, not emulated")

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 
 import netaddr
 
-from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
+from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
 from zongheng.emitters._router import rt_key
 from zongheng.emitters.cisco_ios_xe import ios_ifname, ios_name
 from zongheng.importers.base import (
@@ -1018,10 +1018,10 @@ def _nat(r: _Reader, p: _Parsed, present: dict[str, str], lines_of) -> tuple[Nat
                             "addresses can be represented")
             for src in ln.src or ("0.0.0.0/0",):
                 for iface in outside:
-                    out.append(NatRule("source", src, str(net), iface, None, first, last))
+                    out.append(NatRule(NatKind.SOURCE, src, str(net), iface, None, first, last))
     for inside, public, _line in p.nat_statics:
         for iface in outside:
-            out.append(NatRule("static", inside, public, iface, hosts.get((inside, public))))
+            out.append(NatRule(NatKind.STATIC, inside, public, iface, hosts.get((inside, public))))
     return tuple(dict.fromkeys(out))
 
 

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 
 import netaddr
 
-from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
+from zongheng.compiler.addresses import host
+from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
 from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
 from zongheng.importers.base import (
     ConfigError,
@@ -982,7 +983,7 @@ class _Parser:
         """Source rules in first-match order, then the static (server) translations."""
         dev = self.device
         pools = {r.outside for r in dev.nat if r.kind == "source"}
-        hosts = {(host_ip(r.inside), host_ip(r.outside)): r.host
+        hosts = {(host(r.inside), host(r.outside)): r.host
                  for r in dev.nat if r.kind == "static"}
         out: list[NatRule] = []
 
@@ -1021,7 +1022,7 @@ class _Parser:
                                      "model; one outside interface is read")
             outside, first, last = pool(rule.group, rule.group_line)
             for src in _canon(self._expand(rule.src)) or ["0.0.0.0/0"]:
-                out.append(NatRule("source", src, outside, ifaces[0], None, first, last))
+                out.append(NatRule(NatKind.SOURCE, src, outside, ifaces[0], None, first, last))
             statics_if = statics_if or ifaces[0]
         for key, items in sorted(self.nat_outbound.items()):
             if key not in ifmap:
@@ -1038,12 +1039,12 @@ class _Parser:
                             raise self.ctx.error(raw.rules[rid].lineno, 1, "a NAT ACL rule "
                                                  "other than `permit source A W` is not read")
                         for src in line.src or ("0.0.0.0/0",):
-                            out.append(NatRule("source", src, outside, ifmap[key], None,
+                            out.append(NatRule(NatKind.SOURCE, src, outside, ifmap[key], None,
                                                first, last))
         for key, items in sorted(self.nat_static.items()):
             if key in ifmap:
                 for glob, inside, _ln in items:
-                    out.append(NatRule("static", inside, glob, ifmap[key],
+                    out.append(NatRule(NatKind.STATIC, inside, glob, ifmap[key],
                                        hosts.get((inside, glob))))
         if self.nat_servers:
             compiled = sorted({r.interface for r in dev.nat})
@@ -1052,7 +1053,7 @@ class _Parser:
                 raise self.ctx.error(self.nat_servers[0][2], 1, "nat server without a nat-policy "
                                      "or a compiled NAT interface: its outside is unknown")
             for glob, inside, _ln in self.nat_servers:
-                out.append(NatRule("static", inside, glob, target, hosts.get((inside, glob))))
+                out.append(NatRule(NatKind.STATIC, inside, glob, target, hosts.get((inside, glob))))
         return tuple(out)
 
     # ------------------------------------------------------------ results
@@ -1209,10 +1210,6 @@ def _is_ip(text: str) -> bool:
     except (netaddr.AddrFormatError, ValueError):
         return False
     return re.fullmatch(r"\d+\.\d+\.\d+\.\d+", text) is not None
-
-
-def host_ip(address: str) -> str:
-    return address.split("/")[0]
 
 
 def _canon(prefixes: list[str]) -> list[str]:

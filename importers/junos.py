@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import netaddr
 
-from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
+from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
 from zongheng.emitters.junos import junos_ifname, junos_name
 from zongheng.importers.base import (
     ConfigError,
@@ -1018,7 +1018,7 @@ def _nat(p: _Parser) -> tuple[NatRule, ...]:
                     raise _Error(then[2], f"pool {words[2]!r} is not defined")
                 outside, first, last = pools[words[2]]
                 for m in rule["match"]:
-                    out += [NatRule("source", _prefix(m), outside, i, pool_first=first,
+                    out += [NatRule(NatKind.SOURCE, _prefix(m), outside, i, pool_first=first,
                                     pool_last=last) for i in ifaces]
             else:
                 if words[:2] != ["static-nat", "prefix"] or len(words) != 3:
@@ -1032,7 +1032,7 @@ def _nat(p: _Parser) -> tuple[NatRule, ...]:
                         raise _Error(m, "only host static NAT (/32) is imported")
                     names = {(n.inside, n.outside): n.host for n in p.device.nat}
                     key = (_host(inside), _host(public))
-                    out += [NatRule("static", *key, i, host=names.get(key)) for i in ifaces]
+                    out += [NatRule(NatKind.STATIC, *key, i, host=names.get(key)) for i in ifaces]
     return tuple(out)
 
 

@@ -67,8 +67,8 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
-from zongheng.emitters.filters import host_address
+from zongheng.compiler.addresses import host
+from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
 from zongheng.emitters.linux_plan import linux_ifname
 from zongheng.emitters.nftables import acl_chain
 from zongheng.importers.base import (
@@ -690,13 +690,13 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
         if not public.endswith("/32") or not isinstance(inside, str):
             raise rs.error_at(NAT_TABLE, where[0], where[1], "dnat of a prefix or to a range: "
                               "a model static NAT rule maps one address to one host")
-        pub, ins = host_address(public), inside
+        pub, ins = host(public), inside
         if (iface, f"{ins}/32", pub) not in back:
             raise rs.error_at(NAT_TABLE, where[0], where[1],
                               f"dnat of {pub} to {ins} without the snat of {ins} back to "
                               f"{pub} on {iface}: not a model static NAT rule")
         statics.add((iface, f"{ins}/32", pub))
-        rules.append(NatRule("static", ins, pub, iface, hosts.get((ins, pub))))
+        rules.append(NatRule(NatKind.STATIC, ins, pub, iface, hosts.get((ins, pub))))
     for iface, prefix, to, where in snat:
         if isinstance(to, str) and (iface, prefix, to) in statics:
             continue
@@ -715,7 +715,7 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
                 pool = str(ipaddress.IPv4Network(f"{first}/32"))
                 if first != last:
                     pool = _prefix({"range": [first, last]})[0]
-        rules.append(NatRule("source", prefix, pool, iface, None, first, last))
+        rules.append(NatRule(NatKind.SOURCE, prefix, pool, iface, None, first, last))
     return tuple(rules)
 
 

@@ -9,9 +9,9 @@ import z3
 from model_builders import fixture
 from simulator import TCP, Pkt, Simulator, ip
 
+from zongheng.compiler.addresses import merge_prefixes
 from zongheng.compiler.model import PortRange, Service
 from zongheng.verifier.engine import verify_network
-from zongheng.verifier.forwarding import merge_prefixes
 from zongheng.verifier.query import query
 from zongheng.verifier.results import PROVEN, summary, to_dict
 from zongheng.verifier.terms import range_prefixes

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import z3
 
+from zongheng.compiler.addresses import int_to_ip
 from zongheng.compiler.model import Acl
 from zongheng.verifier.results import Packet
 from zongheng.verifier.terms import (
     PROTO_NAMES,
     Fields,
     acl_lines_permit,
-    int_to_ip,
     model_value,
     packet_fields,
     well_formed,

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 
 import z3
 
+from zongheng.compiler.addresses import int_to_ip, parse_prefix
 from zongheng.compiler.model import AclLine, Network, Service, to_dict
 from zongheng.verifier.forwarding import Forwarding, Leaf
-from zongheng.verifier.results import Hop, Outcome, int_to_ip_str
+from zongheng.verifier.results import Hop, Outcome
 from zongheng.verifier.terms import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
@@ -42,7 +43,6 @@ from zongheng.verifier.terms import (
     PROTO_NUMBERS,
     Fields,
     packet_fields,
-    parse_prefix,
     well_formed,
 )
 
@@ -187,7 +187,7 @@ class _Side:
 
         # tables cut to the routes the example's destination can use (its address and,
         # for an Internet packet, the inside host its static NAT address maps to)
-        dst_ip = int_to_ip_str(m.eval(self.f.dst, model_completion=True).as_long())
+        dst_ip = int_to_ip(m.eval(self.f.dst, model_completion=True).as_long())
         within = [f"{dst_ip}/32"] + [r.inside if "/" in r.inside else f"{r.inside}/32"
                                      for d in self.net.devices for r in d.nat
                                      if r.kind == "static" and r.outside.split("/")[0] == dst_ip]
@@ -551,7 +551,7 @@ class Differ:
             return m.eval(t, model_completion=True).as_long()
 
         proto = val(f.proto)
-        return Example(int_to_ip_str(val(f.src)), int_to_ip_str(val(f.dst)),
+        return Example(int_to_ip(val(f.src)), int_to_ip(val(f.dst)),
                        PROTO_NAMES.get(proto, str(proto)), val(f.sport), val(f.dport),
                        val(f.icmp) if proto == ICMP else None)
 

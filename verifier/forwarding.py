@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from zongheng.compiler.addresses import merge_prefixes, merge_spans, parse_prefix
 from zongheng.compiler.model import Acl, Device, Interface, Network, Route, Tunnel
 from zongheng.verifier.terms import (
     Fields,
@@ -22,9 +23,7 @@ from zongheng.verifier.terms import (
     in_prefix,
     in_prefixes,
     neg,
-    parse_prefix,
     range_prefixes,
-    span_prefixes,
 )
 
 MAX_DEVICES = 8
@@ -447,7 +446,7 @@ class Forwarding:
         key = (x.get_id(), prefixes)
         t = self._sets.get(key)
         if t is None:
-            t = in_prefixes(x, merge_prefixes(list(prefixes)))
+            t = in_prefixes(x, merge_prefixes(prefixes))
             self._sets[key] = t
             self._keep.append(x)  # ids in cache keys must stay unique: keep terms alive
         return t
@@ -631,8 +630,8 @@ class Forwarding:
 @functools.cache
 def _spans(within: tuple[str, ...]) -> tuple[list[int], list[int]]:
     """Sorted, merged (low, high) address spans of ``within``."""
-    merged = [parse_prefix(p) for p in merge_prefixes(list(within))]
-    return ([n for n, _ in merged], [n + (1 << (32 - ln)) - 1 for n, ln in merged])
+    merged = merge_spans(within)
+    return [lo for lo, _ in merged], [hi for _, hi in merged]
 
 
 def _overlaps(prefix: str, within: tuple[str, ...] | None) -> bool:
@@ -643,16 +642,3 @@ def _overlaps(prefix: str, within: tuple[str, ...] | None) -> bool:
     lows, highs = _spans(within)
     i = bisect.bisect_right(lows, hi) - 1  # last span starting at or below hi
     return i >= 0 and highs[i] >= net
-
-
-def merge_prefixes(prefixes: list[str]) -> list[str]:
-    """The smallest CIDR list covering exactly the union of ``prefixes``."""
-    spans = sorted((net, net + (1 << (32 - n)) - 1)
-                   for net, n in (parse_prefix(p) for p in prefixes))
-    merged: list[list[int]] = []
-    for lo, hi in spans:
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return [p for lo, hi in merged for p in span_prefixes(lo, hi)]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import z3
 
+from zongheng.compiler.addresses import int_to_ip, merge_prefixes, parse_prefix
 from zongheng.compiler.errors import InternalError
 from zongheng.compiler.model import (
     AssertionSpec,
@@ -36,7 +37,7 @@ from zongheng.compiler.model import (
     Waiver,
     class_owner,
 )
-from zongheng.verifier.forwarding import Forwarding, Leaf, Target, merge_prefixes
+from zongheng.verifier.forwarding import Forwarding, Leaf, Target
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -45,7 +46,6 @@ from zongheng.verifier.results import (
     Counterexample,
     Hop,
     ObligationResult,
-    int_to_ip_str,
     worst,
 )
 from zongheng.verifier.terms import (
@@ -58,7 +58,6 @@ from zongheng.verifier.terms import (
     neg,
     opening_packet,
     packet_fields,
-    parse_prefix,
     services_match,
     well_formed,
 )
@@ -427,7 +426,7 @@ class Encoder:
                 leaf.cls if leaf is not None else None)
         return Counterexample(
             realm=self.classes[cls].realm if cls in self.classes else "",
-            src=int_to_ip_str(val(f.src)), dst=int_to_ip_str(dst_val),
+            src=int_to_ip(val(f.src)), dst=int_to_ip(dst_val),
             protocol=PROTO_NAMES.get(proto, str(proto)),
             sport=val(f.sport), dport=val(f.dport), src_class=cls, dst_class=dst_class,
             path=path, rule=rule, tcp_flags=flags if proto == 6 else "",

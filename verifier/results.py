@@ -57,11 +57,6 @@ def outcome(statuses: Iterable[str]) -> Outcome:
     return Outcome.HOLDS
 
 
-def int_to_ip_str(value: int) -> str:
-    """32-bit integer -> dotted quad."""
-    return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
-
-
 def worst(statuses: list[str]) -> str:
     """Combine statuses: any violation wins, then unknown, else proven."""
     if VIOLATED in statuses:

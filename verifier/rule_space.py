@@ -9,9 +9,9 @@ the destination port. Rules never constrain the source port.
 
 from __future__ import annotations
 
-import netaddr
 import z3
 
+from zongheng.compiler.addresses import int_to_ip, merge_prefixes, parse_prefix
 from zongheng.compiler.model import Network, RuleInstance, Service
 
 PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
@@ -57,13 +57,12 @@ class RuleSpace:
 
     def endpoint(self, realm_var: z3.BitVecRef, addr: z3.BitVecRef, pairs: Pairs) -> z3.BoolRef:
         """Packet side lies in one of the (class, prefixes) pairs."""
-        by_realm: dict[str, list[netaddr.IPNetwork]] = {}
+        by_realm: dict[str, list[str]] = {}
         for name, prefixes in pairs:
-            nets = by_realm.setdefault(self.realm(name), [])
-            nets.extend(netaddr.IPNetwork(p) for p in prefixes)
+            by_realm.setdefault(self.realm(name), []).extend(prefixes)
         terms = []
         for realm in sorted(by_realm):
-            merged = netaddr.cidr_merge(by_realm[realm])
+            merged = merge_prefixes(by_realm[realm])
             if not merged:
                 continue
             code = z3.BitVecVal(self.realm_code[realm], realm_var.size())
@@ -104,8 +103,8 @@ class RuleSpace:
         proto_names = {n: p for p, n in PROTOCOL_NUMBERS.items()}
         proto = val(self.proto)
         text = (
-            f"{self.realms[val(self.src_realm)]} {netaddr.IPAddress(val(self.src))} -> "
-            f"{self.realms[val(self.dst_realm)]} {netaddr.IPAddress(val(self.dst))} "
+            f"{self.realms[val(self.src_realm)]} {int_to_ip(val(self.src))} -> "
+            f"{self.realms[val(self.dst_realm)]} {int_to_ip(val(self.dst))} "
             f"{proto_names.get(proto, f'proto {proto}')}"
         )
         if proto in (6, 17):
@@ -113,8 +112,9 @@ class RuleSpace:
         return text
 
 
-def _in_prefix(addr: z3.BitVecRef, net: netaddr.IPNetwork) -> z3.BoolRef:
-    if net.prefixlen == 0:
+def _in_prefix(addr: z3.BitVecRef, prefix: str) -> z3.BoolRef:
+    net, n = parse_prefix(prefix)
+    if n == 0:
         return z3.BoolVal(True)
-    mask = (0xFFFFFFFF << (32 - net.prefixlen)) & 0xFFFFFFFF
-    return addr & mask == int(net.network)
+    mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
+    return addr & mask == net

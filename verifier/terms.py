@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import z3
 
+from zongheng.compiler.addresses import parse_prefix, span_prefixes
 from zongheng.compiler.model import Acl, AclLine, PortRange, Service
 
 TCP, UDP, ICMP = 6, 17, 1
@@ -83,46 +84,12 @@ def model_value(m: z3.ModelRef, t: z3.ExprRef) -> int:
     return v.as_long() if z3.is_bv_value(v) else int(z3.is_true(v))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def parse_prefix(prefix: str) -> tuple[int, int]:
-    """``"a.b.c.d/len"`` (or a bare address) -> (network int, length); cached: a
-    province's route tables ask for the same few thousand prefixes a million times."""
-    addr, _, length = prefix.partition("/")
-    parts = [int(x) for x in addr.split(".")]
-    value = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]
-    n = int(length) if length else 32
-    if n:
-        value &= (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
-    else:
-        value = 0
-    return value, n
-
-
-def int_to_ip(value: int) -> str:
-    return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
-
-
 def range_prefixes(text: str) -> list[str]:
     """A pool written ``a.b.c.d-a.b.c.e`` (or a prefix/address) as CIDR prefixes."""
     if "-" not in text:
         return [text] if "/" in text else [f"{text}/32"]
     lo_s, hi_s = text.split("-", 1)
     return span_prefixes(parse_prefix(lo_s)[0], parse_prefix(hi_s)[0])
-
-
-def span_prefixes(lo: int, hi: int) -> list[str]:
-    """The fewest CIDR prefixes covering exactly the addresses lo..hi."""
-    out = []
-    while lo <= hi:
-        size = 32
-        while size > 0:
-            block = 1 << (33 - size)
-            if lo % block or lo + block - 1 > hi:
-                break
-            size -= 1
-        out.append(f"{int_to_ip(lo)}/{size}")
-        lo += 1 << (32 - size)
-    return out
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 SEQ_STEP = 10
 TUNNEL_BASE = 100
@@ -29,46 +29,48 @@ def ios_name(text: str) -> str:
     return name if name[0].isalpha() else "ZH-" + name
 
 
-class CiscoIosXe(Emitter):
+class CiscoIosXe(RouterEmitter):
     """IOS-XE: VRFs, MP-BGP VPNv4, named extended ACLs, NAT, zone firewall, IKEv2 tunnels."""
 
     name: ClassVar[str] = "cisco-ios-xe"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
 
+    discard: ClassVar[str | None] = "Null0"
+
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return ios_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return f"Tunnel{TUNNEL_BASE + index}"
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
         groups: dict[str, tuple[str, ...]] = {}
         by_acl = {a.name: a for a in device.acls}
         acls = [self._acl(acl, groups) for acl in device.acls]
-        tunnels = rv.tunnel_ends(net, device)
-        plans = rv.export_plans(net, device)
-        underlay = rv.underlay_interfaces(net, device)
         zones = self._zones(device, by_acl)
-        dhcp = rv.dhcp_interfaces(device)
         interfaces = self._interfaces(device, by_acl, zones["member"])
         pre_nat = self._pre_nat(device, interfaces)
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
-            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
             "object_groups": [{"name": n, "entries": [_og_entry(p) for p in groups[n]]}
                               for n in sorted(groups)],
             "acls": acls,
             "interfaces": interfaces,
             "pre_nat": pre_nat,
-            "dhcp": dhcp,
-            **rv.underlay_view(device, underlay),
-            "bgp": rv.bgp_view(net, device, plans, rv.bgp_neighbors(net, device)),
+            "dhcp": plan.dhcp,
+            **rv.underlay_view(device, plan.underlay),
+            "bgp": self.bgp(plan),
             # a DHCP client (` ip address dhcp`) installs the ISP's default route itself
-            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
-                device, rv.static_routes(net, device), dhcp) if not rv.learned_by_dhcp(s, dhcp)],
+            "statics": self.statics(plan),
             "nat": self._nat(device),
             "zones": zones,
-            "tunnels": self._tunnels(device, tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels),
         }
 
     def _interfaces(self, device: Device, by_acl: dict[str, Acl],
@@ -223,10 +225,6 @@ class CiscoIosXe(Emitter):
             "entries": [{"seq": SEQ_STEP * (k + 1), "host": h} for k, h in enumerate(hosts)],
             "final_seq": SEQ_STEP * (len(hosts) + 1),
         }
-
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        return rv.static_view(s, tunnels, discard="Null0", ifname=ios_ifname,
-                              tunnel=lambda i: f"Tunnel{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device) -> dict[str, Any] | None:
         if not device.nat:

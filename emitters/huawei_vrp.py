@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 RULE_STEP = 5
 ACL_BASE = 3000  # advanced ACLs are numbered 3000-3999
@@ -33,51 +33,53 @@ def vrp_name(text: str) -> str:
     return name if name[0].isalpha() else "ZH-" + name[:28]
 
 
-class HuaweiVrp(Emitter):
+class HuaweiVrp(RouterEmitter):
     """VRP: VPN instances, MP-BGP VPNv4, advanced ACLs, USG security policy and NAT, IPsec."""
 
     name: ClassVar[str] = "huawei-vrp"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
 
+    discard: ClassVar[str | None] = "NULL0"
+    # the USG static-route guide: with no next hop on a broadcast interface the
+    # device uses the gateway its DHCP client learned there, so the route stays
+    writes_dhcp_route: ClassVar[bool] = True
+
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return vrp_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return f"Tunnel0/0/{TUNNEL_BASE + index}"
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
-        firewall = rv.is_firewall(device)
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
+        firewall = plan.firewall
         numbers = {a.name: ACL_BASE + k for k, a in enumerate(device.acls)}
         if len(numbers) > 1000:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
-        tunnels = rv.tunnel_ends(net, device)
-        plans = rv.export_plans(net, device)
-        underlay = rv.underlay_interfaces(net, device)
-        neighbors = rv.bgp_neighbors(net, device)
         zones = self._zones(device) if firewall else {}
-        dhcp = rv.dhcp_interfaces(device)
-        unaddressed = [i.name for i in underlay if not i.address]
+        unaddressed = [i.name for i in plan.underlay if not i.address]
         if unaddressed:
             # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
             raise rv.VendorEmitError(f"{device.name}: underlay link {unaddressed[0]} has no "
                                      f"address (unnumbered Ethernet is not rendered)")
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
-            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
             "acls": [] if firewall else [self._acl(a, numbers[a.name]) for a in device.acls],
             "policies": self._policies(device, zones) if firewall else [],
             "zones": zones,
             "interfaces": self._interfaces(device, numbers, firewall),
-            **rv.underlay_view(device, underlay),
-            "bgp": rv.bgp_view(net, device, plans, neighbors),
-            "dhcp": dhcp,
-            "dhcp_rules": _dhcp_rules(dhcp) if firewall else [],
-            # the USG static-route guide: with no next hop on a broadcast interface the
-            # device uses the gateway its DHCP client learned there, so the route stays
-            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
-                device, rv.static_routes(net, device), dhcp)],
+            **rv.underlay_view(device, plan.underlay),
+            "bgp": self.bgp(plan),
+            "dhcp": plan.dhcp,
+            "dhcp_rules": _dhcp_rules(plan.dhcp) if firewall else [],
+            "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
-            "tunnels": self._tunnels(device, tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels),
         }
 
     def _interfaces(self, device: Device, numbers: dict[str, int],
@@ -197,10 +199,6 @@ class HuaweiVrp(Emitter):
                         "action": "permit" if ace.action == "permit" else "deny",
                     })
         return out
-
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        return rv.static_view(s, tunnels, discard="NULL0", ifname=vrp_ifname,
-                              tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device, firewall: bool, zones: dict[str, str]) -> dict[str, Any] | None:
         outside = rv.nat_outside(device)

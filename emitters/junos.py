@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 
 import netaddr
 
-from zongheng.compiler.model import Acl, Device, Vrf
+from zongheng.compiler.model import Acl, Device, Interface, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 
 def junos_port(name: str) -> str:
@@ -56,7 +56,7 @@ def address_name(prefix: str) -> str:
     return f"a-{str(net.network).replace('.', '-')}-{net.prefixlen}"
 
 
-class Junos(Emitter):
+class Junos(RouterEmitter):
     """Junos: VRF instances, MP-BGP inet-vpn, firewall filters, SRX zones, NAT and IPsec."""
 
     name: ClassVar[str] = "junos"
@@ -70,45 +70,54 @@ class Junos(Emitter):
         "address_name": address_name,
     }
 
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return junos_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return f"st0.{index}"
+
+    def static_vrf(self, vrf: str) -> str:
+        return junos_name(vrf)
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
-        firewall = rv.is_firewall(device)
-        tunnels = rv.tunnel_ends(net, device)
-        exported = rv.exported_routes(net, device)
-        underlay = rv.underlay_interfaces(net, device)
-        neighbors = rv.bgp_neighbors(net, device)
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
+        firewall = plan.firewall
+        tunnels = plan.tunnels
+        underlay = plan.underlay
         prefix_lists: dict[str, tuple[str, ...]] = {}
         filters = [] if firewall else [self._filter(a, prefix_lists) for a in device.acls]
         zones = self._zones(device) if (firewall or tunnels) else {}
         communities = sorted({rt for v in device.vrfs for rt in (*v.rt_import, *v.rt_export)},
                              key=rv.rt_key)
-        statics, dhcp = self._statics(device, tunnels)
+        # Junos takes an interface as a static next hop on point-to-point links only, so a
+        # route out of an unaddressed Ethernet port is refused (RouterPlan.statics) except
+        # the default route of an exit without ``uplink``: its DHCP client installs it
+        statics = self.statics(plan)
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": rv.host_ip(device.loopback),
-            "asn": net.asn,
-            "interfaces": self._interfaces(device, firewall, tunnels),
+            "asn": self.network.asn,
+            "interfaces": self._interfaces(device, firewall, underlay),
             "vlan_ports": [f"eth{p}" for p in rv.parent_ports_of_vlans(device)],
             "prefix_lists": [{"name": n, "prefixes": prefix_lists[n]}
                              for n in sorted(prefix_lists)],
             "filters": filters,
             "communities": communities,
-            "vrfs": [self._vrf(v, exported.get(v.name, [])) for v in device.vrfs],
+            "vrfs": [self._vrf(v, plan.exported.get(v.name, [])) for v in device.vrfs],
             "vrf_ifaces": {junos_name(v.name): [junos_ifname(i.name)
                                                 for i in rv.sorted_interfaces(device)
                                                 if i.vrf == v.name]
-                           + [f"st0.{t.index}" for t in tunnels if t.vrf == v.name]
+                           + [self.tunnel_ifname(t.index) for t in tunnels if t.vrf == v.name]
                            for v in device.vrfs},
             "ospf": [i.name for i in underlay],
             "unnumbered": {i.name for i in underlay if not i.address},
             "mpls": [i.name for i in underlay] if device.role == "pe" else [],
-            "bgp": self._bgp(device, neighbors) if device.role == "pe" else None,
+            "bgp": self._bgp(plan.neighbors) if device.role == "pe" else None,
             "statics": statics,
-            "dhcp": dhcp,
-            "dhcp_zones": sorted({zones[i] for i in dhcp if i in zones}),
+            "dhcp": plan.dhcp,
+            "dhcp_zones": sorted({zones[i] for i in plan.dhcp if i in zones}),
             "zones": zones,
             "security": self._security(device, zones) if firewall else None,
             "permit_all": bool(tunnels) and not firewall,
@@ -117,7 +126,7 @@ class Junos(Emitter):
         }
 
     def _interfaces(self, device: Device, firewall: bool,
-                    tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+                    underlay: list[Interface]) -> list[dict[str, Any]]:
         by_port: dict[int, list] = {}
         for i in device.interfaces:
             by_port.setdefault(rv.split_ifname(i.name)[0], []).append(i)
@@ -125,7 +134,7 @@ class Junos(Emitter):
             if len(ifs) > 1 and any("." not in i.name for i in ifs):
                 raise rv.VendorEmitError(f"{device.name}: eth{port_no} is used both untagged "
                                          "and with VLAN subinterfaces")
-        mpls = {i.name for i in rv.underlay_interfaces(self.network, device)}
+        mpls = {i.name for i in underlay}
         return [
             {
                 "name": i.name,
@@ -205,33 +214,13 @@ class Junos(Emitter):
             "export_terms": export_terms,
         }
 
-    def _bgp(self, device: Device, neighbors) -> dict[str, Any]:
+    def _bgp(self, neighbors: list[tuple[Device, str]]) -> dict[str, Any]:
         return {
             "parents": [{"ip": rv.host_ip(d.loopback), "device": d.name}
                         for d, rel in neighbors if rel == "parent"],
             "children": [{"ip": rv.host_ip(d.loopback), "device": d.name}
                          for d, rel in neighbors if rel == "child"],
         }
-
-    def _statics(self, device: Device,
-                 tunnels: list[rv.TunnelEnd]) -> tuple[list[dict[str, Any]], list[str]]:
-        """Static routes, and the interfaces that learn their default route by DHCP instead.
-
-        Junos documents an interface name as a static next hop only for
-        point-to-point interfaces, so a route that the model sends out of an
-        unaddressed Ethernet interface cannot be written as ``next-hop
-        ge-...``. The one such route the model makes is the default route of
-        an exit without an ``uplink`` clause: its outside interface then runs
-        a DHCP client, which installs the ISP's default route. Anything else
-        is refused rather than emitted in a form the device would reject.
-        """
-        dhcp = rv.dhcp_interfaces(device)
-        statics = [rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
-                                  tunnel=lambda i: f"st0.{i}", vrf_name=junos_name)
-                   for s in rv.checked_interface_routes(device, rv.static_routes(self.network,
-                                                                                 device), dhcp)
-                   if not rv.learned_by_dhcp(s, dhcp)]
-        return statics, dhcp
 
     def _zones(self, device: Device) -> dict[str, str]:
         """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise."""

@@ -4,7 +4,8 @@ PE and inner routers use the NetEngine/AR router commands (VPN instances,
 numbered advanced ACLs applied with ``traffic-filter``, MP-BGP, IPsec
 profiles on tunnel interfaces); exit devices are USG-style firewalls
 (security zones, ``security-policy``, ``nat-policy``, ``nat server``),
-because a stateful exit needs a firewall's session table. Statement shapes
+because a stateful exit needs a firewall's session table. VRP names live in
+``emitters/naming/huawei.py``, shared with the importer. Statement shapes
 and the documentation they were checked against: ``docs/vendor-syntax.md``.
 """
 
@@ -15,22 +16,12 @@ from typing import Any, ClassVar
 
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import huawei as nm
+from zongheng.emitters.naming.huawei import vrp_ifname, vrp_name
 from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 RULE_STEP = 5
-ACL_BASE = 3000  # advanced ACLs are numbered 3000-3999
-NAT_ACL = 2000  # basic ACL of the source-NAT addresses (routers only)
-TUNNEL_BASE = 100
-
-
-vrp_ifname = rv.gigabit_ifname  # VRP names ports like IOS-XE
-
-
-def vrp_name(text: str) -> str:
-    """VPN-instance, route-policy, ip-prefix and rule names: ``[A-Za-z0-9_-]``, a letter first."""
-    name = safe_name(text, max_len=31)
-    return name if name[0].isalpha() else "ZH-" + name[:28]
 
 
 class HuaweiVrp(RouterEmitter):
@@ -40,7 +31,7 @@ class HuaweiVrp(RouterEmitter):
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
 
-    discard: ClassVar[str | None] = "NULL0"
+    discard: ClassVar[str | None] = nm.DISCARD
     # the USG static-route guide: with no next hop on a broadcast interface the
     # device uses the gateway its DHCP client learned there, so the route stays
     writes_dhcp_route: ClassVar[bool] = True
@@ -51,15 +42,15 @@ class HuaweiVrp(RouterEmitter):
         return vrp_ifname(name)
 
     def tunnel_ifname(self, index: int) -> str:
-        return f"Tunnel0/0/{TUNNEL_BASE + index}"
+        return nm.tunnel_ifname(index)
 
     # ------------------------------------------------------------ view
 
     def device_view(self, plan: RouterPlan) -> dict[str, Any]:
         device = plan.device
         firewall = plan.firewall
-        numbers = {a.name: ACL_BASE + k for k, a in enumerate(device.acls)}
-        if len(numbers) > 1000:
+        numbers = {a.name: nm.acl_number(k) for k, a in enumerate(device.acls)}
+        if len(numbers) > nm.ACL_LIMIT:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
         zones = self._zones(device) if firewall else {}
         unaddressed = [i.name for i in plan.underlay if not i.address]
@@ -104,10 +95,10 @@ class HuaweiVrp(RouterEmitter):
 
     def _vrf(self, v: Vrf, plan: rv.ExportPlan) -> dict[str, Any]:
         """A VPN instance; an export route-policy adds RTs that only some prefixes carry."""
-        name = vrp_name(f"EXP-{v.name}")
+        name = nm.export_policy(v.name)
         nodes = [
             {"node": RULE_STEP * 2 * (k + 1),
-             "prefix_list": vrp_name(f"PL-{v.name}-{k + 1}"),
+             "prefix_list": nm.export_prefix_list(v.name, k + 1),
              "prefixes": list(prefixes), "rts": list(rts)}
             for k, (prefixes, rts) in enumerate(plan.extra)
         ]
@@ -184,9 +175,7 @@ class HuaweiVrp(RouterEmitter):
                     if ace.established:
                         raise rv.VendorEmitError(f"{acl.name}: established on a stateful ACL")
                     out.append({
-                        "name": vrp_name(f"{acl.name}-{line.seq}"
-                                         + (f"-t{ace.icmp_type}" if ace.icmp_type is not None
-                                            else "")),
+                        "name": nm.security_rule(acl.name, line.seq, ace.icmp_type),
                         "description": rv.rule_comment(ace, max_len=120),
                         "source_zone": src_zone,
                         "destination_zones": dst_zones,
@@ -206,12 +195,12 @@ class HuaweiVrp(RouterEmitter):
             return None
         return {
             "firewall": firewall,
-            "group": vrp_name(f"NAT-{device.name}"),
-            "acl": NAT_ACL,
+            "group": nm.nat_group(device.name),
+            "acl": nm.NAT_ACL,
             "range": rv.nat_pool(device),
             "sources": rv.nat_sources(device),
             "statics": [
-                {"name": vrp_name(f"static-{inside}".replace(".", "-")), "inside": inside,
+                {"name": nm.nat_server(inside), "inside": inside,
                  "outside": outside_ip}
                 for inside, outside_ip in rv.nat_statics(device)
             ],
@@ -224,16 +213,16 @@ class HuaweiVrp(RouterEmitter):
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
-            borrow = vrp_ifname(lender) if lender else "LoopBack0"
+            borrow = vrp_ifname(lender) if lender else nm.LOOPBACK
             out.append({
-                "ifname": f"Tunnel0/0/{TUNNEL_BASE + t.index}",
-                "name": vrp_name(t.name),
+                "ifname": nm.tunnel_ifname(t.index),
+                "name": nm.tunnel_name(t.name),
                 "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
                 "vrf": t.vrf,
                 "borrow": borrow,
                 "local": t.local,
                 "remote": t.remote,
-                "realm": vrp_name(t.secret or t.name),
+                "realm": nm.realm(t.secret, t.name),
             })
         return out
 

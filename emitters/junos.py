@@ -9,7 +9,8 @@ which is a configuration-mode command and survives in the committed config.
 
 PE routers are MX-style (VRF routing instances, stateless firewall filters);
 exit firewalls and inner routers are SRX-style (security zones, policies,
-NAT, route-based IPsec on ``st0`` units). Statement shapes and the
+NAT, route-based IPsec on ``st0`` units). Junos names live in
+``emitters/naming/junos.py``, shared with the importer. Statement shapes and the
 documentation they were checked against: ``docs/vendor-syntax.md``.
 """
 
@@ -21,39 +22,17 @@ import netaddr
 
 from zongheng.compiler.model import Acl, Device, Interface, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import junos as nm
+from zongheng.emitters.naming.junos import (
+    address_name,
+    junos_ifname,
+    junos_name,
+    junos_port,
+    junos_unit,
+    rt_community,
+)
 from zongheng.emitters.router import RouterEmitter, RouterPlan
-
-
-def junos_port(name: str) -> str:
-    """``eth3`` / ``eth3.120`` -> ``ge-0/0/3`` (the physical interface)."""
-    return f"ge-0/0/{rv.split_ifname(name)[0]}"
-
-
-def junos_unit(name: str) -> int:
-    """``eth3`` -> 0; ``eth3.120`` -> 120 (unit number = VLAN id)."""
-    vlan = rv.split_ifname(name)[1]
-    return 0 if vlan is None else vlan
-
-
-def junos_ifname(name: str) -> str:
-    """``eth3.120`` -> ``ge-0/0/3.120``; ``eth3`` -> ``ge-0/0/3.0``."""
-    return f"{junos_port(name)}.{junos_unit(name)}"
-
-
-def junos_name(text: str) -> str:
-    """Filter, term, policy, community, instance and address names: ``[A-Za-z0-9_-]``."""
-    name = safe_name(text, max_len=63)
-    return name if name[0].isalpha() else "zh-" + name
-
-
-def rt_community(rt: str) -> str:
-    return junos_name("rt-" + rt.replace(":", "-"))
-
-
-def address_name(prefix: str) -> str:
-    net = netaddr.IPNetwork(prefix)
-    return f"a-{str(net.network).replace('.', '-')}-{net.prefixlen}"
 
 
 class Junos(RouterEmitter):
@@ -76,10 +55,10 @@ class Junos(RouterEmitter):
         return junos_ifname(name)
 
     def tunnel_ifname(self, index: int) -> str:
-        return f"st0.{index}"
+        return nm.tunnel_ifname(index)
 
     def static_vrf(self, vrf: str) -> str:
-        return junos_name(vrf)
+        return nm.vrf_name(vrf)
 
     # ------------------------------------------------------------ view
 
@@ -106,7 +85,7 @@ class Junos(RouterEmitter):
             "filters": filters,
             "communities": communities,
             "vrfs": [self._vrf(v, plan.exported.get(v.name, [])) for v in device.vrfs],
-            "vrf_ifaces": {junos_name(v.name): [junos_ifname(i.name)
+            "vrf_ifaces": {nm.vrf_name(v.name): [junos_ifname(i.name)
                                                 for i in rv.sorted_interfaces(device)
                                                 if i.vrf == v.name]
                            + [self.tunnel_ifname(t.index) for t in tunnels if t.vrf == v.name]
@@ -141,8 +120,8 @@ class Junos(RouterEmitter):
                 "description": comment_text(i.description, max_len=200),
                 "vlan": rv.split_ifname(i.name)[1],
                 "address": i.address,
-                "filter_in": None if firewall or not i.acl_in else junos_name(i.acl_in),
-                "filter_out": None if firewall or not i.acl_out else junos_name(i.acl_out),
+                "filter_in": None if firewall or not i.acl_in else nm.acl_name(i.acl_in),
+                "filter_out": None if firewall or not i.acl_out else nm.acl_name(i.acl_out),
                 "mpls": device.role == "pe" and i.name in mpls,
             }
             for i in rv.sorted_interfaces(device)
@@ -154,7 +133,7 @@ class Junos(RouterEmitter):
             return {"kind": "any"}
         content = tuple(rv.sorted_prefixes(prefixes))
         if group:
-            name = junos_name(group)
+            name = nm.prefix_list(group)
             if prefix_lists.setdefault(name, content) != content:
                 raise rv.VendorEmitError(f"prefix-list {name} used with different prefixes")
             return {"kind": "list", "name": name}
@@ -179,7 +158,7 @@ class Junos(RouterEmitter):
                 "established": first.established,
             })
         return {
-            "name": junos_name(acl.name),
+            "name": nm.acl_name(acl.name),
             "comment": comment_text(acl.comment, max_len=200),
             "terms": terms,
             "final": not rv.ends_with_deny_all(acl),
@@ -205,11 +184,11 @@ class Junos(RouterEmitter):
         else:
             export_terms = []
         return {
-            "name": junos_name(v.name),
+            "name": nm.vrf_name(v.name),
             "description": comment_text(v.description, max_len=200),
             "rd": v.rd,
-            "import_policy": junos_name(f"{v.name}-import"),
-            "export_policy": junos_name(f"{v.name}-export"),
+            "import_policy": nm.import_policy(v.name),
+            "export_policy": nm.export_policy(v.name),
             "rt_import": sorted(set(v.rt_import), key=rv.rt_key),
             "export_terms": export_terms,
         }
@@ -245,7 +224,7 @@ class Junos(RouterEmitter):
             addresses.update(content)
             if len(content) == 1:
                 return address_name(content[0])
-            name = junos_name(f"set-{group or tag}")
+            name = nm.address_set(group or tag)
             if address_sets.setdefault(name, content) != content:
                 raise rv.VendorEmitError(f"address-set {name} used with different prefixes")
             return name
@@ -261,7 +240,7 @@ class Junos(RouterEmitter):
                          if n.kind == "static" and n.interface == i.name}
             dst_zones = sorted({z for n, z in zones.items() if z != src_zone})
             for dst_zone in dst_zones:
-                tag = f"-{dst_zone}" if len(dst_zones) > 1 else ""
+                to_zone = dst_zone if len(dst_zones) > 1 else None
                 for line in sorted(acl.lines, key=lambda ln: ln.seq):
                     for ace in rv.aces(line):
                         if ace.established:
@@ -269,11 +248,11 @@ class Junos(RouterEmitter):
                         app = self._application(ace)
                         if app is not None:
                             applications[app["name"]] = app
-                        suffix = f"-t{ace.icmp_type}" if ace.icmp_type is not None else ""
                         policies.append({
                             "from": src_zone,
                             "to": dst_zone,
-                            "name": junos_name(f"{acl.name}-{line.seq}{suffix}{tag}"),
+                            "name": nm.security_policy(acl.name, line.seq, ace.icmp_type,
+                                                       to_zone),
                             "comment": rv.rule_comment(ace, max_len=200),
                             "src": side(ace.src, ace.src_group, f"{acl.name}-{line.seq}-src"),
                             "dst": side(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst"),
@@ -301,7 +280,7 @@ class Junos(RouterEmitter):
             parts.append(f"{ace.dport.low}" + ("" if ace.dport.single else f"-{ace.dport.high}"))
         if ace.icmp_type is not None:
             parts.append(f"type{ace.icmp_type}")
-        return {"name": junos_name("zh-" + "-".join(parts)), "protocol": ace.protocol,
+        return {"name": nm.application(parts), "protocol": ace.protocol,
                 "sport": ace.sport, "dport": ace.dport, "icmp_type": ace.icmp_type}
 
     def _nat(self, device: Device, zones: dict[str, str]) -> dict[str, Any] | None:
@@ -309,10 +288,10 @@ class Junos(RouterEmitter):
         if outside is None:
             return None
         return {
-            "pool": junos_name(f"nat-{device.name}"),
+            "pool": nm.nat_pool(device.name),
             "range": rv.nat_pool(device),
             "sources": rv.nat_sources(device),
-            "statics": [{"name": junos_name(f"static-{inside}".replace(".", "-")),
+            "statics": [{"name": nm.static_nat_rule(inside),
                          "inside": inside, "outside": public}
                         for inside, public in rv.nat_statics(device)],
             "inside_zone": "trust",
@@ -323,10 +302,10 @@ class Junos(RouterEmitter):
     def _tunnel(t: rv.TunnelEnd) -> dict[str, Any]:
         return {
             "unit": t.index,
-            "name": junos_name("zh-" + t.name),
+            "name": nm.tunnel_name(t.name),
             "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
-            "vrf": junos_name(t.vrf) if t.vrf else None,
+            "vrf": nm.vrf_name(t.vrf) if t.vrf else None,
             "local": t.local,
             "remote": t.remote,
-            "certificate": junos_name(t.secret or t.name),
+            "certificate": nm.certificate(t.secret, t.name),
         }

@@ -13,7 +13,7 @@ What is read (everything else is skipped: descriptions, OSPF, BGP, crypto, route
   matches and that the model cannot say (``dscp``, ``fragments``, TCP flags,
   an ICMP code, a protocol other than ip/tcp/udp/icmp, ...) is an error.
 * Bindings: `` ip access-group ACL in|out`` of each model interface (names
-  through the emitter's ``ios_ifname``).
+  through ``emitters/naming/cisco.py``'s ``ios_ifname``).
 * Zone-based firewall (exits): the policy of the zone pairs whose source
   zone holds an interface becomes that interface's ``acl_in`` with
   ``stateful=True``: the classes of the ``policy-map type inspect`` in order,
@@ -60,8 +60,9 @@ from dataclasses import dataclass, field
 import netaddr
 
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
-from zongheng.emitters._router import rt_key
-from zongheng.emitters.cisco_ios_xe import ios_ifname, ios_name
+from zongheng.emitters.naming import cisco as nm
+from zongheng.emitters.naming import rt_key
+from zongheng.emitters.naming.cisco import ios_ifname
 from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
@@ -408,7 +409,7 @@ class _Reader:
                 self._ip(line, k)
                 via += f" {w[k]}"
                 k += 1
-        if via == "if:Null0":
+        if via == f"if:{nm.DISCARD}":
             via = "discard"
         while k < len(w):
             if w[k].isdigit() and 1 <= int(w[k]) <= 255:
@@ -791,7 +792,7 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
     r = _Reader(text, device, file)
     p = r.read()
     if_names = {ios_ifname(i.name): i.name for i in device.interfaces}
-    acl_names = {ios_name(a.name): a.name for a in device.acls}
+    acl_names = {nm.acl_name(a.name): a.name for a in device.acls}
     present = {v: m for v, m in if_names.items() if v in p.interfaces}
 
     cache: dict[str, list[AclLine]] = {}
@@ -833,7 +834,7 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
                     acls[name] = Acl(name, tuple(lines_of(b[0], b[1], 2)))
                 bound.append(name)
             bindings.append(ImportedBinding(model, bound[0], bound[1]))
-    vrf_names = {ios_name(v.name): v.name for v in device.vrfs}
+    vrf_names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
     interface_vrfs = []
     for vname, model in sorted(present.items(), key=lambda t: t[1]):
         bound_vrf = p.interfaces[vname].vrf
@@ -1028,7 +1029,7 @@ def _nat(r: _Reader, p: _Parsed, present: dict[str, str], lines_of) -> tuple[Nat
 def _vrfs(r: _Reader, p: _Parsed, device: Device
           ) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
     """(the model's VRFs as configured, the VRFs the config adds under their own names)."""
-    names = {ios_name(v.name): v.name for v in device.vrfs}
+    names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
     out, others = [], []
     for vendor, got in p.vrfs.items():
         exports = list(got.exports)

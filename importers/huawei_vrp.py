@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import netaddr
 
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
-from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
+from zongheng.emitters.naming import huawei as nm
+from zongheng.emitters.naming.huawei import vrp_ifname
 from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
@@ -640,7 +641,7 @@ class _Parser:
         if _is_ip(words[k]):
             via = words[k]
         else:
-            via = "discard" if words[k].lower() == "null0" else f"if:{words[k]}"
+            via = "discard" if words[k].lower() == nm.DISCARD.lower() else f"if:{words[k]}"
             if k + 1 < len(words) and _is_ip(words[k + 1]):
                 k += 1
                 via += f" {words[k]}"
@@ -1060,7 +1061,7 @@ class _Parser:
     def result(self) -> ImportedConfig:
         dev = self.device
         ifmap = {_ifkey(vrp_ifname(i.name)): i.name for i in dev.interfaces}
-        acl_names = {ACL_BASE + k: a.name for k, a in enumerate(dev.acls)}
+        acl_names = {nm.acl_number(k): a.name for k, a in enumerate(dev.acls)}
         firewall = self.secpol_seen or bool(self.zones)
         if firewall and self.filters:
             key = next(iter(self.filters))
@@ -1103,7 +1104,7 @@ class _Parser:
                               static_routes=self._statics())
 
     def _statics(self) -> tuple[StaticRoute, ...]:
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out = []
         for vrf, prefix, via, lineno, col in self.statics:
             out.append(StaticRoute(None if vrf is None else names.get(vrf[0], vrf[0]), prefix,
@@ -1113,7 +1114,7 @@ class _Parser:
     def _interface_vrfs(self, ifmap: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
         """Model interface -> the VPN instance it is bound to, for the interfaces the
         config has (an interface view seen; the others keep their compiled VRF)."""
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out = []
         for key, model_if in sorted(ifmap.items(), key=lambda kv: kv[1]):
             if key not in self.seen_interfaces:
@@ -1187,7 +1188,7 @@ class _Parser:
 
     def _vrfs(self) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
         """(the model's VPN instances as configured, the ones the config adds)."""
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out, others = [], []
         for vname, raw in self.vrfs.items():
             exports = list(raw.rt_export)

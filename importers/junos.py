@@ -5,10 +5,11 @@ Read: stateless firewall filters (``firewall family inet filter``) and their
 books and applications (one stateful ACL per source zone, bound as
 ``acl_in`` of the zone's interfaces); VRF route targets from ``vrf-import``
 / ``vrf-export`` policy-statements and ``vrf-target``; SRX source and static
-NAT. Vendor names map back to model names through the emitter's own naming
-functions. Anything that would change filtering but cannot be read exactly
-(an unknown match condition or action, an undefined filter, address or
-application) is a located :class:`ConfigError`, never a silent guess.
+NAT. Vendor names map back to model names through ``emitters/naming/junos.py``,
+the module the emitter writes them with. Anything that would change
+filtering but cannot be read exactly (an unknown match condition or action,
+an undefined filter, address or application) is a located
+:class:`ConfigError`, never a silent guess.
 
 The configuration-mode commands an export of ``show configuration | display
 set`` or the emitter's file contain are followed: ``edit``/``top``/``exit``
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 import netaddr
 
 from zongheng.compiler.model import Acl, AclLine, Device, NatRule, PortRange
-from zongheng.emitters.junos import junos_ifname, junos_name
+from zongheng.emitters.naming import junos as nm
+from zongheng.emitters.naming.junos import junos_ifname
 from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
@@ -420,7 +422,7 @@ class _Parser:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.ifnames = {junos_ifname(i.name): i.name for i in device.interfaces}
-        self.vrf_names = {junos_name(v.name): v.name for v in device.vrfs}
+        self.vrf_names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
         self.filters: dict[str, dict[str, _Term]] = {}
         self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
         self.seen_interfaces: set[str] = set()  # model ifaces the config has a unit of

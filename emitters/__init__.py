@@ -1,7 +1,7 @@
 """zongheng.emitters: one small module per target, found automatically.
 
 Every module of this package except the shared ones (``base``, ``filters``,
-``writer``) and those whose name starts with ``_`` is imported here, so each
+``writer``, ``router``, the ``naming`` package) is imported here, so each
 ``Emitter`` subclass registers itself in :data:`REGISTRY`. Adding a target =
 a template folder + a small module.
 
@@ -69,7 +69,7 @@ import pkgutil
 
 from zongheng.emitters.base import REGISTRY, Emitter
 
-_SHARED = frozenset({"base", "filters", "writer"})
+_SHARED = frozenset({"base", "filters", "writer", "router", "naming"})
 
 for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _mod not in _SHARED and not _mod.startswith("_"):

@@ -10,7 +10,6 @@ vendor templates render the same network.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,32 +28,10 @@ from zongheng.compiler.addresses import (
     sort_prefixes,
     within,
 )
-from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, Route
+from zongheng.emitters.base import VendorEmitError
 from zongheng.emitters.filters import comment_text
-
-_IFNAME = re.compile(r"eth(\d+)(?:\.(\d+))?")
-
-
-class VendorEmitError(InputError):
-    """The model holds something a vendor config cannot express (a compiler bug)."""
-
-
-def split_ifname(name: str) -> tuple[int, int | None]:
-    """``eth3`` -> (3, None); ``eth3.120`` -> (3, 120)."""
-    m = _IFNAME.fullmatch(name)
-    if not m:
-        raise VendorEmitError(f"interface name {name!r} is not ethN or ethN.VLAN")
-    vlan = int(m.group(2)) if m.group(2) else None
-    if vlan is not None and not 1 <= vlan <= 4094:
-        raise VendorEmitError(f"interface {name!r}: VLAN {vlan} outside 1..4094")
-    return int(m.group(1)), vlan
-
-
-def gigabit_ifname(name: str) -> str:
-    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
-    port_no, vlan = split_ifname(name)
-    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+from zongheng.emitters.naming import rt_key, split_ifname
 
 
 @lru_cache(maxsize=65536)
@@ -577,11 +554,6 @@ def exported_routes(
         rows = sorted(set(rows), key=lambda t: sort_key(t[0]))
         out[v.name] = rows
     return out
-
-
-def rt_key(rt: str) -> tuple[int, int]:
-    a, _, b = rt.partition(":")
-    return (int(a), int(b)) if a.isdigit() and b.isdigit() else (0, 0)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,16 @@ from typing import Any, ClassVar
 
 import jinja2
 
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Network
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 
 REGISTRY: dict[str, type[Emitter]] = {}
+
+
+class VendorEmitError(InputError):
+    """The model holds something a vendor config cannot express (a compiler bug)."""
 
 
 class Emitter:

@@ -1,7 +1,8 @@
 """Cisco IOS-XE target: one paste-able configuration per device.
 
-The class maps model names to IOS-XE names and computes the values the
-template needs (object groups, sequence numbers, export maps); the statement
+The class computes the values the template needs (object groups, sequence
+numbers, export maps); IOS-XE names come from ``emitters/naming/cisco.py``,
+which the importer reads them back with; the statement
 shapes live in ``templates/cisco-ios-xe/device.j2`` and are listed with the
 documentation they were checked against in ``docs/vendor-syntax.md``.
 """
@@ -13,63 +14,56 @@ from typing import Any, ClassVar
 from zongheng.compiler.addresses import host, prefixlen, sort_key
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import cisco as nm
+from zongheng.emitters.naming.cisco import ios_ifname, ios_name
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 SEQ_STEP = 10
-TUNNEL_BASE = 100
-PRE_NAT_ACL = "ZH-OUTSIDE-PRE-NAT"
 
 
-ios_ifname = rv.gigabit_ifname
-
-
-def ios_name(text: str) -> str:
-    """ACL, object-group, VRF, map and zone names: ``[A-Za-z0-9_-]``, starting with a letter."""
-    name = safe_name(text, max_len=60)
-    return name if name[0].isalpha() else "ZH-" + name
-
-
-class CiscoIosXe(Emitter):
+class CiscoIosXe(RouterEmitter):
     """IOS-XE: VRFs, MP-BGP VPNv4, named extended ACLs, NAT, zone firewall, IKEv2 tunnels."""
 
     name: ClassVar[str] = "cisco-ios-xe"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
 
+    discard: ClassVar[str | None] = nm.DISCARD
+
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return ios_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return nm.tunnel_ifname(index)
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
         groups: dict[str, tuple[str, ...]] = {}
         by_acl = {a.name: a for a in device.acls}
         acls = [self._acl(acl, groups) for acl in device.acls]
-        tunnels = rv.tunnel_ends(net, device)
-        plans = rv.export_plans(net, device)
-        underlay = rv.underlay_interfaces(net, device)
         zones = self._zones(device, by_acl)
-        dhcp = rv.dhcp_interfaces(device)
         interfaces = self._interfaces(device, by_acl, zones["member"])
         pre_nat = self._pre_nat(device, interfaces)
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": host(device.loopback),
-            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
             "object_groups": [{"name": n, "entries": [_og_entry(p) for p in groups[n]]}
                               for n in sorted(groups)],
             "acls": acls,
             "interfaces": interfaces,
             "pre_nat": pre_nat,
-            "dhcp": dhcp,
-            **rv.underlay_view(device, underlay),
-            "bgp": rv.bgp_view(net, device, plans, rv.bgp_neighbors(net, device)),
+            "dhcp": plan.dhcp,
+            **rv.underlay_view(device, plan.underlay),
+            "bgp": self.bgp(plan),
             # a DHCP client (` ip address dhcp`) installs the ISP's default route itself
-            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
-                device, rv.static_routes(net, device), dhcp) if not rv.learned_by_dhcp(s, dhcp)],
+            "statics": self.statics(plan),
             "nat": self._nat(device),
             "zones": zones,
-            "tunnels": self._tunnels(device, tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels),
         }
 
     def _interfaces(self, device: Device, by_acl: dict[str, Acl],
@@ -101,7 +95,7 @@ class CiscoIosXe(Emitter):
         """A VRF; an export map adds route targets that only some prefixes carry."""
         clauses = [
             {"seq": SEQ_STEP * (k + 1),
-             "prefix_list": ios_name(f"PL-EXP-{v.name}-{SEQ_STEP * (k + 1)}"),
+             "prefix_list": nm.export_prefix_list(v.name, SEQ_STEP * (k + 1)),
              "prefixes": list(prefixes), "rts": list(rts)}
             for k, (prefixes, rts) in enumerate(plan.extra)
         ]
@@ -111,12 +105,12 @@ class CiscoIosXe(Emitter):
             "rd": v.rd,
             "rt_import": sorted(set(v.rt_import), key=rv.rt_key),
             "rt_export": list(plan.common),
-            "export_map": ios_name(f"EXP-{v.name}") if clauses else None,
+            "export_map": nm.export_map(v.name) if clauses else None,
             "clauses": clauses,
         }
 
-    def _addr(self, prefixes: tuple[str, ...], group: str | None, fallback: str,
-              groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    def _addr(self, prefixes: tuple[str, ...], group: str | None, acl: str, seq: int,
+              side: str, groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
         if rv.is_any(prefixes):
             return {"kind": "any"}
         if len(prefixes) == 1 and not group:
@@ -124,7 +118,7 @@ class CiscoIosXe(Emitter):
                 return {"kind": "host", "ip": host(prefixes[0])}
             network, _mask, wildcard = rv.masks(prefixes[0])
             return {"kind": "net", "address": network, "wildcard": wildcard}
-        name = ios_name(group or fallback)
+        name = nm.object_group(group, acl, seq, side)
         content = tuple(rv.sorted_prefixes(prefixes))
         if groups.setdefault(name, content) != content:
             raise rv.VendorEmitError(f"object-group {name} used with different prefixes")
@@ -144,9 +138,9 @@ class CiscoIosXe(Emitter):
                     "remark": rv.rule_comment(ace) if block != last_block else None,
                     "action": ace.action,
                     "protocol": ace.protocol,
-                    "src": self._addr(ace.src, ace.src_group, f"{acl.name}-{line.seq}-src",
+                    "src": self._addr(ace.src, ace.src_group, acl.name, line.seq, "src",
                                       groups),
-                    "dst": self._addr(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst",
+                    "dst": self._addr(ace.dst, ace.dst_group, acl.name, line.seq, "dst",
                                       groups),
                     "sport": ace.sport,
                     "dport": ace.dport,
@@ -155,7 +149,7 @@ class CiscoIosXe(Emitter):
                 })
                 last_block = block
         return {
-            "name": ios_name(acl.name),
+            "name": nm.acl_name(acl.name),
             "comment": comment_text(acl.comment, max_len=95),
             "entries": entries,
             "final_seq": None if rv.ends_with_deny_all(acl) else seq + SEQ_STEP,
@@ -175,7 +169,7 @@ class CiscoIosXe(Emitter):
         ifaces = rv.sorted_interfaces(device)
         if not any(i.acl_in and by_acl[i.acl_in].stateful for i in ifaces):
             return {"member": {}, "zones": [], "policies": [], "pairs": []}
-        member = {i.name: ios_name("ZONE-" + i.name.replace(".", "-")) for i in ifaces}
+        member = {i.name: nm.zone(i.name) for i in ifaces}
         policies: list[dict[str, Any]] = []
         pairs = []
         for i in ifaces:
@@ -183,14 +177,14 @@ class CiscoIosXe(Emitter):
                 raise rv.VendorEmitError(
                     f"{device.name} {i.name}: a zone-firewall device needs a stateful ACL "
                     "on every interface")
-            policy = {"class": ios_name("CM-" + i.acl_in), "policy": ios_name("PM-" + i.acl_in),
-                      "acl": ios_name(i.acl_in)}
+            policy = {"class": nm.class_map(i.acl_in), "policy": nm.policy_map(i.acl_in),
+                      "acl": nm.acl_name(i.acl_in)}
             if policy not in policies:
                 policies.append(policy)
             for other in ifaces:
                 if other.name != i.name:
                     pairs.append({
-                        "name": ios_name(f"ZP-{i.name}-{other.name}".replace(".", "-")),
+                        "name": nm.zone_pair(i.name, other.name),
                         "source": member[i.name],
                         "destination": member[other.name],
                         "policy": policy["policy"],
@@ -218,25 +212,21 @@ class CiscoIosXe(Emitter):
         if iface["acl_in"]:
             raise rv.VendorEmitError(f"{device.name} {outside}: the NAT outside interface "
                                      f"already has the inbound ACL {iface['acl_in']}")
-        iface["pre_nat"] = PRE_NAT_ACL
+        iface["pre_nat"] = nm.PRE_NAT_ACL
         return {
-            "name": PRE_NAT_ACL,
+            "name": nm.PRE_NAT_ACL,
             "entries": [{"seq": SEQ_STEP * (k + 1), "host": h} for k, h in enumerate(hosts)],
             "final_seq": SEQ_STEP * (len(hosts) + 1),
         }
-
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        return rv.static_view(s, tunnels, discard="Null0", ifname=ios_ifname,
-                              tunnel=lambda i: f"Tunnel{TUNNEL_BASE + i}")
 
     def _nat(self, device: Device) -> dict[str, Any] | None:
         if not device.nat:
             return None
         pool = rv.nat_pool(device)
         return {
-            "pool": ios_name(f"NAT-POOL-{device.name}"),
+            "pool": nm.nat_pool(device.name),
             "range": pool,
-            "acl": ios_name(f"NAT-SRC-{device.name}"),
+            "acl": nm.nat_acl(device.name),
             "sources": rv.nat_sources(device),
             "statics": rv.nat_statics(device),
         }
@@ -245,16 +235,16 @@ class CiscoIosXe(Emitter):
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
-            unnumbered = ios_ifname(lender) if lender else "Loopback0"
+            unnumbered = ios_ifname(lender) if lender else nm.LOOPBACK
             out.append({
-                "ifname": f"Tunnel{TUNNEL_BASE + t.index}",
-                "profile": ios_name("ZH-" + t.name),
+                "ifname": nm.tunnel_ifname(t.index),
+                "profile": nm.tunnel_profile(t.name),
                 "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
                 "vrf": t.vrf,
                 "unnumbered": unnumbered,
                 "local": t.local,
                 "remote": t.remote,
-                "trustpoint": ios_name(t.secret or "ZH-" + t.name),
+                "trustpoint": nm.trustpoint(t.secret, t.name),
             })
         return out
 

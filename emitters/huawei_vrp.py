@@ -4,7 +4,8 @@ PE and inner routers use the NetEngine/AR router commands (VPN instances,
 numbered advanced ACLs applied with ``traffic-filter``, MP-BGP, IPsec
 profiles on tunnel interfaces); exit devices are USG-style firewalls
 (security zones, ``security-policy``, ``nat-policy``, ``nat server``),
-because a stateful exit needs a firewall's session table. Statement shapes
+because a stateful exit needs a firewall's session table. VRP names live in
+``emitters/naming/huawei.py``, shared with the importer. Statement shapes
 and the documentation they were checked against: ``docs/vendor-syntax.md``.
 """
 
@@ -13,72 +14,64 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar
 
-from zongheng.compiler.addresses import host, prefixlen
+from zongheng.compiler.addresses import prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import huawei as nm
+from zongheng.emitters.naming.huawei import vrp_ifname, vrp_name
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 RULE_STEP = 5
-ACL_BASE = 3000  # advanced ACLs are numbered 3000-3999
-NAT_ACL = 2000  # basic ACL of the source-NAT addresses (routers only)
-TUNNEL_BASE = 100
 
 
-vrp_ifname = rv.gigabit_ifname  # VRP names ports like IOS-XE
-
-
-def vrp_name(text: str) -> str:
-    """VPN-instance, route-policy, ip-prefix and rule names: ``[A-Za-z0-9_-]``, a letter first."""
-    name = safe_name(text, max_len=31)
-    return name if name[0].isalpha() else "ZH-" + name[:28]
-
-
-class HuaweiVrp(Emitter):
+class HuaweiVrp(RouterEmitter):
     """VRP: VPN instances, MP-BGP VPNv4, advanced ACLs, USG security policy and NAT, IPsec."""
 
     name: ClassVar[str] = "huawei-vrp"
     extension: ClassVar[str] = "cfg"
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
 
+    discard: ClassVar[str | None] = nm.DISCARD
+    # the USG static-route guide: with no next hop on a broadcast interface the
+    # device uses the gateway its DHCP client learned there, so the route stays
+    writes_dhcp_route: ClassVar[bool] = True
+
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return vrp_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return nm.tunnel_ifname(index)
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
-        firewall = rv.is_firewall(device)
-        numbers = {a.name: ACL_BASE + k for k, a in enumerate(device.acls)}
-        if len(numbers) > 1000:
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
+        firewall = plan.firewall
+        numbers = {a.name: nm.acl_number(k) for k, a in enumerate(device.acls)}
+        if len(numbers) > nm.ACL_LIMIT:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
-        tunnels = rv.tunnel_ends(net, device)
-        plans = rv.export_plans(net, device)
-        underlay = rv.underlay_interfaces(net, device)
-        neighbors = rv.bgp_neighbors(net, device)
         zones = self._zones(device) if firewall else {}
-        dhcp = rv.dhcp_interfaces(device)
-        unaddressed = [i.name for i in underlay if not i.address]
+        unaddressed = [i.name for i in plan.underlay if not i.address]
         if unaddressed:
             # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
             raise rv.VendorEmitError(f"{device.name}: underlay link {unaddressed[0]} has no "
                                      f"address (unnumbered Ethernet is not rendered)")
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": host(device.loopback),
-            "vrfs": [self._vrf(v, plans[v.name]) for v in device.vrfs],
+            "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
             "acls": [] if firewall else [self._acl(a, numbers[a.name]) for a in device.acls],
             "policies": self._policies(device, zones) if firewall else [],
             "zones": zones,
             "interfaces": self._interfaces(device, numbers, firewall),
-            **rv.underlay_view(device, underlay),
-            "bgp": rv.bgp_view(net, device, plans, neighbors),
-            "dhcp": dhcp,
-            "dhcp_rules": _dhcp_rules(dhcp) if firewall else [],
-            # the USG static-route guide: with no next hop on a broadcast interface the
-            # device uses the gateway its DHCP client learned there, so the route stays
-            "statics": [self._static(s, tunnels) for s in rv.checked_interface_routes(
-                device, rv.static_routes(net, device), dhcp)],
+            **rv.underlay_view(device, plan.underlay),
+            "bgp": self.bgp(plan),
+            "dhcp": plan.dhcp,
+            "dhcp_rules": _dhcp_rules(plan.dhcp) if firewall else [],
+            "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
-            "tunnels": self._tunnels(device, tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels),
         }
 
     def _interfaces(self, device: Device, numbers: dict[str, int],
@@ -103,10 +96,10 @@ class HuaweiVrp(Emitter):
 
     def _vrf(self, v: Vrf, plan: rv.ExportPlan) -> dict[str, Any]:
         """A VPN instance; an export route-policy adds RTs that only some prefixes carry."""
-        name = vrp_name(f"EXP-{v.name}")
+        name = nm.export_policy(v.name)
         nodes = [
             {"node": RULE_STEP * 2 * (k + 1),
-             "prefix_list": vrp_name(f"PL-{v.name}-{k + 1}"),
+             "prefix_list": nm.export_prefix_list(v.name, k + 1),
              "prefixes": list(prefixes), "rts": list(rts)}
             for k, (prefixes, rts) in enumerate(plan.extra)
         ]
@@ -183,9 +176,7 @@ class HuaweiVrp(Emitter):
                     if ace.established:
                         raise rv.VendorEmitError(f"{acl.name}: established on a stateful ACL")
                     out.append({
-                        "name": vrp_name(f"{acl.name}-{line.seq}"
-                                         + (f"-t{ace.icmp_type}" if ace.icmp_type is not None
-                                            else "")),
+                        "name": nm.security_rule(acl.name, line.seq, ace.icmp_type),
                         "description": rv.rule_comment(ace, max_len=120),
                         "source_zone": src_zone,
                         "destination_zones": dst_zones,
@@ -199,22 +190,18 @@ class HuaweiVrp(Emitter):
                     })
         return out
 
-    def _static(self, s: rv.StaticRoute, tunnels: list[rv.TunnelEnd]) -> dict[str, Any]:
-        return rv.static_view(s, tunnels, discard="NULL0", ifname=vrp_ifname,
-                              tunnel=lambda i: f"Tunnel0/0/{TUNNEL_BASE + i}")
-
     def _nat(self, device: Device, firewall: bool, zones: dict[str, str]) -> dict[str, Any] | None:
         outside = rv.nat_outside(device)
         if outside is None:
             return None
         return {
             "firewall": firewall,
-            "group": vrp_name(f"NAT-{device.name}"),
-            "acl": NAT_ACL,
+            "group": nm.nat_group(device.name),
+            "acl": nm.NAT_ACL,
             "range": rv.nat_pool(device),
             "sources": rv.nat_sources(device),
             "statics": [
-                {"name": vrp_name(f"static-{inside}".replace(".", "-")), "inside": inside,
+                {"name": nm.nat_server(inside), "inside": inside,
                  "outside": outside_ip}
                 for inside, outside_ip in rv.nat_statics(device)
             ],
@@ -227,16 +214,16 @@ class HuaweiVrp(Emitter):
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
-            borrow = vrp_ifname(lender) if lender else "LoopBack0"
+            borrow = vrp_ifname(lender) if lender else nm.LOOPBACK
             out.append({
-                "ifname": f"Tunnel0/0/{TUNNEL_BASE + t.index}",
-                "name": vrp_name(t.name),
+                "ifname": nm.tunnel_ifname(t.index),
+                "name": nm.tunnel_name(t.name),
                 "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
                 "vrf": t.vrf,
                 "borrow": borrow,
                 "local": t.local,
                 "remote": t.remote,
-                "realm": vrp_name(t.secret or t.name),
+                "realm": nm.realm(t.secret, t.name),
             })
         return out
 

@@ -9,7 +9,8 @@ which is a configuration-mode command and survives in the committed config.
 
 PE routers are MX-style (VRF routing instances, stateless firewall filters);
 exit firewalls and inner routers are SRX-style (security zones, policies,
-NAT, route-based IPsec on ``st0`` units). Statement shapes and the
+NAT, route-based IPsec on ``st0`` units). Junos names live in
+``emitters/naming/junos.py``, shared with the importer. Statement shapes and the
 documentation they were checked against: ``docs/vendor-syntax.md``.
 """
 
@@ -17,44 +18,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from zongheng.compiler.addresses import cidr, host, network, prefixlen
-from zongheng.compiler.model import Acl, Device, Vrf
+from zongheng.compiler.addresses import cidr, host
+from zongheng.compiler.model import Acl, Device, Interface, Vrf
 from zongheng.emitters import _router as rv
-from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import comment_text, safe_name
+from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import junos as nm
+from zongheng.emitters.naming.junos import (
+    address_name,
+    junos_ifname,
+    junos_name,
+    junos_port,
+    junos_unit,
+    rt_community,
+)
+from zongheng.emitters.router import RouterEmitter, RouterPlan
 
 
-def junos_port(name: str) -> str:
-    """``eth3`` / ``eth3.120`` -> ``ge-0/0/3`` (the physical interface)."""
-    return f"ge-0/0/{rv.split_ifname(name)[0]}"
-
-
-def junos_unit(name: str) -> int:
-    """``eth3`` -> 0; ``eth3.120`` -> 120 (unit number = VLAN id)."""
-    vlan = rv.split_ifname(name)[1]
-    return 0 if vlan is None else vlan
-
-
-def junos_ifname(name: str) -> str:
-    """``eth3.120`` -> ``ge-0/0/3.120``; ``eth3`` -> ``ge-0/0/3.0``."""
-    return f"{junos_port(name)}.{junos_unit(name)}"
-
-
-def junos_name(text: str) -> str:
-    """Filter, term, policy, community, instance and address names: ``[A-Za-z0-9_-]``."""
-    name = safe_name(text, max_len=63)
-    return name if name[0].isalpha() else "zh-" + name
-
-
-def rt_community(rt: str) -> str:
-    return junos_name("rt-" + rt.replace(":", "-"))
-
-
-def address_name(prefix: str) -> str:
-    return f"a-{network(prefix).replace('.', '-')}-{prefixlen(prefix)}"
-
-
-class Junos(Emitter):
+class Junos(RouterEmitter):
     """Junos: VRF instances, MP-BGP inet-vpn, firewall filters, SRX zones, NAT and IPsec."""
 
     name: ClassVar[str] = "junos"
@@ -68,45 +48,54 @@ class Junos(Emitter):
         "address_name": address_name,
     }
 
+    # ------------------------------------------------------------ naming hooks
+
+    def ifname(self, name: str) -> str:
+        return junos_ifname(name)
+
+    def tunnel_ifname(self, index: int) -> str:
+        return nm.tunnel_ifname(index)
+
+    def static_vrf(self, vrf: str) -> str:
+        return nm.vrf_name(vrf)
+
     # ------------------------------------------------------------ view
 
-    def view(self, device: Device) -> dict[str, Any]:
-        net = self.network
-        firewall = rv.is_firewall(device)
-        tunnels = rv.tunnel_ends(net, device)
-        exported = rv.exported_routes(net, device)
-        underlay = rv.underlay_interfaces(net, device)
-        neighbors = rv.bgp_neighbors(net, device)
+    def device_view(self, plan: RouterPlan) -> dict[str, Any]:
+        device = plan.device
+        firewall = plan.firewall
+        tunnels = plan.tunnels
+        underlay = plan.underlay
         prefix_lists: dict[str, tuple[str, ...]] = {}
         filters = [] if firewall else [self._filter(a, prefix_lists) for a in device.acls]
         zones = self._zones(device) if (firewall or tunnels) else {}
         communities = sorted({rt for v in device.vrfs for rt in (*v.rt_import, *v.rt_export)},
                              key=rv.rt_key)
-        statics, dhcp = self._statics(device, tunnels)
+        # Junos takes an interface as a static next hop on point-to-point links only, so a
+        # route out of an unaddressed Ethernet port is refused (RouterPlan.statics) except
+        # the default route of an exit without ``uplink``: its DHCP client installs it
+        statics = self.statics(plan)
         return {
-            "device": device,
-            "header": rv.header_lines(self.name, net, device),
-            "loopback": host(device.loopback),
-            "asn": net.asn,
-            "interfaces": self._interfaces(device, firewall, tunnels),
+            "asn": self.network.asn,
+            "interfaces": self._interfaces(device, firewall, underlay),
             "vlan_ports": [f"eth{p}" for p in rv.parent_ports_of_vlans(device)],
             "prefix_lists": [{"name": n, "prefixes": prefix_lists[n]}
                              for n in sorted(prefix_lists)],
             "filters": filters,
             "communities": communities,
-            "vrfs": [self._vrf(v, exported.get(v.name, [])) for v in device.vrfs],
-            "vrf_ifaces": {junos_name(v.name): [junos_ifname(i.name)
+            "vrfs": [self._vrf(v, plan.exported.get(v.name, [])) for v in device.vrfs],
+            "vrf_ifaces": {nm.vrf_name(v.name): [junos_ifname(i.name)
                                                 for i in rv.sorted_interfaces(device)
                                                 if i.vrf == v.name]
-                           + [f"st0.{t.index}" for t in tunnels if t.vrf == v.name]
+                           + [self.tunnel_ifname(t.index) for t in tunnels if t.vrf == v.name]
                            for v in device.vrfs},
             "ospf": [i.name for i in underlay],
             "unnumbered": {i.name for i in underlay if not i.address},
             "mpls": [i.name for i in underlay] if device.role == "pe" else [],
-            "bgp": self._bgp(device, neighbors) if device.role == "pe" else None,
+            "bgp": self._bgp(plan.neighbors) if device.role == "pe" else None,
             "statics": statics,
-            "dhcp": dhcp,
-            "dhcp_zones": sorted({zones[i] for i in dhcp if i in zones}),
+            "dhcp": plan.dhcp,
+            "dhcp_zones": sorted({zones[i] for i in plan.dhcp if i in zones}),
             "zones": zones,
             "security": self._security(device, zones) if firewall else None,
             "permit_all": bool(tunnels) and not firewall,
@@ -115,7 +104,7 @@ class Junos(Emitter):
         }
 
     def _interfaces(self, device: Device, firewall: bool,
-                    tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+                    underlay: list[Interface]) -> list[dict[str, Any]]:
         by_port: dict[int, list] = {}
         for i in device.interfaces:
             by_port.setdefault(rv.split_ifname(i.name)[0], []).append(i)
@@ -123,15 +112,15 @@ class Junos(Emitter):
             if len(ifs) > 1 and any("." not in i.name for i in ifs):
                 raise rv.VendorEmitError(f"{device.name}: eth{port_no} is used both untagged "
                                          "and with VLAN subinterfaces")
-        mpls = {i.name for i in rv.underlay_interfaces(self.network, device)}
+        mpls = {i.name for i in underlay}
         return [
             {
                 "name": i.name,
                 "description": comment_text(i.description, max_len=200),
                 "vlan": rv.split_ifname(i.name)[1],
                 "address": i.address,
-                "filter_in": None if firewall or not i.acl_in else junos_name(i.acl_in),
-                "filter_out": None if firewall or not i.acl_out else junos_name(i.acl_out),
+                "filter_in": None if firewall or not i.acl_in else nm.acl_name(i.acl_in),
+                "filter_out": None if firewall or not i.acl_out else nm.acl_name(i.acl_out),
                 "mpls": device.role == "pe" and i.name in mpls,
             }
             for i in rv.sorted_interfaces(device)
@@ -143,7 +132,7 @@ class Junos(Emitter):
             return {"kind": "any"}
         content = tuple(rv.sorted_prefixes(prefixes))
         if group:
-            name = junos_name(group)
+            name = nm.prefix_list(group)
             if prefix_lists.setdefault(name, content) != content:
                 raise rv.VendorEmitError(f"prefix-list {name} used with different prefixes")
             return {"kind": "list", "name": name}
@@ -168,7 +157,7 @@ class Junos(Emitter):
                 "established": first.established,
             })
         return {
-            "name": junos_name(acl.name),
+            "name": nm.acl_name(acl.name),
             "comment": comment_text(acl.comment, max_len=200),
             "terms": terms,
             "final": not rv.ends_with_deny_all(acl),
@@ -194,42 +183,22 @@ class Junos(Emitter):
         else:
             export_terms = []
         return {
-            "name": junos_name(v.name),
+            "name": nm.vrf_name(v.name),
             "description": comment_text(v.description, max_len=200),
             "rd": v.rd,
-            "import_policy": junos_name(f"{v.name}-import"),
-            "export_policy": junos_name(f"{v.name}-export"),
+            "import_policy": nm.import_policy(v.name),
+            "export_policy": nm.export_policy(v.name),
             "rt_import": sorted(set(v.rt_import), key=rv.rt_key),
             "export_terms": export_terms,
         }
 
-    def _bgp(self, device: Device, neighbors) -> dict[str, Any]:
+    def _bgp(self, neighbors: list[tuple[Device, str]]) -> dict[str, Any]:
         return {
             "parents": [{"ip": host(d.loopback), "device": d.name}
                         for d, rel in neighbors if rel == "parent"],
             "children": [{"ip": host(d.loopback), "device": d.name}
                          for d, rel in neighbors if rel == "child"],
         }
-
-    def _statics(self, device: Device,
-                 tunnels: list[rv.TunnelEnd]) -> tuple[list[dict[str, Any]], list[str]]:
-        """Static routes, and the interfaces that learn their default route by DHCP instead.
-
-        Junos documents an interface name as a static next hop only for
-        point-to-point interfaces, so a route that the model sends out of an
-        unaddressed Ethernet interface cannot be written as ``next-hop
-        ge-...``. The one such route the model makes is the default route of
-        an exit without an ``uplink`` clause: its outside interface then runs
-        a DHCP client, which installs the ISP's default route. Anything else
-        is refused rather than emitted in a form the device would reject.
-        """
-        dhcp = rv.dhcp_interfaces(device)
-        statics = [rv.static_view(s, tunnels, discard=None, ifname=junos_ifname,
-                                  tunnel=lambda i: f"st0.{i}", vrf_name=junos_name)
-                   for s in rv.checked_interface_routes(device, rv.static_routes(self.network,
-                                                                                 device), dhcp)
-                   if not rv.learned_by_dhcp(s, dhcp)]
-        return statics, dhcp
 
     def _zones(self, device: Device) -> dict[str, str]:
         """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise."""
@@ -254,7 +223,7 @@ class Junos(Emitter):
             addresses.update(content)
             if len(content) == 1:
                 return address_name(content[0])
-            name = junos_name(f"set-{group or tag}")
+            name = nm.address_set(group or tag)
             if address_sets.setdefault(name, content) != content:
                 raise rv.VendorEmitError(f"address-set {name} used with different prefixes")
             return name
@@ -270,7 +239,7 @@ class Junos(Emitter):
                          if n.kind == "static" and n.interface == i.name}
             dst_zones = sorted({z for n, z in zones.items() if z != src_zone})
             for dst_zone in dst_zones:
-                tag = f"-{dst_zone}" if len(dst_zones) > 1 else ""
+                to_zone = dst_zone if len(dst_zones) > 1 else None
                 for line in sorted(acl.lines, key=lambda ln: ln.seq):
                     for ace in rv.aces(line):
                         if ace.established:
@@ -278,11 +247,11 @@ class Junos(Emitter):
                         app = self._application(ace)
                         if app is not None:
                             applications[app["name"]] = app
-                        suffix = f"-t{ace.icmp_type}" if ace.icmp_type is not None else ""
                         policies.append({
                             "from": src_zone,
                             "to": dst_zone,
-                            "name": junos_name(f"{acl.name}-{line.seq}{suffix}{tag}"),
+                            "name": nm.security_policy(acl.name, line.seq, ace.icmp_type,
+                                                       to_zone),
                             "comment": rv.rule_comment(ace, max_len=200),
                             "src": side(ace.src, ace.src_group, f"{acl.name}-{line.seq}-src"),
                             "dst": side(ace.dst, ace.dst_group, f"{acl.name}-{line.seq}-dst"),
@@ -310,7 +279,7 @@ class Junos(Emitter):
             parts.append(f"{ace.dport.low}" + ("" if ace.dport.single else f"-{ace.dport.high}"))
         if ace.icmp_type is not None:
             parts.append(f"type{ace.icmp_type}")
-        return {"name": junos_name("zh-" + "-".join(parts)), "protocol": ace.protocol,
+        return {"name": nm.application(parts), "protocol": ace.protocol,
                 "sport": ace.sport, "dport": ace.dport, "icmp_type": ace.icmp_type}
 
     def _nat(self, device: Device, zones: dict[str, str]) -> dict[str, Any] | None:
@@ -318,10 +287,10 @@ class Junos(Emitter):
         if outside is None:
             return None
         return {
-            "pool": junos_name(f"nat-{device.name}"),
+            "pool": nm.nat_pool(device.name),
             "range": rv.nat_pool(device),
             "sources": rv.nat_sources(device),
-            "statics": [{"name": junos_name(f"static-{inside}".replace(".", "-")),
+            "statics": [{"name": nm.static_nat_rule(inside),
                          "inside": inside, "outside": public}
                         for inside, public in rv.nat_statics(device)],
             "inside_zone": "trust",
@@ -332,10 +301,10 @@ class Junos(Emitter):
     def _tunnel(t: rv.TunnelEnd) -> dict[str, Any]:
         return {
             "unit": t.index,
-            "name": junos_name("zh-" + t.name),
+            "name": nm.tunnel_name(t.name),
             "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
-            "vrf": junos_name(t.vrf) if t.vrf else None,
+            "vrf": nm.vrf_name(t.vrf) if t.vrf else None,
             "local": t.local,
             "remote": t.remote,
-            "certificate": junos_name(t.secret or t.name),
+            "certificate": nm.certificate(t.secret, t.name),
         }

@@ -10,8 +10,9 @@ is no second model: everything not imported stays as compiled.
 
 Each target module (``cisco_ios_xe``, ``huawei_vrp``, ``junos``,
 ``nftables``) exposes ``parse(text, device, file) -> ImportedConfig``. It maps
-vendor names back to model names through the emitter's own naming functions
-applied to the compiled ``device`` (so the two can never disagree), and
+vendor names back to model names through the vendor's naming module
+(``emitters/naming/``, the one its emitter writes with) applied to the
+compiled ``device`` (so the two can never disagree), and
 raises :class:`ConfigError` with ``FILE:LINE:COL`` for a line it cannot
 read: a config that is only partly understood must not be verified.
 """

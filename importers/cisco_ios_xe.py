@@ -13,7 +13,7 @@ What is read (everything else is skipped: descriptions, OSPF, BGP, crypto, route
   matches and that the model cannot say (``dscp``, ``fragments``, TCP flags,
   an ICMP code, a protocol other than ip/tcp/udp/icmp, ...) is an error.
 * Bindings: `` ip access-group ACL in|out`` of each model interface (names
-  through the emitter's ``ios_ifname``).
+  through ``emitters/naming/cisco.py``'s ``ios_ifname``).
 * Zone-based firewall (exits): the policy of the zone pairs whose source
   zone holds an interface becomes that interface's ``acl_in`` with
   ``stateful=True``: the classes of the ``policy-map type inspect`` in order,
@@ -60,17 +60,18 @@ from dataclasses import dataclass, field
 import netaddr
 
 from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
-from zongheng.emitters._router import rt_key
-from zongheng.emitters.cisco_ios_xe import ios_ifname, ios_name
+from zongheng.emitters.naming import cisco as nm
+from zongheng.emitters.naming import rt_key
+from zongheng.emitters.naming.cisco import ios_ifname
 from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
     StaticRoute,
-    config_error,
     mask_length,
 )
+from zongheng.importers.lines import Line, Source
 from zongheng.verifier.acl_diff import CLOSED, acl_differences
 
 TARGET = "cisco-ios-xe"
@@ -113,80 +114,65 @@ PROTOCOLS = {"ip": "ip", "tcp": "tcp", "udp": "udp", "icmp": "icmp",
              "6": "tcp", "17": "udp", "1": "icmp"}
 LOG_WORDS = {"log", "log-input"}
 
-_TOKEN = re.compile(r"\S+")
 _SEQ = re.compile(r"\d+")
-
-
-@dataclass
-class _Line:
-    no: int
-    indent: int
-    toks: list[tuple[str, int]]  # (word, 1-based column)
-
-    def words(self) -> list[str]:
-        return [t for t, _c in self.toks]
-
-    def col(self, i: int) -> int:
-        return self.toks[i][1] if i < len(self.toks) else (self.toks[-1][1] + len(self.toks[-1][0])
-                                                           if self.toks else 1)
 
 
 @dataclass
 class _AclDef:
     name: str
     kind: str  # extended | standard
-    line: _Line
-    entries: list[_Line] = field(default_factory=list)
+    line: Line
+    entries: list[Line] = field(default_factory=list)
 
 
 @dataclass
 class _Iface:
-    line: _Line
-    acl_in: tuple[str, _Line] | None = None
-    acl_out: tuple[str, _Line] | None = None
-    zone: tuple[str, _Line] | None = None
+    line: Line
+    acl_in: tuple[str, Line] | None = None
+    acl_out: tuple[str, Line] | None = None
+    zone: tuple[str, Line] | None = None
     nat: str | None = None
-    vrf: tuple[str, _Line] | None = None  # None: the global table
+    vrf: tuple[str, Line] | None = None  # None: the global table
 
 
 @dataclass
 class _Vrf:
-    line: _Line
+    line: Line
     imports: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
-    export_map: tuple[str, _Line] | None = None
+    export_map: tuple[str, Line] | None = None
 
 
 @dataclass
 class _ClassMap:
-    line: _Line
+    line: Line
     match_all: bool
-    matches: list[_Line] = field(default_factory=list)
+    matches: list[Line] = field(default_factory=list)
 
 
 @dataclass
 class _PolicyClass:
     name: str
-    line: _Line
-    action: tuple[str, _Line] | None = None
+    line: Line
+    action: tuple[str, Line] | None = None
 
 
 @dataclass
 class _Parsed:
     acls: dict[str, _AclDef] = field(default_factory=dict)
-    groups: dict[str, tuple[_Line, list[_Line]]] = field(default_factory=dict)
+    groups: dict[str, tuple[Line, list[Line]]] = field(default_factory=dict)
     route_maps: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     vrfs: dict[str, _Vrf] = field(default_factory=dict)
     class_maps: dict[str, _ClassMap] = field(default_factory=dict)
-    policies: dict[str, tuple[_Line, list[_PolicyClass]]] = field(default_factory=dict)
+    policies: dict[str, tuple[Line, list[_PolicyClass]]] = field(default_factory=dict)
     zones: set[str] = field(default_factory=set)
-    pairs: list[tuple[str, str, str, _Line, list[tuple[str, _Line]]]] = field(
+    pairs: list[tuple[str, str, str, Line, list[tuple[str, Line]]]] = field(
         default_factory=list)  # (name, source, destination, line, [(policy, line)])
     interfaces: dict[str, _Iface] = field(default_factory=dict)
-    nat_pools: dict[str, tuple[str, str, int, _Line]] = field(default_factory=dict)
-    nat_lists: list[tuple[str, str, _Line]] = field(default_factory=list)
-    nat_statics: list[tuple[str, str, _Line]] = field(default_factory=list)
-    statics: list[tuple[str | None, str, str, _Line]] = field(default_factory=list)
+    nat_pools: dict[str, tuple[str, str, int, Line]] = field(default_factory=dict)
+    nat_lists: list[tuple[str, str, Line]] = field(default_factory=list)
+    nat_statics: list[tuple[str, str, Line]] = field(default_factory=list)
+    statics: list[tuple[str | None, str, str, Line]] = field(default_factory=list)
 
 
 # the first words of sub-commands that are no global command: an unindented
@@ -229,11 +215,11 @@ def _dotted(value: int) -> str:
 
 class _Reader:
     def __init__(self, text: str, device: Device, file: str) -> None:
-        self.text, self.device, self.file = text, device, file
+        self.source, self.device = Source(file, text), device
         self.p = _Parsed()
 
-    def err(self, line: _Line, i: int, message: str) -> ConfigError:
-        return config_error(self.file, self.text, line.no, line.col(i), message)
+    def err(self, line: Line, i: int, message: str) -> ConfigError:
+        return self.source.error(line.no, line.col(i), message)
 
     # ------------------------------------------------------------ pass 1: blocks
 
@@ -241,11 +227,10 @@ class _Reader:
         ctx: tuple[str, object] | None = None
         sub: object = None  # address family of a VRF, class of a policy-map
         banner_end: str | None = None  # inside a multi-line banner: its delimiter
-        for no, raw in enumerate(self.text.splitlines(), start=1):
-            body = raw.rstrip()
-            stripped = body.lstrip()
+        for line in self.source.lines():
+            stripped = line.stripped
             if banner_end is not None:
-                if banner_end in body:
+                if banner_end in line.text:
                     banner_end = None
                 continue
             if not stripped or stripped.startswith("!"):
@@ -254,9 +239,7 @@ class _Reader:
                 banner_end = _banner_delimiter(stripped)
                 ctx, sub = None, None
                 continue
-            toks = [(m.group(0), m.start() + 1) for m in _TOKEN.finditer(body)]
-            line = _Line(no, len(body) - len(stripped), toks)
-            w = line.words()
+            w = line.words
             if line.indent == 0 and ctx is not None and not self._continues(ctx[0], w):
                 ctx, sub = None, None
             if ctx is None:
@@ -313,7 +296,7 @@ class _Reader:
         return any(text == c.strip() or text.startswith(c if c.endswith(" ") else c + " ")
                    for c in _CONTINUES.get(kind, ()))
 
-    def _global(self, line: _Line, w: list[str]) -> tuple[str, object] | None:
+    def _global(self, line: Line, w: list[str]) -> tuple[str, object] | None:
         p = self.p
         n = len(w)
         if w[:2] == ["ip", "access-list"] and n >= 3 and w[2] in ("extended", "standard"):
@@ -333,12 +316,12 @@ class _Reader:
             if kind is None:
                 raise self.err(line, 1, f"access-list {w[1]}: not an IP ACL number")
             acl = p.acls.setdefault(w[1], _AclDef(w[1], kind, line))
-            acl.entries.append(_Line(line.no, 1, line.toks[2:]))
+            acl.entries.append(line.tail(2))
             return ("skip", None)
         if w[:2] == ["object-group", "network"] and n == 3:
             if w[2] in p.groups:
                 return ("og", p.groups[w[2]][1])
-            entries: list[_Line] = []
+            entries: list[Line] = []
             p.groups[w[2]] = (line, entries)
             return ("og", entries)
         if w[0] == "object-group":
@@ -373,7 +356,7 @@ class _Reader:
             if n != 7 or w[3] != "source" or w[5] != "destination":
                 raise self.err(line, 2, "zone-pair security: expected 'NAME source ZONE "
                                "destination ZONE'")
-            policies: list[tuple[str, _Line]] = []
+            policies: list[tuple[str, Line]] = []
             p.pairs.append((w[2], w[4], w[6], line, policies))
             return ("zone-pair", policies)
         if w[0] == "interface" and n == 2:
@@ -385,7 +368,7 @@ class _Reader:
             self._static_line(line, w)
         return ("skip", None)
 
-    def _static_line(self, line: _Line, w: list[str]) -> None:
+    def _static_line(self, line: Line, w: list[str]) -> None:
         """``ip route [vrf V] P M {NH | IF [NH]} [DISTANCE] [name N] [tag T] [permanent]``."""
         i, vrf = 2, None
         if w[2:3] == ["vrf"]:
@@ -408,7 +391,7 @@ class _Reader:
                 self._ip(line, k)
                 via += f" {w[k]}"
                 k += 1
-        if via == "if:Null0":
+        if via == f"if:{nm.DISCARD}":
             via = "discard"
         while k < len(w):
             if w[k].isdigit() and 1 <= int(w[k]) <= 255:
@@ -424,7 +407,7 @@ class _Reader:
                                "track and permanent are)")
         self.p.statics.append((vrf, prefix, via, line))
 
-    def _route_map_line(self, clause, line: _Line, w: list[str]) -> None:
+    def _route_map_line(self, clause, line: Line, w: list[str]) -> None:
         if w[:3] == ["set", "extcommunity", "rt"]:
             rts = w[3:]
             if rts and rts[-1] == "additive":
@@ -435,11 +418,11 @@ class _Reader:
                 self._check_rt(line, 3 + i, rt)
             clause[1].extend(rts)
 
-    def _check_rt(self, line: _Line, i: int, rt: str) -> None:
+    def _check_rt(self, line: Line, i: int, rt: str) -> None:
         if not re.fullmatch(r"(?:\d+|\d+\.\d+\.\d+\.\d+):\d+", rt):
             raise self.err(line, i, f"route target {rt!r}: expected ASN:N or A.B.C.D:N")
 
-    def _vrf_line(self, vrf: _Vrf, af, line: _Line, w: list[str]):
+    def _vrf_line(self, vrf: _Vrf, af, line: Line, w: list[str]):
         if w[0] == "address-family":
             return "ipv4" if w[1:] in (["ipv4"], ["ipv4", "unicast"]) else "other"
         if w[0] == "exit-address-family":
@@ -465,7 +448,7 @@ class _Reader:
                            "export map can)")
         return af
 
-    def _policy_line(self, classes: list[_PolicyClass], cur, line: _Line, w: list[str]):
+    def _policy_line(self, classes: list[_PolicyClass], cur, line: Line, w: list[str]):
         if w[0] == "class":
             if w[1:] == ["class-default"]:
                 cls = _PolicyClass("class-default", line)
@@ -492,7 +475,7 @@ class _Reader:
                            "(inspect, drop and class are)")
         return cur
 
-    def _interface_line(self, iface: _Iface, line: _Line, w: list[str]) -> None:
+    def _interface_line(self, iface: _Iface, line: Line, w: list[str]) -> None:
         if w[:2] == ["ip", "access-group"]:
             if len(w) != 4 or w[3] not in ("in", "out"):
                 raise self.err(line, 2, "ip access-group: expected 'ACL in|out'")
@@ -519,7 +502,7 @@ class _Reader:
         elif w[:3] == ["no", "vrf", "forwarding"] or w[:4] == ["no", "ip", "vrf", "forwarding"]:
             iface.vrf = None
 
-    def _nat_line(self, line: _Line, w: list[str]) -> None:
+    def _nat_line(self, line: Line, w: list[str]) -> None:
         p = self.p
         if w[2:3] == ["pool"]:
             if len(w) == 8 and w[6] == "prefix-length" and w[7].isdigit() \
@@ -551,28 +534,28 @@ class _Reader:
 
     # ------------------------------------------------------------ small parsers
 
-    def _ip(self, line: _Line, i: int) -> int:
-        word = line.toks[i][0] if i < len(line.toks) else ""
+    def _ip(self, line: Line, i: int) -> int:
+        word = line.tokens[i].text if i < len(line.tokens) else ""
         value = _ipv4(word)
         if value is None:
             raise self.err(line, i, f"expected an IPv4 address, got {word!r}")
         return value
 
-    def _mask_len(self, line: _Line, i: int, word: str, wildcard: bool) -> int:
+    def _mask_len(self, line: Line, i: int, word: str, wildcard: bool) -> int:
         length = mask_length(self._ip(line, i), wildcard)
         if length is None:
             raise self.err(line, i, f"{'wildcard' if wildcard else 'mask'} {word} is not "
                            "contiguous; only prefixes can be represented")
         return length
 
-    def _prefix(self, line: _Line, i: int, mask_i: int | None, wildcard: bool) -> str:
+    def _prefix(self, line: Line, i: int, mask_i: int | None, wildcard: bool) -> str:
         addr = self._ip(line, i)
-        plen = 32 if mask_i is None else self._mask_len(line, mask_i, line.toks[mask_i][0],
+        plen = 32 if mask_i is None else self._mask_len(line, mask_i, line.tokens[mask_i].text,
                                                         wildcard)
         net = addr & ((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF) if plen else 0
         return f"{_dotted(net)}/{plen}"
 
-    def group(self, name: str, line: _Line, i: int, seen: tuple[str, ...] = ()) -> list[str]:
+    def group(self, name: str, line: Line, i: int, seen: tuple[str, ...] = ()) -> list[str]:
         """The prefixes of a network object group (nested groups expanded)."""
         if name in seen:
             raise self.err(line, i, f"object-group {name} contains itself")
@@ -581,7 +564,7 @@ class _Reader:
                            "network)")
         out: list[str] = []
         for e in self.p.groups[name][1]:
-            w = e.words()
+            w = e.words
             if w[0] == "description":
                 continue
             if w == ["any"]:
@@ -610,7 +593,7 @@ class _Reader:
         seqs: set[int] = set()
         last = 0
         for e in acl.entries:
-            w = e.words()
+            w = e.words
             i = 0
             if _SEQ.fullmatch(w[0]):
                 seq, i = int(w[0]), 1
@@ -631,8 +614,8 @@ class _Reader:
             out.extend(lines)
         return [_renumber(ln, 10 * (k + 1)) for k, ln in enumerate(out)]
 
-    def _address(self, e: _Line, i: int) -> tuple[tuple[str, ...], int]:
-        w = e.words()
+    def _address(self, e: Line, i: int) -> tuple[tuple[str, ...], int]:
+        w = e.words
         if i >= len(w):
             raise self.err(e, i, "expected an address (any, host A, A WILDCARD, object-group N)")
         if w[i] == "any":
@@ -647,8 +630,8 @@ class _Reader:
             raise self.err(e, i + 1, "expected a wildcard after the address")
         return (self._prefix(e, i, i + 1, True),), i + 2
 
-    def _port_value(self, e: _Line, i: int, proto: str) -> int:
-        w = e.words()
+    def _port_value(self, e: Line, i: int, proto: str) -> int:
+        w = e.words
         if i >= len(w):
             raise self.err(e, i, "expected a port")
         word = w[i]
@@ -660,9 +643,9 @@ class _Reader:
             return TCP_ONLY_PORT_NAMES[word]
         raise self.err(e, i, f"port {word!r} is not a number or an IOS {proto} port name")
 
-    def _ports(self, e: _Line, i: int, proto: str) -> tuple[list[PortRange] | None, int]:
+    def _ports(self, e: Line, i: int, proto: str) -> tuple[list[PortRange] | None, int]:
         """Port match at position i (None: no port clause) as a union of ranges."""
-        w = e.words()
+        w = e.words
         if proto not in ("tcp", "udp") or i >= len(w) or \
                 w[i] not in ("eq", "neq", "lt", "gt", "range"):
             return None, i
@@ -694,8 +677,8 @@ class _Reader:
             ranges = [PortRange(p + 1, 65535)]
         return ranges, i + 2
 
-    def _extended(self, e: _Line, i: int) -> list[AclLine]:
-        w = e.words()
+    def _extended(self, e: Line, i: int) -> list[AclLine]:
+        w = e.words
         action = w[i]
         if i + 1 >= len(w):
             raise self.err(e, i + 1, "expected a protocol")
@@ -745,8 +728,8 @@ class _Reader:
                                    established=established))
         return out
 
-    def _standard(self, e: _Line, i: int) -> list[AclLine]:
-        w = e.words()
+    def _standard(self, e: Line, i: int) -> list[AclLine]:
+        w = e.words
         action = w[i]
         j = i + 1
         if j < len(w) and w[j] == "any":
@@ -791,12 +774,12 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
     r = _Reader(text, device, file)
     p = r.read()
     if_names = {ios_ifname(i.name): i.name for i in device.interfaces}
-    acl_names = {ios_name(a.name): a.name for a in device.acls}
+    acl_names = {nm.acl_name(a.name): a.name for a in device.acls}
     present = {v: m for v, m in if_names.items() if v in p.interfaces}
 
     cache: dict[str, list[AclLine]] = {}
 
-    def lines_of(name: str, line: _Line, i: int) -> list[AclLine]:
+    def lines_of(name: str, line: Line, i: int) -> list[AclLine]:
         if name not in p.acls:
             raise r.err(line, i, f"ACL {name} is bound but not defined")
         if name not in cache:
@@ -833,7 +816,7 @@ def parse(text: str, device: Device, file: str) -> ImportedConfig:
                     acls[name] = Acl(name, tuple(lines_of(b[0], b[1], 2)))
                 bound.append(name)
             bindings.append(ImportedBinding(model, bound[0], bound[1]))
-    vrf_names = {ios_name(v.name): v.name for v in device.vrfs}
+    vrf_names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
     interface_vrfs = []
     for vname, model in sorted(present.items(), key=lambda t: t[1]):
         bound_vrf = p.interfaces[vname].vrf
@@ -875,7 +858,7 @@ def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_na
     out: dict[str, Acl] = {}
     built: dict[str, Acl] = {}
     for vname, zone in zone_of.items():
-        policies: dict[str, _Line] = {}
+        policies: dict[str, Line] = {}
         missing = []
         for other, ozone in zone_of.items():
             if other == vname:
@@ -905,7 +888,7 @@ def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_na
     return out
 
 
-def _policy_acl(r: _Reader, p: _Parsed, pol: str, pline: _Line, lines_of,
+def _policy_acl(r: _Reader, p: _Parsed, pol: str, pline: Line, lines_of,
                 acl_names) -> Acl:
     """One inspect policy as a first-match stateful ACL."""
     if pol not in p.policies:
@@ -938,7 +921,7 @@ def _policy_acl(r: _Reader, p: _Parsed, pol: str, pline: _Line, lines_of,
             raise r.err(cm.matches[1], 0, f"class-map {c.name}: match-all with several "
                         "conditions cannot be represented")
         for m in cm.matches:
-            w = m.words()
+            w = m.words
             if w[:3] == ["match", "access-group", "name"] and len(w) == 4:
                 name, i = w[3], 3
             elif w[:2] == ["match", "access-group"] and len(w) == 3:
@@ -1028,7 +1011,7 @@ def _nat(r: _Reader, p: _Parsed, present: dict[str, str], lines_of) -> tuple[Nat
 def _vrfs(r: _Reader, p: _Parsed, device: Device
           ) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
     """(the model's VRFs as configured, the VRFs the config adds under their own names)."""
-    names = {ios_name(v.name): v.name for v in device.vrfs}
+    names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
     out, others = [], []
     for vendor, got in p.vrfs.items():
         exports = list(got.exports)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from zongheng.compiler.model import Device, Network, Route, RouteTargetTable
-from zongheng.emitters._router import rt_key
+from zongheng.emitters.naming import rt_key
 
 
 def _exported(route: Route, rt: str) -> Route:

@@ -39,16 +39,16 @@ import netaddr
 
 from zongheng.compiler.addresses import host
 from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
-from zongheng.emitters.huawei_vrp import ACL_BASE, vrp_ifname, vrp_name
+from zongheng.emitters.naming import huawei as nm
+from zongheng.emitters.naming.huawei import vrp_ifname
 from zongheng.importers.base import (
-    ConfigError,
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
     StaticRoute,
-    config_error,
     mask_length,
 )
+from zongheng.importers.lines import Source, Token
 
 TARGET = "huawei-vrp"
 PROTOCOL_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp"}
@@ -64,21 +64,6 @@ TCP_PORT_NAMES = {
 }
 _ALL = ()  # empty prefix tuple: any address
 _PERMIT_ALL_SEQ = 1_000_000
-
-
-@dataclass
-class _Tok:
-    text: str
-    col: int  # 1-based
-
-
-@dataclass
-class _Ctx:
-    file: str
-    text: str
-
-    def error(self, line: int, col: int, message: str) -> ConfigError:
-        return config_error(self.file, self.text, line, col, message)
 
 
 @dataclass
@@ -169,10 +154,6 @@ _SYSTEM_PAIRS = [["ip", "vpn-instance"], ["ip", "ip-prefix"], ["ip", "route-stat
                  ["nat", "address-group"], ["nat", "server"]]
 
 
-def _tokens(line: str) -> list[_Tok]:
-    return [_Tok(m.group(0), m.start() + 1) for m in re.finditer(r"\S+", line)]
-
-
 _IF_ABBREV = {"ge": "gigabitethernet", "gigabitethernet": "gigabitethernet",
               "loopback": "loopback", "tunnel": "tunnel", "eth-trunk": "eth-trunk",
               "xge": "xgigabitethernet", "xgigabitethernet": "xgigabitethernet"}
@@ -187,7 +168,7 @@ def _ifkey(name: str) -> str:
     return _IF_ABBREV.get(kind, kind) + m.group(2)
 
 
-def _prefix_wild(ctx: _Ctx, lineno: int, addr: _Tok, wild: _Tok) -> str:
+def _prefix_wild(ctx: Source, lineno: int, addr: Token, wild: Token) -> str:
     """``A W`` (wildcard, ``0`` = host, or a mask length 1-32) as a CIDR prefix.
 
     Non-contiguous wildcards are refused: no prefix expresses them.
@@ -223,7 +204,7 @@ def _wild_cidr(addr: str, wild: str) -> tuple[str, str]:
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr), ""
 
 
-def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) -> str:
+def _prefix_mask(ctx: Source, lineno: int, addr: Token, mask: Token, keyword: bool) -> str:
     """``A mask M`` (``keyword``), ``A LEN`` or ``A WILDCARD`` of a policy address, as CIDR."""
     try:
         ip = netaddr.IPAddress(addr.text, version=4)
@@ -244,7 +225,7 @@ def _prefix_mask(ctx: _Ctx, lineno: int, addr: _Tok, mask: _Tok, keyword: bool) 
     return str(netaddr.IPNetwork(f"{ip}/{length}").cidr)
 
 
-def _port_number(ctx: _Ctx, lineno: int, tok: _Tok, names: dict[str, int] | None = None) -> int:
+def _port_number(ctx: Source, lineno: int, tok: Token, names: dict[str, int] | None = None) -> int:
     if names and tok.text in names:
         return names[tok.text]
     if not tok.text.isdigit() or int(tok.text) > 65535:
@@ -253,7 +234,7 @@ def _port_number(ctx: _Ctx, lineno: int, tok: _Tok, names: dict[str, int] | None
     return int(tok.text)
 
 
-def _acl_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int,
+def _acl_ports(ctx: Source, lineno: int, toks: list[Token], i: int,
                names: dict[str, int] | None) -> tuple[PortRange | None, int]:
     """``eq P`` / ``range A B`` / ``gt P`` / ``lt P`` at toks[i]; (range or None = any, next)."""
     if i >= len(toks):
@@ -286,7 +267,7 @@ def _any_ports(p: PortRange) -> PortRange | None:
     return None if p.low == 0 and p.high == 65535 else p
 
 
-def _protocol(ctx: _Ctx, lineno: int, tok: _Tok) -> str:
+def _protocol(ctx: Source, lineno: int, tok: Token) -> str:
     t = tok.text.lower()
     if t in ("ip", "tcp", "udp", "icmp"):
         return t
@@ -296,7 +277,7 @@ def _protocol(ctx: _Ctx, lineno: int, tok: _Tok) -> str:
                     "icmp or 1, 6, 17): the model has no other protocol")
 
 
-def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
+def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> None:
     """``rule [ID] permit|deny ...`` (or ``rule ID description ...``) into ``acl``."""
     i = 1
     rid: int | None = None
@@ -373,7 +354,7 @@ def _parse_rule(ctx: _Ctx, lineno: int, toks: list[_Tok], acl: _RawAcl) -> None:
     acl.rules[rid] = _Rule(lineno, [line])
 
 
-def _icmp_type(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[tuple[int, ...], int]:
+def _icmp_type(ctx: Source, lineno: int, toks: list[Token], i: int) -> tuple[tuple[int, ...], int]:
     """``icmp-type T`` (every code), ``T 0`` for echo/echo-reply, or ``echo``/``echo-reply``."""
     if i >= len(toks):
         raise ctx.error(lineno, toks[-1].col, "icmp-type without a type")
@@ -393,7 +374,7 @@ def _icmp_type(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[tuple[
     return (typ,), i + 1
 
 
-def _fw_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRange | None, int]:
+def _fw_ports(ctx: Source, lineno: int, toks: list[Token], i: int) -> tuple[PortRange | None, int]:
     """``P`` or ``P to Q`` of a security-policy service."""
     if i >= len(toks):
         raise ctx.error(lineno, toks[-1].col, "port missing")
@@ -406,7 +387,7 @@ def _fw_ports(ctx: _Ctx, lineno: int, toks: list[_Tok], i: int) -> tuple[PortRan
     return PortRange(a, a), i + 1
 
 
-def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> None:
+def _parse_service(ctx: Source, lineno: int, toks: list[Token], pol: _Policy) -> None:
     """``service protocol tcp|udp [source-port ..] [destination-port ..]``,
     ``service protocol icmp [icmp-type T 0 to 255]`` (a rule without service: any)."""
     if len(toks) < 3 or toks[1].text != "protocol":
@@ -447,7 +428,7 @@ def _parse_service(ctx: _Ctx, lineno: int, toks: list[_Tok], pol: _Policy) -> No
     pol.services.append((proto, sport, dport, icmp))
 
 
-def _address(ctx: _Ctx, lineno: int, toks: list[_Tok]) -> list[str]:
+def _address(ctx: Source, lineno: int, toks: list[Token]) -> list[str]:
     """``A mask M`` / ``A LEN`` / ``A WILDCARD`` / ``range A B`` / ``any`` as prefixes;
     ``address-set N...`` as ``@N@LINE@COL`` references, expanded once all sets are read."""
     rest = toks[1:]
@@ -466,7 +447,7 @@ def _address(ctx: _Ctx, lineno: int, toks: list[_Tok]) -> list[str]:
                     "`range A B`, `address-set N...` or `any` are read")
 
 
-def _range(ctx: _Ctx, lineno: int, lo: _Tok, hi: _Tok) -> list[str]:
+def _range(ctx: Source, lineno: int, lo: Token, hi: Token) -> list[str]:
     """An address range as the fewest prefixes covering exactly it."""
     for t in (lo, hi):
         if not _is_ip(t.text):
@@ -478,7 +459,7 @@ def _range(ctx: _Ctx, lineno: int, lo: _Tok, hi: _Tok) -> list[str]:
 
 class _Parser:
     def __init__(self, text: str, device: Device, file: str) -> None:
-        self.ctx = _Ctx(file, text)
+        self.ctx = Source(file, text)
         self.device = device
         self.acls: dict[str, _RawAcl] = {}  # "3000" or "name:X" -> acl (both keys when both)
         # ifkey -> direction -> (ACL key, line, column)
@@ -506,13 +487,11 @@ class _Parser:
     # ------------------------------------------------------------ driver
 
     def run(self) -> None:
-        for lineno, raw in enumerate(self.ctx.text.splitlines(), start=1):
-            line = raw.rstrip()
-            stripped = line.lstrip()
+        for line in self.ctx.lines():
+            stripped = line.stripped
             if not stripped or stripped[0] in "#!":
                 continue
-            indent = len(line) - len(stripped)
-            toks = _tokens(line)
+            lineno, indent, toks = line.no, line.indent, list(line.tokens)
             first = toks[0].text
             if first == "quit":  # closes the view opened at its indentation
                 while self.stack and self.stack[-1].indent > indent:
@@ -531,7 +510,7 @@ class _Parser:
                 self.stack.pop()
             self.dispatch(lineno, indent, toks)
 
-    def _opens_view(self, top: _View, toks: list[_Tok]) -> bool:
+    def _opens_view(self, top: _View, toks: list[Token]) -> bool:
         """System-view commands that start like a child of the view (``ip vpn-instance``
         after an unindented interface) end the view, so no VPN instance is missed."""
         return [t.text for t in toks[:2]] in _SYSTEM_PAIRS
@@ -539,7 +518,7 @@ class _Parser:
     def push(self, kind: str, indent: int, data: object = None) -> None:
         self.stack.append(_View(kind, indent, data))
 
-    def dispatch(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def dispatch(self, lineno: int, indent: int, toks: list[Token]) -> None:
         view = self.stack[-1] if self.stack else None
         kind = view.kind if view else "system"
         handler = getattr(self, "in_" + kind.replace("-", "_"), None)
@@ -550,7 +529,7 @@ class _Parser:
 
     # ------------------------------------------------------------ system view
 
-    def in_system(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_system(self, lineno: int, indent: int, toks: list[Token]) -> None:
         words = [t.text for t in toks]
         first = words[0]
         if first == "acl":
@@ -617,7 +596,7 @@ class _Parser:
             # are skipped (bgp, ospf, ike, ipsec, nat-policy, ...)
             self.push("other", indent)
 
-    def _static(self, lineno: int, toks: list[_Tok]) -> None:
+    def _static(self, lineno: int, toks: list[Token]) -> None:
         """``ip route-static [vpn-instance V] P {M|LEN} {NH | IF [NH]} [preference N]
         [tag T] [description TEXT]``."""
         words = [t.text for t in toks]
@@ -641,7 +620,7 @@ class _Parser:
         if _is_ip(words[k]):
             via = words[k]
         else:
-            via = "discard" if words[k].lower() == "null0" else f"if:{words[k]}"
+            via = "discard" if words[k].lower() == nm.DISCARD.lower() else f"if:{words[k]}"
             if k + 1 < len(words) and _is_ip(words[k + 1]):
                 k += 1
                 via += f" {words[k]}"
@@ -662,7 +641,7 @@ class _Parser:
                                      "read (preference, tag, description and permanent are)")
         self.statics.append((vrf, prefix, via, lineno, toks[0].col))
 
-    def _open_acl(self, lineno: int, toks: list[_Tok]) -> _RawAcl:
+    def _open_acl(self, lineno: int, toks: list[Token]) -> _RawAcl:
         words = [t.text for t in toks]
         i = 1
         number: int | None = None
@@ -709,7 +688,7 @@ class _Parser:
 
     # ------------------------------------------------------------ ACL view
 
-    def in_acl(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_acl(self, lineno: int, indent: int, toks: list[Token]) -> None:
         acl: _RawAcl = self.stack[-1].data  # type: ignore[assignment]
         first = toks[0].text
         if first == "rule":
@@ -733,7 +712,7 @@ class _Parser:
 
     # ------------------------------------------------------------ interface view
 
-    def in_interface(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_interface(self, lineno: int, indent: int, toks: list[Token]) -> None:
         key: str = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         if words[0] == "traffic-policy":
@@ -775,7 +754,7 @@ class _Parser:
 
     # ------------------------------------------------------------ VPN instances
 
-    def in_vpn(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_vpn(self, lineno: int, indent: int, toks: list[Token]) -> None:
         vrf: _VrfRaw = self.stack[-1].data  # type: ignore[assignment]
         first = toks[0].text
         if first == "ipv4-family":
@@ -785,10 +764,10 @@ class _Parser:
         else:
             self._vpn_af_line(lineno, toks, vrf)
 
-    def in_vpn_af(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_vpn_af(self, lineno: int, indent: int, toks: list[Token]) -> None:
         self._vpn_af_line(lineno, toks, self.stack[-1].data)  # type: ignore[arg-type]
 
-    def _vpn_af_line(self, lineno: int, toks: list[_Tok], vrf: _VrfRaw) -> None:
+    def _vpn_af_line(self, lineno: int, toks: list[Token], vrf: _VrfRaw) -> None:
         words = [t.text for t in toks]
         if words[0] == "vpn-target":
             rts = words[1:]
@@ -816,7 +795,7 @@ class _Parser:
 
     # ------------------------------------------------------------ route-policy
 
-    def in_route_policy(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_route_policy(self, lineno: int, indent: int, toks: list[Token]) -> None:
         name, mode = self.stack[-1].data  # type: ignore[misc]
         words = [t.text for t in toks]
         if words[:3] == ["apply", "extcommunity", "rt"] and mode == "permit":
@@ -828,7 +807,7 @@ class _Parser:
 
     # ------------------------------------------------------------ firewall
 
-    def in_zone(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_zone(self, lineno: int, indent: int, toks: list[Token]) -> None:
         zone: str = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         if words[:2] == ["add", "interface"] and len(words) >= 3:
@@ -836,7 +815,7 @@ class _Parser:
         elif words[0] == "add":
             raise self.ctx.error(lineno, toks[0].col, "only `add interface IF` is read in a zone")
 
-    def in_secpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_secpol(self, lineno: int, indent: int, toks: list[Token]) -> None:
         words = [t.text for t in toks]
         if words[:2] == ["rule", "name"] and len(words) == 3:
             # entering an existing rule again edits it in place (its position stays)
@@ -852,7 +831,7 @@ class _Parser:
             raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in security-policy is "
                                  "not read (rule name N, default action)")
 
-    def in_secrule(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_secrule(self, lineno: int, indent: int, toks: list[Token]) -> None:
         pol: _Policy = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         first = words[0]
@@ -876,7 +855,7 @@ class _Parser:
             raise self.ctx.error(lineno, toks[0].col, f"{first!r} in a security-policy rule is "
                                  "not read (it could narrow or widen the rule)")
 
-    def in_addrset(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_addrset(self, lineno: int, indent: int, toks: list[Token]) -> None:
         members: list[str] = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         if words[0] == "description":
@@ -913,7 +892,7 @@ class _Parser:
 
     # ------------------------------------------------------------ NAT
 
-    def in_natgroup(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_natgroup(self, lineno: int, indent: int, toks: list[Token]) -> None:
         group: list = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         if words[0] == "section" and len(words) in (3, 4) and all(_is_ip(w) for w in words[-2:]):
@@ -927,7 +906,7 @@ class _Parser:
             raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in a NAT address group "
                                  "is not read (section [ID] FIRST LAST, mode pat)")
 
-    def in_natpol(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_natpol(self, lineno: int, indent: int, toks: list[Token]) -> None:
         words = [t.text for t in toks]
         if words[:2] == ["rule", "name"] and len(words) == 3:
             rule = next((r for r in self.nat_rules if r.name == words[2]), None)
@@ -938,7 +917,7 @@ class _Parser:
         else:
             raise self.ctx.error(lineno, toks[0].col, f"{words[0]!r} in nat-policy is not read")
 
-    def in_natrule(self, lineno: int, indent: int, toks: list[_Tok]) -> None:
+    def in_natrule(self, lineno: int, indent: int, toks: list[Token]) -> None:
         rule: _NatPolicy = self.stack[-1].data  # type: ignore[assignment]
         words = [t.text for t in toks]
         first = words[0]
@@ -955,7 +934,7 @@ class _Parser:
                                  "rule is not read (zones, source-address, action source-nat "
                                  "address-group G)")
 
-    def _nat_server(self, lineno: int, toks: list[_Tok]) -> None:
+    def _nat_server(self, lineno: int, toks: list[Token]) -> None:
         """``nat server [NAME] global G inside I``: one public address to one host, all ports."""
         words = [t.text for t in toks]
         rest = words[2:]
@@ -968,7 +947,7 @@ class _Parser:
                                  "PRIVATE` is read (no protocol, ports, ranges or zones)")
         self.nat_servers.append((rest[1], rest[3], lineno))
 
-    def _interface_nat(self, lineno: int, toks: list[_Tok], key: str) -> None:
+    def _interface_nat(self, lineno: int, toks: list[Token], key: str) -> None:
         words = [t.text for t in toks]
         if words[:2] == ["nat", "outbound"] and len(words) == 5 and words[3] == "address-group":
             self.nat_outbound.setdefault(key, []).append((words[2], words[4], lineno, toks[2].col))
@@ -1061,7 +1040,7 @@ class _Parser:
     def result(self) -> ImportedConfig:
         dev = self.device
         ifmap = {_ifkey(vrp_ifname(i.name)): i.name for i in dev.interfaces}
-        acl_names = {ACL_BASE + k: a.name for k, a in enumerate(dev.acls)}
+        acl_names = {nm.acl_number(k): a.name for k, a in enumerate(dev.acls)}
         firewall = self.secpol_seen or bool(self.zones)
         if firewall and self.filters:
             key = next(iter(self.filters))
@@ -1104,7 +1083,7 @@ class _Parser:
                               static_routes=self._statics())
 
     def _statics(self) -> tuple[StaticRoute, ...]:
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out = []
         for vrf, prefix, via, lineno, col in self.statics:
             out.append(StaticRoute(None if vrf is None else names.get(vrf[0], vrf[0]), prefix,
@@ -1114,7 +1093,7 @@ class _Parser:
     def _interface_vrfs(self, ifmap: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
         """Model interface -> the VPN instance it is bound to, for the interfaces the
         config has (an interface view seen; the others keep their compiled VRF)."""
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out = []
         for key, model_if in sorted(ifmap.items(), key=lambda kv: kv[1]):
             if key not in self.seen_interfaces:
@@ -1188,7 +1167,7 @@ class _Parser:
 
     def _vrfs(self) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:
         """(the model's VPN instances as configured, the ones the config adds)."""
-        names = {vrp_name(v.name): v.name for v in self.device.vrfs}
+        names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}
         out, others = [], []
         for vname, raw in self.vrfs.items():
             exports = list(raw.rt_export)

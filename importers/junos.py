@@ -5,10 +5,11 @@ Read: stateless firewall filters (``firewall family inet filter``) and their
 books and applications (one stateful ACL per source zone, bound as
 ``acl_in`` of the zone's interfaces); VRF route targets from ``vrf-import``
 / ``vrf-export`` policy-statements and ``vrf-target``; SRX source and static
-NAT. Vendor names map back to model names through the emitter's own naming
-functions. Anything that would change filtering but cannot be read exactly
-(an unknown match condition or action, an undefined filter, address or
-application) is a located :class:`ConfigError`, never a silent guess.
+NAT. Vendor names map back to model names through ``emitters/naming/junos.py``,
+the module the emitter writes them with. Anything that would change
+filtering but cannot be read exactly (an unknown match condition or action,
+an undefined filter, address or application) is a located
+:class:`ConfigError`, never a silent guess.
 
 The configuration-mode commands an export of ``show configuration | display
 set`` or the emitter's file contain are followed: ``edit``/``top``/``exit``
@@ -26,15 +27,16 @@ from dataclasses import dataclass, field
 import netaddr
 
 from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
-from zongheng.emitters.junos import junos_ifname, junos_name
+from zongheng.emitters.naming import junos as nm
+from zongheng.emitters.naming.junos import junos_ifname
 from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
     ImportedConfig,
     ImportedVrf,
     StaticRoute,
-    config_error,
 )
+from zongheng.importers.lines import Source, Token
 
 TARGET = "junos"
 
@@ -73,25 +75,17 @@ _SKIP_COMMANDS = ("configure", "commit", "quit", "run", "show", "rollback", "loa
 class _Error(Exception):
     """A problem at one token; turned into a located ConfigError by :func:`parse`."""
 
-    def __init__(self, tok: Tok, message: str) -> None:
+    def __init__(self, tok: Token, message: str) -> None:
         super().__init__(message)
         self.tok = tok
         self.message = message
-
-
-@dataclass(frozen=True)
-class Tok:
-    text: str
-    line: int
-    col: int
-    quoted: bool = False
 
 
 @dataclass
 class Stmt:
     """One ``set`` statement: its tokens with their positions."""
 
-    toks: list[Tok]
+    toks: list[Token]
 
     @property
     def words(self) -> list[str]:
@@ -103,17 +97,18 @@ class Stmt:
 _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 
 
-def _tokens(line: str, lineno: int) -> list[Tok]:
+def _tokens(line: str, lineno: int) -> list[Token]:
+    """Words and double-quoted strings, up to an unquoted ``#`` comment."""
     out = []
     for m in _TOKEN.finditer(line):
         text = m.group(1) if m.group(1) is not None else m.group(2)
         if m.group(2) is not None and m.group(2).startswith("#"):
             break
-        out.append(Tok(text, lineno, m.start() + 1, m.group(1) is not None))
+        out.append(Token(text, lineno, m.start() + 1, m.group(1) is not None))
     return out
 
 
-def _expand_lists(toks: list[Tok]) -> list[list[Tok]]:
+def _expand_lists(toks: list[Token]) -> list[list[Token]]:
     """``set a [ x y ] b`` -> ``set a x b``, ``set a y b`` (a list is one value each)."""
     if not any(t.text == "[" and not t.quoted for t in toks):
         return [toks]
@@ -126,12 +121,12 @@ def _expand_lists(toks: list[Tok]) -> list[list[Tok]]:
     return [toks[:i] + [v] + r for v in toks[i + 1:j] for r in rest]
 
 
-def _set_statements(text: str) -> list[Stmt]:
+def _set_statements(source: Source) -> list[Stmt]:
     """The effective ``set`` statements of a set-format config, in order."""
     stmts: list[Stmt] = []
-    context: list[list[Tok]] = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        toks = _tokens(raw, lineno)
+    context: list[list[Token]] = []
+    for line in source.lines(_tokens):
+        toks = list(line.tokens)
         if not toks or toks[0].text.startswith(("#", "[edit", "{")):
             continue
         cmd, rest = toks[0].text, toks[1:]
@@ -186,14 +181,14 @@ def _curly_statements(text: str) -> list[Stmt]:
     for m in re.finditer("\n", text):
         starts.append(m.end())
 
-    def tok(m: re.Match, group: int) -> Tok:
+    def tok(m: re.Match, group: int) -> Token:
         pos = m.start()
         line = bisect.bisect_right(starts, pos)
-        return Tok(m.group(group), line, pos - starts[line - 1] + 1, group == 1)
+        return Token(m.group(group), line, pos - starts[line - 1] + 1, group == 1)
 
     stmts: list[Stmt] = []
-    stack: list[tuple[list[Tok], bool]] = []  # (path tokens of the level, inactive)
-    current: list[Tok] = []
+    stack: list[tuple[list[Token], bool]] = []  # (path tokens of the level, inactive)
+    current: list[Token] = []
     for m in _CURLY_TOKEN.finditer(text):
         if m.group(1) is None and m.group(2) is None and m.group(3) is None:
             continue  # comment
@@ -220,7 +215,7 @@ def _curly_statements(text: str) -> list[Stmt]:
         else:
             current.append(t)
     if stack:
-        raise _Error(stack[-1][0][0] if stack[-1][0] else Tok("{", 1, 1), "unclosed '{'")
+        raise _Error(stack[-1][0][0] if stack[-1][0] else Token("{", 1, 1), "unclosed '{'")
     if current:
         raise _Error(current[0], "statement without ';'")
     return stmts
@@ -231,7 +226,7 @@ def _curly_statements(text: str) -> list[Stmt]:
 _PREFIX = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?")
 
 
-def _prefix(tok: Tok) -> str:
+def _prefix(tok: Token) -> str:
     """``A.B.C.D[/L]`` (no length: /32, as Junos reads it) as a CIDR string."""
     m = _PREFIX.fullmatch(tok.text)
     if not m or any(int(x) > 255 for x in m.groups()[:4]) or int(m.group(5) or 32) > 32:
@@ -239,7 +234,7 @@ def _prefix(tok: Tok) -> str:
     return str(netaddr.IPNetwork(f"{'.'.join(m.groups()[:4])}/{m.group(5) or 32}").cidr)
 
 
-def _port_number(tok: Tok, text: str) -> int:
+def _port_number(tok: Token, text: str) -> int:
     if text in PORT_NAMES:
         return PORT_NAMES[text]
     if not text.isdigit() or not 0 <= int(text) <= 65535:
@@ -247,7 +242,7 @@ def _port_number(tok: Tok, text: str) -> int:
     return int(text)
 
 
-def _ports(tok: Tok) -> PortRange:
+def _ports(tok: Token) -> PortRange:
     low, sep, high = tok.text.partition("-")
     if sep and low and high and low.isdigit():
         a, b = _port_number(tok, low), _port_number(tok, high)
@@ -258,7 +253,7 @@ def _ports(tok: Tok) -> PortRange:
     return PortRange(a, b)
 
 
-def _icmp_type(tok: Tok) -> int:
+def _icmp_type(tok: Token) -> int:
     if tok.text in ICMP_NAMES:
         return ICMP_NAMES[tok.text]
     if not tok.text.isdigit() or int(tok.text) > 255:
@@ -266,7 +261,7 @@ def _icmp_type(tok: Tok) -> int:
     return int(tok.text)
 
 
-def _protocol(tok: Tok) -> str:
+def _protocol(tok: Token) -> str:
     if tok.text not in PROTOCOL_NAMES:
         raise _Error(tok, f"protocol {tok.text!r} is not one the model has (tcp, udp, icmp)")
     return PROTOCOL_NAMES[tok.text]
@@ -280,12 +275,13 @@ def _cidrs(ipset: netaddr.IPSet) -> tuple[str, ...]:
 
 @dataclass
 class _Term:
-    first: Tok
-    conds: dict[str, list[tuple[Tok, bool]]] = field(default_factory=dict)  # key -> (value, except)
-    actions: list[Tok] = field(default_factory=list)
+    first: Token
+    # key -> (value, except)
+    conds: dict[str, list[tuple[Token, bool]]] = field(default_factory=dict)
+    actions: list[Token] = field(default_factory=list)
 
 
-def _filter_term_statement(term: _Term, rest: list[Tok], head: Tok) -> None:
+def _filter_term_statement(term: _Term, rest: list[Token], head: Token) -> None:
     if not rest:
         raise _Error(head, "incomplete term")
     kind = rest[0]
@@ -401,13 +397,13 @@ def _acl(name: str, rows: Iterable[dict], stateful: bool = False) -> Acl:
 
 @dataclass
 class _PolicyTerm:
-    communities: list[Tok] = field(default_factory=list)
-    other_from: list[Tok] = field(default_factory=list)
-    adds: list[Tok] = field(default_factory=list)
-    action: Tok | None = None
+    communities: list[Token] = field(default_factory=list)
+    other_from: list[Token] = field(default_factory=list)
+    adds: list[Token] = field(default_factory=list)
+    action: Token | None = None
 
 
-def _rt_of_member(tok: Tok) -> str:
+def _rt_of_member(tok: Token) -> str:
     m = re.fullmatch(r"target:([\w.]+:\d+)", tok.text)
     if not m:
         raise _Error(tok, f"community member {tok.text!r} is not a route target target:ASN:N")
@@ -420,25 +416,25 @@ class _Parser:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.ifnames = {junos_ifname(i.name): i.name for i in device.interfaces}
-        self.vrf_names = {junos_name(v.name): v.name for v in device.vrfs}
+        self.vrf_names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
         self.filters: dict[str, dict[str, _Term]] = {}
-        self.bindings: dict[str, dict[str, Tok]] = {}  # model iface -> {input|output: tok}
+        self.bindings: dict[str, dict[str, Token]] = {}  # model iface -> {input|output: tok}
         self.seen_interfaces: set[str] = set()  # model ifaces the config has a unit of
         self.statics: dict[tuple[str | None, str], dict] = {}
         self.prefix_lists: dict[str, list[str]] = {}
-        self.communities: dict[str, list[Tok]] = {}
+        self.communities: dict[str, list[Token]] = {}
         self.policies: dict[str, dict[str, _PolicyTerm]] = {}
-        self.instances: dict[str, dict[str, list[Tok]]] = {}
+        self.instances: dict[str, dict[str, list[Token]]] = {}
         self.zones: dict[str, str] = {}  # model iface -> zone
         self.zone_names: set[str] = set()
-        self.sec_policies: dict[tuple[str, str], dict[str, dict[str, list[Tok]]]] = {}
+        self.sec_policies: dict[tuple[str, str], dict[str, dict[str, list[Token]]]] = {}
         self.default_policy = "deny-all"
         self.flow = False
         self.addresses: dict[str, list[str]] = {}
-        self.address_book: dict[str, tuple[str, Tok]] = {}
-        self.address_sets: dict[str, list[Tok]] = {}
-        self.apps: dict[str, dict[str, list[Tok]]] = {}
-        self.app_sets: dict[str, list[Tok]] = {}
+        self.address_book: dict[str, tuple[str, Token]] = {}
+        self.address_sets: dict[str, list[Token]] = {}
+        self.apps: dict[str, dict[str, list[Token]]] = {}
+        self.app_sets: dict[str, list[Token]] = {}
         self.nat: list[Stmt] = []
 
     # ---- dispatch
@@ -481,7 +477,7 @@ class _Parser:
         elif w[:2] == ["security", "nat"]:
             self.nat.append(s)
 
-    def _static(self, instance: Tok | None, t: list[Tok], at: Tok) -> None:
+    def _static(self, instance: Token | None, t: list[Token], at: Token) -> None:
         """``static route P/L next-hop A|IF``, ``discard``, ``reject``, ``preference N``
         (one statement each; several next hops are several routes)."""
         if not t:
@@ -506,7 +502,7 @@ class _Parser:
             raise _Error(t[1], f"static route {w[0]!r} is not read (next-hop, discard, reject, "
                          "preference, tag are)")
 
-    def _interface(self, t: list[Tok]) -> None:
+    def _interface(self, t: list[Token]) -> None:
         w = [x.text for x in t]
         if len(w) >= 4 and w[2] == "unit" and f"{w[1]}.{w[3]}" in self.ifnames:
             self.seen_interfaces.add(self.ifnames[f"{w[1]}.{w[3]}"])
@@ -519,7 +515,7 @@ class _Parser:
             if model is not None:
                 self.bindings.setdefault(model, {})[w[7]] = t[8]
 
-    def _firewall(self, t: list[Tok]) -> None:
+    def _firewall(self, t: list[Token]) -> None:
         # t starts at "filter"
         if len(t) < 2 or t[0].text != "filter":
             return
@@ -534,7 +530,7 @@ class _Parser:
         term = terms.setdefault(t[3].text, _Term(t[3]))
         _filter_term_statement(term, t[4:], t[3])
 
-    def _policy_statement(self, t: list[Tok]) -> None:
+    def _policy_statement(self, t: list[Token]) -> None:
         name = t[0].text
         terms = self.policies.setdefault(name, {})
         if t[1].text == "term":
@@ -556,7 +552,7 @@ class _Parser:
             elif act.text == "community" and len(rest) >= 4 and rest[2].text in ("add", "set"):
                 term.adds += rest[3:]
 
-    def _zone(self, t: list[Tok]) -> None:
+    def _zone(self, t: list[Token]) -> None:
         w = [x.text for x in t]
         if len(w) < 4 or w[2] != "security-zone":
             return
@@ -570,7 +566,7 @@ class _Parser:
         elif len(w) >= 8 and w[4] == "address-book":
             self._address_book(f"zone {zone}", t[5:])
 
-    def _sec_policy(self, t: list[Tok]) -> None:
+    def _sec_policy(self, t: list[Token]) -> None:
         w = [x.text for x in t]
         if w[2:3] == ["default-policy"]:
             if len(w) != 4 or w[3] not in ("permit-all", "deny-all"):
@@ -612,7 +608,7 @@ class _Parser:
         else:
             raise _Error(t[8], f"policy statement {key!r} is not imported")
 
-    def _address_book(self, book: str, t: list[Tok]) -> None:
+    def _address_book(self, book: str, t: list[Token]) -> None:
         """One address-book line (``t`` starts at address / address-set).
 
         Books are merged by name, so one name must mean one prefix in all of them.
@@ -635,7 +631,7 @@ class _Parser:
             if w[2] in ("address", "address-set"):
                 self.address_sets.setdefault(w[1], []).append(t[3])
 
-    def _application(self, t: list[Tok]) -> None:
+    def _application(self, t: list[Token]) -> None:
         w = [x.text for x in t]
         if w[1:2] == ["application-set"] and len(w) >= 5:
             self.app_sets.setdefault(w[2], []).append(t[4])
@@ -656,7 +652,7 @@ class _Parser:
                 for row in _term_lines(term, self.prefix_lists)]
         return _acl(name, rows)
 
-    def _resolve_addresses(self, toks: list[Tok], seen: frozenset = frozenset()
+    def _resolve_addresses(self, toks: list[Token], seen: frozenset = frozenset()
                            ) -> list[str] | None:
         """Prefixes of address-book names (None: any)."""
         out: list[str] = []
@@ -676,7 +672,7 @@ class _Parser:
                 raise _Error(tok, f"address {tok.text!r} is not defined in an address book")
         return out
 
-    def _resolve_apps(self, toks: list[Tok], seen: frozenset = frozenset()) -> list[dict] | None:
+    def _resolve_apps(self, toks: list[Token], seen: frozenset = frozenset()) -> list[dict] | None:
         out: list[dict] = []
         for tok in toks:
             if tok.text == "any":
@@ -695,7 +691,7 @@ class _Parser:
         return out
 
     @staticmethod
-    def _app_match(tok: Tok, app: dict[str, list[Tok]]) -> dict:
+    def _app_match(tok: Token, app: dict[str, list[Token]]) -> dict:
         if len(app.get("protocol", [])) != 1:
             raise _Error(tok, f"application {tok.text!r} needs exactly one protocol")
         proto = _protocol(app["protocol"][0])
@@ -737,15 +733,17 @@ class _Parser:
 
 def parse(text: str, device: Device, file: str) -> ImportedConfig:
     """The ACLs, bindings, route targets and NAT of one Junos set-format config."""
+    source = Source(file, text)
     try:
-        return _parse(text, device)
+        return _parse(source, device)
     except _Error as e:
-        raise config_error(file, text, e.tok.line, e.tok.col, e.message) from None
+        raise source.error_at(e.tok, e.message) from None
 
 
-def _parse(text: str, device: Device) -> ImportedConfig:
+def _parse(source: Source, device: Device) -> ImportedConfig:
     p = _Parser(device)
-    for s in (_curly_statements(text) if _is_curly(text) else _set_statements(text)):
+    text = source.text
+    for s in (_curly_statements(text) if _is_curly(text) else _set_statements(source)):
         p.statement(s)
     # every filter and zone pair is read, bound or not: a config only partly
     # understood is not verified
@@ -793,7 +791,7 @@ def _statics(p: _Parser) -> tuple[StaticRoute, ...]:
 def _interface_vrfs(p: _Parser) -> tuple[tuple[str, str | None], ...]:
     """Model interface -> the routing instance it is in, for the interfaces the config
     has a unit of (the others keep their compiled VRF)."""
-    where: dict[str, tuple[str, Tok]] = {}
+    where: dict[str, tuple[str, Token]] = {}
     for vname, stmts in p.instances.items():
         for tok in stmts.get("interface", []):
             model = p.ifnames.get(tok.text)
@@ -830,7 +828,7 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
         if len(results) > 1:
             (z1, _), (z2, _) = list(results.values())[:2]
             pols = p.sec_policies.get((zone, z2)) or p.sec_policies.get((zone, z1)) or {}
-            first = next(iter(pols.values()), {}).get("_first", [Tok(zone, 1, 1)])[0]
+            first = next(iter(pols.values()), {}).get("_first", [Token(zone, 1, 1)])[0]
             raise _Error(first, f"policies from zone {zone} differ between to-zone {z1} and "
                          f"{z2}; the model has one ACL per ingress interface")
         (z, rows), = results.values()
@@ -882,13 +880,13 @@ def _vrfs(p: _Parser) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]
     return tuple(sorted(out, key=lambda v: v.name)), tuple(others)
 
 
-def _community_rts(p: _Parser, tok: Tok) -> list[str]:
+def _community_rts(p: _Parser, tok: Token) -> list[str]:
     if tok.text not in p.communities:
         raise _Error(tok, f"community {tok.text!r} is not defined")
     return [_rt_of_member(m) for m in p.communities[tok.text]]
 
 
-def _chain_rts(p: _Parser, chain: list[Tok], direction: str) -> set[str]:
+def _chain_rts(p: _Parser, chain: list[Token], direction: str) -> set[str]:
     """Route targets a vrf-import chain accepts, or a vrf-export chain attaches.
 
     Terms are read in order until an unconditional ``then reject`` (a term
@@ -925,7 +923,7 @@ def _chain_rts(p: _Parser, chain: list[Tok], direction: str) -> set[str]:
     return out
 
 
-def _zone_interfaces(p: _Parser, kind: Tok, name: Tok) -> list[str]:
+def _zone_interfaces(p: _Parser, kind: Token, name: Token) -> list[str]:
     """Model interfaces a NAT rule-set's ``zone Z`` or ``interface I`` names."""
     if kind.text == "interface":
         iface = name.text if "." in name.text else name.text + ".0"

@@ -75,8 +75,8 @@ from zongheng.importers.base import (
     ConfigError,
     ImportedBinding,
     ImportedConfig,
-    config_error,
 )
+from zongheng.importers.lines import Source
 
 TARGET = "nftables"
 FILTER_TABLE = "zh_filter"
@@ -102,9 +102,10 @@ _NFT_ERROR = re.compile(r"^(?P<path>.*?):(?P<line>\d+):(?P<col>\d+)(?:-\d+)?: Er
 
 def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
     """The ruleset as nft's JSON objects, loaded in a throwaway namespace."""
+    source = Source(file, text)
     nft, unshare = shutil.which("nft"), shutil.which("unshare")
     if nft is None or unshare is None:
-        raise config_error(file, text, 1, 1, "reading an nftables ruleset needs the nft and "
+        raise source.error(1, 1, "reading an nftables ruleset needs the nft and "
                            "unshare tools (it is loaded into a throwaway network namespace); "
                            f"not found: {'nft' if nft is None else 'unshare'}")
     with tempfile.TemporaryDirectory(prefix="zh-nft-") as tmp:
@@ -120,12 +121,12 @@ def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
                  str(path)],
                 capture_output=True, text=True, timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise config_error(file, text, 1, 1, f"cannot run nft in a namespace: {e}") from e
+            raise source.error(1, 1, f"cannot run nft in a namespace: {e}") from e
     if r.returncode != 0:
         for err in r.stderr.splitlines():
             m = _NFT_ERROR.match(err)
             if m and m.group("path") == str(path):
-                raise config_error(file, text, int(m.group("line")), int(m.group("col")),
+                raise source.error(int(m.group("line")), int(m.group("col")),
                                    f"nft: {m.group('msg')}")
         detail = r.stderr.strip().splitlines()
         msg = detail[0] if detail else f"exit status {r.returncode}"
@@ -135,11 +136,11 @@ def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
         elif "Message too long" in msg and flags == "-Urn":
             msg += " (a ruleset this large loads only as root: nft in a user namespace " \
                    "cannot raise its netlink buffers)"
-        raise config_error(file, text, 1, 1, f"nft cannot load the ruleset: {msg}")
+        raise source.error(1, 1, f"nft cannot load the ruleset: {msg}")
     try:
         return list(json.loads(r.stdout)["nftables"])
     except (ValueError, KeyError, TypeError) as e:
-        raise config_error(file, text, 1, 1, f"nft -j list ruleset gave no JSON: {e}") from e
+        raise source.error(1, 1, f"nft -j list ruleset gave no JSON: {e}") from e
 
 
 # ---------------------------------------------------------------- source locations
@@ -267,13 +268,17 @@ class Ruleset:
     sets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rules: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
+    @property
+    def source(self) -> Source:
+        return Source(self.file, self.text)
+
     def error_at(self, table: str, chain: str, index: int, message: str) -> ConfigError:
         line, col = self.loc.rule(table, chain, index, len(self.rules.get((table, chain), [])))
-        return config_error(self.file, self.text, line, col, message)
+        return self.source.error(line, col, message)
 
     def chain_error(self, table: str, chain: str, message: str) -> ConfigError:
         line, col = self.loc.chains.get((table, chain), self.loc.tables.get(table, (1, 1)))
-        return config_error(self.file, self.text, line, col, message)
+        return self.source.error(line, col, message)
 
 
 def _group(objects: list[dict[str, Any]], text: str, file: str) -> Ruleset:
@@ -295,9 +300,9 @@ def _group(objects: list[dict[str, Any]], text: str, file: str) -> Ruleset:
     for family, name in rs.tables:
         if name in families:
             line, col = rs.loc.tables.get(name, (1, 1))
-            raise config_error(file, text, line, col,
-                               f"two tables named {name} ({families[name]}, {family}): "
-                               "the importer tells tables apart by name")
+            raise rs.source.error(line, col,
+                                  f"two tables named {name} ({families[name]}, {family}): "
+                                  "the importer tells tables apart by name")
         families[name] = family
     return rs
 

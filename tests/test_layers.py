@@ -110,3 +110,20 @@ def test_the_checker_sees_an_upward_import(tmp_path) -> None:
     assert "zongheng.compiler.model" in edges["zongheng.emitters.writer"]
     assert "zongheng.api" in edges["zongheng.cli.common"]
     assert layer("zongheng.cli.gate")[1] > layer("zongheng.verifier.obligations")[1]
+
+
+def test_importers_use_public_emitter_modules_only() -> None:
+    """An importer reads names through the vendor's public naming module, never through a
+    private helper of the emitters (``emitters._router``), so the pair shares one contract."""
+    private = sorted(f"{src} -> {dst}" for src, targets in imports(modules()).items()
+                     if src.startswith("zongheng.importers")
+                     for dst in targets
+                     if dst.startswith("zongheng.emitters")
+                     and any(p.startswith("_") for p in dst.split(".")[2:]))
+    assert private == []
+    edges = imports(modules())
+    for vendor, naming in (("cisco_ios_xe", "cisco"), ("huawei_vrp", "huawei"),
+                           ("junos", "junos")):
+        module = f"zongheng.emitters.naming.{naming}"
+        assert module in edges[f"zongheng.importers.{vendor}"]
+        assert module in edges[f"zongheng.emitters.{vendor}"]

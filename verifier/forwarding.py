@@ -53,7 +53,7 @@ by ingress class and source, ``new``, delivery class, final addresses and
 exits crossed, all equal for R and T (only a waiver's services see T's
 inside port in place of R's translated one). So any real
 un-NATed packet that breaks an assertion has a twin T the verifier finds.
-Assumed, and true of compiled models (tests/test_verifier_unnat.py): every
+Assumed, and true of compiled models (tests/verifier/test_verifier_unnat.py): every
 ACL of an exit is stateful and every exit interface has one (a connection
 that passed no stateful ACL would leave T untracked), and no inside address
 is a NAT address of an exit. A full-cone NAT (un-NAT of unsolicited packets)

@@ -17,7 +17,7 @@ from zongheng.compiler.pipeline import compile_file, compile_text
 from zongheng.compiler.show import address_rows
 
 MINIMAL = "policies/minimal.zh"
-EXAMPLES = Path(__file__).parent / "data" / "language-examples.zh"
+EXAMPLES = Path(__file__).parent.parent / "data" / "language-examples.zh"
 LOCATED = re.compile(r"^\S+:\d+:\d+: error: ")
 
 

@@ -12,7 +12,7 @@ from zongheng import api
 from zongheng.cli import main
 from zongheng.compiler import pipeline
 
-MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
 WARNING = "is outside RFC 1918"
 
 

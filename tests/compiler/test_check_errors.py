@@ -15,7 +15,7 @@ from conftest import run_zongheng
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 
-MINIMAL_TEXT = (Path(__file__).resolve().parent.parent / "policies" / "minimal.zh").read_text(
+MINIMAL_TEXT = (Path(__file__).resolve().parents[2] / "policies" / "minimal.zh").read_text(
     encoding="utf-8")
 
 FILE = "t.zh"

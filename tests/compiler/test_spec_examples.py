@@ -17,7 +17,7 @@ from conftest import POLICIES, REPO, run_zongheng
 import zongheng
 from zongheng.compiler.pipeline import compile_file, compile_text
 
-EXAMPLES = Path(__file__).parent / "data" / "language-examples.zh"
+EXAMPLES = Path(__file__).parent.parent / "data" / "language-examples.zh"
 SPEC = Path(zongheng.__file__).parent.parent / "shared" / "spec" / "language.md"
 
 

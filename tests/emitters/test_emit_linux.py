@@ -10,7 +10,7 @@ the tools report back is compared with the model.
 Golden files: ``tests/golden/<target>/<policy>/<device>/<file>``. A test
 fails on any difference; after a deliberate change, regenerate them with
 
-    ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/test_emit_linux.py -k golden
+    ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/emitters/test_emit_linux.py -k golden
 
 and review the diff before committing.
 """
@@ -59,8 +59,8 @@ from zongheng.emitters.strongswan import ESP_PROPOSAL, IKE_PROPOSAL, conn_name
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
 
-REPO = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).parent.parent / "golden"
 TARGETS = ["iproute2", "nftables", "strongswan", "wireguard"]
 GOLDEN_POLICIES = ["heilongjiang", "minimal"]
 

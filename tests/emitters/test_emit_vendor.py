@@ -6,7 +6,8 @@ checker below: a regex for exactly each statement shape the target emits
 fails the test. The checkers run over a hand-made network (always) and the
 golden files of policies/heilongjiang.zh (once the compiler pipeline exists).
 
-Update golden files with ``ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/test_emit_vendor.py``.
+Update golden files with
+``ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/emitters/test_emit_vendor.py``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from zongheng.compiler.model import (
 from zongheng.emitters import REGISTRY
 
 TARGETS = ("cisco-ios-xe", "huawei-vrp", "junos")
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 NASTY = 'Tax "bureau"; permit ip any any {x} [y] #z !w 税务局\\ `rm` $HOME <a>|b'
 
 # ---------------------------------------------------------------- fixture
@@ -1113,7 +1114,7 @@ def test_routers_refuse_other_routes_out_of_an_unaddressed_ethernet_interface(
 
 def test_rendering_is_deterministic_across_hash_seeds() -> None:
     code = (
-        "import hashlib, sys; sys.path.insert(0, 'tests')\n"
+        "import hashlib, sys; sys.path[:0] = ['tests/emitters', 'tests']\n"
         "from test_emit_vendor import render_all, hand_network, TARGETS\n"
         "from zongheng.compiler.pipeline import compile_policy\n"
         "h = hashlib.sha256()\n"

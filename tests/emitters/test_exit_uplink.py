@@ -15,7 +15,7 @@ from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters.writer import render_tree
 
-MINIMAL = (Path(__file__).resolve().parent.parent / "policies" / "minimal.zh").read_text("utf-8")
+MINIMAL = (Path(__file__).resolve().parents[2] / "policies" / "minimal.zh").read_text("utf-8")
 EXIT = "exit prov nat 202.97.10.0/29"
 
 

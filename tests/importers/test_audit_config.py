@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from zongheng.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "policies/minimal.zh").read_text(encoding="utf-8")
 GUARDED = MINIMAL + """
 service ssh = tcp/22

@@ -20,7 +20,7 @@ from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = "cisco-ios-xe"
 
 

@@ -23,7 +23,7 @@ from zongheng.importers.base import ConfigError, ImportedConfig, overlay
 from zongheng.importers.huawei_vrp import parse
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = "huawei-vrp"
 
 

@@ -23,7 +23,7 @@ from zongheng.importers import nftables as imp
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _nft_usable() -> bool:

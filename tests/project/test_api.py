@@ -11,7 +11,7 @@ from zongheng import api
 from zongheng.compiler.errors import InputError, PolicyError
 from zongheng.verifier.results import Outcome
 
-MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DATA = sorted(str(p.relative_to(REPO)) for pattern in ("emitters/templates/*/*.j2",
                                                       "reports/templates/*.j2", "grammar/*.lark")
               for p in REPO.glob(pattern))

@@ -16,7 +16,7 @@ from zongheng.reports import bundle as bundle_module
 from zongheng.reports.bundle import MANIFEST, audit_bundle
 from zongheng.verifier.results import Outcome
 
-MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
 FORGED = "(set-logic QF_BV)\n(assert false)\n(check-sat)\n"
 
 

@@ -164,7 +164,7 @@ def test_text_reports_defence_in_depth_when_checked():
 
 # ---------------------------------------------------------------- through `verify`
 
-MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
 
 
 def violating_policy(tmp_path: Path) -> tuple[Path, int]:

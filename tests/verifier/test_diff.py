@@ -20,7 +20,7 @@ from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_file
 from zongheng.verifier import diff as diff_mod
 
-MINIMAL = Path(__file__).resolve().parent.parent / "policies" / "minimal.zh"
+MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
 TEXT = MINIMAL.read_text(encoding="utf-8")
 INTERNET_WEB = "allow internet      -> host(portal) service web"
 H_TO_V = "allow horizontal(D) -> vertical(D)  service web, ping"

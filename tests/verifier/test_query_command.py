@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from zongheng.cli.gate import query_command
 
-MINIMAL = str(Path(__file__).resolve().parent.parent / "policies" / "minimal.zh")
+MINIMAL = str(Path(__file__).resolve().parents[2] / "policies" / "minimal.zh")
 
 
 def query(*args: str):

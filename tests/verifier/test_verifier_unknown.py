@@ -13,7 +13,7 @@ from zongheng.compiler.pipeline import compile_policy
 from zongheng.verifier import obligations as check
 from zongheng.verifier.obligations import verify_network
 
-MINIMAL = str(Path(__file__).resolve().parent.parent / "policies" / "minimal.zh")
+MINIMAL = str(Path(__file__).resolve().parents[2] / "policies" / "minimal.zh")
 
 
 class _NoAnswer:

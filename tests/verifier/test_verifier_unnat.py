@@ -88,7 +88,7 @@ def test_the_unnatted_reply_has_a_twin_the_model_delivers(policy: str):
 def _network(policy: str) -> Network:
     if policy == "fixture":
         return fixture()
-    return compile_policy(Path(__file__).resolve().parent.parent / "policies" / policy)
+    return compile_policy(Path(__file__).resolve().parents[2] / "policies" / policy)
 
 
 def _assumptions(net: Network) -> None:

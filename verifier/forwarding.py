@@ -1,6 +1,6 @@
 """Symbolic forwarding: every way one packet can go through the compiled model.
 
-Semantics (the model docstring, made exact; tests/simulator.py implements the
+Semantics (the model docstring, made exact; tests/support/simulator.py implements the
 same rules in plain Python and is the oracle the tests compare against):
 
 1. **Ingress.** A packet of class ``c`` enters at every interface whose
@@ -68,7 +68,7 @@ of every VRF of every ``pe`` device and of every route-target table's routes
 matching prefix is a possible choice, each one journey, whichever VRF or
 route target it came from (a leaked table has no order to break ties; the
 compiled model never lists one prefix twice in one VRF or route target).
-Global tables and non-PE devices are unchanged. tests/simulator.py's
+Global tables and non-PE devices are unchanged. tests/support/simulator.py's
 ``leak_routes`` mode implements this and the oracle tests compare.
 """
 

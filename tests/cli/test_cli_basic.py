@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-from conftest import POLICIES, REPO, run_zongheng
+from support.paths import DATA, POLICIES, REPO
 
 import zongheng
 from zongheng.compiler.errors import InputError
@@ -17,7 +16,7 @@ from zongheng.compiler.pipeline import compile_file, compile_text
 from zongheng.compiler.show import address_rows
 
 MINIMAL = "policies/minimal.zh"
-EXAMPLES = Path(__file__).parent.parent / "data" / "language-examples.zh"
+EXAMPLES = DATA / "language-examples.zh"
 LOCATED = re.compile(r"^\S+:\d+:\d+: error: ")
 
 
@@ -25,8 +24,8 @@ def table_cells(line: str) -> list[str]:
     return [c.strip() for c in re.split("[│┃]", line.strip().strip("│┃"))]
 
 
-def test_show_addresses_prints_a_table():
-    proc = run_zongheng("show", MINIMAL, "--addresses")
+def test_show_addresses_prints_a_table(zh):
+    proc = zh("show", MINIMAL, "--addresses")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
     out = proc.stdout.decode()
@@ -46,9 +45,9 @@ def test_show_addresses_prints_a_table():
     assert "Compiled devices" not in out  # --addresses alone
 
 
-def test_show_json_round_trips_to_address_rows(monkeypatch):
+def test_show_json_round_trips_to_address_rows(monkeypatch, zh):
     monkeypatch.chdir(REPO)
-    proc = run_zongheng("show", MINIMAL, "--addresses", "--format", "json")
+    proc = zh("show", MINIMAL, "--addresses", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["policy"] == MINIMAL
@@ -56,9 +55,9 @@ def test_show_json_round_trips_to_address_rows(monkeypatch):
     assert data["addresses"] == address_rows(compile_file(MINIMAL).network)
 
 
-def test_show_json_default_has_addresses_and_devices(monkeypatch):
+def test_show_json_default_has_addresses_and_devices(monkeypatch, zh):
     monkeypatch.chdir(REPO)  # the same relative file name as the command line sees
-    proc = run_zongheng("show", MINIMAL, "--format", "json")
+    proc = zh("show", MINIMAL, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     network = compile_file(MINIMAL).network
@@ -68,8 +67,8 @@ def test_show_json_default_has_addresses_and_devices(monkeypatch):
     assert data["addresses"] == address_rows(network)
 
 
-def test_show_devices_table():
-    proc = run_zongheng("show", MINIMAL, "--devices")
+def test_show_devices_table(zh):
+    proc = zh("show", MINIMAL, "--devices")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode()
     assert "Compiled devices" in out and "Address plan" not in out
@@ -88,8 +87,8 @@ def test_model_json_round_trip(path):
     assert text.endswith("\n") and json.loads(text)["policy_file"] == str(path)
 
 
-def test_version():
-    proc = run_zongheng("--version")
+def test_version(zh):
+    proc = zh("--version")
     assert proc.returncode == 0
     assert proc.stdout.decode() == f"zongheng, version {zongheng.__version__}\n"
 
@@ -101,9 +100,9 @@ def test_version():
     (["scaffold", "--departments", "0", "--cities", "1", "--counties-per-city", "0"],
      "--departments"),
 ], ids=["command-option", "global-option", "bad-choice", "out-of-range"])
-def test_bad_option_exit_2_one_line(args, word):
+def test_bad_option_exit_2_one_line(args, word, zh):
     """cli.md: a bad option is bad input, exit 2, one clear line on stderr."""
-    proc = run_zongheng(*args)
+    proc = zh(*args)
     assert proc.returncode == 2
     assert proc.stdout == b""
     lines = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
@@ -112,9 +111,9 @@ def test_bad_option_exit_2_one_line(args, word):
 
 
 @pytest.mark.parametrize("command", [["check"], ["show"], ["compile", "-o", "OUT"]])
-def test_missing_file(command, tmp_path):
+def test_missing_file(command, tmp_path, zh):
     args = [a.replace("OUT", str(tmp_path / "out")) for a in command]
-    proc = run_zongheng(*args[:1], "nosuch.zh", *args[1:], cwd=tmp_path)
+    proc = zh(*args[:1], "nosuch.zh", *args[1:], cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stdout == b""
     lines = proc.stderr.decode().splitlines()
@@ -122,16 +121,16 @@ def test_missing_file(command, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_directory_instead_of_file(tmp_path):
-    proc = run_zongheng("check", str(tmp_path))
+def test_directory_instead_of_file(tmp_path, zh):
+    proc = zh("check", str(tmp_path))
     assert proc.returncode == 2
     assert LOCATED.match(proc.stderr.decode())
     assert "Traceback" not in proc.stderr.decode()
 
 
-def test_check_reports_ok_summary(monkeypatch):
+def test_check_reports_ok_summary(monkeypatch, zh):
     monkeypatch.chdir(REPO)
-    proc = run_zongheng("check", MINIMAL)
+    proc = zh("check", MINIMAL)
     assert proc.returncode == 0, proc.stderr
     net = compile_file(MINIMAL).network
     assert proc.stdout.decode() == (
@@ -145,17 +144,17 @@ scaffold_mod = pytest.importorskip("zongheng.compiler.scaffold")
 
 
 @pytest.mark.parametrize("size", [(1, 1, 0), (5, 3, 2), (12, 4, 3)])
-def test_scaffold_is_deterministic_and_checks_clean(size, tmp_path):
+def test_scaffold_is_deterministic_and_checks_clean(size, tmp_path, zh):
     args = ["scaffold", "--departments", str(size[0]), "--cities", str(size[1]),
             "--counties-per-city", str(size[2])]
-    first = run_zongheng(*args)
-    second = run_zongheng(*args, env={"PYTHONHASHSEED": "977"})
+    first = zh(*args)
+    second = zh(*args, env={"PYTHONHASHSEED": "977"})
     assert first.returncode == 0 and first.stderr == b""
     assert first.stdout == second.stdout
     assert first.stdout.decode() == scaffold_mod.scaffold(*size)
     path = tmp_path / "s.zh"
     path.write_bytes(first.stdout)
-    proc = run_zongheng("check", str(path))
+    proc = zh("check", str(path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().endswith(", 0 warnings)\n")
     compiled = compile_text("s.zh", first.stdout)
@@ -170,7 +169,7 @@ def test_scaffold_rejects_bad_sizes():
         scaffold_mod.scaffold(1, 1, True)
 
 
-def test_module_runs_from_any_directory():
+def test_module_runs_from_any_directory(zh):
     """`python -m zongheng` works from any directory (no reliance on the cwd)."""
-    proc = run_zongheng("--version", cwd=REPO.parent)
+    proc = zh("--version", cwd=REPO.parent)
     assert proc.returncode == 0

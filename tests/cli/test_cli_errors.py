@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng import api
 from zongheng.cli import main
 from zongheng.compiler import pipeline
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 WARNING = "is outside RFC 1918"
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO
+from support.paths import REPO
 
 MINIMAL = REPO / "policies" / "minimal.zh"
 

@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import POLICIES, run_zongheng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import IPNetwork
+from support.paths import DATA, POLICIES
 
 from zongheng.compiler.allocate import allocate_sites
 from zongheng.compiler.errors import PolicyError
@@ -292,17 +292,17 @@ for path in sys.argv[1:]:
 """
 
 
-def test_output_independent_of_pythonhashseed(tmp_path):
+def test_output_independent_of_pythonhashseed(tmp_path, zh):
     """Model JSON and `show --format json` are byte-identical under different hash seeds."""
     generated = tmp_path / "scaffold.zh"
     generated.write_text(scaffold(6, 3, 2), encoding="utf-8")  # shared vertical ranges
-    examples = str(POLICIES.parent / "tests" / "data" / "language-examples.zh")
+    examples = str(DATA / "language-examples.zh")
     paths = [str(POLICIES / "minimal.zh"), examples, str(generated)]
     outputs = []
     for seed in ("0", "4242"):
         env = {"PYTHONHASHSEED": seed}
         dump = run_zongheng_python(DUMP, paths, env)
-        show = run_zongheng("show", examples, "--format", "json", env=env)
+        show = zh("show", examples, "--format", "json", env=env)
         assert dump.returncode == 0 and show.returncode == 0, dump.stderr + show.stderr
         outputs.append((dump.stdout, show.stdout))
     assert outputs[0] == outputs[1]

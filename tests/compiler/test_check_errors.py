@@ -7,15 +7,13 @@ the line and column of the offending token are found in the rendered text
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import run_zongheng
+from support.paths import REPO
 
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 
-MINIMAL_TEXT = (Path(__file__).resolve().parents[2] / "policies" / "minimal.zh").read_text(
+MINIMAL_TEXT = (REPO / "policies" / "minimal.zh").read_text(
     encoding="utf-8")
 
 FILE = "t.zh"
@@ -354,12 +352,12 @@ def test_vertical_outside_rfc1918_is_a_warning():
         "is outside RFC 1918 private space"]
 
 
-def test_rfc1918_warning_reaches_the_cli_with_exit_0(tmp_path):
+def test_rfc1918_warning_reaches_the_cli_with_exit_0(tmp_path, zh):
     text = render(**replace("tax", "10.0.0.0/16", "100.64.0.0/16"),
                   hosts=BASE["hosts"].splitlines()[0])
     path = tmp_path / "w.zh"
     path.write_text(text, encoding="utf-8")
-    proc = run_zongheng("check", str(path))
+    proc = zh("check", str(path))
     assert proc.returncode == 0, proc.stderr
     assert f"{path}:{at(text, '^100.64.0.0/16')}: warning: vertical block".encode() in proc.stderr
 
@@ -596,12 +594,12 @@ def test_three_unrelated_errors_reported_sorted():
     assert diagnostics(text) == want
 
 
-def test_three_errors_cli_exit_2_and_nothing_written(tmp_path):
+def test_three_errors_cli_exit_2_and_nothing_written(tmp_path, zh):
     text, want = three_errors()
     policy = tmp_path / "t.zh"
     policy.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_zongheng("compile", "t.zh", "-o", str(out), cwd=tmp_path)
+    proc = zh("compile", "t.zh", "-o", str(out), cwd=tmp_path)
     assert proc.returncode == 2
     assert not out.exists()
     assert proc.stdout == b""
@@ -619,10 +617,10 @@ def test_three_errors_cli_exit_2_and_nothing_written(tmp_path):
         assert lines[i + 2] == "    " + " " * (col - 1) + "^"
 
 
-def test_three_errors_check_command(tmp_path):
+def test_three_errors_check_command(tmp_path, zh):
     text, want = three_errors()
     (tmp_path / "t.zh").write_text(text, encoding="utf-8")
-    proc = run_zongheng("check", "t.zh", cwd=tmp_path)
+    proc = zh("check", "t.zh", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert [ln for ln in proc.stderr.decode().splitlines() if ": error: " in ln] == want

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import POLICIES, run_zongheng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.paths import POLICIES
 
 from zongheng.cli import main
 
@@ -137,12 +137,12 @@ def test_huge_line_message_stays_short(tmp_path):
 
 @pytest.mark.parametrize("name", ["binary-garbage", "deeply-nested-regions",
                                   "leading-zero-octets", "invalid-utf8-in-string"])
-def test_real_process_never_prints_a_traceback(name, tmp_path):
+def test_real_process_never_prints_a_traceback(name, tmp_path, zh):
     path = tmp_path / "bad.zh"
     path.write_bytes(CASES[name])
     for command in (["check", str(path)], ["show", str(path)],
                     ["compile", str(path), "-o", str(tmp_path / "out")]):
-        proc = run_zongheng(*command)
+        proc = zh(*command)
         stderr = proc.stderr.decode("utf-8", "replace")
         assert proc.returncode == 2, stderr[-2000:]
         assert "Traceback" not in stderr

@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import POLICIES, REPO, run_zongheng
+from support.paths import DATA, POLICIES, REPO
 
 import zongheng
 from zongheng.compiler.pipeline import compile_file, compile_text
 
-EXAMPLES = Path(__file__).parent.parent / "data" / "language-examples.zh"
+EXAMPLES = DATA / "language-examples.zh"
 SPEC = Path(zongheng.__file__).parent.parent / "shared" / "spec" / "language.md"
 
 
@@ -84,10 +84,10 @@ def test_spec_examples_are_byte_deterministic():
         compile_text("x.zh", text).network)
 
 
-def test_every_shipped_policy_checks_clean():
+def test_every_shipped_policy_checks_clean(zh):
     policies = sorted(str(p.relative_to(REPO)) for p in POLICIES.glob("*.zh"))
     assert "policies/minimal.zh" in policies and "policies/heilongjiang.zh" in policies
-    proc = run_zongheng("check", *policies)
+    proc = zh("check", *policies)
     stderr = proc.stderr.decode()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr

@@ -15,8 +15,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import POLICIES, run_zongheng
 from lark import UnexpectedInput
+from support.paths import POLICIES
 
 from zongheng.cli import main
 from zongheng.compiler.errors import PolicyError
@@ -260,12 +260,12 @@ def test_check_reports_all_three_and_exits_2(tmp_path):
     assert result.stderr.splitlines()[-1] == f"{path}: 3 errors"
 
 
-def test_real_process_single_typo_one_error_nothing_written(tmp_path):
+def test_real_process_single_typo_one_error_nothing_written(tmp_path, zh):
     path = tmp_path / "typo.zh"
     path.write_text(GOOD.replace("levels province", "levls province"), "utf-8")
     out = tmp_path / "out"
     for command in (["check", str(path)], ["compile", str(path), "-o", str(out)]):
-        proc = run_zongheng(*command)
+        proc = zh(*command)
         stderr = proc.stderr.decode()
         assert proc.returncode == 2, stderr
         assert proc.stdout == b""

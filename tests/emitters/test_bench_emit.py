@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import POLICIES
+from support.paths import POLICIES
 
 from zongheng.benchmarks import aerleon_bridge as bridge
 from zongheng.benchmarks.bench_emit import acl_only

@@ -28,8 +28,7 @@ from pathlib import Path
 
 import netaddr
 import pytest
-from conftest_linux import small_network
-from linux_validators import (
+from support.linux_tools import (
     LIBIPSEC,
     Lab,
     ip_batch_apply,
@@ -40,6 +39,7 @@ from linux_validators import (
     swanctl_load,
     wg_apply,
 )
+from support.paths import GOLDEN, REPO
 
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy, compile_text
@@ -59,8 +59,7 @@ from zongheng.emitters.strongswan import ESP_PROPOSAL, IKE_PROPOSAL, conn_name
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
 
-REPO = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).parent.parent / "golden"
+GOLDEN = GOLDEN
 TARGETS = ["iproute2", "nftables", "strongswan", "wireguard"]
 GOLDEN_POLICIES = ["heilongjiang", "minimal"]
 
@@ -75,35 +74,44 @@ def _compile(stem: str) -> Network:
         os.chdir(cwd)
 
 
-_CACHE: dict[str, Network] = {}
+@pytest.fixture(scope="session")
+def network_named(small_network):
+    """``network_named(name)``: "fixture" (the hand-built one), "scaffold" or a shipped policy."""
+    cache: dict[str, Network] = {}
 
-
-def network_named(name: str) -> Network:
-    if name not in _CACHE:
-        if name == "fixture":
-            _CACHE[name] = small_network()
-        elif name == "scaffold":
-            _CACHE[name] = compile_text("scaffold.zh", scaffold(8, 3, 2)).network
-        else:
-            _CACHE[name] = _compile(name)
-    return _CACHE[name]
+    def get(name: str) -> Network:
+        if name not in cache:
+            if name == "fixture":
+                cache[name] = small_network()
+            elif name == "scaffold":
+                cache[name] = compile_text("scaffold.zh", scaffold(8, 3, 2)).network
+            else:
+                cache[name] = _compile(name)
+        return cache[name]
+    return get
 
 
 NETWORKS = ["fixture", "minimal", "heilongjiang"]
 
 
-_TREES: dict[str, dict[str, bytes]] = {}
+@pytest.fixture(scope="session")
+def tree(network_named):
+    """``tree(name)``: the rendered files of a network (cached: the big policy takes seconds)."""
+    cache: dict[str, dict[str, bytes]] = {}
+
+    def get(name: str) -> dict[str, bytes]:
+        if name not in cache:
+            cache[name] = render_tree(network_named(name), TARGETS)
+        return cache[name]
+    return get
 
 
-def tree(name: str) -> dict[str, bytes]:
-    """The rendered files of a network (cached: rendering the big policy takes seconds)."""
-    if name not in _TREES:
-        _TREES[name] = render_tree(network_named(name), TARGETS)
-    return _TREES[name]
-
-
-def files_of(name: str, suffix: str) -> list[tuple[str, bytes]]:
-    return [(rel, data) for rel, data in sorted(tree(name).items()) if rel.endswith(suffix)]
+@pytest.fixture(scope="session")
+def files_of(tree):
+    """``files_of(name, suffix)``: (path, bytes) of the rendered files ending in suffix."""
+    def get(name: str, suffix: str) -> list[tuple[str, bytes]]:
+        return [(rel, data) for rel, data in sorted(tree(name).items()) if rel.endswith(suffix)]
+    return get
 
 
 # ---------------------------------------------------------------- filters
@@ -169,7 +177,7 @@ def test_templates_refuse_values_that_break_lines() -> None:
     assert env.from_string("# {{ x | comment_text }}\n").render(x="ok\npwn") == "# ok pwn\n"
 
 
-def test_template_override_replaces_one_file(tmp_path: Path) -> None:
+def test_template_override_replaces_one_file(tmp_path: Path, network_named, tree) -> None:
     (tmp_path / "nftables").mkdir()
     (tmp_path / "nftables" / "device.nft.j2").write_text("# custom {{ device.name }}\n")
     net = network_named("fixture")
@@ -182,9 +190,9 @@ def test_template_override_replaces_one_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- nftables
 
 @pytest.mark.parametrize("name", NETWORKS)
-def test_nftables_files_pass_nft_check(name: str, tmp_path: Path) -> None:
-    if missing("nft", "unshare"):
-        pytest.skip(f"{missing('nft', 'unshare')} not installed")
+def test_nftables_files_pass_nft_check(name: str, tmp_path: Path, network_named, files_of,
+                                       need) -> None:
+    need("nft", "unshare")
     nft_files = files_of(name, "nftables.nft")
     assert {rel.split("/")[0] for rel, _ in nft_files} == {
         d.name for d in network_named(name).devices}
@@ -195,10 +203,10 @@ def test_nftables_files_pass_nft_check(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["fixture", "minimal"])
-def test_nftables_rulesets_load_and_keep_every_acl_line(name: str, tmp_path: Path) -> None:
+def test_nftables_rulesets_load_and_keep_every_acl_line(name: str, tmp_path: Path, network_named,
+                                                        tree, need) -> None:
     """Loaded for real (kernel checks), the chains hold exactly the model's lines in order."""
-    if missing("nft", "unshare"):
-        pytest.skip("nft not installed")
+    need("nft", "unshare")
     net = network_named(name)
     for device in net.devices:
         path = tmp_path / f"{device.name}.nft"
@@ -224,7 +232,7 @@ def test_nftables_rulesets_load_and_keep_every_acl_line(name: str, tmp_path: Pat
         assert jumps == {linux_ifname(n) for n in bound}
 
 
-def test_nftables_stateless_replies_and_stateful_exit() -> None:
+def test_nftables_stateless_replies_and_stateful_exit(tree) -> None:
     text = tree("fixture")["pe-hlj/nftables.nft"].decode()
     assert "tcp sport 8080-8089 tcp flags & (ack | rst) != 0 accept" in text
     assert "ct state" not in text.split("chain zh_acl_v_tax_hlj")[1].split("}")[0]
@@ -240,9 +248,9 @@ def test_nftables_stateless_replies_and_stateful_exit() -> None:
 # ---------------------------------------------------------------- iproute2
 
 @pytest.mark.parametrize("name", NETWORKS)
-def test_iproute2_batches_apply_in_a_namespace(name: str, tmp_path: Path) -> None:
-    if missing("ip"):
-        pytest.skip("ip not installed")
+def test_iproute2_batches_apply_in_a_namespace(name: str, tmp_path: Path, network_named, tree,
+                                               need) -> None:
+    need("ip")
     net = network_named(name)
     plans = linux_plan(net)
     for device in net.devices:
@@ -288,7 +296,7 @@ class _Fib:
 
 
 @pytest.mark.parametrize("name", ["minimal", "heilongjiang", "scaffold"])
-def test_shared_route_target_tables_forward_like_full_vrf_tables(name: str) -> None:
+def test_shared_route_target_tables_forward_like_full_vrf_tables(name: str, network_named) -> None:
     """The compact rendering (own table, route-target tables, covers) = full per-VRF tables."""
     net = network_named(name)
     compact, full = linux_plan(net), linux_plan(net, by_route_target=False)
@@ -311,7 +319,7 @@ def test_shared_route_target_tables_forward_like_full_vrf_tables(name: str) -> N
     assert checked > 100
 
 
-def test_vrf_lite_keeps_overlapping_vertical_nets_apart() -> None:
+def test_vrf_lite_keeps_overlapping_vertical_nets_apart(network_named) -> None:
     """tax and audit both use 10.0.0.0/24 at hlj: each VRF table reaches only its own."""
     plan = linux_plan(network_named("fixture"))["pe-hlj"]
     names = vrf_names(network_named("fixture"))
@@ -345,10 +353,10 @@ def _lab_hosts(net: Network) -> dict[str, tuple[str, str, str, str | None]]:
     return hosts
 
 
-def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path) -> None:
+def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path, network_named, tree,
+                                                          need) -> None:
     """minimal.zh: the Internet reaches the portal's web port through the static NAT only."""
-    if missing("ip", "nft", "sysctl"):
-        pytest.skip("ip, nft or sysctl not installed")
+    need("ip", "nft", "sysctl")
     net = network_named("minimal")
     files = tree("minimal")
     devices = {d.name: (files[f"{d.name}/iproute2.batch"], files[f"{d.name}/nftables.nft"])
@@ -372,7 +380,8 @@ def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path) -> Non
         assert not lab.ping(portal_host, "198.51.100.10")  # no rule lets the inside out
 
 
-def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_path: Path
+def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_path: Path,
+                                                                          network_named, tree, need
                                                                           ) -> None:
     """minimal.zh as namespaces running the emitted batches and rulesets.
 
@@ -382,8 +391,7 @@ def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_pa
     not allow does not arrive, and vertical-to-vertical traffic never goes in
     clear (only the WireGuard tunnel, not up here, carries it).
     """
-    if missing("ip", "nft", "sysctl"):
-        pytest.skip("ip, nft or sysctl not installed")
+    need("ip", "nft", "sysctl")
     net = network_named("minimal")
     plans = linux_plan(net)
     files = tree("minimal")
@@ -435,9 +443,9 @@ def _tunnel_devices(net: Network) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("name", NETWORKS)
-def test_swanctl_files_load_into_charon(name: str, tmp_path: Path) -> None:
-    if missing("/usr/lib/ipsec/charon", "swanctl", "openssl", "unshare"):
-        pytest.skip(f"{missing('/usr/lib/ipsec/charon', 'swanctl', 'openssl')} not installed")
+def test_swanctl_files_load_into_charon(name: str, tmp_path: Path, network_named, files_of,
+                                        need) -> None:
+    need("/usr/lib/ipsec/charon", "swanctl", "openssl", "unshare")
     net = network_named(name)
     ends = _tunnel_devices(net)
     confs = files_of(name, "strongswan.swanctl.conf")
@@ -465,11 +473,10 @@ def test_swanctl_files_load_into_charon(name: str, tmp_path: Path) -> None:
                 assert p in body.split("remote-ts")[1].split("]")[0], (t.name, p)
 
 
-def test_ipsec_tunnels_come_up_between_two_charons(tmp_path: Path) -> None:
+def test_ipsec_tunnels_come_up_between_two_charons(tmp_path: Path, network_named, tree,
+                                                   need) -> None:
     """Both ends of every minimal.zh tunnel pair negotiate: right SA, selectors, VRF if_id."""
-    if missing("/usr/lib/ipsec/charon", "swanctl", "openssl") or not LIBIPSEC.exists():
-        pytest.skip("charon, swanctl, openssl or the kernel-libipsec plugin "
-                    "(libcharon-extra-plugins) not installed")
+    need("/usr/lib/ipsec/charon", "swanctl", "openssl", str(LIBIPSEC))  # libcharon-extra-plugins
     net = network_named("minimal")
     names = vrf_names(net)
     pairs: dict[tuple[str, str], list] = {}
@@ -504,7 +511,7 @@ def test_ipsec_tunnels_come_up_between_two_charons(tmp_path: Path) -> None:
         assert set(ike) == {("PRF_HMAC_SHA2_384", "ECP_384")}
 
 
-def test_swanctl_proposals_are_aes256gcm_only_and_no_secret_inline() -> None:
+def test_swanctl_proposals_are_aes256gcm_only_and_no_secret_inline(files_of) -> None:
     for name in ("fixture", "minimal"):
         for _, data in files_of(name, "strongswan.swanctl.conf"):
             text = data.decode()
@@ -530,9 +537,9 @@ def _peer_prefixes(net: Network, device: str, vrf: str) -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize("name", NETWORKS)
-def test_wireguard_files_set_up_exactly_the_model_tunnels(name: str, tmp_path: Path) -> None:
-    if missing("wg", "wg-quick", "wireguard-go"):
-        pytest.skip(f"{missing('wg', 'wg-quick', 'wireguard-go')} not installed")
+def test_wireguard_files_set_up_exactly_the_model_tunnels(name: str, tmp_path: Path, network_named,
+                                                          files_of, need) -> None:
+    need("wg", "wg-quick", "wireguard-go")
     net = network_named(name)
     loopbacks = {d.name: filters.host_address(d.loopback) for d in net.devices}
     names = vrf_names(net)
@@ -569,7 +576,7 @@ def test_wireguard_files_set_up_exactly_the_model_tunnels(name: str, tmp_path: P
         assert routed == set().union(*seen.values())
 
 
-def test_wireguard_files_hold_no_key() -> None:
+def test_wireguard_files_hold_no_key(tree) -> None:
     for name in ("fixture", "minimal"):
         for rel, data in tree(name).items():
             if "/wireguard/" in rel:
@@ -581,7 +588,7 @@ def test_wireguard_files_hold_no_key() -> None:
 # ---------------------------------------------------------------- golden files
 
 @pytest.mark.parametrize("stem", GOLDEN_POLICIES)
-def test_golden_files(stem: str) -> None:
+def test_golden_files(stem: str, tree) -> None:
     rendered = {rel: data for rel, data in tree(stem).items()
                 if rel not in ("model.json", "manifest.json")}
     by_target: dict[str, dict[str, bytes]] = {}
@@ -626,7 +633,8 @@ def _statements(files: dict[str, bytes]) -> dict[str, list[str]]:
     return out
 
 
-def test_injection_fixture_display_names_change_only_comments(tmp_path: Path) -> None:
+def test_injection_fixture_display_names_change_only_comments(tmp_path: Path,
+                                                              small_network) -> None:
     evil = 'evil"; permit ip any any;\n}\r\n{ table ip x { }\u2028# 税务局 \\ ‮ $(id)'
     plain = render_tree(small_network("plain"), TARGETS)
     bad = render_tree(small_network(evil), TARGETS)

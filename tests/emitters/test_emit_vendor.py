@@ -17,180 +17,23 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from import_helpers import render_all
+from support.compiled import render_all
+from support.paths import GOLDEN
+from support.paths import REPO as ROOT
 
 from zongheng.compiler.model import (
     Acl,
-    AclLine,
     Device,
-    EndpointClass,
     Interface,
-    Link,
-    NatRule,
     Network,
-    PortRange,
     Route,
-    Tunnel,
-    Vrf,
 )
 from zongheng.emitters import REGISTRY
 
 TARGETS = ("cisco-ios-xe", "huawei-vrp", "junos")
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-NASTY = 'Tax "bureau"; permit ip any any {x} [y] #z !w 税务局\\ `rm` $HOME <a>|b'
-
-# ---------------------------------------------------------------- fixture
-
-
-def _line(seq, action, proto, src=(), dst=(), sport=None, dport=None, icmp=None,
-          est=False, reply=False, rule="policies/t.zh:10", sg=None, dg=None):
-    return AclLine(seq=seq, action=action, protocol=proto, src=tuple(src), dst=tuple(dst),
-                   sport=PortRange(*sport) if sport else None,
-                   dport=PortRange(*dport) if dport else None,
-                   icmp_types=icmp, established=est, reply=reply, rule=rule,
-                   src_group=sg, dst_group=dg)
-
-
-def attach_acl(name: str, own_v: str, own_h: str, display: str = NASTY) -> Acl:
-    """A PE attachment ACL using every ACL feature the model has."""
-    return Acl(name=name, comment=f"{name} {display}", lines=(
-        _line(10, "deny", "icmp", [own_v], ["59.64.32.0/20"], icmp=(8,),
-              rule="policies/t.zh:3"),
-        _line(20, "permit", "tcp", [own_v], ["59.64.16.0/28", "59.64.0.10/32"],
-              dport=(8080, 8089), rule="policies/t.zh:7", dg="OG-TAX-H"),
-        _line(30, "permit", "tcp", [own_v], ["59.64.16.0/28", "59.64.0.10/32"],
-              sport=(443, 443), est=True, reply=True, rule="policies/t.zh:8",
-              dg="OG-TAX-H"),
-        _line(40, "permit", "udp", [own_v], [], dport=(53, 53), rule="policies/t.zh:9"),
-        _line(50, "permit", "udp", [], [own_v], sport=(53, 53), reply=True,
-              rule="policies/t.zh:9"),
-        _line(60, "permit", "icmp", [own_v], [own_h], icmp=(0, 8), rule="policies/t.zh:11"),
-        _line(70, "permit", "ip", [own_v], ["10.0.0.0/8"], rule="policies/t.zh:12"),
-        _line(80, "deny", "ip", [], [], rule=None),
-    ))
-
-
-def pe(name, region, lo, trunks, attachments, vrfs, extra_ifaces=(), display=NASTY):
-    ifaces = list(trunks) + list(extra_ifaces)
-    acls = []
-    for ifname, vrf, addr, cls, v, h in attachments:
-        acl = f"ACL-{vrf}-{region}"
-        acls.append(attach_acl(acl, v, h, display))
-        ifaces.append(Interface(name=ifname, vrf=vrf, address=addr, acl_in=acl,
-                                description=f"{cls} {display}", attached_class=cls))
-    return Device(name=name, role="pe", region=region, loopback=lo, vrfs=tuple(vrfs),
-                  interfaces=tuple(ifaces), acls=tuple(acls), description=display)
-
-
-def vrf(name, lo, n, exp, imp, routes=(), realm="horizontal", display=NASTY):
-    return Vrf(name=name, rd=f"{lo}:{n}", rt_export=tuple(exp), rt_import=tuple(imp),
-               routes=tuple(routes), realm=realm, description=f"{name} {display}")
-
-
-def hand_network(display: str = NASTY) -> Network:
-    asn = 65000
-    v_tax, h_tax, plat = f"{asn}:1001", f"{asn}:2001", f"{asn}:2"
-    shared = f"{asn}:1"
-    pe_hlj = pe(
-        "pe-hlj", "hlj", "10.255.0.1",
-        trunks=[Interface("eth0", None, "172.16.0.1/30", description="trunk pe-hrb",
-                          peer_device="pe-hrb", peer_interface="eth0")],
-        attachments=[
-            ("eth2.101", "V-tax", "10.0.0.1/24", "vertical(tax)@hlj", "10.0.0.0/24",
-             "59.64.16.0/28"),
-            ("eth2.201", "H-tax", "59.64.16.1/28", "horizontal(tax)@hlj", "59.64.16.0/28",
-             "59.64.16.0/28"),
-        ],
-        vrfs=[
-            vrf("V-tax", "10.255.0.1", 1, [v_tax], [v_tax, h_tax],
-                realm="vertical(tax)", display=display),
-            vrf("H-tax", "10.255.0.1", 2, [h_tax, shared], [shared, plat, h_tax, v_tax],
-                display=display),
-            vrf("H-platform", "10.255.0.1", 3, [plat, shared], [shared, plat],
-                routes=[Route("0.0.0.0/0", "exit", "exit-hlj", "eth0", None),
-                        Route("198.51.100.0/24", "blackhole", "pe-hlj", "", None)],
-                display=display),
-        ],
-        extra_ifaces=[Interface("eth1", "H-platform", "172.16.1.1/30",
-                                description="to exit-hlj", peer_device="exit-hlj",
-                                peer_interface="eth0")],
-        display=display,
-    )
-    pe_hrb = pe(
-        "pe-hrb", "hrb", "10.255.0.2",
-        trunks=[Interface("eth0", None, "172.16.0.2/30", description="trunk pe-hlj",
-                          peer_device="pe-hlj", peer_interface="eth0")],
-        attachments=[
-            ("eth1.101", "V-tax", "10.0.1.1/24", "vertical(tax)@hrb", "10.0.1.0/24",
-             "59.64.16.16/28"),
-        ],
-        vrfs=[vrf("V-tax", "10.255.0.2", 1, [v_tax], [v_tax, h_tax], realm="vertical(tax)",
-                  display=display)],
-        display=display,
-    )
-    exit_acl_in = Acl("EXIT-FROM-EXTRANET", stateful=True, comment=display, lines=(
-        _line(10, "permit", "tcp", ["59.64.0.0/14"], [], dport=(80, 80), rule="policies/t.zh:20"),
-        _line(20, "permit", "udp", ["59.64.0.0/14"], [], dport=(53, 53), rule="policies/t.zh:21"),
-        _line(25, "permit", "icmp", ["59.64.0.0/14"], [], icmp=(8,), rule="policies/t.zh:23"),
-        _line(30, "deny", "ip", [], [], rule=None),
-    ))
-    exit_acl_out = Acl("EXIT-FROM-INTERNET", stateful=True, lines=(
-        _line(10, "deny", "ip", ["10.0.0.0/8"], [], rule="policies/t.zh:2"),
-        _line(20, "permit", "tcp", [], ["59.64.0.10/32"], dport=(443, 443),
-              rule="policies/t.zh:22"),
-        _line(30, "deny", "ip", [], [], rule=None),
-    ))
-    exit_hlj = Device(
-        name="exit-hlj", role="exit", region="hlj", loopback="10.255.1.1",
-        interfaces=(
-            Interface("eth0", None, "172.16.1.2/30", acl_in="EXIT-FROM-EXTRANET",
-                      description=display, peer_device="pe-hlj", peer_interface="eth1"),
-            Interface("eth1", None, "202.97.10.1/28", acl_in="EXIT-FROM-INTERNET",
-                      description="internet"),
-        ),
-        acls=(exit_acl_in, exit_acl_out),
-        nat=(NatRule("source", "59.64.0.0/14", "202.97.10.0/28", "eth1"),
-             NatRule("static", "59.64.0.10", "202.97.10.2", "eth1", host="portal")),
-        routes=(Route("59.64.0.0/14", "exit", "pe-hlj", "eth1", "H-platform"),),
-    )
-    inner_a = Device(
-        name="inner-hlj", role="inner", region="hlj", loopback="172.31.255.1",
-        interfaces=(Interface("eth0", None, "172.31.0.1/30", peer_device="inner-hrb",
-                              peer_interface="eth0", description="inner link"),
-                    Interface("eth1.10", None, "172.20.0.1/24", description=display,
-                              attached_class="inner@hlj")),
-        routes=(Route("172.20.1.0/24", "tunnel", "inner-hrb", "eth1.10", None),),
-    )
-    inner_b = Device(
-        name="inner-hrb", role="inner", region="hrb", loopback="172.31.255.2",
-        interfaces=(Interface("eth0", None, "172.31.0.2/30", peer_device="inner-hlj",
-                              peer_interface="eth0"),
-                    Interface("eth1.10", None, "172.20.1.1/24", attached_class="inner@hrb")),
-        routes=(Route("172.20.0.0/24", "tunnel", "inner-hlj", "eth1.10", None),),
-    )
-    classes = (
-        EndpointClass("vertical(tax)@hlj", "vertical", "tax", "hlj", "vertical(tax)",
-                      ("10.0.0.0/24",), "pe-hlj", "eth2.101"),
-    )
-    return Network(
-        name="fixture", display_name=display, asn=asn, policy_file="policies/t.zh",
-        policy_sha256="0" * 64, levels=("province", "city"),
-        regions=(("hlj", None, "province"), ("hrb", "hlj", "city")),
-        departments=("tax",), classes=classes, blocks=(), hosts=(),
-        devices=(pe_hlj, pe_hrb, exit_hlj, inner_a, inner_b),
-        links=(Link("trunk", "pe-hlj", "eth0", "pe-hrb", "eth0"),
-               Link("exit", "pe-hlj", "eth1", "exit-hlj", "eth0"),
-               Link("inner", "inner-hlj", "eth0", "inner-hrb", "eth0", encrypted=True)),
-        tunnels=(Tunnel("inner-hlj-hrb", "inner", None, "inner-hlj", None, "172.31.255.1",
-                        ("172.20.0.0/24",), "inner-hrb", None, "172.31.255.2",
-                        ("172.20.1.0/24",), secret="ZH-INNER-CA"),),
-        rules=(),
-    )
-
+GOLDEN = GOLDEN
 
 # ---------------------------------------------------------------- strict line checkers
 #
@@ -738,7 +581,7 @@ def test_strict_checkers_accept_a_minimal_known_config(target: str) -> None:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_every_device_of_the_fixture_passes_the_strict_checker(target: str) -> None:
+def test_every_device_of_the_fixture_passes_the_strict_checker(target: str, hand_network) -> None:
     out = render_all(hand_network(), target)
     assert set(out) == {"pe-hlj", "pe-hrb", "exit-hlj", "inner-hlj", "inner-hrb"}
     for device, text in out.items():
@@ -757,7 +600,7 @@ def test_compiled_policies_pass_the_strict_checker(target: str, policy: str) -> 
 
 
 NASTY_NAMES = [
-    NASTY,
+    None,  # hand_network's own default (tests/conftest.py NASTY)
     "x\u2028permit ip any any\u2029y",  # Unicode line/paragraph separators
     "a；b＂c｛d｝",  # full-width ; " { } (NFKC-folded to ASCII, then dropped)
     "}\n set system root-authentication plain-text-password",
@@ -767,7 +610,7 @@ NASTY_NAMES = [
 
 @pytest.mark.parametrize("name", NASTY_NAMES)
 @pytest.mark.parametrize("target", TARGETS)
-def test_display_names_never_become_statements(target: str, name: str) -> None:
+def test_display_names_never_become_statements(target: str, name: str, hand_network) -> None:
     network = hand_network(display=name)
     plain = render_all(hand_network(display="plain"), target)
     for device in network.devices:
@@ -789,7 +632,7 @@ def test_display_names_never_become_statements(target: str, name: str) -> None:
             assert counts == sorted(expected_entries(target, a) for a in device.acls)
 
 
-def test_nasty_text_reaches_descriptions_escaped() -> None:
+def test_nasty_text_reaches_descriptions_escaped(hand_network) -> None:
     """The display name is kept readable (Chinese stays) but loses every dangerous character."""
     text = render_all(hand_network(), "cisco-ios-xe")["exit-hlj"]
     desc = [ln for ln in text.split("\n") if ln.startswith(" description Tax")]
@@ -855,7 +698,7 @@ def test_huawei_every_rule_has_its_policy_rule_as_description() -> None:
     assert "tcp-flag established" in text
 
 
-def test_huawei_firewall_icmp_service_names_a_code_range() -> None:
+def test_huawei_firewall_icmp_service_names_a_code_range(hand_network) -> None:
     """USG `service protocol icmp icmp-type <number>` requires a code (range) after the type."""
     text = render_all(hand_network(), "huawei-vrp")["exit-hlj"]
     assert re.search(r"^  service protocol icmp icmp-type 8 0 to 255$", text, re.M)
@@ -1114,12 +957,13 @@ def test_routers_refuse_other_routes_out_of_an_unaddressed_ethernet_interface(
 
 def test_rendering_is_deterministic_across_hash_seeds() -> None:
     code = (
-        "import hashlib, sys; sys.path[:0] = ['tests/emitters', 'tests']\n"
-        "from test_emit_vendor import render_all, hand_network, TARGETS\n"
+        "import hashlib, sys; sys.path.insert(0, 'tests')\n"
+        "from conftest import build_hand_network\n"  # a fresh interpreter has no fixtures
+        "from support.compiled import render_all\n"
         "from zongheng.compiler.pipeline import compile_policy\n"
         "h = hashlib.sha256()\n"
-        "for n in (hand_network(), compile_policy('tests/data/language-examples.zh')):\n"
-        "    for t in TARGETS:\n"
+        "for n in (build_hand_network(), compile_policy('tests/data/language-examples.zh')):\n"
+        f"    for t in {TARGETS!r}:\n"
         "        for d, text in sorted(render_all(n, t).items()):\n"
         "            h.update(d.encode() + text.encode())\n"
         "print(h.hexdigest())\n"
@@ -1159,7 +1003,7 @@ def test_golden_configs(target: str) -> None:
         assert check(target, text) == []
 
 
-def test_vendor_error_is_clear_for_unmappable_interfaces() -> None:
+def test_vendor_error_is_clear_for_unmappable_interfaces(hand_network) -> None:
     from zongheng.emitters._router import VendorEmitError
 
     network = hand_network()

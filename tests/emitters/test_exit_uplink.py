@@ -7,15 +7,14 @@ points the default route at the ISP.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.paths import REPO
 
 from zongheng.compiler.errors import PolicyError
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters.writer import render_tree
 
-MINIMAL = (Path(__file__).resolve().parents[2] / "policies" / "minimal.zh").read_text("utf-8")
+MINIMAL = (REPO / "policies" / "minimal.zh").read_text("utf-8")
 EXIT = "exit prov nat 202.97.10.0/29"
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
+from support.paths import REPO
 
 MINIMAL = REPO / "policies" / "minimal.zh"
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest_linux import small_network
 
 import zongheng
 from zongheng.compiler.model import from_json, to_json
@@ -28,7 +27,7 @@ def leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
 
-def test_tree_manifest_and_model(tmp_path: Path) -> None:
+def test_tree_manifest_and_model(tmp_path: Path, small_network) -> None:
     net = small_network()
     out = tmp_path / "out"
     manifest = write_outputs(net, out, TARGETS)
@@ -52,7 +51,7 @@ def test_tree_manifest_and_model(tmp_path: Path) -> None:
     assert leftovers(tmp_path, "out") == []
 
 
-def test_second_write_replaces_the_whole_tree(tmp_path: Path) -> None:
+def test_second_write_replaces_the_whole_tree(tmp_path: Path, small_network) -> None:
     out = tmp_path / "out"
     write_outputs(small_network(), out, TARGETS)
     write_outputs(small_network(), out, ["nftables"])
@@ -61,7 +60,7 @@ def test_second_write_replaces_the_whole_tree(tmp_path: Path) -> None:
     assert leftovers(tmp_path, "out") == []
 
 
-def test_files_a_compile_did_not_write_are_kept_and_named(tmp_path: Path) -> None:
+def test_files_a_compile_did_not_write_are_kept_and_named(tmp_path: Path, small_network) -> None:
     out = tmp_path / "out"
     write_outputs(small_network(), out, TARGETS)
     (out / "stale.txt").write_text("mine")
@@ -74,7 +73,7 @@ def test_files_a_compile_did_not_write_are_kept_and_named(tmp_path: Path) -> Non
     assert "stale.txt" not in snapshot(out)
 
 
-def test_a_directory_of_the_engineer_s_own_is_refused(tmp_path: Path) -> None:
+def test_a_directory_of_the_engineer_s_own_is_refused(tmp_path: Path, small_network) -> None:
     own = tmp_path / "configs"
     own.mkdir()
     (own / "router1.cfg").write_text("hostname r1")
@@ -87,7 +86,8 @@ def test_a_directory_of_the_engineer_s_own_is_refused(tmp_path: Path) -> None:
     assert (empty / "manifest.json").is_file()
 
 
-def test_the_current_directory_and_its_parents_are_refused(tmp_path: Path, monkeypatch) -> None:
+def test_the_current_directory_and_its_parents_are_refused(tmp_path: Path, monkeypatch,
+                                                           small_network) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -97,7 +97,7 @@ def test_the_current_directory_and_its_parents_are_refused(tmp_path: Path, monke
     assert list(work.iterdir()) == []
 
 
-def test_a_symlink_is_followed_never_replaced(tmp_path: Path) -> None:
+def test_a_symlink_is_followed_never_replaced(tmp_path: Path, small_network) -> None:
     real = tmp_path / "real"
     write_outputs(small_network(), real, ["nftables"])
     link = tmp_path / "link"
@@ -113,14 +113,17 @@ def test_a_symlink_is_followed_never_replaced(tmp_path: Path) -> None:
     assert dangling.is_symlink()
 
 
-def _old_tree(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+@pytest.fixture
+def old_tree(tmp_path: Path, small_network) -> tuple[Path, dict[str, bytes]]:
+    """A tree written before the test: (its directory, its snapshot)."""
     out = tmp_path / "out"
     write_outputs(small_network(), out, ["nftables"])
     return out, snapshot(out)
 
 
-def test_render_error_leaves_previous_tree_untouched(tmp_path: Path) -> None:
-    out, before = _old_tree(tmp_path)
+def test_render_error_leaves_previous_tree_untouched(tmp_path: Path, small_network,
+                                                     old_tree) -> None:
+    out, before = old_tree
     broken = tmp_path / "tpl" / "iproute2"
     broken.mkdir(parents=True)
     (broken / "device.batch.j2").write_text("{{ no_such_variable }}\n")
@@ -130,8 +133,9 @@ def test_render_error_leaves_previous_tree_untouched(tmp_path: Path) -> None:
     assert leftovers(tmp_path, "out") == []
 
 
-def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch) -> None:
-    out, before = _old_tree(tmp_path)
+def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch,
+                                                           small_network, old_tree) -> None:
+    out, before = old_tree
     real = writer_mod._write_tree
 
     def half(root: Path, files: dict[str, bytes]) -> None:
@@ -145,9 +149,10 @@ def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monke
     assert leftovers(tmp_path, "out") == []
 
 
-def test_interrupt_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch) -> None:
+def test_interrupt_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeypatch,
+                                                         small_network, old_tree) -> None:
     """Ctrl-C (or SIGTERM, which the command turns into the same) while writing."""
-    out, before = _old_tree(tmp_path)
+    out, before = old_tree
     real = writer_mod._write_tree
 
     def interrupted(root: Path, files: dict[str, bytes]) -> None:
@@ -161,8 +166,9 @@ def test_interrupt_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeyp
     assert leftovers(tmp_path, "out") == []
 
 
-def test_exchange_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
-    out, before = _old_tree(tmp_path)
+def test_exchange_error_restores_previous_tree(tmp_path: Path, monkeypatch, small_network,
+                                               old_tree) -> None:
+    out, before = old_tree
 
     def broken(a, b):
         raise OSError(5, "I/O error")
@@ -174,9 +180,10 @@ def test_exchange_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> N
     assert leftovers(tmp_path, "out") == []
 
 
-def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
+def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch, small_network,
+                                           old_tree) -> None:
     """Without renameat2 (another kernel or filesystem): two renames, undone on failure."""
-    out, before = _old_tree(tmp_path)
+    out, before = old_tree
     monkeypatch.setattr(writer_mod, "exchange", lambda a, b: False)
     real = os.rename
     calls = []
@@ -195,7 +202,7 @@ def test_swap_error_restores_previous_tree(tmp_path: Path, monkeypatch) -> None:
     assert leftovers(tmp_path, "out") == []
 
 
-def test_bad_targets_and_paths_write_nothing(tmp_path: Path) -> None:
+def test_bad_targets_and_paths_write_nothing(tmp_path: Path, small_network) -> None:
     with pytest.raises(OutputError, match="unknown target"):
         write_outputs(small_network(), tmp_path / "out", ["nftables", "ios-classic"])
     assert not (tmp_path / "out").exists()
@@ -209,7 +216,7 @@ def test_bad_targets_and_paths_write_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-def test_missing_parent_directories_are_created(tmp_path: Path) -> None:
+def test_missing_parent_directories_are_created(tmp_path: Path, small_network) -> None:
     """`-o out/heilongjiang` on a fresh checkout works like `mkdir -p`."""
     manifest = write_outputs(small_network(), tmp_path / "a" / "b" / "out", TARGETS)
     out = tmp_path / "a" / "b" / "out"
@@ -228,7 +235,7 @@ def test_parse_targets() -> None:
         parse_targets(["nope"])
 
 
-def test_same_input_same_bytes(tmp_path: Path) -> None:
+def test_same_input_same_bytes(tmp_path: Path, small_network) -> None:
     write_outputs(small_network(), tmp_path / "a", TARGETS)
     write_outputs(small_network(), tmp_path / "b", TARGETS)
     assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, run_zongheng
+from support.paths import REPO
 
 from zongheng.compiler.pipeline import compile_file
 from zongheng.emitters.nftables import acl_chain
@@ -130,10 +130,10 @@ def test_missing_tools_are_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "needs nft" in r.output
 
 
-def test_bad_policy_is_bad_input(tmp_path) -> None:
+def test_bad_policy_is_bad_input(tmp_path, zh) -> None:
     bad = tmp_path / "bad.zh"
     bad.write_text("network {\n")
-    r = run_zongheng("emulate", str(bad))
+    r = zh("emulate", str(bad))
     assert r.returncode == 2 and b"Traceback" not in r.stderr
 
 
@@ -141,9 +141,9 @@ def test_bad_policy_is_bad_input(tmp_path) -> None:
 
 @needs_lab
 @needs_wireguard
-def test_minimal_agrees_with_the_verifier() -> None:
+def test_minimal_agrees_with_the_verifier(zh) -> None:
     before = _wireguard_go()
-    r = run_zongheng("emulate", MINIMAL, "--format", "json")
+    r = zh("emulate", MINIMAL, "--format", "json")
     # every wireguard-go the run started is gone, not even a zombie left
     assert _wireguard_go() - before == set()
     assert r.returncode == 0, r.stderr.decode()
@@ -213,8 +213,8 @@ def test_minimal_agrees_with_the_verifier() -> None:
 
 
 @needs_lab
-def test_text_report_is_a_table_and_a_summary() -> None:
-    r = run_zongheng("emulate", MINIMAL, "--max-probes", "25")
+def test_text_report_is_a_table_and_a_summary(zh) -> None:
+    r = zh("emulate", MINIMAL, "--max-probes", "25")
     assert r.returncode == 0, r.stderr.decode()
     out = r.stdout.decode()
     assert "zongheng emulate policies/minimal.zh" in out
@@ -536,10 +536,10 @@ def test_from_configs_runs_the_files_found_and_proves_what_they_build(tmp_path) 
 
 
 @needs_lab
-def test_from_configs_with_an_unreadable_config_is_bad_input(tmp_path) -> None:
+def test_from_configs_with_an_unreadable_config_is_bad_input(tmp_path, zh) -> None:
     out = tmp_path / "configs" / "pe-north"
     out.mkdir(parents=True)
     (out / "nftables.nft").write_text("table inet zh_filter {\n\tchain x {\n\t\tbogus\n")
-    r = run_zongheng("emulate", str(REPO / MINIMAL), "--from-configs", str(tmp_path / "configs"))
+    r = zh("emulate", str(REPO / MINIMAL), "--from-configs", str(tmp_path / "configs"))
     assert r.returncode == 2, r.stderr
     assert b"pe-north/nftables.nft" in r.stderr and b"Traceback" not in r.stderr

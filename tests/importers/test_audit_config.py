@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import REPO as ROOT
 
 from zongheng.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "policies/minimal.zh").read_text(encoding="utf-8")
 GUARDED = MINIMAL + """
 service ssh = tcp/22

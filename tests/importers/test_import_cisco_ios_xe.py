@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
-from import_helpers import compiled_network, rendered_configs
+from support.compiled import compiled_network, rendered_configs
 
 from zongheng.compiler.model import Acl, AclLine, Device, Interface, Network, PortRange, Vrf
 from zongheng.emitters import REGISTRY
@@ -20,7 +19,6 @@ from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET = "cisco-ios-xe"
 
 

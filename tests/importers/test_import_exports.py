@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compile_into, compiled_network
+from support.paths import REPO as ROOT
 
 from zongheng.cli import main
 from zongheng.importers import network_from_configs
@@ -35,16 +35,18 @@ def _table(net, rt: str) -> list:
     return [r for t in net.route_targets if t.rt == rt for r in t.routes]
 
 
-def test_configs_as_emitted_keep_the_compiled_tables(tmp_path: Path) -> None:
-    net = compiled_network(MINIMAL)
-    got, notes = network_from_configs(net, compile_into(tmp_path, "cisco-ios-xe"))
+def test_configs_as_emitted_keep_the_compiled_tables(tmp_path: Path, compile_into,
+                                                     compiled) -> None:
+    net = compiled(MINIMAL)
+    got, notes = network_from_configs(net, compile_into("cisco-ios-xe"))
     assert got.route_targets is net.route_targets
     assert notes == []
 
 
-def test_an_extra_export_adds_the_vrfs_own_routes_to_that_table(tmp_path: Path) -> None:
-    net = compiled_network(MINIMAL)
-    out = compile_into(tmp_path, "cisco-ios-xe")
+def test_an_extra_export_adds_the_vrfs_own_routes_to_that_table(tmp_path: Path, compile_into,
+                                                                compiled) -> None:
+    net = compiled(MINIMAL)
+    out = compile_into("cisco-ios-xe")
     _edit(out, "pe-north", *LEAK)
     got, _ = network_from_configs(net, out)
     [h_audit] = [v for d in net.devices if d.name == "pe-north" for v in d.vrfs
@@ -63,9 +65,10 @@ def test_an_extra_export_adds_the_vrfs_own_routes_to_that_table(tmp_path: Path) 
         t for t in net.route_targets if t.rt != "65000:10001"]
 
 
-def test_a_dropped_export_takes_the_vrfs_routes_out_of_that_table(tmp_path: Path) -> None:
-    net = compiled_network(MINIMAL)
-    out = compile_into(tmp_path, "cisco-ios-xe")
+def test_a_dropped_export_takes_the_vrfs_routes_out_of_that_table(tmp_path: Path, compile_into,
+                                                                  compiled) -> None:
+    net = compiled(MINIMAL)
+    out = compile_into("cisco-ios-xe")
     # pe-north's V-tax no longer exports tax's vertical RT
     _edit(out, "pe-north", "  route-target export 65000:10001\n", "")
     got, _ = network_from_configs(net, out)
@@ -78,8 +81,8 @@ def test_a_dropped_export_takes_the_vrfs_routes_out_of_that_table(tmp_path: Path
             if (r.egress_device, r.egress_vrf) == ("pe-north", "V-tax")] == ["10.0.1.0/24"]
 
 
-def test_reexport_of_unchanged_devices_is_the_compiled_tuple() -> None:
-    net = compiled_network(MINIMAL)
+def test_reexport_of_unchanged_devices_is_the_compiled_tuple(compiled) -> None:
+    net = compiled(MINIMAL)
     assert reexport(net, net.devices) is net.route_targets
 
 
@@ -92,9 +95,10 @@ def _defence(policy: Path, out: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("leak", [False, True])
-def test_verify_from_configs_sees_a_route_target_leak(tmp_path: Path, leak: bool) -> None:
+def test_verify_from_configs_sees_a_route_target_leak(tmp_path: Path, leak: bool,
+                                                      compile_into) -> None:
     """Routing alone keeps vertical nets apart until the config leaks an RT."""
-    out = compile_into(tmp_path, "cisco-ios-xe")
+    out = compile_into("cisco-ios-xe")
     if leak:
         _edit(out, "pe-north", *LEAK)
     status = _defence(ROOT / MINIMAL, out)

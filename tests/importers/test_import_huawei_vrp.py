@@ -11,10 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from import_helpers import compiled_network, rendered_configs
+from support.compiled import compiled_network, rendered_configs
 
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.emitters import REGISTRY
@@ -23,7 +22,6 @@ from zongheng.importers.base import ConfigError, ImportedConfig, overlay
 from zongheng.importers.huawei_vrp import parse
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET = "huawei-vrp"
 
 
@@ -94,10 +92,8 @@ def test_firewall_policies_are_stateful_and_per_source_zone() -> None:
     assert acl_differences(bound(d, "eth0"), inside) == []
 
 
-def test_router_nat_reads_back() -> None:
+def test_router_nat_reads_back(hand_network) -> None:
     """A NAT device rendered as a router (no zones): nat outbound, address group, statics."""
-    from test_emit_vendor import hand_network
-
     from zongheng.emitters import _router as rv
 
     net = hand_network()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import CONFIG_FILE, ROOT, compile_into, compiled_network, rendered_configs
+from support.compiled import CONFIG_FILE
+from support.paths import REPO as ROOT
 
 from zongheng.cli import main
 from zongheng.importers import import_config, network_from_configs
@@ -33,11 +34,12 @@ FILE = CONFIG_FILE
 @pytest.mark.parametrize("policy", [MINIMAL, "policies/heilongjiang.zh"])
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_emitted_configs_bind_every_interface_to_its_compiled_vrf(policy: str,
-                                                                   target: str) -> None:
-    net = compiled_network(policy)
+                                                                   target: str, compiled,
+                                                                   rendered) -> None:
+    net = compiled(policy)
     devices = {d.name: d for d in net.devices}
     seen = 0
-    for name, text in rendered_configs(policy, target).items():
+    for name, text in rendered(policy, target).items():
         dev = devices[name]
         got = import_config(target, text, dev, f"{name}/{FILE[target]}")
         assert got.interface_vrfs is not None
@@ -70,8 +72,8 @@ def _verify(out: Path) -> tuple[int, dict]:
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_an_attachment_moved_into_another_departments_vrf_breaks_the_proof(
-        tmp_path: Path, target: str) -> None:
-    out = compile_into(tmp_path, target)
+        tmp_path: Path, target: str, compile_into) -> None:
+    out = compile_into(target)
     status, report = _verify(out)
     assert status == 0
     _bind(out, target, "H-audit")
@@ -86,10 +88,11 @@ def test_an_attachment_moved_into_another_departments_vrf_breaks_the_proof(
 
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
-def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target: str) -> None:
-    out = compile_into(tmp_path, target)
+def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target: str,
+                                                          compile_into, compiled) -> None:
+    out = compile_into(target)
     _bind(out, target, "H-audit")
-    net = compiled_network(MINIMAL)
+    net = compiled(MINIMAL)
     got, _ = network_from_configs(net, out)
     [north] = [d for d in got.devices if d.name == "pe-north"]
     iface = next(i for i in north.interfaces if i.attached_class == "horizontal(tax)@north")
@@ -112,14 +115,14 @@ def test_moved_interface_takes_its_connected_routes_along(tmp_path: Path, target
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
 def test_an_interface_in_a_vrf_the_policy_lacks_becomes_a_vrf_of_its_own(
-        tmp_path: Path, target: str) -> None:
+        tmp_path: Path, target: str, compile_into, compiled) -> None:
     """Its hosts reach nothing the config does not connect them to; the note says so."""
-    out = compile_into(tmp_path, target)
+    out = compile_into(target)
     _bind(out, target, "H-nosuch")
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
     assert r.exit_code == 0, r.output
     assert "eth1.103 is bound to VRF H-nosuch, which the policy does not have" in r.output
-    got, _ = network_from_configs(compiled_network(MINIMAL), out)
+    got, _ = network_from_configs(compiled(MINIMAL), out)
     [north] = [d for d in got.devices if d.name == "pe-north"]
     [new] = [v for v in north.vrfs if v.name == "H-nosuch"]
     assert (new.rt_import, new.rt_export, [r.egress_interface for r in new.routes]) == (
@@ -149,8 +152,8 @@ def _routing_only(out: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("target", sorted(SHARED))
 def test_two_attachments_in_one_unmodelled_vrf_reach_each_other(tmp_path: Path,
-                                                                target: str) -> None:
-    out = compile_into(tmp_path, target)
+                                                                target: str, compile_into) -> None:
+    out = compile_into(target)
     path = out / "pe-north" / FILE[target]
     first, second = SHARED[target]
     text = path.read_text(encoding="utf-8")
@@ -174,8 +177,8 @@ FOREIGN = {
 
 @pytest.mark.parametrize("target", sorted(FOREIGN))
 def test_an_unmodelled_vrf_sharing_a_route_target_is_bad_input(tmp_path: Path,
-                                                                target: str) -> None:
-    out = compile_into(tmp_path, target)
+                                                                target: str, compile_into) -> None:
+    out = compile_into(target)
     path = out / "pe-north" / FILE[target]
     block, tail = FOREIGN[target]
     text = path.read_text(encoding="utf-8")
@@ -192,8 +195,8 @@ def test_an_unmodelled_vrf_sharing_a_route_target_is_bad_input(tmp_path: Path,
     assert r.exit_code == 0, r.output
 
 
-def test_interfaces_the_config_leaves_out_keep_their_compiled_vrf() -> None:
-    net = compiled_network(MINIMAL)
+def test_interfaces_the_config_leaves_out_keep_their_compiled_vrf(compiled) -> None:
+    net = compiled(MINIMAL)
     [north] = [d for d in net.devices if d.name == "pe-north"]
     imported = ImportedConfig(north.name, "test", north.acls,
                               (), interface_vrfs=())
@@ -203,8 +206,8 @@ def test_interfaces_the_config_leaves_out_keep_their_compiled_vrf() -> None:
 
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))
-def test_audit_config_names_the_moved_interface(tmp_path: Path, target: str) -> None:
-    out = compile_into(tmp_path, target)
+def test_audit_config_names_the_moved_interface(tmp_path: Path, target: str, compile_into) -> None:
+    out = compile_into(target)
     config = out / "pe-north" / FILE[target]
     args = ["audit-config", str(config), "--policy", str(ROOT / MINIMAL), "--device",
             "pe-north", "--format", "json"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import ROOT, compile_into, compiled_network
+from support.paths import REPO as ROOT
 
 from zongheng.cli import main
 from zongheng.importers.iproute2_batch import batch_drift, batch_lines
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.skipif(shutil.which("nft") is None or shutil.which("uns
 
 
 @pytest.fixture()
-def out(tmp_path: Path) -> Path:
-    return compile_into(tmp_path, "nftables,iproute2")
+def out(compile_into) -> Path:
+    return compile_into("nftables,iproute2")
 
 
 def _edit(out: Path, old: str, new: str) -> Path:
@@ -83,10 +83,10 @@ def test_a_missing_route_is_named_and_verified_as_compiled(out: Path) -> None:
         ("routing", f"intended but not configured: {ROUTE.strip()}")]
 
 
-def test_comments_spacing_and_order_do_not_count() -> None:
+def test_comments_spacing_and_order_do_not_count(compiled) -> None:
     from zongheng.emitters import REGISTRY
 
-    net = compiled_network(MINIMAL)
+    net = compiled(MINIMAL)
     [dev] = [d for d in net.devices if d.name == "pe-north"]
     text = REGISTRY["iproute2"](net).render(dev)
     assert text is not None

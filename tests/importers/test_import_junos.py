@@ -11,10 +11,9 @@ import time
 from functools import cache
 
 import pytest
+from support.compiled import compiled_network
 
-from tests.conftest import REPO
 from zongheng.compiler.model import Acl, AclLine, Device, Network, PortRange
-from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY
 from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, overlay
@@ -22,9 +21,8 @@ from zongheng.importers.junos import parse
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
 
-@cache
 def network(policy: str) -> Network:
-    return compile_text(policy, (REPO / policy).read_bytes()).network
+    return compiled_network(policy)
 
 
 @cache

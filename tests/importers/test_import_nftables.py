@@ -6,14 +6,13 @@ namespace, so these tests need ``nft`` and ``unshare``.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from support.compiled import compiled_network, rendered_configs
 
 from zongheng.compiler.model import Acl, AclLine, Device, Network, PortRange
 from zongheng.compiler.pipeline import compile_text
@@ -22,8 +21,6 @@ from zongheng.importers import import_config
 from zongheng.importers import nftables as imp
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _nft_usable() -> bool:
@@ -38,17 +35,12 @@ pytestmark = pytest.mark.skipif(not _nft_usable(),
                                 reason="needs nft and unshare -Urn (user namespaces)")
 
 
-@functools.cache
 def network(policy: str) -> Network:
-    return compile_text(policy, (ROOT / policy).read_bytes()).network
+    return compiled_network(policy)
 
 
-@functools.cache
 def rendered(policy: str) -> dict[str, str]:
-    net = network(policy)
-    emitter = REGISTRY["nftables"](net)
-    return {d.name: emitter.render(d) for d in net.devices
-            if emitter.applies_to(d) and emitter.render(d) is not None}
+    return rendered_configs(policy, "nftables")
 
 
 def device(policy: str, name: str) -> Device:

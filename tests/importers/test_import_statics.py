@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from import_helpers import CONFIG_FILE, ROOT, compile_into, compiled_network, rendered_configs
+from support.compiled import CONFIG_FILE
+from support.paths import REPO as ROOT
 
 from zongheng.cli import main
 from zongheng.importers import ConfigError, import_config
@@ -43,11 +44,12 @@ TAIL = {"cisco-ios-xe": "end\n", "huawei-vrp": "return\n", "junos": None}
 @pytest.mark.parametrize("policy", [MINIMAL, "policies/heilongjiang.zh"])
 @pytest.mark.parametrize("target", sorted(FILE))
 def test_emitted_configs_have_exactly_the_compiled_static_routes(policy: str,
-                                                                 target: str) -> None:
-    net = compiled_network(policy)
+                                                                 target: str, compiled,
+                                                                 rendered) -> None:
+    net = compiled(policy)
     devices = {d.name: d for d in net.devices}
     total = 0
-    for name, text in rendered_configs(policy, target).items():
+    for name, text in rendered(policy, target).items():
         got = import_config(target, text, devices[name], name)
         assert got.static_routes is not None
         total += len(got.static_routes)
@@ -84,8 +86,8 @@ def _audit(out: Path, target: str, device: str):
 
 @pytest.mark.parametrize("target", sorted(FILE))
 def test_an_added_static_route_is_refused_by_verify_and_drift_for_audit_config(
-        tmp_path: Path, target: str) -> None:
-    out = compile_into(tmp_path, target)
+        tmp_path: Path, target: str, compile_into) -> None:
+    out = compile_into(target)
     assert _audit(out, target, "pe-north").exit_code == 0
     line = _add(out, target, "pe-north", ADDED[target])
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
@@ -103,8 +105,9 @@ def test_an_added_static_route_is_refused_by_verify_and_drift_for_audit_config(
 
 
 @pytest.mark.parametrize("target", sorted(FILE))
-def test_a_missing_compiled_static_route_is_named(tmp_path: Path, target: str) -> None:
-    out = compile_into(tmp_path, target)
+def test_a_missing_compiled_static_route_is_named(tmp_path: Path, target: str,
+                                                  compile_into) -> None:
+    out = compile_into(target)
     _drop(out, target, "pe-prov", COMPILED[target])
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
     assert r.exit_code == 0, r.output
@@ -118,14 +121,19 @@ def test_a_missing_compiled_static_route_is_named(tmp_path: Path, target: str) -
                            "100.66.0.5")]
 
 
-def _statics(target: str, lines: str) -> list[StaticRoute]:
-    net = compiled_network(MINIMAL)
-    [dev] = [d for d in net.devices if d.name == "pe-prov"]
-    text = rendered_configs(MINIMAL, target)["pe-prov"]
-    tail = TAIL[target]
-    text = text[:-len(tail)] + lines + tail if tail else text + lines
-    got = import_config(target, text, dev, "pe-prov")
-    return [r for r in got.static_routes or () if r.prefix == "10.9.0.0/16"]
+@pytest.fixture(scope="session")
+def statics(compiled, rendered):
+    """``statics(target, lines)``: the 10.9.0.0/16 static routes read from pe-prov's config
+    of minimal.zh with ``lines`` added at its end."""
+    def read(target: str, lines: str) -> list[StaticRoute]:
+        net = compiled(MINIMAL)
+        [dev] = [d for d in net.devices if d.name == "pe-prov"]
+        text = rendered(MINIMAL, target)["pe-prov"]
+        tail = TAIL[target]
+        text = text[:-len(tail)] + lines + tail if tail else text + lines
+        got = import_config(target, text, dev, "pe-prov")
+        return [r for r in got.static_routes or () if r.prefix == "10.9.0.0/16"]
+    return read
 
 
 @pytest.mark.parametrize(("target", "lines", "via"), [
@@ -143,8 +151,8 @@ def _statics(target: str, lines: str) -> list[StaticRoute]:
      ["192.0.2.1 distance 9", "192.0.2.2 distance 9"]),
     ("junos", "set routing-options static route 10.9.0.0/16 discard\n", ["discard"]),
 ])
-def test_static_route_forms(target: str, lines: str, via: list[str]) -> None:
-    got = _statics(target, lines)
+def test_static_route_forms(target: str, lines: str, via: list[str], statics) -> None:
+    got = statics(target, lines)
     assert [r.via for r in got] == via
     assert all(r.vrf is None for r in got)
 
@@ -157,9 +165,9 @@ def test_static_route_forms(target: str, lines: str, via: list[str]) -> None:
      "qualified-next-hop"),
 ])
 def test_unread_static_route_forms_are_located_errors(target: str, lines: str,
-                                                       word: str) -> None:
+                                                       word: str, statics) -> None:
     with pytest.raises(ConfigError, match=word) as err:
-        _statics(target, lines)
+        statics(target, lines)
     assert err.value.diagnostics[0].loc.line > 1
 
 
@@ -172,8 +180,8 @@ def test_unread_static_route_forms_are_located_errors(target: str, lines: str,
     ("exit-prov", "ip route 10.0.0.0 255.0.0.0 100.66.0.4\n", None),
 ])
 def test_added_routes_outside_the_modelled_tables_are_named_not_refused(
-        tmp_path: Path, device: str, line: str, verdict: str | None) -> None:
-    out = compile_into(tmp_path, "cisco-ios-xe")
+        tmp_path: Path, device: str, line: str, verdict: str | None, compile_into) -> None:
+    out = compile_into("cisco-ios-xe")
     at = _add(out, "cisco-ios-xe", device, line)
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out)])
     if verdict is None:

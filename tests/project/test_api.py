@@ -3,15 +3,14 @@ typed results and input errors raised, not printed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.paths import REPO
 
 from zongheng import api
 from zongheng.compiler.errors import InputError, PolicyError
 from zongheng.verifier.results import Outcome
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from support.paths import REPO as ROOT
+
 LAYERS = {
     "__init__": 0, "grammar": 0, "compiler": 1,
     "emitters": 2, "verifier": 2,

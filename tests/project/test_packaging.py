@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = sorted(str(p.relative_to(REPO)) for pattern in ("emitters/templates/*/*.j2",
                                                       "reports/templates/*.j2", "grammar/*.lark")
               for p in REPO.glob(pattern))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import z3
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng.cli.auditor import audit_command
 from zongheng.cli.gate import verify_command
@@ -167,7 +168,7 @@ def test_missing_manifest_fails(tmp_path: Path):
 
 # ---------------------------------------------------------------- through the commands
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +295,7 @@ def test_config_edited_after_compile_is_caught_even_when_bundled_so(tmp_path):
 def test_a_from_configs_bundle_carries_its_notes_and_reads_back_on_recompile(tmp_path):
     """The configs as found are the evidence: an edit outside the model is a note, not a
     problem; --recompile reads the bundled configs back; a later change is still caught."""
-    root = Path(__file__).resolve().parents[2]
+    root = REPO
     out, bundle = tmp_path / "out", tmp_path / "proof"
     runner = CliRunner()
     from zongheng.cli import main

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng.cli import main
 from zongheng.reports import bundle as bundle_module
 from zongheng.reports.bundle import MANIFEST, audit_bundle
 from zongheng.verifier.results import Outcome
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 FORGED = "(set-logic QF_BV)\n(assert false)\n(check-sat)\n"
 
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng.cli import exits
 from zongheng.cli.gate import verify_command
@@ -164,7 +165,7 @@ def test_text_reports_defence_in_depth_when_checked():
 
 # ---------------------------------------------------------------- through `verify`
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 
 
 def violating_policy(tmp_path: Path) -> tuple[Path, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import z3
 from click.testing import CliRunner
-from conftest import POLICIES, REPO, run_zongheng
+from support.paths import POLICIES, REPO
 
 from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_file
@@ -92,8 +92,12 @@ def parse(text: str) -> Page:
     return page
 
 
-def report(policy: Path | str, out: Path, *extra: str, env: dict[str, str] | None = None):
-    return run_zongheng("report", str(policy), "-o", str(out), *extra, env=env)
+@pytest.fixture(scope="session")
+def report(zh):
+    """``report(policy, out, *extra, env=None)``: `zongheng report` in a fresh interpreter."""
+    def run(policy: Path | str, out: Path, *extra: str, env: dict[str, str] | None = None):
+        return zh("report", str(policy), "-o", str(out), *extra, env=env)
+    return run
 
 
 def summary_rows(page: Page) -> list[tuple[str, str]]:
@@ -126,30 +130,34 @@ def assert_self_contained(text: str, page: Page) -> None:
 
 
 @pytest.fixture(scope="module")
-def heilongjiang_report(tmp_path_factory):
+def heilongjiang_report(tmp_path_factory, report):
     out = tmp_path_factory.mktemp("hlj") / "report.html"
     proc = report(HEILONGJIANG, out)
     assert proc.returncode == 0, proc.stderr.decode()
     return out.read_text(encoding="utf-8")
 
 
-def verify_json(policy: Path) -> dict:
-    """`verify --format json --defence` in a fresh interpreter, as the report's process is.
+@pytest.fixture(scope="session")
+def verify_json(zh):
+    """``verify_json(policy)``: `verify --format json --defence` in a fresh interpreter, as
+    the report's process is.
 
     z3's models (so counterexamples) depend on what the process solved before,
     so the report is compared with another fresh run, not with this process.
     """
-    proc = run_zongheng("verify", str(policy), "--format", "json", "--defence")
-    assert proc.returncode in (0, 1), proc.stderr.decode()
-    return json.loads(proc.stdout)
+    def run(policy: Path) -> dict:
+        proc = zh("verify", str(policy), "--format", "json", "--defence")
+        assert proc.returncode in (0, 1), proc.stderr.decode()
+        return json.loads(proc.stdout)
+    return run
 
 
 @pytest.fixture(scope="module")
-def heilongjiang_results():
+def heilongjiang_results(verify_json):
     return compile_file(HEILONGJIANG).network, verify_json(HEILONGJIANG)["assertions"]
 
 
-def test_minimal_report_lists_every_assertion_with_its_status(tmp_path):
+def test_minimal_report_lists_every_assertion_with_its_status(tmp_path, report):
     out = tmp_path / "sub" / "report.html"  # the parent is created, like compile's -o
     proc = report(MINIMAL, out)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -217,7 +225,7 @@ def violating_policy(tmp_path: Path, extra: str = VIOLATING) -> Path:
     return policy
 
 
-def test_violated_assertion_shows_counterexample_and_rule(tmp_path):
+def test_violated_assertion_shows_counterexample_and_rule(tmp_path, report, verify_json):
     policy = violating_policy(tmp_path)
     out = tmp_path / "report.html"
     proc = report(policy, out)
@@ -280,7 +288,7 @@ def test_unknown_is_reported_not_proven_and_exit_0(monkeypatch, tmp_path):
         assert f"<li><code>{name}</code>:" in html.unescape(body)
 
 
-def test_display_names_are_escaped(tmp_path):
+def test_display_names_are_escaped(tmp_path, report):
     evil = "<script>alert(1)</script>"
     text = MINIMAL.read_text(encoding="utf-8")
     text = text.replace('network "Minimal province"', f'network "{evil} \\"q\\" 省 &amp;"')
@@ -301,7 +309,7 @@ def test_display_names_are_escaped(tmp_path):
     assert any(n.startswith(evil) for n, _ in summary_rows(page))
 
 
-def test_two_runs_are_byte_identical(tmp_path):
+def test_two_runs_are_byte_identical(tmp_path, report):
     policy = violating_policy(tmp_path)
     first, second = tmp_path / "a.html", tmp_path / "b.html"
     assert report(policy, first, env={"PYTHONHASHSEED": "1"}).returncode == 0
@@ -310,7 +318,7 @@ def test_two_runs_are_byte_identical(tmp_path):
     assert not re.search(rb"20\d\d-\d\d-\d\d", first.read_bytes())  # no date
 
 
-def test_bad_policy_exit_2_and_nothing_written(tmp_path):
+def test_bad_policy_exit_2_and_nothing_written(tmp_path, report):
     policy = tmp_path / "bad.zh"
     policy.write_text(MINIMAL.read_text(encoding="utf-8").replace(
         "allow horizontal    -> horizontal", "allow horizontal    -> nowhere(x)"),
@@ -331,13 +339,13 @@ def test_bad_policy_exit_2_and_nothing_written(tmp_path):
     assert missing.returncode == 2 and not (tmp_path / "x.html").exists()
 
 
-def test_output_that_is_a_directory_is_bad_input(tmp_path):
+def test_output_that_is_a_directory_is_bad_input(tmp_path, report):
     proc = report(MINIMAL, tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr.decode()
 
 
-def test_unwritable_output_is_bad_input(tmp_path):
+def test_unwritable_output_is_bad_input(tmp_path, report):
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
     proc = report(MINIMAL, blocker / "report.html")  # its parent is a file
@@ -384,10 +392,11 @@ def test_template_is_package_data():
     assert os.path.isfile(audit_report.TEMPLATE_DIR / audit_report.TEMPLATE)
 
 
-def test_a_report_on_configs_says_so_lists_what_they_left_out_and_shows_a_leak(tmp_path):
+def test_a_report_on_configs_says_so_lists_what_they_left_out_and_shows_a_leak(tmp_path, zh,
+                                                                               report):
     """--from-configs: the subject is the configs as read back, not the compile."""
     out = tmp_path / "cfg"
-    r = run_zongheng("compile", str(MINIMAL), "-o", str(out), "--target", "cisco-ios-xe")
+    r = zh("compile", str(MINIMAL), "-o", str(out), "--target", "cisco-ios-xe")
     assert r.returncode == 0, r.stderr
     cfg = out / "pe-north" / "cisco-ios-xe.cfg"
     text = cfg.read_text(encoding="utf-8")

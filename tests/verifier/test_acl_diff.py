@@ -6,9 +6,8 @@ import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from model_builders import ADDRESSES, OUTSIDE, acl_lines
-from simulator import Pkt, first_match, ip
-from test_verifier_oracle import SHAPES
+from support.simulator import Pkt, first_match, ip
+from support.strategies import ADDRESSES, OUTSIDE, SHAPES, acl_lines
 
 from zongheng.compiler.model import Acl
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences

@@ -1,6 +1,6 @@
 """`zongheng diff`: what a change opens and closes, checked against the plain-Python simulator.
 
-Every example packet the diff reports is replayed with tests/simulator.py on both
+Every example packet the diff reports is replayed with tests/support/simulator.py on both
 compiled networks: it must be delivered in its destination class on the side that
 delivers and nowhere in that class on the other.
 """
@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 import z3
 from click.testing import CliRunner
+from support.paths import REPO
+from support.simulator import Pkt, Simulator, inside, ip
 
-from tests.simulator import Pkt, Simulator, inside, ip
 from zongheng.cli import main
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_file
 from zongheng.verifier import diff as diff_mod
 
-MINIMAL = Path(__file__).resolve().parents[2] / "policies" / "minimal.zh"
+MINIMAL = REPO / "policies" / "minimal.zh"
 TEXT = MINIMAL.read_text(encoding="utf-8")
 INTERNET_WEB = "allow internet      -> host(portal) service web"
 H_TO_V = "allow horizontal(D) -> vertical(D)  service web, ping"

@@ -6,6 +6,7 @@ import netaddr
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.paths import DATA
 
 from zongheng.cli.gate import lint_command
 from zongheng.compiler import ast
@@ -257,36 +258,7 @@ def test_output_is_deterministic():
 
 # ---------------------------------------------------------------- real policies, the command
 
-POLICY_HEAD = """\
-network "Lint test" {
-    levels province > city
-    horizontal 59.64.0.0/16
-    exit prov nat 202.97.10.0/29
-}
-region prov "Province" province {
-    region north "North city" city
-    region south "South city" city
-}
-service web   = tcp/80, tcp/443
-service http  = tcp/80
-service https = tcp/443
-service spare = udp/9999
-platform {
-    horizontal 59.64.0.0/24 site /28
-}
-department tax "Tax bureau" {
-    vertical   10.0.0.0/16   site /24
-    horizontal 59.64.16.0/24 site /28
-    sites all
-}
-department audit "Audit office" {
-    vertical   10.0.0.0/16   site /24
-    horizontal 59.64.32.0/24 site /28
-    sites prov, north
-}
-host portal 59.64.0.10 at prov of platform
-host idle 59.64.0.11 at prov of platform
-"""  # 28 lines
+POLICY_HEAD = (DATA / "lint-policy-head.zh").read_text(encoding="utf-8")  # 28 lines
 
 POLICY_RULES = """\
 policy {

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_lint import POLICY_HEAD
+from support.paths import DATA
 
 import zongheng
 from zongheng.cli.gate import lint_command
@@ -16,7 +16,9 @@ from zongheng.reports.lint_formats import render_lint_json, render_lint_sarif
 from zongheng.reports.verdicts import SARIF_SCHEMA
 from zongheng.verifier.lint import KINDS
 
-# POLICY_HEAD declares service 'spare' (line 13) and host 'idle' (line 28), both unused.
+# tests/data/lint-policy-head.zh declares service 'spare' (line 13) and host 'idle'
+# (line 28), both unused.
+POLICY_HEAD = (DATA / "lint-policy-head.zh").read_text(encoding="utf-8")
 RULES = """\
 policy {
     allow horizontal(tax) -> host(portal) service https

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng.cli.gate import query_command
 
-MINIMAL = str(Path(__file__).resolve().parents[2] / "policies" / "minimal.zh")
+MINIMAL = str(REPO / "policies" / "minimal.zh")
 
 
 def query(*args: str):

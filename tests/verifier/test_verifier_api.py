@@ -6,8 +6,7 @@ import ipaddress
 import random
 
 import z3
-from model_builders import fixture
-from simulator import TCP, Pkt, Simulator, ip
+from support.simulator import TCP, Pkt, Simulator, ip
 
 from zongheng.compiler.model import PortRange, Service
 from zongheng.verifier.forwarding import merge_prefixes
@@ -23,8 +22,8 @@ def pairs(net, *names):
     return tuple((n, net.endpoint_class(n).prefixes) for n in names)
 
 
-def test_query_published_portal_all_delivered():
-    net = fixture()
+def test_query_published_portal_all_delivered(verifier_network):
+    net = verifier_network
     portal = (("platform@prov", ("59.64.0.10/32",)),)
     q = query(net, pairs(net, "internet"), portal, WEB)
     assert q.verdict == "all"
@@ -35,8 +34,8 @@ def test_query_published_portal_all_delivered():
     assert q.dropped is None
 
 
-def test_query_blocked_service_says_where():
-    net = fixture()
+def test_query_blocked_service_says_where(verifier_network):
+    net = verifier_network
     q = query(net, pairs(net, "horizontal(tax)@north"), pairs(net, "vertical(tax)@south"),
               (Service("tcp", PortRange(22, 22)),))
     assert q.verdict == "none"
@@ -48,8 +47,8 @@ def test_query_blocked_service_says_where():
     assert not end.delivered and end.reason == "acl"
 
 
-def test_query_some_when_only_part_is_allowed():
-    net = fixture()
+def test_query_some_when_only_part_is_allowed(verifier_network):
+    net = verifier_network
     q = query(net, pairs(net, "horizontal(tax)@north"), pairs(net, "vertical(tax)@south"),
               (Service("tcp", PortRange(79, 81)),))
     assert q.verdict == "some"
@@ -57,8 +56,8 @@ def test_query_some_when_only_part_is_allowed():
     assert q.dropped.dport in (79, 81)
 
 
-def test_smt2_obligations_are_self_contained_and_agree():
-    results = verify_network(fixture())
+def test_smt2_obligations_are_self_contained_and_agree(verifier_network):
+    results = verify_network(verifier_network)
     obligations = [o for r in results for o in r.obligations]
     assert obligations
     for o in obligations[:12]:
@@ -69,18 +68,18 @@ def test_smt2_obligations_are_self_contained_and_agree():
         assert (s.check() == z3.unsat) == (o.status == PROVEN)
 
 
-def test_results_are_deterministic_json():
-    a = to_dict(verify_network(fixture(), with_smt2=False))
-    b = to_dict(verify_network(fixture(), with_smt2=False))
+def test_results_are_deterministic_json(verifier_network):
+    a = to_dict(verify_network(verifier_network, with_smt2=False))
+    b = to_dict(verify_network(verifier_network, with_smt2=False))
     for x in a + b:
         for o in x["obligations"]:
             o["seconds"] = 0
     assert a == b
-    assert summary(verify_network(fixture(), with_smt2=False))["violated"] == 0
+    assert summary(verify_network(verifier_network, with_smt2=False))["violated"] == 0
 
 
-def test_defence_reported_for_isolation_assertions_only():
-    results = verify_network(fixture(), with_smt2=False, defence=True)
+def test_defence_reported_for_isolation_assertions_only(verifier_network):
+    results = verify_network(verifier_network, with_smt2=False, defence=True)
     by = {r.name: r for r in results}
     assert by["air-gap"].defence == {"routing_only": PROVEN, "acl_only": PROVEN}
     assert by["tax browses"].defence is None

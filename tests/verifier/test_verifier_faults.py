@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from model_builders import acl, fixture, replace_acl, replace_device, replace_vrf, vrf
-from simulator import ICMP, TCP, UDP, Pkt, Simulator, ip
+from support.netedit import acl, replace_acl, replace_device, replace_vrf, vrf
+from support.simulator import ICMP, TCP, UDP, Pkt, Simulator, ip
 
 from zongheng.compiler.model import (
     AclLine,
@@ -53,8 +53,8 @@ def replay(network: Network, cx: Counterexample, no_acl: bool = False):
     return end
 
 
-def test_fixture_is_clean():
-    results = verify_network(fixture(), with_smt2=False)
+def test_fixture_is_clean(verifier_network):
+    results = verify_network(verifier_network, with_smt2=False)
     assert {r.name: r.status for r in results} == {r.name: PROVEN for r in results}
 
 
@@ -75,8 +75,8 @@ def leak_tax_into_h_audit(net):
     return replace_vrf(net, "pe-north", "H-audit", rt_import=imports)
 
 
-def test_route_target_import_leak_breaks_vertical_guard():
-    net = fixture()
+def test_route_target_import_leak_breaks_vertical_guard(verifier_network):
+    net = verifier_network
     added = vrf(net, "pe-north", "H-audit")
     only_added = replace_vrf(net, "pe-north", "H-audit", rt_import=(
         *added.rt_import, *vrf(net, "pe-south", "V-tax").rt_export))
@@ -95,8 +95,8 @@ def test_route_target_import_leak_breaks_vertical_guard():
     assert status(results, "vertical-isolation").status == PROVEN
 
 
-def test_swapped_acl_lines_break_the_ping_exception():
-    net = fixture()
+def test_swapped_acl_lines_break_the_ping_exception(verifier_network):
+    net = verifier_network
     lines = list(acl(net, "pe-north", "zh-v-audit-in").lines)
     i = next(k for k, ln in enumerate(lines) if ln.action == "deny")
     j = next(k for k in range(i + 1, len(lines))
@@ -117,8 +117,8 @@ def test_swapped_acl_lines_break_the_ping_exception():
     assert status(results, "vertical-isolation").status == PROVEN
 
 
-def test_exit_without_nat_breaks_exit_only():
-    net = fixture()
+def test_exit_without_nat_breaks_exit_only(verifier_network):
+    net = verifier_network
     exit_dev = net.device("exit-prov")
     bad = replace_device(net, "exit-prov",
                          nat=tuple(r for r in exit_dev.nat if r.kind != "source"))
@@ -147,9 +147,9 @@ def _vertical_to_internet(net: Network) -> AssertionSpec:
     return AssertionSpec("exit-only", True, (st,), "builtin")
 
 
-def test_default_route_in_vertical_vrf_is_a_routing_leak():
+def test_default_route_in_vertical_vrf_is_a_routing_leak(verifier_network):
     """ACLs still stop it (proven), but the routing layer alone no longer does."""
-    net = fixture()
+    net = verifier_network
     spec = _vertical_to_internet(net)
     assert defence_status(net, spec, 30_000)["routing_only"] == PROVEN
     bad = _default_route(net, "pe-north", "V-tax")
@@ -163,8 +163,8 @@ def test_default_route_in_vertical_vrf_is_a_routing_leak():
     replay(bad, r.counterexample, no_acl=True)
 
 
-def test_default_route_in_vertical_vrf_with_loose_acls_fails_exit_only():
-    net = fixture()
+def test_default_route_in_vertical_vrf_with_loose_acls_fails_exit_only(verifier_network):
+    net = verifier_network
     bad = _default_route(net, "pe-north", "V-tax")
     loose = AclLine(5, "permit", "ip", (), (), rule="loose.zh:1")
     bad = replace_acl(bad, "pe-north", "zh-v-tax-in", (loose,))
@@ -179,9 +179,9 @@ def test_default_route_in_vertical_vrf_with_loose_acls_fails_exit_only():
     replay(bad, cx)
 
 
-def test_gateway_bypass_breaks_private_assertion():
+def test_gateway_bypass_breaks_private_assertion(verifier_network):
     """The private net also hangs directly off pe-prov's platform VRF, skipping the gateway."""
-    net = fixture()
+    net = verifier_network
     pe = net.device("pe-prov")
     bypass = Interface("eth3.300", "H-platform", "59.64.0.14/28",
                        attached_class="private(socialsec)")
@@ -206,9 +206,9 @@ def test_gateway_bypass_breaks_private_assertion():
 
 
 @pytest.mark.parametrize("name", ["tax browses", "portal published", "tax reaches social security"])
-def test_allow_fails_when_the_path_is_cut(name):
+def test_allow_fails_when_the_path_is_cut(name, verifier_network):
     """Remove every ACL line: each allow assertion must fail with a dropped packet."""
-    net = fixture()
+    net = verifier_network
     for d in net.devices:
         for a in d.acls:
             net = replace_acl(net, d.name, a.name, ())
@@ -220,9 +220,9 @@ def test_allow_fails_when_the_path_is_cut(name):
     replay(net, cx)
 
 
-def test_a_waiver_excuses_exactly_the_flows_it_names():
+def test_a_waiver_excuses_exactly_the_flows_it_names(verifier_network):
     """The RT leak above opens web and ping; waiving web alone still leaves ping."""
-    net = fixture()
+    net = verifier_network
     bad = leak_tax_into_h_audit(net)
     guard = next(a for a in bad.assertions if a.name == "vertical-guard")
     src = tuple((c.name, c.prefixes) for c in bad.classes if c.name.startswith("horizontal(audit)"))
@@ -247,10 +247,10 @@ def test_a_waiver_excuses_exactly_the_flows_it_names():
     assert verify_network(waived((Service("ip"),)), with_smt2=False)[0].status == VIOLATED
 
 
-def test_missing_reply_lines_break_allow():
+def test_missing_reply_lines_break_allow(verifier_network):
     """A stateless attachment ACL without its reply lines: the request arrives, the answer
     never leaves. The allow assertion fails on the reply, and says where."""
-    net = fixture()
+    net = verifier_network
     a = acl(net, "pe-prov", "zh-platform-in")
     assert any(ln.reply for ln in a.lines)
     bad = replace_acl(net, "pe-prov", "zh-platform-in",

@@ -1,6 +1,6 @@
 """The z3 verdicts equal brute force: every packet of a tiny model through the simulator.
 
-Random models (tests/model_builders.random_networks) keep every prefix inside a
+Random models (tests/support/strategies.random_networks) keep every prefix inside a
 4-address universe and every port boundary at 1 or 2, so enumerating the
 representative packets below covers the whole packet space. The statement
 semantics are re-implemented here from verifier/obligations.py's docstring.
@@ -9,37 +9,16 @@ semantics are re-implemented here from verifier/obligations.py's docstring.
 from __future__ import annotations
 
 import functools
-import itertools
 
 from hypothesis import HealthCheck, given, settings
-from model_builders import ADDRESSES, OUTSIDE, random_networks
-from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip
+from support.simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip
+from support.strategies import ADDRESSES, OUTSIDE, SHAPES, random_networks
 
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.obligations import defence_status, solve, verify_network
 from zongheng.verifier.results import PROVEN, VIOLATED
 
-PORTS = (1, 2, 1024)  # ranges in random models end at 1, 2 or 65535
 DSTS = tuple(ip(a) for a in (*ADDRESSES, OUTSIDE))
-
-
-def shapes():
-    """(proto, sport, dport, syn, ack, rst, icmp, new) representatives of every class."""
-    out = []
-    for sp, dp in itertools.product(PORTS, PORTS):
-        out.append((TCP, sp, dp, True, False, False, 0, True))
-        out.append((TCP, sp, dp, False, True, False, 0, False))
-        out.append((TCP, sp, dp, False, False, True, 0, False))
-        out.append((UDP, sp, dp, False, False, False, 0, True))
-        out.append((UDP, sp, dp, False, False, False, 0, False))
-    for t in (0, 3, 8, 13):
-        out.append((ICMP, 0, 0, False, False, False, t, t not in (0, 3)))
-    out.append((47, 0, 0, False, False, False, 0, True))
-    out.append((47, 0, 0, False, False, False, 0, False))
-    return out
-
-
-SHAPES = shapes()
 
 
 def pmap(pairs) -> dict[str, tuple[str, ...]]:

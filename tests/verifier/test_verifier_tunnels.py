@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from model_builders import FIXTURE_POLICY
-from simulator import TCP, Pkt, Simulator, ip
+from support.paths import DATA
+from support.simulator import TCP, Pkt, Simulator, ip
 
 from zongheng.compiler.pipeline import compile_text
 from zongheng.verifier.obligations import verify_network
 from zongheng.verifier.results import PROVEN
 
-CROSS_SITE = FIXTURE_POLICY + """
+FIXTURE_FILE = DATA / "verifier-fixture.zh"  # the verifier_network fixture's policy
+CROSS_SITE = FIXTURE_FILE.read_text(encoding="utf-8") + """
 assert "tax vertical sites reach each other" {
     allow vertical(tax) at north -> vertical(tax) at south service web
 }

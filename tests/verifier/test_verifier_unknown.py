@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import z3
 from click.testing import CliRunner
+from support.paths import REPO
 
 from zongheng.cli import main
 from zongheng.compiler.pipeline import compile_policy
 from zongheng.verifier import obligations as check
 from zongheng.verifier.obligations import verify_network
 
-MINIMAL = str(Path(__file__).resolve().parents[2] / "policies" / "minimal.zh")
+MINIMAL = str(REPO / "policies" / "minimal.zh")
 
 
 class _NoAnswer:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from pathlib import Path
 
 import pytest
-from model_builders import fixture
-from simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip, pool_addresses
+from support.paths import REPO
+from support.simulator import ICMP, TCP, UDP, Pkt, Simulator, inside, ip, pool_addresses
 
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy
@@ -62,11 +61,11 @@ def _translated_openers(net: Network, sim: Simulator):
 
 
 @pytest.mark.parametrize("policy", ["fixture", "heilongjiang.zh"])  # minimal.zh: no browsing
-def test_the_unnatted_reply_has_a_twin_the_model_delivers(policy: str):
+def test_the_unnatted_reply_has_a_twin_the_model_delivers(policy: str, verifier_network):
     """R's twin enters at R's exit, passes its stateful outside ACL (its opener passed
     the inside one) and is delivered back to the opener's class at the opener's address,
     the journey of the real un-NATed reply."""
-    net = _network(policy)
+    net = _network(policy, verifier_network)
     sim = Simulator(net)
     seen = 0
     for cls, p, e in _translated_openers(net, sim):
@@ -85,10 +84,10 @@ def test_the_unnatted_reply_has_a_twin_the_model_delivers(policy: str):
     assert seen >= 3  # web, DNS and ping of at least one department browse the Internet
 
 
-def _network(policy: str) -> Network:
+def _network(policy: str, verifier_network: Network) -> Network:
     if policy == "fixture":
-        return fixture()
-    return compile_policy(Path(__file__).resolve().parents[2] / "policies" / policy)
+        return verifier_network
+    return compile_policy(REPO / "policies" / policy)
 
 
 def _assumptions(net: Network) -> None:
@@ -117,5 +116,5 @@ def _range_cidrs(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_compiled_exits_meet_the_assumptions(policy: str):
-    _assumptions(_network(policy))
+def test_compiled_exits_meet_the_assumptions(policy: str, verifier_network):
+    _assumptions(_network(policy, verifier_network))

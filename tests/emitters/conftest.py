@@ -1,4 +1,4 @@
-"""A small hand-built Network for the Linux/VPN emitter tests.
+"""Fixtures of the emitter tests: ``small_network``, a small hand-built Network.
 
 Two regions (hlj above hrb), departments tax and audit whose vertical nets
 overlap (both 10.0.0.0/24 at hlj), the platform, one exit with a NAT pool
@@ -8,6 +8,8 @@ replaces every display name/description, for the injection test.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from zongheng.compiler.model import (
     Acl,
@@ -135,7 +137,7 @@ def _pe(region: str, idx: int, display: str) -> Device:
                   interfaces=tuple(interfaces), acls=acls, description=display)
 
 
-def small_network(display: str = "测试 display") -> Network:
+def build_small_network(display: str = "测试 display") -> Network:
     """The fixture network; every display name and description is ``display``."""
     pe_hlj = _pe("hlj", 0, display)
     pe_hrb = _pe("hrb", 1, display)
@@ -256,3 +258,9 @@ def small_network(display: str = "测试 display") -> Network:
         ),
         rules=(),
     )
+
+
+@pytest.fixture(scope="session")
+def small_network():
+    """The builder: ``small_network()`` or ``small_network(display="...")`` -> Network."""
+    return build_small_network

@@ -1,21 +1,27 @@
-"""Shared by the importer tests: compiled shipped policies and their emitted configs."""
+"""Shipped policies compiled and rendered once per test run: a cache of pure functions.
+
+The fixtures ``compiled``, ``rendered`` and ``render_all`` (tests/conftest.py) hand
+these to tests; module-level helpers of a test file (``network(policy)`` in the
+importer tests) and fresh interpreters started by a test call them directly,
+which is why they are a module and not only fixtures.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
+from support.paths import REPO
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_text
 from zongheng.emitters import REGISTRY
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @cache
 def compiled_network(policy: str) -> Network:
-    """The compiled model of a policy file of the repository (``policies/minimal.zh``)."""
-    return compile_text(policy, (ROOT / policy).read_bytes()).network
+    """The compiled model of a policy file, by its repository-relative name
+    (``policies/minimal.zh``), which is the name recorded in the model as the CLI
+    run from the root records it."""
+    return compile_text(policy, (REPO / policy).read_bytes()).network
 
 
 def render_all(network: Network, target: str) -> dict[str, str]:
@@ -39,16 +45,3 @@ def rendered_configs(policy: str, target: str) -> dict[str, str]:
 # the file each router dialect's config is written to under DIR/<device>/
 CONFIG_FILE = {"cisco-ios-xe": "cisco-ios-xe.cfg", "huawei-vrp": "huawei-vrp.cfg",
                "junos": "junos.set"}
-
-
-def compile_into(tmp_path: Path, targets: str, policy: str = "policies/minimal.zh") -> Path:
-    """``zongheng compile POLICY -o TMP/out --target TARGETS``; the output directory."""
-    from click.testing import CliRunner
-
-    from zongheng.cli import main
-
-    out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", str(ROOT / policy), "-o", str(out),
-                                  "--target", targets], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return out

@@ -1,19 +1,18 @@
-"""Networks for the verifier tests: a compiled fixture policy and random small models.
+"""Hypothesis strategies of tiny hand-built models whose whole packet space the
+simulator can enumerate: ``random_networks()`` and ``acl_lines()``.
 
-``fixture()`` compiles FIXTURE_POLICY (every feature the verifier encodes: two
-departments sharing a vertical range, platform, exit with source and static
-NAT, a private net behind a gateway, an inner net) for the planted-fault
-tests. ``random_networks()`` is a hypothesis strategy of tiny hand-built
-models whose whole packet space the simulator can enumerate.
+A module, not fixtures: hypothesis draws from strategies at ``@given`` time,
+and the tiny universe (ADDRESSES, OUTSIDE, PREFIXES) is what the oracle tests
+enumerate packets over, at import time.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
+import itertools
 
 from hypothesis import strategies as st
 
+from support.simulator import ICMP, TCP, UDP
 from zongheng.compiler.model import (
     Acl,
     AclLine,
@@ -33,120 +32,6 @@ from zongheng.compiler.model import (
     Vrf,
     Waiver,
 )
-
-FIXTURE_POLICY = """\
-network "Verifier fixture" {
-    levels province > city
-    horizontal 59.64.0.0/16
-    exit prov nat 202.97.10.0/29
-}
-
-region prov "Province" province {
-    region north "North" city
-    region south "South" city
-}
-
-service web  = tcp/80, tcp/443
-service dns  = udp/53
-service ping = icmp
-
-platform {
-    horizontal 59.64.0.0/24 site /28
-}
-
-department tax {
-    vertical   10.0.0.0/16   site /24
-    horizontal 59.64.16.0/24 site /28
-    sites all
-}
-
-department audit {
-    vertical   10.0.0.0/16   site /24
-    horizontal 59.64.32.0/24 site /28
-    sites prov, north
-}
-
-host portal 59.64.0.10 at prov of platform
-
-private socialsec {
-    address 192.168.0.0/16
-    gateway 59.64.0.12 at prov
-}
-
-inner {
-    address 172.20.0.0/16 site /24
-    sites prov, north
-}
-
-policy {
-    deny  vertical(audit) at north -> horizontal(audit) service ping
-    allow vertical(D)   -> vertical(D)
-    allow vertical(D)   -> horizontal(D)
-    allow horizontal(D) -> vertical(D)  service web, ping
-    allow horizontal    -> horizontal
-    allow horizontal(tax) -> internet   service web, dns
-    allow internet      -> host(portal) service web
-    allow horizontal(tax) <-> private(socialsec) service web
-}
-
-assert "north audit pings stay out" {
-    deny vertical(audit) at north -> horizontal(audit) service ping
-}
-assert "private net only talks to tax" {
-    deny private(socialsec) -> horizontal(audit)
-    deny horizontal(audit) -> private(socialsec)
-}
-assert "tax browses" {
-    allow horizontal(tax) -> internet service web
-}
-assert "portal published" {
-    allow internet -> host(portal) service web
-}
-assert "tax reaches social security" {
-    allow horizontal(tax) -> private(socialsec) service web
-}
-"""
-
-
-@functools.cache
-def fixture() -> Network:
-    from zongheng.compiler.pipeline import compile_text
-
-    return compile_text("fixture.zh", FIXTURE_POLICY).network
-
-
-# ---------------------------------------------------------------- editing helpers
-
-def replace_device(network: Network, name: str, **changes) -> Network:
-    devs = tuple(dataclasses.replace(d, **changes) if d.name == name else d
-                 for d in network.devices)
-    return dataclasses.replace(network, devices=devs)
-
-
-def replace_vrf(network: Network, device: str, vrf: str, **changes) -> Network:
-    d = network.device(device)
-    vrfs = tuple(dataclasses.replace(v, **changes) if v.name == vrf else v for v in d.vrfs)
-    return replace_device(network, device, vrfs=vrfs)
-
-
-def replace_acl(network: Network, device: str, acl: str, lines: tuple[AclLine, ...]) -> Network:
-    d = network.device(device)
-    acls = tuple(dataclasses.replace(a, lines=lines) if a.name == acl else a for a in d.acls)
-    return replace_device(network, device, acls=acls)
-
-
-def vrf(network: Network, device: str, name: str) -> Vrf:
-    return next(v for v in network.device(device).vrfs if v.name == name)
-
-
-def acl(network: Network, device: str, name: str) -> Acl:
-    return next(a for a in network.device(device).acls if a.name == name)
-
-
-def only_assertion(network: Network, name: str) -> Network:
-    return dataclasses.replace(network, assertions=tuple(
-        a for a in network.assertions if a.name == name))
-
 
 # ---------------------------------------------------------------- random small models
 # Every address lives in UNIVERSE (4 addresses); everything outside it behaves
@@ -330,3 +215,25 @@ def random_networks(draw) -> Network:
     return Network("rand", "rand", 65000, "r.zh", "", ("l",), (), (), tuple(classes), (), (),
                    (pes["pe-a"], pes["pe-b"], exit_dev, gw), links, tunnels, (), specs,
                    tuple(rt_tables))
+
+
+# ---------------------------------------------------------------- packets of the tiny universe
+
+PORTS = (1, 2, 1024)  # ranges in random models end at 1, 2 or 65535
+def shapes():
+    """(proto, sport, dport, syn, ack, rst, icmp, new) representatives of every class."""
+    out = []
+    for sp, dp in itertools.product(PORTS, PORTS):
+        out.append((TCP, sp, dp, True, False, False, 0, True))
+        out.append((TCP, sp, dp, False, True, False, 0, False))
+        out.append((TCP, sp, dp, False, False, True, 0, False))
+        out.append((UDP, sp, dp, False, False, False, 0, True))
+        out.append((UDP, sp, dp, False, False, False, 0, False))
+    for t in (0, 3, 8, 13):
+        out.append((ICMP, 0, 0, False, False, False, t, t not in (0, 3)))
+    out.append((47, 0, 0, False, False, False, 0, True))
+    out.append((47, 0, 0, False, False, False, 0, False))
+    return out
+
+
+SHAPES = shapes()

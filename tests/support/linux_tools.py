@@ -3,6 +3,10 @@
 Each validator raises ``AssertionError`` with the tool's output when the
 tool rejects the file, and returns what the tool reports back (routes,
 loaded connections, peers) so tests can compare it with the model.
+
+A library, not fixtures: a test calls a validator on the files it has just
+written, several times with different files; whether the tools are there is
+the ``need`` fixture's business (tests/conftest.py).
 """
 
 from __future__ import annotations

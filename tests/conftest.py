@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from support import compiled as _compiled
-from support.paths import REPO
+from support.paths import GOLDEN, REPO
 
 from zongheng.compiler.model import (
     Acl,
@@ -36,6 +36,17 @@ from zongheng.compiler.model import (
     Vrf,
 )
 from zongheng.emulation.lab import missing
+
+# ---------------------------------------------------------------- options
+
+UPDATE_GOLDEN_ENV = "ZONGHENG_UPDATE_GOLDEN"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/ from what the code renders now (or "
+                          f"{UPDATE_GOLDEN_ENV}=1); review the diff before committing")
+
 
 # ---------------------------------------------------------------- the command line
 
@@ -262,3 +273,65 @@ def build_hand_network(display: str | None = None) -> Network:
 def hand_network():
     """The builder: ``hand_network()`` or ``hand_network(display="...")`` -> Network."""
     return build_hand_network
+
+
+# ---------------------------------------------------------------- golden files
+
+
+class Golden:
+    """Byte-for-byte comparison with files under tests/golden/, or their rewriting.
+
+    ``golden(rel, data)`` compares one file; ``golden.tree(rel, files, pattern)`` a whole
+    folder: the same names (those matching ``pattern``, ``**/*`` for every file below it)
+    and the same bytes. When updating (``--update-golden`` or ZONGHENG_UPDATE_GOLDEN=1) the
+    files are written, and a folder's files no longer rendered are removed.
+    """
+
+    def __init__(self, root: Path, update: bool) -> None:
+        self.root, self.update = root, update
+
+    @staticmethod
+    def _bytes(data: bytes | str) -> bytes:
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+    def _hint(self) -> str:
+        return f"(--update-golden or {UPDATE_GOLDEN_ENV}=1 to regenerate, then review the diff)"
+
+    def __call__(self, rel: str, data: bytes | str) -> None:
+        path, want = self.root / rel, self._bytes(data)
+        if self.update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_bytes() != want:
+                path.write_bytes(want)
+        assert path.is_file(), f"tests/golden/{rel} is missing {self._hint()}"
+        assert path.read_bytes() == want, f"tests/golden/{rel} differs {self._hint()}"
+
+    def tree(self, rel: str, files: dict[str, bytes | str], pattern: str = "**/*") -> None:
+        folder = self.root / rel
+
+        def present() -> set[str]:
+            return {str(p.relative_to(folder)) for p in folder.glob(pattern) if p.is_file()}
+
+        if self.update and folder.exists():
+            for name in present() - set(files):
+                (folder / name).unlink()
+            for d in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+                if not any(d.iterdir()):
+                    d.rmdir()
+        if self.update:
+            for name, data in files.items():
+                self(f"{rel}/{name}", data)
+        have = present() if folder.exists() else set()
+        assert have == set(files), (
+            f"tests/golden/{rel}: missing {sorted(set(files) - have)}, "
+            f"extra {sorted(have - set(files))} {self._hint()}")
+        for name, data in sorted(files.items()):
+            self(f"{rel}/{name}", data)
+
+
+@pytest.fixture(scope="session")
+def golden(pytestconfig: pytest.Config) -> Golden:
+    """Compare rendered output with tests/golden/ (see :class:`Golden`)."""
+    update = (pytestconfig.getoption("--update-golden")
+              or os.environ.get(UPDATE_GOLDEN_ENV) == "1")
+    return Golden(GOLDEN, update)

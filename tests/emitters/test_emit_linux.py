@@ -10,7 +10,7 @@ the tools report back is compared with the model.
 Golden files: ``tests/golden/<target>/<policy>/<device>/<file>``. A test
 fails on any difference; after a deliberate change, regenerate them with
 
-    ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/emitters/test_emit_linux.py -k golden
+    python -m pytest tests/emitters/test_emit_linux.py -k golden --update-golden
 
 and review the diff before committing.
 """
@@ -39,7 +39,7 @@ from support.linux_tools import (
     swanctl_load,
     wg_apply,
 )
-from support.paths import GOLDEN, REPO
+from support.paths import REPO
 
 from zongheng.compiler.model import Network
 from zongheng.compiler.pipeline import compile_policy, compile_text
@@ -59,7 +59,6 @@ from zongheng.emitters.strongswan import ESP_PROPOSAL, IKE_PROPOSAL, conn_name
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
 
-GOLDEN = GOLDEN
 TARGETS = ["iproute2", "nftables", "strongswan", "wireguard"]
 GOLDEN_POLICIES = ["heilongjiang", "minimal"]
 
@@ -588,7 +587,7 @@ def test_wireguard_files_hold_no_key(tree) -> None:
 # ---------------------------------------------------------------- golden files
 
 @pytest.mark.parametrize("stem", GOLDEN_POLICIES)
-def test_golden_files(stem: str, tree) -> None:
+def test_golden_files(stem: str, tree, golden) -> None:
     rendered = {rel: data for rel, data in tree(stem).items()
                 if rel not in ("model.json", "manifest.json")}
     by_target: dict[str, dict[str, bytes]] = {}
@@ -596,25 +595,8 @@ def test_golden_files(stem: str, tree) -> None:
         fname = rel.split("/", 1)[1]
         target = "wireguard" if fname.startswith("wireguard/") else fname.split(".")[0]
         by_target.setdefault(target, {})[rel] = data
-    if os.environ.get("ZONGHENG_UPDATE_GOLDEN") == "1":
-        for target in TARGETS:
-            root = GOLDEN / target / stem
-            if root.exists():
-                for old in sorted(root.rglob("*"), reverse=True):
-                    old.unlink() if old.is_file() else old.rmdir()
-            for rel, data in by_target.get(target, {}).items():
-                (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                (root / rel).write_bytes(data)
     for target in TARGETS:
-        root = GOLDEN / target / stem
-        want = {str(p.relative_to(root)): p.read_bytes()
-                for p in sorted(root.rglob("*")) if p.is_file()} if root.exists() else {}
-        got = by_target.get(target, {})
-        assert sorted(got) == sorted(want), f"{target}/{stem}: files differ from golden"
-        for rel in got:
-            assert got[rel] == want[rel], (
-                f"{target}/{stem}/{rel} differs from golden "
-                "(ZONGHENG_UPDATE_GOLDEN=1 to regenerate)")
+        golden.tree(f"{target}/{stem}", by_target.get(target, {}))
 
 
 # ---------------------------------------------------------------- injection

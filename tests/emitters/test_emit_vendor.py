@@ -7,7 +7,7 @@ fails the test. The checkers run over a hand-made network (always) and the
 golden files of policies/heilongjiang.zh (once the compiler pipeline exists).
 
 Update golden files with
-``ZONGHENG_UPDATE_GOLDEN=1 python -m pytest tests/emitters/test_emit_vendor.py``.
+``python -m pytest tests/emitters/test_emit_vendor.py -k golden --update-golden``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import replace
 
 import pytest
 from support.compiled import render_all
-from support.paths import GOLDEN
 from support.paths import REPO as ROOT
 
 from zongheng.compiler.model import (
@@ -33,7 +32,6 @@ from zongheng.compiler.model import (
 from zongheng.emitters import REGISTRY
 
 TARGETS = ("cisco-ios-xe", "huawei-vrp", "junos")
-GOLDEN = GOLDEN
 
 # ---------------------------------------------------------------- strict line checkers
 #
@@ -982,25 +980,15 @@ GOLDEN_POLICY = "policies/heilongjiang.zh"
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_golden_configs(target: str) -> None:
+def test_golden_configs(target: str, golden) -> None:
     """Byte-for-byte against tests/golden/<target>/<device>.<ext> (heilongjiang.zh)."""
     network = compiled(GOLDEN_POLICY)
     emitter = REGISTRY[target](network)
     out = render_all(network, target)
-    folder = GOLDEN / target
-    expected_files = {f"{d}.{emitter.extension}": text for d, text in out.items()}
-    if os.environ.get("ZONGHENG_UPDATE_GOLDEN") == "1":
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob(f"*.{emitter.extension}"):
-            if old.name not in expected_files:
-                old.unlink()
-        for name, text in expected_files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-    present = {p.name for p in folder.glob(f"*.{emitter.extension}")} if folder.exists() else set()
-    assert present == set(expected_files), "golden files missing or extra; update them"
-    for name, text in expected_files.items():
-        assert (folder / name).read_text(encoding="utf-8") == text, f"{target}/{name} differs"
+    for text in out.values():
         assert check(target, text) == []
+    golden.tree(target, {f"{d}.{emitter.extension}": text for d, text in out.items()},
+                pattern=f"*.{emitter.extension}")
 
 
 def test_vendor_error_is_clear_for_unmappable_interfaces(hand_network) -> None:

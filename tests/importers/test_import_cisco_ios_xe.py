@@ -267,26 +267,10 @@ def ln(seq, action, proto, src=(), dst=(), sport=None, dport=None, icmp=None, es
                    icmp, est)
 
 
-HAND = """\
-hostname r1
-object-group network SERVERS
- description web servers
- host 192.0.2.10
- range 192.0.2.16 192.0.2.31
-object-group network ALL
- group-object SERVERS
- 198.51.100.0 255.255.255.0
-access-list 101 remark numbered, unindented forms
-access-list 101 permit tcp 10.1.0.0 0.0.255.255 object-group ALL eq www 443
-access-list 101 deny udp any host 192.0.2.10 neq domain log
-access-list 101 permit udp any gt 1023 host 192.0.2.10 lt 1024
-access-list 101 permit icmp any any echo-reply
-access-list 101 permit icmp any any 8
-access-list 101 permit tcp any eq 22 10.0.0.0 0.255.255.255 established
-access-list 101 deny ip any any log-input
-interface GigabitEthernet0/0/1.10
- ip access-group 101 in
-"""
+@pytest.fixture(scope="module")
+def hand(importer_input) -> str:
+    """Object groups, numbered ACL lines with named ports and operators, bound."""
+    return importer_input("cisco-hand.cfg")
 
 HAND_ACL = Acl("expected", (
     ln(1, "permit", "tcp", ["10.1.0.0/16"], ["192.0.2.10/32", "192.0.2.16/28", "198.51.100.0/24"],
@@ -301,13 +285,13 @@ HAND_ACL = Acl("expected", (
 ))
 
 
-def test_operator_forms_read_as_the_same_acl() -> None:
-    got = read(hand_device(), HAND)
+def test_operator_forms_read_as_the_same_acl(hand) -> None:
+    got = read(hand_device(), hand)
     (b,) = got.bindings
     acl = {a.name: a for a in got.acls}[b.acl_in]
     assert acl_differences(HAND_ACL, acl) == []
     # and the comparison is not vacuous: one port less is found
-    fewer = read(hand_device(), HAND.replace("eq www 443", "eq www"))
+    fewer = read(hand_device(), hand.replace("eq www 443", "eq www"))
     assert {d.kind for d in acl_differences(HAND_ACL, fewer.acls[0])} == {CLOSED}
 
 
@@ -388,8 +372,8 @@ def test_unknown_nat_forms_and_import_maps_are_errors() -> None:
              "  import map IMP\n")
 
 
-def test_lines_outside_the_imported_parts_are_skipped() -> None:
-    text = HAND + ("banner motd ^C\ninterface GigabitEthernet0/0/1.10\n ip access-group X in\n"
+def test_lines_outside_the_imported_parts_are_skipped(hand) -> None:
+    text = hand + ("banner motd ^C\ninterface GigabitEthernet0/0/1.10\n ip access-group X in\n"
                    "^C\nbanner login #one line#\n"
                    "router bgp 65000\n neighbor 10.0.0.1 remote-as 65000\n"
                    "interface GigabitEthernet0\n ip access-group UNDEFINED in\n"
@@ -416,37 +400,10 @@ def test_the_emitter_refuses_a_zone_firewall_interface_without_acl() -> None:
 
 # ---------------------------------------------------------------- zone firewall by hand
 
-ZBF = """\
-ip access-list extended WEB
- permit tcp any host 192.0.2.10 eq 443
-ip access-list extended BAD
- deny tcp any any eq 23
- permit ip any any
-class-map type inspect match-any CM-WEB
- match access-group name WEB
-class-map type inspect CM-MAIL
- match protocol icmp
-policy-map type inspect PM-IN
- class type inspect CM-WEB
-  inspect
- class type inspect CM-MAIL
-  drop log
- class class-default
-  inspect
-zone security A
-zone security B
-zone security C
-zone-pair security AB source A destination B
- service-policy type inspect PM-IN
-zone-pair security AC source A destination C
- service-policy type inspect PM-IN
-interface GigabitEthernet0/0/0
- zone-member security A
-interface GigabitEthernet0/0/1
- zone-member security B
-interface GigabitEthernet0/0/2
- zone-member security C
-"""
+@pytest.fixture(scope="module")
+def zbf(importer_input) -> str:
+    """A zone-based firewall: class maps, an inspect policy, three zones, two zone pairs."""
+    return importer_input("cisco-zone-firewall.cfg")
 
 
 def zbf_device() -> Device:
@@ -455,8 +412,8 @@ def zbf_device() -> Device:
                   acls=(Acl("X", (), stateful=True),))
 
 
-def test_zone_policy_classes_compose_in_order_with_class_default_last() -> None:
-    got = read(zbf_device(), ZBF)
+def test_zone_policy_classes_compose_in_order_with_class_default_last(zbf) -> None:
+    got = read(zbf_device(), zbf)
     acls = {a.name: a for a in got.acls}
     by_if = {b.interface: acls[b.acl_in] for b in got.bindings}
     want = Acl("w", (ln(1, "permit", "tcp", [], ["192.0.2.10/32"], dport=(443, 443)),
@@ -468,24 +425,25 @@ def test_zone_policy_classes_compose_in_order_with_class_default_last() -> None:
 
 
 def test_zone_pairs_missing_towards_some_zones_or_deny_entries_in_an_early_class_are_errors(
-) -> None:
+        zbf) -> None:
     dev = zbf_device()
     with pytest.raises(ConfigError, match="no zone pair towards C") as e:
-        read(dev, ZBF.replace("zone-pair security AC source A destination C\n"
+        read(dev, zbf.replace("zone-pair security AC source A destination C\n"
                               " service-policy type inspect PM-IN\n", ""))
-    assert e.value.diagnostics[0].loc.line == line_no(ZBF, " zone-member security A") - 2
+    assert e.value.diagnostics[0].loc.line == line_no(zbf, " zone-member security A") - 2
     with pytest.raises(ConfigError, match="not the last class"):
-        read(dev, ZBF.replace("match access-group name WEB", "match access-group name BAD"))
+        read(dev, zbf.replace("match access-group name WEB", "match access-group name BAD"))
     # the same ACL in the last class: its deny entries fall to class-default
-    last = ZBF.replace(" class type inspect CM-MAIL\n  drop log\n", "").replace(
+    last = zbf.replace(" class type inspect CM-MAIL\n  drop log\n", "").replace(
         "match access-group name WEB", "match access-group name BAD")
     acls = {a.name: a for a in read(dev, last).acls}
     got = acls[next(b.acl_in for b in read(dev, last).bindings if b.interface == "eth0")]
     assert acl_differences(Acl("all", (ln(1, "permit", "ip"),)), got) == []
 
 
-def test_an_interface_acl_on_a_nat_outside_interface_without_zone_firewall_is_an_error() -> None:
-    text = HAND + ("interface GigabitEthernet0/0/1.10\n ip nat outside\n"
+def test_an_interface_acl_on_a_nat_outside_interface_without_zone_firewall_is_an_error(
+        hand) -> None:
+    text = hand + ("interface GigabitEthernet0/0/1.10\n ip nat outside\n"
                    "ip nat inside source static 10.0.0.5 192.0.2.5\n")
     with pytest.raises(ConfigError, match="untranslated") as e:
         read(hand_device(), text)

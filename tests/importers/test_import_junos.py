@@ -320,17 +320,9 @@ def test_vrf_import_without_final_reject_is_an_error() -> None:
     assert "accepts every route target" in msg
 
 
-def test_export_terms_after_a_final_reject_do_not_count() -> None:
+def test_export_terms_after_a_final_reject_do_not_count(importer_input) -> None:
     d = network(PE[0]).device(PE[1])
-    text = ("set policy-options community c1 members target:65000:1\n"
-            "set policy-options community c2 members target:65000:2\n"
-            "set policy-options policy-statement exp term a then community add c1\n"
-            "set policy-options policy-statement exp term a then accept\n"
-            "set policy-options policy-statement exp term r then reject\n"
-            "set policy-options policy-statement exp term late then community add c2\n"
-            "set policy-options policy-statement exp term late then accept\n"
-            "set routing-instances V-tax instance-type vrf\n"
-            "set routing-instances V-tax vrf-export exp\n")
+    text = importer_input("junos-export-after-reject.set")
     got = {v.name: v for v in parse(text, d, "x").vrfs}
     assert got["V-tax"].rt_export == ("65000:1",)
 
@@ -398,30 +390,10 @@ def test_curly_brace_config_imports_like_the_set_form(policy: str, dev: str) -> 
     assert from_curly == from_set
 
 
-def test_curly_inactive_statement_is_not_in_effect_and_errors_are_located() -> None:
+def test_curly_inactive_statement_is_not_in_effect_and_errors_are_located(
+        importer_input) -> None:
     d = network(PE[0]).device(PE[1])
-    text = """interfaces {
-    ge-0/0/2 {
-        unit 0 {
-            family inet {
-                inactive: filter { input f; }
-            }
-        }
-    }
-}
-firewall {
-    family inet {
-        filter f {
-            term a {
-                from {
-                    protocol [ tcp udp ];
-                }
-                then accept;
-            }
-        }
-    }
-}
-"""
+    text = importer_input("junos-inactive.conf")
     assert bound(overlay(d, parse(text, d, "x.conf")), "eth2") == (None, None)
     bad = text.replace("inactive: filter", "filter").replace("[ tcp udp ]", "[ tcp gre ]")
     line, col, msg = error_of(bad)

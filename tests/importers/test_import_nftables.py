@@ -190,7 +190,7 @@ def test_removing_the_ct_state_line_makes_the_acl_stateless() -> None:
 # ---------------------------------------------------------------- equivalent forms
 
 
-def test_equivalent_operator_forms_import_equal() -> None:
+def test_equivalent_operator_forms_import_equal(importer_input) -> None:
     """Variables, port sets, ICMP names, ct state sets, add rule commands."""
     pol, name = "policies/minimal.zh", "exit-prov"
     dev = device(pol, name)
@@ -209,16 +209,7 @@ def test_equivalent_operator_forms_import_equal() -> None:
     have = next(a for a in got.acls if a.name == "zh-outside-in")
     assert have.stateful and acl_differences(want, have) == []
     # a ruleset written as commands, compared with a hand-made ACL
-    flat = ("add table inet zh_filter\n"
-            "add chain inet zh_filter zh_acl_outside_in\n"
-            "add chain inet zh_filter zh_forward { type filter hook forward priority 0; }\n"
-            "add rule inet zh_filter zh_acl_outside_in ct state established accept\n"
-            "add rule inet zh_filter zh_acl_outside_in ip daddr 59.64.0.10 tcp dport 80-80 "
-            "accept\n"
-            "add rule inet zh_filter zh_acl_outside_in tcp dport 443 ip daddr 59.64.0.10 "
-            "counter accept\n"
-            "add rule inet zh_filter zh_acl_outside_in reject\n"
-            "add rule inet zh_filter zh_forward iifname eth1 jump zh_acl_outside_in\n")
+    flat = importer_input("nftables-commands.nft")
     got = imp.parse(flat, dev, "flat.nft")
     web = [AclLine(i, "permit", "tcp", (), ("59.64.0.10/32",), dport=PortRange(p, p))
            for i, p in ((10, 80), (20, 443))]

@@ -25,8 +25,7 @@ assert "no ssh to the portal from the Internet" {
 }
 """
 
-pytestmark = pytest.mark.skipif(shutil.which("nft") is None or shutil.which("unshare") is None,
-                                reason="nft/unshare not installed")
+pytestmark = pytest.mark.usefixtures("nft_namespace")  # tests/importers/conftest.py
 
 
 def run(*args: str):

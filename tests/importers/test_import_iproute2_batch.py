@@ -8,7 +8,6 @@ must not prove the network while ignoring it.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,7 @@ MOVED = ("rule add iif eth1.103 lookup 10002 priority 100\n",  # H-tax
          "rule add iif eth1.103 lookup 10000 priority 100\n")  # H-audit
 ROUTE = "route add 59.64.16.16/28 dev eth1.103 table 10002\n"
 
-pytestmark = pytest.mark.skipif(shutil.which("nft") is None or shutil.which("unshare") is None,
-                                reason="nft/unshare not installed (the nftables importer)")
+pytestmark = pytest.mark.usefixtures("nft_namespace")  # tests/importers/conftest.py
 
 
 @pytest.fixture()

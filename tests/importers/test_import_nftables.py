@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 
 import pytest
 from support.compiled import compiled_network, rendered_configs
@@ -22,17 +20,7 @@ from zongheng.importers import nftables as imp
 from zongheng.importers.base import ConfigError, overlay
 from zongheng.verifier.acl_diff import CLOSED, OPENED, acl_differences
 
-
-def _nft_usable() -> bool:
-    if shutil.which("nft") is None or shutil.which("unshare") is None:
-        return False
-    r = subprocess.run(["unshare", "-Urn", "nft", "list", "ruleset"], capture_output=True,
-                       timeout=30, check=False)
-    return r.returncode == 0
-
-
-pytestmark = pytest.mark.skipif(not _nft_usable(),
-                                reason="needs nft and unshare -Urn (user namespaces)")
+pytestmark = pytest.mark.usefixtures("nft_namespace")
 
 
 def network(policy: str) -> Network:

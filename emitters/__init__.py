@@ -21,24 +21,24 @@ Adding a target
    -> {file name: text}`` for several files per device (names may have one
    sub-directory, as ``wireguard/wg-v-tax.conf``). An emitter reads only the
    compiled model (``compiler.model``), never the policy or the verifier
-   (tests/test_layers.py), and must be deterministic. A model it cannot express is
+   (tests/project/test_layers.py), and must be deterministic. A model it cannot express is
    an ``InputError`` subclass with a clear message (``writer`` turns it into exit 2).
 2. ``emitters/templates/<name>/*.j2``: the packaged templates, overridable file by
    file with ``compile --templates DIR``. The wheel takes them through the
    ``"zongheng.emitters.templates" = ["*/*.j2"]`` package-data glob in
    pyproject.toml; a folder whose name is a Python identifier is also listed
-   there as a data-only package (tests/test_packaging.py fails on setuptools'
+   there as a data-only package (tests/project/test_packaging.py fails on setuptools'
    warning otherwise).
-3. Tests. Router targets: add the name to ``TARGETS`` in tests/test_emit_vendor.py
+3. Tests. Router targets: add the name to ``TARGETS`` in tests/emitters/test_emit_vendor.py
    with a strict line checker (a regex per statement shape, each documented with
    its source in docs/vendor-syntax.md); Linux targets: ``TARGETS`` in
-   tests/test_emit_linux.py, where the real tool loads every file. Golden files:
+   tests/emitters/test_emit_linux.py, where the real tool loads every file. Golden files:
    ``tests/golden/<name>/`` (vendor targets: ``<device>.<extension>`` of
    policies/heilongjiang.zh; Linux targets: ``<policy>/<device>/<file>`` of
    heilongjiang and minimal), written by ``ZONGHENG_UPDATE_GOLDEN=1 python -m
-   pytest tests/test_emit_vendor.py tests/test_emit_linux.py -k golden`` and
+   pytest tests/emitters/test_emit_vendor.py tests/emitters/test_emit_linux.py -k golden`` and
    reviewed before committing. benchmarks/bench_emit.py times every registered
-   target by itself (tests/test_bench_emit.py checks it lists them all).
+   target by itself (tests/emitters/test_bench_emit.py checks it lists them all).
 
 Adding the paired importer (reading that target's configs back)
 ---------------------------------------------------------------
@@ -56,8 +56,8 @@ Adding the paired importer (reading that target's configs back)
    emitted file name by itself, and from content in ``guess_target``
    (importers/drift.py). If it reads static routes, ``_STATIC_LINE`` in
    importers/statics.py may name the lines that hold them.
-3. ``tests/test_import_<module>.py``: every emitted config of both shipped policies
-   (tests/import_helpers.py) imports with every bound ACL semantically equal (z3,
+3. ``tests/importers/test_import_<module>.py``: every emitted config of both shipped policies
+   (tests/conftest.py fixtures) imports with every bound ACL semantically equal (z3,
    ``verifier.acl_diff``) to the compiled one; tampered configs show the expected
    opened/closed packet; unreadable lines are errors at their ``FILE:LINE:COL``.
 """

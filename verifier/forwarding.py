@@ -1,7 +1,7 @@
 """Symbolic forwarding: every way one packet can go through the compiled model.
 
 The semantics encoded here (steps 1-6), why leaving out un-NAT of replies is sound, and
-the relaxed ``--defence`` modes are in docs/semantics.md; tests/simulator.py is the oracle.
+the relaxed ``--defence`` modes are in docs/semantics.md; tests/support/simulator.py is the oracle.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Encoding choices, measured (2 cores; solver time for the 66 obligations of a
   an if-then-else chain over the lines: 2.1 s).
 
 The packet space (``well_formed``) fixes what "a packet that could open a
-connection" means; the plain-Python simulator in tests/ uses the same space:
+connection" means; the plain-Python simulator in tests/support/ uses the same space:
 a new TCP packet is SYN without ACK/RST, a TCP reply has ACK or RST; a new
 ICMP packet has a type outside ``ICMP_REPLY_TYPES``, a reply one inside; UDP
 and other protocols may be either; TCP/UDP ports are 1..65535, other

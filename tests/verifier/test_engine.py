@@ -1,0 +1,129 @@
+"""The proof engine's scheduling: local processes, a Dask cluster and the cache give the
+bytes a serial run gives; a warm cache after a one-rule change solves only what changed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from support.paths import REPO
+
+from zongheng.cli import main
+from zongheng.compiler.pipeline import compile_text
+from zongheng.verifier.engine import verify_network
+from zongheng.verifier.results import VIOLATED, to_dict
+from zongheng.verifier.solving import Options
+
+MINIMAL = (REPO / "policies" / "minimal.zh").read_text(encoding="utf-8")
+# two violations (a department's horizontal hosts do reach its own vertical net, and the
+# Internet reaches the portal) so counterexamples are part of what must be identical
+BROKEN = MINIMAL + """
+assert "tax's horizontal hosts never reach its vertical net" {
+    deny horizontal(tax) -> vertical(tax)
+}
+
+assert "nobody outside reaches the portal" {
+    deny internet -> host(portal)
+}
+"""
+
+
+def _json(network, **kw) -> str:
+    results = verify_network(network, with_smt2=True, options=Options(**kw))
+    return json.dumps(to_dict(results), sort_keys=True, default=str)
+
+
+def _strip_seconds(text: str) -> str:
+    data = json.loads(text)
+    for a in data:
+        for o in a["obligations"]:
+            o["seconds"] = 0
+    return json.dumps(data, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def broken():
+    return compile_text("broken.zh", BROKEN).network
+
+
+def test_the_broken_policy_is_broken(broken):
+    statuses = {r.name: r.status for r in verify_network(broken, with_smt2=False)}
+    assert statuses["tax's horizontal hosts never reach its vertical net"] == VIOLATED
+    assert statuses["nobody outside reaches the portal"] == VIOLATED
+
+
+def test_two_workers_give_the_serial_results(broken):
+    assert _strip_seconds(_json(broken, workers=2)) == _strip_seconds(_json(broken, workers=1))
+
+
+def test_cli_output_is_the_same_bytes_with_any_worker_count(tmp_path):
+    policy = tmp_path / "broken.zh"
+    policy.write_text(BROKEN, encoding="utf-8")
+    outs = []
+    for args in (["--workers", "1"], ["--workers", "2"],
+                 ["--cache", str(tmp_path / "c")], ["--cache", str(tmp_path / "c")]):
+        r = CliRunner().invoke(main, ["verify", str(policy), "--format", "json", *args])
+        assert r.exit_code == 1, r.output
+        outs.append(r.stdout)
+    assert outs[0] == outs[1] == outs[2] == outs[3]
+
+
+def test_a_warm_cache_solves_only_the_obligations_a_change_touched(tmp_path, monkeypatch):
+    from zongheng.verifier import solving
+
+    solved: list[str] = []
+    real = solving.solve_text
+    monkeypatch.setattr(solving, "solve_text", lambda body, t: solved.append(body) or
+                        real(body, t))
+    cache = tmp_path / "cache"
+    text = (REPO / "policies" / "heilongjiang.zh").read_text(encoding="utf-8")
+    old = compile_text("p.zh", text).network
+    verify_network(old, with_smt2=False, options=Options(cache=cache))
+    cold = len(solved)
+    assert cold == len(set(solved)) > 10  # every distinct formula solved once
+    solved.clear()
+    verify_network(old, with_smt2=False, options=Options(cache=cache))
+    assert solved == []  # nothing solved again
+    # one department's rule changed: audit's vertical hosts also reach hrss's OA
+    rule = "allow vertical(audit) -> horizontal(hrss) service web"
+    assert rule in text
+    new = compile_text("p.zh", text.replace(rule, rule + ", oa")).network
+    verify_network(new, with_smt2=False, options=Options(cache=cache))
+    assert 0 < len(solved) < cold // 4, (len(solved), cold)
+
+
+def test_a_dask_cluster_gives_the_serial_results(broken):
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        got = _json(broken, scheduler=cluster.scheduler_address)
+    assert _strip_seconds(got) == _strip_seconds(_json(broken, workers=1))
+
+
+def test_an_unreachable_scheduler_is_bad_input(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    policy = tmp_path / "p.zh"
+    policy.write_text(MINIMAL, encoding="utf-8")
+    r = CliRunner().invoke(main, ["verify", str(policy), "--scheduler", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 2, r.output
+    assert "--scheduler" in r.output and "Traceback" not in r.output
+
+
+def test_an_obligation_prints_the_same_text_whatever_was_built_before(broken):
+    """The text (solved, hashed, bundled) does not depend on the process's history."""
+    from zongheng.verifier.engine import plan
+    from zongheng.verifier.obligations import Encoder
+    from zongheng.verifier.solving import body_of
+
+    units = plan(broken)
+
+    def texts(order):
+        enc = Encoder(broken)
+        got = {}
+        for u in order:
+            ob = enc.unit(broken.assertions[u.spec], u.statement, u.part, u.group)
+            got[u] = body_of(ob)
+        return got
+
+    assert texts(units) == texts(list(reversed(units)))

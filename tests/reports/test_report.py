@@ -270,7 +270,7 @@ def test_unknown_is_reported_not_proven_and_exit_0(monkeypatch, tmp_path):
         def check(self, *args):
             return z3.unknown
 
-    monkeypatch.setattr(check.z3, "SolverFor", lambda logic: NoAnswer(real(logic)))
+    monkeypatch.setattr(check.z3, "SolverFor", lambda logic, **kw: NoAnswer(real(logic, **kw)))
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["report", str(MINIMAL), "-o", str(out)])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ test keeps it fixed.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import atheris
@@ -18,6 +19,11 @@ with atheris.instrument_imports(include=["zongheng", "lark"]):
     import fuzz_targets
 
     import zongheng.emitters  # noqa: F401  (imported lazily by the iproute2 check)
+    from zongheng.importers.registry import TARGET_MODULES
+
+    # import_config imports its module lazily: instrument each here, or no coverage
+    for _module in TARGET_MODULES.values():
+        importlib.import_module(f"zongheng.importers.{_module}")
 
 
 def main() -> None:

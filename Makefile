@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DEBS   := nftables iproute2 iptables strongswan-charon strongswan-swanctl \
           libstrongswan-extra-plugins libcharon-extra-plugins wireguard-tools wireguard-go
 
-.PHONY: setup debs demo test lint bench clean
+.PHONY: setup debs demo test lint bench fuzz clean
 
 $(BIN)/zongheng: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,24 @@ bench: setup
 	$(BIN)/python benchmarks/bench_bundle.py
 	$(BIN)/python benchmarks/bench_diff.py
 	$(BIN)/python benchmarks/bench_import.py
+
+# Coverage-guided fuzzing (atheris), not part of `make test`: each target of
+# tests/fuzz/fuzz_targets.py for FUZZ_SECONDS, seeded from tests/fuzz/corpus/TARGET
+# (read only); what it finds goes to out/fuzz/TARGET/ (a crash: crash-*, to be saved
+# under tests/fuzz/regressions/TARGET/ and fixed). Exit 1 when a target crashed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= policy cisco-ios-xe huawei-vrp junos nftables iproute2
+
+fuzz: setup
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p out/fuzz/$$t/corpus; echo "== fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  $(BIN)/python tests/fuzz/run.py $$t out/fuzz/$$t/corpus tests/fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	    -artifact_prefix=out/fuzz/$$t/ >out/fuzz/$$t/log 2>&1 || status=1; \
+	  grep -E '^(Done|stat::number_of_executed_units|==[0-9]+== ERROR)|Uncaught|crash-|timeout-' \
+	    out/fuzz/$$t/log || tail -20 out/fuzz/$$t/log; \
+	done; exit $$status
 
 clean:
 	rm -rf out $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -4,9 +4,11 @@ wg-quick files through wireguard-go).
 Shared by ``zongheng emulate`` and the Linux emitter tests. Every failure of
 a tool raises :class:`LabError` (an ``AssertionError``, so tests read it as a
 failed check) with the tool's output. A :class:`Lab` removes every namespace
-and process it created when its ``with`` block ends, even on errors (the
-wireguard-go daemons too: their shell is a child subreaper that stops and reaps
-them, and whatever still runs in a lab namespace is killed before it is deleted).
+and process it created when its ``with`` block ends, even on errors and
+Ctrl-C. It knows its processes by id (:meth:`Lab.started`: the WireGuard
+shells, the wireguard-go daemons they report, servers, leftovers it killed),
+holds a pidfd on each and waits on those at the end, so the machine's other
+processes (another lab, another wireguard-go) are neither touched nor counted.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import ctypes
 import itertools
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from zongheng.compiler.errors import ZonghengError
@@ -35,13 +39,31 @@ def _subreaper() -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _running(pid: int) -> bool:
-    """The process exists and is not a zombie (its parent may reap it later)."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), None when gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+
+
+@dataclass(frozen=True)
+class LabProcess:
+    """A process a lab started (or found in its namespaces and killed).
+
+    ``ticks`` is its start time (clock ticks after boot): with the pid it names
+    this process and not a later one that was given the same pid.
+    """
+
+    pid: int
+    ticks: int
+    what: str  # "shell pe-north", "wireguard-go pe-north", "server h-tax", "leftover ..."
+
+    def alive(self) -> bool:
+        """Still running: a zombie no longer runs, a reused pid is another process."""
+        fields = _stat(self.pid)
+        return fields is not None and fields[0] != "Z" and int(fields[19]) == self.ticks
 
 
 def _prime(initiate: list[str]) -> str:
@@ -144,6 +166,58 @@ class Lab:
         self.ns = {name: unique(prefix) for name in [*devices, *hosts]}
         self.sink = unique(f"{prefix}sink-")
         self.created: list[str] = []  # namespaces that exist now, to delete on exit
+        self._started: list[LabProcess] = []
+        self._pidfds: dict[int, int] = {}  # pid -> pidfd, open until the lab ends
+        self.wg_procs: list[subprocess.Popen] = []  # each device's WireGuard shell
+        self.servers: list[subprocess.Popen] = []
+
+    def started(self) -> tuple[LabProcess, ...]:
+        """Every process this lab started or killed, in order: after the ``with`` block
+        none of them is alive (tests check that instead of counting the machine's)."""
+        return tuple(self._started)
+
+    def _track(self, pid: int, what: str) -> None:
+        """Hold a pidfd on ``pid``: signals and waits then reach this process even when
+        it is not our child and even if its pid is reused later."""
+        if pid in self._pidfds:
+            return
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:  # already gone and reaped: nothing to stop
+            return
+        fields = _stat(pid)
+        self._pidfds[pid] = fd
+        self._started.append(LabProcess(pid, int(fields[19]) if fields else -1, what))
+
+    def _signal(self, pids: list[int], sig: signal.Signals) -> None:
+        for pid in pids:
+            try:
+                signal.pidfd_send_signal(self._pidfds[pid], sig)
+            except ProcessLookupError:  # exited already
+                pass
+
+    def _wait(self, pids: list[int], timeout: float) -> list[int]:
+        """Wait until every process has exited (its pidfd turns readable, zombie or
+        reaped); the pids still running after ``timeout`` seconds."""
+        poller = select.poll()
+        left = {self._pidfds[pid]: pid for pid in pids}
+        for fd in left:
+            poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while left and (rest := deadline - time.monotonic()) > 0:
+            for fd, _ in poller.poll(rest * 1000):
+                poller.unregister(fd)
+                left.pop(fd, None)
+        return sorted(left.values())
+
+    def _stop(self, pids: list[int], grace: float = 5.0) -> None:
+        """SIGTERM, wait up to ``grace`` seconds, SIGKILL the rest and wait for them too."""
+        self._signal(pids, signal.SIGTERM)
+        rest = self._wait(pids, grace)
+        self._signal(rest, signal.SIGKILL)
+        rest = self._wait(rest, 5.0)
+        if rest:
+            raise LabError(f"processes {rest} outlived SIGKILL for 5 s")
 
     def _ip(self, ns: str, lines: list[str]) -> None:
         r = run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")
@@ -252,7 +326,7 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            for proc in getattr(self, "servers", []):
+            for proc in self.servers:
                 proc.kill()
                 proc.wait()
             self._stop_wireguard()
@@ -260,39 +334,43 @@ class Lab:
             try:
                 self._kill_leftovers()
             finally:
-                while self.created:
-                    run(["ip", "netns", "del", self.created.pop()])
+                try:
+                    while self.created:
+                        run(["ip", "netns", "del", self.created.pop()])
+                finally:
+                    while self._pidfds:
+                        os.close(self._pidfds.popitem()[1])
 
     def _stop_wireguard(self) -> None:
-        """Tell every device's WireGuard shell to stop its wireguard-go processes and wait."""
-        procs = getattr(self, "wg_procs", [])
-        if not procs:
+        """Stop the wireguard-go daemons the shells reported and wait for each to end,
+        then let the shells exit and wait for them."""
+        if not self.wg_procs:
             return
-        (self.workdir / "wg-done").touch()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        try:
+            self._stop([p.pid for p in self._started if p.what.startswith("wireguard-go ")])
+        finally:
+            (self.workdir / "wg-done").touch()
+            for p in self.wg_procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
     def _kill_leftovers(self) -> None:
-        """Kill what still runs in a lab namespace (a wireguard-go whose shell was killed):
-        the namespaces are ours, so is every process in them."""
+        """Kill what still runs in a lab namespace (a wireguard-go whose shell was killed
+        before it reported it) and wait for it: the namespaces are ours, so is every
+        process in them."""
         killed = []
         for ns in self.created:
-            r = run(["ip", "netns", "pids", ns])
-            for pid in r.stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
+            for pid in run(["ip", "netns", "pids", ns]).stdout.split():
+                self._track(int(pid), f"leftover in {ns}")
+                if int(pid) in self._pidfds:
                     killed.append(int(pid))
-                except (ProcessLookupError, ValueError):
-                    pass
-        deadline = time.time() + 5
-        while killed and time.time() < deadline:  # SIGKILL is not instant: wait for the end
-            killed = [pid for pid in killed if _running(pid)]
-            if killed:
-                time.sleep(0.02)
+        self._signal(killed, signal.SIGKILL)
+        rest = self._wait(killed, 5.0)
+        if rest:
+            raise LabError(f"processes {rest} outlived SIGKILL for 5 s")
 
     def wireguard(self, confs: dict[str, dict[str, bytes]], key_dir_in_file: str,
                   timeout: float | None = None) -> dict[str, list[int]]:
@@ -303,9 +381,10 @@ class Lab:
         Each device runs one shell in a private mount namespace with its own /run, so
         same-named interfaces on two devices do not share wireguard-go's control socket.
         The shell is a child subreaper: the daemonised wireguard-go processes become its
-        children, which it stops and reaps when the lab ends (none is left over, not
-        even a zombie). Keys: generated here; the files' key directory is replaced in
-        memory by a temporary one. Returns device -> wireguard-go process ids.
+        children, whose ids it reports as soon as its files are up (the lab then stops
+        them and waits for each when it ends), and which it reaps. Keys: generated
+        here; the files' key directory is replaced in memory by a temporary one.
+        Returns device -> wireguard-go process ids.
         """
         keys = self.workdir / "wgkeys"
         keys.mkdir(exist_ok=True)
@@ -314,7 +393,6 @@ class Lab:
             key = run(["wg", "genkey"]).stdout.strip()
             (keys / f"{dev}.key").write_text(key + "\n")
             (keys / f"{dev}.pub").write_text(run(["wg", "pubkey"], input=key).stdout)
-        self.wg_procs = getattr(self, "wg_procs", [])
         done, prime = self.workdir / "wg-done", self.workdir / "wg-prime"
         for dev, files in sorted(confs.items()):
             d = self.workdir / f"wg-{dev}"
@@ -328,37 +406,44 @@ class Lab:
                                   for peer in sorted(self.devices) if peer > dev])
             ups = " ".join(f"wg-quick up {d / f} >>{d}/up.log 2>&1 || echo FAIL >>{d}/up.log;"
                            for f in sorted(files))
-            # this shell's own wireguard-go children, by process id
-            mine = "p=$(pgrep -P $$ -x wireguard-go); [ -z \"$p\" ] || kill"
-            stop = (f"{mine} -TERM $p; n=0; "
-                    "while pgrep -P $$ -x wireguard-go >/dev/null && [ $n -lt 100 ]; "
-                    f"do sleep 0.05; n=$((n+1)); done; {mine} -KILL $p; sleep 0.05")
+            # the shell's own wireguard-go children (its process ids, not their name
+            # machine-wide); the lab waits for them. On a signal of its own (Ctrl-C
+            # reaches the whole process group) or when the lab missed some, the shell
+            # stops what it has; the lab's pidfds still see those end.
+            stop = "p=$(pgrep -P $$ -x wireguard-go); [ -z \"$p\" ] || kill -TERM $p"
             script = (f"trap '{stop}; exit' INT TERM; mount -t tmpfs tmpfs /run; {ups} "
-                      f"touch {d}/up; while [ ! -e {prime} ] && [ ! -e {done} ]; do sleep 0.05; "
+                      f"pgrep -P $$ -x wireguard-go >{d}/pids; touch {d}/up; "
+                      f"while [ ! -e {prime} ] && [ ! -e {done} ]; do sleep 0.05; "
                       f"done; [ -e {done} ] || {{ {prime_lines}; }} >>{d}/up.log 2>&1; "
-                      f"pgrep -P $$ -x wireguard-go >{d}/pids; touch {d}/ready; "
-                      f"while [ ! -e {done} ]; do sleep 0.1; done; {stop}")
-            self.wg_procs.append(subprocess.Popen(
+                      f"touch {d}/ready; while [ ! -e {done} ]; do sleep 0.1; done; {stop}")
+            shell = subprocess.Popen(
                 ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
                  "private", "bash", "-c", script], preexec_fn=_subreaper,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.wg_procs.append(shell)
+            self._track(shell.pid, f"shell {dev}")
         if timeout is None:
             timeout = 45.0 + 0.5 * sum(len(f) for f in confs.values())
         deadline = time.time() + timeout
+        pids: dict[str, list[int]] = {}
         # every file up (or a refusal reported) before any device waits for handshakes
         for marker in ("up", "ready"):
             for dev in sorted(confs):
                 d = self.workdir / f"wg-{dev}"
                 while not (d / marker).exists() and time.time() < deadline:
                     time.sleep(0.05)
+            for dev in sorted(confs):
+                d = self.workdir / f"wg-{dev}"
+                if marker == "up" and (d / "up").exists():  # its pids file is written first
+                    pids[dev] = [int(x) for x in (d / "pids").read_text().split()]
+                    for pid in pids[dev]:
+                        self._track(pid, f"wireguard-go {dev}")
+            for dev in sorted(confs):
+                d = self.workdir / f"wg-{dev}"
                 log = (d / "up.log").read_text() if (d / "up.log").exists() else ""
                 if not (d / marker).exists() or "FAIL" in log:
                     raise LabError(f"wg-quick up on {dev}:\n{log}")
             prime.touch()
-        pids: dict[str, list[int]] = {}
-        for dev in sorted(confs):
-            d = self.workdir / f"wg-{dev}"
-            pids[dev] = [int(x) for x in (d / "pids").read_text().split()]
         return pids
 
     def ping(self, host: str, dst: str) -> bool:
@@ -377,7 +462,8 @@ class Lab:
                 "    c, _ = s.accept(); c.sendall(b'zongheng'); c.close()\n")
         proc = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c",
                                  code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.servers = [*getattr(self, "servers", []), proc]
+        self.servers.append(proc)
+        self._track(proc.pid, f"server {host}")
         time.sleep(0.3)
         return proc
 

@@ -227,10 +227,15 @@ _PREFIX = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?
 
 
 def _prefix(tok: Token) -> str:
-    """``A.B.C.D[/L]`` (no length: /32, as Junos reads it) as a CIDR string."""
+    """``A.B.C.D[/L]`` (no length: /32, as Junos reads it) as a CIDR string.
+
+    An octet with a leading zero is refused: some readers take it as octal, and
+    netaddr refuses it (an uncaught error before fuzzing found it)."""
     m = _PREFIX.fullmatch(tok.text)
-    if not m or any(int(x) > 255 for x in m.groups()[:4]) or int(m.group(5) or 32) > 32:
-        raise _Error(tok, f"bad IPv4 prefix {tok.text!r} (A.B.C.D or A.B.C.D/L)")
+    if not m or any(int(x) > 255 or (len(x) > 1 and x[0] == "0") for x in m.groups()[:4]) \
+            or int(m.group(5) or 32) > 32:
+        raise _Error(tok, f"bad IPv4 prefix {tok.text!r} (A.B.C.D or A.B.C.D/L, "
+                     "decimal octets without leading zeros)")
     return str(netaddr.IPNetwork(f"{'.'.join(m.groups()[:4])}/{m.group(5) or 32}").cidr)
 
 

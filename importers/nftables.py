@@ -116,10 +116,13 @@ def load_ruleset(text: str, file: str) -> list[dict[str, Any]]:
         # PE) is refused with "Message too long"
         flags = "-n" if os.geteuid() == 0 else "-Urn"
         try:
+            # errors="replace": nft quotes the offending line cut at a byte limit, which
+            # can split a UTF-8 character (found by fuzzing: tests/fuzz/regressions/)
             r = subprocess.run(
                 [unshare, flags, "sh", "-c", 'nft -f "$1" && nft -j list ruleset', "sh",
                  str(path)],
-                capture_output=True, text=True, timeout=120, check=False)
+                capture_output=True, encoding="utf-8", errors="replace", timeout=120,
+                check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise source.error(1, 1, f"cannot run nft in a namespace: {e}") from e
     if r.returncode != 0:

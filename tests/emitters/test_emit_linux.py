@@ -377,6 +377,9 @@ def test_exit_nat_and_stateful_firewall_with_real_packets(tmp_path: Path, networ
         assert not lab.connect("internet", public, 22)  # not a web port
         assert not lab.ping("internet", public)  # nor ICMP
         assert not lab.ping(portal_host, "198.51.100.10")  # no rule lets the inside out
+    # the servers the lab started (its own, by id) are gone with it
+    assert [p.what for p in lab.started()] == [f"server {portal_host}"] * 2
+    assert not any(p.alive() for p in lab.started())
 
 
 def test_vrf_lite_forwards_real_packets_between_overlapping_vertical_nets(tmp_path: Path,

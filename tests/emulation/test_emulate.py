@@ -4,8 +4,10 @@ The lab tests need root and ``ip``/``nft``/``sysctl`` (CI has both); they are
 skipped with the reason otherwise. Vertical nets between sites ride the
 emitted WireGuard files (wireguard-go, needs ``wg``/``wg-quick``/``wireguard-go``).
 A planted fault (one ACL chain that accepts everything, a wrong AllowedIPs)
-must show up as a mismatch, and every namespace and wireguard-go process is
-gone after a run, a failed build and an interrupted run.
+must show up as a mismatch, and every namespace and every process the lab
+started is gone after a run, a failed build and an interrupted run. The lab's
+own processes, by id (``Lab.started``): whatever else runs on the machine
+(another lab, another wireguard-go) is neither counted nor touched.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from zongheng.emitters.writer import render_tree
 from zongheng.emulation import core
 from zongheng.emulation import lab as lab_mod
 from zongheng.emulation import render as emulate_cmd
-from zongheng.emulation.lab import Lab, missing, unique
+from zongheng.emulation.lab import Lab, LabProcess, missing, unique
 from zongheng.verifier.obligations import Encoder
 from zongheng.verifier.results import Outcome
 
@@ -46,19 +48,27 @@ needs_wireguard = pytest.mark.skipif(_WG_GONE is not None, reason=f"{_WG_GONE} n
 TARGETS = ["iproute2", "nftables", "wireguard"]
 
 
-def _wireguard_go() -> set[int]:
-    """wireguard-go processes alive now (zombies aside: they no longer run)."""
-    out = subprocess.run(["pgrep", "-x", "wireguard-go"], capture_output=True,
-                         text=True).stdout.split()
-    alive = set()
-    for pid in out:
-        try:
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.add(int(pid))
-    return alive
+@pytest.fixture
+def labs(monkeypatch: pytest.MonkeyPatch) -> list[Lab]:
+    """Every Lab the emulation builds during the test, to ask what it started."""
+    made: list[Lab] = []
+
+    class Recorded(Lab):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(core, "Lab", Recorded)
+    return made
+
+
+def _started(labs: list[Lab], what: str = "") -> list[LabProcess]:
+    """The processes the labs started whose description starts with ``what``."""
+    return [p for lab in labs for p in lab.started() if p.what.startswith(what)]
+
+
+def _alive(labs: list[Lab], what: str = "") -> list[LabProcess]:
+    return [p for p in _started(labs, what) if p.alive()]
 
 
 def _compiled():
@@ -141,13 +151,18 @@ def test_bad_policy_is_bad_input(tmp_path, zh) -> None:
 
 @needs_lab
 @needs_wireguard
-def test_minimal_agrees_with_the_verifier(zh) -> None:
-    before = _wireguard_go()
-    r = zh("emulate", MINIMAL, "--format", "json")
-    # every wireguard-go the run started is gone, not even a zombie left
-    assert _wireguard_go() - before == set()
-    assert r.returncode == 0, r.stderr.decode()
-    data = json.loads(r.stdout)
+def test_minimal_agrees_with_the_verifier(labs: list[Lab],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from zongheng.cli import main
+
+    monkeypatch.chdir(REPO)
+    # in this interpreter, so the test sees the lab and the processes it started
+    r = CliRunner().invoke(main, ["emulate", MINIMAL, "--format", "json"])
+    # every process the run started is gone: the wireguard-go daemons and their shells
+    assert len(_started(labs, "wireguard-go ")) == 5 and len(_started(labs, "shell ")) == 3
+    assert _alive(labs) == []
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output[r.output.index("{"):r.output.rindex("}") + 1])
     probes = data["probes"]
     s = data["summary"]
     assert s["mismatch"] == 0 and s["unknown"] == 0
@@ -266,7 +281,7 @@ def _allowed_ips(files: dict[str, bytes], rel: str, old: str, new: str) -> dict[
 
 @needs_lab
 @needs_wireguard
-def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
+def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch(labs: list[Lab]) -> None:
     """pe-south's tax tunnel no longer accepts north's vertical net (10.0.1.0/24)."""
     compiled = _compiled()
     net = compiled.network
@@ -276,9 +291,8 @@ def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
             ("vertical(tax)@north", "vertical(tax)@south"),
             ("vertical(tax)@south", "vertical(tax)@prov")]
     prefix = unique("zh-emt-")
-    before = _wireguard_go()
     report = core.emulate_files(net, files, [("tcp", 80)], prefix=prefix, only=only)
-    assert _wireguard_go() - before == set()
+    assert len(_started(labs, "wireguard-go ")) == 5 and _alive(labs) == []
     assert _namespaces(prefix) == []
     assert report.outcome == Outcome.BROKEN
     got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
@@ -294,6 +308,7 @@ def test_a_wrong_allowed_ips_in_one_wireguard_file_is_a_mismatch() -> None:
                                 prefix=prefix, only=only)
     assert report.outcome == Outcome.HOLDS, [r for r in report.results if r.status != core.AGREE]
     assert report.count(core.AGREE) == len(report.results) == 6
+    assert len(labs) == 2 and _alive(labs) == []
 
 
 def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
@@ -338,15 +353,14 @@ def test_an_interrupted_run_leaves_no_namespace(monkeypatch: pytest.MonkeyPatch)
 @needs_lab
 @needs_wireguard
 def test_an_interrupted_wireguard_run_leaves_no_wireguard_go(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, labs: list[Lab]) -> None:
     compiled = _compiled()
     files = render_tree(compiled.network, TARGETS)
     prefix = unique("zh-emt-")
-    before = _wireguard_go()
-    running: list[set[int]] = []
+    running: list[list[LabProcess]] = []
 
     def interrupted(*args, **kwargs):
-        running.append(_wireguard_go() - before)
+        running.append(_alive(labs, "wireguard-go "))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(core, "run_attempts", interrupted)
@@ -354,19 +368,19 @@ def test_an_interrupted_wireguard_run_leaves_no_wireguard_go(
         core.emulate_files(compiled.network, files, [("tcp", 80)], prefix=prefix,
                            only=[("vertical(tax)@north", "vertical(tax)@south")])
     assert len(running[0]) == 5  # one per wg-quick file: 2 at north and prov, 1 at south
-    assert _wireguard_go() - before == set()
+    assert _alive(labs) == []
     assert _namespaces(prefix) == []
 
 
 @needs_lab
 @needs_wireguard
 def test_wireguard_go_outliving_its_shell_is_killed_with_the_lab(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Deleting a namespace does not end a wireguard-go in it: the lab kills what runs there."""
+        monkeypatch: pytest.MonkeyPatch, labs: list[Lab]) -> None:
+    """Deleting a namespace does not end a wireguard-go in it: the lab stops the ones it
+    knows, not being their parent any more."""
     compiled = _compiled()
     prefix = unique("zh-emt-")
-    before = _wireguard_go()
-    orphans: list[set[int]] = []
+    orphans: list[list[LabProcess]] = []
     up = Lab.wireguard
 
     def shells_killed(self, *args, **kwargs):
@@ -374,7 +388,7 @@ def test_wireguard_go_outliving_its_shell_is_killed_with_the_lab(
         for proc in self.wg_procs:
             proc.kill()
             proc.wait()
-        orphans.append(_wireguard_go() - before)
+        orphans.append(_alive([self], "wireguard-go "))
         return pids
 
     monkeypatch.setattr(Lab, "wireguard", shells_killed)
@@ -382,7 +396,7 @@ def test_wireguard_go_outliving_its_shell_is_killed_with_the_lab(
                        [("tcp", 80)], prefix=prefix,
                        only=[("vertical(tax)@north", "vertical(tax)@south")])
     assert len(orphans[0]) == 5  # still running without their shells
-    assert _wireguard_go() - before == set()
+    assert _alive(labs) == []
     assert _namespaces(prefix) == []
 
 
@@ -420,17 +434,17 @@ def test_every_wireguard_peer_has_handshaken_before_the_first_probe(
 
 @needs_lab
 @needs_wireguard
-def test_a_wireguard_file_wg_rejects_is_an_error_and_leaves_nothing() -> None:
+def test_a_wireguard_file_wg_rejects_is_an_error_and_leaves_nothing(labs: list[Lab]) -> None:
     compiled = _compiled()
     files = _allowed_ips(render_tree(compiled.network, TARGETS),
                          "pe-south/wireguard/wg-v-tax.conf",
                          "allowed-ips 10.0.0.0/24,10.0.1.0/24", "allowed-ips 10.0.0.0/33")
     prefix = unique("zh-emt-")
-    before = _wireguard_go()
     with pytest.raises(core.EmulateError, match="wg-quick up on pe-south"):
         core.emulate_files(compiled.network, files, [("tcp", 80)], prefix=prefix,
                            only=[("vertical(tax)@north", "vertical(tax)@south")])
-    assert _wireguard_go() - before == set()
+    assert len(_started(labs, "shell ")) == 3 and _started(labs, "wireguard-go ")
+    assert _alive(labs) == []
     assert _namespaces(prefix) == []
 
 

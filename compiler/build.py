@@ -55,7 +55,7 @@ from zongheng.compiler.model import (
     TunnelKind,
     Vrf,
 )
-from zongheng.compiler.resolve import ClassInfo, Resolver
+from zongheng.compiler.resolve import ClassInfo, Resolver, live_pairs
 
 UNDERLAY = IPNetwork("100.64.0.0/16")  # loopbacks of extranet devices
 INNER_UNDERLAY = IPNetwork("100.65.0.0/16")  # loopbacks of inner devices (air-gapped)
@@ -184,15 +184,17 @@ class Builder:
         """Route targets each VRF needs: destinations of allowed rules and their replies."""
         need: dict[str, set[int]] = {}
         by_name = self.res.by_name
-        for inst in self.instances:
+        for k, inst in enumerate(self.instances):
             if inst.action != RuleAction.ALLOW:
                 continue
-            src = [by_name[c] for c in inst.src_classes]
-            dst = [by_name[c] for c in inst.dst_classes]
-            for here, there in ((src, dst), (dst, src)):
-                groups = {rt for c in there if (rt := self.group_rt(c)) is not None}
-                for vrf in {c.vrf for c in here if c.vrf is not None}:
-                    need.setdefault(vrf, set()).update(groups)
+            # pairs an earlier deny of every service wholly covers are never opened
+            for srcs, dsts in live_pairs(self.instances, k, by_name):
+                src = [by_name[c] for c in srcs]
+                dst = [by_name[c] for c in dsts]
+                for here, there in ((src, dst), (dst, src)):
+                    groups = {rt for c in there if (rt := self.group_rt(c)) is not None}
+                    for vrf in {c.vrf for c in here if c.vrf is not None}:
+                        need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
                              if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM)}
         for rts in need.values():

@@ -220,7 +220,12 @@ class Resolver:
 
     def check_ambiguous_vrfs(self, rules: tuple[ast.Rule, ...],
                              instances: list[RuleInstance]) -> None:
-        """A VRF may reach the vertical sites of departments whose addresses don't overlap."""
+        """A VRF may reach the vertical sites of departments whose addresses don't overlap.
+
+        Class pairs an earlier deny of every service wholly covers are left out: first
+        match means this rule never opens them, so they need no route (build.imports
+        leaves them out the same way).
+        """
         if self.rep is None:
             return
         need: dict[str, dict[str, int]] = {}  # vrf -> vertical dept -> rule index
@@ -228,30 +233,70 @@ class Resolver:
         vertical_nets = {
             name: IPSet(d.sites["vertical"].values()) for name, d in self.plan.departments.items()
         }
-        for inst in instances:
+        for k, inst in enumerate(instances):
             if inst.action != "allow":
                 continue
-            src = [self.by_name[c] for c in inst.src_classes]
-            dst = [self.by_name[c] for c in inst.dst_classes]
-            for here, there in ((src, dst), (dst, src)):
-                owners = sorted({c.owner for c in there if c.kind == "vertical" and c.owner})
-                for vrf in sorted({c.vrf for c in here if c.vrf is not None}):
-                    got = need.setdefault(vrf, {})
-                    for owner in owners:
-                        if owner in got:
-                            continue
-                        clash = next((o for o in got
-                                      if vertical_nets[o] & vertical_nets[owner]), None)
-                        got[owner] = inst.index
-                        if clash is not None and inst.index not in reported:
-                            reported.add(inst.index)
-                            overlap = vertical_nets[clash] & vertical_nets[owner]
-                            first = overlap.iter_cidrs()[0]
-                            other = rules[got[clash]].loc.line
-                            where = ("" if got[clash] == inst.index
-                                     else f" (with the rule at line {other})")
-                            self.rep.error(rules[inst.index].loc, (
-                                f"ambiguous destination: this rule needs VRF {vrf} to reach "
-                                f"the vertical sites of '{clash}' and '{owner}', whose "
-                                f"addresses overlap ({first}){where}; split the rule per "
-                                "department"))
+            for srcs, dsts in live_pairs(instances, k, self.by_name):
+                src = [self.by_name[c] for c in srcs]
+                dst = [self.by_name[c] for c in dsts]
+                for here, there in ((src, dst), (dst, src)):
+                    owners = sorted({c.owner for c in there if c.kind == "vertical" and c.owner})
+                    for vrf in sorted({c.vrf for c in here if c.vrf is not None}):
+                        got = need.setdefault(vrf, {})
+                        for owner in owners:
+                            if owner in got:
+                                continue
+                            clash = next((o for o in got
+                                          if vertical_nets[o] & vertical_nets[owner]), None)
+                            got[owner] = inst.index
+                            if clash is not None and inst.index not in reported:
+                                reported.add(inst.index)
+                                self._ambiguous(rules, inst.index, got[clash], vrf, clash,
+                                                owner, vertical_nets)
+
+    def _ambiguous(self, rules: tuple[ast.Rule, ...], index: int, other_index: int, vrf: str,
+                   clash: str, owner: str, vertical_nets: dict[str, IPSet]) -> None:
+        assert self.rep is not None
+        overlap = vertical_nets[clash] & vertical_nets[owner]
+        first = overlap.iter_cidrs()[0]
+        other = rules[other_index].loc.line
+        where = "" if other_index == index else f" (with the rule at line {other})"
+        self.rep.error(rules[index].loc, (
+            f"ambiguous destination: this rule needs VRF {vrf} to reach "
+            f"the vertical sites of '{clash}' and '{owner}', whose "
+            f"addresses overlap ({first}){where}; one VRF cannot route to both: deny "
+            f"one of them before this rule, or give '{clash}' and '{owner}' disjoint "
+            "vertical blocks"))
+
+
+def live_pairs(instances: list[RuleInstance], k: int, by_name: dict
+               ) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The (sources, destinations) class groups of instance k that no earlier deny of
+    every service wholly covers (first match: a covered pair is never opened by k).
+
+    Grouped, not pair by pair: sources covered by the same earlier denies share one
+    group whose destinations are the uncovered rest (a province's ``horizontal ->
+    horizontal`` has tens of thousands of classes on each side).
+    """
+    inst = instances[k]
+    covers: list[tuple[frozenset[str], frozenset[str]]] = []
+    for j in range(k):
+        d = instances[j]
+        if d.action != "deny" or any(s.protocol != "ip" for s in d.services):
+            continue
+        whole_src = frozenset(c for c, ps in d.src if tuple(ps) == tuple(by_name[c].prefixes))
+        whole_dst = frozenset(c for c, ps in d.dst if tuple(ps) == tuple(by_name[c].prefixes))
+        if whole_src & set(inst.src_classes) and whole_dst & set(inst.dst_classes):
+            covers.append((whole_src, whole_dst))
+    if not covers:
+        return [(inst.src_classes, inst.dst_classes)]
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for c in inst.src_classes:
+        groups.setdefault(tuple(i for i, (ws, _) in enumerate(covers) if c in ws), []).append(c)
+    out = []
+    for sig, srcs in groups.items():
+        denied = frozenset().union(*(covers[i][1] for i in sig)) if sig else frozenset()
+        dsts = tuple(c for c in inst.dst_classes if c not in denied)
+        if dsts:
+            out.append((tuple(srcs), dsts))
+    return out

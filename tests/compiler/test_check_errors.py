@@ -470,7 +470,34 @@ def test_ambiguous_vertical_destination():
     text = render(policy=f"policy {{\n    {rule}\n}}")
     expect(text, (rule, "ambiguous destination: this rule needs VRF H-audit to reach the "
                         "vertical sites of 'audit' and 'tax', whose addresses overlap "
-                        "(10.0.0.0/23); split the rule per department"))
+                        "(10.0.0.0/23); one VRF cannot route to both: deny one of them before "
+                        "this rule, or give 'audit' and 'tax' disjoint vertical blocks"))
+
+
+def test_an_earlier_deny_makes_the_destination_unambiguous():
+    """First match: audit's horizontal hosts never open a connection to tax's vertical net,
+    so H-audit needs no route there and reaches only audit's own overlapping block; the
+    network built keeps every built-in assertion."""
+    from zongheng.compiler.pipeline import compile_text
+    from zongheng.verifier.engine import verify_network
+
+    policy = ("policy {\n    deny  horizontal(audit) -> vertical(tax)\n"
+              "    allow horizontal -> vertical(tax) service web\n"
+              "    allow horizontal(D) -> vertical(D)\n}")
+    text = render(policy=policy)
+    assert diagnostics(text) == []
+    network = compile_text("t.zh", text).network
+    h_audit = {rt for d in network.devices for v in d.vrfs if v.name == "H-audit"
+               for rt in v.rt_import}
+    assert h_audit, "H-audit imports the routes of audit's own vertical net"
+    statuses = {r.name: r.status for r in verify_network(network, with_smt2=False)}
+    assert statuses["vertical-guard"] == "proven" and statuses["vertical-isolation"] == "proven"
+
+
+def test_without_the_deny_the_same_rule_is_ambiguous():
+    policy = ("policy {\n    allow horizontal -> vertical(tax) service web\n"
+              "    allow horizontal(D) -> vertical(D)\n}")
+    assert any("ambiguous destination" in d for d in diagnostics(render(policy=policy)))
 
 
 def test_wildcard_is_fine_when_vertical_ranges_are_disjoint():
@@ -630,7 +657,8 @@ def test_three_errors_check_command(tmp_path, zh):
     (replace("policy", "allow horizontal -> horizontal", "allow horizontal -> vertical(*)"),
      "^allow horizontal -> vertical(*)", "ambiguous destination: this rule needs VRF H-audit to "
      "reach the vertical sites of 'audit' and 'tax', whose addresses overlap (10.0.0.0/24) "
-     "(with the rule at line 38); split the rule per department"),
+     "(with the rule at line 38); one VRF cannot route to both: deny one of them before this "
+     "rule, or give 'audit' and 'tax' disjoint vertical blocks"),
     (replace("regions", '"Province"', '"Pro\tvince"'), '"Pro^\t', "control character in string: "
      "display names may not contain control characters or newlines"),
 ], ids=["ambiguous-rule", "control-character"])

@@ -15,10 +15,12 @@ from zongheng.verifier.obligations import Encoder
 from zongheng.verifier.results import ObligationResult
 from zongheng.verifier.solving import (
     Cache,
+    Encoders,
     Options,
     Progress,
     Unit,
     body_of,
+    build,
     cache_key,
     result_of,
     solve_text,
@@ -35,7 +37,7 @@ def run_on_cluster(network: Network, units: list[Unit], opts: Options,
     except ImportError as e:
         raise InputError("--scheduler needs Dask distributed: pip install 'zongheng[dask]'"
                          ) from e
-    enc = enc or Encoder(network)
+    encs = Encoders(network, enc)
     cache = Cache(opts.cache) if opts.cache is not None else None
     try:
         client = Client(opts.scheduler, timeout="10s", set_as_default=False)
@@ -45,12 +47,11 @@ def run_on_cluster(network: Network, units: list[Unit], opts: Options,
     try:
         for start in range(0, len(units), BATCH):
             t0 = time.perf_counter()
-            obs = [enc.unit(network.assertions[u.spec], u.statement, u.part, u.group)
-                   for u in units[start:start + BATCH]]
-            bodies = [body_of(ob) for ob in obs]
+            built = [build(encs, u) for u in units[start:start + BATCH]]
+            bodies = [body_of(ob) for _, ob in built]
             keys = [cache_key(b, opts.timeout_ms) for b in bodies] if cache else []
             answers: list = [cache.get(k) if cache else None for k in keys] or \
-                [None] * len(obs)
+                [None] * len(built)
             todo = [i for i, a in enumerate(answers) if a is None]
             futures = client.map(solve_text, [bodies[i] for i in todo],
                                  [opts.timeout_ms] * len(todo), pure=False)
@@ -58,9 +59,9 @@ def run_on_cluster(network: Network, units: list[Unit], opts: Options,
                 answers[i] = got
                 if cache is not None:
                     cache.put(keys[i], *got)
-            each = (time.perf_counter() - t0) / max(1, len(obs))
-            for ob, (status, values) in zip(obs, answers, strict=True):
-                out.append(result_of(enc, ob, status, values, each, opts.with_smt2))
+            each = (time.perf_counter() - t0) / max(1, len(built))
+            for (by, ob), (status, values) in zip(built, answers, strict=True):
+                out.append(result_of(by, ob, status, values, each, opts.with_smt2))
             if progress:
                 progress(len(out), len(units))
     finally:

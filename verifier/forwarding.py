@@ -10,7 +10,7 @@ import bisect
 import functools
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import z3
 
@@ -138,6 +138,8 @@ class Forwarding:
         self._match: dict[tuple, z3.BoolRef] = {}
         self._sel: dict[tuple, z3.BoolRef] = {}
         self._permit: dict[tuple, z3.BoolRef] = {}
+        self._shapes: dict[int, tuple[Acl, tuple[str, ...], int] | None] = {}
+        self._shape_ids: dict[tuple, int] = {}
         self._tunnels: dict[tuple[str, str | None], list[tuple[Tunnel, str]]] = {}
         for t in network.tunnels:
             self._tunnels.setdefault((t.a_device, t.a_vrf), []).append((t, "a"))
@@ -317,9 +319,41 @@ class Forwarding:
             return None
         return self.acls.get((device, name), Acl(name, ()))
 
+    def shape(self, acl: Acl) -> tuple[tuple[str, ...], int] | None:
+        """A stateless ACL whose every line has the same source prefixes S, as (S, the
+        id of its lines with the source left out): it permits f iff f's source is in S
+        and those lines permit f. A department's attachment ACLs differ from site to
+        site only in S, so the lines' terms are built (and printed, and solved) once
+        for all its sites instead of once per site."""
+        got = self._shapes.get(id(acl), False)
+        if got is False:
+            srcs = {ln.src for ln in acl.lines}
+            got = None
+            if len(srcs) == 1 and not acl.stateful and () not in srcs:
+                lines = tuple(replace(ln, seq=0, src=(), rule=None, src_group=None,
+                                      dst_group=None) for ln in acl.lines)
+                sid = self._shape_ids.setdefault(lines, len(self._shape_ids))
+                got = (acl, next(iter(srcs)), sid)  # holds acl: its id stays unique
+            self._shapes[id(acl)] = got
+        return None if got is None else got[1:]
+
     def permit(self, device: str, acl: Acl | None, f: Fields) -> z3.BoolRef:
         if acl is None or self.no_acl:
             return self._true
+        shape = self.shape(acl)
+        if shape is not None:
+            src, sid = shape
+            fk = (f.key(), f.proto.get_id(), f.new.get_id())
+            whole = self._permit.get(("at", src, sid) + fk)
+            if whole is None:
+                p = self._permit.get(("shape", sid) + fk)
+                if p is None:
+                    bare = Acl(acl.name, tuple(replace(ln, src=()) for ln in acl.lines))
+                    p = self._permit[("shape", sid) + fk] = acl_lines_permit(f, bare,
+                                                                               self.in_set)
+                    self._keep.append(f)
+                whole = self._permit[("at", src, sid) + fk] = z3.And(self.in_set(f.src, src), p)
+            return whole
         key = (device, acl.name, f.key(), f.proto.get_id(), f.new.get_id())
         p = self._permit.get(key)
         if p is None:

@@ -21,13 +21,14 @@ prefix, delivery class and destination prefix, services) from the query.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import z3
 
-from zongheng.compiler.addresses import int_to_ip, merge_prefixes, parse_prefix
+from zongheng.compiler.addresses import int_to_ip, merge_prefixes, parse_prefix, span
 from zongheng.compiler.errors import InternalError
 from zongheng.compiler.model import (
     AssertionSpec,
@@ -105,7 +106,9 @@ class Encoder:
         self.f: Fields = packet_fields()
         self.wf = well_formed(self.f)
         self.classes = {c.name: c for c in network.classes}
-        self._replies: dict[tuple, list[Leaf]] = {}
+        self._replies: dict[tuple, dict[str | None, list[Leaf]]] = {}
+        self._any_reply: dict[tuple, z3.BoolRef | None] = {}
+        self._disjoint_groups: dict[frozenset[str], bool] = {}
         self._reply_fields: dict[int, Fields] = {}
         self._keep: list[object] = []
         self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
@@ -156,8 +159,9 @@ class Encoder:
                 leaves = self.fw.leaves(dev, ifn, self.f, tgt, cut)
                 if not leaves and not negate:
                     continue
-                parts = [(lf, conj([lf.cond(), per_leaf(cls, lf)])) for lf in leaves]
-                hit = disj([p for _, p in parts]) if parts else z3.BoolVal(False)
+                common, parts = _factored(leaves, functools.partial(per_leaf, cls))
+                hit = conj([*common, disj([p for _, p in parts])]) if parts \
+                    else z3.BoolVal(False)
                 body = [self.fw.in_set(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
                 if extra is not None:
                     body.append(extra(cls, dev))
@@ -207,24 +211,87 @@ class Encoder:
             self._reply_fields[lf.fields.dst.get_id()] = got
         return got
 
-    def reply_leaves(self, cls: str, lf: Leaf) -> list[Leaf]:
-        """Leaves of the reply entering where ``lf`` was delivered, back into ``cls``."""
+    def reply_leaves(self, cls: str, lf: Leaf, group: frozenset[str] | None = None
+                     ) -> list[Leaf]:
+        """Leaves of the reply entering where ``lf`` was delivered, back into ``cls``.
+
+        ``group`` (classes that include ``cls``): walk the reply once towards all of them
+        and keep the leaves into ``cls``. An allow statement asks this for every pair of
+        its source and destination sites; one walk per delivery point instead of one per
+        pair builds each table once. The leaves into ``cls`` are those of a walk towards
+        ``cls`` alone, except that route selection may also exclude routes to the other
+        classes of the group, which never match a reply addressed into ``cls``.
+        """
+        targets = group if group is not None and cls in group else frozenset((cls,))
         r = self.reply_fields(lf)
-        key = (lf.final_device, lf.final_interface, cls, r.key())
+        key = (lf.final_device, lf.final_interface, targets, r.key())
         got = self._replies.get(key)
         if got is None:
-            pts = self.classes[cls].prefixes if cls in self.classes else ()
-            got = self.fw.leaves(lf.final_device, lf.final_interface, r,
-                                 Target(frozenset((cls,))), tuple(pts) if pts else None)
+            pts = [p for c in sorted(targets) if c in self.classes
+                   for p in self.classes[c].prefixes]
+            walked = self.fw.leaves(lf.final_device, lf.final_interface, r, Target(targets),
+                                    tuple(pts) if pts else None)
+            got = {}
+            for x in walked:
+                got.setdefault(x.cls, []).append(x)
             self._replies[key] = got
             self._keep.append(r)
-        return got
+        return got.get(cls, [])
 
-    def reply_returns(self, cls: str, lf: Leaf) -> z3.BoolRef:
-        leaves = self.reply_leaves(cls, lf)
-        pts = tuple(self.classes[cls].prefixes) if cls in self.classes else ()
-        return disj([conj([x.cond(), self.fw.in_set(x.fields.dst, pts)]) for x in leaves]) \
+    def reply_returns(self, cls: str, lf: Leaf, group: frozenset[str] | None = None
+                      ) -> z3.BoolRef:
+        """The reply to the packet delivered as ``lf`` gets back into ``cls``.
+
+        With a ``group`` whose classes' prefixes are pairwise disjoint, the answer is
+        "gets back into the group's class that holds its destination": one term per
+        delivery point, the same for every source site. It equals the answer for
+        ``cls`` whenever the original source is in ``cls`` (which every ingress point
+        of ``cls`` requires): the disjunct of any other class asks the source to be
+        in that class too, which disjointness rules out. Only where no NAT changed
+        the reply's destination on its way back (else: the per-class check)."""
+        if group is not None and cls in group and self._disjoint(group):
+            key = ("any", lf.final_device, lf.final_interface, group,
+                   self.reply_fields(lf).key())
+            if key not in self._any_reply:
+                leaves = [x for c in sorted(group) for x in self.reply_leaves(c, lf, group)]
+                back = self.reply_fields(lf).dst
+                if all(x.fields.dst is back for x in leaves):
+                    common, parts = _factored(leaves, self._back_in)
+                    got = conj([*common, disj([q for _, q in parts])]) if parts \
+                        else z3.BoolVal(False)
+                else:  # NAT on the way back: the destination is not the source any more
+                    got = None
+                self._any_reply[key] = got
+            got = self._any_reply[key]
+            if got is not None:
+                return got
+        return self._returns(cls, lf, group)
+
+    def _returns(self, cls: str, lf: Leaf, group: frozenset[str] | None) -> z3.BoolRef:
+        leaves = self.reply_leaves(cls, lf, group)
+        return disj([conj([x.cond(), self._back_in(x)]) for x in leaves]) \
             if leaves else z3.BoolVal(False)
+
+    def _back_in(self, x: Leaf) -> z3.BoolRef:
+        """A reply leaf's destination is in the class it was delivered to."""
+        pts = tuple(self.classes[x.cls].prefixes) if x.cls in self.classes else ()
+        return self.fw.in_set(x.fields.dst, pts)
+
+    def _disjoint(self, group: frozenset[str]) -> bool:
+        """No address is in two classes of ``group`` (and each is a model class)."""
+        got = self._disjoint_groups.get(group)
+        if got is None:
+            spans = []
+            for c in group:
+                if c not in self.classes:
+                    spans = None
+                    break
+                spans += [(*span(p), c) for p in self.classes[c].prefixes]
+            ordered = sorted(spans) if spans is not None else []
+            got = spans is not None and all(
+                a[1] < b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+            self._disjoint_groups[group] = got
+        return got
 
     # ------------------------------------------------------------ statements
     def obligations(self, spec: AssertionSpec, split: bool = True) -> list[Obligation]:
@@ -304,9 +371,11 @@ class Encoder:
               ) -> Obligation:
         f = self.f
         src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
+        group = frozenset(src)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
-            return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), self.reply_returns(cls, lf)])
+            return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]),
+                         self.reply_returns(cls, lf, group)])
 
         def addressed(cls: str, dev: str) -> z3.BoolRef:
             related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
@@ -515,6 +584,36 @@ def statement_parts(network: Network, st: Statement) -> list[tuple[str, tuple[st
     raise InternalError(f"unknown statement kind {st.kind!r}")
 
 
+def _factored(leaves: list[Leaf], claim: Callable[[Leaf], z3.BoolRef]
+              ) -> tuple[list[z3.BoolRef], list[tuple[Leaf, z3.BoolRef]]]:
+    """The conditions every leaf of one ingress point shares (its inbound ACL, mostly),
+    and per leaf the rest with its claim, in a fixed order of where leaves end.
+
+    ``OR(c & a_i) = c & OR(a_i)``: with the ingress point's own conditions out of the
+    leaves, a department's sites ask the *same* disjunction over its destinations (the
+    tables and ACLs of its VRF agree from site to site), which z3 builds, prints and
+    solves once instead of once per site.
+    """
+    if not leaves:
+        return [], []
+    # Python identity, not z3's (a ctypes call each): the shared conditions are the very
+    # objects the walk appended to every leaf; an equal term that is another object is
+    # merely left in place
+    shared = {id(c) for c in leaves[0].conds}
+    for lf in leaves[1:]:
+        shared &= {id(c) for c in lf.conds}
+    common, seen = [], set()
+    for c in leaves[0].conds:
+        if id(c) in shared and id(c) not in seen:
+            seen.add(id(c))
+            common.append(c)
+    parts = [(lf, conj([*(c for c in lf.conds if id(c) not in shared), claim(lf)]))
+             for lf in leaves]
+    parts.sort(key=lambda p: (p[0].cls or "", p[0].final_device, p[0].final_interface,
+                              p[0].reason))
+    return common, parts
+
+
 def _only(pairs: dict[str, tuple[str, ...]], classes: frozenset[str] | None
           ) -> dict[str, tuple[str, ...]]:
     """``pairs`` cut to some ingress classes (None: all of them)."""
@@ -604,30 +703,3 @@ def check_spec(enc: Encoder, spec: AssertionSpec, timeout_ms: int, with_smt2: bo
     return AssertionResult(spec.name, spec.builtin, status,
                            [{"statement": w.statement.text, "reason": w.reason}
                             for w in spec.waivers], cx, obs, None, spec.location)
-
-
-def defence_status(network: Network, spec: AssertionSpec, timeout_ms: int,
-                   encoders: dict[str, Encoder] | None = None) -> dict[str, str]:
-    """Status of ``spec`` with every ACL removed (routing alone) and with routing fully
-    leaked (ACLs alone). ``encoders`` caches the two relaxed encodings across specs."""
-    if encoders is None:
-        encoders = {}
-    out = {}
-    for mode, kw in (("routing_only", {"no_acl": True}), ("acl_only", {"leak_routes": True})):
-        enc = encoders.get(mode)
-        if enc is None:
-            enc = encoders[mode] = Encoder(network, Forwarding(network, **kw))
-        # the first violation decides the status and is the example shown: the
-        # obligations after it are neither built nor solved
-        solved = []
-        for ob in enc.iter_obligations(spec):
-            solved.append(solve(enc, ob, timeout_ms, False))
-            if solved[-1].status == VIOLATED:
-                break
-        out[mode] = worst([o.status for o in solved])
-        cx = next((o.counterexample for o in solved if o.counterexample is not None), None)
-        if cx is not None:  # what gets through when this layer stands alone
-            port = f"/{cx.dport}" if cx.protocol in ("tcp", "udp") else ""
-            out[f"{mode}_example"] = (f"{cx.src_class} -> {cx.dst_class} "
-                                      f"{cx.protocol}{port} ({cx.src} -> {cx.dst})")
-    return out

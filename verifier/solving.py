@@ -38,6 +38,29 @@ class Unit:
     statement: int
     part: str
     group: str | None  # the ingress group; None: the whole-network encoding
+    mode: str = ""  # "" (the network as built) or a relaxed --defence mode (MODES)
+
+
+# The relaxed encodings of ``verify --defence``: each layer of the defence alone.
+MODES: dict[str, dict[str, bool]] = {"routing_only": {"no_acl": True},
+                                     "acl_only": {"leak_routes": True}}
+
+
+class Encoders:
+    """One encoder per mode, built when first asked for (a process that only proves
+    the network as built never builds the relaxed forwarding)."""
+
+    def __init__(self, network: Network, normal: Encoder | None = None):
+        self.network = network
+        self.by_mode: dict[str, Encoder] = {"": normal} if normal is not None else {}
+
+    def __call__(self, mode: str) -> Encoder:
+        enc = self.by_mode.get(mode)
+        if enc is None:
+            from zongheng.verifier.forwarding import Forwarding
+            enc = self.by_mode[mode] = Encoder(
+                self.network, Forwarding(self.network, **MODES[mode]) if mode else None)
+        return enc
 
 
 @dataclass(frozen=True)
@@ -182,11 +205,18 @@ def result_of(enc: Encoder, ob: Obligation, status: str, values: Values, seconds
                             description=ob.description)
 
 
-def run_one(enc: Encoder, network: Network, unit: Unit, opts: Options,
-            cache: Cache | None) -> ObligationResult:
+def build(encs: Encoders, unit: Unit) -> tuple[Encoder, Obligation]:
+    """The obligation a unit names, and the encoder (of its mode) that built it."""
+    enc = encs(unit.mode)
+    spec = encs.network.assertions[unit.spec]
+    return enc, enc.unit(spec, unit.statement, unit.part, unit.group)
+
+
+def run_one(encs: Encoders, unit: Unit, opts: Options, cache: Cache | None
+            ) -> ObligationResult:
     """Build, solve (or find in the cache) and explain one obligation."""
     t0 = time.perf_counter()
-    ob = enc.unit(network.assertions[unit.spec], unit.statement, unit.part, unit.group)
+    enc, ob = build(encs, unit)
     body = body_of(ob)
     key = cache_key(body, opts.timeout_ms) if cache is not None else ""
     got = cache.get(key) if cache is not None else None

@@ -24,9 +24,9 @@ from zongheng.compiler.model import (
     Statement,
     Waiver,
 )
-from zongheng.verifier.engine import verify_network
+from zongheng.verifier.engine import defence_status, verify_network
 from zongheng.verifier.forwarding import Forwarding
-from zongheng.verifier.obligations import Encoder, defence_status, solve
+from zongheng.verifier.obligations import Encoder, solve
 from zongheng.verifier.results import PROVEN, VIOLATED, Counterexample
 
 

@@ -13,8 +13,9 @@ from support.oracle import Oracle, replay
 from support.strategies import random_networks
 
 from zongheng.compiler.model import Network
-from zongheng.verifier.engine import verify_network
-from zongheng.verifier.obligations import defence_status, solve
+from zongheng.verifier.engine import defence_status, verify_network
+from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.obligations import Encoder, solve
 from zongheng.verifier.results import PROVEN, VIOLATED
 
 
@@ -39,9 +40,8 @@ def test_verifier_equals_brute_force(net: Network):
 def test_routing_only_defence_equals_brute_force_without_acls(net: Network):
     """The defence-in-depth "routing alone" verdict is the verdict with every ACL gone."""
     oracle = Oracle(net, no_acl=True)
-    relaxed: dict = {}
     for spec in net.assertions:
-        got = defence_status(net, spec, 30_000, relaxed)["routing_only"]
+        got = defence_status(net, spec, 30_000)["routing_only"]
         expected = any(oracle.violated(spec, st) for st in spec.statements)
         assert got == (VIOLATED if expected else PROVEN), spec
 
@@ -54,15 +54,14 @@ def test_acl_only_defence_equals_brute_force_with_leaked_routes(net: Network):
     ``verify --defence`` reports only assertions without them (with several possible
     routes, "is delivered" has no single meaning)."""
     oracle = Oracle(net, leak_routes=True)
-    relaxed: dict = {}
+    enc = Encoder(net, Forwarding(net, leak_routes=True))
     for spec in net.assertions:
         if any(st.kind == "allow" for st in spec.statements):
             continue
-        got = defence_status(net, spec, 30_000, relaxed)["acl_only"]
+        got = defence_status(net, spec, 30_000)["acl_only"]
         expected = any(oracle.violated(spec, st) for st in spec.statements)
         assert got == (VIOLATED if expected else PROVEN), spec
         if expected:  # the leaked-routes counterexample is a real leaked journey
-            enc = relaxed["acl_only"]
             cx = next(r.counterexample for r in (solve(enc, ob, 30_000, False)
                                                  for ob in enc.obligations(spec))
                       if r.counterexample is not None)
@@ -76,9 +75,6 @@ def test_decomposed_obligations_equal_the_whole_network_encoding(net: Network):
     """The second opinion: per statement part, the per-ingress-class obligations are
     violated together exactly when the whole-network obligation is, in the normal and
     both relaxed (--defence) modes; and each violated one's counterexample replays."""
-    from zongheng.verifier.forwarding import Forwarding
-    from zongheng.verifier.obligations import Encoder
-
     for kw in ({}, {"no_acl": True}, {"leak_routes": True}):
         enc = Encoder(net, Forwarding(net, **kw))
         oracle = Oracle(net, **kw)

@@ -101,8 +101,9 @@ def report(zh):
 
 
 def summary_rows(page: Page) -> list[tuple[str, str]]:
-    """(assertion, status) of the summary table, in report order."""
-    return [(r[1], r[3]) for r in page.rows
+    """(assertion, status) of the summary table, in report order (a note after the status,
+    such as "(not applicable: no inner net)", left out)."""
+    return [(r[1], r[3].split(" (", 1)[0]) for r in page.rows
             if len(r) == 5 and r[0].isdigit() and r[2] in ("built-in", "policy")]
 
 
@@ -174,6 +175,12 @@ def test_minimal_report_lists_every_assertion_with_its_status(tmp_path, report):
     assert network.policy_sha256 in text
     assert_self_contained(text, page)
     assert f"wrote {out}: {counts[PROVEN]} proven" in proc.stdout.decode()
+    # minimal.zh has no inner net: the air gap is proven (as verify says) and not applicable
+    air_gap = next(r for r in page.rows if len(r) == 5 and r[1] == "air-gap")
+    assert air_gap[3] == "proven (not applicable: no inner net)"
+    assert next(r.obligations for r in results if r.name == "air-gap") == []
+    assert "Not applicable: no inner net." in text
+    assert ["regions", "1 province, 2 cities"] in page.rows
 
 
 def test_heilongjiang_report_statuses_waiver_defence_and_network(heilongjiang_report,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import tomllib
@@ -92,14 +91,6 @@ def parse(text: str) -> Page:
     return page
 
 
-@pytest.fixture(scope="session")
-def report(zh):
-    """``report(policy, out, *extra, env=None)``: `zongheng report` in a fresh interpreter."""
-    def run(policy: Path | str, out: Path, *extra: str, env: dict[str, str] | None = None):
-        return zh("report", str(policy), "-o", str(out), *extra, env=env)
-    return run
-
-
 def summary_rows(page: Page) -> list[tuple[str, str]]:
     """(assertion, status) of the summary table, in report order (a note after the status,
     such as "(not applicable: no inner net)", left out)."""
@@ -136,21 +127,6 @@ def heilongjiang_report(tmp_path_factory, report):
     proc = report(HEILONGJIANG, out)
     assert proc.returncode == 0, proc.stderr.decode()
     return out.read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def verify_json(zh):
-    """``verify_json(policy)``: `verify --format json --defence` in a fresh interpreter, as
-    the report's process is.
-
-    z3's models (so counterexamples) depend on what the process solved before,
-    so the report is compared with another fresh run, not with this process.
-    """
-    def run(policy: Path) -> dict:
-        proc = zh("verify", str(policy), "--format", "json", "--defence")
-        assert proc.returncode in (0, 1), proc.stderr.decode()
-        return json.loads(proc.stdout)
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ Rules the output keeps:
   zongheng/z3 versions give the same bytes (the header names the policy
   sha256 and both versions instead of a date);
 * self-contained: inline CSS, no script, no external font, image or link
-  (``#`` anchors only), so it works offline and prints;
+  (``#`` anchors only), so it works offline and prints; its pictures (the
+  reachability matrix, the topology, each counterexample's path) are inline
+  SVG built by ``matrix.py`` and ``topology.py``;
 * every string from the policy is HTML-escaped (Jinja2 autoescape);
 * written atomically (temporary file in the same directory, then rename):
   a failure leaves no partial file and an older report untouched.

@@ -131,7 +131,7 @@ def _by_key(classes: Iterable[str], keys: dict[str, Key]) -> dict[Key, frozenset
 
 def _covers(deny: tuple[Service, ...], allow: tuple[Service, ...]) -> bool:
     """Whether a deny rule's services include every service of an allow rule."""
-    if any(s.protocol == Protocol.IP for s in deny):
+    if not deny or any(s.protocol == Protocol.IP for s in deny):
         return True
     return set(allow) <= set(deny)
 
@@ -174,7 +174,7 @@ def evidence(network: Network, results: list[AssertionResult], with_assertions: 
     status = {r.name: r.status for r in results}
     specs: tuple[AssertionSpec, ...] = network.assertions
     for spec in specs:
-        label = f"{spec.name} ({status.get(spec.name, '?')})"
+        label = f"{spec.name} ({status[spec.name]})" if spec.name in status else spec.name
         for w in spec.waivers:
             st = w.statement
             for ks in _by_key((c for c, _ in st.src), keys):

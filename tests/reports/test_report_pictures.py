@@ -214,6 +214,21 @@ def test_large_network_counterexample_shows_only_the_regions_on_its_path(monkeyp
                    frozenset(("pe-hlj", "pe-mdj"))}
 
 
+def test_matrix_follows_first_match_of_deny_rules():
+    """Heilongjiang's police: `deny horizontal(police) -> vertical(police)` comes before
+    `allow horizontal(D) -> vertical(D)` and wins; `allow vertical(police) ->
+    horizontal(police) service web, oa` comes before the deny and still allows."""
+    network = compile_file(HEILONGJIANG).network
+    by = {(c.row, c.col): c for c in matrix.build(network, []).cells}
+    assert by[("horizontal(police)", "vertical(police)")].verdict == "denied"
+    assert by[("horizontal(tax)", "vertical(tax)")].verdict == "allowed"
+    allowed = by[("vertical(police)", "horizontal(police)")]
+    assert allowed.verdict == "allowed"
+    assert "allow vertical(police) -> horizontal(police) service web, oa" in allowed.tooltip
+    assert "allow vertical(D) -> horizontal(D)" not in allowed.tooltip  # shadowed
+    assert by[("vertical(audit)", "horizontal(hrss)")].verdict == "waived"
+
+
 def test_many_departments_fold_into_a_bounded_matrix():
     departments = matrix.MAX_DETAILED_DEPARTMENTS + 4
     network = compile_text("scaffold.zh", scaffold(departments, 2, 1)).network

@@ -4,21 +4,23 @@
 and ``DIR/manifest.json`` (sha256 of every file, versions, targets; sorted
 keys and no timestamps, so the same input gives a byte-identical tree).
 
-Everything is rendered in memory and written to a temporary directory next
-to ``DIR`` first; only then is the old ``DIR`` renamed away and the new one
-renamed in. If anything fails, the previous ``DIR`` is left byte-identical
-and no temporary directory remains.
+Each file is rendered and written at once to a temporary directory next to
+``DIR`` (one device's file in memory at a time, not the whole tree: a
+province's tree is hundreds of megabytes); only then is the old ``DIR``
+renamed away and the new one renamed in. If anything fails, the previous
+``DIR`` is left byte-identical and no temporary directory remains.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import jinja2
@@ -29,7 +31,13 @@ from zongheng.compiler.model import Device, Network, to_json
 from zongheng.emitters import REGISTRY, target_names
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import TemplateValueError
-from zongheng.emitters.output_tree import OutputError, destination, exchange, locked
+from zongheng.emitters.output_tree import (
+    MANIFEST,
+    OutputError,
+    destination,
+    exchange,
+    locked,
+)
 
 _SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -68,11 +76,11 @@ def device_files(emitter: Emitter, device: Device) -> dict[str, str]:
     return {f"{emitter.name}.{emitter.extension}": text}
 
 
-def _render_target(network: Network, name: str, tdir: Path | None, files: dict[str, bytes]
-                   ) -> dict[str, bytes]:
-    """The files of one target (``files``: what earlier targets wrote, to catch clashes)."""
+def _render_target(network: Network, name: str, tdir: Path | None, seen: set[str]
+                   ) -> Iterator[tuple[str, bytes]]:
+    """The files of one target, one at a time (``seen``: paths written so far, to catch
+    two targets writing one file)."""
     emitter = REGISTRY[name](network, tdir)
-    out: dict[str, bytes] = {}
     for device in network.devices:
         if not _SAFE_PATH_PART.fullmatch(device.name):
             raise OutputError(f"device name {device.name!r} cannot be a directory name")
@@ -81,22 +89,20 @@ def _render_target(network: Network, name: str, tdir: Path | None, files: dict[s
             if len(parts) > 2 or not all(_SAFE_PATH_PART.fullmatch(x) for x in parts):
                 raise OutputError(f"target {name} produced a bad file name {fname!r}")
             rel = f"{device.name}/{fname}"
-            if rel in files or rel in out:
+            if rel in seen:
                 raise OutputError(f"two targets write {rel}")
-            out[rel] = text.encode("utf-8")
-    return out
+            seen.add(rel)
+            yield rel, text.encode("utf-8")
 
 
-def render_tree(
-    network: Network, targets: Iterable[str], template_dir: Path | str | None = None
-) -> dict[str, bytes]:
-    """Relative path -> bytes of every file of the output tree (manifest included)."""
-    names = parse_targets(list(targets))
-    tdir = Path(template_dir) if template_dir is not None else None
-    files: dict[str, bytes] = {}
+def iter_files(network: Network, names: list[str], tdir: Path | None
+               ) -> Iterator[tuple[str, bytes]]:
+    """Every config file of the tree as (relative path, bytes), target by target, then
+    ``model.json`` (the manifest is made from their hashes)."""
+    seen: set[str] = set()
     for name in names:
         try:
-            files.update(_render_target(network, name, tdir, files))
+            yield from _render_target(network, name, tdir, seen)
         except (jinja2.TemplateError, TemplateValueError) as exc:
             where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
             line = getattr(exc, "lineno", None)
@@ -106,25 +112,44 @@ def render_tree(
             if isinstance(exc, OutputError):
                 raise
             raise OutputError(f"target {name}: {exc}") from exc
-    files["model.json"] = to_json(network).encode("utf-8")
+    yield "model.json", to_json(network).encode("utf-8")
+
+
+def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str]) -> bytes:
     manifest = {
         "zongheng_version": zongheng.__version__,
         "policy": network.policy_file,
         "policy_sha256": network.policy_sha256,
         "targets": names,
-        "files": {rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())},
+        "files": dict(sorted(hashes.items())),
     }
-    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    files["manifest.json"] = text.encode("utf-8")
+    return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            ).encode("utf-8")
+
+
+def render_tree(
+    network: Network, targets: Iterable[str], template_dir: Path | str | None = None
+) -> dict[str, bytes]:
+    """Relative path -> bytes of every file of the output tree (manifest included), in
+    memory: for callers that want the texts (``compile`` writes them one at a time)."""
+    names = parse_targets(list(targets))
+    tdir = Path(template_dir) if template_dir is not None else None
+    files = dict(iter_files(network, names, tdir))
+    files["manifest.json"] = manifest_bytes(
+        network, names, {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
     return files
 
 
-def _write_tree(root: Path, files: dict[str, bytes]) -> None:
-    for rel in sorted(files):
+def _write_tree(root: Path, files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """Write each file as it comes; their sha256 by relative path."""
+    hashes: dict[str, str] = {}
+    for rel, data in files:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as fh:
-            fh.write(files[rel])
+            fh.write(data)
+        hashes[rel] = hashlib.sha256(data).hexdigest()
+    return hashes
 
 
 def write_outputs(
@@ -146,30 +171,39 @@ def write_outputs(
     """
     out = Path(out_dir)
     names = parse_targets(targets)
-    destination(out, force)  # refuse early, before the work of rendering
-    files = render_tree(network, names, template_dir)
-    real = destination(out, force)
+    tdir = Path(template_dir) if template_dir is not None else None
+    real = destination(out, force)  # refuse early, before the work of rendering
     parent = real.parent
+    made = [d for d in (parent, *parent.parents) if not d.exists()]
     try:  # like `mkdir -p`: `-o out/heilongjiang` works on a fresh checkout
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {parent}: {exc.strerror}") from None
-    with locked(parent):
-        real = destination(out, force)  # another compile may have written it meanwhile
-        _replace(real, files)
-    return json.loads(files["manifest.json"])
+    try:
+        with locked(parent):
+            real = destination(out, force)  # another compile may have written it meanwhile
+            manifest = _replace(real, network, names, iter_files(network, names, tdir))
+    except BaseException:
+        for d in made:  # a failed compile leaves no directory it made (innermost first)
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    return json.loads(manifest)
 
 
-def _replace(real: Path, files: dict[str, bytes]) -> None:
-    """Write the tree beside ``real`` and swap it in; the old tree survives any failure."""
+def _replace(real: Path, network: Network, names: list[str],
+             files: Iterable[tuple[str, bytes]]) -> bytes:
+    """Write the tree beside ``real`` and swap it in; the old tree survives any failure.
+    Returns the manifest written."""
     parent = real.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.new-", dir=parent))
     try:
         os.chmod(tmp, 0o755)
-        _write_tree(tmp, files)
+        manifest = manifest_bytes(network, names, _write_tree(tmp, files))
+        (tmp / MANIFEST).write_bytes(manifest)
         if real.exists() and exchange(tmp, real):
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old tree
-            return
+            return manifest
         old: Path | None = None
         if real.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{real.name}.old-", dir=parent))
@@ -183,6 +217,7 @@ def _replace(real: Path, files: dict[str, bytes]) -> None:
         finally:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+        return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -138,8 +139,8 @@ def test_write_error_midway_leaves_previous_tree_untouched(tmp_path: Path, monke
     out, before = old_tree
     real = writer_mod._write_tree
 
-    def half(root: Path, files: dict[str, bytes]) -> None:
-        real(root, dict(list(files.items())[:3]))
+    def half(root: Path, files) -> dict[str, str]:
+        real(root, itertools.islice(files, 3))
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writer_mod, "_write_tree", half)
@@ -155,8 +156,8 @@ def test_interrupt_midway_leaves_previous_tree_untouched(tmp_path: Path, monkeyp
     out, before = old_tree
     real = writer_mod._write_tree
 
-    def interrupted(root: Path, files: dict[str, bytes]) -> None:
-        real(root, dict(list(files.items())[:5]))
+    def interrupted(root: Path, files) -> dict[str, str]:
+        real(root, itertools.islice(files, 5))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(writer_mod, "_write_tree", interrupted)
@@ -267,3 +268,24 @@ def test_cli_compile_writes_the_tree(tmp_path: Path, zh) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["targets"] == TARGETS
     assert set(snapshot(out)) == set(manifest["files"]) | {"manifest.json"}
+
+
+def test_files_are_written_as_they_are_rendered(tmp_path: Path, monkeypatch,
+                                                small_network) -> None:
+    """compile streams: each file is on disk before the next one is rendered, so a
+    province's tree is never held in memory whole."""
+    real = writer_mod.iter_files
+    on_disk: list[bool] = []
+
+    def watched(network, names, tdir):
+        previous = None
+        for rel, data in real(network, names, tdir):
+            if previous is not None:  # the file yielded before this one is written now
+                on_disk.append(any(p.name == previous.split("/")[-1]
+                                   for p in tmp_path.rglob("*") if p.is_file()))
+            previous = rel
+            yield rel, data
+
+    monkeypatch.setattr(writer_mod, "iter_files", watched)
+    write_outputs(small_network(), tmp_path / "out", TARGETS)
+    assert len(on_disk) > 3 and all(on_disk)

@@ -1,0 +1,169 @@
+"""The language server's library, without the protocol: the name index against the
+shipped policies (an independent regex oracle for departments), positions in UTF-16,
+token extents, the grammar's keywords and completion contexts, hover text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lsprotocol import types
+from pygls.workspace.position_codec import PositionCodec
+from support.paths import HEILONGJIANG, MINIMAL, POLICIES
+
+from zongheng.compiler.parser import _lark
+from zongheng.lsp import completion, hover
+from zongheng.lsp.analysis import analyse, names_without_line
+from zongheng.lsp.positions import Text
+
+SHIPPED = sorted(POLICIES.glob("*.zh"))
+
+
+@pytest.fixture(scope="module", params=SHIPPED, ids=lambda p: p.name)
+def shipped(request):
+    return analyse(str(request.param), request.param.read_text(encoding="utf-8"))
+
+
+def test_the_shipped_policies_compile_clean(shipped) -> None:
+    assert shipped.compiled is not None and shipped.errors == []
+    assert shipped.names.occurrences
+
+
+def test_every_occurrence_is_where_its_name_is_written(shipped) -> None:
+    lines = shipped.text.split("\n")
+    for occ in shipped.names.occurrences:
+        assert lines[occ.line - 1][occ.col - 1:occ.end_col - 1] == occ.name, occ
+
+
+def test_every_use_of_a_name_has_one_declaration(shipped) -> None:
+    """The policy compiles, so every name resolves: the index must agree, kind and all."""
+    for occ in shipped.names.occurrences:
+        assert len(shipped.names.definitions(occ)) == 1, occ
+
+
+def _blank(m: re.Match) -> str:
+    return " " * len(m.group())  # a string blanked, the columns after it kept
+
+
+def test_department_references_match_an_independent_reading() -> None:
+    """Every place a department is named (declaration, endpoint, host owner), found by a
+    regex over the text without comments and strings, is exactly what the index lists."""
+    text = HEILONGJIANG.read_text(encoding="utf-8")
+    a = analyse(str(HEILONGJIANG), text)
+    code = [re.sub(r"#.*", "", re.sub(r'"(?:[^"\\]|\\.)*"', _blank, ln))
+            for ln in text.split("\n")]
+    departments = a.names.declared("department")
+    assert len(departments) >= 5
+    for dept in departments:
+        oracle = {(i + 1, m.start(1) + 1) for i, ln in enumerate(code) for m in re.finditer(
+            rf"(?:\bdepartment\s+|\b(?:vertical|horizontal)\(\s*|\bof\s+)({dept})(?![\w-])", ln)}
+        [decl] = [o for o in a.names.occurrences if o.name == dept and o.defines]
+        found = {(o.line, o.col) for o in a.names.references(decl)}
+        assert found == oracle, dept
+
+
+def test_variables_belong_to_their_rule_or_assertion() -> None:
+    a = analyse(str(MINIMAL), MINIMAL.read_text(encoding="utf-8"))
+    ds = [o for o in a.names.occurrences if o.kind == "variable" and o.name == "D"]
+    assert len({o.scope for o in ds}) == 3  # three rules use D, each its own
+    for occ in ds:
+        [decl] = a.names.definitions(occ)
+        assert decl.scope == occ.scope and decl.line == occ.line  # the first D of its rule
+
+
+def test_a_policy_with_a_syntax_error_has_no_names_but_its_error() -> None:
+    a = analyse("x.zh", "department tax {\n  vertical 10.0.0.0/8 site\n}\n")
+    assert a.policy is None and a.names.occurrences == []
+    [d] = a.diagnostics
+    assert (d.loc.line, d.loc.col, d.severity) == (3, 1, "error")
+    text = MINIMAL.read_text(encoding="utf-8") + "\nallow vertical(\n"
+    names = names_without_line("x.zh", text, text.count("\n"))
+    assert names is not None and names.declared("department") == ["tax", "audit"]
+
+
+def test_bad_input_is_an_analysis_never_an_exception() -> None:
+    for text in ("", "\x00", "network {", '"' * 3, "region a b {" * 50, "\ufeffservice x = tcp"):
+        a = analyse("x.zh", text)
+        assert all(d.severity in ("error", "warning") for d in a.diagnostics)
+
+
+def test_positions_count_the_clients_units() -> None:
+    line = 'region north "\U0001F600" city'
+    utf16 = Text.of(line)
+    utf32 = Text.of(line, PositionCodec(types.PositionEncodingKind.Utf32))
+    col = line.index("city") + 1
+    assert utf16.position(1, col) == types.Position(line=0, character=col)  # emoji: 2 units
+    assert utf32.position(1, col) == types.Position(line=0, character=col - 1)
+    assert utf16.at(types.Position(line=0, character=col)) == (1, col)
+    assert utf16.whole().end == types.Position(line=0, character=len(line) + 1)
+
+
+@pytest.mark.parametrize(("line", "col", "length"), [
+    ('region a "North city" city', 10, 12),  # a string
+    ('region a "North', 10, 6),  # an unterminated string: to the end of the line
+    ("    vertical 10.0.0.0/16 site /24", 14, 11),  # a prefix
+    ("allow a <-> b", 9, 3),  # an arrow
+    ("allow vertical(tax-2) -> x", 16, 5),  # a name with '-' and digits
+    ("allow internet => x", 16, 1),  # one character
+    ("network {", 10, 0),  # the end of the line
+])
+def test_a_diagnostic_covers_its_token(line: str, col: int, length: int) -> None:
+    r = Text.of(line).token_range(1, col)
+    assert (r.start.character, r.end.character - r.start.character) == (col - 1, length)
+
+
+def test_keywords_are_the_grammars() -> None:
+    """Independently of the .lark text: lark's own terminals, the string literals and the
+    alternatives of keyword terminals such as ACTION: "allow" | "deny"."""
+    words: set[str] = set()
+    for t in _lark().terminals:
+        if type(t.pattern).__name__ == "PatternStr" and t.pattern.value.isalpha():
+            words.add(t.pattern.value)
+        elif m := re.fullmatch(r"\(\?:([a-z|]+)\)", t.pattern.value):
+            words |= set(m.group(1).split("|"))
+    assert set(completion.keywords()) == words
+    assert {"allow", "deny", "vertical", "horizontal", "waive", "because"} <= words
+
+
+@pytest.fixture(scope="module")
+def minimal():
+    return analyse(str(MINIMAL), MINIMAL.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("before", "expected"), [
+    ("    allow vertical(", ["tax", "audit"]),
+    ("    allow horizontal(t", ["tax", "audit"]),
+    ("    allow internet -> host(", ["portal"]),
+    ("    allow vertical(tax) at ", ["prov", "north", "south"]),
+    ("    sites prov, ", ["prov", "north", "south", "all"]),
+    ("    allow horizontal -> vertical(tax) service web, ", ["web", "ping"]),
+    ('    region east "East city" ', ["province", "city"]),
+    ("host h 59.64.0.9 at prov of ", ["tax", "audit", "platform"]),
+    ("waive ", ["vertical-isolation", "vertical-guard", "air-gap", "exit-only"]),
+    ("    allow vertical(D) -> vertical(D)  # a comment ", []),
+    ('department x "a name ', []),
+])
+def test_completion_follows_the_context(minimal, before: str, expected: list[str]) -> None:
+    assert [i.label for i in completion.completions(minimal.names, before)] == expected
+
+
+def test_completion_elsewhere_offers_every_keyword_and_name(minimal) -> None:
+    labels = [i.label for i in completion.completions(minimal.names, "")]
+    assert set(completion.keywords()) <= set(labels)
+    assert {"tax", "audit", "prov", "web", "portal", "province"} <= set(labels)
+
+
+def test_hover_on_a_service_and_a_level(minimal) -> None:
+    web = next(o for o in minimal.names.occurrences if o.name == "web" and o.defines)
+    assert hover.hover_markdown(web, minimal) == "**service** `web`\n\n= tcp/80, tcp/443"
+    city = next(o for o in minimal.names.occurrences if o.name == "city" and o.defines)
+    assert hover.hover_markdown(city, minimal) == (
+        "**region level** `city`\n\nregions: `north`, `south`")
+
+
+def test_hover_without_an_address_plan_says_so() -> None:
+    text = MINIMAL.read_text(encoding="utf-8").replace("sites prov, north", "sites prov, x")
+    a = analyse("x.zh", text)
+    tax = next(o for o in a.names.occurrences if o.name == "tax" and o.defines)
+    assert hover.hover_markdown(tax, a) == (
+        '**department** `tax` "Tax bureau"\n\n_no address plan while the policy has errors_')

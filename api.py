@@ -23,6 +23,8 @@ choice.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,8 +48,8 @@ Progress = "Callable[[int, int], None]"  # (obligations done, total)
 
 __all__ = [
     "Compiled", "Drift", "Policy", "Subject", "Verification", "audit", "audit_config",
-    "check", "compile", "diff", "emulate", "lint", "load", "query", "report", "subject",
-    "verify", "write_bundle",
+    "check", "compile", "diff", "emulate", "format_file", "format_policy", "lint", "load",
+    "query", "report", "subject", "verify", "write_bundle",
 ]
 
 
@@ -169,6 +171,44 @@ def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
     if out is None:
         return render_tree(network, parse_targets(targets), templates)
     return write_outputs(network, str(out), targets, templates, force=force)
+
+
+def format_policy(text: str, path: str = "<policy>") -> str:
+    """``text`` in the one canonical layout (``zongheng fmt``): comments kept, the same
+    tokens, so the same compiled network. Raises :class:`PolicyError` with every located
+    syntax error (the policy's meaning is not checked: ``check`` does that)."""
+    from zongheng.compiler.parser import parse
+    from zongheng.grammar.formatter import format_source
+
+    parse(path, text)
+    return format_source(text, path)
+
+
+def format_file(path: str | Path, write: bool = False) -> tuple[bool, str]:
+    """Whether the policy at ``path`` (``-``: standard input) is not in the canonical
+    layout, and that layout. With ``write``, a changed file is replaced atomically (a
+    temporary file beside it, renamed over it, its mode kept): never half-written, and
+    untouched on any error."""
+    from zongheng.compiler.parser import decode
+    from zongheng.compiler.pipeline import read_policy
+
+    file, data = read_policy(path)
+    formatted = format_policy(decode(file, data), file)
+    changed = formatted.encode("utf-8") != data
+    if write and changed and str(path) != "-":
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(formatted.encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return changed, formatted
 
 
 def lint(policy: Policy, timeout_s: int = 10) -> list[Diagnostic]:

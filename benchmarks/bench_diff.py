@@ -21,14 +21,14 @@ POLICY = Path(__file__).resolve().parent.parent / "policies" / "heilongjiang.zh"
 
 CHANGES = [
     ("identical", None, None),
-    ("comment only", "    allow horizontal    -> internet      service web, dns",
-     "    allow horizontal    -> internet      service web, dns   # reviewed"),
-    ("portal also answers ping", "    allow internet      -> host(portal)     service web",
-     "    allow internet      -> host(portal)     service web, ping"),
-    ("suifenhe exception removed", "    deny  horizontal at suifenhe -> internet\n", ""),
+    ("comment only", "    allow horizontal    -> internet    service web, dns",
+     "    allow horizontal    -> internet    service web, dns   # reviewed"),
+    ("portal also answers ping", "    allow internet   -> host(portal)     service web",
+     "    allow internet   -> host(portal)     service web, ping"),
+    ("suifenhe exception removed", "    deny horizontal at suifenhe -> internet\n", ""),
     ("horizontal -> internet adds mail",
-     "    allow horizontal    -> internet      service web, dns",
-     "    allow horizontal    -> internet      service web, dns, mail"),
+     "    allow horizontal    -> internet    service web, dns",
+     "    allow horizontal    -> internet    service web, dns, mail"),
 ]
 
 

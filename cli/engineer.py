@@ -1,4 +1,4 @@
-"""The network engineer's commands: check, show, compile, scaffold."""
+"""The network engineer's commands: check, show, compile, fmt, scaffold."""
 
 from __future__ import annotations
 
@@ -86,6 +86,37 @@ def compile_cmd(file: str, out: str, target: str, templates: str | None, force: 
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 
 
+@click.command(name="fmt", cls=Command)
+@click.argument("files", nargs=-1, required=True)
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing: name each file not in the canonical layout, exit 1.")
+def fmt_cmd(files: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite policy FILES in the one canonical layout (comments kept, the compiled
+    network unchanged); '-' formats standard input to standard output.
+
+    Each file is replaced atomically, or left as it was on any error (a syntax error:
+    exit 2). With --check nothing is written: exit 1 if a file would change.
+    """
+    status = exits.OK
+    for f in files:
+        try:
+            changed, formatted = api.format_file(f, write=not check_only)
+        except PolicyError as exc:
+            click.echo(str(exc), err=True)
+            status = exits.BAD_INPUT
+            continue
+        name = "<stdin>" if f == "-" else f
+        if check_only:
+            if changed:
+                click.echo(f"would reformat {name}")
+                status = max(status, exits.BROKEN)
+        elif f == "-":
+            click.echo(formatted, nl=False)
+        elif changed:
+            click.echo(f"reformatted {name}", err=True)
+    sys.exit(status)
+
+
 @click.command(cls=Command)
 @click.option("--departments", type=click.IntRange(1, 2000), required=True)
 @click.option("--cities", type=click.IntRange(1, 500), required=True)
@@ -97,4 +128,4 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> None:
     click.echo(make(departments, cities, counties_per_city), nl=False)
 
 
-COMMANDS = (check, show, compile_cmd, scaffold)
+COMMANDS = (check, show, compile_cmd, fmt_cmd, scaffold)

@@ -293,10 +293,10 @@ def test_heilongjiang_lifting_the_suifenhe_exception_opens_exactly_its_sites(tmp
     and dns to the Internet for every horizontal class at suifenhe, and nothing else."""
     hlj = MINIMAL.parent / "heilongjiang.zh"
     text = hlj.read_text(encoding="utf-8")
-    line = "    deny  horizontal at suifenhe -> internet\n"
+    line = "    deny horizontal at suifenhe -> internet\n"  # the rule; its assertion follows
     assert line in text
     new = tmp_path / "hlj.zh"
-    new.write_text(text.replace(line, ""), encoding="utf-8")
+    new.write_text(text.replace(line, "", 1), encoding="utf-8")
     code, data = diff_json(str(hlj), str(new), "--fail-on", "opened")
     assert code == 1
     net = compile_file(str(hlj)).network

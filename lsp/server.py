@@ -213,7 +213,7 @@ def on_symbols(ls: PolicyServer, params: types.DocumentSymbolParams
 def on_formatting(ls: PolicyServer, params: types.DocumentFormattingParams
                   ) -> list[types.TextEdit] | None:
     """The whole document in ``zongheng fmt``'s layout; nothing while it has errors."""
-    from zongheng.grammar.formatter import format_source  # imported when first asked for
+    from zongheng.grammar.formatter import format_source  # its own lark parser: load on use
 
     path, source = ls.text_of(params.text_document.uri)
     try:

@@ -225,3 +225,23 @@ def test_positions_count_utf16_code_units(lsp: Client) -> None:
     line, char = where(text, "cty")
     assert d["range"]["start"] == {"line": line, "character": char + 1}
     assert d["range"]["end"] == {"line": line, "character": char + 4}
+
+
+def test_formatting_gives_fmts_layout(lsp: Client) -> None:
+    """The shipped policy is in the canonical layout: unindented, it comes back as it was."""
+    messy = "\n".join(line.lstrip() for line in TEXT.split("\n"))
+    assert messy != TEXT
+    uri, _ = opened(lsp, "format.zh", messy)
+    options = {"tabSize": 4, "insertSpaces": True}
+    [edit] = lsp.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                     "options": options})
+    assert edit["newText"] == TEXT
+    lines = messy.split("\n")
+    assert edit["range"] == {"start": {"line": 0, "character": 0},
+                             "end": {"line": len(lines) - 1, "character": len(lines[-1])}}
+    lsp.change(uri, TEXT, 2)
+    assert lsp.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                   "options": options}) == []
+    lsp.change(uri, TEXT + "\nnetwork {", 3)  # a syntax error: nothing to format
+    assert lsp.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                   "options": options}) is None

@@ -44,8 +44,8 @@ def _internal(file: str, exc: Exception) -> Diagnostic:
 
 def analyse(file: str, text: str) -> Analysis:
     """Compile ``text`` as the policy ``file``: never raises for bad input."""
-    try:
-        normal = decode(file, text.encode("utf-8"))
+    try:  # a lone surrogate (JSON can carry one) is refused as not UTF-8, not a crash
+        normal = decode(file, text.encode("utf-8", "surrogatepass"))
     except PolicyError as exc:
         return Analysis(file, text, exc.diagnostics)
     result = Analysis(file, text, [])

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Loc
 
 # kind -> what a user calls it (hover, completion details)
 KINDS = {
@@ -159,7 +158,3 @@ def _conds(conds: tuple[ast.Cond, ...], scope: int) -> Iterator[Occurrence]:
 
 def _services(names: tuple[ast.Name, ...]) -> Iterator[Occurrence]:
     return (_occ(n, "service", False) for n in names)
-
-
-def loc_of(occ: Occurrence) -> Loc:
-    return Loc(occ.line, occ.col)

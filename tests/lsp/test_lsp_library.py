@@ -82,9 +82,11 @@ def test_a_policy_with_a_syntax_error_has_no_names_but_its_error() -> None:
 
 
 def test_bad_input_is_an_analysis_never_an_exception() -> None:
-    for text in ("", "\x00", "network {", '"' * 3, "region a b {" * 50, "\ufeffservice x = tcp"):
+    for text in ("", "\x00", "network {", '"' * 3, "region a b {" * 50, "\ufeffservice x = tcp",
+                 "service x = tcp # \ud800"):
         a = analyse("x.zh", text)
         assert all(d.severity in ("error", "warning") for d in a.diagnostics)
+    assert analyse("x.zh", "# \ud800").diagnostics[0].message == "the file is not UTF-8 text"
 
 
 def test_positions_count_the_clients_units() -> None:

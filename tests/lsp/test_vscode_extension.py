@@ -277,3 +277,52 @@ def test_the_client_follows_its_settings() -> None:
     first = calls["clients"][0]
     assert first[2]["run"] == {"command": "/ws/.venv/bin/zongheng", "args": ["--debug", "lsp"]}
     assert first[3]["initializationOptions"] == {"lint": False}
+
+
+# ---------------------------------------------------------------- VS Code's own engine
+ENGINE = r"""
+const fs = require("fs");
+const path = require("path");
+const modules = path.join(process.argv[1], "node_modules");
+const vsctm = require(path.join(modules, "vscode-textmate"));
+const oniguruma = require(path.join(modules, "vscode-oniguruma"));
+const wasm = fs.readFileSync(path.join(modules, "vscode-oniguruma/release/onig.wasm")).buffer;
+const onigLib = oniguruma.loadWASM(wasm).then(() => ({
+  createOnigScanner: (p) => new oniguruma.OnigScanner(p),
+  createOnigString: (s) => new oniguruma.OnigString(s),
+}));
+const file = process.argv[2];
+const registry = new vsctm.Registry({
+  onigLib, loadGrammar: async () => vsctm.parseRawGrammar(fs.readFileSync(file, "utf8"), file),
+});
+registry.loadGrammar("source.zongheng").then((grammar) => {
+  const out = [];
+  let state = vsctm.INITIAL;
+  for (const line of fs.readFileSync(process.argv[3], "utf8").split("\n")) {
+    const r = grammar.tokenizeLine(line, state);
+    out.push(r.tokens.map((t) => [t.startIndex, t.endIndex, t.scopes.slice(1)]));
+    state = r.ruleStack;
+  }
+  console.log(JSON.stringify(out));
+});
+"""
+
+
+@pytest.mark.parametrize("policy", SHIPPED, ids=lambda p: p.name)
+def test_vscode_textmate_tokenizes_as_this_tokenizer_does(policy) -> None:
+    """With the extension's devDependencies installed (``npm install`` in editors/vscode),
+    VS Code's engine (vscode-textmate on Oniguruma) gives every character of the shipped
+    policies the scopes the tokenizer above gives it, so the checks above hold in VS Code."""
+    node = shutil.which("node")
+    if node is None or not (EXT / "node_modules" / "vscode-textmate").is_dir():
+        pytest.skip("needs node and `npm install` in editors/vscode")
+    proc = subprocess.run([node, "-e", ENGINE, str(EXT), str(GRAMMAR), str(policy)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = policy.read_text(encoding="utf-8").split("\n")
+    for number, (line, tokens) in enumerate(zip(lines, json.loads(proc.stdout), strict=True)):
+        ours = tokenize(line)
+        assert line.isascii() or all(ord(c) < 0x10000 for c in line)  # UTF-16 == code points
+        for start, end, scopes in tokens:
+            for i in range(start, min(end, len(line))):
+                assert sorted(set(ours[i])) == sorted(set(scopes)), (number + 1, i, line)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 from support.paths import HEILONGJIANG, MINIMAL, POLICIES
+from support.policies import policies
 
 from zongheng.compiler.parser import _lark
 from zongheng.lsp import completion, hover
@@ -169,3 +171,21 @@ def test_hover_without_an_address_plan_says_so() -> None:
     tax = next(o for o in a.names.occurrences if o.name == "tax" and o.defines)
     assert hover.hover_markdown(tax, a) == (
         '**department** `tax` "Tax bureau"\n\n_no address plan while the policy has errors_')
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies())
+def test_generated_policies_index_every_name_where_it_is_written(text: str) -> None:
+    """On generated valid policies: each indexed name is at its place, each use of a name
+    in a policy that compiles has exactly one declaration, and every declared department
+    is offered inside ``vertical(``."""
+    a = analyse("gen.zh", text)
+    if a.policy is None:
+        return
+    lines = text.split("\n")
+    for occ in a.names.occurrences:
+        assert lines[occ.line - 1][occ.col - 1:occ.end_col - 1] == occ.name
+        if a.compiled is not None:
+            assert len(a.names.definitions(occ)) == 1, occ
+    offered = [i.label for i in completion.completions(a.names, "allow vertical(")]
+    assert offered == [d.name.value for d in a.policy.departments]

@@ -245,3 +245,17 @@ def test_formatting_gives_fmts_layout(lsp: Client) -> None:
     lsp.change(uri, TEXT + "\nnetwork {", 3)  # a syntax error: nothing to format
     assert lsp.request("textDocument/formatting", {"textDocument": {"uri": uri},
                                                    "options": options}) is None
+
+
+def test_an_incremental_change_is_applied_where_it_says(lsp: Client) -> None:
+    """Editors send ranged edits (the server syncs incrementally): one word replaced."""
+    text = TEXT.replace("sites prov, north", "sites prov, nowhere")
+    uri, diags = opened(lsp, "incremental.zh", text)
+    [d] = diags
+    lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                          "contentChanges": [{"range": d["range"],
+                                                              "text": "south"}]})
+    assert lsp.diagnostics(uri) == []
+    line, char = where(text, "sites prov, nowhere")
+    found = lsp.at("textDocument/definition", uri, line, char + 13)
+    assert found == [{"uri": uri, "range": rng(TEXT, "south", 0)}]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 from lark.exceptions import UnexpectedInput
 from lsprotocol import types
@@ -70,12 +71,14 @@ class PolicyServer(LanguageServer):
         return analysis.names.at(line, col), analysis, text
 
     # -- diagnostics
-    def publish(self, uri: str, text: Text, found: list[Diagnostic], lint_found: int = 0) -> None:
+    def publish(self, uri: str, text: Text, found: list[Diagnostic], lint_found: int = 0,
+                version: int | None = None) -> None:
+        """``found``'s last ``lint_found`` are lint's; ``version``: the text's version."""
         cut = len(found) - lint_found
         diags = [self.diagnostic(d, text, "zongheng lint" if i >= cut else "zongheng")
                  for i, d in enumerate(found)]
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=version))
 
     @staticmethod
     def diagnostic(d: Diagnostic, text: Text, source: str) -> types.Diagnostic:
@@ -91,11 +94,14 @@ class PolicyServer(LanguageServer):
         self.tasks[uri] = asyncio.ensure_future(self.refresh(uri, pause))
 
     def is_current(self, uri: str, source: str) -> bool:
-        doc = self.workspace.text_documents.get(uri)
+        """Whether ``uri`` is still open with this text (pygls keys documents by the
+        unquoted URI: a path with a space arrives as %20)."""
+        doc = self.workspace.text_documents.get(unquote(uri))
         return doc is not None and doc.source == source
 
     async def refresh(self, uri: str, pause: float) -> None:
         path, source = self.text_of(uri)
+        version = self.workspace.get_text_document(uri).version
         if pause:
             await asyncio.sleep(pause)
         loop = asyncio.get_running_loop()
@@ -104,12 +110,12 @@ class PolicyServer(LanguageServer):
             return
         self.keep(uri, analysis)
         text = self.lines(source)
-        self.publish(uri, text, analysis.diagnostics)
+        self.publish(uri, text, analysis.diagnostics, version=version)
         if not self.lint_enabled or analysis.compiled is None:
             return
         found = await loop.run_in_executor(self.worker, lint, analysis)
         if self.is_current(uri, source) and found:
-            self.publish(uri, text, analysis.diagnostics + found, len(found))
+            self.publish(uri, text, analysis.diagnostics + found, len(found), version)
 
     def forget(self, uri: str) -> None:
         task = self.tasks.pop(uri, None)

@@ -72,6 +72,16 @@ def test_an_error_is_published_with_its_range_and_message(lsp: Client) -> None:
                       "severity": 1, "source": "zongheng"}]
 
 
+def test_a_uri_with_escapes_gets_its_diagnostics_with_its_version(lsp: Client) -> None:
+    text = TEXT.replace("sites prov, north", "sites prov, nowhere")
+    uri = (MINIMAL.parent / "with space and 中文.zh").as_uri()
+    assert "%20" in uri
+    lsp.open(uri, text, version=7)
+    published = lsp.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    assert published["version"] == 7
+    assert [d["message"] for d in published["diagnostics"]] == ["undefined region 'nowhere'"]
+
+
 def test_every_error_of_the_file_is_published(lsp: Client) -> None:
     text = TEXT.replace("sites prov, north", "sites prov, nowhere").replace(
         "service web, ping", "service web, pong")

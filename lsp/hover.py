@@ -52,7 +52,7 @@ def _about(occ: Occurrence, policy: ast.Policy) -> str:
         s = next((s for s in policy.services if s.name.value == name), None)
         if s is None:
             return "(not declared)"
-        return "= " + ", ".join(_term(t) for t in s.terms)
+        return "= " + terms_text(s)
     if occ.kind == "level":
         regions = [f"`{r.name.value}`" for r in policy.regions if r.level.value == name]
         return "regions: " + (", ".join(regions) or "none")
@@ -61,6 +61,11 @@ def _about(occ: Occurrence, policy: ast.Policy) -> str:
 
 def _quoted(display: str | None) -> str:
     return f'"{display}" ' if display else ""
+
+
+def terms_text(s: ast.ServiceDecl) -> str:
+    """A service's terms as written: ``tcp/80, tcp/8080-8089, icmp``."""
+    return ", ".join(_term(t) for t in s.terms)
 
 
 def _term(t: ast.ServiceTerm) -> str:

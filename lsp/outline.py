@@ -10,6 +10,7 @@ from lsprotocol import types
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Loc
 from zongheng.lsp.analysis import Analysis
+from zongheng.lsp.hover import terms_text
 from zongheng.lsp.positions import Text
 
 K = types.SymbolKind
@@ -26,10 +27,8 @@ def symbols(analysis: Analysis, text: Text) -> list[types.DocumentSymbol]:
         found.append((net.loc, out.symbol("network", net.display, K.Module, net.loc)))
     found += out.regions(p.regions)
     for s in p.services:
-        terms = ", ".join(str(t.protocol.value) if t.low is None else
-                          f"{t.protocol.value}/{t.low}" + (f"-{t.high}" if t.high != t.low else "")
-                          for t in s.terms)
-        found.append((s.loc, out.symbol(s.name.value, terms, K.Interface, s.loc, s.name)))
+        found.append((s.loc, out.symbol(s.name.value, terms_text(s), K.Interface, s.loc,
+                                        s.name)))
     for pf in p.platforms:
         found.append((pf.loc, out.symbol("platform", pf.block.text, K.Package, pf.loc)))
     for d in p.departments:

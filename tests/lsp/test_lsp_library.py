@@ -14,7 +14,7 @@ from support.paths import HEILONGJIANG, MINIMAL, POLICIES
 from support.policies import policies
 
 from zongheng.compiler.parser import _lark
-from zongheng.lsp import completion, hover
+from zongheng.lsp import completion, hover, outline
 from zongheng.lsp.analysis import analyse, names_without_line
 from zongheng.lsp.positions import Text
 
@@ -189,3 +189,30 @@ def test_generated_policies_index_every_name_where_it_is_written(text: str) -> N
             assert len(a.names.definitions(occ)) == 1, occ
     offered = [i.label for i in completion.completions(a.names, "allow vertical(")]
     assert offered == [d.name.value for d in a.policy.departments]
+
+
+def test_the_outline_of_heilongjiang() -> None:
+    text = HEILONGJIANG.read_text(encoding="utf-8")
+    a = analyse(str(HEILONGJIANG), text)
+    found = outline.symbols(a, Text.of(text))
+    kinds = {s.name: s.kind for s in found}
+    assert kinds["socialsec"] == types.SymbolKind.Struct
+    assert kinds["inner"] == types.SymbolKind.Package
+    departments = [s.name for s in found if s.kind == types.SymbolKind.Class]
+    assert departments == a.names.declared("department")
+
+    def walk(symbols, depth=0):
+        for s in symbols:
+            yield s, depth
+            yield from walk(s.children or [], depth + 1)
+
+    regions = [(s.name, d) for s, d in walk(found) if s.kind == types.SymbolKind.Namespace
+               and s.name != "policy"]
+    assert [n for n, _ in regions] == a.names.declared("region")  # pre-order
+    assert {d for _, d in regions} == {0, 1, 2}  # province, cities, counties
+    for s, _ in walk(found):  # the name lies inside the declaration
+        r, sel = s.range, s.selection_range
+        assert (r.start.line, r.start.character) <= (sel.start.line, sel.start.character)
+        assert (sel.end.line, sel.end.character) <= (r.end.line, r.end.character)
+    web = next(s for s in found if s.kind == types.SymbolKind.Interface)
+    assert re.fullmatch(r"(tcp|udp)/\d+(-\d+)?(, (tcp|udp|icmp)(/\d+(-\d+)?)?)*|icmp", web.detail)

@@ -15,6 +15,12 @@ from support.paths import REPO
 DATA = sorted(str(p.relative_to(REPO)) for pattern in ("emitters/templates/*/*.j2",
                                                       "reports/templates/*.j2", "grammar/*.lark")
               for p in REPO.glob(pattern))
+# every module of the package: a subfolder missing from pyproject's `packages` installs
+# without warning and without its modules (an editable install hides it)
+PACKAGES = ("grammar", "compiler", "verifier", "emitters", "importers", "reports", "emulation",
+            "cli")
+SOURCES = sorted([p.name for p in REPO.glob("*.py")] + [
+    str(p.relative_to(REPO)) for top in PACKAGES for p in (REPO / top).rglob("*.py")])
 # distutils says this of pip's own --no-compile: not about the project's configuration
 HARMLESS = re.compile(r"byte-compiling is disabled")
 
@@ -44,6 +50,7 @@ def test_wheel_builds_without_warnings_and_carries_the_data(tmp_path, have_setup
     names = set(zipfile.ZipFile(wheel).namelist())
     assert DATA and {f"zongheng/{d}" for d in DATA} <= names
     assert "zongheng/api.py" in names and "zongheng/cli/__init__.py" in names
+    assert {f"zongheng/{s}" for s in SOURCES} - names == set()
     assert not any(n.startswith("zongheng/tests/") for n in names)
 
 

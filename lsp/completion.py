@@ -41,8 +41,11 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(set(re.findall(r'"([a-z][a-z-]*)"', text))))
 
 
-def completions(names: NameIndex, before: str) -> list[types.CompletionItem]:
-    """Items for a cursor whose line reads ``before`` up to it."""
+def completions(names: NameIndex, before: str, *, context_only: bool = False
+                ) -> list[types.CompletionItem]:
+    """Items for a cursor whose line reads ``before`` up to it. ``context_only``: nothing
+    unless the text asks for a kind of name (a space or a comma typed anywhere else
+    should not pop up every keyword)."""
     head = re.sub(r"[A-Za-z0-9_-]*$", "", before)  # the text before the word being typed
     code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', head)
     if "#" in code or '"' in code.replace('""', ""):
@@ -57,6 +60,8 @@ def completions(names: NameIndex, before: str) -> list[types.CompletionItem]:
         if wanted is None or kind in wanted:
             items += [types.CompletionItem(label=n, kind=_ITEM_KIND[kind], detail=KINDS[kind])
                       for n in names.declared(kind)]
+    if wanted is None and context_only:
+        return []
     if wanted is None:
         items += [types.CompletionItem(label=k, kind=types.CompletionItemKind.Keyword,
                                        detail="keyword") for k in keywords()]

@@ -197,14 +197,17 @@ def on_references(ls: PolicyServer, params: types.ReferenceParams
                 types.CompletionOptions(trigger_characters=["(", " ", ","]))
 def on_completion(ls: PolicyServer, params: types.CompletionParams) -> types.CompletionList:
     """Keywords and names; the names of the text as it is if it parses, else of the text
-    without the cursor's line, else of the last text that parsed."""
+    without the cursor's line, else of the last text that parsed. Typing a trigger
+    character ('(', ' ', ',') completes only where a kind of name is expected."""
     uri = params.text_document.uri
     analysis, text = ls.current(uri)
     line, col = text.at(params.position)
     names = analysis.names if analysis.policy is not None else (
         names_without_line(analysis.file, analysis.text, line)
         or (ls.parsed[uri].names if uri in ls.parsed else analysis.names))
-    items = completion.completions(names, text.line(line)[:col - 1])
+    typed = params.context is not None and (
+        params.context.trigger_kind == types.CompletionTriggerKind.TriggerCharacter)
+    items = completion.completions(names, text.line(line)[:col - 1], context_only=typed)
     return types.CompletionList(is_incomplete=False, items=items)
 
 

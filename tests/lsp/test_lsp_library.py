@@ -155,6 +155,11 @@ def test_completion_elsewhere_offers_every_keyword_and_name(minimal) -> None:
     labels = [i.label for i in completion.completions(minimal.names, "")]
     assert set(completion.keywords()) <= set(labels)
     assert {"tax", "audit", "prov", "web", "portal", "province"} <= set(labels)
+    # a trigger character typed outside a context offers nothing; inside one, the names
+    assert completion.completions(minimal.names, "    allow ", context_only=True) == []
+    assert [i.label for i in completion.completions(
+        minimal.names, "    allow vertical(tax) at ", context_only=True)] == [
+        "prov", "north", "south"]
 
 
 def test_hover_on_a_service_and_a_level(minimal) -> None:

@@ -206,8 +206,12 @@ def test_completion_inside_an_endpoint_offers_departments(lsp: Client) -> None:
                         "    allow internet ")
     uri, _ = opened(lsp, "completion2.zh", text)
     line, char = where(text, "allow vertical( ")
-    result = lsp.at("textDocument/completion", uri, line, char + len("allow vertical("))
+    typed = {"context": {"triggerKind": 2, "triggerCharacter": "("}}
+    result = lsp.at("textDocument/completion", uri, line, char + len("allow vertical("), **typed)
     assert [i["label"] for i in result["items"]] == ["tax", "audit"]
+    typed = {"context": {"triggerKind": 2, "triggerCharacter": " "}}  # after 'allow '
+    result = lsp.at("textDocument/completion", uri, line, char + len("allow "), **typed)
+    assert result["items"] == []
 
 
 def test_document_symbols_list_the_declarations(lsp: Client) -> None:

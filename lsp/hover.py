@@ -22,11 +22,14 @@ def hover_markdown(occ: Occurrence, analysis: Analysis) -> str:
     if occ.kind in ("service", "level"):
         return "\n\n".join(p for p in (head, about) if p)
     parts = [head + (f" {about.strip()}" if about else "")]
+    if occ.site_of:
+        parts[0] = f"**site** `{occ.name}` of department `{occ.site_of}`: region {about.strip()}"
     if analysis.compiled is None:
         parts.append("_no address plan while the policy has errors_")
         return "\n\n".join(parts)
     rows = [r for r in address_rows(analysis.compiled.network) if _mine(occ, r)]
-    parts.append(_table(rows, occ.kind) if rows else "_no addresses allocated_")
+    parts.append(_table(rows, "department" if occ.site_of else occ.kind) if rows
+                 else "_no addresses allocated_")
     return "\n\n".join(parts)
 
 
@@ -78,8 +81,8 @@ def _term(t: ast.ServiceTerm) -> str:
 def _mine(occ: Occurrence, row: dict) -> bool:
     if occ.kind == "department":
         return row["owner"] == occ.name
-    if occ.kind == "region":
-        return row["region"] == occ.name
+    if occ.kind == "region":  # a department's site: its own prefixes there
+        return row["region"] == occ.name and (not occ.site_of or row["owner"] == occ.site_of)
     if occ.kind == "host":
         return row["kind"] == f"host {occ.name}"
     if occ.kind == "private":

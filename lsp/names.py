@@ -32,6 +32,7 @@ class Occurrence:
     kind: str
     defines: bool
     scope: int = 0  # variables: their rule or assertion; 0 for the policy-wide names
+    site_of: str = ""  # a region named as a department's site: that department
 
     @property
     def end_col(self) -> int:
@@ -94,8 +95,9 @@ def _walk(p: ast.Policy) -> Iterator[Occurrence]:
         yield _occ(s.name, "service", True)
     for d in p.departments:
         yield _occ(d.name, "department", True)
-        yield from _regions(d.sites)
-        yield from _regions(e.region for e in d.explicit)
+        for n in (*d.sites, *(e.region for e in d.explicit)):
+            yield Occurrence(n.loc.line, n.loc.col, n.value, "region", False,
+                             site_of=d.name.value)
     for h in p.hosts:
         yield _occ(h.name, "host", True)
         yield _occ(h.region, "region", False)

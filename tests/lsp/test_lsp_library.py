@@ -221,3 +221,15 @@ def test_the_outline_of_heilongjiang() -> None:
         assert (sel.end.line, sel.end.character) <= (r.end.line, r.end.character)
     web = next(s for s in found if s.kind == types.SymbolKind.Interface)
     assert re.fullmatch(r"(tcp|udp)/\d+(-\d+)?(, (tcp|udp|icmp)(/\d+(-\d+)?)?)*|icmp", web.detail)
+
+
+def test_hover_on_a_site_shows_that_departments_prefixes_there(minimal) -> None:
+    line = next(i for i, ln in enumerate(minimal.text.split("\n"), 1) if "sites prov, north" in ln)
+    col = minimal.text.split("\n")[line - 1].index("north") + 1
+    occ = minimal.names.at(line, col)
+    assert (occ.kind, occ.site_of) == ("region", "audit")
+    assert hover.hover_markdown(occ, minimal) == (
+        '**site** `north` of department `audit`: region "North city" level `city`, in `prov`'
+        "\n\n| region | realm | prefix | what |\n|---|---|---|---|\n"
+        "| north | vertical | 10.0.1.0/24 | site |\n| north | horizontal | 59.64.32.16/28 | site |")
+    assert len(minimal.names.references(occ)) == 2  # still the region north: declared, used

@@ -2,9 +2,11 @@
 
 Diagnostics are published on open, change and save, after a short pause while the
 user types: the checker's first, then again with lint's findings once z3 has them.
-Analyses run one at a time on a worker thread (the editor stays responsive, and z3's
-shared context is never used by two threads); an analysis that a newer edit has made
-stale is dropped, never published. Requests that need the names (hover, definition,
+Analyses run one at a time on a worker thread, so the editor stays responsive; lint
+runs on a second one (z3's shared context is only ever used there), so a slow lint
+never holds up the checker's diagnostics of the next edit. An analysis or a lint that
+a newer edit has made stale is dropped, never published; a lint whose text is already
+stale when its turn comes is not run. Requests that need the names (hover, definition,
 references, outline) analyse the current text if the last analysis is older.
 """
 
@@ -40,6 +42,7 @@ class PolicyServer(LanguageServer):
         self.parsed: dict[str, Analysis] = {}  # the last analysis that parsed: names to complete
         self.tasks: dict[str, asyncio.Task] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zongheng-analysis")
+        self.linter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zongheng-lint")
         self.lint_enabled = True
 
     # -- documents
@@ -113,9 +116,13 @@ class PolicyServer(LanguageServer):
         self.publish(uri, text, analysis.diagnostics, version=version)
         if not self.lint_enabled or analysis.compiled is None:
             return
-        found = await loop.run_in_executor(self.worker, lint, analysis)
+        found = await loop.run_in_executor(self.linter, self.lint_if_current, uri, analysis)
         if self.is_current(uri, source) and found:
             self.publish(uri, text, analysis.diagnostics + found, len(found), version)
+
+    def lint_if_current(self, uri: str, analysis: Analysis) -> list[Diagnostic]:
+        """Lint's findings, unless the text changed while this lint waited its turn."""
+        return lint(analysis) if self.is_current(uri, analysis.text) else []
 
     def forget(self, uri: str) -> None:
         task = self.tasks.pop(uri, None)
@@ -239,5 +246,6 @@ def serve() -> int:
     0 after a shutdown request, 1 without one."""
     with contextlib.suppress(KeyboardInterrupt):
         server.start_io()
-    server.worker.shutdown(wait=False, cancel_futures=True)
+    for pool in (server.worker, server.linter):
+        pool.shutdown(wait=False, cancel_futures=True)
     return 0 if getattr(server.protocol, "_shutdown", False) else 1

@@ -130,6 +130,18 @@ def test_lint_findings_follow_the_checker(lsp: Client) -> None:
     assert "shadowed by the earlier rule at line" in d["message"]
 
 
+def test_lint_of_a_text_already_edited_is_never_published(lsp: Client) -> None:
+    shadowed = TEXT.replace("    allow horizontal    -> horizontal\n",
+                            "    allow horizontal    -> horizontal\n"
+                            "    allow horizontal(tax) -> horizontal(audit)\n")
+    uri = (MINIMAL.parent / "stale.zh").as_uri()
+    lsp.open(uri, shadowed)
+    lsp.change(uri, TEXT, 2)  # before the first analysis is done
+    assert lsp.diagnostics(uri, lambda ds: ds == []) == []
+    with pytest.raises(TimeoutError):  # nothing about version 1 comes after it
+        lsp.diagnostics(uri, lambda ds: ds != [], timeout=3)
+
+
 def test_hover_on_a_department_shows_its_prefixes(lsp: Client) -> None:
     uri, _ = opened(lsp, "hover.zh", TEXT)
     line, char = where(TEXT, "horizontal(tax)")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 from support.paths import HEILONGJIANG, MINIMAL, POLICIES
@@ -233,3 +234,29 @@ def test_hover_on_a_site_shows_that_departments_prefixes_there(minimal) -> None:
         "\n\n| region | realm | prefix | what |\n|---|---|---|---|\n"
         "| north | vertical | 10.0.1.0/24 | site |\n| north | horizontal | 59.64.32.16/28 | site |")
     assert len(minimal.names.references(occ)) == 2  # still the region north: declared, used
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_feature_survives_a_half_typed_policy(data) -> None:
+    """A policy being typed is mostly broken: cut a piece out of the minimal one (or put
+    a stray piece of it elsewhere) and every feature still answers, never raises."""
+    text = MINIMAL.read_text(encoding="utf-8")
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    at = data.draw(st.integers(0, len(text) - (end - start)))
+    rest = text[:start] + text[end:]
+    edited = rest if data.draw(st.booleans()) else rest[:at] + text[start:end] + rest[at:]
+    a = analyse("typed.zh", edited)
+    lines = Text.of(edited)
+    outline.symbols(a, lines)
+    for d in a.diagnostics:
+        lines.token_range(d.loc.line, d.loc.col)
+    for number, line in enumerate(lines.lines, start=1):
+        for col in range(1, len(line) + 2, 3):
+            occ = a.names.at(number, col)
+            if occ is not None:
+                hover.hover_markdown(occ, a)
+                assert a.names.references(occ)
+        completion.completions(a.names, line)
+    names_without_line("typed.zh", edited, data.draw(st.integers(1, len(lines.lines))))

@@ -196,7 +196,7 @@ def format_file(path: str | Path, write: bool = False) -> tuple[bool, str]:
     formatted = format_policy(decode(file, data), file)
     changed = formatted.encode("utf-8") != data
     if write and changed and str(path) != "-":
-        target = Path(path)
+        target = Path(path).resolve()  # through a symlink: the link stays a link
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:

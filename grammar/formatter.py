@@ -17,6 +17,7 @@ East Asian wide characters as two columns, as a terminal shows them.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 import unicodedata
@@ -244,8 +245,6 @@ def _attach(rows: list[_Row], comments: list[Token], tokens: list[Token]) -> lis
     before: dict[int, list[_Row]] = {}
     ordered = sorted(tokens, key=lambda t: t.start_pos)
     starts = [t.start_pos for t in ordered]
-    import bisect
-
     for c in comments:
         text = str(c).rstrip()
         k = bisect.bisect_left(starts, c.start_pos) - 1

@@ -56,6 +56,15 @@ def test_rewrites_in_place_keeping_mode_and_leaving_no_temporary(tmp_path):
     assert again.returncode == 0 and again.stderr == "" and messy.read_text("utf-8") == text
 
 
+def test_a_symlink_stays_a_link(tmp_path):
+    real = tmp_path / "real.zh"
+    real.write_text(MESSY, encoding="utf-8")
+    (tmp_path / "link.zh").symlink_to(real)
+    assert zh("fmt", str(tmp_path / "link.zh")).returncode == 0
+    assert (tmp_path / "link.zh").is_symlink()
+    assert zh("fmt", "--check", str(real)).returncode == 0
+
+
 def test_a_file_with_a_syntax_error_is_left_untouched(tmp_path):
     bad, messy = tmp_path / "bad.zh", tmp_path / "messy.zh"
     bad.write_text("# keep me   \n" + BROKEN, encoding="utf-8")

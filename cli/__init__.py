@@ -2,9 +2,9 @@
 
 Commands are grouped by who runs them: ``engineer`` (check, show, compile,
 scaffold), ``gate`` (verify, diff, lint, query), ``auditor`` (audit, report,
-audit-config) and ``lab`` (emulate). Loading a policy, printing its warnings,
-the ``--from-configs`` glue (``common``) and exit statuses (``exits``) are
-written once, here; no library imports this package.
+audit-config), ``lab`` (emulate) and ``editor`` (lsp). Loading a policy, printing
+its warnings, the ``--from-configs`` glue (``common``) and exit statuses (``exits``)
+are written once, here; no library imports this package.
 
 Errors: an :class:`InputError` is the user's (one message, exit 2); anything
 else escaping a command is a bug: one line asking for a report, the traceback
@@ -55,9 +55,9 @@ def main(debug: bool) -> None:
 
 
 def _register() -> None:
-    from zongheng.cli import auditor, engineer, gate, lab
+    from zongheng.cli import auditor, editor, engineer, gate, lab
 
-    for module in (engineer, gate, auditor, lab):
+    for module in (engineer, gate, auditor, lab, editor):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -382,7 +382,13 @@ def decode(file: str, data: bytes) -> str:
 
 
 def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
-    """Parse policy text into the AST.
+    """Parse policy text into the AST (see :func:`parse_tree`)."""
+    return parse_tree(file, text, reporter)[0]
+
+
+def parse_tree(file: str, text: str, reporter: Reporter | None = None) -> tuple[ast.Policy, Tree]:
+    """Parse policy text into the AST, and the lark tree it was built from (every node's
+    ``meta`` holds its start and end: the language server's outline needs the ends).
 
     Syntax errors raise PolicyError with every syntax error found (see
     :class:`_Recovery`); no AST is built then, so no semantic check runs;
@@ -400,7 +406,7 @@ def parse(file: str, text: str, reporter: Reporter | None = None) -> ast.Policy:
     _bidi_in_comments(text, reporter)
     if own:
         reporter.raise_if_errors()
-    return policy
+    return policy, tree
 
 
 # Unicode bidirectional controls: they reorder how text is displayed, so a policy could

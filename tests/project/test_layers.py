@@ -2,10 +2,10 @@
 
 Layers, bottom to top: ``grammar`` and ``compiler`` (the model); ``emitters`` and
 ``verifier`` (the proof engine), side by side and blind to each other;
-``importers``; ``reports``; ``emulation``; ``api``; ``cli``. A module may import
-its own package and any lower layer, never a higher one or its sibling, and no
-two modules may import each other in a cycle (lazy imports inside functions
-count too: they are dependencies all the same).
+``importers``; ``reports``; ``emulation``; ``api``; ``lsp`` (the language server);
+``cli``. A module may import its own package and any lower layer, never a higher one
+or its sibling, and no two modules may import each other in a cycle (lazy imports
+inside functions count too: they are dependencies all the same).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from support.paths import REPO as ROOT
 LAYERS = {
     "__init__": 0, "grammar": 0, "compiler": 1,
     "emitters": 2, "verifier": 2,
-    "importers": 3, "reports": 4, "emulation": 5, "api": 6, "cli": 7, "__main__": 8,
+    "importers": 3, "reports": 4, "emulation": 5, "api": 6, "lsp": 7, "cli": 8,
+    "__main__": 9,
 }
 NOT_CODE = {"tests", "benchmarks", "docs", "build", "editors", "policies"}
 

@@ -47,7 +47,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     Exit 0: all proven; 1: an assertion is violated (this wins over unknown);
     3: some assertion is unknown (solver timeout) and none violated; 2: bad input.
     """
-    from zongheng.reports.verdicts import render, render_text
+    from zongheng.reports.verdicts import config_locator, render, render_text
 
     if sign is not None and bundle_dir is None:
         fail("--sign needs --bundle DIR")
@@ -59,7 +59,8 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     network = subj.network
     sha = network.policy_sha256
     if fmt == "text":
-        click.echo(render_text(run.results, file, sha, color=sys.stdout.isatty()), nl=False)
+        click.echo(render_text(run.results, file, sha, color=sys.stdout.isatty(),
+                               locate=config_locator(network)), nl=False)
     else:
         columns = {inst.rule: inst.col for inst in network.rules}
         click.echo(render(fmt, run.results, file, sha, columns), nl=False)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from zongheng.compiler.addresses import host, prefixlen, sort_key
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
+from zongheng.emitters import crypto_suite
 from zongheng.emitters.filters import comment_text
 from zongheng.emitters.naming import cisco as nm
 from zongheng.emitters.naming.cisco import ios_ifname, ios_name
@@ -27,6 +28,7 @@ class CiscoIosXe(RouterEmitter):
 
     name: ClassVar[str] = "cisco-ios-xe"
     extension: ClassVar[str] = "cfg"
+    suite: ClassVar[dict[str, str]] = crypto_suite.CISCO
     filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
 
     discard: ClassVar[str | None] = nm.DISCARD

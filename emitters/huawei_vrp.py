@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from zongheng.compiler.addresses import prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
+from zongheng.emitters import crypto_suite
 from zongheng.emitters.filters import comment_text
 from zongheng.emitters.naming import huawei as nm
 from zongheng.emitters.naming.huawei import vrp_ifname, vrp_name
@@ -30,6 +31,7 @@ class HuaweiVrp(RouterEmitter):
 
     name: ClassVar[str] = "huawei-vrp"
     extension: ClassVar[str] = "cfg"
+    suite: ClassVar[dict[str, str]] = crypto_suite.HUAWEI
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
 
     discard: ClassVar[str | None] = nm.DISCARD
@@ -61,7 +63,8 @@ class HuaweiVrp(RouterEmitter):
                                      f"address (unnumbered Ethernet is not rendered)")
         return {
             "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
-            "acls": [] if firewall else [self._acl(a, numbers[a.name]) for a in device.acls],
+            "acls": [] if firewall else [self._acl(a, numbers[a.name], _acl_vrf(device, a.name))
+                                         for a in device.acls],
             "policies": self._policies(device, zones) if firewall else [],
             "zones": zones,
             "interfaces": self._interfaces(device, numbers, firewall),
@@ -113,13 +116,16 @@ class HuaweiVrp(RouterEmitter):
             "nodes": nodes,
         }
 
-    def _acl(self, acl: Acl, number: int) -> dict[str, Any]:
+    def _acl(self, acl: Acl, number: int, vrf: str | None) -> dict[str, Any]:
         """Rules numbered 5, 10, ...; each carries the policy rule FILE:LINE as description.
 
         A rule has one source and one destination, so a model line with
         several prefixes becomes their cross product (same order, same action).
         Unmatched packets pass a ``traffic-filter``, so the policy's implicit
-        deny is written as a last rule.
+        deny is written as a last rule. An ACL bound to interfaces of a VPN
+        instance names it in every rule (``vpn-instance V``): a rule without it
+        matches public-network packets only on VRP (docs/vendor-syntax.md), so
+        the filter would pass every packet of the VPN.
         """
         rules: list[dict[str, Any]] = []
         rid = 0
@@ -143,6 +149,7 @@ class HuaweiVrp(RouterEmitter):
                     })
         return {
             "number": number,
+            "vrf": vrf,
             "description": comment_text(f"{acl.name} {acl.comment}", max_len=120),
             "rules": rules,
             "final_id": None if rv.ends_with_deny_all(acl) else rid + RULE_STEP,
@@ -226,6 +233,19 @@ class HuaweiVrp(RouterEmitter):
                 "realm": nm.realm(t.secret, t.name),
             })
         return out
+
+
+def _acl_vrf(device: Device, acl: str) -> str | None:
+    """The VPN instance of the interfaces an ACL filters (None: the public network).
+
+    A rule names one VPN instance, so an ACL bound in two is refused rather
+    than written to match in one of them only.
+    """
+    vrfs = {i.vrf for i in device.interfaces if acl in (i.acl_in, i.acl_out)}
+    if len(vrfs) > 1:
+        raise rv.VendorEmitError(f"{device.name}: ACL {acl} filters interfaces of several "
+                                 f"VPN instances {sorted(v or 'public' for v in vrfs)}")
+    return vrfs.pop() if vrfs else None
 
 
 def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from zongheng.compiler.addresses import cidr, host
 from zongheng.compiler.model import Acl, Device, Interface, Vrf
 from zongheng.emitters import _router as rv
+from zongheng.emitters import crypto_suite
 from zongheng.emitters.filters import comment_text
 from zongheng.emitters.naming import junos as nm
 from zongheng.emitters.naming.junos import (
@@ -39,6 +40,7 @@ class Junos(RouterEmitter):
 
     name: ClassVar[str] = "junos"
     extension: ClassVar[str] = "set"
+    suite: ClassVar[dict[str, str]] = crypto_suite.JUNOS
     filters: ClassVar[dict[str, Any]] = {
         "junos_ifname": junos_ifname,
         "junos_port": junos_port,
@@ -101,6 +103,7 @@ class Junos(RouterEmitter):
             "permit_all": bool(tunnels) and not firewall,
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
+            "ca_profile": nm.CA_PROFILE,
         }
 
     def _interfaces(self, device: Device, firewall: bool,

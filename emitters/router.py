@@ -72,6 +72,7 @@ class RouterPlan:
 class RouterEmitter(Emitter):
     """A router target: the shared view, and the hooks that name things the vendor's way."""
 
+    suite: ClassVar[dict[str, str]] = {}  # the vendor's spelling of crypto_suite.SUITE
     discard: ClassVar[str | None] = None  # the discard interface (None: the ``discard`` word)
     # True: the DHCP client's default route is written too (VRP keeps it; IOS-XE and
     # Junos install it from the lease and would reject or duplicate it)
@@ -102,6 +103,7 @@ class RouterEmitter(Emitter):
         return {"device": device,
                 "header": rv.header_lines(self.name, self.network, device),
                 "loopback": host(device.loopback),
+                "suite": self.suite,
                 **values}
 
     def device_view(self, plan: RouterPlan) -> dict[str, Any]:

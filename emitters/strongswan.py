@@ -1,29 +1,33 @@
-"""strongSwan target: one ``swanctl.conf`` per tunnel endpoint (IKEv2, AES-256-GCM only).
+"""strongSwan target: one ``swanctl.conf`` per tunnel endpoint (IKEv2, the one crypto suite).
 
 Every model ``Tunnel`` (vertical nets between sites, inner-net links)
-becomes one connection on each of its two devices. Proposals are fixed to
-AES-256-GCM with a 384-bit ECP group (IKE ``aes256gcm16-prfsha384-ecp384``,
-ESP ``aes256gcm16-ecp384``, so rekeying uses fresh DH); a tunnel asking for
-another cipher is an error. No secret is in the file: both ends authenticate
-with raw public keys, ``pubkeys = <device>.pub`` (files in swanctl's
-``pubkey/`` directory) and the device's private key in ``private/`` (loaded
-by ``swanctl --load-creds``). Traffic selectors are exactly the tunnel's
-prefixes. Tunnels of a VRF set ``if_id_in/if_id_out`` to the VRF's table id:
-on Linux an XFRM interface with that id placed in the VRF's table carries
-them (the ``iproute2`` target routes vertical tunnels over WireGuard).
+becomes one connection on each of its two devices. Proposals are the suite
+every tunnel target states (``emitters/crypto_suite.py``: IKE
+``aes256-sha256-prfsha256-modp2048``, ESP ``aes256gcm16``), so a Linux end
+negotiates with a router end; a tunnel asking for another cipher is an
+error. No secret is in the file: both ends authenticate with X.509
+certificates of the network's CA, as the routers do: ``certs =
+<device>.crt`` (swanctl's ``x509/``), the CA in ``x509ca/``, the device's
+private key in ``private/`` (loaded by ``swanctl --load-creds``); each
+certificate carries the end's IKE identities as subjectAltNames. Traffic
+selectors are exactly the tunnel's prefixes. Tunnels of a VRF set
+``if_id_in/if_id_out`` to the VRF's table id: on Linux an XFRM interface
+with that id placed in the VRF's table carries them (the ``iproute2``
+target routes vertical tunnels over WireGuard).
 """
 
 from __future__ import annotations
 
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Tunnel
+from zongheng.emitters import crypto_suite
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import safe_name
 from zongheng.emitters.linux_plan import VRF_TABLE_BASE, vrf_names
 
-IKE_PROPOSAL = "aes256gcm16-prfsha384-ecp384"
-ESP_PROPOSAL = "aes256gcm16-ecp384"
-CIPHER = "aes256gcm16"
+IKE_PROPOSAL = crypto_suite.STRONGSWAN["ike"]
+ESP_PROPOSAL = crypto_suite.STRONGSWAN["esp"]
+CIPHER = crypto_suite.MODEL_CIPHER
 
 
 class StrongswanError(InputError):

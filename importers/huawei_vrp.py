@@ -72,6 +72,10 @@ class _Rule:
 
     lineno: int
     lines: list[AclLine]
+    vpn: str | None = None  # ``vpn-instance V``; None: public network; ANY_VPN: every one
+
+
+ANY_VPN = "\x00any"  # ``vpn-instance-any``
 
 
 @dataclass
@@ -306,6 +310,7 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
     sport = dport = None
     icmp: tuple[int, ...] | None = None
     established = False
+    vpn: str | None = None
     seen: set[str] = set()
     while i < len(toks):
         t = toks[i]
@@ -341,6 +346,10 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
                 raise ctx.error(lineno, bad.col, "only tcp-flag established is read")
         elif key == "logging":
             i += 1
+        elif key == "vpn-instance" and i + 1 < len(toks):
+            vpn, i = toks[i + 1].text, i + 2
+        elif key == "vpn-instance-any":
+            vpn, i = ANY_VPN, i + 1
         else:
             raise ctx.error(lineno, t.col, f"{key!r} in an ACL rule is not read "
                             f"({acl.kind} ACL, protocol {proto})")
@@ -351,7 +360,7 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
                         f"(first on line {acl.rules[rid].lineno})")
     line = AclLine(seq=rid, action=action, protocol=proto, src=src, dst=dst, sport=sport,
                    dport=dport, icmp_types=icmp, established=established)
-    acl.rules[rid] = _Rule(lineno, [line])
+    acl.rules[rid] = _Rule(lineno, [line], vpn)
 
 
 def _icmp_type(ctx: Source, lineno: int, toks: list[Token], i: int) -> tuple[tuple[int, ...], int]:
@@ -1052,7 +1061,7 @@ class _Parser:
         if firewall:
             acls, bindings = self._firewall(ifmap)
         else:
-            built: dict[int, str] = {}  # id(raw acl) -> imported name
+            built: dict[tuple[int, str | None], str] = {}  # (id(raw acl), VPN) -> name
             for key, slots in sorted(self.filters.items()):
                 model_if = ifmap.get(key)
                 if model_if is None:
@@ -1066,14 +1075,17 @@ class _Parser:
                     if raw.kind == "other":
                         raise self.ctx.error(ln, col, f"ACL {raw.number} is not an IPv4 basic "
                                              "or advanced ACL")
-                    if id(raw) not in built:
+                    vpn = self.if_vpn[key][0] if key in self.if_vpn else None
+                    if (id(raw), vpn) not in built:
                         name = (acl_names.get(raw.number) if raw.number is not None else None) \
                             or (raw.name if raw.name else f"acl-{raw.number}")
                         if name in built.values():
+                            name = f"{name}-{vpn or 'public'}"
+                        if name in built.values():
                             name = f"{name}-{raw.number}"
-                        built[id(raw)] = name
-                        acls.append(_traffic_filter_acl(name, raw))
-                    names[direction] = built[id(raw)]
+                        built[(id(raw), vpn)] = name
+                        acls.append(_traffic_filter_acl(name, raw, vpn))
+                    names[direction] = built[(id(raw), vpn)]
                 bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
         vrfs, others = self._vrfs()
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
@@ -1198,9 +1210,18 @@ def _canon(prefixes: list[str]) -> list[str]:
     return list(dict.fromkeys(prefixes))
 
 
-def _traffic_filter_acl(name: str, raw: _RawAcl) -> Acl:
-    """Rules by ascending ID, then the pass-through of unmatched packets."""
-    lines = [ln for rid in sorted(raw.rules) for ln in raw.rules[rid].lines]
+def _traffic_filter_acl(name: str, raw: _RawAcl, vpn: str | None) -> Acl:
+    """Rules by ascending ID that can match on an interface of ``vpn``, then the
+    pass-through of unmatched packets.
+
+    A rule matches the packets of the VPN instance it names, of every one with
+    ``vpn-instance-any``, and public-network packets only when it names none
+    (docs/vendor-syntax.md, *Huawei ACL rules and VPN instances*): so on an
+    interface bound to a VPN instance, a rule without ``vpn-instance`` matches
+    nothing and is left out, which is what the device does with it.
+    """
+    lines = [ln for rid in sorted(raw.rules) for ln in raw.rules[rid].lines
+             if raw.rules[rid].vpn in (vpn, ANY_VPN)]
     lines.append(AclLine(seq=_PERMIT_ALL_SEQ, action="permit", protocol="ip", src=_ALL, dst=_ALL))
     return Acl(name, tuple(lines), stateful=False,
                comment="traffic-filter: packets no rule matches pass")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -18,12 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 import zongheng
+from zongheng.compiler.model import Network
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
     VIOLATED,
     AssertionResult,
     Counterexample,
+    Hop,
     summary,
 )
 
@@ -90,8 +93,35 @@ def packet_line(cx: Counterexample) -> str:
     return f"[{cx.realm}] {cx.src} -> {cx.dst} {proto}{ports}{flags}{icmp}"
 
 
-def counterexample_lines(cx: Counterexample) -> list[str]:
-    """A counterexample as indented plain lines (packet, classes, path, rule)."""
+Locate = Callable[[Hop, Counterexample], str | None]
+
+
+def config_locator(network: Network) -> Locate:
+    """Where each router target's config has the ACL line a hop names, for the packet.
+
+    The model's line number (``AclLine.seq``) is not what an engineer finds in
+    the config: IOS-XE and VRP number entries their own way and split one
+    model line into several (``emitters/config_lines.py``).
+    """
+    from zongheng.emitters.config_lines import Packet, vendor_lines
+
+    def locate(hop: Hop, cx: Counterexample) -> str | None:
+        if hop.acl is None or hop.line is None:
+            return None
+        device = next((d for d in network.devices if d.name == hop.device), None)
+        if device is None or not any(a.name == hop.acl for a in device.acls):
+            return None
+        reply = hop.note.startswith("reply")
+        pkt = Packet(cx.dst if reply else cx.src, cx.src if reply else cx.dst, cx.icmp_type)
+        found = vendor_lines(network, device, hop.acl, hop.line, pkt)
+        return "; ".join(f"{t} {w}" for t, w in sorted(found.items())) or None
+
+    return locate
+
+
+def counterexample_lines(cx: Counterexample, locate: Locate | None = None) -> list[str]:
+    """A counterexample as indented plain lines (packet, classes, path, rule); with
+    ``locate``, each ACL line is also named as the vendors' configs number it."""
     lines = []
     if cx.statement:
         lines.append(f"breaks:  {cx.statement}")
@@ -105,6 +135,9 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
                                    " implicit deny" if hop.action == "drop-acl" else "")
         note = f" ({hop.note})" if hop.note else ""
         lines.append(f"  {i}. {where}{acl if hop.acl else ''}: {hop.action}{note}")
+        found = locate(hop, cx) if locate is not None else None
+        if found:
+            lines.append(f"     in configs: {found}")
     lines.append(f"rule:    {cx.rule or '(no policy rule: implicit or emitted line)'}")
     return lines
 
@@ -114,7 +147,7 @@ STATUS_STYLE = {PROVEN: "green", VIOLATED: "bold red", UNKNOWN: "yellow"}
 
 def render_text(
     results: list[AssertionResult], policy: str, policy_sha256: str,
-    width: int = 110, color: bool = False,
+    width: int = 110, color: bool = False, locate: Locate | None = None,
 ) -> str:
     """A table of assertions, then each failure's counterexample."""
     buf = io.StringIO()
@@ -165,7 +198,7 @@ def render_text(
             console.print(f"  waiver: {w.get('statement', '')}  because {w.get('reason', '')!r}",
                           markup=False)
         if r.counterexample is not None:
-            for line in counterexample_lines(r.counterexample):
+            for line in counterexample_lines(r.counterexample, locate):
                 console.print("  " + line, markup=False)
         if r.status == UNKNOWN:
             for ob in r.obligations:

@@ -12,6 +12,8 @@ import netaddr
 from zongheng.emitters.filters import safe_name
 from zongheng.emitters.naming import split_ifname
 
+CA_PROFILE = "zh-ca"  # the network CA's ca-profile (certificates loaded out of band)
+
 
 def junos_port(name: str) -> str:
     """``eth3`` / ``eth3.120`` -> ``ge-0/0/3`` (the physical interface)."""

@@ -70,6 +70,7 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
         (rf"policy-map type inspect {NAME}", "policy-map"),
         (rf"zone security {NAME}", None),
         (rf"zone-pair security {NAME} source {NAME} destination {NAME}", "zone-pair"),
+        (rf"crypto pki trustpoint {NAME}", "trustpoint"),
         (rf"crypto ikev2 proposal {NAME}", "ikev2-proposal"),
         (rf"crypto ikev2 policy {NAME}", "ikev2-policy"),
         (rf"crypto ipsec transform-set {NAME} esp-gcm 256", "transform-set"),
@@ -109,6 +110,7 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
     "ikev2-proposal": [(r"encryption aes-cbc-256", None), (r"integrity sha256", None),
                        (r"group 14", None)],
     "ikev2-policy": [(rf"proposal {NAME}", None)],
+    "trustpoint": [(r"enrollment terminal", None)],
     "transform-set": [(r"mode tunnel", None)],
     "ikev2-profile": [(rf"match identity remote address {IP} 255\.255\.255\.255", None),
                       (rf"identity local address {IP}", None),
@@ -144,12 +146,18 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
 H_IF = r"(?:GigabitEthernet0/0/\d{1,2}(?:\.\d{1,4})?|LoopBack0|Tunnel0/0/\d{3})"
 H_PORT = rf"(?:eq {PORT}|range {PORT} {PORT})"
 H_ADDR = rf"{IP} (?:0|{IP})"
-H_RULE_TAIL = (rf"(?: source {H_ADDR})?(?: source-port {H_PORT})?(?: destination {H_ADDR})?"
+H_VPN = rf"(?: vpn-instance {NAME})?"
+H_RULE_TAIL = (rf"{H_VPN}(?: source {H_ADDR})?(?: source-port {H_PORT})?(?: destination {H_ADDR})?"
                rf"(?: destination-port {H_PORT})?")
 H_FWPORT = rf"{PORT}(?: to {PORT})?"
 HUAWEI: dict[str, list[tuple[str, str | None]]] = {
     "top": [
+        (r"system-view", None),
+        (rf"# {TEXT}", None),
         (rf"sysname {NAME}", None),
+        (rf"pki entity {NAME}", "pki-entity"),
+        (rf"pki realm {NAME}", "pki-realm"),
+        (r"commit", None),
         (rf"ip ip-prefix {NAME} index {NUM} permit {IP} \d{{1,2}}", None),
         (rf"route-policy {NAME} permit node {NUM}", "route-policy"),
         (rf"ip vpn-instance {NAME}", "vpn-instance"),
@@ -173,6 +181,8 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"ip route-static (?:vpn-instance {NAME} )?{IP} {IP} (?:{IP}|NULL0|{H_IF})", None),
         (r"return", None),
     ],
+    "pki-entity": [(rf"common-name {NAME}", None)],
+    "pki-realm": [(rf"entity {NAME}", None)],
     "route-policy": [(rf"if-match ip-prefix {NAME}", None),
                      (rf"apply extcommunity rt {RT}(?: {RT})* additive", None)],
     "vpn-instance": [(rf"description {TEXT}", None), (r"ipv4-family", "vpn-af")],
@@ -184,11 +194,11 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"description {TEXT}", None),
         (rf"rule {NUM} description {TEXT}", None),
         (rf"rule {NUM} permit source {IP} {IP}", None),
-        (rf"rule {NUM} (?:permit|deny) ip(?: source {H_ADDR})?(?: destination {H_ADDR})?",
+        (rf"rule {NUM} (?:permit|deny) ip{H_VPN}(?: source {H_ADDR})?(?: destination {H_ADDR})?",
          None),
         (rf"rule {NUM} (?:permit|deny) tcp{H_RULE_TAIL}(?: tcp-flag established)?", None),
         (rf"rule {NUM} (?:permit|deny) udp{H_RULE_TAIL}", None),
-        (rf"rule {NUM} (?:permit|deny) icmp(?: source {H_ADDR})?(?: destination {H_ADDR})?"
+        (rf"rule {NUM} (?:permit|deny) icmp{H_VPN}(?: source {H_ADDR})?(?: destination {H_ADDR})?"
          rf"(?: icmp-type \d{{1,3}})?", None),
     ],
     "ike-proposal": [(r"encryption-algorithm aes-256", None), (r"dh group14", None),
@@ -294,6 +304,7 @@ JUNOS_SET = [
     rf"set protocols bgp group {NAME} cluster {IP}",
     rf"set protocols bgp group {NAME} neighbor {IP} description {J_Q}",
     rf"set security zones security-zone (?:trust|untrust) interfaces {J_IF}",
+    rf"set security pki ca-profile {NAME} ca-identity {NAME}",
     r"set security zones security-zone trust host-inbound-traffic system-services ike",
     r"set security zones security-zone trust host-inbound-traffic protocols ospf",
     r"set security zones security-zone (?:trust|untrust) host-inbound-traffic system-services dhcp",
@@ -326,10 +337,11 @@ JUNOS_SET = [
     rf"annotate system {J_Q}",
 ]
 JUNOS_EDIT = [
+    r"edit security pki",
     rf"edit firewall family inet filter {NAME}",
     r"edit firewall family inet",
 ]
-JUNOS_ANNOTATE = rf"annotate (?:term|filter) {NAME} {J_Q}"
+JUNOS_ANNOTATE = rf"annotate (?:term|filter|ca-profile) {NAME} {J_Q}"
 
 _COMPILED: dict[str, re.Pattern] = {}
 
@@ -465,7 +477,7 @@ def check(target: str, text: str) -> list[str]:
 COMMENT_SHAPES = {
     "cisco-ios-xe": [rf"! {TEXT}", rf" description {TEXT}", rf" remark {TEXT}",
                      rf" neighbor {IP} description {TEXT}"],
-    "huawei-vrp": [rf" +description {TEXT}", rf" rule {NUM} description {TEXT}",
+    "huawei-vrp": [rf"# {TEXT}", rf" +description {TEXT}", rf" rule {NUM} description {TEXT}",
                    rf" peer {IP} description {TEXT}"],
     "junos": [rf"set .* description {J_Q}", rf"annotate .* {J_Q}"],
 }
@@ -692,7 +704,7 @@ def test_huawei_every_rule_has_its_policy_rule_as_description() -> None:
     # traffic-filter lets unmatched packets through: every ACL ends with an explicit deny
     for acl in re.findall(r"^acl number 3\d{3}\n(.*?)^quit$", text, re.M | re.S):
         last_rule = [ln for ln in acl.split("\n") if re.match(r" rule \d+ (permit|deny) ", ln)][-1]
-        assert re.fullmatch(r" rule \d+ deny ip", last_rule)
+        assert re.fullmatch(r" rule \d+ deny ip(?: vpn-instance \S+)?", last_rule)
     assert "tcp-flag established" in text
 
 
@@ -1167,3 +1179,14 @@ def test_cisco_refuses_a_second_inbound_acl_on_the_nat_outside_interface() -> No
                                              for d in network.devices))
     with pytest.raises(VendorEmitError, match="already has the inbound ACL"):
         render_all(network, "cisco-ios-xe")
+
+
+def test_huawei_files_enter_system_view_carry_the_policy_hash_and_commit() -> None:
+    """Pasted from the user view: system-view first, # header with the sha256, commit last."""
+    network = compiled("policies/minimal.zh")
+    for device, text in render_all(network, "huawei-vrp").items():
+        lines = text.splitlines()
+        assert lines[0] == "system-view", device
+        assert f"# policy {network.policy_file} sha256 {network.policy_sha256}" in lines
+        assert lines[-2:] == ["commit", "return"], device
+        assert lines.index(f"sysname {device}") < lines.index("commit")

@@ -438,3 +438,25 @@ def test_other_unreadable_configs_are_errors() -> None:
     line, col, msg = _error(e, "firewall zone trust\n add interface GigabitEthernet0/0/0\n"
                             " add interface GigabitEthernet0/0/1\nquit\nsecurity-policy\nquit\n")
     assert (line, col) == (3, 1) and "intrazone" in msg
+
+
+
+def test_rules_without_their_vpn_instance_match_nothing_on_a_vpn_interface() -> None:
+    """VRP: a rule naming no VPN instance matches public-network packets only, so an
+    ACL on a VPN interface whose rules lost ``vpn-instance V`` filters nothing."""
+    text = rendered(POLICY)[PE]
+    header, _line, number = _binding(text)
+    view = text[text.index(header + "\n"):]
+    assert " ip binding vpn-instance " in view[:view.index("\nquit\n")]
+    acl = re.search(rf"^acl number {number}\n.*?^quit$", text, re.M | re.S)
+    assert acl is not None
+    rules = [ln for ln in acl.group(0).splitlines() if re.match(r" rule \d+ (permit|deny) ", ln)]
+    assert rules and all(" vpn-instance " in ln for ln in rules)  # as emitted
+    bare = re.sub(r" vpn-instance \S+", "", acl.group(0))
+    d, back = imported(POLICY, PE, text[:acl.start()] + bare + text[acl.end():])
+    ifname = next(i.name for i in d.interfaces
+                  if i.acl_in == _acl_for_number(text, number, PE).name)
+    got = acl_of(back, next(i for i in back.interfaces if i.name == ifname).acl_in)
+    assert got is not None and all(ln.action == "permit" for ln in got.lines)
+    diffs = acl_differences(bound(d, ifname), got)
+    assert diffs and {x.kind for x in diffs} == {OPENED}

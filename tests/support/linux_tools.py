@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -67,12 +68,8 @@ _SWAN_SCRIPT = r"""
 set -e
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /etc/swanctl
-mkdir -p /etc/swanctl/private /etc/swanctl/pubkey
-for d in $DEVICES; do
-  openssl genpkey -algorithm ed25519 -out /etc/swanctl/private/$d.pem 2>/dev/null
-  openssl pkey -in /etc/swanctl/private/$d.pem -pubout -out /etc/swanctl/pubkey/$d.pub
-  [ "$d" = "$SELF" ] || rm /etc/swanctl/private/$d.pem
-done
+mkdir -p /etc/swanctl/private /etc/swanctl/x509 /etc/swanctl/x509ca
+CERTS
 cat > /run/strongswan.conf <<EOC
 charon {
   load = random nonce openssl pem pkcs1 pkcs8 pubkey x509 kdf kernel-netlink socket-default vici
@@ -100,6 +97,31 @@ kill -9 %1 2>/dev/null || true
 """
 
 
+_LOCAL_ID = re.compile(r"local \{\s*auth = pubkey\s*id = (\S+)")
+
+
+def _sans(conf: Path) -> str:
+    """subjectAltName of the device's certificate: every IKE id its file states as local."""
+    ids = sorted(set(_LOCAL_ID.findall(conf.read_text())))
+    return ",".join(f"DNS:{i}" for i in ids) or "DNS:none"
+
+
+def _cert_script(ca_dir: str, swanctl: str) -> str:
+    """Shell lines: a throwaway CA in ``ca_dir`` (kept if present) and $SELF's key and
+    certificate (subjectAltNames $SANS) under ``swanctl``, as the emitted file expects."""
+    return f"""
+[ -e {ca_dir}/ca.crt ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout {ca_dir}/ca.key \\
+  -subj /CN=zh-test-ca -days 2 -out {ca_dir}/ca.crt 2>/dev/null
+cp {ca_dir}/ca.crt {swanctl}/x509ca/zh-ca.crt
+openssl req -newkey rsa:2048 -nodes -keyout {swanctl}/private/$SELF.pem -subj /CN=$SELF \\
+  -out /tmp/zh-$SELF-$$.csr 2>/dev/null
+printf 'subjectAltName=%s\\n' "$SANS" > /tmp/zh-$SELF-$$.ext
+openssl x509 -req -in /tmp/zh-$SELF-$$.csr -CA {ca_dir}/ca.crt -CAkey {ca_dir}/ca.key \\
+  -set_serial $$ -days 2 -extfile /tmp/zh-$SELF-$$.ext -out {swanctl}/x509/$SELF.crt 2>/dev/null
+rm -f /tmp/zh-$SELF-$$.csr /tmp/zh-$SELF-$$.ext
+"""
+
+
 def swanctl_load(conf: Path, device: str, peers: list[str]) -> tuple[str, str]:
     """Load ``conf`` into a throwaway charon (private /run and /etc/swanctl).
 
@@ -107,9 +129,10 @@ def swanctl_load(conf: Path, device: str, peers: list[str]) -> tuple[str, str]:
     non-zero exit and on "invalid config file" / "failed" in the output
     (``--load-conns`` exits 0 on syntax errors).
     """
-    script = _SWAN_SCRIPT.replace("CHARON", _CHARON)
+    script = _SWAN_SCRIPT.replace("CHARON", _CHARON).replace(
+        "CERTS", _cert_script("/run", "/etc/swanctl"))
     env = dict(os.environ, DEVICES=" ".join([device, *peers]), SELF=device,
-               CONF=str(conf.resolve()))
+               CONF=str(conf.resolve()), SANS=_sans(conf))
     r = run(["unshare", "-m", "-n", "--propagation", "private", "bash", "-c", script], env=env)
     out = r.stdout + r.stderr
     load, _, conns = out.partition("=== conns")
@@ -191,9 +214,10 @@ _PAIR_SCRIPT = r"""
 set -e
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /etc/swanctl
-mkdir -p /etc/swanctl/private /etc/swanctl/pubkey
-cp "$KEYS"/*.pub /etc/swanctl/pubkey/
+mkdir -p /etc/swanctl/private /etc/swanctl/x509 /etc/swanctl/x509ca
+cp "$KEYS/ca.crt" /etc/swanctl/x509ca/zh-ca.crt
 cp "$KEYS/$SELF.pem" /etc/swanctl/private/
+cp "$KEYS/$SELF.crt" /etc/swanctl/x509/
 cp "$CONF" /etc/swanctl/swanctl.conf
 cat > /run/strongswan.conf <<EOC
 charon {
@@ -242,12 +266,13 @@ def ipsec_pair(ends: list[dict], want_children: int, others: tuple[str, ...] = (
     names = [unique("zh-ike-"), unique("zh-ike-")]
     procs = []
     try:
-        for dev in [*(e["device"] for e in ends), *others]:
-            key = tmp / f"{dev}.pem"
-            r = run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)])
-            assert r.returncode == 0, r.stderr
-            r = run(["openssl", "pkey", "-in", str(key), "-pubout",
-                     "-out", str(tmp / f"{dev}.pub")])
+        del others  # certificates: the far ends need nothing but the CA
+        for e in ends:
+            script = ("set -e\nmkdir -p $T/sw/private $T/sw/x509 $T/sw/x509ca\n"
+                      + _cert_script("$T", "$T/sw")
+                      + "mv $T/sw/private/$SELF.pem $T/sw/x509/$SELF.crt $T/\n")
+            r = run(["bash", "-c", script], env=dict(os.environ, T=str(tmp), SELF=e["device"],
+                                                     SANS=_sans(Path(e["conf"]))))
             assert r.returncode == 0, r.stderr
         for n in names:
             assert run(["ip", "netns", "add", n]).returncode == 0

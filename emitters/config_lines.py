@@ -1,0 +1,93 @@
+"""Which line of each vendor's config a model ACL line became, for a given packet.
+
+A counterexample names the model line that decided (``acl zh-v-tax-in line
+90``: ``AclLine.seq``). The vendors number differently: IOS-XE entries are
+10, 20, ... per *entry* (an ICMP type list becomes one entry per type), VRP
+rules 5, 10, ... per (source, destination, ICMP type) cross product, Junos
+terms keep ``t<seq>``, and the stateful exits are security-policy rules. So
+the model line is translated here, with the packet choosing among the
+entries one model line became, using the numbering the emitters use
+(:func:`cisco_entries`, :func:`huawei_rules` are what ``_acl`` of the two
+emitters iterate). ``tests/emitters/test_config_lines.py`` looks every named
+line up in the rendered config and checks it matches the packet.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import netaddr
+
+from zongheng.compiler.model import Acl, Device, Network
+from zongheng.emitters import _router as rv
+from zongheng.emitters.naming import cisco as cnm
+from zongheng.emitters.naming import huawei as hnm
+from zongheng.emitters.naming import junos as jnm
+
+CISCO_STEP = 10  # = cisco_ios_xe.SEQ_STEP
+HUAWEI_STEP = 5  # = huawei_vrp.RULE_STEP
+
+
+@dataclass(frozen=True)
+class Packet:
+    src: str
+    dst: str
+    icmp_type: int | None = None
+
+
+def cisco_entries(acl: Acl) -> Iterator[tuple[int, rv.Ace, int]]:
+    """(model seq, entry, IOS-XE sequence number), in the emitter's order."""
+    seq = 0
+    for line in sorted(acl.lines, key=lambda ln: ln.seq):
+        for ace in rv.aces(line):
+            seq += CISCO_STEP
+            yield line.seq, ace, seq
+
+
+def huawei_rules(acl: Acl) -> Iterator[tuple[int, rv.Ace, str | None, str | None, int]]:
+    """(model seq, entry, source prefix, destination prefix, VRP rule ID) in order."""
+    rid = 0
+    for line in sorted(acl.lines, key=lambda ln: ln.seq):
+        for ace in rv.aces(line):
+            srcs = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
+            dsts = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
+            for src, dst in itertools.product(srcs, dsts):
+                rid += HUAWEI_STEP
+                yield line.seq, ace, src, dst, rid
+
+
+def _in(addr: str, prefix: str | None) -> bool:
+    return prefix is None or netaddr.IPAddress(addr) in netaddr.IPNetwork(prefix)
+
+
+def _type_ok(ace: rv.Ace, packet: Packet) -> bool:
+    return ace.icmp_type is None or ace.icmp_type == packet.icmp_type
+
+
+def vendor_lines(network: Network, device: Device, acl_name: str, seq: int,
+                 packet: Packet) -> dict[str, str]:
+    """Target -> where the engineer finds the model line ``seq`` of ``acl_name`` for
+    ``packet`` in that target's config of ``device``."""
+    acls = {a.name: a for a in device.acls}
+    acl = acls[acl_name]
+    out: dict[str, str] = {}
+    cisco = next((n for s, ace, n in cisco_entries(acl) if s == seq and _type_ok(ace, packet)),
+                 None)
+    if cisco is not None:
+        out["cisco-ios-xe"] = f"ip access-list extended {cnm.acl_name(acl.name)} entry {cisco}"
+    icmp = next((ace.icmp_type for s, ace, _n in cisco_entries(acl)
+                 if s == seq and _type_ok(ace, packet)), None)
+    if acl.stateful:
+        out["huawei-vrp"] = f"security-policy rule name {hnm.security_rule(acl.name, seq, icmp)}"
+        out["junos"] = f"security policy {jnm.security_policy(acl.name, seq, icmp, None)}"
+        return out
+    number = hnm.acl_number(list(acls).index(acl_name))
+    rule = next((rid for s, ace, src, dst, rid in huawei_rules(acl)
+                 if s == seq and _type_ok(ace, packet) and _in(packet.src, src)
+                 and _in(packet.dst, dst)), None)
+    if rule is not None:
+        out["huawei-vrp"] = f"acl number {number} rule {rule}"
+    out["junos"] = f"firewall family inet filter {jnm.acl_name(acl.name)} term t{seq}"
+    return out

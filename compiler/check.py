@@ -13,7 +13,7 @@ from netaddr import IPAddress, IPNetwork, IPSet
 
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
-from zongheng.compiler.errors import Loc, Reporter, clip
+from zongheng.compiler.errors import Loc, Reporter, clip, did_you_mean
 from zongheng.compiler.model import PortRange, Protocol, Service
 
 MAX_DEPARTMENTS = 9999  # route targets: vertical ASN:10000+i, horizontal ASN:20000+i
@@ -283,7 +283,8 @@ class Checker:
 
     def known_region(self, name: ast.Name) -> bool:
         if name.value not in self.parent:
-            self.rep.error(name.loc, f"undefined region '{name.value}'")
+            self.rep.error(name.loc, f"undefined region '{name.value}'"
+                           + did_you_mean(name.value, self.parent))
             return False
         return True
 
@@ -304,7 +305,8 @@ class Checker:
                 proto = t.protocol.value
                 if proto not in PROTOCOL_NAMES:
                     self.rep.error(t.protocol.loc, f"unknown protocol '{proto}': "
-                                   "use tcp/PORT, udp/PORT, icmp or ip")
+                                   "use tcp/PORT, udp/PORT, icmp or ip"
+                                   + did_you_mean(proto, PROTOCOL_NAMES, sep="; "))
                     continue
                 if t.low is None:
                     terms.append(Service(Protocol(proto)))
@@ -638,7 +640,8 @@ class Checker:
                                    f"'{region}'")
                     continue
             else:
-                self.rep.error(h.owner.loc, f"undefined department '{owner}'")
+                self.rep.error(h.owner.loc, f"undefined department '{owner}'"
+                               + did_you_mean(owner, self.plan.departments))
                 continue
             if addr is None or site is None:
                 continue
@@ -663,18 +666,23 @@ class Checker:
             if ep.ref_is_var:
                 if variables is not None and ep.ref not in variables:
                     self.rep.error(ep.ref_loc or ep.loc, f"undefined variable '{ep.ref}'"
-                                   + (": declare it with 'forall'" if variables else ""))
+                                   + (did_you_mean(ep.ref, variables)
+                                      or (": declare it with 'forall'" if variables else "")))
             elif ep.ref != "*" and ep.ref not in self.plan.departments:
-                self.rep.error(ep.ref_loc or ep.loc, f"undefined department '{ep.ref}'")
+                self.rep.error(ep.ref_loc or ep.loc, f"undefined department '{ep.ref}'"
+                               + did_you_mean(ep.ref, self.plan.departments))
         elif ep.kind == "host" and ep.ref not in self.plan.hosts:
-            self.rep.error(ep.ref_loc or ep.loc, f"undefined host '{ep.ref}'")
+            self.rep.error(ep.ref_loc or ep.loc, f"undefined host '{ep.ref}'"
+                           + did_you_mean(ep.ref or "", self.plan.hosts))
         elif ep.kind == "private" and ep.ref not in self.plan.privates:
-            self.rep.error(ep.ref_loc or ep.loc, f"undefined private net '{ep.ref}'")
+            self.rep.error(ep.ref_loc or ep.loc, f"undefined private net '{ep.ref}'"
+                           + did_you_mean(ep.ref or "", self.plan.privates))
 
     def service_names(self, names: tuple[ast.Name, ...]) -> None:
         for n in names:
             if n.value not in self.plan.services:
-                self.rep.error(n.loc, f"unknown service '{n.value}'")
+                self.rep.error(n.loc, f"unknown service '{n.value}'"
+                               + did_you_mean(n.value, self.plan.services))
 
     def air_gap(self, src: ast.Endpoint, dst: ast.Endpoint, loc: Loc) -> None:
         if (src.kind == "inner") != (dst.kind == "inner"):
@@ -685,7 +693,8 @@ class Checker:
         for c in conds:
             for n in (c.left, c.right):
                 if n.value not in variables:
-                    self.rep.error(n.loc, f"undefined variable '{n.value}' in 'where'")
+                    self.rep.error(n.loc, f"undefined variable '{n.value}' in 'where'"
+                                   + did_you_mean(n.value, variables))
             if c.left.value == c.right.value:
                 self.rep.error(c.left.loc, f"'{c.left.value} != {c.right.value}' is never true")
 
@@ -713,7 +722,8 @@ class Checker:
         for w in self.p.waivers:
             if w.assertion.value not in builtins:
                 self.rep.error(w.assertion.loc, f"unknown built-in assertion "
-                               f"'{w.assertion.value}' (one of: {', '.join(builtins)})")
+                               f"'{w.assertion.value}' (one of: {', '.join(builtins)})"
+                               + did_you_mean(w.assertion.value, builtins))
             for ep in (w.src, w.dst):
                 self.endpoint_names(ep, set())
             self.service_names(w.services)

@@ -9,6 +9,8 @@ escapes a command is a bug in zongheng and exits 4 (cli.md), never 1 or 2.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 MAX_SHOWN = 200  # characters of a source line shown under a message
@@ -17,6 +19,15 @@ MAX_SHOWN = 200  # characters of a source line shown under a message
 def clip(text: str, limit: int = 60) -> str:
     """A token quoted in a message, cut short if it is huge."""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def did_you_mean(word: str, known: Iterable[str], sep: str = ": ") -> str:
+    """``": did you mean 'x'?"`` for the known name closest to a misspelt one, else "".
+
+    difflib's ratio with its default cutoff (0.6): close enough for a typo, far
+    enough that an unrelated name gets no suggestion."""
+    close = difflib.get_close_matches(word, sorted(set(known) - {word}), n=1)
+    return f"{sep}did you mean '{close[0]}'?" if close else ""
 
 
 @dataclass(frozen=True, order=True)

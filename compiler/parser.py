@@ -20,9 +20,25 @@ from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParserState
 
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
+from zongheng.compiler.errors import (
+    Diagnostic,
+    Loc,
+    PolicyError,
+    Reporter,
+    clip,
+    did_you_mean,
+)
 
-# What each terminal means, for "expected ..." in syntax errors.
+# What each terminal means, for "expected ..." in syntax errors: named terminals that
+# are keywords, then the ones that stand for a kind of token.
+KEYWORD_TERMINALS = {
+    "ACTION": ("allow", "deny"),
+    "REALM": ("vertical", "horizontal"),
+    "PLATFORM": ("platform",),
+    "INTERNET": ("internet",),
+    "INNER": ("inner",),
+    "ALL": ("all",),
+}
 TERMINAL_WORDS = {
     "IDENT": "a name (lower case: letters, digits, '-' and '_')",
     "VAR": "a department variable (upper case, e.g. D)",
@@ -31,16 +47,11 @@ TERMINAL_WORDS = {
     "IPV6": "an IPv4 address",
     "INT": "a number",
     "STRING": 'a quoted name such as "Tax bureau"',
-    "ACTION": "'allow' or 'deny'",
-    "REALM": "'vertical' or 'horizontal'",
-    "PLATFORM": "'platform'",
-    "INTERNET": "'internet'",
-    "INNER": "'inner'",
-    "ALL": "'all'",
     "STAR": "'*'",
     "ARROW": "'->' or '<->'",
     "$END": "the end of the file",
 }
+_KEYWORD = re.compile(r"[a-z][a-z-]*")
 
 TOP_LEVEL = (
     "network", "region", "service", "platform", "department", "host",
@@ -54,25 +65,57 @@ def _lark() -> Lark:
     return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
-def _describe_expected(names: set[str]) -> str:
+def _expected_words(names: set[str]) -> tuple[list[str], list[str]]:
+    """The keywords (plain words, sorted) and the other things (quoted symbols, then
+    descriptions) that lark's terminal ``names`` stand for."""
     parser = _lark()
-    words: list[str] = []
+    keywords: set[str] = set()
+    others: list[str] = []
     for name in sorted(names):
+        if name in KEYWORD_TERMINALS:
+            keywords.update(KEYWORD_TERMINALS[name])
+            continue
         if name in TERMINAL_WORDS:
             word = TERMINAL_WORDS[name]
         else:
             try:
-                pattern = parser.get_terminal(name).pattern
-                word = f"'{pattern.value}'"
+                value = parser.get_terminal(name).pattern.value
             except KeyError:
-                word = name.lower()
-        if word not in words:
-            words.append(word)
-    if len(words) > 6 and "'network'" in words:
+                value = name.lower()
+            if _KEYWORD.fullmatch(value):
+                keywords.add(value)
+                continue
+            word = f"'{value}'"
+        if word not in others:
+            others.append(word)
+    others.sort(key=lambda w: (not w.startswith("'"), w))  # symbols before descriptions
+    return sorted(keywords), others
+
+
+def _describe_expected(names: set[str]) -> str:
+    """``'/'``, ``vertical or horizontal``, ``one of: site, sites, vertical, or '}'``."""
+    keywords, others = _expected_words(names)
+    if len(keywords) + len(others) > 6 and "network" in keywords:
         return "a declaration (" + ", ".join(TOP_LEVEL) + ")"
+    if not others and len(keywords) == 1:
+        return f"'{keywords[0]}'"
+    words = keywords + others
     if len(words) == 1:
         return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
+    if len(words) == 2:
+        return f"{words[0]} or {words[1]}"
+    return "one of: " + ", ".join(words[:-1]) + ", or " + words[-1]
+
+
+def _suggestion(tok: Token, names: set[str]) -> str:
+    """``: did you mean 'vertical'?`` when the unexpected word is a misspelt keyword
+    that could come here."""
+    if not _KEYWORD.fullmatch(str(tok)):
+        return ""
+    keywords, _ = _expected_words(names)
+    if "network" in keywords:  # anywhere a declaration may start
+        keywords = sorted(set(keywords) | set(TOP_LEVEL))
+    return did_you_mean(str(tok), keywords, sep="; ")
 
 
 def _describe_token(tok: Token) -> str:
@@ -117,7 +160,7 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
             if tok.type == "$END":
                 msg = f"unexpected end of file, expected {expected}"
             else:
-                msg = f"unexpected {found}, expected {expected}"
+                msg = f"unexpected {found}, expected {expected}{_suggestion(tok, names)}"
     src = lines[line - 1] if 0 < line <= len(lines) else ""
     return Diagnostic(file, Loc(line, col), "error", msg, src)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import z3
 
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip, did_you_mean
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.obligations import Encoder, Obligation, _pmap
 from zongheng.verifier.results import (
@@ -136,17 +136,21 @@ def check_names(compiled, option: str, text: str, ep: ast.Endpoint) -> None:
             raise _fail(option, text, col(ep.at.loc),
                         "'internet' has no region: 'at' cannot restrict it")
         if ep.at.value not in plan.parent:
-            raise _fail(option, text, col(ep.at.loc), f"undefined region '{ep.at.value}'")
+            raise _fail(option, text, col(ep.at.loc), f"undefined region '{ep.at.value}'"
+                        + did_you_mean(ep.at.value, plan.parent))
     if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
         if ep.ref_is_var:
             raise _fail(option, text, col(ep.ref_loc), f"a query has no variables: name a "
                         f"department or '*' in place of '{ep.ref}'")
         if ep.ref != "*" and ep.ref not in plan.departments:
-            raise _fail(option, text, col(ep.ref_loc), f"undefined department '{ep.ref}'")
+            raise _fail(option, text, col(ep.ref_loc), f"undefined department '{ep.ref}'"
+                        + did_you_mean(ep.ref, plan.departments))
     elif ep.kind == "host" and ep.ref not in plan.hosts:
-        raise _fail(option, text, col(ep.ref_loc), f"undefined host '{ep.ref}'")
+        raise _fail(option, text, col(ep.ref_loc), f"undefined host '{ep.ref}'"
+                    + did_you_mean(ep.ref or "", plan.hosts))
     elif ep.kind == "private" and ep.ref not in plan.privates:
-        raise _fail(option, text, col(ep.ref_loc), f"undefined private net '{ep.ref}'")
+        raise _fail(option, text, col(ep.ref_loc), f"undefined private net '{ep.ref}'"
+                    + did_you_mean(ep.ref or "", plan.privates))
 
 
 def resolve_expression(compiled, option: str, text: str) -> Pairs:

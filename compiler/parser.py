@@ -47,8 +47,6 @@ TERMINAL_WORDS = {
     "IPV6": "an IPv4 address",
     "INT": "a number",
     "STRING": 'a quoted name such as "Tax bureau"',
-    "STAR": "'*'",
-    "ARROW": "'->' or '<->'",
     "$END": "the end of the file",
 }
 _KEYWORD = re.compile(r"[a-z][a-z-]*")
@@ -74,6 +72,9 @@ def _expected_words(names: set[str]) -> tuple[list[str], list[str]]:
     for name in sorted(names):
         if name in KEYWORD_TERMINALS:
             keywords.update(KEYWORD_TERMINALS[name])
+            continue
+        if name == "ARROW":
+            others += [w for w in ("'->'", "'<->'") if w not in others]
             continue
         if name in TERMINAL_WORDS:
             word = TERMINAL_WORDS[name]

@@ -33,13 +33,13 @@ from zongheng.verifier.results import (
     Outcome,
     Status,
 )
-from zongheng.verifier.terms import opening_packet
+from zongheng.verifier.terms import host_model, opening_packet
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 
 _HEAD = "policy { allow "
 _TAIL = " -> internet }"
-_AFTER_RULE = ("'}'", "'allow'", "'deny'", "'service'", "'where'")  # a rule was complete
+_AFTER_RULE = ("'}'", "allow", "deny", "service", "where")  # a rule was complete
 _MAX_EXPR = 300  # longer is no endpoint expression; do not search it for its end
 
 
@@ -201,7 +201,7 @@ def _run(enc: Encoder, ob: Obligation, timeout_ms: int) -> tuple[Status, Counter
     s.add(ob.formula)
     r = s.check()
     if r == z3.sat:
-        return VIOLATED, enc.counterexample(ob, s.model())
+        return VIOLATED, enc.counterexample(ob, host_model(s, [enc.f.src, enc.f.dst]))
     return (PROVEN if r == z3.unsat else UNKNOWN), None
 
 

@@ -75,6 +75,8 @@ def subject(policy: str | Compiled, from_configs: str | None) -> api.Subject:
     configs build, each part its reading left out named on stderr, never silently."""
     compiled = load(policy) if isinstance(policy, str) else policy
     subj = api.subject(compiled, Path(from_configs) if from_configs else None)
+    if subj.reading:
+        click.echo(subj.reading, err=True)
     for note in subj.notes:
         click.echo(f"warning: {note}", err=True)
     return subj

@@ -31,19 +31,24 @@ def render_json(report: Report) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_text(report: Report, width: int = 140) -> str:
+def render_text(report: Report, width: int = 140, full: bool = False) -> str:
+    """The summary, after a table of the probes that need a look (mismatch, unknown);
+    ``full``: a table of every probe (``emulate --all``)."""
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, highlight=False, emoji=False)
-    table = Table(title=f"zongheng emulate {report.policy}", title_justify="left")
-    for col in ("status", "from", "to", "probe", "verifier", "real", "why"):
-        table.add_column(col)
-    for r in report.results:
-        p = r.probe
-        table.add_row(Text(r.status, style=STYLE[r.status]), f"{p.src} {p.src_address}",
-                      f"{p.dst} {p.dst_address}", p.label,
-                      {"all": "delivered", "none": "dropped"}.get(r.verdict, r.verdict),
-                      r.real or "-", r.reason)
-    console.print(table)
+    shown = [r for r in report.results if full or r.status in (MISMATCH, UNKNOWN)]
+    if shown:
+        title = "" if full else " (mismatches and unknowns; every probe: --all)"
+        table = Table(title=f"zongheng emulate {report.policy}{title}", title_justify="left")
+        for col in ("status", "from", "to", "probe", "verifier", "real", "why"):
+            table.add_column(col)
+        for r in shown:
+            p = r.probe
+            table.add_row(Text(r.status, style=STYLE[r.status]), f"{p.src} {p.src_address}",
+                          f"{p.dst} {p.dst_address}", p.label,
+                          {"all": "delivered", "none": "dropped"}.get(r.verdict, r.verdict),
+                          r.real or "-", r.reason)
+        console.print(table)
     for note in report.notes:
         console.print(f"note: {note}")
     s = summary(report)

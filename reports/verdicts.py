@@ -109,6 +109,9 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
     return lines
 
 
+# One line under the defence table: a relaxed mode's "violated" is no breach.
+DEFENCE_NOTE = ('A "violated" layer is no breach: the first table\'s verdict stands; that layer '
+                "alone would not hold it.")
 STATUS_STYLE = {PROVEN: "green", VIOLATED: "bold red", UNKNOWN: "yellow"}
 
 
@@ -151,6 +154,7 @@ def render_text(
                 cells.append(cell)
             layers.add_row(r.name, *cells)
         console.print(layers)
+        console.print(DEFENCE_NOTE, markup=False)
     for r in results:
         if r.status == PROVEN and not r.waivers:
             continue

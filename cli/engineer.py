@@ -11,6 +11,7 @@ from zongheng import api
 from zongheng.cli import exits
 from zongheng.cli.common import Command, interrupt_on_sigterm, load, warn
 from zongheng.compiler.errors import PolicyError
+from zongheng.compiler.i18n import _, ngettext
 from zongheng.compiler.model import to_dict
 
 
@@ -25,14 +26,16 @@ def check(files: tuple[str, ...]) -> None:
         except PolicyError as exc:
             click.echo(str(exc), err=True)
             n = sum(1 for d in exc.diagnostics if d.severity == "error")
-            click.echo(f"{f}: {n} error{'s' if n != 1 else ''}", err=True)
+            click.echo(f"{f}: " + ngettext("{n} error", "{n} errors", n).format(n=n), err=True)
             status = exits.BAD_INPUT
             continue
         warn(compiled)
         net = compiled.network
         nw = len(compiled.warnings)
-        click.echo(f"{f}: ok ({len(net.departments)} departments, {len(net.devices)} devices, "
-                   f"{len(net.rules)} rule instances, {nw} warning{'s' if nw != 1 else ''})")
+        click.echo(f"{f}: " + _("ok ({departments} departments, {devices} devices, {rules} rule "
+                                 "instances, {warnings})").format(
+            departments=len(net.departments), devices=len(net.devices), rules=len(net.rules),
+            warnings=ngettext("{n} warning", "{n} warnings", nw).format(n=nw)))
     sys.exit(status)
 
 

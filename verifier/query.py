@@ -23,6 +23,7 @@ import z3
 
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip, did_you_mean
+from zongheng.compiler.i18n import english
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.obligations import Encoder, Obligation, _pmap
 from zongheng.verifier.results import (
@@ -87,7 +88,13 @@ def _extra(option: str, text: str) -> PolicyError | None:
 
 
 def parse_expression(option: str, text: str) -> ast.Endpoint:
-    """The endpoint of a query option; PolicyError located in ``text`` otherwise."""
+    """The endpoint of a query option; PolicyError located in ``text`` otherwise (in
+    English: the syntax error of the wrapped rule is read back to say what went wrong)."""
+    with english():
+        return _parse_expression(option, text)
+
+
+def _parse_expression(option: str, text: str) -> ast.Endpoint:
     from zongheng.compiler.parser import parse
 
     bad = next((k for k, ch in enumerate(text) if not ch.isprintable()), None)

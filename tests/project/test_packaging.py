@@ -13,7 +13,8 @@ import pytest
 from support.paths import REPO
 
 DATA = sorted(str(p.relative_to(REPO)) for pattern in ("emitters/templates/*/*.j2",
-                                                      "reports/templates/*.j2", "grammar/*.lark")
+                                                      "reports/templates/*.j2", "grammar/*.lark",
+                                                      "locale/*/LC_MESSAGES/*.mo")
               for p in REPO.glob(pattern))
 # distutils says this of pip's own --no-compile: not about the project's configuration
 HARMLESS = re.compile(r"byte-compiling is disabled")

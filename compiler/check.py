@@ -189,7 +189,7 @@ class Checker:
             self.rep.error(net.loc, "the network block needs 'horizontal PREFIX'")
         self.horizontal = self.prefix(net.horizontal)
         if not net.exits:
-            self.rep.warning(net.loc, "no 'exit': the extranet has no Internet access")
+            self.rep.warning(net.loc, _("no 'exit': the extranet has no Internet access"))
         if not 1 <= net.asn <= 4294967295:
             self.rep.error(net.asn_loc or net.loc, f"asn {net.asn} is outside 1..4294967295")
         self.exit_decls = net.exits
@@ -589,8 +589,9 @@ class Checker:
                         self.rep.error(loc, f"vertical block {net} of '{dp.name}' overlaps "
                                        f"{what} ({other})")
                 if not warned and not IPSet([net]).issubset(RFC1918):
-                    self.rep.warning(loc, f"vertical block {net} of '{dp.name}' is outside "
-                                     "RFC 1918 private space")
+                    self.rep.warning(loc, _("vertical block {block} of '{department}' is "
+                                            "outside RFC 1918 private space").format(
+                                                block=net, department=dp.name))
                     warned = True
             sites = list(dp.sites["vertical"].items())
             for i, (r, net) in enumerate(sites):

@@ -18,7 +18,7 @@ from zongheng import api
 from zongheng.cli import exits
 from zongheng.compiler import i18n
 from zongheng.compiler.errors import InputError, PolicyError
-from zongheng.compiler.i18n import _
+from zongheng.compiler.i18n import N_, _
 from zongheng.compiler.pipeline import Compiled
 
 DEBUG = {"on": False}  # set by ``zongheng --debug``
@@ -127,13 +127,13 @@ def proving_options(f: Callable) -> Callable:
     """``--workers``, ``--scheduler`` and ``--cache``: how a proving command runs its
     obligations (../shared/spec/cli.md); every way gives the same results."""
     f = click.option("--cache", "cache", type=click.Path(file_okay=False), metavar="DIR",
-                     help="Keep each obligation's answer by the hash of its formula; a "
-                          "re-run solves only what changed.")(f)
+                     help=N_("Keep each obligation's answer by the hash of its formula; a "
+                             "re-run solves only what changed."))(f)
     f = click.option("--scheduler", "scheduler", metavar="ADDRESS",
-                     help="Solve on this Dask distributed scheduler (pip install "
-                          "'zongheng[dask]').")(f)
+                     help=N_("Solve on this Dask distributed scheduler (pip install "
+                             "'zongheng[dask]')."))(f)
     f = click.option("--workers", "workers", type=click.IntRange(min=1), metavar="N",
-                     help="Local worker processes [default: the machine's cores].")(f)
+                     help=N_("Local worker processes [default: the machine's cores]."))(f)
     return f
 
 

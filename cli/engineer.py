@@ -11,11 +11,12 @@ from zongheng import api
 from zongheng.cli import exits
 from zongheng.cli.common import Command, interrupt_on_sigterm, load, warn
 from zongheng.compiler.errors import PolicyError
-from zongheng.compiler.i18n import _, ngettext
+from zongheng.compiler.i18n import N_, _, ngettext
 from zongheng.compiler.model import to_dict
 
 
-@click.command(cls=Command)
+@click.command(cls=Command,
+               short_help=N_("Parse and check policy files; print warnings and errors."))
 @click.argument("files", nargs=-1, required=True)
 def check(files: tuple[str, ...]) -> None:
     """Parse and check policy FILES; print warnings and errors."""
@@ -39,7 +40,7 @@ def check(files: tuple[str, ...]) -> None:
     sys.exit(status)
 
 
-@click.command(cls=Command)
+@click.command(cls=Command, short_help=N_("The allocated address plan and the compiled devices."))
 @click.argument("file")
 @click.option("--addresses", is_flag=True, help="The allocated address plan.")
 @click.option("--devices", is_flag=True, help="The compiled devices, VRFs and ACLs.")
@@ -66,7 +67,8 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
         show_mod.print_devices(compiled.network)
 
 
-@click.command(name="compile", cls=Command)
+@click.command(name="compile", cls=Command,
+               short_help=N_("Write every device's configs, the model and a manifest."))
 @click.argument("file")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
               help="Output directory (replaced atomically).")
@@ -89,7 +91,7 @@ def compile_cmd(file: str, out: str, target: str, templates: str | None, force: 
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 
 
-@click.command(cls=Command)
+@click.command(cls=Command, short_help=N_("Print a deterministic synthetic province policy."))
 @click.option("--departments", type=click.IntRange(1, 2000), required=True)
 @click.option("--cities", type=click.IntRange(1, 500), required=True)
 @click.option("--counties-per-city", type=click.IntRange(0, 200), required=True)

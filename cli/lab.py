@@ -6,10 +6,12 @@ import click
 
 from zongheng import api
 from zongheng.cli.common import Command, fail, finish, interrupt_on_sigterm, load, subject
+from zongheng.compiler.i18n import N_
 from zongheng.emulation import lab
 
 
-@click.command("emulate", cls=Command)
+@click.command("emulate", cls=Command,
+               short_help=N_("Real packets through the Linux configs vs the proofs (root)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--max-probes", type=click.IntRange(min=1), default=1000, show_default=True,
               help="At most this many probes; class pairs are sampled deterministically.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from zongheng.compiler.i18n import _, ngettext
 from zongheng.compiler.model import Network
 from zongheng.importers.iproute2_batch import batch_beside
 from zongheng.importers.registry import find_config
@@ -41,14 +42,16 @@ def reading_summary(network: Network, directory: Path) -> str:
             continue
         left[rel[1] if len(rel) > 2 else rel[-1].split(".")[0]] += 1
     read = sum(dialects.values())
-    parts = [f"configs {directory}: read {read} of {len(network.devices)} devices "
-             f"({_counts(dialects) or 'no config'})"]
+    parts = [_("configs {directory}: read {read} of {devices} devices ({dialects})").format(
+        directory=directory, read=read, devices=len(network.devices),
+        dialects=_counts(dialects) or _("no config"))]
     if read < len(network.devices):
-        parts.append(f"{len(network.devices) - read} without a config kept its compiled form")
+        parts.append(_("{count} without a config kept its compiled form").format(
+            count=len(network.devices) - read))
     total = sum(left.values())
-    parts.append(f"{total} file{'s' * (total != 1)} left out"
-                 + (f" ({_counts(left)})" if total else ""))
-    return "; ".join(parts)
+    parts.append(ngettext("{count} file left out", "{count} files left out", total).format(
+        count=total) + (f" ({_counts(left)})" if total else ""))
+    return _("; ").join(parts)
 
 
 def _counts(counter: Counter[str]) -> str:

@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEBS   := nftables iproute2 iptables strongswan-charon strongswan-swanctl \
-          libstrongswan-extra-plugins libcharon-extra-plugins wireguard-tools wireguard-go
+          libstrongswan-extra-plugins libcharon-extra-plugins wireguard-tools wireguard-go \
+          chromium fonts-wqy-zenhei
 
 .PHONY: setup debs demo test lint bench fuzz clean locale
 

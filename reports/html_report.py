@@ -11,7 +11,9 @@ Rules the output keeps:
   zongheng/z3 versions give the same bytes (the header names the policy
   sha256 and both versions instead of a date);
 * self-contained: inline CSS, no script, no external font, image or link
-  (``#`` anchors only), so it works offline and prints;
+  (``#`` anchors only), so it works offline and prints; its pictures (the
+  reachability matrix, the topology, each counterexample's path) are inline
+  SVG built by ``matrix.py`` and ``topology.py``;
 * every string from the policy is HTML-escaped (Jinja2 autoescape);
 * written atomically (temporary file in the same directory, then rename):
   a failure leaves no partial file and an older report untouched.
@@ -27,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 import zongheng
 from zongheng.compiler.errors import InputError
-from zongheng.compiler.model import AssertionSpec, Network
+from zongheng.compiler.model import AssertionSpec, ClassKind, Network
+from zongheng.reports import matrix, topology
 from zongheng.reports.verdicts import packet_line
 from zongheng.verifier.results import (
     PROVEN,
@@ -67,6 +71,32 @@ MAX_COUNTEREXAMPLES = 3  # per assertion; the others are counted (verify --forma
 
 DEFENCE_MODES = (("routing_only", "routing alone (ACLs removed)"),
                  ("acl_only", "ACLs alone (routes leaked)"))
+
+
+def plural(n: int, word: str) -> str:
+    """``4 cities``, ``17 counties``, ``1 province``: English plurals of level names
+    (a name in another script, such as 市, is left as it is)."""
+    if n == 1 or not word.isascii() or not word[-1:].isalpha():
+        return f"{n} {word}"
+    if word[-1] == "y" and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return f"{n} {word[:-1]}ies"
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return f"{n} {word}es"
+    return f"{n} {word}s"
+
+
+def not_applicable(name: str, builtin: bool, network: Network) -> str:
+    """Why an assertion with no proof obligation is vacuous on this network ("" if it is not
+    a built-in whose subject is missing). `verify` calls it proven, and so does the report."""
+    kinds = {c.kind for c in network.classes}
+    if builtin and name == "air-gap" and ClassKind.INNER not in kinds:
+        return "not applicable: no inner net"
+    if builtin and name == "exit-only" and ClassKind.INTERNET not in kinds:
+        return "not applicable: no Internet exit"
+    if builtin and name in ("vertical-isolation", "vertical-guard") \
+            and len(network.departments) < 2:
+        return "not applicable: fewer than two departments"
+    return "not applicable: nothing in this network is what it speaks about"
 
 
 class ReportError(InputError):
@@ -230,7 +260,8 @@ def network_context(network: Network, region_display: dict[str, str | None],
     return {
         "name": network.name, "display": network.display_name, "asn": network.asn,
         "levels": list(network.levels),
-        "level_counts": [(lv, level_counts[lv]) for lv in network.levels],
+        "level_counts": [plural(level_counts[lv], lv) for lv in network.levels],
+        "topology_svg": Markup(topology.render(network, region_display)),
         "regions": regions, "departments": depts, "privates": privates,
         "roles": role_rows, "devices": devices,
         "device_count": len(network.devices),
@@ -294,6 +325,10 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
             cxs = [counterexample_context(cx, policy, len(lines), acl_rules, rule_text,
                                           kinds.get(cx.statement))
                    for cx in seen[:MAX_COUNTEREXAMPLES]]
+            for k, (ctx, cx) in enumerate(zip(cxs, seen, strict=False), 1):
+                ctx["topology_svg"] = Markup(topology.render(
+                    network, region_display or {}, cx,
+                    f"Counterexample {k} of {r.name}: its path on the topology"))
             more = len(seen) - len(cxs)
         assertions.append({
             "anchor": f"a{i}", "name": r.name, "builtin": r.builtin, "status": r.status,
@@ -302,6 +337,8 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
             "link": _rule_link(spec.location if spec else r.location, policy, len(lines)),
             "statements": statements, "waivers": waivers,
             "obligations": len(r.obligations),
+            "not_applicable": (not_applicable(r.name, r.builtin, network)
+                               if r.status == PROVEN and not r.obligations else ""),
             "obligation_counts": [(s, obs[s]) for s in (PROVEN, VIOLATED, UNKNOWN) if obs[s]],
             "counterexamples": cxs, "more_counterexamples": more,
             "undecided": [{"name": o.name, "what": o.description or o.statement_text}
@@ -317,6 +354,7 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
     subject = "the network the configurations build" if configs else "the compiled network"
     as_built = "as configured" if configs else "as compiled"
     klass, headline, sentence = _verdict(counts, len(results), waived, subject, as_built)
+    grid = matrix.build(network, results)
     q = shlex.quote(policy)
     fc = f" --from-configs {shlex.quote(configs)}" if configs else ""
     return {
@@ -328,6 +366,8 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
         "counts": counts, "total": len(results), "waived": waived,
         "verdict_class": klass, "headline": headline, "verdict": sentence,
         "assertions": assertions, "defence": defence, "defence_modes": DEFENCE_MODES,
+        "matrix_svg": Markup(matrix.render(grid)), "matrix_caption": grid.caption,
+        "matrix_counts": [(v, grid.counts.get(v, 0)) for v in matrix.VERDICTS],
         "net": network_context(network, region_display or {}, department_display or {}),
         "recheck": [
             (f"sha256sum {q}", "the policy is the one this report is about: the hash must be "

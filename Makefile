@@ -7,7 +7,7 @@ DEBS   := nftables iproute2 iptables strongswan-charon strongswan-swanctl \
           libstrongswan-extra-plugins libcharon-extra-plugins wireguard-tools wireguard-go \
           chromium fonts-wqy-zenhei
 
-.PHONY: setup debs demo test lint bench fuzz clean
+.PHONY: setup debs demo test lint bench fuzz clean locale
 
 $(BIN)/zongheng: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ demo: setup
 test: setup debs
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The Chinese catalog: extract every _()/N_() message (babel.cfg), merge new ones into
+# locale/zh_CN/LC_MESSAGES/zongheng.po (translate them there), compile the committed .mo.
+LOCALE_PO := locale/zh_CN/LC_MESSAGES/zongheng.po
+locale: setup
+	$(BIN)/pybabel extract -F babel.cfg -o out/zongheng.pot --no-location --sort-output \
+	  --project zongheng .
+	$(BIN)/pybabel update -i out/zongheng.pot -d locale -D zongheng -l zh_CN \
+	  --no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d locale -D zongheng -l zh_CN
 
 bench: setup
 	$(BIN)/python benchmarks/bench_verify.py

@@ -78,6 +78,7 @@ class Subject:
     network: Network
     configs: str | None = None
     notes: tuple[str, ...] = ()
+    reading: str = ""  # with configs: one line on what was read and what left out
 
 
 def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
@@ -89,7 +90,7 @@ def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
     compiled = load(policy)
     if from_configs is None:
         return Subject(compiled, compiled.network)
-    from zongheng.importers import network_from_configs
+    from zongheng.importers import network_from_configs, reading_summary
 
     directory = Path(from_configs)
     if not directory.is_dir():
@@ -100,7 +101,8 @@ def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
         raise
     except InputError as exc:
         raise InputError(f"{directory}: error: {exc}") from exc
-    return Subject(compiled, network, str(from_configs), tuple(notes))
+    return Subject(compiled, network, str(from_configs), tuple(notes),
+                   reading_summary(compiled.network, directory))
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from zongheng.cli.common import (
     proving_options,
     subject,
 )
+from zongheng.compiler.i18n import N_
 from zongheng.importers import TARGET_MODULES
 
 
-@click.command("audit", cls=Command)
+@click.command("audit", cls=Command,
+               short_help=N_("Re-check a proof bundle: hashes, signature and every obligation."))
 @click.argument("bundle", type=click.Path(file_okay=False))
 @click.option("--solver", type=click.Choice(["z3", "cvc5", "all"]), default="z3",
               show_default=True, help="Solver(s) to re-run every obligation with.")
@@ -55,7 +57,8 @@ def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
     finish(report.outcome)
 
 
-@click.command("report", cls=Command)
+@click.command("report", cls=Command,
+               short_help=N_("Write the auditor's HTML report of a policy."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="The HTML file to write (replaced atomically).")
@@ -97,7 +100,8 @@ def report_command(file: str, out: str, timeout: int, from_configs: str | None,
                f"{counts['unknown']} unknown")
 
 
-@click.command("audit-config", cls=Command)
+@click.command("audit-config", cls=Command,
+               short_help=N_("Packets a device's real config treats unlike the intent."))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
               help="The policy whose compiled intent the config is compared with.")

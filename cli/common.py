@@ -16,7 +16,9 @@ import click
 
 from zongheng import api
 from zongheng.cli import exits
+from zongheng.compiler import i18n
 from zongheng.compiler.errors import InputError, PolicyError
+from zongheng.compiler.i18n import N_, _
 from zongheng.compiler.pipeline import Compiled
 
 DEBUG = {"on": False}  # set by ``zongheng --debug``
@@ -39,16 +41,38 @@ def report_error(exc: Exception) -> int:
     return exits.INTERNAL
 
 
+MACHINE_FORMATS = ("json", "sarif", "junit")  # read by programs: always English
+
+
 class Command(click.Command):
-    """A command whose errors end as cli.md says, however it is invoked."""
+    """A command whose errors end as cli.md says, however it is invoked; its help in the
+    language in force (help texts are marked with ``N_`` and translated when shown)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        translate_help(self)
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        if ctx.params.get("fmt") in MACHINE_FORMATS:
+            i18n.set_language("en")
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
             sys.exit(report_error(exc))
+
+
+def translate_help(command: click.Command) -> None:
+    """The command's help and its options' help in the current language (once shown, the
+    process ends: translating in place is safe)."""
+    if command.help:
+        command.help = _(command.help)
+    if command.short_help:
+        command.short_help = _(command.short_help)
+    for param in command.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = _(param.help)
 
 
 def fail(message: str) -> NoReturn:
@@ -75,6 +99,8 @@ def subject(policy: str | Compiled, from_configs: str | None) -> api.Subject:
     configs build, each part its reading left out named on stderr, never silently."""
     compiled = load(policy) if isinstance(policy, str) else policy
     subj = api.subject(compiled, Path(from_configs) if from_configs else None)
+    if subj.reading:
+        click.echo(subj.reading, err=True)
     for note in subj.notes:
         click.echo(f"warning: {note}", err=True)
     return subj
@@ -101,13 +127,13 @@ def proving_options(f: Callable) -> Callable:
     """``--workers``, ``--scheduler`` and ``--cache``: how a proving command runs its
     obligations (../shared/spec/cli.md); every way gives the same results."""
     f = click.option("--cache", "cache", type=click.Path(file_okay=False), metavar="DIR",
-                     help="Keep each obligation's answer by the hash of its formula; a "
-                          "re-run solves only what changed.")(f)
+                     help=N_("Keep each obligation's answer by the hash of its formula; a "
+                             "re-run solves only what changed."))(f)
     f = click.option("--scheduler", "scheduler", metavar="ADDRESS",
-                     help="Solve on this Dask distributed scheduler (pip install "
-                          "'zongheng[dask]').")(f)
+                     help=N_("Solve on this Dask distributed scheduler (pip install "
+                             "'zongheng[dask]')."))(f)
     f = click.option("--workers", "workers", type=click.IntRange(min=1), metavar="N",
-                     help="Local worker processes [default: the machine's cores].")(f)
+                     help=N_("Local worker processes [default: the machine's cores]."))(f)
     return f
 
 

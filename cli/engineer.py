@@ -11,10 +11,12 @@ from zongheng import api
 from zongheng.cli import exits
 from zongheng.cli.common import Command, interrupt_on_sigterm, load, warn
 from zongheng.compiler.errors import PolicyError
+from zongheng.compiler.i18n import N_, _, ngettext
 from zongheng.compiler.model import to_dict
 
 
-@click.command(cls=Command)
+@click.command(cls=Command,
+               short_help=N_("Parse and check policy files; print warnings and errors."))
 @click.argument("files", nargs=-1, required=True)
 def check(files: tuple[str, ...]) -> None:
     """Parse and check policy FILES; print warnings and errors."""
@@ -25,18 +27,20 @@ def check(files: tuple[str, ...]) -> None:
         except PolicyError as exc:
             click.echo(str(exc), err=True)
             n = sum(1 for d in exc.diagnostics if d.severity == "error")
-            click.echo(f"{f}: {n} error{'s' if n != 1 else ''}", err=True)
+            click.echo(f"{f}: " + ngettext("{n} error", "{n} errors", n).format(n=n), err=True)
             status = exits.BAD_INPUT
             continue
         warn(compiled)
         net = compiled.network
         nw = len(compiled.warnings)
-        click.echo(f"{f}: ok ({len(net.departments)} departments, {len(net.devices)} devices, "
-                   f"{len(net.rules)} rule instances, {nw} warning{'s' if nw != 1 else ''})")
+        click.echo(f"{f}: " + _("ok ({departments} departments, {devices} devices, {rules} rule "
+                                 "instances, {warnings})").format(
+            departments=len(net.departments), devices=len(net.devices), rules=len(net.rules),
+            warnings=ngettext("{n} warning", "{n} warnings", nw).format(n=nw)))
     sys.exit(status)
 
 
-@click.command(cls=Command)
+@click.command(cls=Command, short_help=N_("The allocated address plan and the compiled devices."))
 @click.argument("file")
 @click.option("--addresses", is_flag=True, help="The allocated address plan.")
 @click.option("--devices", is_flag=True, help="The compiled devices, VRFs and ACLs.")
@@ -63,7 +67,8 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
         show_mod.print_devices(compiled.network)
 
 
-@click.command(name="compile", cls=Command)
+@click.command(name="compile", cls=Command,
+               short_help=N_("Write every device's configs, the model and a manifest."))
 @click.argument("file")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
               help="Output directory (replaced atomically).")
@@ -117,7 +122,7 @@ def fmt_cmd(files: tuple[str, ...], check_only: bool) -> None:
     sys.exit(status)
 
 
-@click.command(cls=Command)
+@click.command(cls=Command, short_help=N_("Print a deterministic synthetic province policy."))
 @click.option("--departments", type=click.IntRange(1, 2000), required=True)
 @click.option("--cities", type=click.IntRange(1, 500), required=True)
 @click.option("--counties-per-city", type=click.IntRange(0, 200), required=True)

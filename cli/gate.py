@@ -17,26 +17,28 @@ from zongheng.cli.common import (
     proving_options,
     subject,
 )
+from zongheng.compiler.i18n import N_
 from zongheng.reports.lint_formats import LINT_FORMATS
 from zongheng.reports.verdicts import FORMATS
 
 
-@click.command("verify", cls=Command)
+@click.command("verify", cls=Command,
+               short_help=N_("Prove every built-in and policy assertion."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format of the results.")
+              help=N_("Output format of the results."))
 @click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False),
-              help="Write a proof bundle (manifest, SMT-LIB obligations) into DIR.")
+              help=N_("Write a proof bundle (manifest, SMT-LIB obligations) into DIR."))
 @click.option("--configs", "configs_dir", type=click.Path(exists=True, file_okay=False),
-              help="Emitted-config directory whose files the bundle hashes and carries.")
+              help=N_("Emitted-config directory whose files the bundle hashes and carries."))
 @click.option("--from-configs", "from_configs", type=click.Path(exists=True, file_okay=False),
-              help="Verify configs parsed back from DIR instead of the compiled model.")
+              help=N_("Verify configs parsed back from DIR instead of the compiled model."))
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per proof obligation; a timeout is reported as unknown.")
+              help=N_("Seconds per proof obligation; a timeout is reported as unknown."))
 @click.option("--defence", is_flag=True,
-              help="Also check isolation with ACLs removed and with routing leaked.")
+              help=N_("Also check isolation with ACLs removed and with routing leaked."))
 @click.option("--sign", "sign", type=click.Path(dir_okay=False), metavar="KEY",
-              help="Sign the bundle's manifest with this Ed25519 private key (with --bundle).")
+              help=N_("Sign the bundle's manifest with this Ed25519 private key (with --bundle)."))
 @proving_options
 def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str | None,
                    from_configs: str | None, timeout: int, defence: bool,
@@ -70,7 +72,8 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     finish(run.outcome)
 
 
-@click.command("diff", cls=Command)
+@click.command("diff", cls=Command,
+               short_help=N_("What a policy change opens and closes."))
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
 @click.option("--fail-on", "fail_on", type=click.Choice(["opened", "changed"]),
@@ -105,7 +108,8 @@ def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int
     finish(res.outcome(fail_on))
 
 
-@click.command("lint", cls=Command)
+@click.command("lint", cls=Command,
+               short_help=N_("Shadowed rules, rules without effect, unused names."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default="text",
               show_default=True, help="Output format of the warnings.")
@@ -125,7 +129,8 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
     click.echo(f"{len(diags)} warning{'s' if len(diags) != 1 else ''}", err=True)
 
 
-@click.command("query", cls=Command)
+@click.command("query", cls=Command,
+               short_help=N_("Can these endpoints connect? An example packet and its path."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--from", "src", required=True, metavar="EXPR",
               help="Source endpoint expression, e.g. 'horizontal(tax) at hrb'.")

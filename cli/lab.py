@@ -6,10 +6,12 @@ import click
 
 from zongheng import api
 from zongheng.cli.common import Command, fail, finish, interrupt_on_sigterm, load, subject
+from zongheng.compiler.i18n import N_
 from zongheng.emulation import lab
 
 
-@click.command("emulate", cls=Command)
+@click.command("emulate", cls=Command,
+               short_help=N_("Real packets through the Linux configs vs the proofs (root)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--max-probes", type=click.IntRange(min=1), default=1000, show_default=True,
               help="At most this many probes; class pairs are sampled deterministically.")
@@ -19,12 +21,14 @@ from zongheng.emulation import lab
               help="Seconds per solver query.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--all", "show_all", is_flag=True,
+              help="Show every probe in the table, not only mismatches and unknowns.")
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
               help="Run the Linux files in DIR (DIR/<device>/iproute2.batch, nftables.nft, "
                    "wireguard/*.conf) and compare with the verifier on the network they build, "
                    "as verify --from-configs reads it.")
 def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: int,
-                    fmt: str, from_configs: str | None) -> None:
+                    fmt: str, show_all: bool, from_configs: str | None) -> None:
     """Run the emitted Linux configs (iproute2, nftables, WireGuard) in network
     namespaces and compare real TCP connections, UDP datagrams and pings with the
     verifier's verdicts (needs root).
@@ -33,7 +37,9 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     missing; 3: the solver gave no answer for some probe. Vertical nets between
     sites come up from the emitted wg-quick files with wireguard-go and throwaway
     keys (without wg/wg-quick/wireguard-go those probes are skipped); probes whose
-    path rides IPsec (inner-net links: no kernel ESP here) are listed as skipped.
+    path rides IPsec (inner-net links: no kernel ESP here) are counted as skipped.
+    The text shows the summary and the probes that need a look; --all or
+    --format json shows every probe.
     """
     from zongheng.emulation.render import render_json, render_text
 
@@ -49,7 +55,8 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     with interrupt_on_sigterm():
         report = api.emulate(subj, max_probes=max_probes, timeout=timeout,
                              solver_timeout_s=solver_timeout, from_configs=from_configs)
-    click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
+    text = render_json(report) if fmt == "json" else render_text(report, full=show_all)
+    click.echo(text, nl=False)
     click.echo(f"emulate: {report.seconds:.1f} s", err=True)
     finish(report.outcome)
 

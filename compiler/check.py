@@ -13,7 +13,8 @@ from netaddr import IPAddress, IPNetwork, IPSet
 
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
-from zongheng.compiler.errors import Loc, Reporter, clip
+from zongheng.compiler.errors import Loc, Reporter, clip, did_you_mean
+from zongheng.compiler.i18n import _
 from zongheng.compiler.model import PortRange, Protocol, Service
 
 MAX_DEPARTMENTS = 9999  # route targets: vertical ASN:10000+i, horizontal ASN:20000+i
@@ -106,7 +107,7 @@ class Checker:
         if ":" in text:
             self.rep.error(lit.loc, f"IPv6 is not supported yet: '{text}' (use an IPv4 {what})")
             return None
-        addr, _, length = text.partition("/")
+        addr, _sep, length = text.partition("/")
         octets = addr.split(".")
         if len(octets) != 4 or any(not o.isdigit() or len(o) > 3 or int(o) > 255
                                    for o in octets):
@@ -188,7 +189,7 @@ class Checker:
             self.rep.error(net.loc, "the network block needs 'horizontal PREFIX'")
         self.horizontal = self.prefix(net.horizontal)
         if not net.exits:
-            self.rep.warning(net.loc, "no 'exit': the extranet has no Internet access")
+            self.rep.warning(net.loc, _("no 'exit': the extranet has no Internet access"))
         if not 1 <= net.asn <= 4294967295:
             self.rep.error(net.asn_loc or net.loc, f"asn {net.asn} is outside 1..4294967295")
         self.exit_decls = net.exits
@@ -256,7 +257,7 @@ class Checker:
                 self.rep.error(addr_lit.loc, f"uplink '{clip(text)}' must be an IPv4 address with "
                                "its prefix length, e.g. 202.97.9.2/30")
                 continue
-            ip_text, _, length = text.partition("/")
+            ip_text, _sep, length = text.partition("/")
             host = self.address(ast.PrefixLit(ip_text, addr_lit.loc))
             via = self.address(via_lit)
             if host is None or via is None or len(length) > 2 or int(length) > 32:
@@ -283,7 +284,8 @@ class Checker:
 
     def known_region(self, name: ast.Name) -> bool:
         if name.value not in self.parent:
-            self.rep.error(name.loc, f"undefined region '{name.value}'")
+            self.rep.error(name.loc, _("undefined region '{name}'").format(name=name.value)
+                           + did_you_mean(name.value, self.parent))
             return False
         return True
 
@@ -303,8 +305,9 @@ class Checker:
             for t in s.terms:
                 proto = t.protocol.value
                 if proto not in PROTOCOL_NAMES:
-                    self.rep.error(t.protocol.loc, f"unknown protocol '{proto}': "
-                                   "use tcp/PORT, udp/PORT, icmp or ip")
+                    self.rep.error(t.protocol.loc, _("unknown protocol '{name}': use "
+                                   "tcp/PORT, udp/PORT, icmp or ip").format(name=proto)
+                                   + did_you_mean(proto, PROTOCOL_NAMES, sep="; "))
                     continue
                 if t.low is None:
                     terms.append(Service(Protocol(proto)))
@@ -533,7 +536,7 @@ class Checker:
                         items.append((f"the horizontal site {e.region.value} of '{dp.name}'",
                                       net, e.prefix.loc))
         for i, (what, net, loc) in enumerate(items):
-            for other, onet, _ in items[:i]:
+            for other, onet, _loc in items[:i]:
                 if owner_of(what) is not None and owner_of(what) == owner_of(other):
                     continue  # one department's own sites: reported per department below
                 if _overlap(net, onet):
@@ -586,8 +589,9 @@ class Checker:
                         self.rep.error(loc, f"vertical block {net} of '{dp.name}' overlaps "
                                        f"{what} ({other})")
                 if not warned and not IPSet([net]).issubset(RFC1918):
-                    self.rep.warning(loc, f"vertical block {net} of '{dp.name}' is outside "
-                                     "RFC 1918 private space")
+                    self.rep.warning(loc, _("vertical block {block} of '{department}' is "
+                                            "outside RFC 1918 private space").format(
+                                                block=net, department=dp.name))
                     warned = True
             sites = list(dp.sites["vertical"].items())
             for i, (r, net) in enumerate(sites):
@@ -638,7 +642,8 @@ class Checker:
                                    f"'{region}'")
                     continue
             else:
-                self.rep.error(h.owner.loc, f"undefined department '{owner}'")
+                self.rep.error(h.owner.loc, _("undefined department '{name}'").format(name=owner)
+                               + did_you_mean(owner, self.plan.departments))
                 continue
             if addr is None or site is None:
                 continue
@@ -662,19 +667,27 @@ class Checker:
         if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
             if ep.ref_is_var:
                 if variables is not None and ep.ref not in variables:
-                    self.rep.error(ep.ref_loc or ep.loc, f"undefined variable '{ep.ref}'"
-                                   + (": declare it with 'forall'" if variables else ""))
+                    self.rep.error(ep.ref_loc or ep.loc,
+                                   _("undefined variable '{name}'").format(name=ep.ref)
+                                   + (did_you_mean(ep.ref, variables)
+                                      or (_(": declare it with 'forall'") if variables else "")))
             elif ep.ref != "*" and ep.ref not in self.plan.departments:
-                self.rep.error(ep.ref_loc or ep.loc, f"undefined department '{ep.ref}'")
+                self.rep.error(ep.ref_loc or ep.loc,
+                               _("undefined department '{name}'").format(name=ep.ref)
+                               + did_you_mean(ep.ref, self.plan.departments))
         elif ep.kind == "host" and ep.ref not in self.plan.hosts:
-            self.rep.error(ep.ref_loc or ep.loc, f"undefined host '{ep.ref}'")
+            self.rep.error(ep.ref_loc or ep.loc, _("undefined host '{name}'").format(name=ep.ref)
+                           + did_you_mean(ep.ref or "", self.plan.hosts))
         elif ep.kind == "private" and ep.ref not in self.plan.privates:
-            self.rep.error(ep.ref_loc or ep.loc, f"undefined private net '{ep.ref}'")
+            self.rep.error(ep.ref_loc or ep.loc,
+                           _("undefined private net '{name}'").format(name=ep.ref)
+                           + did_you_mean(ep.ref or "", self.plan.privates))
 
     def service_names(self, names: tuple[ast.Name, ...]) -> None:
         for n in names:
             if n.value not in self.plan.services:
-                self.rep.error(n.loc, f"unknown service '{n.value}'")
+                self.rep.error(n.loc, _("unknown service '{name}'").format(name=n.value)
+                               + did_you_mean(n.value, self.plan.services))
 
     def air_gap(self, src: ast.Endpoint, dst: ast.Endpoint, loc: Loc) -> None:
         if (src.kind == "inner") != (dst.kind == "inner"):
@@ -685,7 +698,9 @@ class Checker:
         for c in conds:
             for n in (c.left, c.right):
                 if n.value not in variables:
-                    self.rep.error(n.loc, f"undefined variable '{n.value}' in 'where'")
+                    self.rep.error(n.loc, _("undefined variable '{name}' in 'where'").format(
+                        name=n.value)
+                                   + did_you_mean(n.value, variables))
             if c.left.value == c.right.value:
                 self.rep.error(c.left.loc, f"'{c.left.value} != {c.right.value}' is never true")
 
@@ -712,8 +727,10 @@ class Checker:
         builtins = ("vertical-isolation", "vertical-guard", "air-gap", "exit-only")
         for w in self.p.waivers:
             if w.assertion.value not in builtins:
-                self.rep.error(w.assertion.loc, f"unknown built-in assertion "
-                               f"'{w.assertion.value}' (one of: {', '.join(builtins)})")
+                self.rep.error(w.assertion.loc, _("unknown built-in assertion '{name}' (one "
+                               "of: {names})").format(name=w.assertion.value,
+                                                      names=", ".join(builtins))
+                               + did_you_mean(w.assertion.value, builtins))
             for ep in (w.src, w.dst):
                 self.endpoint_names(ep, set())
             self.service_names(w.services)

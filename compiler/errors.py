@@ -9,14 +9,28 @@ escapes a command is a bug in zongheng and exits 4 (cli.md), never 1 or 2.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from zongheng.compiler.i18n import N_, _
+
+SEVERITY_WORDS = {"error": N_("error"), "warning": N_("warning")}
 MAX_SHOWN = 200  # characters of a source line shown under a message
 
 
 def clip(text: str, limit: int = 60) -> str:
     """A token quoted in a message, cut short if it is huge."""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def did_you_mean(word: str, known: Iterable[str], sep: str = ": ") -> str:
+    """``": did you mean 'x'?"`` for the known name closest to a misspelt one, else "".
+
+    difflib's ratio with its default cutoff (0.6): close enough for a typo, far
+    enough that an unrelated name gets no suggestion."""
+    close = difflib.get_close_matches(word, sorted(set(known) - {word}), n=1)
+    return sep + _("did you mean '{name}'?").format(name=close[0]) if close else ""
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +49,9 @@ class Diagnostic:
     code: str = ""  # kind of finding, e.g. lint's "shadowed-rule"; not shown in text output
 
     def format(self) -> str:
-        head = f"{self.file}:{self.loc.line}:{self.loc.col}: {self.severity}: {self.message}"
+        severity = _(SEVERITY_WORDS[self.severity]) if self.severity in SEVERITY_WORDS \
+            else self.severity
+        head = f"{self.file}:{self.loc.line}:{self.loc.col}: {severity}: {self.message}"
         if not self.source_line:
             return head
         text = "".join(c if c.isprintable() else "?" for c in self.source_line.expandtabs(1))

@@ -20,27 +20,37 @@ from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParserState
 
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
+from zongheng.compiler.errors import (
+    Diagnostic,
+    Loc,
+    PolicyError,
+    Reporter,
+    clip,
+    did_you_mean,
+)
+from zongheng.compiler.i18n import N_, _
 
-# What each terminal means, for "expected ..." in syntax errors.
-TERMINAL_WORDS = {
-    "IDENT": "a name (lower case: letters, digits, '-' and '_')",
-    "VAR": "a department variable (upper case, e.g. D)",
-    "PREFIX": "an IPv4 prefix such as 10.0.0.0/8",
-    "ADDRESS": "an IPv4 address such as 59.64.0.10",
-    "IPV6": "an IPv4 address",
-    "INT": "a number",
-    "STRING": 'a quoted name such as "Tax bureau"',
-    "ACTION": "'allow' or 'deny'",
-    "REALM": "'vertical' or 'horizontal'",
-    "PLATFORM": "'platform'",
-    "INTERNET": "'internet'",
-    "INNER": "'inner'",
-    "ALL": "'all'",
-    "STAR": "'*'",
-    "ARROW": "'->' or '<->'",
-    "$END": "the end of the file",
+# What each terminal means, for "expected ..." in syntax errors: named terminals that
+# are keywords, then the ones that stand for a kind of token.
+KEYWORD_TERMINALS = {
+    "ACTION": ("allow", "deny"),
+    "REALM": ("vertical", "horizontal"),
+    "PLATFORM": ("platform",),
+    "INTERNET": ("internet",),
+    "INNER": ("inner",),
+    "ALL": ("all",),
 }
+TERMINAL_WORDS = {
+    "IDENT": N_("a name (lower case: letters, digits, '-' and '_')"),
+    "VAR": N_("a department variable (upper case, e.g. D)"),
+    "PREFIX": N_("an IPv4 prefix such as 10.0.0.0/8"),
+    "ADDRESS": N_("an IPv4 address such as 59.64.0.10"),
+    "IPV6": N_("an IPv4 address"),
+    "INT": N_("a number"),
+    "STRING": N_('a quoted name such as "Tax bureau"'),
+    "$END": N_("the end of the file"),
+}
+_KEYWORD = re.compile(r"[a-z][a-z-]*")
 
 TOP_LEVEL = (
     "network", "region", "service", "platform", "department", "host",
@@ -54,30 +64,65 @@ def _lark() -> Lark:
     return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
-def _describe_expected(names: set[str]) -> str:
+def _expected_words(names: set[str]) -> tuple[list[str], list[str]]:
+    """The keywords (plain words, sorted) and the other things (quoted symbols, then
+    descriptions) that lark's terminal ``names`` stand for."""
     parser = _lark()
-    words: list[str] = []
+    keywords: set[str] = set()
+    others: list[str] = []
     for name in sorted(names):
+        if name in KEYWORD_TERMINALS:
+            keywords.update(KEYWORD_TERMINALS[name])
+            continue
+        if name == "ARROW":
+            others += [w for w in ("'->'", "'<->'") if w not in others]
+            continue
         if name in TERMINAL_WORDS:
-            word = TERMINAL_WORDS[name]
+            word = _(TERMINAL_WORDS[name])
         else:
             try:
-                pattern = parser.get_terminal(name).pattern
-                word = f"'{pattern.value}'"
+                value = parser.get_terminal(name).pattern.value
             except KeyError:
-                word = name.lower()
-        if word not in words:
-            words.append(word)
-    if len(words) > 6 and "'network'" in words:
-        return "a declaration (" + ", ".join(TOP_LEVEL) + ")"
+                value = name.lower()
+            if _KEYWORD.fullmatch(value):
+                keywords.add(value)
+                continue
+            word = f"'{value}'"
+        if word not in others:
+            others.append(word)
+    others.sort(key=lambda w: (not w.startswith("'"), w))  # symbols before descriptions
+    return sorted(keywords), others
+
+
+def _describe_expected(names: set[str]) -> str:
+    """``'/'``, ``vertical or horizontal``, ``one of: site, sites, vertical, or '}'``."""
+    keywords, others = _expected_words(names)
+    if len(keywords) + len(others) > 6 and "network" in keywords:
+        return _("a declaration ({keywords})").format(keywords=", ".join(TOP_LEVEL))
+    if not others and len(keywords) == 1:
+        return f"'{keywords[0]}'"
+    words = keywords + others
     if len(words) == 1:
         return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
+    if len(words) == 2:
+        return _("{first} or {second}").format(first=words[0], second=words[1])
+    return _("one of: {words}, or {last}").format(words=", ".join(words[:-1]), last=words[-1])
+
+
+def _suggestion(tok: Token, names: set[str]) -> str:
+    """``: did you mean 'vertical'?`` when the unexpected word is a misspelt keyword
+    that could come here."""
+    if not _KEYWORD.fullmatch(str(tok)):
+        return ""
+    keywords, _ = _expected_words(names)
+    if "network" in keywords:  # anywhere a declaration may start
+        keywords = sorted(set(keywords) | set(TOP_LEVEL))
+    return did_you_mean(str(tok), keywords, sep="; ")
 
 
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
-        return "the end of the file"
+        return _("the end of the file")
     return f"'{clip(str(tok))}'"
 
 
@@ -91,19 +136,21 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
         if ch == '"':
-            msg = "unterminated string: a string must end with \" on the same line"
+            msg = _("unterminated string: a string must end with \" on the same line")
         elif ch.isprintable():
-            msg = f"unexpected character '{ch}'"
+            msg = _("unexpected character '{ch}'").format(ch=ch)
         elif ch.isspace():
-            msg = f"unexpected whitespace character U+{ord(ch):04X}: use plain spaces"
+            msg = _("unexpected whitespace character U+{code:04X}: use plain spaces").format(
+                code=ord(ch))
         else:
-            msg = f"unexpected control character {ch!r}"
+            msg = _("unexpected control character {ch}").format(ch=repr(ch))
     elif isinstance(exc, UnexpectedEOF):
-        msg = f"unexpected end of file, expected {_describe_expected(set(exc.expected))}"
+        msg = _("unexpected end of file, expected {expected}").format(
+            expected=_describe_expected(set(exc.expected)))
     else:
         tok = exc.token  # type: ignore[attr-defined]
         if tok.type == "IPV6":
-            msg = f"IPv6 is not supported yet: {clip(str(tok))}"
+            msg = _("IPv6 is not supported yet: {address}").format(address=clip(str(tok)))
         else:
             names = set(exc.expected)  # type: ignore[attr-defined]
             ip = getattr(exc, "interactive_parser", None)
@@ -115,9 +162,10 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Diagnostic:
             expected = _describe_expected(names)
             found = _describe_token(tok)
             if tok.type == "$END":
-                msg = f"unexpected end of file, expected {expected}"
+                msg = _("unexpected end of file, expected {expected}").format(expected=expected)
             else:
-                msg = f"unexpected {found}, expected {expected}"
+                msg = _("unexpected {found}, expected {expected}").format(
+                    found=found, expected=expected) + _suggestion(tok, names)
     src = lines[line - 1] if 0 < line <= len(lines) else ""
     return Diagnostic(file, Loc(line, col), "error", msg, src)
 
@@ -203,7 +251,7 @@ class _Recovery:
 
     def _close(self, state: ParserState, blocks: list, count: int) -> None:
         """Feed up to ``count`` closing braces the state takes."""
-        for _ in range(count):
+        for _i in range(count):
             brace = Token("RBRACE", "}")
             if not self._accepts(state, brace):
                 return
@@ -235,7 +283,8 @@ class _Recovery:
         if len(self.diagnostics) == MAX_SYNTAX_ERRORS:
             self.diagnostics.append(Diagnostic(
                 diag.file, diag.loc, "error",
-                f"too many syntax errors, stopped after {MAX_SYNTAX_ERRORS}", diag.source_line))
+                _("too many syntax errors, stopped after {count}").format(
+                    count=MAX_SYNTAX_ERRORS), diag.source_line))
             return False
         if diag not in self.diagnostics:
             self.diagnostics.append(diag)

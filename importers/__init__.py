@@ -22,6 +22,7 @@ from zongheng.importers.base import (
 )
 from zongheng.importers.exports import reexport
 from zongheng.importers.iproute2_batch import batch_beside, batch_drift
+from zongheng.importers.reading import reading_summary
 from zongheng.importers.registry import (
     TARGET_MODULES,
     config_file_name,
@@ -33,7 +34,7 @@ from zongheng.importers.statics import describe, static_drift
 __all__ = [
     "TARGET_MODULES", "ConfigError", "ImportedBinding", "ImportedConfig", "ImportedVrf",
     "config_error", "config_file_name", "find_config", "import_config", "network_from_configs",
-    "overlay",
+    "overlay", "reading_summary",
 ]
 
 def network_from_configs(network: Network, directory: Path) -> tuple[Network, list[str]]:
@@ -129,5 +130,5 @@ def _check_batch(network: Network, device: Device, batch: Path) -> list[str]:
 __all__ = [
     "TARGET_MODULES", "ConfigError", "ImportedBinding", "ImportedConfig", "ImportedVrf",
     "config_error", "config_file_name", "find_config", "import_config", "network_from_configs",
-    "overlay", "reexport",
+    "overlay", "reading_summary", "reexport",
 ]

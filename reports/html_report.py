@@ -32,6 +32,7 @@ import jinja2
 from markupsafe import Markup
 
 import zongheng
+from zongheng.compiler import i18n
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import AssertionSpec, ClassKind, Network
 from zongheng.reports import matrix, topology
@@ -391,11 +392,16 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    """The template's ``_()`` speaks the language in force (compiler/i18n.py)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(i18n.current(), newstyle=False)  # type: ignore[attr-defined]
+    env.globals["html_lang"] = "zh-CN" if i18n.language() == "zh" else "en"
+    return env
 
 
 def render_report(network: Network, results: list[AssertionResult], policy: str, *,

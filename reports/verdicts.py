@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 import zongheng
+from zongheng.compiler.i18n import N_, _
 from zongheng.compiler.model import Network
 from zongheng.verifier.results import (
     PROVEN,
@@ -124,11 +125,12 @@ def counterexample_lines(cx: Counterexample, locate: Locate | None = None) -> li
     ``locate``, each ACL line is also named as the vendors' configs number it."""
     lines = []
     if cx.statement:
-        lines.append(f"breaks:  {cx.statement}")
-    lines.append(f"packet:  {packet_line(cx)}")
-    lines.append(f"from:    {cx.src_class or '?'}  to: {cx.dst_class or '?'}")
+        lines.append(_("breaks:  {statement}").format(statement=cx.statement))
+    lines.append(_("packet:  {packet}").format(packet=packet_line(cx)))
+    lines.append(_("from:    {src}  to: {dst}").format(src=cx.src_class or "?",
+                                                       dst=cx.dst_class or "?"))
     if not cx.delivered:
-        lines.append(f"dropped: {cx.drop_reason or 'dropped'}")
+        lines.append(_("dropped: {reason}").format(reason=cx.drop_reason or _("dropped")))
     for i, hop in enumerate(cx.path, 1):
         where = hop.device + (f" vrf {hop.vrf}" if hop.vrf else "")
         acl = f" acl {hop.acl}" + (f" line {hop.line}" if hop.line is not None else
@@ -138,10 +140,19 @@ def counterexample_lines(cx: Counterexample, locate: Locate | None = None) -> li
         found = locate(hop, cx) if locate is not None else None
         if found:
             lines.append(f"     in configs: {found}")
-    lines.append(f"rule:    {cx.rule or '(no policy rule: implicit or emitted line)'}")
+    lines.append(_("rule:    {rule}").format(
+        rule=cx.rule or _("(no policy rule: implicit or emitted line)")))
     return lines
 
 
+# One line under the defence table: a relaxed mode's "violated" is no breach.
+DEFENCE_NOTE = N_('A "violated" layer is no breach: the first table\'s verdict stands; that '
+                  "layer alone would not hold it.")
+STATUS_WORDS = {PROVEN: N_("proven"), VIOLATED: N_("violated"), UNKNOWN: N_("unknown")}
+
+
+def _status(status: str) -> str:
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 STATUS_STYLE = {PROVEN: "green", VIOLATED: "bold red", UNKNOWN: "yellow"}
 
 
@@ -156,60 +167,60 @@ def render_text(
         highlight=False, emoji=False,
     )
     table = Table(title=f"zongheng verify {policy}", title_justify="left")
-    table.add_column("assertion")
-    table.add_column("kind")
-    table.add_column("status")
-    table.add_column("waivers", justify="right")
+    table.add_column(_("assertion"))
+    table.add_column(_("kind"))
+    table.add_column(_("status"))
+    table.add_column(_("waivers"), justify="right")
     for r in results:
         table.add_row(
-            r.name, "built-in" if r.builtin else "policy",
-            Text(r.status, style=STATUS_STYLE.get(r.status, "")), str(len(r.waivers)),
+            r.name, _("built-in") if r.builtin else _("policy"),
+            Text(_status(r.status), style=STATUS_STYLE.get(r.status, "")), str(len(r.waivers)),
         )
     console.print(table)
     defended = [r for r in results if r.defence]
     if defended:
-        layers = Table(title="Defence in depth: does each layer hold the assertion alone?",
+        layers = Table(title=_("Defence in depth: does each layer hold the assertion alone?"),
                        title_justify="left")
-        layers.add_column("assertion")
-        layers.add_column("routing alone (ACLs removed)")
-        layers.add_column("ACLs alone (routes leaked)")
+        layers.add_column(_("assertion"))
+        layers.add_column(_("routing alone (ACLs removed)"))
+        layers.add_column(_("ACLs alone (routes leaked)"))
         for r in defended:
             cells = []
             for mode in ("routing_only", "acl_only"):
                 status = r.defence.get(mode, "?")  # type: ignore[union-attr]
                 example = r.defence.get(f"{mode}_example")  # type: ignore[union-attr]
-                cell = Text(status, style=STATUS_STYLE.get(status, ""))
+                cell = Text(_status(status), style=STATUS_STYLE.get(status, ""))
                 if example:
                     cell.append(f"\n{example}")
                 cells.append(cell)
             layers.add_row(r.name, *cells)
         console.print(layers)
+        console.print(_(DEFENCE_NOTE), markup=False)
     for r in results:
         if r.status == PROVEN and not r.waivers:
             continue
         if r.status == VIOLATED:
-            console.print(Text(f"{r.name}: violated", style="bold red"))
+            console.print(Text(f"{r.name}: {_status(VIOLATED)}", style="bold red"))
         elif r.status == UNKNOWN:
-            console.print(Text(f"{r.name}: unknown (solver gave no answer; not proven)",
+            console.print(Text(f"{r.name}: " + _("unknown (solver gave no answer; not proven)"),
                                style="yellow"))
         else:
-            console.print(Text(f"{r.name}: proven outside its waivers", style="green"))
+            console.print(Text(f"{r.name}: " + _("proven outside its waivers"), style="green"))
         for w in r.waivers:
-            console.print(f"  waiver: {w.get('statement', '')}  because {w.get('reason', '')!r}",
-                          markup=False)
+            console.print("  " + _("waiver: {statement}  because {reason}").format(
+                statement=w.get("statement", ""), reason=repr(w.get("reason", ""))), markup=False)
         if r.counterexample is not None:
             for line in counterexample_lines(r.counterexample, locate):
                 console.print("  " + line, markup=False)
         if r.status == UNKNOWN:
             for ob in r.obligations:
                 if ob.status == UNKNOWN:
-                    console.print(f"  undecided: {ob.name}: {ob.description or ob.statement_text}",
-                                  markup=False)
+                    console.print("  " + _("undecided: {name}: {what}").format(
+                        name=ob.name, what=ob.description or ob.statement_text), markup=False)
     counts = summary(results)
-    console.print(
-        f"{counts[PROVEN]} proven, {counts[VIOLATED]} violated, {counts[UNKNOWN]} unknown"
-        f"  (policy sha256 {policy_sha256[:16]})"
-    )
+    console.print(_("{proven} proven, {violated} violated, {unknown} unknown  (policy sha256 "
+                    "{sha})").format(proven=counts[PROVEN], violated=counts[VIOLATED],
+                                     unknown=counts[UNKNOWN], sha=policy_sha256[:16]))
     return buf.getvalue()
 
 
@@ -230,7 +241,7 @@ def render_junit(results: list[AssertionResult], policy: str, policy_sha256: str
         case = ET.SubElement(
             suite, "testcase", name=r.name, classname="builtin" if r.builtin else "policy",
         )
-        head, _, tail = r.location.rpartition(":")
+        head, _sep, tail = r.location.rpartition(":")
         if head and tail.isdigit():
             case.set("file", head)
             case.set("line", tail)

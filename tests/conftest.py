@@ -40,6 +40,19 @@ from zongheng.emulation.lab import missing
 # ---------------------------------------------------------------- options
 
 UPDATE_GOLDEN_ENV = "ZONGHENG_UPDATE_GOLDEN"
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in English, whatever the machine's locale or an earlier test
+    (``--lang zh`` holds for the rest of a process) chose."""
+    from zongheng.compiler import i18n
+
+    for var in LOCALE_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    i18n.set_language("en")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,8 +66,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def run_zongheng(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
                  stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """`python -m zongheng ARGS` in a fresh interpreter (text mode off: exact bytes)."""
-    full_env = {**os.environ, **(env or {})}
+    """`python -m zongheng ARGS` in a fresh interpreter (text mode off: exact bytes), in
+    English unless ``env`` names a locale (the tests' own LANG does not leak in)."""
+    base = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    full_env = {**base, "LANG": "C.UTF-8", **(env or {})}
     return subprocess.run([sys.executable, "-m", "zongheng", *args], cwd=cwd, env=full_env,
                           input=stdin, capture_output=True, timeout=120, check=False)
 

@@ -17,6 +17,7 @@ import z3
 
 from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc
+from zongheng.compiler.i18n import _
 from zongheng.compiler.model import Network, RuleInstance
 from zongheng.verifier.rule_space import RuleSpace
 
@@ -305,13 +306,15 @@ def lint_names(policy: ast.Policy, network: Network, locator: _Locator) -> list[
         if svc.name.value not in used_services:
             out.append(locator.diag(
                 UNUSED_NAME, policy.file, svc.name.loc.line,
-                f"service '{svc.name.value}' is declared but never used", svc.name.loc.col,
+                _("service '{name}' is declared but never used").format(name=svc.name.value),
+                svc.name.loc.col,
             ))
     for host in policy.hosts:
         if host.name.value not in used_hosts:
             out.append(locator.diag(
                 UNUSED_NAME, policy.file, host.name.loc.line,
-                f"host '{host.name.value}' is declared but never used", host.name.loc.col,
+                _("host '{name}' is declared but never used").format(name=host.name.value),
+                host.name.loc.col,
             ))
     instantiated = {int(inst.rule.rsplit(":", 1)[1]) for inst in network.rules}
     for rule in policy.rules:

@@ -54,6 +54,7 @@ from zongheng.verifier.terms import (
     Fields,
     conj,
     disj,
+    host_model,
     line_match,
     model_value,
     neg,
@@ -685,7 +686,7 @@ def solve(enc: Encoder, ob: Obligation, timeout_ms: int, with_smt2: bool) -> Obl
     cx = None
     if r == z3.sat:
         status = VIOLATED
-        cx = enc.counterexample(ob, s.model())
+        cx = enc.counterexample(ob, host_model(s, [enc.f.src, enc.f.dst]))
     elif r == z3.unsat:
         status = PROVEN
     else:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import z3
 
 from zongheng.compiler import ast
-from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip
+from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, clip, did_you_mean
+from zongheng.compiler.i18n import english
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.obligations import Encoder, Obligation, _pmap
 from zongheng.verifier.results import (
@@ -33,13 +34,13 @@ from zongheng.verifier.results import (
     Outcome,
     Status,
 )
-from zongheng.verifier.terms import opening_packet
+from zongheng.verifier.terms import host_model, opening_packet
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 
 _HEAD = "policy { allow "
 _TAIL = " -> internet }"
-_AFTER_RULE = ("'}'", "'allow'", "'deny'", "'service'", "'where'")  # a rule was complete
+_AFTER_RULE = ("'}'", "allow", "deny", "service", "where")  # a rule was complete
 _MAX_EXPR = 300  # longer is no endpoint expression; do not search it for its end
 
 
@@ -87,7 +88,13 @@ def _extra(option: str, text: str) -> PolicyError | None:
 
 
 def parse_expression(option: str, text: str) -> ast.Endpoint:
-    """The endpoint of a query option; PolicyError located in ``text`` otherwise."""
+    """The endpoint of a query option; PolicyError located in ``text`` otherwise (in
+    English: the syntax error of the wrapped rule is read back to say what went wrong)."""
+    with english():
+        return _parse_expression(option, text)
+
+
+def _parse_expression(option: str, text: str) -> ast.Endpoint:
     from zongheng.compiler.parser import parse
 
     bad = next((k for k, ch in enumerate(text) if not ch.isprintable()), None)
@@ -136,17 +143,21 @@ def check_names(compiled, option: str, text: str, ep: ast.Endpoint) -> None:
             raise _fail(option, text, col(ep.at.loc),
                         "'internet' has no region: 'at' cannot restrict it")
         if ep.at.value not in plan.parent:
-            raise _fail(option, text, col(ep.at.loc), f"undefined region '{ep.at.value}'")
+            raise _fail(option, text, col(ep.at.loc), f"undefined region '{ep.at.value}'"
+                        + did_you_mean(ep.at.value, plan.parent))
     if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
         if ep.ref_is_var:
             raise _fail(option, text, col(ep.ref_loc), f"a query has no variables: name a "
                         f"department or '*' in place of '{ep.ref}'")
         if ep.ref != "*" and ep.ref not in plan.departments:
-            raise _fail(option, text, col(ep.ref_loc), f"undefined department '{ep.ref}'")
+            raise _fail(option, text, col(ep.ref_loc), f"undefined department '{ep.ref}'"
+                        + did_you_mean(ep.ref, plan.departments))
     elif ep.kind == "host" and ep.ref not in plan.hosts:
-        raise _fail(option, text, col(ep.ref_loc), f"undefined host '{ep.ref}'")
+        raise _fail(option, text, col(ep.ref_loc), f"undefined host '{ep.ref}'"
+                    + did_you_mean(ep.ref or "", plan.hosts))
     elif ep.kind == "private" and ep.ref not in plan.privates:
-        raise _fail(option, text, col(ep.ref_loc), f"undefined private net '{ep.ref}'")
+        raise _fail(option, text, col(ep.ref_loc), f"undefined private net '{ep.ref}'"
+                    + did_you_mean(ep.ref or "", plan.privates))
 
 
 def resolve_expression(compiled, option: str, text: str) -> Pairs:
@@ -197,7 +208,7 @@ def _run(enc: Encoder, ob: Obligation, timeout_ms: int) -> tuple[Status, Counter
     s.add(ob.formula)
     r = s.check()
     if r == z3.sat:
-        return VIOLATED, enc.counterexample(ob, s.model())
+        return VIOLATED, enc.counterexample(ob, host_model(s, [enc.f.src, enc.f.dst]))
     return (PROVEN if r == z3.unsat else UNKNOWN), None
 
 

@@ -25,6 +25,7 @@ from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network
 from zongheng.verifier.obligations import Encoder, Obligation, smt2_header
 from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, ObligationResult
+from zongheng.verifier.terms import host_model
 
 Values = list[tuple[str, int, int]]  # (constant name, bit width or 0 for Bool, value)
 Progress = Callable[[int, int], None]  # (done, total)
@@ -119,7 +120,11 @@ def solve_text(body: str, timeout_ms: int) -> tuple[str, Values]:
         return PROVEN, []
     if r != z3.sat:
         return UNKNOWN, []
-    m = s.model()
+    addresses = [z3.BitVec(n, 32, ctx) for n in ("src", "dst")]  # terms.packet_fields()
+    return VIOLATED, _values(host_model(s, addresses))
+
+
+def _values(m: z3.ModelRef) -> Values:
     values: Values = []
     for d in sorted(m.decls(), key=lambda d: d.name()):
         if d.arity() != 0:
@@ -129,7 +134,7 @@ def solve_text(body: str, timeout_ms: int) -> tuple[str, Values]:
             values.append((d.name(), v.size(), v.as_long()))
         elif z3.is_true(v) or z3.is_false(v):
             values.append((d.name(), 0, int(z3.is_true(v))))
-    return VIOLATED, values
+    return values
 
 
 def pinned_model(ob: Obligation, values: Values) -> z3.ModelRef:
@@ -147,9 +152,13 @@ def pinned_model(ob: Obligation, values: Values) -> z3.ModelRef:
     return s.model()
 
 
+MODEL_CHOICE = "hosts"  # how solve_text picks its model: a change retires cached models
+
+
 def cache_key(body: str, timeout_ms: int) -> str:
     h = hashlib.sha256()
     h.update(f"z3 {z3.get_version_string()}\ntimeout {timeout_ms}\n".encode())
+    h.update(f"model {MODEL_CHOICE}\n".encode())
     h.update(body.encode())
     return h.hexdigest()
 

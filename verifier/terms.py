@@ -145,6 +145,29 @@ def packet_fields(tag: str = "") -> Fields:
         z3.BitVec(f"icmp_type{s}", 8), z3.Bool(f"new{s}"))
 
 
+def host_model(s: z3.Solver, addresses: list[z3.BitVecRef]) -> z3.ModelRef:
+    """A model of ``s`` (just answered sat) whose ``addresses`` are host addresses when
+    the formula allows it: ``10.0.2.1 -> 59.64.32.17``, not ``10.0.2.0 -> 59.64.32.16``.
+
+    An address whose two low bits are ``01`` is neither the network nor the broadcast
+    address of any prefix up to /30 (one with at least two host bits), so no class
+    prefix is needed. The preference is tried on top of the sat answer (every address,
+    then each alone); a try that is not sat is dropped and the plain model kept, so a
+    counterexample is never lost, only made readable. The same formula and the same
+    calls give the same model: the result stays deterministic.
+    """
+    plain = s.model()
+    wanted = [z3.Extract(1, 0, a) == 1 for a in addresses]
+    tries = [wanted] + ([[w] for w in wanted] if len(wanted) > 1 else [])
+    for tried in tries:
+        s.push()
+        s.add(*tried)
+        if s.check() == z3.sat:
+            return s.model()
+        s.pop()
+    return plain
+
+
 def is_proto(f: Fields, name: str) -> z3.BoolRef:
     return f.proto == PROTO_NUMBERS[name]
 

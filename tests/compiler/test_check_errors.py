@@ -174,6 +174,23 @@ def test_undefined_variable_in_assertion():
            ("horizontal(^E)\n}", "undefined variable 'E'"))
 
 
+@pytest.mark.parametrize("parts, pattern, message", [
+    (replace("policy", "allow horizontal -> horizontal", "allow horizontal -> horizontal(adit)"),
+     "horizontal(^adit)", "undefined department 'adit': did you mean 'audit'?"),
+    (replace("hosts", "at prov of tax vertical", "at prov of taxx vertical"),
+     "of ^taxx", "undefined department 'taxx': did you mean 'tax'?"),
+    (replace("audit", "sites prov, north", "sites prov, nroth"),
+     "prov, ^nroth", "undefined region 'nroth': did you mean 'north'?"),
+    (replace("policy", "host(portal)", "host(portl)"),
+     "host(^portl)", "undefined host 'portl': did you mean 'portal'?"),
+    (replace("policy", "service web", "service wbe"),
+     "service ^wbe", "unknown service 'wbe': did you mean 'web'?"),
+], ids=["department", "host-owner", "region", "host", "service"])
+def test_misspelt_name_suggests_the_declared_one(parts, pattern, message):
+    """A typo of a declared name gets difflib's closest declared name; 'nosuch' (above) none."""
+    expect(render(**parts), (pattern, message))
+
+
 # ---------------------------------------------------------------- duplicates
 
 

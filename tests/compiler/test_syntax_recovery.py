@@ -62,9 +62,10 @@ THREE = (GOOD
          .replace("vertical(audit) service web\n", "vertical(audit) service web,\n"))
 
 THIRD = "web,\n^}"  # the assert's '}' where a service name should follow the ','
-ENDPOINT = "'host', 'inner', 'internet', 'platform', 'private' or 'vertical' or 'horizontal'"
-NETWORK = "'asn', 'exit', 'levels', '}' or 'vertical' or 'horizontal'"
-DEPARTMENT = "'}', 'vertical' or 'horizontal', 'site' or 'sites'"
+ENDPOINT = ("one of: horizontal, host, inner, internet, platform, private, or vertical; "
+            "did you mean 'vertical'?")  # after 'vertcal'
+NETWORK = "one of: asn, exit, horizontal, levels, vertical, or '}'; did you mean 'levels'?"
+DEPARTMENT = "one of: horizontal, site, sites, vertical, or '}'"
 NAME = "a name (lower case: letters, digits, '-' and '_')"
 DECLARATION = ("a declaration (network, region, service, platform, department, host, "
                "private, inner, policy, assert, waive)")
@@ -165,7 +166,7 @@ def test_one_mistake_gives_exactly_one_error(case):
 def test_unterminated_block_at_end_of_file_is_one_error():
     text = GOOD.rstrip().rstrip("}")
     expect(text, ("vertical(audit) service ^web", "unexpected end of file, expected "
-                  "'allow' or 'deny', ',', 'forall', 'isolated' or '}'"))
+                  "one of: allow, deny, forall, isolated, ',', or '}'"))
     text = GOOD + "department police {\n    vertical 10.1.0.0/16 site /24\n"
     expect(text, ("10.1.0.0/16 site /^24", f"unexpected end of file, expected {DEPARTMENT}"))
 
@@ -281,4 +282,19 @@ def test_a_line_pasted_at_column_one_inside_a_block_drops_only_itself():
                          "    region north city {\n        region a county\n"
                          "<<<<<<< HEAD\n        region b county\n        regoin c county\n    }\n"))
     expect(text, ("^<<<<<<<", "unexpected character '<'"),
-           ("^regoin", "unexpected 'regoin', expected '{', '}' or 'region'"))
+           ("^regoin", "unexpected 'regoin', expected one of: region, '{', or '}'; "
+                       "did you mean 'region'?"))
+
+
+def test_misspelt_keyword_suggests_the_keyword():
+    """The expected words are plain keywords, then symbols; a typo of one gets 'did you mean'."""
+    text = MINIMAL.replace("    vertical   10.0.0.0/16   site /24  # prov",
+                           "    vertcal   10.0.0.0/16   site /24  # prov")
+    expect(text, ("^vertcal   10.0.0.0/16   site /24  # prov",
+                  "unexpected 'vertcal', expected one of: horizontal, site, sites, vertical, "
+                  "or '}'; did you mean 'vertical'?"))
+
+
+def test_unrelated_word_gets_no_suggestion():
+    text = GOOD.replace("    sites prov\n", "    zzz prov\n")
+    expect(text, ("^zzz prov", f"unexpected 'zzz', expected {DEPARTMENT}"))

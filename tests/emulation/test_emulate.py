@@ -228,12 +228,38 @@ def test_minimal_agrees_with_the_verifier(labs: list[Lab],
 
 
 @needs_lab
-def test_text_report_is_a_table_and_a_summary(zh) -> None:
-    r = zh("emulate", MINIMAL, "--max-probes", "25")
+def test_text_report_with_all_is_a_table_and_a_summary(zh) -> None:
+    r = zh("emulate", MINIMAL, "--max-probes", "25", "--all")
     assert r.returncode == 0, r.stderr.decode()
     out = r.stdout.decode()
     assert "zongheng emulate policies/minimal.zh" in out
+    assert out.count(" agree ") + out.count("│ agree") >= 1  # every probe has its row
     assert re.search(r"25 probes \(5 of 182 class pairs\): \d+ agree, 0 mismatch", out)
+
+
+def _report(*statuses: str) -> core.Report:
+    def probe(i: int) -> core.Probe:
+        return core.Probe("horizontal(tax)@prov", "vertical(tax)@prov", f"59.64.16.{i}",
+                          "10.0.0.10", "10.0.0.10", "tcp", 80 + i)
+    return core.Report("p.zh", "0" * 64, [
+        core.ProbeResult(probe(i), "all", "delivered",
+                         "dropped" if s == core.MISMATCH else "delivered", s)
+        for i, s in enumerate(statuses)], pairs_total=9, pairs_probed=1)
+
+
+def test_text_report_shows_the_summary_and_only_the_mismatches() -> None:
+    """No lab needed: the text of a report, by default and with ``--all``."""
+    report = _report(core.AGREE, core.MISMATCH, core.AGREE)
+    short = emulate_cmd.render_text(report)
+    rows = [ln for ln in short.splitlines() if "horizontal(tax)@prov" in ln]
+    assert len(rows) == 1 and "mismatch" in rows[0] and "tcp/81" in rows[0]
+    assert "every probe: --all" in short
+    assert short.endswith("3 probes (1 of 9 class pairs): 2 agree, 1 mismatch, 0 skipped, "
+                          "0 unknown\n")
+    full = emulate_cmd.render_text(report, full=True)
+    assert len([ln for ln in full.splitlines() if "horizontal(tax)@prov" in ln]) == 3
+    clean = emulate_cmd.render_text(_report(core.AGREE, core.AGREE))
+    assert clean == "2 probes (1 of 9 class pairs): 2 agree, 0 mismatch, 0 skipped, 0 unknown\n"
 
 
 def _tampered(files: dict[str, bytes], device: str, acl: str) -> dict[str, bytes]:

@@ -90,7 +90,7 @@ def _defence(policy: Path, out: Path) -> dict[str, str]:
     r = CliRunner().invoke(main, ["verify", str(policy), "--from-configs", str(out),
                                   "--defence", "--format", "json"], catch_exceptions=False)
     assert r.exit_code == 0, r.output  # the ACLs still hold: defence in depth
-    return {a["name"]: a["defence"]["routing_only"] for a in json.loads(r.output)["assertions"]
+    return {a["name"]: a["defence"]["routing_only"] for a in json.loads(r.stdout)["assertions"]
             if a.get("defence")}
 
 

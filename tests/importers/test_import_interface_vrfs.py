@@ -67,7 +67,7 @@ def _bind(out: Path, target: str, vrf: str) -> None:
 def _verify(out: Path) -> tuple[int, dict]:
     r = CliRunner().invoke(main, ["verify", str(ROOT / MINIMAL), "--from-configs", str(out),
                                   "--format", "json"], catch_exceptions=False)
-    return r.exit_code, json.loads(r.output) if r.output.startswith("{") else {}
+    return r.exit_code, json.loads(r.stdout) if r.stdout.startswith("{") else {}
 
 
 @pytest.mark.parametrize("target", sorted(BINDS_H_TAX))

@@ -13,7 +13,8 @@ import pytest
 from support.paths import REPO
 
 DATA = sorted(str(p.relative_to(REPO)) for pattern in ("emitters/templates/*/*.j2",
-                                                      "reports/templates/*.j2", "grammar/*.lark")
+                                                      "reports/templates/*.j2", "grammar/*.lark",
+                                                      "locale/*/LC_MESSAGES/*.mo")
               for p in REPO.glob(pattern))
 # every module of the package: a subfolder missing from pyproject's `packages` installs
 # without warning and without its modules (an editable install hides it)

@@ -11,7 +11,7 @@ from support.paths import REPO
 
 from zongheng.cli import exits
 from zongheng.cli.gate import verify_command
-from zongheng.reports.verdicts import render, render_text
+from zongheng.reports.verdicts import DEFENCE_NOTE, render, render_text
 from zongheng.verifier.results import (
     AssertionResult,
     Counterexample,
@@ -159,6 +159,11 @@ def test_text_reports_defence_in_depth_when_checked():
     assert row.index("proven") < row.index("violated")  # routing column, then ACL column
     assert "vertical(tax)@hrb -> vertical(audit)@hrb icmp" in text
     assert "Defence" not in render("text", results("proven"), POLICY, SHA)
+    # one line says why a layer's "violated" under a "proven" verdict is no breach
+    assert [ln for ln in text.splitlines() if "is no breach" in ln] == [DEFENCE_NOTE]
+    assert DEFENCE_NOTE not in render("text", results("proven"), POLICY, SHA)
+    assert DEFENCE_NOTE in render_text(rs, POLICY, SHA)  # one line at the default width
+    assert len(DEFENCE_NOTE) < 110
     data = json.loads(render("json", rs, POLICY, SHA))
     assert data["assertions"][0]["defence"]["acl_only"] == "violated"
 

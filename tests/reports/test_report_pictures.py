@@ -191,7 +191,9 @@ def test_counterexample_path_is_highlighted_on_the_topology(page, verified):
         assert g.find("s:rect", NS).get("stroke") == topology.HOP
     hot = {frozenset((p.get("data-a"), p.get("data-b")))
            for p in root.iterfind(".//s:path[@data-a]", NS) if "hop" in p.get("class").split()}
-    assert hot == {frozenset(pair) for pair in zip(hops, hops[1:], strict=False)}
+    # two hops on one device (ingress ACL, then delivery there) have no link between them
+    assert hot == {frozenset(pair) for pair in zip(hops, hops[1:], strict=False)
+                   if pair[0] != pair[1]}
     # the network's own picture highlights nothing
     assert plain.find(".//s:g[@data-hops]", NS) is None
 

@@ -145,7 +145,7 @@ def test_from_configs_asks_the_network_the_configs_build(tmp_path):
                    encoding="utf-8")
     r = query(*args, "--from-configs", str(out))
     assert r.exit_code == 0, r.output
-    cx = json.loads(r.output)["delivered_example"]
+    cx = json.loads(r.stdout)["delivered_example"]
     assert cx["src_class"] == "horizontal(tax)@north"
     assert cx["dst_class"].startswith("vertical(audit)@")
     assert cx["path"][0]["vrf"] == "H-audit"

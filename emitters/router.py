@@ -11,6 +11,7 @@ statements, as Aerleon's arista.py subclasses cisco.Cisco.
 
 from __future__ import annotations
 
+import abc
 import functools
 from typing import Any, ClassVar
 
@@ -69,7 +70,7 @@ class RouterPlan:
             self.device, rv.static_routes(self.network, self.device), self.dhcp)
 
 
-class RouterEmitter(Emitter):
+class RouterEmitter(Emitter, abc.ABC):
     """A router target: the shared view, and the hooks that name things the vendor's way."""
 
     suite: ClassVar[dict[str, str]] = {}  # the vendor's spelling of crypto_suite.SUITE
@@ -80,13 +81,13 @@ class RouterEmitter(Emitter):
 
     # ------------------------------------------------------------ naming hooks
 
+    @abc.abstractmethod
     def ifname(self, name: str) -> str:
         """The vendor name of a model interface (``eth3.120``)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def tunnel_ifname(self, index: int) -> str:
         """The vendor interface of the device's ``index``-th tunnel."""
-        raise NotImplementedError
 
     def static_vrf(self, vrf: str) -> str:
         """A VRF as a static route's view carries it (the template may name it further)."""
@@ -106,9 +107,9 @@ class RouterEmitter(Emitter):
                 "suite": self.suite,
                 **values}
 
+    @abc.abstractmethod
     def device_view(self, plan: RouterPlan) -> dict[str, Any]:
         """What the vendor's template needs beyond the device, header and loopback."""
-        raise NotImplementedError
 
     def statics(self, plan: RouterPlan) -> list[dict[str, Any]]:
         """Static routes named the vendor's way."""

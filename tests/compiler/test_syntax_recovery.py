@@ -63,7 +63,7 @@ THREE = (GOOD
 
 THIRD = "web,\n^}"  # the assert's '}' where a service name should follow the ','
 ENDPOINT = "'host', 'inner', 'internet', 'platform', 'private' or 'vertical' or 'horizontal'"
-NETWORK = "'asn', 'exit', 'levels', '}' or 'vertical' or 'horizontal'"
+NETWORK = "'asn', 'exit', 'levels', '}', 'vertical' or 'horizontal' or 'underlay'"
 DEPARTMENT = "'}', 'vertical' or 'horizontal', 'site' or 'sites'"
 NAME = "a name (lower case: letters, digits, '-' and '_')"
 DECLARATION = ("a declaration (network, region, service, platform, department, host, "

@@ -537,6 +537,14 @@ class Builder:
         for p in sorted(inside, key=sort_key):
             routes.append(Route(p, RouteKind.UPLINK, f"pe-{r}", w.uplink_if[dev], "H-platform",
                                 entry_interface=w.uplink_if[dev]))
+        # the NAT pool (its static NAT addresses included): what NAT does not translate is
+        # dropped here, instead of following the default route back to the ISP until its
+        # TTL runs out (NAT translates before the route lookup, so translated traffic and
+        # the replies of translated connections never meet this route)
+        pool = dict(self.plan.exits).get(r)
+        if pool is not None:
+            routes.append(Route(str(pool), RouteKind.BLACKHOLE, dev, "", None,
+                                origin_class="nat-pool"))
         everything = self.class_names
         acls = (
             self.acl("zh-inside-in", everything - {"internet"},

@@ -101,6 +101,8 @@ class Junos(RouterEmitter):
             "permit_all": bool(tunnels) and not firewall,
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
+            "tunnel_mss": rv.TUNNEL_MSS,
+            "core_mtu": rv.CORE_MPLS_MTU,
         }
 
     def _interfaces(self, device: Device, firewall: bool,

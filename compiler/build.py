@@ -745,25 +745,30 @@ def new_terms(services: Iterable[Service]) -> list[dict]:
 
 
 EPHEMERAL = PortRange(1024, 65535)
+ICMP_ERRORS = (3, 11)  # destination unreachable (incl. fragmentation needed), time exceeded
 
 
 def reply_terms(services: Iterable[Service]) -> list[dict]:
     """Stateless terms for replies, none of which can open a connection the other way.
 
-    TCP: ACK or RST set. ICMP: echo reply (and, for ``ip``, unreachable and
-    time exceeded). UDP has no such mark: a named UDP service answers from its
-    port to the client's ephemeral ports (1024-65535); a rule without a service
-    passes no UDP replies at all, since "every UDP packet" back would let the
-    other side open UDP connections (the verifier proves this, see docs/language.md).
+    TCP: ACK or RST set. ICMP: echo reply. UDP has no such mark: a named UDP
+    service answers from its port to the client's ephemeral ports (1024-65535);
+    a rule without a service passes no UDP replies at all, since "every UDP
+    packet" back would let the other side open UDP connections (the verifier
+    proves this, see docs/language.md). Every service also gets the ICMP errors
+    about its packets (destination unreachable, fragmentation needed among them,
+    and time exceeded): path-MTU discovery and traceroute need them, and an
+    error never opens a connection (``verifier.terms.ICMP_REPLY_TYPES``).
     """
+    errors = {"protocol": "icmp", "icmp_types": ICMP_ERRORS}
     out: list[dict] = []
     for s in services:
         if s.protocol == "icmp":
-            terms = [{"protocol": "icmp", "icmp_types": (0,)}]
+            terms = [{"protocol": "icmp", "icmp_types": (0,)}, errors]
         elif s.protocol == "tcp":
-            terms = [{"protocol": "tcp", "sport": s.ports, "established": True}]
+            terms = [{"protocol": "tcp", "sport": s.ports, "established": True}, errors]
         elif s.protocol == "udp":
-            terms = [{"protocol": "udp", "sport": s.ports, "dport": EPHEMERAL}]
+            terms = [{"protocol": "udp", "sport": s.ports, "dport": EPHEMERAL}, errors]
         else:
             terms = [{"protocol": "tcp", "established": True},
                      {"protocol": "icmp", "icmp_types": (0, 3, 11)}]

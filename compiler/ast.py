@@ -32,6 +32,7 @@ class Network:
     loc: Loc
     # exit region -> (outside interface address/len, ISP next hop), when given
     uplinks: tuple[tuple[Name, PrefixLit, PrefixLit], ...] = ()
+    underlay: PrefixLit | None = None  # loopbacks and links; None: 100.64.0.0/14
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from zongheng.compiler.addresses import (
     span,
 )
 from zongheng.compiler.check import Plan
+from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import (
     Acl,
     AclAction,
@@ -57,10 +58,10 @@ from zongheng.compiler.model import (
 )
 from zongheng.compiler.resolve import ClassInfo, Resolver, live_pairs
 
-UNDERLAY = IPNetwork("100.64.0.0/16")  # loopbacks of extranet devices
-INNER_UNDERLAY = IPNetwork("100.65.0.0/16")  # loopbacks of inner devices (air-gapped)
-LINKS = IPNetwork("100.66.0.0/16")  # /31 point-to-point links
-INNER_LINKS = IPNetwork("100.65.128.0/17")  # /31 inner-net links (air-gapped underlay)
+
+class UnderlayFull(InputError):
+    """The network needs more loopbacks or links than its underlay holds."""
+
 
 RT_HORIZONTAL, RT_PLATFORM, RT_INTERNET = 1, 2, 3
 # Per-department and per-private-net route targets: ASN:(base + index), index from 1.
@@ -146,8 +147,10 @@ class Builder:
             for name, pv in plan.privates.items()
             if pv.gateway_region is not None and pv.gateway is not None
         }
-        self._link_next = int(LINKS.first)
-        self._inner_next = int(INNER_LINKS.first)
+        # loopbacks and /31 links: the policy's underlay (compiler.underlay)
+        self.underlay = plan.underlay
+        self._link_next = int(self.underlay.links.first)
+        self._inner_next = int(self.underlay.inner_links.first)
         self.links: list[Link] = []
 
     # ------------------------------------------------------------ numbering
@@ -175,6 +178,9 @@ class Builder:
         return (RT_VERTICAL if kind == "V" else RT_DEPT_HORIZONTAL) + self.dept_index[dept]
 
     def p2p(self) -> tuple[str, str]:
+        if self._link_next + 1 > self.underlay.links.last:
+            raise UnderlayFull(f"more links than the underlay's {self.underlay.links} holds: "
+                               "declare a larger 'underlay PREFIX'")
         a = IPAddress(self._link_next)
         self._link_next += 2
         return f"{a}/31", f"{IPAddress(int(a) + 1)}/31"
@@ -329,9 +335,13 @@ class Builder:
         extranet underlay, then inner routers from their own (air-gapped) one."""
         names = [f"pe-{r}" for r in self.plan.regions] \
             + [f"exit-{r}" for r in self.exit_regions] + [f"gw-{p}" for p in self.gateways]
-        out = {n: str(IPAddress(int(UNDERLAY.first) + i + 1)) for i, n in enumerate(names)}
+        lo, inner = self.underlay.loopbacks, self.underlay.inner_loopbacks
+        if len(names) + 1 >= lo.size or len(self.plan.inner_sites) + 1 >= inner.size:
+            raise UnderlayFull(f"more devices than the underlay {self.underlay.block} has "
+                               "loopbacks for: declare a larger 'underlay PREFIX'")
+        out = {n: str(IPAddress(int(lo.first) + i + 1)) for i, n in enumerate(names)}
         for i, r in enumerate(self.plan.inner_sites):
-            out[f"inner-{r}"] = str(IPAddress(int(INNER_UNDERLAY.first) + i + 1))
+            out[f"inner-{r}"] = str(IPAddress(int(inner.first) + i + 1))
         return out
 
     def wiring(self) -> _Wiring:
@@ -527,6 +537,14 @@ class Builder:
         for p in sorted(inside, key=sort_key):
             routes.append(Route(p, RouteKind.UPLINK, f"pe-{r}", w.uplink_if[dev], "H-platform",
                                 entry_interface=w.uplink_if[dev]))
+        # the NAT pool (its static NAT addresses included): what NAT does not translate is
+        # dropped here, instead of following the default route back to the ISP until its
+        # TTL runs out (NAT translates before the route lookup, so translated traffic and
+        # the replies of translated connections never meet this route)
+        pool = dict(self.plan.exits).get(r)
+        if pool is not None:
+            routes.append(Route(str(pool), RouteKind.BLACKHOLE, dev, "", None,
+                                origin_class="nat-pool"))
         everything = self.class_names
         acls = (
             self.acl("zh-inside-in", everything - {"internet"},
@@ -689,6 +707,8 @@ class Builder:
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
             b_if = f"eth{len(iface[f'inner-{peer}'])}"
+            if self._inner_next + 1 > self.underlay.inner_links.last:
+                raise UnderlayFull(f"more inner links than {self.underlay.inner_links} holds")
             a_addr = f"{IPAddress(self._inner_next)}/31"
             b_addr = f"{IPAddress(self._inner_next + 1)}/31"
             self._inner_next += 2
@@ -725,25 +745,30 @@ def new_terms(services: Iterable[Service]) -> list[dict]:
 
 
 EPHEMERAL = PortRange(1024, 65535)
+ICMP_ERRORS = (3, 11)  # destination unreachable (incl. fragmentation needed), time exceeded
 
 
 def reply_terms(services: Iterable[Service]) -> list[dict]:
     """Stateless terms for replies, none of which can open a connection the other way.
 
-    TCP: ACK or RST set. ICMP: echo reply (and, for ``ip``, unreachable and
-    time exceeded). UDP has no such mark: a named UDP service answers from its
-    port to the client's ephemeral ports (1024-65535); a rule without a service
-    passes no UDP replies at all, since "every UDP packet" back would let the
-    other side open UDP connections (the verifier proves this, see docs/language.md).
+    TCP: ACK or RST set. ICMP: echo reply. UDP has no such mark: a named UDP
+    service answers from its port to the client's ephemeral ports (1024-65535);
+    a rule without a service passes no UDP replies at all, since "every UDP
+    packet" back would let the other side open UDP connections (the verifier
+    proves this, see docs/language.md). Every service also gets the ICMP errors
+    about its packets (destination unreachable, fragmentation needed among them,
+    and time exceeded): path-MTU discovery and traceroute need them, and an
+    error never opens a connection (``verifier.terms.ICMP_REPLY_TYPES``).
     """
+    errors = {"protocol": "icmp", "icmp_types": ICMP_ERRORS}
     out: list[dict] = []
     for s in services:
         if s.protocol == "icmp":
-            terms = [{"protocol": "icmp", "icmp_types": (0,)}]
+            terms = [{"protocol": "icmp", "icmp_types": (0,)}, errors]
         elif s.protocol == "tcp":
-            terms = [{"protocol": "tcp", "sport": s.ports, "established": True}]
+            terms = [{"protocol": "tcp", "sport": s.ports, "established": True}, errors]
         elif s.protocol == "udp":
-            terms = [{"protocol": "udp", "sport": s.ports, "dport": EPHEMERAL}]
+            terms = [{"protocol": "udp", "sport": s.ports, "dport": EPHEMERAL}, errors]
         else:
             terms = [{"protocol": "tcp", "established": True},
                      {"protocol": "icmp", "icmp_types": (0, 3, 11)}]

@@ -16,6 +16,7 @@ from zongheng.compiler.allocate import allocate_sites, static_nat
 from zongheng.compiler.errors import Loc, Reporter, clip, did_you_mean
 from zongheng.compiler.i18n import _
 from zongheng.compiler.model import PortRange, Protocol, Service
+from zongheng.compiler.underlay import MAX_UNDERLAY_LEN, Underlay
 
 MAX_DEPARTMENTS = 9999  # route targets: vertical ASN:10000+i, horizontal ASN:20000+i
 RFC1918 = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
@@ -62,6 +63,7 @@ class Plan:
     uplinks: dict[str, tuple[IPNetwork, IPAddress]]  # exit region -> (outside address, next hop)
     static_nat: dict[str, dict[str, IPAddress]]  # exit region -> host -> public address
     snat_free: dict[str, tuple[IPAddress, IPAddress]]  # exit region -> overload range
+    underlay: Underlay = field(default_factory=Underlay)  # loopbacks and links
 
     def subtree(self, region: str) -> list[str]:
         out, stack = [], [region]
@@ -95,6 +97,9 @@ def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
 
 
 class Checker:
+    underlay_loc: Loc | None = None
+    underlay: Underlay = Underlay()
+
     def __init__(self, policy: ast.Policy, reporter: Reporter) -> None:
         self.p = policy
         self.rep = reporter
@@ -145,7 +150,7 @@ class Checker:
             services=services, departments={}, platform=None, platform_sites={}, hosts={},
             privates={}, inner=None, inner_sites={}, exits=self.exits, uplinks={},
             static_nat={},
-            snat_free={},
+            snat_free={}, underlay=self.underlay,
         )
         self.plan = plan
         self.uplinks_pass()
@@ -155,6 +160,7 @@ class Checker:
         self.inner_pass()
         self.horizontal_overlaps()
         self.vertical_overlaps()
+        self.underlay_overlaps()
         self.hosts_pass()
         self.names_in_rules()
         self.static_nat_pass()
@@ -193,7 +199,62 @@ class Checker:
         if not 1 <= net.asn <= 4294967295:
             self.rep.error(net.asn_loc or net.loc, f"asn {net.asn} is outside 1..4294967295")
         self.exit_decls = net.exits
+        self.underlay_pass(net)
         return net
+
+    def underlay_pass(self, net: ast.Network) -> None:
+        """``underlay PREFIX``: where loopbacks and links come from (default 100.64.0.0/14)."""
+        self.underlay = Underlay()
+        self.underlay_loc: Loc | None = None
+        if net.underlay is None:
+            return
+        block = self.prefix(net.underlay)
+        if block is None:
+            return
+        if block.prefixlen > MAX_UNDERLAY_LEN:
+            self.rep.error(net.underlay.loc, f"underlay {block} is too small: a /{MAX_UNDERLAY_LEN}"
+                           " or shorter holds the loopbacks and links (e.g. "
+                           f"{IPNetwork(f'{block.ip}/{MAX_UNDERLAY_LEN}').cidr})")
+            return
+        self.underlay = Underlay(block)
+        self.underlay_loc = net.underlay.loc
+
+    def underlay_overlaps(self) -> None:
+        """No address block may overlap the loopbacks and links of the global table: a
+        router would route that block's next hops into its own underlay."""
+        lits: list[tuple[str, ast.PrefixLit]] = []
+        net = self.p.networks[0] if self.p.networks else None
+        if net is not None:
+            if net.horizontal is not None:
+                lits.append(("the horizontal plan", net.horizontal))
+            lits += [(f"the NAT pool of exit {r.value}", pool) for r, pool in net.exits]
+            lits += [(f"the uplink of exit {r.value}", addr) for r, addr, _ in net.uplinks]
+        lits += [("the platform block", pf.block) for pf in self.p.platforms]
+        for d in self.p.departments:
+            lits += [(f"the {b.realm} block of '{d.name.value}'", b.prefix) for b in d.blocks]
+            lits += [(f"the {e.realm} site {e.region.value} of '{d.name.value}'", e.prefix)
+                     for e in d.explicit]
+        lits += [(f"private net '{pv.name.value}'", pv.address) for pv in self.p.privates
+                 if pv.address is not None]
+        lits += [("the inner net", inn.block) for inn in self.p.inners if inn.block is not None]
+        for what, lit in lits:
+            try:
+                block = IPNetwork(lit.text).cidr
+            except Exception:  # noqa: BLE001 - an invalid prefix has its own error
+                continue
+            for name, part in self.underlay.ranges():
+                if not _overlap(block, part):
+                    continue
+                if self.underlay_loc is not None:
+                    self.rep.error(self.underlay_loc, f"underlay {self.underlay.block} overlaps "
+                                   f"{what} {block} (its {name} are {part}): move one of them")
+                    return  # one error at the underlay, the first block it meets
+                else:
+                    self.rep.error(lit.loc, f"{what} {block} overlaps the underlay's {name} "
+                                   f"{part}: move it, or move the underlay with "
+                                   "'underlay PREFIX' in the network block (a /16 or shorter "
+                                   "no block uses, e.g. 'underlay 172.31.0.0/16')")
+                break
 
     def regions_pass(self, net: ast.Network | None) -> None:
         self.region_order: list[str] = []

@@ -96,8 +96,9 @@ class RuleAction(StrEnum):
 
 class RouteKind(StrEnum):
     """How a route ends (see the module docstring). The compiler builds the first
-    five; the emitters also render ``tunnel`` and ``blackhole``, which only
-    hand-built models (tests) hold, and the verifier drops packets on them."""
+    five and ``blackhole`` (the exit's NAT pool); the emitters also render
+    ``tunnel``, which only hand-built models (tests) hold; the verifier drops
+    packets on both."""
 
     LOCAL = "local"  # at an attachment of this device (or the exit's Internet side)
     REMOTE = "remote"  # at another PE's attachment, or another inner router's site
@@ -105,7 +106,7 @@ class RouteKind(StrEnum):
     EXIT = "exit"  # through an Internet exit device
     UPLINK = "uplink"  # from a gateway/exit device back into its PE's VRF
     TUNNEL = "tunnel"  # not built: into the tunnel towards egress_device
-    BLACKHOLE = "blackhole"  # not built: discard
+    BLACKHOLE = "blackhole"  # discard: the exit's NAT pool (global table)
 
 
 class NatKind(StrEnum):

@@ -611,6 +611,7 @@ class _Builder:
         exits = []
         uplinks: list = []
         asn, asn_loc = 65000, None
+        underlay = None
         for st in rest:
             if st.data == "levels":
                 if levels:
@@ -632,8 +633,12 @@ class _Builder:
                                     self.prefix(up.children[1])))
             elif st.data == "net_asn":
                 asn, asn_loc = self.number(st.children[0]), _loc(st.children[0])
+            elif st.data == "net_underlay":
+                if underlay is not None:
+                    self.rep.error(_loc(st), "duplicate 'underlay' in the network block")
+                underlay = self.prefix(st.children[0])
         return ast.Network(display, tuple(levels), horizontal, tuple(exits), asn, asn_loc,
-                           _loc(node), tuple(uplinks))
+                           _loc(node), tuple(uplinks), underlay)
 
     def region(self, node: Tree, parent: str | None, out: list) -> None:
         """Regions in pre-order; iterative, so deep trees cannot exhaust the stack."""

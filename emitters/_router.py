@@ -40,6 +40,13 @@ def masks(prefix: str) -> tuple[str, str, str]:
     return addresses.network(prefix), addresses.netmask(prefix), addresses.wildcard(prefix)
 
 
+# TCP MSS written into SYNs that enter an encrypted tunnel: a 1500-byte path less the
+# IPsec (ESP tunnel mode, NAT-T) overhead, less the IP and TCP headers, so tunnelled TCP
+# never needs fragmenting nor path-MTU discovery (its ICMP may be filtered on the way)
+TUNNEL_MSS = 1360
+# MTU of the MPLS core trunks: a 1500-byte IP packet with two labels (VPN and transport)
+CORE_MPLS_MTU = 1500 + 2 * 4
+
 @dataclass(frozen=True)
 class Port:
     """One TCP/UDP port match: ``eq`` a port or an inclusive ``range``; None = any."""

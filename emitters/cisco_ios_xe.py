@@ -66,6 +66,8 @@ class CiscoIosXe(RouterEmitter):
             "nat": self._nat(device),
             "zones": zones,
             "tunnels": self._tunnels(device, plan.tunnels),
+            "tunnel_mss": rv.TUNNEL_MSS,
+            "core_mtu": rv.CORE_MPLS_MTU,
         }
 
     def _interfaces(self, device: Device, by_acl: dict[str, Acl],

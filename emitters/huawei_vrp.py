@@ -75,6 +75,8 @@ class HuaweiVrp(RouterEmitter):
             "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
             "tunnels": self._tunnels(device, plan.tunnels),
+            "tunnel_mss": rv.TUNNEL_MSS,
+            "core_mtu": rv.CORE_MPLS_MTU,
         }
 
     def _interfaces(self, device: Device, numbers: dict[str, int],

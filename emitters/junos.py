@@ -104,6 +104,8 @@ class Junos(RouterEmitter):
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
             "ca_profile": nm.CA_PROFILE,
+            "tunnel_mss": rv.TUNNEL_MSS,
+            "core_mtu": rv.CORE_MPLS_MTU,
         }
 
     def _interfaces(self, device: Device, firewall: bool,

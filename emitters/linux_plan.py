@@ -107,6 +107,7 @@ class LinuxRoute:
     kind: str = "unicast"  # unicast | blackhole
     metric: int | None = None
     note: str = ""  # why the route exists (a comment in the batch file)
+    src: str | None = None  # preferred source address (the device's loopback for the IGP)
 
 
 @dataclass(frozen=True)
@@ -462,7 +463,14 @@ class _Builder:
                 self.forward(device.name, hop[1], r.prefix, None, f"{note} via {r.egress_device}")
 
     def loopback_routes(self, device: Device) -> None:
-        """The IGP: every device reachable over links learns the others' loopbacks."""
+        """The IGP: every device reachable over links learns the others' loopbacks.
+
+        Each route names the device's own loopback as its source: link addresses are
+        ``noprefixroute`` and nobody routes them, so a packet a device sends to another's
+        loopback (a WireGuard handshake, an IKE message) must come from a loopback the
+        far end routes back to, or the answer of a device two hops away has no route.
+        """
+        src = host(device.loopback)
         for other in self.net.devices:
             if other.name == device.name:
                 continue
@@ -470,8 +478,11 @@ class _Builder:
                 hop = self.path(self.all_adj, device.name, other.name)[0]
             except LinuxPlanError:
                 continue  # another component (the air-gapped inner net)
-            self.forward(device.name, hop[1], f"{host(other.loopback)}/32", None,
-                         f"loopback of {other.name}")
+            dev = linux_ifname(self.model_if(device.name, hop[1]).name)
+            self.add_route(device.name, LinuxRoute(
+                None, f"{host(other.loopback)}/32", dev,
+                self.peer_address(device.name, hop[1]), note=f"loopback of {other.name}",
+                src=src))
 
     # ------------------------------------------------------------ assemble
     def build(self) -> dict[str, DevicePlan]:

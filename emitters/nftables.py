@@ -176,4 +176,5 @@ class NftablesEmitter(Emitter):
             source_nat=[n for n in device.nat if n.kind == "source"],
             sets=address_sets(device),
             published=published_hosts(device),
+            mss=any(device.name in (t.a_device, t.b_device) for t in self.network.tunnels),
         )

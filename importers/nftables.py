@@ -81,6 +81,9 @@ from zongheng.importers.lines import Source
 TARGET = "nftables"
 FILTER_TABLE = "zh_filter"
 NAT_TABLE = "zh_nat"
+MSS_TABLE = "zh_mss"  # TCP MSS clamping only: rewrites SYNs, never decides a verdict
+# what a rule of the MSS table may hold: matches, the MSS rewrite, a counter
+_MSS_STATEMENTS = {"match", "mangle", "counter"}
 # hooks whose chains see forwarded packets (input/output only see the router's own)
 _FORWARDING_HOOKS = {"prerouting", "forward", "postrouting", "ingress", "egress"}
 
@@ -584,6 +587,10 @@ def _check_hooks(rs: Ruleset) -> None:
         if table == NAT_TABLE and c.get("type") == "nat" and hook in ("prerouting",
                                                                       "postrouting"):
             continue
+        if table == MSS_TABLE and c.get("type") == "filter" and c.get("policy") == "accept" \
+                and all(set(stmt) <= _MSS_STATEMENTS for r in rs.rules.get((table, name), [])
+                        for stmt in r["expr"]):
+            continue  # MSS clamping changes no packet's fate
         raise rs.chain_error(table, name, f"chain {table} {name} (type {c.get('type')} hook "
                              f"{hook}) sees forwarded packets; the importer reads only the "
                              "forward chain of zh_filter and the nat chains of zh_nat")

@@ -361,22 +361,22 @@ def test_vertical_blocks_of_different_departments_may_overlap():
 
 
 def test_vertical_outside_rfc1918_is_a_warning():
-    text = render(**replace("tax", "10.0.0.0/16", "100.64.0.0/16"),
+    text = render(**replace("tax", "10.0.0.0/16", "100.96.0.0/16"),
                   hosts=BASE["hosts"].splitlines()[0])
     assert diagnostics(text) == []
     assert diagnostics(text, "warning") == [
-        f"{FILE}:{at(text, '^100.64.0.0/16')}: warning: vertical block 100.64.0.0/16 of 'tax' "
+        f"{FILE}:{at(text, '^100.96.0.0/16')}: warning: vertical block 100.96.0.0/16 of 'tax' "
         "is outside RFC 1918 private space"]
 
 
 def test_rfc1918_warning_reaches_the_cli_with_exit_0(tmp_path, zh):
-    text = render(**replace("tax", "10.0.0.0/16", "100.64.0.0/16"),
+    text = render(**replace("tax", "10.0.0.0/16", "100.96.0.0/16"),
                   hosts=BASE["hosts"].splitlines()[0])
     path = tmp_path / "w.zh"
     path.write_text(text, encoding="utf-8")
     proc = zh("check", str(path))
     assert proc.returncode == 0, proc.stderr
-    assert f"{path}:{at(text, '^100.64.0.0/16')}: warning: vertical block".encode() in proc.stderr
+    assert f"{path}:{at(text, '^100.96.0.0/16')}: warning: vertical block".encode() in proc.stderr
 
 
 # ---------------------------------------------------------------- allocation
@@ -706,3 +706,55 @@ def test_bidi_control_in_a_comment_is_a_warning():
     warnings = [w for w in compile_text("p.zh", text).warnings if "bidirectional" in w.message]
     assert [(w.loc.line, "U+202E" in w.message or "U+2067" in w.message) for w in warnings] \
         == [(29, True), (40, True)]
+
+
+UNDERLAY_HINT = ("move it, or move the underlay with 'underlay PREFIX' in the network block "
+                 "(a /16 or shorter no block uses, e.g. 'underlay 172.31.0.0/16')")
+
+
+@pytest.mark.parametrize(("parts", "errors"), [
+    (replace("audit", "10.0.0.0/16", "100.66.0.0/16"),
+     [("vertical   ^100.66.0.0/16", "the vertical block of 'audit' 100.66.0.0/16 overlaps the "
+       f"underlay's point-to-point links 100.66.0.0/16: {UNDERLAY_HINT}")]),
+    (replace("network", "202.97.10.0/28", "100.64.3.0/28"),
+     [("nat ^100.64.3.0/28", "the NAT pool of exit prov 100.64.3.0/28 overlaps the "
+       f"underlay's device loopbacks 100.64.0.0/16: {UNDERLAY_HINT}")]),
+    (replace("private", "192.168.0.0/16", "100.65.0.0/24"),
+     [("address ^100.65.0.0/24", "private net 'soc' 100.65.0.0/24 overlaps the underlay's "
+       f"inner-net loopbacks and links 100.65.0.0/16: {UNDERLAY_HINT}")]),
+], ids=["vertical-links", "nat-pool-loopbacks", "private-inner"])
+def test_a_block_inside_the_underlay_is_a_located_error(parts, errors):
+    """The Linux rendering would otherwise fail to load (``Nexthop has invalid gateway``)."""
+    expect(render(**parts), *errors)
+
+
+def test_underlay_moves_loopbacks_and_links():
+    text = render(**replace("network", "    horizontal 59.64.0.0/16",
+                            "    horizontal 59.64.0.0/16\n    underlay 172.31.0.0/16"),
+                  **replace("audit", "10.0.0.0/16", "100.66.0.0/16"))
+    net = compile_text(FILE, text).network
+    loopbacks = {d.name: d.loopback for d in net.devices}
+    assert loopbacks["pe-prov"].startswith("172.31.0.") and loopbacks["inner-prov"].startswith(
+        "172.31.64.")
+    ends = {(k.a_device, k.a_interface) for k in net.links} | {
+        (k.b_device, k.b_interface) for k in net.links}
+    links = [i.address for d in net.devices for i in d.interfaces
+             if (d.name, i.name) in ends and not d.name.startswith(("inner-", "gw-"))
+             and i.address.endswith("/31")]
+    assert links and all(a.startswith("172.31.128.") for a in links), links
+    inner = [i.address for d in net.devices if d.name.startswith("inner-")
+             for i in d.interfaces if i.address and i.address.endswith("/31")]
+    assert inner and all(a.startswith("172.31.96.") for a in inner), inner
+
+
+@pytest.mark.parametrize(("underlay", "errors"), [
+    ("59.64.0.0/16", [("underlay ^59.64.0.0/16", "underlay 59.64.0.0/16 overlaps the horizontal "
+                       "plan 59.64.0.0/16 (its device loopbacks are 59.64.0.0/18): move one of "
+                       "them")]),
+    ("172.31.0.0/20", [("underlay ^172.31.0.0/20", "underlay 172.31.0.0/20 is too small: a /16 "
+                        "or shorter holds the loopbacks and links (e.g. 172.31.0.0/16)")]),
+], ids=["overlaps", "too-small"])
+def test_underlay_errors(underlay, errors):
+    text = render(**replace("network", "    horizontal 59.64.0.0/16",
+                            f"    horizontal 59.64.0.0/16\n    underlay {underlay}"))
+    expect(text, *errors)

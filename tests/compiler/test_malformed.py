@@ -154,7 +154,7 @@ def test_real_process_never_prints_a_traceback(name, tmp_path, zh):
 def test_huge_nat_pool_finishes_quickly(tmp_path):
     """A /10 NAT pool is legal; static NAT must not enumerate its four million addresses."""
     path = tmp_path / "pool.zh"
-    path.write_bytes(MINIMAL.replace(b"202.97.10.0/29", b"100.64.0.0/10"))
+    path.write_bytes(MINIMAL.replace(b"202.97.10.0/29", b"104.0.0.0/10"))
     try:
         proc = subprocess.run([sys.executable, "-m", "zongheng", "check", str(path)],
                               capture_output=True, timeout=10, check=False)

@@ -16,7 +16,7 @@ from zongheng.compiler.model import (
 from zongheng.compiler.pipeline import compile_policy
 
 BUILT_ROUTE_KINDS = {RouteKind.LOCAL, RouteKind.REMOTE, RouteKind.GATEWAY, RouteKind.EXIT,
-                     RouteKind.UPLINK}
+                     RouteKind.UPLINK, RouteKind.BLACKHOLE}
 
 
 @pytest.mark.parametrize("policy", ["minimal.zh", "heilongjiang.zh"])

@@ -64,7 +64,8 @@ THREE = (GOOD
 THIRD = "web,\n^}"  # the assert's '}' where a service name should follow the ','
 ENDPOINT = ("one of: horizontal, host, inner, internet, platform, private, or vertical; "
             "did you mean 'vertical'?")  # after 'vertcal'
-NETWORK = "one of: asn, exit, horizontal, levels, vertical, or '}'; did you mean 'levels'?"
+NETWORK = ("one of: asn, exit, horizontal, levels, underlay, vertical, or '}'; "
+           "did you mean 'levels'?")
 DEPARTMENT = "one of: horizontal, site, sites, vertical, or '}'"
 NAME = "a name (lower case: letters, digits, '-' and '_')"
 DECLARATION = ("a declaration (network, region, service, platform, department, host, "

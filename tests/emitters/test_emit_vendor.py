@@ -126,6 +126,8 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
         (rf"zone-member security {NAME}", None), (r"mpls ip", None), (r"no shutdown", None),
         (r"tunnel source Loopback0", None), (r"tunnel mode ipsec ipv4", None),
         (rf"tunnel destination {IP}", None), (rf"tunnel protection ipsec profile {NAME}", None),
+        (r"ip tcp adjust-mss (?:[5-9]\d\d|1[0-3]\d\d|14[0-5]\d|1460)", None),  # 500..1460
+        (r"mtu 1[5-9]\d\d", None), (r"mpls mtu 1[5-9]\d\d", None),
     ],
     "ospf": [(rf"router-id {IP}", None)],
     "bgp": [
@@ -223,6 +225,8 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"nat static global {IP} inside {IP}", None),
         (r"undo shutdown", None), (r"tunnel-protocol ipsec", None), (r"source LoopBack0", None),
         (rf"destination {IP}", None), (rf"ipsec profile {NAME}", None),
+        (r"tcp adjust-mss [1-9]\d{1,3}", None),
+        (r"mtu 1[5-9]\d\d", None), (r"mpls mtu 1[5-9]\d\d", None),
     ],
     "zone": [(rf"add interface {H_IF}", None)],
     "security-policy": [(rf"rule name {NAME}", "sp-rule")],
@@ -267,7 +271,8 @@ JUNOS_SET = [
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet unnumbered-address lo0\.0",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet dhcp",
     rf"set interfaces ge-0/0/\d{{1,2}} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
-    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family mpls",
+    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family mpls(?: mtu 1[5-9]\d\d)?",
+    r"set interfaces ge-0/0/\d{1,2} mtu 1[5-9]\d\d",
     rf"set policy-options prefix-list {NAME} {PFX}",
     rf"set firewall family inet filter {NAME} term {NAME} from (?:source|destination)-address "
     rf"{PFX}",
@@ -334,6 +339,7 @@ JUNOS_SET = [
     r"external-interface lo0\.0|version v2-only)",
     rf"set security ipsec vpn {NAME} (?:bind-interface st0\.\d{{1,4}}|ike gateway {NAME}|"
     rf"ike ipsec-policy {NAME}|establish-tunnels immediately)",
+    r"set security flow tcp-mss ipsec-vpn mss [1-9]\d{1,4}",
     rf"annotate system {J_Q}",
 ]
 JUNOS_EDIT = [

@@ -583,3 +583,32 @@ def test_from_configs_with_an_unreadable_config_is_bad_input(tmp_path, zh) -> No
     r = zh("emulate", str(REPO / MINIMAL), "--from-configs", str(tmp_path / "configs"))
     assert r.returncode == 2, r.stderr
     assert b"pe-north/nftables.nft" in r.stderr and b"Traceback" not in r.stderr
+
+
+@needs_lab
+@needs_wireguard
+def test_vertical_nets_between_pes_that_are_not_neighbours() -> None:
+    """Two cities without the province, the province and a county without its city, a
+    city and a county under another city: each WireGuard tunnel crosses a PE in between,
+    so its handshake must come from the loopback the far PE routes back to (link
+    addresses are ``noprefixroute``). Every probe between those sites is delivered."""
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        compiled = compile_file("tests/data/skip-sites.zh")
+    finally:
+        os.chdir(cwd)
+    net = compiled.network
+    pairs = [("cities", "north", "south"), ("county", "prov", "na"), ("other", "north", "sa")]
+    only = [(f"vertical({d})@{a}", f"vertical({d})@{b}") for d, x, y in pairs
+            for a, b in ((x, y), (y, x))]
+    prefix = unique("zh-ems-")
+    report = core.emulate_files(net, render_tree(net, TARGETS), [("tcp", 80), ("udp", 22)],
+                                prefix=prefix, only=only)
+    assert report.count(core.MISMATCH) == 0, [
+        (r.probe.src, r.probe.dst, r.probe.label, r.real) for r in report.results
+        if r.status == core.MISMATCH]
+    real = {(r.probe.src, r.probe.dst, r.probe.label): r.real for r in report.results}
+    assert len(real) == len(only) * 3  # tcp/80, udp/22, icmp echo
+    assert set(real.values()) == {"delivered"}, real
+    assert _namespaces(prefix) == []

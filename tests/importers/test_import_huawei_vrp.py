@@ -171,8 +171,8 @@ def test_a_changed_port_is_found_both_ways() -> None:
 
 def test_a_changed_prefix_opens_what_it_adds() -> None:
     text = rendered(POLICY)["gw-socialsec"]
-    tampered = text.replace("rule 15 permit tcp source 59.64.96.0 0.0.15.255",
-                            "rule 15 permit tcp source 59.64.0.0 0.0.255.255", 1)
+    tampered = text.replace("rule 25 permit tcp source 59.64.96.0 0.0.15.255",
+                            "rule 25 permit tcp source 59.64.0.0 0.0.255.255", 1)
     assert tampered != text
     d, back = imported(POLICY, "gw-socialsec", tampered)
     diffs = acl_differences(bound(d, "eth0"), bound(back, "eth0"))
@@ -185,7 +185,7 @@ def test_a_changed_prefix_opens_what_it_adds() -> None:
 def test_removing_the_final_deny_opens_the_acl() -> None:
     """A traffic-filter lets through what no rule matches: the explicit deny matters."""
     text = rendered(POLICY)["gw-socialsec"]
-    tampered = text.replace(" rule 25 deny ip\n", "", 1)
+    tampered = text.replace(" rule 35 deny ip\n", "", 1)
     assert tampered != text
     d, back = imported(POLICY, "gw-socialsec", tampered)
     # the first ACL (3000) lost it: GigabitEthernet0/0/0's
@@ -383,7 +383,7 @@ def _error(device: Device, text: str) -> tuple[int, int, str]:
 def test_a_garbled_rule_is_located() -> None:
     text = rendered(POLICY)["gw-socialsec"]
     lines = text.splitlines()
-    k = next(n for n, ln in enumerate(lines) if ln.startswith(" rule 15 permit tcp"))
+    k = next(n for n, ln in enumerate(lines) if ln.startswith(" rule 25 permit tcp"))
     lines[k] = lines[k].replace("destination-port eq 80", "destination-port eq http")
     line, col, msg = _error(network(POLICY).device("gw-socialsec"), "\n".join(lines))
     assert line == k + 1 and col == lines[k].index("http") + 1 and "port" in msg

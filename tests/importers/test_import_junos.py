@@ -131,7 +131,7 @@ def test_accept_turned_discard_closes() -> None:
 
 def test_changed_port_opens_and_closes() -> None:
     policy, dev = "policies/heilongjiang.zh", "gw-socialsec"
-    term = "set firewall family inet filter zh-outside-in term t30 from destination-port"
+    term = "set firewall family inet filter zh-outside-in term t40 from destination-port"
     text = replaced(emitted(policy, dev), f"{term} 80", f"{term} 8080")
     d = network(policy).device(dev)
     assert diff_kinds(d, "eth0", imported(policy, dev, text)) == {OPENED, CLOSED}
@@ -147,8 +147,8 @@ def test_changed_application_port_opens_and_closes() -> None:
 
 def test_wider_prefix_opens() -> None:
     text = replaced(emitted(*PE),
-                    f"{T} t70 from destination-prefix-list horizontal-tax",
-                    f"{T} t70 from destination-address 0.0.0.0/0")
+                    f"{T} t80 from destination-prefix-list horizontal-tax",
+                    f"{T} t80 from destination-address 0.0.0.0/0")
     d = network(PE[0]).device(PE[1])
     assert diff_kinds(d, "eth3.102", imported(*PE, text)) == {OPENED}
 

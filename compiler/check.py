@@ -187,7 +187,7 @@ class Checker:
         self.names_in_rules()
         self.static_nat_pass()
         if len(p.policies) > 1:
-            rep.error(p.policy_locs[1], "duplicate 'policy' block: a file has at most one")
+            rep.error(p.policy_locs[1], _("duplicate 'policy' block: a file has at most one"))
         return plan
 
     # ------------------------------------------------------------ network

@@ -14,7 +14,7 @@ from netaddr import IPAddress, IPNetwork, IPSet
 from zongheng.compiler import ast
 from zongheng.compiler.allocate import allocate_sites, static_nat
 from zongheng.compiler.errors import Loc, Reporter, clip, did_you_mean
-from zongheng.compiler.i18n import _
+from zongheng.compiler.i18n import N_, _, ngettext
 from zongheng.compiler.model import PortRange, Protocol, Service
 from zongheng.compiler.underlay import MAX_UNDERLAY_LEN, Underlay
 
@@ -83,8 +83,32 @@ class Plan:
         return out
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+def n_sites(n: int) -> str:
+    return ngettext("{n} site", "{n} sites", n).format(n=n)
+
+
+def n_blocks(n: int) -> str:
+    return ngettext("{n} block", "{n} blocks", n).format(n=n)
+
+
+def n_hosts(n: int) -> str:
+    return ngettext("{n} host", "{n} hosts", n).format(n=n)
+
+
+REALM_WORDS = {"vertical": N_("vertical"), "horizontal": N_("horizontal")}
+
+
+def nat_pool_of(region: str) -> str:
+    return _("the NAT pool of exit {region}").format(region=region)
+
+
+def private_net_named(name: str) -> str:
+    return _("private net '{name}'").format(name=name)
+
+
+def horizontal_site(region: str, department: str) -> str:
+    return _("the horizontal site {region} of '{department}'").format(
+        region=region, department=department)
 
 
 def owner_of(what: str) -> str | None:
@@ -105,35 +129,39 @@ class Checker:
         self.rep = reporter
 
     # ------------------------------------------------------------ helpers
-    def prefix(self, lit: ast.PrefixLit | None, what: str = "prefix") -> IPNetwork | None:
+    def prefix(self, lit: ast.PrefixLit | None, what: str = N_("prefix")) -> IPNetwork | None:
         if lit is None:
             return None
         text = lit.text
+        what = _(what)
         if ":" in text:
-            self.rep.error(lit.loc, f"IPv6 is not supported yet: '{text}' (use an IPv4 {what})")
+            self.rep.error(lit.loc, _("IPv6 is not supported yet: '{text}' (use an IPv4 {what})")
+                           .format(text=text, what=what))
             return None
         addr, _sep, length = text.partition("/")
         octets = addr.split(".")
         if len(octets) != 4 or any(not o.isdigit() or len(o) > 3 or int(o) > 255
                                    for o in octets):
-            self.rep.error(lit.loc, f"'{clip(text)}' is not a valid IPv4 {what}")
+            self.rep.error(lit.loc, _("'{text}' is not a valid IPv4 {what}").format(
+                text=clip(text), what=what))
             return None
         if any(len(o) > 1 and o.startswith("0") for o in octets):
-            self.rep.error(lit.loc, f"'{text}': leading zeros in an IPv4 {what} are ambiguous "
-                           "(octal or decimal?); write them without")
+            self.rep.error(lit.loc, _("'{text}': leading zeros in an IPv4 {what} are ambiguous "
+                                      "(octal or decimal?); write them without").format(
+                                          text=text, what=what))
             return None
         if length and (len(length) > 2 or int(length) > 32):
-            self.rep.error(lit.loc, f"'{text}': prefix length must be 0..32")
+            self.rep.error(lit.loc, _("'{text}': prefix length must be 0..32").format(text=text))
             return None
         net = IPNetwork(text)
         if length and net.ip != net.network:
-            self.rep.error(lit.loc, f"prefix {text} has host bits set "
-                           f"(did you mean {net.cidr}?)")
+            self.rep.error(lit.loc, _("prefix {text} has host bits set "
+                                      "(did you mean {cidr}?)").format(text=text, cidr=net.cidr))
             return None
         return net.cidr if length else IPNetwork(f"{addr}/32")
 
     def address(self, lit: ast.PrefixLit | None) -> IPAddress | None:
-        net = self.prefix(lit, "address")
+        net = self.prefix(lit, N_("address"))
         return None if net is None else net.ip
 
     # ------------------------------------------------------------ entry
@@ -165,7 +193,7 @@ class Checker:
         self.names_in_rules()
         self.static_nat_pass()
         if len(p.policies) > 1:
-            rep.error(p.policy_locs[1], "duplicate 'policy' block: a file has at most one")
+            rep.error(p.policy_locs[1], _("duplicate 'policy' block: a file has at most one"))
         return plan
 
     # ------------------------------------------------------------ network
@@ -175,29 +203,31 @@ class Checker:
         self.horizontal = None
         self.exits: list[tuple[str, IPNetwork]] = []
         if not nets:
-            self.rep.error(Loc(1, 1), "the policy has no 'network' block (exactly one is needed)")
+            self.rep.error(Loc(1, 1),
+                           _("the policy has no 'network' block (exactly one is needed)"))
             return None
         for dup in nets[1:]:
-            self.rep.error(dup.loc, "duplicate 'network' block: a file has exactly one")
+            self.rep.error(dup.loc, _("duplicate 'network' block: a file has exactly one"))
         net = nets[0]
         seen: set[str] = set()
         for lv in net.levels:
             if lv.value in seen:
-                self.rep.error(lv.loc, f"duplicate level '{lv.value}'")
+                self.rep.error(lv.loc, _("duplicate level '{name}'").format(name=lv.value))
             seen.add(lv.value)
             self.levels.append(lv.value)
         if not net.levels:
-            self.rep.error(net.loc, "the network block needs 'levels A > B [> C [> D]]'")
+            self.rep.error(net.loc, _("the network block needs 'levels A > B [> C [> D]]'"))
         elif not 2 <= len(net.levels) <= 4:
-            self.rep.error(net.levels[0].loc, f"{len(net.levels)} levels given: "
-                           "a network has 2 to 4 levels")
+            self.rep.error(net.levels[0].loc, _("{n} levels given: a network has 2 to 4 levels")
+                           .format(n=len(net.levels)))
         if net.horizontal is None:
-            self.rep.error(net.loc, "the network block needs 'horizontal PREFIX'")
+            self.rep.error(net.loc, _("the network block needs 'horizontal PREFIX'"))
         self.horizontal = self.prefix(net.horizontal)
         if not net.exits:
             self.rep.warning(net.loc, _("no 'exit': the extranet has no Internet access"))
         if not 1 <= net.asn <= 4294967295:
-            self.rep.error(net.asn_loc or net.loc, f"asn {net.asn} is outside 1..4294967295")
+            self.rep.error(net.asn_loc or net.loc,
+                           _("asn {asn} is outside 1..4294967295").format(asn=net.asn))
         self.exit_decls = net.exits
         self.underlay_pass(net)
         return net
@@ -266,8 +296,9 @@ class Checker:
         for r in self.p.regions:
             name = r.name.value
             if name in decl:
-                self.rep.error(r.name.loc, f"duplicate region '{name}' "
-                               f"(first declared at line {decl[name].loc.line})")
+                self.rep.error(r.name.loc, _("duplicate region '{name}' "
+                                             "(first declared at line {line})").format(
+                                                 name=name, line=decl[name].loc.line))
                 continue
             decl[name] = r
             self.region_order.append(name)
@@ -276,21 +307,23 @@ class Checker:
             self.region_display[name] = r.display
             if r.level.value not in rank:
                 if self.levels:
-                    self.rep.error(r.level.loc, f"level '{r.level.value}' is not in levels "
-                                   f"({' > '.join(self.levels)})")
+                    self.rep.error(r.level.loc, _("level '{name}' is not in levels ({levels})")
+                                   .format(name=r.level.value, levels=" > ".join(self.levels)))
                 continue
             if r.parent is not None and decl[r.parent].level.value in rank:
                 if rank[r.level.value] <= rank[decl[r.parent].level.value]:
-                    self.rep.error(r.level.loc, f"region '{name}' is a {r.level.value} but its "
-                                   f"parent '{r.parent}' is a {decl[r.parent].level.value}: "
-                                   "a region's level must be below its parent's")
+                    self.rep.error(r.level.loc, _(
+                        "region '{name}' is a {level} but its parent '{parent}' is a "
+                        "{parent_level}: a region's level must be below its parent's").format(
+                            name=name, level=r.level.value, parent=r.parent,
+                            parent_level=decl[r.parent].level.value))
         roots = [r for r in self.region_order if self.parent[r] is None]
         if not self.p.regions:
-            self.rep.error(Loc(1, 1), "the policy declares no region")
+            self.rep.error(Loc(1, 1), _("the policy declares no region"))
         elif len(roots) > 1:
             second = decl[roots[1]]
-            self.rep.error(second.loc, f"a second top-level region '{roots[1]}': "
-                           "the regions form one tree")
+            self.rep.error(second.loc, _("a second top-level region '{name}': "
+                                         "the regions form one tree").format(name=roots[1]))
         for region, pool_lit in getattr(self, "exit_decls", ()):
             pool = self.prefix(pool_lit)
             if not self.known_region(region):
@@ -298,13 +331,16 @@ class Checker:
             if pool is not None:
                 for other_region, other in self.exits:
                     if _overlap(pool, other):
-                        self.rep.error(pool_lit.loc, f"NAT pool {pool} overlaps the pool of "
-                                       f"exit {other_region}")
+                        self.rep.error(pool_lit.loc, _("NAT pool {pool} overlaps the pool of "
+                                                       "exit {region}").format(
+                                                           pool=pool, region=other_region))
                 if self.horizontal is not None and _overlap(pool, self.horizontal):
-                    self.rep.error(pool_lit.loc, f"NAT pool {pool} overlaps the horizontal "
-                                   f"plan {self.horizontal}")
+                    self.rep.error(pool_lit.loc, _("NAT pool {pool} overlaps the horizontal "
+                                                   "plan {plan}").format(
+                                                       pool=pool, plan=self.horizontal))
                 if any(r == region.value for r, _ in self.exits):
-                    self.rep.error(region.loc, f"duplicate exit at '{region.value}'")
+                    self.rep.error(region.loc,
+                                   _("duplicate exit at '{region}'").format(region=region.value))
                 self.exits.append((region.value, pool))
 
     def uplinks_pass(self) -> None:
@@ -315,30 +351,34 @@ class Checker:
                 continue  # the exit's own error is reported
             text = addr_lit.text
             if ":" in text or "/" not in text:
-                self.rep.error(addr_lit.loc, f"uplink '{clip(text)}' must be an IPv4 address with "
-                               "its prefix length, e.g. 202.97.9.2/30")
+                self.rep.error(addr_lit.loc, _("uplink '{text}' must be an IPv4 address with "
+                                               "its prefix length, e.g. 202.97.9.2/30").format(
+                                                   text=clip(text)))
                 continue
             ip_text, _sep, length = text.partition("/")
             host = self.address(ast.PrefixLit(ip_text, addr_lit.loc))
             via = self.address(via_lit)
             if host is None or via is None or len(length) > 2 or int(length) > 32:
                 if host is not None and via is not None:
-                    self.rep.error(addr_lit.loc, f"'{text}': prefix length must be 0..32")
+                    self.rep.error(addr_lit.loc,
+                                   _("'{text}': prefix length must be 0..32").format(text=text))
                 continue
             iface = IPNetwork(f"{host}/{length}")
             if iface.prefixlen < 31 and host in (iface.network, iface.broadcast):
-                self.rep.error(addr_lit.loc, f"uplink {text} is the network or broadcast "
-                               "address of its subnet")
+                self.rep.error(addr_lit.loc, _("uplink {text} is the network or broadcast "
+                                               "address of its subnet").format(text=text))
                 continue
             if via not in iface.cidr or via == host:
-                self.rep.error(via_lit.loc, f"next hop {via} must be another address of the "
-                               f"uplink subnet {iface.cidr}")
+                self.rep.error(via_lit.loc, _("next hop {via} must be another address of the "
+                                              "uplink subnet {subnet}").format(
+                                                  via=via, subnet=iface.cidr))
                 continue
-            for what, other in [("the horizontal plan", self.horizontal),
-                                *[(f"the NAT pool of exit {r}", p) for r, p in self.exits]]:
+            for what, other in [(_("the horizontal plan"), self.horizontal),
+                                *[(nat_pool_of(r), p) for r, p in self.exits]]:
                 if other is not None and _overlap(iface.cidr, other):
-                    self.rep.error(addr_lit.loc, f"uplink subnet {iface.cidr} overlaps {what} "
-                                   f"({other})")
+                    self.rep.error(addr_lit.loc, _("uplink subnet {subnet} overlaps {what} "
+                                                   "({other})").format(
+                                                       subnet=iface.cidr, what=what, other=other))
                     break
             else:
                 self.plan.uplinks[region.value] = (iface, via)
@@ -356,11 +396,13 @@ class Checker:
         for s in self.p.services:
             name = s.name.value
             if name == "any":
-                self.rep.error(s.name.loc, "'service any' is predefined and cannot be redeclared")
+                self.rep.error(s.name.loc,
+                               _("'service any' is predefined and cannot be redeclared"))
                 continue
             if name in out:
-                self.rep.error(s.name.loc, f"duplicate service '{name}' "
-                               f"(first declared at line {locs[name].line})")
+                self.rep.error(s.name.loc, _("duplicate service '{name}' "
+                                             "(first declared at line {line})").format(
+                                                 name=name, line=locs[name].line))
                 continue
             terms = []
             for t in s.terms:
@@ -374,14 +416,15 @@ class Checker:
                     terms.append(Service(Protocol(proto)))
                     continue
                 if proto not in ("tcp", "udp"):
-                    self.rep.error(t.loc, f"'{proto}' takes no port")
+                    self.rep.error(t.loc, _("'{name}' takes no port").format(name=proto))
                     continue
                 bad = [x for x in (t.low, t.high) if not 1 <= x <= 65535]
                 if bad:
-                    self.rep.error(t.loc, f"port {bad[0]} is outside 1..65535")
+                    self.rep.error(t.loc, _("port {port} is outside 1..65535").format(port=bad[0]))
                     continue
                 if t.high < t.low:  # type: ignore[operator]
-                    self.rep.error(t.loc, f"empty port range {t.low}-{t.high}")
+                    self.rep.error(t.loc, _("empty port range {low}-{high}").format(
+                        low=t.low, high=t.high))
                     continue
                 terms.append(Service(Protocol(proto), PortRange(t.low, t.high)))  # type: ignore[arg-type]
             out[name] = tuple(terms)
@@ -396,27 +439,31 @@ class Checker:
         for s in sites:
             if self.known_region(s):
                 if s.value in chosen:
-                    self.rep.error(s.loc, f"region '{s.value}' is listed twice")
+                    self.rep.error(s.loc, _("region '{name}' is listed twice").format(name=s.value))
                 chosen.add(s.value)
         return [r for r in self.region_order if r in chosen]
 
     def allocate(self, block: IPNetwork, site_len: int, sites: list[str], loc: Loc,
                  what: str, taken: list[IPNetwork] = ()) -> dict[str, IPNetwork]:  # type: ignore[assignment]
+        what = _(what)
         if site_len < block.prefixlen or site_len > 32:
-            self.rep.error(loc, f"site /{site_len} does not fit in {what} block {block}")
+            self.rep.error(loc, _("site /{len} does not fit in {what} block {block}").format(
+                len=site_len, what=what, block=block))
             return {}
         got = allocate_sites(block, site_len, sites, taken)
         if got is None:
             capacity = 1 << (site_len - block.prefixlen)
-            self.rep.error(loc, f"{what} block {block} is too small: {plural(len(sites), 'site')}"
-                           f" of /{site_len} need more than its {plural(capacity, 'block')}")
+            self.rep.error(loc, _("{what} block {block} is too small: {sites} of /{len} need "
+                                  "more than its {blocks}").format(
+                                      what=what, block=block, sites=n_sites(len(sites)),
+                                      len=site_len, blocks=n_blocks(capacity)))
             return {}
         return got
 
     def platform_pass(self) -> None:
         plats = self.p.platforms
         for dup in plats[1:]:
-            self.rep.error(dup.loc, "duplicate 'platform' block")
+            self.rep.error(dup.loc, _("duplicate 'platform' block"))
         if not plats:
             return
         pl = plats[0]
@@ -424,32 +471,36 @@ class Checker:
         if block is None:
             return
         self.plan.platform = block
-        self.in_horizontal(block, pl.block.loc, "platform block")
+        self.in_horizontal(block, pl.block.loc, N_("platform block"))
         self.plan.platform_sites = self.allocate(block, pl.site_len, self.region_order,
-                                                 pl.block.loc, "platform")
+                                                 pl.block.loc, N_("platform"))
 
     def in_horizontal(self, net: IPNetwork, loc: Loc, what: str) -> None:
         hz = self.horizontal
         if hz is not None and not (hz.first <= net.first and net.last <= hz.last):
-            self.rep.error(loc, f"{what} {net} is outside the horizontal plan {hz}")
+            self.rep.error(loc, _("{what} {net} is outside the horizontal plan {plan}").format(
+                what=_(what), net=net, plan=hz))
 
     def departments_pass(self) -> None:
         plans = self.plan.departments
         for d in self.p.departments:
             name = d.name.value
             if name in plans:
-                self.rep.error(d.name.loc, f"duplicate department '{name}' "
-                               f"(first declared at line {plans[name].loc.line})")
+                self.rep.error(d.name.loc, _("duplicate department '{name}' "
+                                             "(first declared at line {line})").format(
+                                                 name=name, line=plans[name].loc.line))
                 continue
             dp = DeptPlan(name, d.display, d.loc)
             plans[name] = dp
             if len(plans) == MAX_DEPARTMENTS + 1:
-                self.rep.error(d.name.loc, f"more than {MAX_DEPARTMENTS} departments: route "
-                               "targets ASN:10000+i would collide with ASN:20000+i")
+                self.rep.error(d.name.loc, _("more than {n} departments: route targets "
+                                             "ASN:10000+i would collide with ASN:20000+i")
+                               .format(n=MAX_DEPARTMENTS))
             realms_with_blocks = set()
             for b in d.blocks:
                 if b.realm in realms_with_blocks:
-                    self.rep.error(b.loc, f"duplicate {b.realm} block in department '{name}'")
+                    self.rep.error(b.loc, _("duplicate {realm} block in department '{name}'")
+                                   .format(realm=b.realm, name=name))
                     continue
                 realms_with_blocks.add(b.realm)
                 net = self.prefix(b.prefix)
@@ -463,17 +514,19 @@ class Checker:
                 if net is None:
                     continue
                 if e.region.value in explicit[e.realm]:
-                    self.rep.error(e.loc, f"duplicate {e.realm} prefix for site "
-                                   f"'{e.region.value}'")
+                    self.rep.error(e.loc, _("duplicate {realm} prefix for site '{region}'")
+                                   .format(realm=e.realm, region=e.region.value))
                     continue
                 explicit[e.realm][e.region.value] = net
                 dp.explicit.add((e.realm, e.region.value))
             if not d.blocks and not d.explicit:
-                self.rep.error(d.name.loc, f"department '{name}' needs a vertical or "
-                               "horizontal block (or explicit 'site' lines)")
+                self.rep.error(d.name.loc, _("department '{name}' needs a vertical or "
+                                             "horizontal block (or explicit 'site' lines)")
+                               .format(name=name))
             if d.blocks and d.sites_loc is None:
-                self.rep.error(d.blocks[0].loc, f"department '{name}' allocates 'site /LEN' "
-                               "blocks, so it needs 'sites all' or 'sites REGION, ...'")
+                self.rep.error(d.blocks[0].loc, _("department '{name}' allocates 'site /LEN' "
+                                                  "blocks, so it needs 'sites all' or "
+                                                  "'sites REGION, ...'").format(name=name))
             sites = self.site_list(d.sites_all, d.sites) if d.sites_loc else []
             for realm in ("vertical", "horizontal"):
                 block_decl = next((b for b in d.blocks if b.realm == realm), None)
@@ -483,7 +536,7 @@ class Checker:
                 if block_decl is not None and realm in dp.blocks:
                     todo = [r for r in sites if r not in explicit[realm]]
                     allocated = self.allocate(dp.blocks[realm], block_decl.site_len, todo,
-                                              block_decl.prefix.loc, f"{realm}",
+                                              block_decl.prefix.loc, REALM_WORDS[realm],
                                               list(explicit[realm].values()))
                     if todo and not allocated:
                         dp.failed.add(realm)
@@ -491,18 +544,21 @@ class Checker:
                 dp.sites[realm] = {r: merged[r] for r in self.region_order if r in merged}
             if "horizontal" in dp.blocks:
                 hb = next(b for b in d.blocks if b.realm == "horizontal")
-                self.in_horizontal(dp.blocks["horizontal"], hb.prefix.loc, "horizontal block")
+                self.in_horizontal(dp.blocks["horizontal"], hb.prefix.loc,
+                                   N_("horizontal block"))
             for e in d.explicit:
                 if e.realm == "horizontal" and e.region.value in explicit["horizontal"]:
                     self.in_horizontal(explicit["horizontal"][e.region.value], e.prefix.loc,
-                                       "horizontal prefix")
+                                       N_("horizontal prefix"))
 
     def privates_pass(self) -> None:
         for pv in self.p.privates:
             name = pv.name.value
             if name in self.plan.privates:
-                self.rep.error(pv.name.loc, f"duplicate private net '{name}' (first declared "
-                               f"at line {self.plan.privates[name].loc.line})")
+                self.rep.error(pv.name.loc, _("duplicate private net '{name}' (first declared "
+                                              "at line {line})").format(
+                                                  name=name,
+                                                  line=self.plan.privates[name].loc.line))
                 continue
             self.plan.privates[name] = pv
             addr = self.prefix(pv.address)
@@ -510,15 +566,18 @@ class Checker:
             if addr is not None:
                 for other_name, other in self.private_nets():
                     if other_name != name and _overlap(addr, other):
-                        self.rep.error(pv.address.loc, f"private net {addr} overlaps private "
-                                       f"net '{other_name}'")
+                        self.rep.error(pv.address.loc, _("private net {net} overlaps private "
+                                                         "net '{name}'").format(
+                                                             net=addr, name=other_name))
                 if self.horizontal is not None and _overlap(addr, self.horizontal):
-                    self.rep.error(pv.address.loc, f"private net {addr} overlaps the "
-                                   f"horizontal plan {self.horizontal}")
+                    self.rep.error(pv.address.loc, _("private net {net} overlaps the "
+                                                     "horizontal plan {plan}").format(
+                                                         net=addr, plan=self.horizontal))
                 for region, pool in self.exits:
                     if _overlap(addr, pool):
-                        self.rep.error(pv.address.loc, f"private net {addr} overlaps the NAT "
-                                       f"pool of exit {region} ({pool})")
+                        self.rep.error(pv.address.loc, _("private net {net} overlaps the NAT "
+                                                         "pool of exit {region} ({pool})").format(
+                                                             net=addr, region=region, pool=pool))
             if gw is not None and pv.gateway_region is not None:
                 if not self.known_region(pv.gateway_region):
                     continue
@@ -526,12 +585,17 @@ class Checker:
                 if site is None and self.p.platforms:
                     continue  # the platform block's own error says it all
                 if site is None:
-                    self.rep.error(pv.gateway.loc, f"gateway {gw} is outside the platform "
-                                   f"block of region '{pv.gateway_region.value}' (no platform "
-                                   "block is declared)")
+                    self.rep.error(pv.gateway.loc, _("gateway {gateway} is outside the platform "
+                                                     "block of region '{region}' (no platform "
+                                                     "block is declared)").format(
+                                                         gateway=gw,
+                                                         region=pv.gateway_region.value))
                 elif gw not in site:
-                    self.rep.error(pv.gateway.loc, f"gateway {gw} is outside the platform "
-                                   f"block of region '{pv.gateway_region.value}' ({site})")
+                    self.rep.error(pv.gateway.loc, _("gateway {gateway} is outside the platform "
+                                                     "block of region '{region}' ({site})").format(
+                                                         gateway=gw,
+                                                         region=pv.gateway_region.value,
+                                                         site=site))
 
     def private_nets(self) -> list[tuple[str, IPNetwork]]:
         out = []
@@ -548,7 +612,7 @@ class Checker:
     def inner_pass(self) -> None:
         inners = self.p.inners
         for dup in inners[1:]:
-            self.rep.error(dup.loc, "duplicate 'inner' block: there is one inner net")
+            self.rep.error(dup.loc, _("duplicate 'inner' block: there is one inner net"))
         if not inners:
             return
         inn = inners[0]
@@ -559,57 +623,62 @@ class Checker:
         loc = inn.block.loc  # type: ignore[union-attr]
         others: list[tuple[str, IPNetwork]] = []
         if self.horizontal is not None:
-            others.append(("the horizontal plan", self.horizontal))
+            others.append((_("the horizontal plan"), self.horizontal))
         for name, d in self.plan.departments.items():
             for r, net in d.sites["vertical"].items():
-                others.append((f"vertical site {r} of '{name}'", net))
+                others.append((_("vertical site {region} of '{department}'").format(
+                    region=r, department=name), net))
         for name, net in self.private_nets():
-            others.append((f"private net '{name}'", net))
+            others.append((private_net_named(name), net))
         for region, pool in self.exits:
-            others.append((f"the NAT pool of exit {region}", pool))
+            others.append((nat_pool_of(region), pool))
         for what, net in others:
             if _overlap(block, net):
-                self.rep.error(loc, f"the inner net {block} overlaps {what} ({net}): "
-                               "the inner net is air-gapped and shares no addresses")
+                self.rep.error(loc, _("the inner net {block} overlaps {what} ({net}): the inner "
+                                      "net is air-gapped and shares no addresses").format(
+                                          block=block, what=what, net=net))
                 break
         sites = self.site_list(inn.sites_all, inn.sites)
-        self.plan.inner_sites = self.allocate(block, inn.site_len, sites, loc, "inner")
+        self.plan.inner_sites = self.allocate(block, inn.site_len, sites, loc, N_("inner"))
 
     def horizontal_overlaps(self) -> None:
         """Horizontal blocks and explicit prefixes must not overlap one another."""
         items: list[tuple[str, IPNetwork, Loc]] = []
         if self.p.platforms and self.plan.platform is not None:
-            items.append(("the platform block", self.plan.platform, self.p.platforms[0].block.loc))
+            items.append((_("the platform block"), self.plan.platform,
+                          self.p.platforms[0].block.loc))
         for d in self.p.departments:
             dp = self.plan.departments.get(d.name.value)
             if dp is None or dp.loc != d.loc:
                 continue
             for b in d.blocks:
                 if b.realm == "horizontal" and "horizontal" in dp.blocks:
-                    items.append((f"the horizontal block of '{dp.name}'", dp.blocks["horizontal"],
-                                  b.prefix.loc))
+                    items.append((_("the horizontal block of '{department}'").format(
+                        department=dp.name), dp.blocks["horizontal"], b.prefix.loc))
             for e in d.explicit:
                 if e.realm == "horizontal" and e.region.value in dp.sites["horizontal"]:
                     net = dp.sites["horizontal"][e.region.value]
                     inside = "horizontal" in dp.blocks and dp.blocks["horizontal"].first <= \
                         net.first and net.last <= dp.blocks["horizontal"].last
                     if not inside:
-                        items.append((f"the horizontal site {e.region.value} of '{dp.name}'",
-                                      net, e.prefix.loc))
+                        items.append((horizontal_site(e.region.value, dp.name), net,
+                                      e.prefix.loc))
         for i, (what, net, loc) in enumerate(items):
             for other, onet, _loc in items[:i]:
                 if owner_of(what) is not None and owner_of(what) == owner_of(other):
                     continue  # one department's own sites: reported per department below
                 if _overlap(net, onet):
-                    self.rep.error(loc, f"{what} {net} overlaps {other} {onet}")
+                    self.rep.error(loc, _("{what} {net} overlaps {other} {other_net}").format(
+                        what=what, net=net, other=other, other_net=onet))
         for d in self.plan.departments.values():
             nets = list(d.sites["horizontal"].items())
             for i, (r, net) in enumerate(nets):
                 for r2, net2 in nets[:i]:
                     if _overlap(net, net2):
                         self.rep.error(self._site_loc(d.name, "horizontal", r),
-                                       f"the horizontal site {r} of '{d.name}' {net} overlaps "
-                                       f"the horizontal site {r2} of '{d.name}' {net2}")
+                                       _("{what} {net} overlaps {other} {other_net}").format(
+                                           what=horizontal_site(r, d.name), net=net,
+                                           other=horizontal_site(r2, d.name), other_net=net2))
 
     def _site_loc(self, dept: str, realm: str, region: str) -> Loc:
         for d in self.p.departments:
@@ -627,11 +696,11 @@ class Checker:
     def vertical_overlaps(self) -> None:
         forbidden: list[tuple[str, IPNetwork]] = []
         if self.horizontal is not None:
-            forbidden.append(("the horizontal plan", self.horizontal))
+            forbidden.append((_("the horizontal plan"), self.horizontal))
         if self.plan.inner is not None:
-            forbidden.append(("the inner net", self.plan.inner))
-        forbidden += [(f"private net '{n}'", net) for n, net in self.private_nets()]
-        forbidden += [(f"the NAT pool of exit {r}", pool) for r, pool in self.exits]
+            forbidden.append((_("the inner net"), self.plan.inner))
+        forbidden += [(private_net_named(n), net) for n, net in self.private_nets()]
+        forbidden += [(nat_pool_of(r), pool) for r, pool in self.exits]
         for d in self.p.departments:
             dp = self.plan.departments.get(d.name.value)
             if dp is None or dp.loc != d.loc:
@@ -647,8 +716,10 @@ class Checker:
             for net, loc in checked:
                 for what, other in forbidden:
                     if _overlap(net, other):
-                        self.rep.error(loc, f"vertical block {net} of '{dp.name}' overlaps "
-                                       f"{what} ({other})")
+                        self.rep.error(loc, _("vertical block {block} of '{department}' "
+                                              "overlaps {what} ({other})").format(
+                                                  block=net, department=dp.name, what=what,
+                                                  other=other))
                 if not warned and not IPSet([net]).issubset(RFC1918):
                     self.rep.warning(loc, _("vertical block {block} of '{department}' is "
                                             "outside RFC 1918 private space").format(
@@ -659,25 +730,29 @@ class Checker:
                 for r2, net2 in sites[:i]:
                     if _overlap(net, net2):
                         self.rep.error(self._site_loc(dp.name, "vertical", r),
-                                       f"vertical site {r} {net} of '{dp.name}' overlaps its "
-                                       f"site {r2} {net2}: one department's vertical blocks "
-                                       "may not overlap")
+                                       _("vertical site {region} {net} of '{department}' "
+                                         "overlaps its site {other_region} {other_net}: one "
+                                         "department's vertical blocks may not overlap").format(
+                                             region=r, net=net, department=dp.name,
+                                             other_region=r2, other_net=net2))
 
     def hosts_pass(self) -> None:
         hosts = self.plan.hosts
-        seen_addr: dict[tuple[str, IPAddress], str] = {}
+        seen_addr: dict[tuple[str, IPAddress], str] = {}  # -> who uses it, as said
         for name, pv in self.plan.privates.items():
             if pv.gateway is not None and ":" not in pv.gateway.text:
                 try:
                     gw = IPNetwork(pv.gateway.text).ip
                 except Exception:  # noqa: BLE001 - reported by address()
                     continue
-                seen_addr[("horizontal", gw)] = f"the gateway of private net '{name}'"
+                seen_addr[("horizontal", gw)] = _("the gateway of private net '{name}'").format(
+                    name=name)
         for h in self.p.hosts:
             name = h.name.value
             if name in hosts:
-                self.rep.error(h.name.loc, f"duplicate host '{name}' (first declared at line "
-                               f"{hosts[name].loc.line})")
+                self.rep.error(h.name.loc, _("duplicate host '{name}' (first declared at line "
+                                             "{line})").format(
+                                                 name=name, line=hosts[name].loc.line))
                 continue
             hosts[name] = h
             addr = self.address(h.address)
@@ -687,20 +762,22 @@ class Checker:
             region = h.region.value
             if owner == "platform":
                 if h.realm == "vertical":
-                    self.rep.error(h.owner.loc, "platform hosts are horizontal")
+                    self.rep.error(h.owner.loc, _("platform hosts are horizontal"))
                     continue
                 site = self.plan.platform_sites.get(region)
-                where = "the platform"
+                where = _("the platform")
                 if site is None and self.p.platforms:
                     continue  # the platform block's own error says it all
             elif owner in self.plan.departments:
                 site = self.plan.departments[owner].sites[h.realm].get(region)
-                where = f"{h.realm} of '{owner}'"
+                where = _("{realm} of '{department}'").format(realm=h.realm, department=owner)
                 if site is None and h.realm in self.plan.departments[owner].failed:
                     continue  # the block's own error says it all
                 if site is None:
-                    self.rep.error(h.region.loc, f"'{owner}' has no {h.realm} site at "
-                                   f"'{region}'")
+                    self.rep.error(h.region.loc, _("'{department}' has no {realm} site at "
+                                                   "'{region}'").format(
+                                                       department=owner, realm=h.realm,
+                                                       region=region))
                     continue
             else:
                 self.rep.error(h.owner.loc, _("undefined department '{name}'").format(name=owner)
@@ -709,22 +786,24 @@ class Checker:
             if addr is None or site is None:
                 continue
             if addr not in site:
-                self.rep.error(h.address.loc, f"host {addr} is outside its site: {where} at "
-                               f"{region} is {site}")
+                self.rep.error(h.address.loc, _("host {address} is outside its site: {where} at "
+                                                "{region} is {site}").format(
+                                                    address=addr, where=where, region=region,
+                                                    site=site))
                 continue
             realm_key = "vertical(" + owner + ")" if h.realm == "vertical" else "horizontal"
             if (realm_key, addr) in seen_addr:
                 user = seen_addr[(realm_key, addr)]
-                user = user if user.startswith("the gateway") else f"host '{user}'"
-                self.rep.error(h.address.loc, f"host address {addr} is already used by {user}")
-            seen_addr[(realm_key, addr)] = name
+                self.rep.error(h.address.loc, _("host address {address} is already used by "
+                                                "{user}").format(address=addr, user=user))
+            seen_addr[(realm_key, addr)] = _("host '{name}'").format(name=name)
 
     # ------------------------------------------------------------ names used in rules
     def endpoint_names(self, ep: ast.Endpoint, variables: set[str] | None) -> None:
         if ep.at is not None:
             self.known_region(ep.at)
             if ep.kind == "internet":
-                self.rep.error(ep.at.loc, "'internet' has no region: 'at' cannot restrict it")
+                self.rep.error(ep.at.loc, _("'internet' has no region: 'at' cannot restrict it"))
         if ep.kind in ("vertical", "horizontal") and ep.ref is not None:
             if ep.ref_is_var:
                 if variables is not None and ep.ref not in variables:
@@ -752,8 +831,8 @@ class Checker:
 
     def air_gap(self, src: ast.Endpoint, dst: ast.Endpoint, loc: Loc) -> None:
         if (src.kind == "inner") != (dst.kind == "inner"):
-            self.rep.error(loc, "a rule cannot open the air gap: the inner net may only be "
-                           "paired with the inner net")
+            self.rep.error(loc, _("a rule cannot open the air gap: the inner net may only be "
+                                  "paired with the inner net"))
 
     def where_vars(self, conds: tuple[ast.Cond, ...], variables: set[str]) -> None:
         for c in conds:
@@ -763,7 +842,8 @@ class Checker:
                         name=n.value)
                                    + did_you_mean(n.value, variables))
             if c.left.value == c.right.value:
-                self.rep.error(c.left.loc, f"'{c.left.value} != {c.right.value}' is never true")
+                self.rep.error(c.left.loc, _("'{left} != {right}' is never true").format(
+                    left=c.left.value, right=c.right.value))
 
     def names_in_rules(self) -> None:
         for r in self.p.rules:
@@ -816,9 +896,9 @@ class Checker:
             mapping, free = static_nat(pool, reachable)
             if free is None:
                 loc = next(lit.loc for rg, lit in self.exit_decls if rg.value == region)
-                self.rep.error(loc, f"NAT pool {pool} of exit {region} runs out: "
-                               f"{plural(len(reachable), 'host')} need static addresses and "
-                               "outbound source NAT needs one more")
+                self.rep.error(loc, _("NAT pool {pool} of exit {region} runs out: {hosts} need "
+                                      "static addresses and outbound source NAT needs one more")
+                               .format(pool=pool, region=region, hosts=n_hosts(len(reachable))))
                 continue
             self.plan.static_nat[region] = mapping
             self.plan.snat_free[region] = free

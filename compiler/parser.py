@@ -423,7 +423,7 @@ def decode(file: str, data: bytes) -> str:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         raise PolicyError(
-            [Diagnostic(file, Loc(line, col), "error", "the file is not UTF-8 text")]
+            [Diagnostic(file, Loc(line, col), "error", _("the file is not UTF-8 text"))]
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -469,9 +469,9 @@ BIDI = {"\u061c": "ARABIC LETTER MARK", "\u200e": "LEFT-TO-RIGHT MARK",
 
 
 def bidi_message(ch: str, where: str) -> str:
-    return (f"bidirectional control character U+{ord(ch):04X} ({BIDI[ch]}) in {where}: it "
-            "can make the policy display differently from what it says (Trojan Source); "
-            "remove it")
+    return _("bidirectional control character U+{code} ({name}) in {where}: it can make the "
+             "policy display differently from what it says (Trojan Source); remove it").format(
+                 code=f"{ord(ch):04X}", name=BIDI[ch], where=_(where))
 
 
 def _bidi_in_comments(text: str, reporter: Reporter) -> None:
@@ -500,7 +500,7 @@ def _bidi_in_comments(text: str, reporter: Reporter) -> None:
             continue
         for i, ch in enumerate(line[comment:], start=comment):
             if ch in BIDI:
-                reporter.warning(Loc(number, i + 1), bidi_message(ch, "comment"))
+                reporter.warning(Loc(number, i + 1), bidi_message(ch, N_("comment")))
 
 
 def syntax_errors(file: str, text: str, first: UnexpectedInput) -> list[Diagnostic]:
@@ -544,17 +544,18 @@ class _Builder:
                     continue
                 self.rep.error(
                     Loc(tok.line, tok.column + 1 + i),
-                    f"unknown escape '\\{nxt}' in string: only \\\" and \\\\ are allowed",
+                    _("unknown escape '\\{char}' in string: only \\\" and \\\\ are "
+                      "allowed").format(char=nxt),
                 )
                 i += 2
                 continue
             if ch in BIDI:
-                self.rep.error(Loc(tok.line, tok.column + 1 + i), bidi_message(ch, "string"))
+                self.rep.error(Loc(tok.line, tok.column + 1 + i), bidi_message(ch, N_("string")))
             elif ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\x85":
                 self.rep.error(
                     Loc(tok.line, tok.column + 1 + i),
-                    "control character in string: display names may not contain "
-                    "control characters or newlines",
+                    _("control character in string: display names may not contain "
+                      "control characters or newlines"),
                 )
             out.append(ch)
             i += 1
@@ -615,15 +616,16 @@ class _Builder:
         for st in rest:
             if st.data == "levels":
                 if levels:
-                    self.rep.error(_loc(st), "duplicate 'levels' in the network block")
+                    self.rep.error(_loc(st), _("duplicate 'levels' in the network block"))
                 levels = [self.name(t) for t in st.children]
             elif st.data == "net_horizontal":
                 realm, pfx = st.children
                 if str(realm) != "horizontal":
-                    self.rep.error(_loc(realm), "the network block takes 'horizontal PREFIX', "
-                                   "not 'vertical' (vertical blocks belong to departments)")
+                    self.rep.error(_loc(realm), _("the network block takes 'horizontal PREFIX', "
+                                                  "not 'vertical' (vertical blocks belong to "
+                                                  "departments)"))
                 if horizontal is not None:
-                    self.rep.error(_loc(st), "duplicate 'horizontal' plan in the network block")
+                    self.rep.error(_loc(st), _("duplicate 'horizontal' plan in the network block"))
                 horizontal = self.prefix(pfx)
             elif st.data == "net_exit":
                 exits.append((self.name(st.children[0]), self.prefix(st.children[1])))
@@ -656,7 +658,8 @@ class _Builder:
         """A number token; absurd values are an error, not a crash."""
         text = str(tok)
         if len(text) > 10 or int(text) > limit:
-            self.rep.error(_loc(tok), f"number {clip(text, 20)} is too large")
+            self.rep.error(_loc(tok), _("number {number} is too large").format(
+                number=clip(text, 20)))
             return limit
         return int(text)
 
@@ -677,8 +680,8 @@ class _Builder:
         display, rest = self.opt_string(children)
         realm, pfx, length = rest
         if str(realm) != "horizontal":
-            self.rep.error(_loc(realm), "platform servers live on the horizontal plan: "
-                           "write 'horizontal PREFIX site /LEN'")
+            self.rep.error(_loc(realm), _("platform servers live on the horizontal plan: "
+                                          "write 'horizontal PREFIX site /LEN'"))
         return ast.Platform(display, self.prefix(pfx), self.number(length, 99), _loc(node))
 
     def _site_list(self, node: Tree) -> tuple[bool, tuple[ast.Name, ...]]:
@@ -699,7 +702,7 @@ class _Builder:
                                         _loc(st)))
             elif st.data == "dept_sites":
                 if sites_loc is not None:
-                    self.rep.error(_loc(st), "duplicate 'sites' line")
+                    self.rep.error(_loc(st), _("duplicate 'sites' line"))
                 sites_all, sites = self._site_list(st.children[0])
                 sites_loc = _loc(st)
             elif st.data == "dept_site":
@@ -724,18 +727,19 @@ class _Builder:
         for st in rest:
             if st.data == "private_address":
                 if address is not None:
-                    self.rep.error(_loc(st), "duplicate 'address' in private net")
+                    self.rep.error(_loc(st), _("duplicate 'address' in private net"))
                 address = self.prefix(st.children[0])
             else:
                 if gateway is not None:
-                    self.rep.error(_loc(st), "a private net has exactly one gateway")
+                    self.rep.error(_loc(st), _("a private net has exactly one gateway"))
                 gateway = self.prefix(st.children[0])
                 gw_region = self.name(st.children[1])
         if address is None:
-            self.rep.error(_loc(node), f"private net '{ident}' needs an 'address PREFIX' line")
+            self.rep.error(_loc(node), _("private net '{name}' needs an 'address PREFIX' line")
+                           .format(name=ident))
         if gateway is None:
-            self.rep.error(_loc(node), f"private net '{ident}' needs a 'gateway ADDRESS at "
-                           "REGION' line")
+            self.rep.error(_loc(node), _("private net '{name}' needs a 'gateway ADDRESS at "
+                                         "REGION' line").format(name=ident))
         return ast.Private(self.name(ident), display, address, gateway, gw_region, _loc(node))
 
     def inner(self, node: Tree) -> ast.Inner:
@@ -749,9 +753,9 @@ class _Builder:
                 sites_all, sites = self._site_list(st.children[0])
                 seen_sites = True
         if block is None:
-            self.rep.error(_loc(node), "the inner net needs 'address PREFIX site /LEN'")
+            self.rep.error(_loc(node), _("the inner net needs 'address PREFIX site /LEN'"))
         if not seen_sites:
-            self.rep.error(_loc(node), "the inner net needs a 'sites' line")
+            self.rep.error(_loc(node), _("the inner net needs a 'sites' line"))
         return ast.Inner(display, block, site_len, sites_all, sites, _loc(node))
 
     # -- rules and assertions
@@ -766,8 +770,8 @@ class _Builder:
             return ast.Endpoint(str(realm), str(tok), tok.type == "VAR", at, loc, _loc(tok))
         if kind == "ep_plan":
             if str(base.children[0]) != "horizontal":
-                self.rep.error(loc, "'vertical' needs a department: vertical(DEPT), "
-                               "vertical(D) or vertical(*)")
+                self.rep.error(loc, _("'vertical' needs a department: vertical(DEPT), "
+                                      "vertical(D) or vertical(*)"))
             return ast.Endpoint("plan", None, False, at, loc)
         if kind in ("ep_host", "ep_private"):
             tok = base.children[0]
@@ -789,11 +793,11 @@ class _Builder:
         for t in tail:
             if t.data == "services":
                 if services is not None:
-                    self.rep.error(_loc(t), "duplicate 'service' clause")
+                    self.rep.error(_loc(t), _("duplicate 'service' clause"))
                 services = t
             else:
                 if where is not None:
-                    self.rep.error(_loc(t), "duplicate 'where' clause")
+                    self.rep.error(_loc(t), _("duplicate 'where' clause"))
                 where = t
         return ast.Rule(str(action), self.endpoint(src), self.endpoint(dst), str(arrow) == "<->",
                         self.services(services), self.conds(where), _loc(node))

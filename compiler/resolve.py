@@ -15,6 +15,7 @@ from netaddr import IPNetwork, IPSet, cidr_merge
 from zongheng.compiler import ast
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
+from zongheng.compiler.i18n import _
 from zongheng.compiler.model import ClassKind, RuleAction, RuleInstance, Service
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
@@ -73,7 +74,7 @@ def internet_set(plan: Plan) -> IPSet:
         taken.add(plan.horizontal)
     if plan.inner is not None:
         taken.add(plan.inner)
-    for _, pool in plan.exits:
+    for _region, pool in plan.exits:
         taken.add(pool)
     for d in plan.departments.values():
         for net in d.sites["vertical"].values():
@@ -260,13 +261,15 @@ class Resolver:
         overlap = vertical_nets[clash] & vertical_nets[owner]
         first = overlap.iter_cidrs()[0]
         other = rules[other_index].loc.line
-        where = "" if other_index == index else f" (with the rule at line {other})"
-        self.rep.error(rules[index].loc, (
-            f"ambiguous destination: this rule needs VRF {vrf} to reach "
-            f"the vertical sites of '{clash}' and '{owner}', whose "
-            f"addresses overlap ({first}){where}; one VRF cannot route to both: deny "
-            f"one of them before this rule, or give '{clash}' and '{owner}' disjoint "
-            "vertical blocks"))
+        where = "" if other_index == index else _(" (with the rule at line {line})").format(
+            line=other)
+        self.rep.error(rules[index].loc, _(
+            "ambiguous destination: this rule needs VRF {vrf} to reach "
+            "the vertical sites of '{clash}' and '{owner}', whose "
+            "addresses overlap ({first}){where}; one VRF cannot route to both: deny "
+            "one of them before this rule, or give '{clash}' and '{owner}' disjoint "
+            "vertical blocks").format(vrf=vrf, clash=clash, owner=owner, first=first,
+                                      where=where))
 
 
 def live_pairs(instances: list[RuleInstance], k: int, by_name: dict

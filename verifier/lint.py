@@ -219,26 +219,33 @@ class RuleLinter:
 
 
 def _refs(rules: list[PolicyRule], ids: list[int]) -> str:
-    parts = [f"line {rules[j].line} ({rules[j].action})" for j in ids]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    parts = [_("line {line} ({action})").format(line=rules[j].line, action=rules[j].action)
+             for j in ids]
+    if len(parts) == 1:
+        return parts[0]
+    return _("{items} and {last}").format(items=", ".join(parts[:-1]), last=parts[-1])
 
 
 def _shadow_message(rule: PolicyRule, rules: list[PolicyRule], cover: list[int],
                     together: bool, verdicts: set[str]) -> str:
     n = len(rule.instances)
-    scope = f" (all {n} instances)" if n > 1 else ""
+    scope = _(" (all {n} instances)").format(n=n) if n > 1 else ""
+    refs = _refs(rules, cover)
     if together:
-        by = f"earlier rules at {_refs(rules, cover)} together (no single one covers it)"
+        by = _("earlier rules at {rules} together (no single one covers it)").format(rules=refs)
     else:
-        by = f"the earlier rule at {_refs(rules, cover)}"
+        by = _("the earlier rule at {rule}").format(rule=refs)
     if verdicts == {rule.action}:
-        why = f"redundant: the earlier rules already {rule.action} all of its traffic"
+        why = _("redundant: the earlier rules already {action} all of its traffic").format(
+            action=rule.action)
     elif rule.action in verdicts:
         other = "deny" if rule.action == "allow" else "allow"
-        why = f"the earlier rules {other} part of its traffic"
+        why = _("the earlier rules {action} part of its traffic").format(action=other)
     else:
-        why = f"its {rule.action} never applies: the earlier rules decide otherwise"
-    return f"rule{scope} is shadowed by {by}: it never matches ({why})"
+        why = _("its {action} never applies: the earlier rules decide otherwise").format(
+            action=rule.action)
+    return _("rule{scope} is shadowed by {by}: it never matches ({why})").format(
+        scope=scope, by=by, why=why)
 
 
 def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> list[Diagnostic]:
@@ -248,7 +255,7 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
     for k, rule in enumerate(rules):
         if linter.matches_nothing(k):
             linter.dead.add(k)
-            msg = "rule matches no traffic (its endpoints are empty)"
+            msg = _("rule matches no traffic (its endpoints are empty)")
             out.append(locator.diag(RULE_MATCHES_NOTHING, rule.file, rule.line, msg))
             continue
         cover = linter.shadowing(k)
@@ -263,19 +270,20 @@ def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> 
             continue
         if not linter.has_effect(k):
             if rule.action == "deny":
-                msg = (
+                msg = _(
                     "deny has no effect: no later rule allows this traffic, "
                     "the default deny drops it anyway"
                 )
             else:
                 later = linter.later_allows(k)
-                msg = "allow has no effect: later rules allow the same traffic"
+                msg = _("allow has no effect: later rules allow the same traffic")
                 if later:
-                    msg += ": " + ", ".join(f"line {rules[j].line}" for j in later)
+                    msg += ": " + ", ".join(_("line {line}").format(line=rules[j].line)
+                                            for j in later)
             out.append(locator.diag(RULE_WITHOUT_EFFECT, rule.file, rule.line, msg))
     for location in sorted(set(linter.undecided)):
         file, line = location.rsplit(":", 1)
-        msg = "lint could not decide this rule (solver timeout)"
+        msg = _("lint could not decide this rule (solver timeout)")
         out.append(locator.diag(UNDECIDED, file, int(line), msg))
     return out
 
@@ -321,7 +329,8 @@ def lint_names(policy: ast.Policy, network: Network, locator: _Locator) -> list[
         if rule.loc.line not in instantiated:
             out.append(locator.diag(
                 RULE_WITHOUT_INSTANCES, policy.file, rule.loc.line,
-                "rule has no instances (its variables bind to no department), it has no effect",
+                _("rule has no instances (its variables bind to no department), "
+                  "it has no effect"),
                 rule.loc.col,
             ))
     return out

@@ -141,3 +141,54 @@ def test_report_page_in_chinese(tmp_path):
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])
+
+
+def zh_check(tmp_path, old: str, new: str, command: str = "check"):
+    """``zongheng --lang zh COMMAND`` on minimal.zh with one line changed."""
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new, 1))
+    return path, CliRunner().invoke(main, ["--lang", "zh", command, path])
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("department audit", "department tax",
+     "28:12: 错误: 重复的部门 'tax'（首次声明于第 22 行）"),
+    ("sites prov, north", "sites prov, west", "31:17: 错误: 未定义的地区 'west'"),
+    ("horizontal 59.64.32.0/24 site /28", "horizontal 59.64.16.0/24 site /28",
+     "30:16: 错误: 部门 'audit' 的横网地址块 59.64.16.0/24 与部门 'tax' 的横网地址块 "
+     "59.64.16.0/24 重叠"),
+    ("vertical   10.0.0.0/16   site /24  # prov", "vertical   10.0.0.0/23   site /24  # prov",
+     "23:16: 错误: 纵网地址块 10.0.0.0/23 太小：3 个站点（每个 /24）需要的超过它的 2 个地址块"),
+])
+def test_semantic_errors_of_check_in_chinese(tmp_path, old, new, message):
+    path, r = zh_check(tmp_path, old, new)
+    assert r.exit_code == 2
+    assert f"{path}:{message}" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_builder_errors_of_the_parser_in_chinese(tmp_path):
+    path, r = zh_check(tmp_path, "    sites prov, north", "    sites prov, north\n    sites all")
+    assert r.exit_code == 2
+    assert f"{path}:32:5: 错误: 重复的 'sites' 行" in r.stderr
+
+
+def test_ambiguous_destination_of_resolve_in_chinese(tmp_path):
+    path, r = zh_check(tmp_path, "allow horizontal    -> horizontal",
+                       "allow horizontal -> vertical(*)")
+    assert r.exit_code == 2
+    assert (f"{path}:40:5: 错误: 目的不明确：此规则需要 VRF H-audit 到达部门 'audit' 和 'tax' "
+            "的纵网站点，而它们的地址重叠（10.0.0.0/23）（与第 38 行的规则一起）") in r.stderr
+
+
+def test_shadowed_rule_of_lint_in_chinese(tmp_path):
+    path, r = zh_check(tmp_path, "allow horizontal    -> horizontal",
+                       "allow horizontal    -> horizontal\n"
+                       "    allow horizontal(tax) -> horizontal(audit)", command="lint")
+    assert r.exit_code == 0, r.output
+    assert (f"{path}:41:5: 警告: 规则被前面位于第 40 行（allow）的规则遮蔽：它永远不会匹配"
+            "（冗余：前面的规则已经 allow 它的全部流量）") in r.stderr + r.stdout
+    english = CliRunner().invoke(main, ["lint", path])
+    assert ("rule is shadowed by the earlier rule at line 40 (allow): it never matches "
+            "(redundant: the earlier rules already allow all of its traffic)"
+            in english.stderr + english.stdout)

@@ -20,10 +20,10 @@ EXPECT = {
                      r"object-group horizontal-tax 3",
                      r" \d+ permit icmp object-group vertical-tax-north "
                      r"object-group horizontal-tax 11"],
-    "huawei-vrp": [r" rule \d+ permit icmp vpn-instance V-tax source 10\.0\.1\.0 0\.0\.0\.255 destination "
-                   r"59\.64\.16\.0 0\.0\.0\.255 icmp-type 3",
-                   r" rule \d+ permit icmp vpn-instance V-tax source 10\.0\.1\.0 0\.0\.0\.255 destination "
-                   r"59\.64\.16\.0 0\.0\.0\.255 icmp-type 11"],
+    "huawei-vrp": [r" rule \d+ permit icmp vpn-instance V-tax source 10\.0\.1\.0 "
+                   r"0\.0\.0\.255 destination 59\.64\.16\.0 0\.0\.0\.255 icmp-type 3",
+                   r" rule \d+ permit icmp vpn-instance V-tax source 10\.0\.1\.0 "
+                   r"0\.0\.0\.255 destination 59\.64\.16\.0 0\.0\.0\.255 icmp-type 11"],
     "junos": [r"set firewall family inet filter zh-v-tax-in term t\d+ from icmp-type 3",
               r"set firewall family inet filter zh-v-tax-in term t\d+ from icmp-type 11"],
     "nftables": [r"\t\tip saddr 10\.0\.1\.0/24 ip daddr 59\.64\.16\.0/24 ip protocol icmp "

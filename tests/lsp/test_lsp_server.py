@@ -88,7 +88,7 @@ def test_every_error_of_the_file_is_published(lsp: Client) -> None:
     _, diags = opened(lsp, "errors.zh", text)
     assert [(d["message"], d["range"]) for d in diags] == [
         ("undefined region 'nowhere'", rng(text, "nowhere")),
-        ("unknown service 'pong'", rng(text, "pong"))]
+        ("unknown service 'pong': did you mean 'ping'?", rng(text, "pong"))]
 
 
 def test_a_syntax_error_is_one_diagnostic_at_its_place(lsp: Client) -> None:
@@ -97,7 +97,7 @@ def test_a_syntax_error_is_one_diagnostic_at_its_place(lsp: Client) -> None:
     assert len(diags) == 1
     [d] = diags
     assert d["range"] == rng(text, "=>", length=1)  # the token the parser stopped at
-    assert d["message"] == "unexpected '=', expected '->' or '<->' or 'at'"
+    assert d["message"] == "unexpected '=', expected one of: at, '->', or '<->'"
     assert d["severity"] == 1 and d["source"] == "zongheng"
 
 

@@ -184,6 +184,10 @@ def test_report_page_in_chinese(tmp_path):
     assert "“允许”依据策略的规则" in zh
     assert ">违反：证明找到了两者之间违反某条断言的数据包</text>" in zh
     assert ">拒绝：没有规则放行（deny 规则或隐式拒绝）</text>" in zh
+    # the verdict, the section notes and the topology caption
+    assert '<p class="headline">已证明</p>\n<p>在编译出的网络上，全部 5 条断言均已证明。</p>' in zh
+    assert "<p class=\"note\">每条隔离断言还会再检查两次" in zh
+    assert "<figcaption>来自编译模型的地区树，顶层在左" in zh
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

@@ -188,6 +188,8 @@ def test_report_page_in_chinese(tmp_path):
     assert '<p class="headline">已证明</p>\n<p>在编译出的网络上，全部 5 条断言均已证明。</p>' in zh
     assert "<p class=\"note\">每条隔离断言还会再检查两次" in zh
     assert "<figcaption>来自编译模型的地区树，顶层在左" in zh
+    assert "<p>本报告中的任何内容都无需凭信任接受。安装 zongheng " in zh
+    assert "<p class=\"note\">证明包的清单没有签名" in zh
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

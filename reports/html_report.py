@@ -34,7 +34,7 @@ from markupsafe import Markup
 import zongheng
 from zongheng.compiler import i18n
 from zongheng.compiler.errors import InputError
-from zongheng.compiler.i18n import _, ngettext
+from zongheng.compiler.i18n import N_, _, ngettext
 from zongheng.compiler.model import AssertionSpec, ClassKind, Network
 from zongheng.reports import matrix, topology
 from zongheng.reports.verdicts import packet_line
@@ -53,26 +53,26 @@ TEMPLATE = "report.html.j2"
 BUILTIN_ORDER = ("vertical-isolation", "vertical-guard", "air-gap", "exit-only")
 
 BUILTIN_MEANING = {
-    "vertical-isolation": "No department's vertical net (纵网) reaches another department's "
-                          "horizontal or vertical net.",
-    "vertical-guard": "No department's horizontal net (横网) reaches another department's "
-                      "vertical net.",
-    "air-gap": "The inner net (政务内网) exchanges no packet with anything outside it.",
-    "exit-only": "Traffic between the Internet and the extranet passes an Internet exit, "
-                 "and no vertical net reaches or is reached from the Internet.",
+    "vertical-isolation": N_("No department's vertical net (纵网) reaches another department's "
+                             "horizontal or vertical net."),
+    "vertical-guard": N_("No department's horizontal net (横网) reaches another department's "
+                         "vertical net."),
+    "air-gap": N_("The inner net (政务内网) exchanges no packet with anything outside it."),
+    "exit-only": N_("Traffic between the Internet and the extranet passes an Internet exit, "
+                    "and no vertical net reaches or is reached from the Internet."),
 }
 
 ROLE_MEANING = {
-    "pe": "central platform router of a region (VRFs, MPLS L3VPN)",
-    "exit": "Internet exit (stateful firewall, NAT)",
-    "gw": "gateway to a private net",
-    "inner": "inner-net (classified) router",
+    "pe": N_("central platform router of a region (VRFs, MPLS L3VPN)"),
+    "exit": N_("Internet exit (stateful firewall, NAT)"),
+    "gw": N_("gateway to a private net"),
+    "inner": N_("inner-net (classified) router"),
 }
 
 MAX_COUNTEREXAMPLES = 3  # per assertion; the others are counted (verify --format json has one)
 
-DEFENCE_MODES = (("routing_only", "routing alone (ACLs removed)"),
-                 ("acl_only", "ACLs alone (routes leaked)"))
+DEFENCE_MODES = (("routing_only", N_("routing alone (ACLs removed)")),
+                 ("acl_only", N_("ACLs alone (routes leaked)")))
 
 
 def plural(n: int, word: str) -> str:
@@ -249,7 +249,8 @@ def network_context(network: Network, region_display: dict[str, str | None],
                       "vertical_blocks": len(blocks["vertical"]),
                       "horizontal_blocks": len(blocks["horizontal"])})
     roles = Counter(d.role for d in network.devices)
-    role_rows = [{"role": r, "meaning": ROLE_MEANING.get(r, ""), "count": roles[r]}
+    role_rows = [{"role": r, "meaning": _(ROLE_MEANING[r]) if r in ROLE_MEANING else "",
+                  "count": roles[r]}
                  for r in sorted(roles, key=lambda r: (list(ROLE_MEANING).index(r)
                                                        if r in ROLE_MEANING else 99, r))]
     devices = []
@@ -350,7 +351,8 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
             more = len(seen) - len(cxs)
         assertions.append({
             "anchor": f"a{i}", "name": r.name, "builtin": r.builtin, "status": r.status,
-            "meaning": BUILTIN_MEANING.get(r.name, "") if r.builtin else "",
+            "meaning": (_(BUILTIN_MEANING[r.name])
+                        if r.builtin and r.name in BUILTIN_MEANING else ""),
             "location": spec.location if spec else r.location,
             "link": _rule_link(spec.location if spec else r.location, policy, len(lines)),
             "statements": statements, "waivers": waivers,

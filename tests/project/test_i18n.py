@@ -190,6 +190,8 @@ def test_report_page_in_chinese(tmp_path):
     assert "<figcaption>来自编译模型的地区树，顶层在左" in zh
     assert "<p>本报告中的任何内容都无需凭信任接受。安装 zongheng " in zh
     assert "<p class=\"note\">证明包的清单没有签名" in zh
+    assert "<p>任何部门的纵网都不能到达其他部门的横网或纵网。</p>" in zh  # a built-in's meaning
+    assert "<td>地区的中心平台路由器（VRF、MPLS L3VPN）</td>" in zh  # a device role
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

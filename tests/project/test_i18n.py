@@ -192,6 +192,7 @@ def test_report_page_in_chinese(tmp_path):
     assert "<p class=\"note\">证明包的清单没有签名" in zh
     assert "<p>任何部门的纵网都不能到达其他部门的横网或纵网。</p>" in zh  # a built-in's meaning
     assert "<td>地区的中心平台路由器（VRF、MPLS L3VPN）</td>" in zh  # a device role
+    assert "<p>策略 <code>policies/minimal.zh</code>，sha256 <code>" in zh  # the page's header
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

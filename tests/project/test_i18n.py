@@ -193,6 +193,7 @@ def test_report_page_in_chinese(tmp_path):
     assert "<p>任何部门的纵网都不能到达其他部门的横网或纵网。</p>" in zh  # a built-in's meaning
     assert "<td>地区的中心平台路由器（VRF、MPLS L3VPN）</td>" in zh  # a device role
     assert "<p>策略 <code>policies/minimal.zh</code>，sha256 <code>" in zh  # the page's header
+    assert "<td>z3 回答 unsat：在编译出的网络上没有任何数据包违反该断言</td>" in zh  # summary
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

@@ -194,6 +194,7 @@ def test_report_page_in_chinese(tmp_path):
     assert "<td>地区的中心平台路由器（VRF、MPLS L3VPN）</td>" in zh  # a device role
     assert "<p>策略 <code>policies/minimal.zh</code>，sha256 <code>" in zh  # the page's header
     assert "<td>z3 回答 unsat：在编译出的网络上没有任何数据包违反该断言</td>" in zh  # summary
+    assert "<p class=\"note\">已证明表示 z3 回答 unsat：它表明在编译出的网络上" in zh
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])

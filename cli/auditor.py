@@ -28,16 +28,16 @@ from zongheng.importers import TARGET_MODULES
                short_help=N_("Re-check a proof bundle: hashes, signature and every obligation."))
 @click.argument("bundle", type=click.Path(file_okay=False))
 @click.option("--solver", type=click.Choice(["z3", "cvc5", "all"]), default="z3",
-              show_default=True, help="Solver(s) to re-run every obligation with.")
+              show_default=True, help=N_("Solver(s) to re-run every obligation with."))
 @click.option("--timeout", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Seconds per obligation and solver.")
+              help=N_("Seconds per obligation and solver."))
 @click.option("--trust", "trust", type=click.Path(dir_okay=False), metavar="PUBKEY",
-              help="Require manifest.json to be signed by this Ed25519 public key.")
+              help=N_("Require manifest.json to be signed by this Ed25519 public key."))
 @click.option("--no-regenerate", "no_regenerate", is_flag=True,
-              help="Skip recompiling the policy and regenerating the obligations (only for "
-                   "a bundle made by another zongheng version; hashes alone prove little).")
+              help=N_("Skip recompiling the policy and regenerating the obligations (only for "
+                   "a bundle made by another zongheng version; hashes alone prove little)."))
 @click.option("--recompile", is_flag=True, hidden=True,
-              help="Kept for old scripts: recompiling is the default now.")
+              help=N_("Kept for old scripts: recompiling is the default now."))
 def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
                   no_regenerate: bool, recompile: bool) -> None:
     """Re-check a proof bundle: paths and hashes, the signature (--trust), every
@@ -61,12 +61,12 @@ def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
                short_help=N_("Write the auditor's HTML report of a policy."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="The HTML file to write (replaced atomically).")
+              help=N_("The HTML file to write (replaced atomically)."))
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per proof obligation; a timeout is reported as unknown.")
+              help=N_("Seconds per proof obligation; a timeout is reported as unknown."))
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
-              help="Report on the network the configs in DIR build "
-                   "(DIR/<device>/<target>.<ext>), as verify --from-configs.")
+              help=N_("Report on the network the configs in DIR build "
+                   "(DIR/<device>/<target>.<ext>), as verify --from-configs."))
 @proving_options
 def report_command(file: str, out: str, timeout: int, from_configs: str | None,
                    workers: int | None, scheduler: str | None, cache: str | None) -> None:
@@ -104,15 +104,15 @@ def report_command(file: str, out: str, timeout: int, from_configs: str | None,
                short_help=N_("Packets a device's real config treats unlike the intent."))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
-              help="The policy whose compiled intent the config is compared with.")
+              help=N_("The policy whose compiled intent the config is compared with."))
 @click.option("--device", "device_name", required=True, metavar="NAME",
-              help="The device the config belongs to (pe-<region>, exit-<region>, ...).")
+              help=N_("The device the config belongs to (pe-<region>, exit-<region>, ...)."))
 @click.option("--target", type=click.Choice([*TARGET_MODULES, "iproute2"]),
-              help="The config's dialect; by default guessed from its file name and content.")
+              help=N_("The config's dialect; by default guessed from its file name and content."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Seconds per ACL comparison; a timeout is exit 3, never 'no drift'.")
+              help=N_("Seconds per ACL comparison; a timeout is exit 3, never 'no drift'."))
 def audit_config_command(config: str, policy: str, device_name: str, target: str | None,
                          fmt: str, timeout: int) -> None:
     """The packets a device's real CONFIG treats differently from the compiled intent.

@@ -7,12 +7,16 @@ import sys
 import click
 
 from zongheng.cli.common import Command
+from zongheng.compiler.i18n import N_
 
 
-@click.command(cls=Command)
+@click.command(cls=Command,
+               short_help=N_("A Language Server Protocol server on stdio for editors."),
+               help=N_("A Language Server Protocol server on stdio: diagnostics, hover, go to "
+                       "definition, references, completion, outline and formatting for policies "
+                       "(docs/editors.md)."))
 def lsp() -> None:
-    """A Language Server Protocol server on stdio: diagnostics, hover, go to definition,
-    references, completion, outline and formatting for policies (docs/editors.md)."""
+    """The lsp command (its help, translated, is the decorator's ``help``)."""
     from zongheng.lsp.server import serve
 
     sys.exit(serve())

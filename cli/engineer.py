@@ -42,8 +42,8 @@ def check(files: tuple[str, ...]) -> None:
 
 @click.command(cls=Command, short_help=N_("The allocated address plan and the compiled devices."))
 @click.argument("file")
-@click.option("--addresses", is_flag=True, help="The allocated address plan.")
-@click.option("--devices", is_flag=True, help="The compiled devices, VRFs and ACLs.")
+@click.option("--addresses", is_flag=True, help=N_("The allocated address plan."))
+@click.option("--devices", is_flag=True, help=N_("The compiled devices, VRFs and ACLs."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
@@ -71,13 +71,13 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
                short_help=N_("Write every device's configs, the model and a manifest."))
 @click.argument("file")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False),
-              help="Output directory (replaced atomically).")
+              help=N_("Output directory (replaced atomically)."))
 @click.option("--target", default="all", show_default=True,
-              help="Targets: all, or a comma-separated list.")
+              help=N_("Targets: all, or a comma-separated list."))
 @click.option("--templates", type=click.Path(exists=True, file_okay=False),
-              help="Override templates: DIR/<target>/*.j2 replace the packaged ones.")
+              help=N_("Override templates: DIR/<target>/*.j2 replace the packaged ones."))
 @click.option("--force", is_flag=True,
-              help="Replace DIR even if it holds files a compile did not write.")
+              help=N_("Replace DIR even if it holds files a compile did not write."))
 def compile_cmd(file: str, out: str, target: str, templates: str | None, force: bool) -> None:
     """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json.
 
@@ -91,17 +91,18 @@ def compile_cmd(file: str, out: str, target: str, templates: str | None, force: 
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 
 
-@click.command(name="fmt", cls=Command)
+@click.command(name="fmt", cls=Command,
+               short_help=N_("Rewrite policy files in the one canonical layout."),
+               help=N_("Rewrite policy FILES in the one canonical layout (comments kept, the "
+                       "compiled network unchanged); '-' formats standard input to standard "
+                       "output.\n\nEach file is replaced atomically, or left as it was on any "
+                       "error (a syntax error: exit 2). With --check nothing is written: exit 1 "
+                       "if a file would change."))
 @click.argument("files", nargs=-1, required=True)
 @click.option("--check", "check_only", is_flag=True,
-              help="Change nothing: name each file not in the canonical layout, exit 1.")
+              help=N_("Change nothing: name each file not in the canonical layout, exit 1."))
 def fmt_cmd(files: tuple[str, ...], check_only: bool) -> None:
-    """Rewrite policy FILES in the one canonical layout (comments kept, the compiled
-    network unchanged); '-' formats standard input to standard output.
-
-    Each file is replaced atomically, or left as it was on any error (a syntax error:
-    exit 2). With --check nothing is written: exit 1 if a file would change.
-    """
+    """The fmt command (its help, translated, is the decorator's ``help``)."""
     status = exits.OK
     for f in files:
         try:

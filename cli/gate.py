@@ -17,7 +17,7 @@ from zongheng.cli.common import (
     proving_options,
     subject,
 )
-from zongheng.compiler.i18n import N_
+from zongheng.compiler.i18n import N_, ngettext
 from zongheng.reports.lint_formats import LINT_FORMATS
 from zongheng.reports.verdicts import FORMATS
 
@@ -77,12 +77,12 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
 @click.option("--fail-on", "fail_on", type=click.Choice(["opened", "changed"]),
-              help="Exit 1 if the change opens any connection (opened) or opens or "
-                   "closes any (changed).")
+              help=N_("Exit 1 if the change opens any connection (opened) or opens or "
+                   "closes any (changed)."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per solver query; a timeout is reported as undecided (exit 3).")
+              help=N_("Seconds per solver query; a timeout is reported as undecided (exit 3)."))
 def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int) -> None:
     """What the change from OLD to NEW opens and closes, per endpoint class pair, with
     the protocols and ports, the services they fall in and an example packet each.
@@ -112,9 +112,9 @@ def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int
                short_help=N_("Shadowed rules, rules without effect, unused names."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default="text",
-              show_default=True, help="Output format of the warnings.")
+              show_default=True, help=N_("Output format of the warnings."))
 @click.option("--timeout", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Seconds per solver query.")
+              help=N_("Seconds per solver query."))
 def lint_command(file: str, fmt: str, timeout: int) -> None:
     """Shadowed rules (by one earlier rule or several together), rules with no effect,
     unused services and hosts, as FILE:LINE:COL: warning: MESSAGE (or JSON, SARIF).
@@ -126,24 +126,25 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
     compiled = load(file)
     diags = api.lint(compiled, timeout_s=timeout)
     click.echo(render_lint(fmt, diags, file, compiled.network.policy_sha256), nl=False)
-    click.echo(f"{len(diags)} warning{'s' if len(diags) != 1 else ''}", err=True)
+    n = len(diags)
+    click.echo(ngettext("{n} warning", "{n} warnings", n).format(n=n), err=True)
 
 
 @click.command("query", cls=Command,
                short_help=N_("Can these endpoints connect? An example packet and its path."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--from", "src", required=True, metavar="EXPR",
-              help="Source endpoint expression, e.g. 'horizontal(tax) at hrb'.")
+              help=N_("Source endpoint expression, e.g. 'horizontal(tax) at hrb'."))
 @click.option("--to", "dst", required=True, metavar="EXPR",
-              help="Destination endpoint expression, e.g. 'host(portal)'.")
+              help=N_("Destination endpoint expression, e.g. 'host(portal)'."))
 @click.option("--service", "services", multiple=True, metavar="S",
-              help="A declared service (repeatable); default: any.")
+              help=N_("A declared service (repeatable); default: any."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per solver query.")
+              help=N_("Seconds per solver query."))
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
-              help="Ask the network the configs in DIR build, as verify --from-configs.")
+              help=N_("Ask the network the configs in DIR build, as verify --from-configs."))
 def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt: str,
                   timeout: int, from_configs: str | None) -> None:
     """Can these endpoints connect? An example delivered packet and its path, and an

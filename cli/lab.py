@@ -14,19 +14,19 @@ from zongheng.emulation import lab
                short_help=N_("Real packets through the Linux configs vs the proofs (root)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--max-probes", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="At most this many probes; class pairs are sampled deterministically.")
+              help=N_("At most this many probes; class pairs are sampled deterministically."))
 @click.option("--timeout", type=click.FloatRange(min=0.1, max=30), default=1.0,
-              show_default=True, help="Seconds to wait for each real connection or ping.")
+              show_default=True, help=N_("Seconds to wait for each real connection or ping."))
 @click.option("--solver-timeout", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Seconds per solver query.")
+              help=N_("Seconds per solver query."))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--all", "show_all", is_flag=True,
-              help="Show every probe in the table, not only mismatches and unknowns.")
+              help=N_("Show every probe in the table, not only mismatches and unknowns."))
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
-              help="Run the Linux files in DIR (DIR/<device>/iproute2.batch, nftables.nft, "
+              help=N_("Run the Linux files in DIR (DIR/<device>/iproute2.batch, nftables.nft, "
                    "wireguard/*.conf) and compare with the verifier on the network they build, "
-                   "as verify --from-configs reads it.")
+                   "as verify --from-configs reads it."))
 def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: int,
                     fmt: str, show_all: bool, from_configs: str | None) -> None:
     """Run the emitted Linux configs (iproute2, nftables, WireGuard) in network

@@ -34,6 +34,7 @@ from markupsafe import Markup
 import zongheng
 from zongheng.compiler import i18n
 from zongheng.compiler.errors import InputError
+from zongheng.compiler.i18n import N_, _, ngettext
 from zongheng.compiler.model import AssertionSpec, ClassKind, Network
 from zongheng.reports import matrix, topology
 from zongheng.reports.verdicts import packet_line
@@ -52,26 +53,26 @@ TEMPLATE = "report.html.j2"
 BUILTIN_ORDER = ("vertical-isolation", "vertical-guard", "air-gap", "exit-only")
 
 BUILTIN_MEANING = {
-    "vertical-isolation": "No department's vertical net (纵网) reaches another department's "
-                          "horizontal or vertical net.",
-    "vertical-guard": "No department's horizontal net (横网) reaches another department's "
-                      "vertical net.",
-    "air-gap": "The inner net (政务内网) exchanges no packet with anything outside it.",
-    "exit-only": "Traffic between the Internet and the extranet passes an Internet exit, "
-                 "and no vertical net reaches or is reached from the Internet.",
+    "vertical-isolation": N_("No department's vertical net (纵网) reaches another department's "
+                             "horizontal or vertical net."),
+    "vertical-guard": N_("No department's horizontal net (横网) reaches another department's "
+                         "vertical net."),
+    "air-gap": N_("The inner net (政务内网) exchanges no packet with anything outside it."),
+    "exit-only": N_("Traffic between the Internet and the extranet passes an Internet exit, "
+                    "and no vertical net reaches or is reached from the Internet."),
 }
 
 ROLE_MEANING = {
-    "pe": "central platform router of a region (VRFs, MPLS L3VPN)",
-    "exit": "Internet exit (stateful firewall, NAT)",
-    "gw": "gateway to a private net",
-    "inner": "inner-net (classified) router",
+    "pe": N_("central platform router of a region (VRFs, MPLS L3VPN)"),
+    "exit": N_("Internet exit (stateful firewall, NAT)"),
+    "gw": N_("gateway to a private net"),
+    "inner": N_("inner-net (classified) router"),
 }
 
 MAX_COUNTEREXAMPLES = 3  # per assertion; the others are counted (verify --format json has one)
 
-DEFENCE_MODES = (("routing_only", "routing alone (ACLs removed)"),
-                 ("acl_only", "ACLs alone (routes leaked)"))
+DEFENCE_MODES = (("routing_only", N_("routing alone (ACLs removed)")),
+                 ("acl_only", N_("ACLs alone (routes leaked)")))
 
 
 def plural(n: int, word: str) -> str:
@@ -114,7 +115,7 @@ def _rule_link(where: str | None, policy: str, lines: int) -> str | None:
     """Anchor of a "FILE:LINE" of this policy in the appended source, else None."""
     if not where:
         return None
-    head, _, tail = where.rpartition(":")
+    head, _sep, tail = where.rpartition(":")
     if head == policy and tail.isdigit() and 1 <= int(tail) <= lines:
         return f"L{int(tail)}"
     return None
@@ -197,20 +198,36 @@ def _verdict(counts: dict[str, int], total: int, waived: int,
     """(css class, headline, sentence) of the overall verdict."""
     if counts[VIOLATED]:
         n = counts[VIOLATED]
-        return ("violated", "NOT PROVEN: violations found",
-                f"{n} of {total} assertion{'s' if total != 1 else ''} "
-                f"{'is' if n == 1 else 'are'} violated: {subject} lets through the "
-                f"packets shown below. The network does not keep its security rules {as_built}.")
+        rest = {"n": n, "total": total, "subject": subject, "as_built": as_built}
+        if total == 1:
+            sentence = _("{n} of {total} assertion is violated: {subject} lets through the "
+                         "packets shown below. The network does not keep its security rules "
+                         "{as_built}.")
+        else:
+            sentence = ngettext("{n} of {total} assertions is violated: {subject} lets through "
+                                "the packets shown below. The network does not keep its "
+                                "security rules {as_built}.",
+                                "{n} of {total} assertions are violated: {subject} lets through "
+                                "the packets shown below. The network does not keep its "
+                                "security rules {as_built}.", n)
+        return ("violated", _("NOT PROVEN: violations found"), sentence.format(**rest))
     if counts[UNKNOWN]:
         n = counts[UNKNOWN]
-        return ("unknown", "NOT PROVEN: the solver gave no answer",
-                f"No violation was found, but {n} of {total} assertion"
-                f"{'s' if total != 1 else ''} could not be decided (the solver answered unknown "
-                "or ran out of time). Those are not proven.")
-    extra = (f" {waived} of them hold{'s' if waived == 1 else ''} only outside the listed "
-             "waivers." if waived else "")
-    return ("proven", "PROVEN",
-            f"Every one of the {total} assertions is proven on {subject}.{extra}")
+        sentence = (_("No violation was found, but {n} of {total} assertion could not be "
+                      "decided (the solver answered unknown or ran out of time). Those are "
+                      "not proven.") if total == 1 else
+                    _("No violation was found, but {n} of {total} assertions could not be "
+                      "decided (the solver answered unknown or ran out of time). Those are "
+                      "not proven."))
+        return ("unknown", _("NOT PROVEN: the solver gave no answer"),
+                sentence.format(n=n, total=total))
+    sentence = _("Every one of the {total} assertions is proven on {subject}.").format(
+        total=total, subject=subject)
+    if waived:
+        sentence += " " + ngettext("{waived} of them holds only outside the listed waivers.",
+                                   "{waived} of them hold only outside the listed waivers.",
+                                   waived).format(waived=waived)
+    return ("proven", _("PROVEN"), sentence)
 
 
 def network_context(network: Network, region_display: dict[str, str | None],
@@ -232,7 +249,8 @@ def network_context(network: Network, region_display: dict[str, str | None],
                       "vertical_blocks": len(blocks["vertical"]),
                       "horizontal_blocks": len(blocks["horizontal"])})
     roles = Counter(d.role for d in network.devices)
-    role_rows = [{"role": r, "meaning": ROLE_MEANING.get(r, ""), "count": roles[r]}
+    role_rows = [{"role": r, "meaning": _(ROLE_MEANING[r]) if r in ROLE_MEANING else "",
+                  "count": roles[r]}
                  for r in sorted(roles, key=lambda r: (list(ROLE_MEANING).index(r)
                                                        if r in ROLE_MEANING else 99, r))]
     devices = []
@@ -333,7 +351,8 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
             more = len(seen) - len(cxs)
         assertions.append({
             "anchor": f"a{i}", "name": r.name, "builtin": r.builtin, "status": r.status,
-            "meaning": BUILTIN_MEANING.get(r.name, "") if r.builtin else "",
+            "meaning": (_(BUILTIN_MEANING[r.name])
+                        if r.builtin and r.name in BUILTIN_MEANING else ""),
             "location": spec.location if spec else r.location,
             "link": _rule_link(spec.location if spec else r.location, policy, len(lines)),
             "statements": statements, "waivers": waivers,
@@ -346,14 +365,15 @@ def build_context(network: Network, results: list[AssertionResult], policy: str,
                           for o in r.obligations if o.status == UNKNOWN],
         })
     defence = []
-    for a, (r, _) in zip(assertions, _ordered(network, results), strict=True):
+    for a, (r, _res) in zip(assertions, _ordered(network, results), strict=True):
         if not r.defence:
             continue
         cells = [{"status": r.defence.get(mode, "?"),
-                  "example": r.defence.get(f"{mode}_example", "")} for mode, _ in DEFENCE_MODES]
+                  "example": r.defence.get(f"{mode}_example", "")}
+                 for mode, _label in DEFENCE_MODES]
         defence.append({"name": r.name, "anchor": a["anchor"], "cells": cells})
-    subject = "the network the configurations build" if configs else "the compiled network"
-    as_built = "as configured" if configs else "as compiled"
+    subject = _("the network the configurations build") if configs else _("the compiled network")
+    as_built = _("as configured") if configs else _("as compiled")
     klass, headline, sentence = _verdict(counts, len(results), waived, subject, as_built)
     grid = matrix.build(network, results)
     q = shlex.quote(policy)

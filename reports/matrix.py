@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from zongheng.compiler.i18n import N_, _
 from zongheng.compiler.model import (
     AssertionSpec,
     ClassKind,
@@ -41,16 +42,17 @@ from zongheng.reports import svg
 from zongheng.verifier.results import VIOLATED as STATUS_VIOLATED
 from zongheng.verifier.results import AssertionResult
 
-VIOLATED, WAIVED, ALLOWED, DENIED = "violated", "waived", "allowed", "denied"
+# Marked for the catalog: the report names a verdict in the reader's language.
+VIOLATED, WAIVED, ALLOWED, DENIED = N_("violated"), N_("waived"), N_("allowed"), N_("denied")
 VERDICTS = (VIOLATED, WAIVED, ALLOWED, DENIED)  # most severe first
 MARK = {VIOLATED: "V", WAIVED: "W", ALLOWED: "A", DENIED: "D"}
 FILL = {VIOLATED: "#c62828", WAIVED: "#f9a825", ALLOWED: "#a5d6a7", DENIED: "#eeeeee"}
 INK = {VIOLATED: "#ffffff", WAIVED: "#000000", ALLOWED: "#1b5e20", DENIED: "#757575"}
 MEANING = {
-    VIOLATED: "violated: the proofs found a packet between them that breaks an assertion",
-    WAIVED: "waived: a waiver excuses flows between them from a built-in assertion",
-    ALLOWED: "allowed by a policy rule (some service)",
-    DENIED: "denied: no rule allows it (a deny rule or the implicit deny)",
+    VIOLATED: N_("violated: the proofs found a packet between them that breaks an assertion"),
+    WAIVED: N_("waived: a waiver excuses flows between them from a built-in assertion"),
+    ALLOWED: N_("allowed by a policy rule (some service)"),
+    DENIED: N_("denied: no rule allows it (a deny rule or the implicit deny)"),
 }
 MAX_DETAILED_DEPARTMENTS = 16
 MAX_LISTED = 4  # items of each kind named in a tooltip
@@ -177,18 +179,18 @@ def evidence(network: Network, results: list[AssertionResult], with_assertions: 
         label = f"{spec.name} ({status[spec.name]})" if spec.name in status else spec.name
         for w in spec.waivers:
             st = w.statement
-            for ks in _by_key((c for c, _ in st.src), keys):
-                for kt in _by_key((c for c, _ in st.dst), keys):
+            for ks in _by_key((c for c, _band in st.src), keys):
+                for kt in _by_key((c for c, _band in st.dst), keys):
                     if _relates(st.distinct_owners, ks, kt):
                         ev[(ks, kt)].waivers.append(f"{st.text}, because {w.reason}")
         for st in spec.statements if with_assertions else ():
-            src = _by_key((c for c, _ in st.src), keys)
+            src = _by_key((c for c, _band in st.src), keys)
             if st.kind == StatementKind.ISOLATED:
                 others = {k for k in set(keys.values()) if k not in src}
                 pairs = [(a, b) for a in src for b in others] + \
                         [(b, a) for a in src for b in others]
             elif st.kind in (StatementKind.DENY, StatementKind.ALLOW):
-                dst = _by_key((c for c, _ in st.dst), keys)
+                dst = _by_key((c for c, _band in st.dst), keys)
                 pairs = [(a, b) for a in src for b in dst
                          if _relates(st.distinct_owners, a, b)]
             else:
@@ -239,8 +241,8 @@ def build(network: Network, results: list[AssertionResult]) -> Matrix:
     counts: Counter[str] = Counter()
     cells: list[Cell] = []
     if detailed:
-        for rk, _ in axis:
-            for ck, _ in axis:
+        for rk, _band in axis:
+            for ck, _band in axis:
                 e = ev.get((rk, ck))
                 verdict = e.verdict if e else DENIED
                 counts[verdict] += 1
@@ -250,11 +252,11 @@ def build(network: Network, results: list[AssertionResult]) -> Matrix:
                 cells.append(Cell(group_label(rk), group_label(ck), verdict,
                                   "\n".join([head, *_detail(e)])))
         rows = tuple((group_label(k), band) for k, band in axis)
-        caption = ("Rows are sources, columns destinations: one per department and realm, "
-                   "the platform, each private net, the inner net and the Internet. A cell "
-                   "aggregates every site (endpoint class) of its row to every site of its "
-                   "column and shows the most severe verdict among them "
-                   "(violated, then waived, then allowed, then denied).")
+        caption = _("Rows are sources, columns destinations: one per department and realm, "
+                     "the platform, each private net, the inner net and the Internet. A cell "
+                     "aggregates every site (endpoint class) of its row to every site of its "
+                     "column and shows the most severe verdict among them "
+                     "(violated, then waived, then allowed, then denied).")
         return Matrix(rows, rows, tuple(cells), False, caption, dict(counts))
     return _aggregated(axis, ev, counts)
 
@@ -267,7 +269,7 @@ def _realm(key: Key) -> str:
 def _aggregated(axis: list[tuple[Key, str]], ev: dict[tuple[Key, Key], Evidence],
                 counts: Counter[str]) -> Matrix:
     realms = list(dict.fromkeys((_realm(k), band) for k, band in axis))
-    order = {k: i for i, (k, _) in enumerate(axis)}
+    order = {k: i for i, (k, _band) in enumerate(axis)}
     cols: list[tuple[str, str]] = []
     for realm, band in realms:
         if realm in DEPT_KINDS:
@@ -282,7 +284,7 @@ def _aggregated(axis: list[tuple[Key, str]], ev: dict[tuple[Key, Key], Evidence]
 
     # group pairs per folded cell, counted without visiting every pair
     members: dict[str, list[Key]] = defaultdict(list)
-    for k, _ in axis:
+    for k, _band in axis:
         members[_realm(k)].append(k)
     folded: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for realm, rks in members.items():
@@ -306,9 +308,9 @@ def _aggregated(axis: list[tuple[Key, str]], ev: dict[tuple[Key, Key], Evidence]
         if len(examples[(*cell, verdict)]) < MAX_LISTED:
             examples[(*cell, verdict)].append(f"  {group_label(rk)} -> {group_label(ck)}")
     cells = []
-    for realm, _ in realms:
+    for realm, _band in realms:
         row = f"{realm}(D)" if realm in DEPT_KINDS else realm
-        for col, _ in cols:
+        for col, _band in cols:
             tally = folded.get((realm, col))
             if not tally or not sum(tally.values()):
                 cells.append(Cell(row, col, None, f"{row} -> {col}: no such pair"))
@@ -323,14 +325,15 @@ def _aggregated(axis: list[tuple[Key, str]], ev: dict[tuple[Key, Key], Evidence]
                 if examples.get((realm, col, v)):
                     lines += [f"{v}:", *examples[(realm, col, v)]]
             cells.append(Cell(row, col, verdict, "\n".join(lines)))
-    caption = ("This network has more than "
-               f"{MAX_DETAILED_DEPARTMENTS} departments, so rows and columns are realms: "
-               "vertical(D) is every department's vertical net, and a department realm's "
-               "columns are split into the row's own department D and the others E≠D (any "
-               "department, for a row without one). A cell folds every department-and-realm "
-               "group pair of its row and column and shows the most severe verdict among them "
-               "(violated, then waived, then allowed, then denied); its tooltip counts them by "
-               "verdict. A cell marked – holds no pair (a platform has no department).")
+    caption = _("This network has more than "
+                "{n} departments, so rows and columns are realms: "
+                "vertical(D) is every department's vertical net, and a department realm's "
+                "columns are split into the row's own department D and the others E≠D (any "
+                "department, for a row without one). A cell folds every department-and-realm "
+                "group pair of its row and column and shows the most severe verdict among them "
+                "(violated, then waived, then allowed, then denied); its tooltip counts them by "
+                "verdict. A cell marked – holds no pair (a platform has no department)."
+                ).format(n=MAX_DETAILED_DEPARTMENTS)
     rows = tuple((f"{r}(D)" if r in DEPT_KINDS else r, b) for r, b in realms)
     return Matrix(rows, tuple(cols), tuple(cells), True,
                   caption, dict(counts))
@@ -345,23 +348,23 @@ GAP = 6
 
 def render(matrix: Matrix) -> str:
     """The matrix as one SVG: labels, a V/W/A/D letter and colour per cell, a legend."""
-    row_w = max(svg.text_width(r, FONT) for r, _ in matrix.rows) + 2 * GAP
-    col_label = max(svg.text_width(c, FONT) for c, _ in matrix.cols)
+    row_w = max(svg.text_width(r, FONT) for r, _band in matrix.rows) + 2 * GAP
+    col_label = max(svg.text_width(c, FONT) for c, _band in matrix.cols)
     col_h = col_label * 0.8 + 2 * GAP  # labels turned 60 degrees (estimates run wide)
     ncols, nrows = len(matrix.cols), len(matrix.rows)
     grid_w, grid_h = ncols * CELL, nrows * CELL
     legend_h = len(VERDICTS) * (CELL + 4) + GAP
-    legend_w = 3 * GAP + CELL + max(svg.text_width(m, FONT) for m in MEANING.values())
+    legend_w = 3 * GAP + CELL + max(svg.text_width(_(m), FONT) for m in MEANING.values())
     width = max(row_w + grid_w + col_label * 0.5 + GAP, legend_w)
     height = col_h + grid_h + GAP * 2 + legend_h
     el = svg.root(width, height, "matrix",
                   "Reachability matrix: rows are sources, columns destinations")
     labels = svg.sub(el, "g", class_="labels", fill="#111111", font_size=FONT)
-    for j, (col, _) in enumerate(matrix.cols):
+    for j, (col, _band) in enumerate(matrix.cols):
         x = row_w + j * CELL + CELL / 2 + 4
         svg.sub(labels, "text", col, x=float(x), y=float(col_h - GAP),
                 transform=f"rotate(-60 {svg.num(x)} {svg.num(col_h - GAP)})")
-    for i, (row, _) in enumerate(matrix.rows):
+    for i, (row, _band) in enumerate(matrix.rows):
         svg.sub(labels, "text", row, x=float(row_w - GAP),
                 y=float(col_h + i * CELL + CELL * 0.7), text_anchor="end")
     grid = svg.sub(el, "g", class_="cells", font_size=FONT, text_anchor="middle")
@@ -400,6 +403,6 @@ def render(matrix: Matrix) -> str:
                 fill=FILL[v], stroke="#999999")
         svg.sub(legend, "text", MARK[v], x=float(GAP + CELL / 2), y=float(y + CELL * 0.72),
                 fill=INK[v], text_anchor="middle", font_weight="bold")
-        svg.sub(legend, "text", MEANING[v], x=float(GAP * 2 + CELL), y=float(y + CELL * 0.72),
+        svg.sub(legend, "text", _(MEANING[v]), x=float(GAP * 2 + CELL), y=float(y + CELL * 0.72),
                 fill="#111111")
     return svg.to_string(el)

@@ -119,10 +119,49 @@ def test_verdict_table_in_chinese_and_json_in_english():
 
 
 @pytest.mark.parametrize("args", [["--lang", "zh", "--help"], ["--lang=zh", "--help"]])
-def test_help_in_chinese(args):
+def test_help_in_chinese(args, restore_help):
     r = CliRunner().invoke(main, args)
     assert "消息、帮助、表格和报告的语言" in r.stdout
     assert "内部错误时显示调用栈" in r.stdout
+
+
+@pytest.fixture
+def restore_help():
+    """Showing help translates it in place (the process ends after it): put the English back
+    so later tests in this process read English help."""
+    commands = [main, *main.commands.values()]
+    saved = [(c, c.help, c.short_help, [(p, getattr(p, "help", None)) for p in c.params])
+             for c in commands]
+    yield
+    for c, help_text, short_help, params in saved:
+        c.help, c.short_help = help_text, short_help
+        for p, text in params:
+            if text is not None:
+                p.help = text
+
+
+@pytest.mark.parametrize(("command", "words"), [
+    ("fmt", ["将策略文件 FILES 重写为唯一的规范格式", "不做修改：列出每个不符合规范格式的文件"]),
+    ("lsp", ["经标准输入输出通信的语言服务器协议（LSP）服务"]),
+    ("lint", ["警告的输出格式。", "每次求解器查询的秒数。"]),
+    ("compile", ["输出目录（原子替换）。", "目标：all，或以逗号分隔的列表。"]),
+    ("audit", ["每个证明义务、每个求解器的秒数。"]),
+])
+def test_command_help_in_chinese(command, words, restore_help):
+    """A command's own help and its options' help come from the catalog."""
+    english = CliRunner().invoke(main, ["--lang", "en", command, "--help"])
+    assert english.exit_code == 0 and not CJK.search(english.stdout), english.output
+    r = CliRunner().invoke(main, ["--lang", "zh", command, "--help"])
+    assert r.exit_code == 0, r.output
+    for w in words:
+        assert w in r.stdout
+
+
+def test_command_list_in_chinese(restore_help):
+    """fmt and lsp have a short help in the command list, translated like the others."""
+    r = CliRunner().invoke(main, ["--lang", "zh", "--help"])
+    assert "将策略文件重写为唯一的规范格式。" in r.stdout
+    assert "供编辑器使用的语言服务器协议（LSP）服务" in r.stdout
 
 
 def test_report_page_in_chinese(tmp_path):
@@ -138,6 +177,24 @@ def test_report_page_in_chinese(tmp_path):
     assert '<span class="status proven">已证明</span>' in zh
     assert "<th class=\"num\">访问控制列表</th>" in zh  # 访问控制列表: ACL, as engineers say
     assert "tax cannot reach audit&#39;s vertical net" in zh  # a name from the policy
+    # the reachability matrix: caption, figure notes, cell counts and the SVG's legend
+    assert "<figcaption>行为源，列为目的：" in zh
+    assert "（V 违反，W 豁免，A 允许，D 拒绝），因此灰度下也能阅读" in zh
+    assert re.search(r"单元格：\n\d+ 违反, \d+ 豁免, \d+ 允许, \d+ 拒绝\.", zh)
+    assert "“允许”依据策略的规则" in zh
+    assert ">违反：证明找到了两者之间违反某条断言的数据包</text>" in zh
+    assert ">拒绝：没有规则放行（deny 规则或隐式拒绝）</text>" in zh
+    # the verdict, the section notes and the topology caption
+    assert '<p class="headline">已证明</p>\n<p>在编译出的网络上，全部 5 条断言均已证明。</p>' in zh
+    assert "<p class=\"note\">每条隔离断言还会再检查两次" in zh
+    assert "<figcaption>来自编译模型的地区树，顶层在左" in zh
+    assert "<p>本报告中的任何内容都无需凭信任接受。安装 zongheng " in zh
+    assert "<p class=\"note\">证明包的清单没有签名" in zh
+    assert "<p>任何部门的纵网都不能到达其他部门的横网或纵网。</p>" in zh  # a built-in's meaning
+    assert "<td>地区的中心平台路由器（VRF、MPLS L3VPN）</td>" in zh  # a device role
+    assert "<p>策略 <code>policies/minimal.zh</code>，sha256 <code>" in zh  # the page's header
+    assert "<td>z3 回答 unsat：在编译出的网络上没有任何数据包违反该断言</td>" in zh  # summary
+    assert "<p class=\"note\">已证明表示 z3 回答 unsat：它表明在编译出的网络上" in zh
     en = en_page.read_text("utf-8")
     assert '<html lang="en">' in en and "<h2>2. Assertions</h2>" in en and not CJK.search(
         en.split("<style>")[0])
@@ -188,6 +245,7 @@ def test_shadowed_rule_of_lint_in_chinese(tmp_path):
     assert r.exit_code == 0, r.output
     assert (f"{path}:41:5: 警告: 规则被前面位于第 40 行（allow）的规则遮蔽：它永远不会匹配"
             "（冗余：前面的规则已经 allow 它的全部流量）") in r.stderr + r.stdout
+    assert r.stderr.endswith("1 个警告\n")  # the summary line
     english = CliRunner().invoke(main, ["lint", path])
     assert ("rule is shadowed by the earlier rule at line 40 (allow): it never matches "
             "(redundant: the earlier rules already allow all of its traffic)"

@@ -11,13 +11,13 @@ and the documentation they were checked against: ``docs/vendor-syntax.md``.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, ClassVar
 
 from zongheng.compiler.addresses import prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
+from zongheng.emitters.config_lines import huawei_rules
 from zongheng.emitters.filters import comment_text
 from zongheng.emitters.naming import huawei as nm
 from zongheng.emitters.naming.huawei import vrp_ifname, vrp_name
@@ -131,24 +131,20 @@ class HuaweiVrp(RouterEmitter):
         """
         rules: list[dict[str, Any]] = []
         rid = 0
-        for line in sorted(acl.lines, key=lambda ln: ln.seq):
-            for ace in rv.aces(line):
-                srcs = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
-                dsts = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
-                for src, dst in itertools.product(srcs, dsts):
-                    rid += RULE_STEP
-                    rules.append({
-                        "id": rid,
-                        "action": ace.action,
-                        "protocol": ace.protocol,
-                        "src": _vrp_addr(src),
-                        "dst": _vrp_addr(dst),
-                        "sport": ace.sport,
-                        "dport": ace.dport,
-                        "icmp_type": ace.icmp_type,
-                        "established": ace.established,
-                        "comment": rv.rule_comment(ace, max_len=120),
-                    })
+        # the numbering a counterexample names (config_lines), so the two never drift
+        for _seq, ace, src, dst, rid in huawei_rules(acl):
+            rules.append({
+                "id": rid,
+                "action": ace.action,
+                "protocol": ace.protocol,
+                "src": _vrp_addr(src),
+                "dst": _vrp_addr(dst),
+                "sport": ace.sport,
+                "dport": ace.dport,
+                "icmp_type": ace.icmp_type,
+                "established": ace.established,
+                "comment": rv.rule_comment(ace, max_len=120),
+            })
         return {
             "number": number,
             "vrf": vrf,

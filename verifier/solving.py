@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,15 +109,43 @@ def canonical_lets(text: str) -> str:
     return _LET_NAME.sub(rename, text)
 
 
+_LOCAL = threading.local()
+
+
+def _context() -> z3.Context:
+    """One z3 context per thread (a Dask worker may run several; a context is not
+    thread-safe) for the unsat answers: a fresh one costs more than solving most
+    obligations (10-40 ms against a few ms on this machine, and a province has
+    thousands of obligations, many trivially unsat)."""
+    ctx = getattr(_LOCAL, "ctx", None)
+    if ctx is None:
+        ctx = _LOCAL.ctx = z3.Context()
+    return ctx
+
+
 def solve_text(body: str, timeout_ms: int) -> tuple[str, Values]:
-    """Solve one SMT-LIB script in a fresh context; on sat, the model as plain values.
-    Needs nothing but z3: this is what a Dask worker runs."""
+    """Solve one SMT-LIB script; on sat, the model as plain values. Needs nothing but
+    z3: this is what a Dask worker runs. A sat answer is solved again in a fresh
+    context, so the model (the counterexample) does not depend on what this process
+    solved before."""
+    s = z3.SolverFor("QF_BV", ctx=_context())
+    s.set("timeout", timeout_ms)
+    s.from_string(body)
+    r = s.check()
+    if r == z3.unsat:
+        return PROVEN, []
+    if r != z3.sat:
+        return UNKNOWN, []
+    return _solve_fresh(body, timeout_ms)
+
+
+def _solve_fresh(body: str, timeout_ms: int) -> tuple[str, Values]:
     ctx = z3.Context()
     s = z3.SolverFor("QF_BV", ctx=ctx)
     s.set("timeout", timeout_ms)
     s.from_string(body)
     r = s.check()
-    if r == z3.unsat:
+    if r == z3.unsat:  # cannot be: the same script was sat
         return PROVEN, []
     if r != z3.sat:
         return UNKNOWN, []

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
-from zongheng.compiler.addresses import merge_prefixes, merge_spans, parse_prefix
+from zongheng.compiler.addresses import int_to_ip, merge_prefixes, merge_spans, parse_prefix
 from zongheng.compiler.model import Acl, Device, Interface, Network, Route, Tunnel
 from zongheng.verifier.terms import (
     Fields,
@@ -69,11 +69,21 @@ class _Table:
     starts: list[int] = field(default_factory=list)
     nondeterministic_ties: bool = False
     key: tuple = ()
+    _better: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.nets = [parse_prefix(r.prefix) for r in self.routes]
         self.order = sorted(range(len(self.routes)), key=lambda i: (self.nets[i][0], i))
         self.starts = [self.nets[i][0] for i in self.order]
+
+    def better(self, k: int) -> tuple[str, ...]:
+        """The prefixes of the routes that win over route k (sorted, each once): with
+        route k's own prefix they determine its selection term."""
+        got = self._better.get(k)
+        if got is None:
+            got = self._better[k] = tuple(sorted({self.routes[j].prefix
+                                                  for j in self.shadowing(k)}))
+        return got
 
     def shadowing(self, k: int) -> list[int]:
         """Routes that win over route k whenever both match."""
@@ -89,6 +99,44 @@ class _Table:
             if nj > n or (nj == n and j < k and not self.nondeterministic_ties):
                 out.append(j)
         return out
+
+
+@dataclass
+class _Base:
+    """What a VRF imports from its route targets (in import order, every route), shared
+    by every VRF with the same imports: a department's VRF at each site. A site's table
+    is this with its own routes put first and the routes it exported itself left out
+    (``Forwarding.vrf_routes``), so a site is described by how it differs from here."""
+
+    routes: tuple[Route, ...]
+    key: tuple
+    by_prefix: dict[str, list[int]] = field(default_factory=dict)
+    by_egress: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
+    table: _Table = field(init=False)
+
+    def __post_init__(self) -> None:
+        for i, r in enumerate(self.routes):
+            self.by_prefix.setdefault(r.prefix, []).append(i)
+            self.by_egress.setdefault((r.egress_device, r.egress_vrf), []).append(i)
+        self.table = _Table(tuple(self.routes[ix[0]] for ix in self.by_prefix.values()))
+        self.table.key = ("base",) + self.key
+        self.index = {r.prefix: k for k, r in enumerate(self.table.routes)}
+
+    def first(self, prefix: str) -> Route | None:
+        ix = self.by_prefix.get(prefix)
+        return self.routes[ix[0]] if ix else None
+
+    def inside(self, prefix: str) -> set[str]:
+        """The prefixes of this table strictly inside ``prefix``."""
+        k = self.index.get(prefix)
+        if k is not None:
+            return set(self.table.better(k))
+        net, n = parse_prefix(prefix)
+        hi = net + (1 << (32 - n)) - 1
+        t = self.table
+        lo_i = bisect.bisect_left(t.starts, net)
+        hi_i = bisect.bisect_right(t.starts, hi)
+        return {t.routes[j].prefix for j in t.order[lo_i:hi_i] if t.nets[j][1] > n}
 
 
 class Target:
@@ -170,6 +218,11 @@ class Forwarding:
         self._transit_path: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
         self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
         self._candidates: dict[tuple, tuple[int, ...]] = {}
+        self._bases: dict[tuple, _Base] = {}
+        self._vrf_objs = {(d.name, v.name): v for d in network.devices for v in d.vrfs}
+        self._reach_counts: dict[tuple, tuple] = {}
+        self._tunnel_comp: dict[tuple[str, str | None], int] = {}
+        self._trunk_comp: dict[str, int] = {}
         self._bfs: dict[str, dict[str, str | None]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
@@ -252,7 +305,7 @@ class Forwarding:
                    ) -> tuple[Route, ...]:
         """``Network.vrf_routes`` with the per-route-target filtering cached: own routes,
         then each imported RT's routes in import order, one route per prefix."""
-        v = next(x for x in self.devices[device].vrfs if x.name == vrf)
+        v = self._vrf_objs[(device, vrf)]
         out: dict[str, Route] = {}
         for r in v.routes:
             if r.prefix not in out and _overlaps(r.prefix, within):
@@ -303,7 +356,7 @@ class Forwarding:
         sk = (key, k, dst.get_id() if dst_id is None else dst_id)
         s = self._sel.get(sk)
         if s is None:
-            better = sorted({t.routes[j].prefix for j in t.shadowing(k)})
+            better = t.better(k)
             m = self.route_match(t.routes[k].prefix, dst)
             if better:
                 s = z3.And(m, z3.Not(in_prefixes(dst, merge_prefixes(better))))
@@ -498,10 +551,7 @@ class Forwarding:
 
     def _transit_uncached(self, device: str, vrf: str | None, route: Route, f: Fields
                           ) -> tuple[z3.BoolRef, str] | None:
-        key = (device, vrf, route.egress_device, route.egress_vrf)  # f does not matter here
-        if key not in self._transit_path:
-            self._transit_path[key] = self._transit_path_uncached(device, vrf, route)
-        return self._transit_path[key]
+        return self._transit_path_of(device, vrf, route)  # f does not matter here
 
     def _transit_path_uncached(self, device: str, vrf: str | None, route: Route
                                ) -> tuple[z3.BoolRef, str] | None:
@@ -534,8 +584,218 @@ class Forwarding:
             target = self.target_of(target)
         return self._arrive(device, interface, f, [], [], False, 0, target)
 
+    def entry(self, device: str, interface: str, f: Fields, target: Callable[[str | None], bool],
+              within: tuple[str, ...] | None = None) -> list[Leaf]:
+        """``leaves`` towards ``target`` without the entry interface's inbound ACL in their
+        conditions (``walk_key`` gives that condition): what ingress points whose walk keys
+        are equal share."""
+        self._within = None if self._late_dnat else within
+        return self._arrive(device, interface, f, [], [], False, 0, self.target_of(target),
+                            entry=True)
+
+    def walk_key(self, device: str, interface: str, f: Fields,
+                 target: Callable[[str | None], bool], within: tuple[str, ...] | None = None,
+                 by_table: bool = False) -> tuple[tuple | None, z3.BoolRef]:
+        """A key of the walk from (device, interface) towards ``target``, and the entry
+        interface's inbound-ACL condition.
+
+        Two ingress points with equal keys give ``entry`` leaves with the same conditions,
+        classes, header terms, delivery points and exits crossed (only their steps and
+        transit notes differ), so a claim built over one's leaves is the other's: a
+        department's sites read the same routes (imported from one route target) and
+        build their disjunction once instead of once per site. The key lists, per route
+        the walk follows, the route object and its selection term (which encodes every
+        route that wins over it in this table); the rest of a journey is a function of
+        the route, the header and the exits crossed, which the key holds too. Costs one
+        pass over the table's candidate routes, no leaf. None: no such interface.
+        A VRF's key is computed from how its table differs from its imports
+        (``_vrf_key``), unless ``by_table`` (the tests compare the two).
+        """
+        self._within = None if self._late_dnat else within
+        tgt = self.target_of(target)
+        dev = self.devices.get(device)
+        iface = self.ifaces.get((device, interface))
+        if dev is None or iface is None:
+            return None, self._true
+        crossed = dev.role == ROLE_EXIT
+        if crossed:
+            f, _ = self.dnat(device, interface, f)
+            self._keep.append(f)  # its term ids are in the key
+        vrf = iface.vrf
+        if vrf is not None and not self.leak_routes and (device, vrf) in self._vrf_objs \
+                and not by_table:
+            got = self._vrf_key(device, vrf, tgt)
+            if got is not None:
+                items_, any_ = got
+                permit = self.permit(device, self.acl_of(device, iface.acl_in), f) \
+                    if any_ else self._true
+                return (f.key(), f.proto.get_id(), f.new.get_id(), crossed, tgt.accepted,
+                        self._within, items_), permit
+        t = self.table(device, vrf, self._within)
+        items = []
+        for k in self.candidates(t, tgt):
+            r = t.routes[k]
+            if r.kind in ("local", "remote") and r.egress_device != device \
+                    and not self._reaches(device, vrf, r):
+                continue  # no path: no leaf
+            items.append((id(r), t.better(k)))  # route k's selection term, exactly
+        permit = self.permit(device, self.acl_of(device, iface.acl_in), f)
+        key = (f.key(), f.proto.get_id(), f.new.get_id(), crossed, tgt.accepted, self._within,
+               tuple(sorted(items)))  # a site's own routes come first in its table
+        return key, permit
+
+    def _base(self, rt_import: tuple[str, ...]) -> _Base:
+        key = (rt_import, self._within)
+        b = self._bases.get(key)
+        if b is None:
+            routes = tuple(r for rt in rt_import for r in self.rt_routes(rt, self._within))
+            b = self._bases[key] = _Base(routes, key)
+        return b
+
+    def _is_candidate(self, r: Route, target: Target) -> bool:
+        """``candidates``' test for one route."""
+        if r.kind == "uplink":
+            return True
+        if r.kind in ("local", "remote", "gateway", "exit"):
+            out = self.ifaces.get((r.egress_device, r.egress_interface))
+            return out is not None and out.attached_class in target.accepted
+        return False
+
+    def _vrf_key(self, device: str, vrf: str, target: Target) -> tuple | None:
+        """``walk_key``'s route part for a VRF table, from how the site's table differs
+        from its imports' (``_Base``): the same for every site whose differences touch
+        no route towards ``target``, in time linear in the site's own routes.
+
+        The table-wide key lists each candidate route and the prefixes that beat it;
+        here every base candidate the site keeps unchanged is left implicit (same route,
+        same prefixes inside it), and only the changed ones are listed: prefixes where
+        the site's route is another one than the base's (its own route, or the next one
+        after its own export), and candidates with a prefix that entered or left the
+        table inside them. The base part is named by the base and the target. None:
+        some base candidate may be unreachable from here; the caller lists them all.
+        """
+        v = self._vrf_objs[(device, vrf)]
+        base = self._base(v.rt_import)
+        bcands = self.candidates(base.table, target)
+        changed: dict[str, tuple[Route | None, Route | None]] = {}
+        for r in v.routes:
+            if r.prefix not in changed and _overlaps(r.prefix, self._within):
+                b = base.first(r.prefix)
+                changed[r.prefix] = (b, r)
+        for i in base.by_egress.get((device, vrf), ()):
+            p = base.routes[i].prefix
+            if p in changed:
+                continue
+            site = next((base.routes[j] for j in base.by_prefix[p]
+                         if (base.routes[j].egress_device, base.routes[j].egress_vrf)
+                         != (device, vrf)), None)
+            changed[p] = (base.first(p), site)
+        changed = {p: bs for p, bs in changed.items() if bs[0] is not bs[1]}
+        entered = {p for p, (b, st) in changed.items() if b is None}
+        left = {p for p, (b, st) in changed.items() if st is None}
+
+        def better(p: str) -> tuple[str, ...]:
+            inside = (base.inside(p) - left) | {q for q in entered if _strictly_in(q, p)}
+            return tuple(sorted(inside))
+
+        items = []
+        count = len(bcands)
+        for p, (b, st) in changed.items():
+            bc = b is not None and base.index.get(p) in bcands_set(self, base, target)
+            sc = st is not None and self._is_candidate(st, target)
+            count += int(sc) - int(bc)
+            if sc and st.kind in ("local", "remote") and st.egress_device != device \
+                    and not self._reaches(device, vrf, st):
+                sc = False  # no path: no leaf, as in the table-wide key
+                count -= 1
+            if bc or sc:
+                items.append((p, id(st) if sc else 0, better(p) if sc else ()))
+        moved = entered | left
+        if moved:
+            cset = bcands_set(self, base, target)
+            for p in sorted(moved):
+                for q in _supernets(p):
+                    k = base.index.get(q)
+                    if k is not None and k in cset and q not in changed:
+                        items.append((q, id(base.table.routes[k]), better(q)))
+        if not self._all_reach(device, vrf, base, target):
+            return None
+        return ("vrf", base.key, tuple(sorted(set(items)))), count > 0
+
+    def _all_reach(self, device: str, vrf: str, base: _Base, target: Target) -> bool:
+        """Every local/remote base candidate of another device has a transit path from
+        (device, vrf): counted per connected component, not per route."""
+        key = (base.key, target.accepted)
+        got = self._reach_counts.get(key)
+        if got is None:
+            tun: dict[int, int] = {}
+            trk: dict[int, int] = {}
+            alltrk: dict[int, int] = {}
+            mine: dict[str, list[Route]] = {}
+            for k in self.candidates(base.table, target):
+                r = base.table.routes[k]
+                if r.kind not in ("local", "remote"):
+                    continue
+                mine.setdefault(r.egress_device, []).append(r)
+                goal = (r.egress_device, r.egress_vrf)
+                c = self._trunk_of(r.egress_device)
+                alltrk[c] = alltrk.get(c, 0) + 1
+                if goal in self._tunnels:
+                    t = self._tunnel_of(goal)
+                    tun[t] = tun.get(t, 0) + 1
+                else:
+                    trk[c] = trk.get(c, 0) + 1
+            got = self._reach_counts[key] = (tun, trk, alltrk, mine)
+        tun, trk, alltrk, mine = got
+        own = mine.get(device, [])
+        if (device, vrf) in self._tunnels:
+            t, c = self._tunnel_of((device, vrf)), self._trunk_of(device)
+            bad = sum(tun.values()) - tun.get(t, 0) + sum(trk.values()) - trk.get(c, 0)
+            own_bad = sum(1 for r in own if (
+                self._tunnel_of((r.egress_device, r.egress_vrf)) != t
+                if (r.egress_device, r.egress_vrf) in self._tunnels
+                else self._trunk_of(r.egress_device) != c))
+        else:
+            c = self._trunk_of(device)
+            bad = sum(alltrk.values()) - alltrk.get(c, 0)
+            own_bad = sum(1 for r in own if self._trunk_of(r.egress_device) != c)
+        return bad == own_bad
+
+    def _tunnel_of(self, node: tuple[str, str | None]) -> int:
+        """The connected component of ``node`` in the tunnel graph (an id)."""
+        got = self._tunnel_comp.get(node)
+        if got is None:
+            cid = len(set(self._tunnel_comp.values()))
+            for n in self._tunnel_tree(*node):
+                self._tunnel_comp[n] = cid
+            got = cid
+        return got
+
+    def _trunk_of(self, device: str) -> int:
+        got = self._trunk_comp.get(device)
+        if got is None:
+            cid = len(set(self._trunk_comp.values()))
+            for n in self._bfs_tree(device):
+                self._trunk_comp[n] = cid
+            got = cid
+        return got
+
+    def _reaches(self, device: str, vrf: str | None, route: Route) -> bool:
+        """``transit`` finds a path (without building its note)."""
+        goal = (route.egress_device, route.egress_vrf)
+        if (device, vrf) in self._tunnels and goal in self._tunnels:
+            return goal in self._tunnel_tree(device, vrf)
+        return route.egress_device in self._bfs_tree(device)
+
+    def _transit_path_of(self, device: str, vrf: str | None, route: Route
+                         ) -> tuple[z3.BoolRef, str] | None:
+        key = (device, vrf, route.egress_device, route.egress_vrf)
+        if key not in self._transit_path:
+            self._transit_path[key] = self._transit_path_uncached(device, vrf, route)
+        return self._transit_path[key]
+
     def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,
-                crossed: bool, depth: int, target) -> list[Leaf]:
+                crossed: bool, depth: int, target, entry: bool = False) -> list[Leaf]:
         explain = target is None
         dev = self.devices.get(device)
         iface = self.ifaces.get((device, interface))
@@ -570,6 +830,8 @@ class Forwarding:
                             device, interface, iface.vrf))
         if not out:
             return out
+        if entry:
+            return out  # the caller takes the inbound ACL from ``walk_key``
         # the inbound ACL, built only when some leaf of interest passes this point
         permit = self.permit(device, acl, f)
         if permit is not self._true and not z3.is_true(permit):
@@ -659,6 +921,32 @@ class Forwarding:
             return [Leaf(list(conds), False, None, f, steps, crossed, f"drop-{kind}",
                          device, "", vrf)]
         return []
+
+
+def bcands_set(fw: Forwarding, base: _Base, target: Target) -> frozenset[int]:
+    """The base table's candidate indices as a set (cached with the tuple)."""
+    key = ("set", base.table.key, target.accepted)
+    got = fw._candidates.get(key)
+    if got is None:
+        got = fw._candidates[key] = frozenset(fw.candidates(base.table, target))  # type: ignore[assignment]
+    return got  # type: ignore[return-value]
+
+
+def _strictly_in(q: str, p: str) -> bool:
+    """Prefix q lies inside prefix p and is longer."""
+    qn, ql = parse_prefix(q)
+    pn, pl = parse_prefix(p)
+    return ql > pl and (pl == 0 or (qn >> (32 - pl)) == (pn >> (32 - pl)))
+
+
+def _supernets(p: str) -> list[str]:
+    """The prefixes strictly containing ``p``."""
+    net, n = parse_prefix(p)
+    out = []
+    for m in range(n - 1, -1, -1):
+        base = (net >> (32 - m)) << (32 - m) if m else 0
+        out.append(f"{int_to_ip(base)}/{m}")
+    return out
 
 
 @functools.cache

@@ -60,6 +60,7 @@ from zongheng.verifier.terms import (
     neg,
     opening_packet,
     packet_fields,
+    range_prefixes,
     services_match,
     well_formed,
 )
@@ -70,13 +71,22 @@ Only = frozenset[str] | None  # the ingress classes of one obligation (None: all
 
 @dataclass
 class Ingress:
-    """One ingress attachment of an obligation and the leaves it asks about."""
+    """One ingress attachment of an obligation and the leaves it asks about.
+
+    ``leaves`` (leaf, its condition past the entry ACL and its per-leaf claim) is built
+    when first read: an ingress point that shares its disjunction with another one
+    (``Encoder._ingress``) walks its own leaves only if a counterexample needs its path.
+    """
 
     cls: str
     device: str
     interface: str
     formula: z3.BoolRef
-    leaves: list[tuple[Leaf, z3.BoolRef]]  # (leaf, leaf condition and its per-leaf claim)
+    walk: Callable[[], list[tuple[Leaf, z3.BoolRef]]]
+
+    @functools.cached_property
+    def leaves(self) -> list[tuple[Leaf, z3.BoolRef]]:
+        return self.walk()
 
 
 @dataclass
@@ -109,6 +119,14 @@ class Encoder:
         self.classes = {c.name: c for c in network.classes}
         self._replies: dict[tuple, dict[str | None, list[Leaf]]] = {}
         self._any_reply: dict[tuple, z3.BoolRef | None] = {}
+        self._reply_shared: dict[tuple, z3.BoolRef | bool | None] = {}
+        self._pmap_of: dict[int, dict[str, tuple[str, ...]]] = {}
+        self._every: dict[str, tuple[str, ...]] | None = None
+        self._nat_out: list[str] | None = None
+        self._map_targets: dict[int, Target] = {}
+        self._owners: dict[str | None, frozenset[str]] | None = None
+        self._cuts: dict[int, tuple[str, ...]] = {}
+        self._class_reads = 0  # claims that read their ingress class (see ``_ingress``)
         self._disjoint_groups: dict[frozenset[str], bool] = {}
         self._reply_fields: dict[int, Fields] = {}
         self._keep: list[object] = []
@@ -123,6 +141,60 @@ class Encoder:
                                              r.outside.split("/")[0]))
 
     # ------------------------------------------------------------ helpers
+    def pmap(self, pairs: Pairs) -> dict[str, tuple[str, ...]]:
+        """``_pmap(pairs)``, once per statement: a province's built-in statements name
+        every class, and each of their hundreds of obligations would rebuild it."""
+        got = self._pmap_of.get(id(pairs))
+        if got is None:
+            got = self._pmap_of[id(pairs)] = _pmap(pairs)
+            self._keep.append(pairs)  # its id keys the cache
+        return got
+
+    def nat_addresses(self) -> list[str]:
+        """Every address a source NAT rule can write (static outside addresses, each
+        pool's first address: ``Forwarding.snat``), as text."""
+        if self._nat_out is None:
+            out = []
+            for d in self.net.devices:
+                for r in d.nat:
+                    if r.kind == "static":
+                        out.append(r.outside.split("/")[0])
+                    elif r.kind == "source":
+                        first = getattr(r, "pool_first", None) or range_prefixes(r.outside)[0]
+                        out.append(first.split("/")[0])
+            self._nat_out = sorted(set(out))
+        return self._nat_out
+
+    def _target_of_map(self, classes: dict[str, tuple[str, ...]]) -> Target:
+        got = self._map_targets.get(id(classes))
+        if got is None:
+            got = self._map_targets[id(classes)] = Target(frozenset(classes))
+            self._keep.append(classes)  # its id keys the cache
+        return got
+
+    def _owned(self, owner: str | None) -> frozenset[str]:
+        """The model's classes whose owner (``class_owner``) is ``owner``."""
+        if self._owners is None:
+            found: dict[str | None, set[str]] = {}
+            for c in self.net.classes:
+                found.setdefault(class_owner(c.name), set()).add(c.name)
+            self._owners = {o: frozenset(cs) for o, cs in found.items()}
+        return self._owners.get(owner, frozenset())
+
+    def _all_classes(self) -> dict[str, tuple[str, ...]]:
+        if self._every is None:
+            self._every = {c.name: c.prefixes for c in self.net.classes}
+        return self._every
+
+    def _cut(self, within: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """The merged prefixes of ``within`` (a cached ``pmap``, so once per statement)."""
+        got = self._cuts.get(id(within))
+        if got is None:
+            got = self._cuts[id(within)] = tuple(
+                merge_prefixes([p for ps in within.values() for p in ps]))
+            self._keep.append(within)
+        return got
+
     def waived(self, waivers: tuple[Waiver, ...], src_cls: str, leaf: Leaf) -> z3.BoolRef:
         terms = []
         for w in waivers:
@@ -133,49 +205,93 @@ class Encoder:
                                    services_match(self.f, w.statement.services)]))
         return disj(terms) if terms else self._false
 
-    def _ingress(self, pairs: dict[str, tuple[str, ...]], target: Callable[[str | None], bool],
+    def _waiver_reads(self, waivers: tuple[Waiver, ...]) -> Callable[[str], object]:
+        """The claim key of a statement whose claims read the ingress class only through
+        ``waived``: the class if some waiver names it as a source, else one key for all."""
+        named = {c for w in waivers for c in self._waiver_maps(w)[0]}
+        return lambda cls: cls if cls in named else "*"
+
+    def _ingress(self, pairs: dict[str, tuple[str, ...]],
+                 target: Callable[[str | None], bool] | dict[str, tuple[str, ...]],
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
                  negate: bool = False, within: dict[str, tuple[str, ...]] | None = None,
-                 st: Statement | None = None) -> list[Ingress]:
+                 st: Statement | None = None,
+                 claim_key: Callable[[str], object] | None = None) -> list[Ingress]:
         """Per ingress attachment of ``pairs``: source in its prefixes and the claim.
 
+        ``target``: the delivery classes asked about, as a test or as a ``pmap`` (its
+        classes; its set is then built once per statement, not once per obligation).
         ``within``: every per-leaf claim requires the final destination inside these
         (class -> prefixes), so route tables are cut down to routes overlapping them.
         ``st``: a ``distinct_owners`` statement only asks about related class pairs.
+        ``claim_key(cls)``: what ``per_leaf`` reads of the ingress class (default: the
+        class itself); ingress points with equal walk keys (``Forwarding.walk_key``) and
+        equal claim keys share one disjunction, built from the first one's leaves. A claim
+        that reads the class only on some leaves says so by counting ``_class_reads``
+        when it does (the allow statement's per-class reply check); such a disjunction
+        is then kept for its own class only.
         """
-        cut = None
-        if within is not None:
-            cut = tuple(merge_prefixes([p for ps in within.values() for p in ps]))
+        cut = self._cut(within) if within is not None else None
         out = []
         targets: dict[str | None, Target] = {}  # by the owner ``relates`` compares
+        shared: dict[tuple, z3.BoolRef | None] = {}
         for cls in sorted(pairs):
             # a Target once per owner (what ``relates`` looks at), not per class or point
             related = st is not None and st.distinct_owners
             key = class_owner(cls) if related else "*"  # owner None is an owner here
             tgt = targets.get(key)
             if tgt is None:
-                tgt = targets[key] = self.fw.target_of(
-                    _related(target, st, cls) if related else target)
+                if isinstance(target, dict):
+                    whole = self._target_of_map(target)
+                    tgt = Target(whole.accepted - self._owned(key) - {None}) if related \
+                        else whole  # ``relates``: another owner's classes only
+                else:
+                    tgt = self.fw.target_of(_related(target, st, cls) if related else target)
+                targets[key] = tgt
+            claim = functools.partial(per_leaf, cls)
+            ck = claim_key(cls) if claim_key is not None else cls
             for dev, ifn in self.fw.ingress_points(cls):
-                leaves = self.fw.leaves(dev, ifn, self.f, tgt, cut)
-                if not leaves and not negate:
+                wk, permit = self.fw.walk_key(dev, ifn, self.f, tgt, cut)
+                walk = functools.partial(self._parts, dev, ifn, tgt, cut, claim)
+                mk = (wk, ck)
+                if wk is None or mk not in shared:
+                    reads = self._class_reads
+                    parts = walk()
+                    if self._class_reads != reads:  # a claim read the class after all
+                        mk = (wk, cls)
+                    shared[mk] = disj([p for _, p in parts]) if parts else None
+                    walk = functools.partial(_given, parts)
+                hit = shared[mk]
+                if hit is None and not negate:
                     continue
-                common, parts = _factored(leaves, functools.partial(per_leaf, cls))
-                hit = conj([*common, disj([p for _, p in parts])]) if parts \
-                    else z3.BoolVal(False)
+                if hit is None:
+                    hit = z3.BoolVal(False)
+                elif not z3.is_true(permit):
+                    hit = conj([permit, hit])
                 body = [self.fw.in_set(self.f.src, pairs[cls]), self.fw.ingress_cond(dev, self.f)]
                 if extra is not None:
                     body.append(extra(cls, dev))
                 body.append(neg(hit) if negate else hit)
-                out.append(Ingress(cls, dev, ifn, conj(body), parts))
+                out.append(Ingress(cls, dev, ifn, conj(body), walk))
         return out
+
+    def _parts(self, device: str, interface: str, target: Target,
+               cut: tuple[str, ...] | None, claim: Callable[[Leaf], z3.BoolRef]
+               ) -> list[tuple[Leaf, z3.BoolRef]]:
+        """Per leaf past the entry ACL: its conditions and its claim, in a fixed order of
+        where leaves end (so ingress points with the same leaves build the same terms)."""
+        leaves = self.fw.entry(device, interface, self.f, target, cut)
+        parts = [(lf, conj([*lf.conds, claim(lf)])) for lf in leaves]
+        parts.sort(key=lambda p: (p[0].cls or "", p[0].final_device, p[0].final_interface,
+                                  p[0].reason))
+        return parts
 
     def _waiver_maps(self, w: Waiver) -> tuple[dict[str, tuple[str, ...]],
                                                 dict[str, tuple[str, ...]]]:
         """A waiver's (source, destination) class -> prefixes maps, computed once."""
         got = self._pmaps.get(id(w))
         if got is None:
-            got = self._pmaps[id(w)] = (_pmap(w.statement.src), _pmap(w.statement.dst))
+            got = self._pmaps[id(w)] = (self.pmap(w.statement.src), self.pmap(w.statement.dst))
             self._keep.append(w)
         return got
 
@@ -254,19 +370,40 @@ class Encoder:
             key = ("any", lf.final_device, lf.final_interface, group,
                    self.reply_fields(lf).key())
             if key not in self._any_reply:
-                leaves = [x for c in sorted(group) for x in self.reply_leaves(c, lf, group)]
-                back = self.reply_fields(lf).dst
-                if all(x.fields.dst is back for x in leaves):
-                    common, parts = _factored(leaves, self._back_in)
-                    got = conj([*common, disj([q for _, q in parts])]) if parts \
-                        else z3.BoolVal(False)
-                else:  # NAT on the way back: the destination is not the source any more
-                    got = None
-                self._any_reply[key] = got
+                self._any_reply[key] = self._any_return(lf, group)
             got = self._any_reply[key]
             if got is not None:
                 return got
+        self._class_reads += 1
         return self._returns(cls, lf, group)
+
+    def _any_return(self, lf: Leaf, group: frozenset[str]) -> z3.BoolRef | None:
+        """The reply to ``lf`` gets back into the class of ``group`` holding its
+        destination (None: NAT changed that destination on the way back). Delivery
+        points whose reply walks have equal keys (``Forwarding.walk_key``: a
+        department's sites, whose tables import the same routes) share the disjunction."""
+        r = self.reply_fields(lf)
+        pts = tuple(p for c in sorted(group) if c in self.classes
+                    for p in self.classes[c].prefixes) or None
+        tgt = Target(group)
+        wk, permit = self.fw.walk_key(lf.final_device, lf.final_interface, r, tgt, pts)
+        mk = (wk, group)
+        if wk is None or mk not in self._reply_shared:
+            leaves = self.fw.entry(lf.final_device, lf.final_interface, r, tgt, pts)
+            if all(x.fields.dst is r.dst for x in leaves):
+                leaves.sort(key=lambda x: (x.cls or "", x.final_device, x.final_interface,
+                                           x.reason))
+                parts = [conj([*x.conds, self._back_in(x)]) for x in leaves]
+                got: z3.BoolRef | bool | None = disj(parts) if parts else False
+            else:  # NAT on the way back: the destination is not the source any more
+                got = None
+            self._reply_shared[mk] = got
+        got = self._reply_shared[mk]
+        if got is None:
+            return None
+        if got is False:
+            return z3.BoolVal(False)
+        return got if z3.is_true(permit) else conj([permit, got])
 
     def _returns(self, cls: str, lf: Leaf, group: frozenset[str] | None) -> z3.BoolRef:
         leaves = self.reply_leaves(cls, lf, group)
@@ -355,13 +492,14 @@ class Encoder:
     def deny(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
              ) -> Obligation:
         f = self.f
-        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
+        src, dst = _only(self.pmap(st.src), only), self.pmap(st.dst)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]),
                          neg(self.waived(spec.waivers, cls, lf))])
 
-        ing = self._ingress(src, lambda c: c in dst, _per_dst(per_leaf), within=dst, st=st)
+        ing = self._ingress(src, dst, _per_dst(per_leaf), within=dst, st=st,
+                            claim_key=self._waiver_reads(spec.waivers))
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/deny", spec.name, st,
@@ -371,7 +509,7 @@ class Encoder:
     def allow(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
               ) -> Obligation:
         f = self.f
-        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
+        src, dst = _only(self.pmap(st.src), only), self.pmap(st.dst)
         group = frozenset(src)
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
@@ -382,8 +520,9 @@ class Encoder:
             related = {c: ps for c, ps in dst.items() if st.relates(cls, c)}
             return self.fw.in_set(f.dst, tuple(self.allow_addresses(cls, related)))
 
-        ing = self._ingress(src, lambda c: c in dst, per_leaf, addressed, negate=True,
-                            within=dst, st=st)
+        ing = self._ingress(src, dst, per_leaf, addressed, negate=True,
+                            within=dst, st=st,
+                            claim_key=lambda c: "*" if self._disjoint(group) else c)
         formula = z3.And(self.wf, opening_packet(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/allow", spec.name, st,
@@ -395,7 +534,7 @@ class Encoder:
         """``isolated X``: (out) a packet from X delivered outside it, (in) a packet from
         outside X delivered into it; only the ``parts`` asked for are built."""
         f = self.f
-        inside = _pmap(st.src)
+        inside = self.pmap(st.src)
         text = st.text
         out: list[Obligation] = []
 
@@ -412,15 +551,17 @@ class Encoder:
             return z3.Not(self.fw.in_set(f.src, inside[cls])) if cls in inside else z3.BoolVal(True)
 
         if "out" in parts:
-            ing_out = self._ingress(_only(inside, only), lambda c: True, _per_dst(out_leaf))
+            ing_out = self._ingress(_only(inside, only), lambda c: True, _per_dst(out_leaf),
+                                    claim_key=self._waiver_reads(spec.waivers))
             out.append(Obligation(
                 f"{base}/out", spec.name, st, f"a packet from inside {text} leaves it",
                 z3.And(self.wf, z3.Or([x.formula for x in ing_out]) if ing_out
                        else z3.BoolVal(False)), ing_out, "out"))
         if "in" in parts:
-            outside = _only({c.name: c.prefixes for c in self.net.classes}, only)
-            ing_in = self._ingress(outside, lambda c: c in inside, _per_dst(in_leaf),
-                                   not_inside_src, within=inside)
+            outside = _only(self._all_classes(), only)
+            ing_in = self._ingress(outside, inside, _per_dst(in_leaf),
+                                   not_inside_src, within=inside,
+                                   claim_key=self._waiver_reads(spec.waivers))
             out.append(Obligation(
                 f"{base}/in", spec.name, st, f"a packet from outside {text} enters it",
                 z3.And(self.wf, z3.Or([x.formula for x in ing_in]) if ing_in
@@ -429,23 +570,32 @@ class Encoder:
 
     def via_exit(self, base: str, spec: AssertionSpec, st: Statement, only: Only = None
                  ) -> Obligation:
-        src, dst = _only(_pmap(st.src), only), _pmap(st.dst)
+        src, dst = _only(self.pmap(st.src), only), self.pmap(st.dst)
+        # "left untranslated" as "source still in the group's prefixes": the same for
+        # every class of the group when no NAT address lies in them (docs/semantics.md,
+        # "Shared walks")
+        union = tuple(p for c in sorted(src) for p in src[c])
+        shared = not any(_contains(p, a) for p in union for a in self.nat_addresses())
+        reads = self._waiver_reads(spec.waivers)
+
+        def realm(cls: str) -> str:
+            return self.classes[cls].realm if cls in self.classes else ""
 
         def per_leaf(cls: str, lf: Leaf) -> z3.BoolRef:
             bad: list[z3.BoolRef] = []
             if not lf.crossed_exit:
                 bad.append(z3.BoolVal(True))
             dst_realm = self.classes[lf.cls].realm if lf.cls in self.classes else ""
-            src_realm = self.classes[cls].realm if cls in self.classes else ""
-            if dst_realm == "internet" and src_realm != "internet":
-                bad.append(self.fw.in_set(lf.fields.src, src[cls]))  # left untranslated
+            if dst_realm == "internet" and realm(cls) != "internet":
+                bad.append(self.fw.in_set(lf.fields.src, union if shared else src[cls]))
             if not bad:
                 return z3.BoolVal(False)
             return conj([self.fw.in_set(lf.fields.dst, dst[lf.cls]), disj(bad),
                          neg(self.waived(spec.waivers, cls, lf))])
 
-        ing = self._ingress(src, lambda c: c in dst, _per_dst(per_leaf, exits=True), within=dst,
-                            st=st)
+        ing = self._ingress(src, dst, _per_dst(per_leaf, exits=True), within=dst,
+                            st=st, claim_key=(lambda c: (realm(c), reads(c))) if shared
+                            else None)
         formula = z3.And(self.wf, z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/via-exit", spec.name, st,
                           f"a packet bypasses the exit or its NAT: {st.text}", formula, ing,
@@ -585,34 +735,8 @@ def statement_parts(network: Network, st: Statement) -> list[tuple[str, tuple[st
     raise InternalError(f"unknown statement kind {st.kind!r}")
 
 
-def _factored(leaves: list[Leaf], claim: Callable[[Leaf], z3.BoolRef]
-              ) -> tuple[list[z3.BoolRef], list[tuple[Leaf, z3.BoolRef]]]:
-    """The conditions every leaf of one ingress point shares (its inbound ACL, mostly),
-    and per leaf the rest with its claim, in a fixed order of where leaves end.
-
-    ``OR(c & a_i) = c & OR(a_i)``: with the ingress point's own conditions out of the
-    leaves, a department's sites ask the *same* disjunction over its destinations (the
-    tables and ACLs of its VRF agree from site to site), which z3 builds, prints and
-    solves once instead of once per site.
-    """
-    if not leaves:
-        return [], []
-    # Python identity, not z3's (a ctypes call each): the shared conditions are the very
-    # objects the walk appended to every leaf; an equal term that is another object is
-    # merely left in place
-    shared = {id(c) for c in leaves[0].conds}
-    for lf in leaves[1:]:
-        shared &= {id(c) for c in lf.conds}
-    common, seen = [], set()
-    for c in leaves[0].conds:
-        if id(c) in shared and id(c) not in seen:
-            seen.add(id(c))
-            common.append(c)
-    parts = [(lf, conj([*(c for c in lf.conds if id(c) not in shared), claim(lf)]))
-             for lf in leaves]
-    parts.sort(key=lambda p: (p[0].cls or "", p[0].final_device, p[0].final_interface,
-                              p[0].reason))
-    return common, parts
+def _given(parts: list[tuple[Leaf, z3.BoolRef]]) -> list[tuple[Leaf, z3.BoolRef]]:
+    return parts
 
 
 def _only(pairs: dict[str, tuple[str, ...]], classes: frozenset[str] | None
@@ -620,7 +744,7 @@ def _only(pairs: dict[str, tuple[str, ...]], classes: frozenset[str] | None
     """``pairs`` cut to some ingress classes (None: all of them)."""
     if classes is None:
         return pairs
-    return {c: ps for c, ps in pairs.items() if c in classes}
+    return {c: pairs[c] for c in sorted(classes) if c in pairs}  # by the few, not the many
 
 
 def _per_dst(per_leaf: Callable[[str, Leaf], z3.BoolRef], exits: bool = False

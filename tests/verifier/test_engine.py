@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from support.one_department import one_department
 from support.paths import REPO
 
 from zongheng.cli import main
@@ -149,34 +150,6 @@ def test_defence_runs_on_the_engine_with_the_serial_verdicts(broken):
             assert set(got) >= {"routing_only", "acl_only"}
 
 
-def _one_department(sites: int) -> str:
-    """One department at the province and ``sites - 1`` cities, and an allow between its
-    horizontal and vertical hosts at every pair of sites."""
-    cities = "\n".join(f'    region c{i:02d} "City {i}" city' for i in range(1, sites))
-    return f'''network "n" {{
-    levels province > city
-    horizontal 59.64.0.0/16
-    exit prov nat 202.97.10.0/28
-    asn 65000
-}}
-region prov "Province" province {{
-{cities}
-}}
-department tax "Tax" {{
-    vertical 10.0.0.0/16 site /24
-    horizontal 59.64.16.0/20 site /28
-    sites all
-}}
-policy {{
-    allow vertical(D) -> horizontal(D)
-    allow horizontal(D) -> vertical(D)
-}}
-assert "tax reaches its vertical net" {{
-    allow horizontal(tax) -> vertical(tax)
-}}
-'''
-
-
 def test_an_allow_between_all_sites_grows_linearly_not_by_pairs():
     """Every pair of sites is a journey, but the obligation's text grows with the sites
     (ingress ACLs factored out, ACL shapes and one reply check per delivery point
@@ -187,7 +160,7 @@ def test_an_allow_between_all_sites_grows_linearly_not_by_pairs():
 
     sizes = {}
     for n in (8, 16):
-        net = compile_text("one.zh", _one_department(n)).network
+        net = compile_text("one.zh", one_department(n)).network
         enc = Encoder(net)
         a = next(i for i, s in enumerate(net.assertions) if s.name.startswith("tax reaches"))
         unit = next(u for u in plan(net) if u.spec == a)

@@ -1,0 +1,94 @@
+"""Ingress points share one walk only when their walks are the same.
+
+``Forwarding.walk_key`` names a walk without taking it, and ``Encoder._ingress``
+builds one disjunction per key; ``_vrf_key`` computes a VRF's key from how the
+site's table differs from its imports. Both are only sound if equal keys mean
+equal leaves: checked here against the leaves themselves (and the VRF key against
+the table-wide key) on random networks and on a scaffold province.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from support.one_department import one_department
+from support.strategies import random_networks
+
+from zongheng.compiler.addresses import merge_prefixes
+from zongheng.compiler.model import Network
+from zongheng.compiler.pipeline import compile_text
+from zongheng.compiler.scaffold import scaffold
+from zongheng.verifier.engine import plan
+from zongheng.verifier.forwarding import Forwarding
+from zongheng.verifier.obligations import Encoder, _pmap
+
+
+def _leaf_terms(fw: Forwarding, enc: Encoder, dev: str, ifn: str, tgt, cut) -> list[tuple]:
+    """What a shared disjunction is built from: per leaf its condition, class, header
+    terms, delivery point and exits crossed (not its steps: they name the site). As
+    text: a term's id is reused once the term is freed."""
+    out = []
+    for lf in fw.entry(dev, ifn, enc.f, tgt, cut):
+        out.append((lf.cond().sexpr(), lf.cls, str(lf.fields.src), str(lf.fields.dst),
+                    lf.final_device, lf.final_interface, lf.crossed_exit))
+    return sorted(out, key=repr)
+
+
+def _check(net: Network) -> int:
+    """Over every statement's ingress points and target: equal walk keys give equal
+    leaves, and equal VRF keys equal table-wide keys. Returns how many points shared."""
+    enc = Encoder(net)
+    fw = enc.fw
+    shared = 0
+    for spec in net.assertions:
+        for st in spec.statements:
+            dst = _pmap(st.dst) if st.dst else {c.name: c.prefixes for c in net.classes}
+            cut = tuple(merge_prefixes([p for ps in dst.values() for p in ps])) or None
+            tgt = fw.target_of(lambda c, dst=dst: c in dst)
+            first: dict[tuple, tuple] = {}
+            for cls in sorted(_pmap(st.src)):
+                for dev, ifn in fw.ingress_points(cls):
+                    key, _ = fw.walk_key(dev, ifn, enc.f, tgt, cut)
+                    table_key, _ = fw.walk_key(dev, ifn, enc.f, tgt, cut, by_table=True)
+                    leaves = _leaf_terms(fw, enc, dev, ifn, tgt, cut)
+                    if key in first:
+                        shared += 1
+                        assert first[key] == (table_key, leaves), (st.text, cls, dev, ifn)
+                    else:
+                        first[key] = (table_key, leaves)
+    return shared
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(random_networks())
+def test_equal_walk_keys_mean_equal_leaves_on_random_networks(net: Network):
+    _check(net)
+
+
+def test_equal_walk_keys_mean_equal_leaves_on_a_scaffold_province():
+    net = compile_text("s.zh", scaffold(6, 3, 2)).network
+    assert _check(net) > 0  # the sites of a department do share
+
+
+@pytest.mark.parametrize("sites", [8, 16])
+def test_an_all_sites_allow_walks_once_not_once_per_site(sites, monkeypatch):
+    """The forward walk and the reply walk are each taken once for a department whose
+    every site reads the same imported routes, however many sites it has (each site
+    still gets its own ingress condition and source set)."""
+    net = compile_text("one.zh", one_department(sites)).network
+    walks = []
+    real = Forwarding.entry
+
+    def counting(self, device, interface, *a, **kw):
+        walks.append((device, interface))
+        return real(self, device, interface, *a, **kw)
+
+    monkeypatch.setattr(Forwarding, "entry", counting)
+    enc = Encoder(net)
+    a = next(i for i, s in enumerate(net.assertions) if s.name.startswith("tax reaches"))
+    unit = next(u for u in plan(net) if u.spec == a)
+    ob = enc.unit(net.assertions[a], unit.statement, unit.part, unit.group)
+    assert len(ob.ingress) == sites
+    assert len(walks) == 2, walks  # one forward walk, one reply walk
+    # a site's own leaves are still there when a counterexample asks for them
+    assert all(len(x.leaves) == sites for x in ob.ingress)

@@ -7,6 +7,8 @@ profiles on tunnel interfaces); exit devices are USG-style firewalls
 because a stateful exit needs a firewall's session table. VRP names live in
 ``emitters/naming/huawei.py``, shared with the importer. Statement shapes
 and the documentation they were checked against: ``docs/vendor-syntax.md``.
+This class writes for NE/CE on VRP8; the AR and USG platform profiles
+(``emitters/huawei_platforms.py``) change only what its hooks expose.
 """
 
 from __future__ import annotations

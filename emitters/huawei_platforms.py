@@ -41,8 +41,8 @@ class HuaweiAr(HuaweiVrp):
       per code: the codes IANA registers for T when the rule permits (stricter
       than "every code" only for unregistered codes, so nothing opens), every
       code 0-255 when it denies (so the deny still covers the whole type).
-      The rules are then renumbered 5, 10, ... in order, which is not the
-      numbering ``config_lines`` gives a counterexample.
+      Rule IDs step 5 per code rule; ``config_lines.vendor_lines`` numbers
+      them alike when given this ``icmp_codes``.
     """
 
     two_stage_commit: ClassVar[bool] = False

@@ -153,29 +153,21 @@ class HuaweiVrp(RouterEmitter):
         rules: list[dict[str, Any]] = []
         rid = 0
         # the numbering a counterexample names (config_lines), so the two never drift
-        for _seq, ace, src, dst, rid in huawei_rules(acl):
-            codes = [None] if ace.icmp_type is None else self.icmp_codes(ace.icmp_type,
-                                                                           ace.action)
-            for code in codes:
-                rules.append({
-                    "id": rid,
-                    "action": ace.action,
-                    "protocol": ace.protocol,
-                    "src": _vrp_addr(src),
-                    "dst": _vrp_addr(dst),
-                    "sport": ace.sport,
-                    "dport": ace.dport,
-                    "icmp_type": ace.icmp_type,
-                    "icmp_code": code,
-                    "established": ace.established,
-                    "comment": rv.rule_comment(ace, max_len=120),
-                })
-        if len({r["id"] for r in rules}) < len(rules):
-            # a platform wrote one rule per ICMP code: renumbered in order, so these
-            # IDs are no longer the ones config_lines names (docs/vendor-syntax.md)
-            for k, r in enumerate(rules, 1):
-                r["id"] = k * RULE_STEP
-            rid = len(rules) * RULE_STEP
+        # (an AR writes one rule per ICMP code, numbered there too)
+        for _seq, ace, src, dst, code, rid in huawei_rules(acl, self.icmp_codes):
+            rules.append({
+                "id": rid,
+                "action": ace.action,
+                "protocol": ace.protocol,
+                "src": _vrp_addr(src),
+                "dst": _vrp_addr(dst),
+                "sport": ace.sport,
+                "dport": ace.dport,
+                "icmp_type": ace.icmp_type,
+                "icmp_code": code,
+                "established": ace.established,
+                "comment": rv.rule_comment(ace, max_len=120),
+            })
         return {
             "number": number,
             "vrf": vrf,

@@ -13,11 +13,13 @@ import re
 
 import pytest
 
+from tests.emitters.test_config_lines import _huawei_check, _packet
 from tests.emitters.test_emit_vendor import check
 from tests.support.compiled import compiled_network, render_all
 from tests.support.refcheck import CHECKERS
 from zongheng.compiler.model import Acl, AclLine, Network
 from zongheng.emitters import REGISTRY
+from zongheng.emitters.config_lines import vendor_lines
 from zongheng.emitters.huawei_platforms import ICMP_CODES, HuaweiAr, HuaweiUsg
 from zongheng.emitters.huawei_vrp import HuaweiVrp
 from zongheng.emitters.platforms import (
@@ -167,6 +169,30 @@ def test_ar_icmp_rules_name_a_type_and_every_registered_code() -> None:
     # the NE (VRP8) form of the same ACL: one rule per type, every code
     ne = rendered(FEATURES, "huawei-ne")["pe-prov"]
     assert re.search(r" icmp-type 3$", ne, re.M) and not re.search(r" icmp-type 3 \d+$", ne, re.M)
+
+
+def test_ar_counterexample_lines_name_the_ar_rule() -> None:
+    """With the AR's codes, config_lines numbers the rules as the AR config does."""
+    network = compiled_network(FEATURES)
+    device = network.device("pe-prov")
+    text = rendered(FEATURES, "huawei-ar")["pe-prov"]
+    codes = HuaweiAr(network).icmp_codes
+    checked = typed = 0
+    for acl in device.acls:
+        for line in acl.lines:
+            pkt = _packet(line)
+            where = vendor_lines(network, device, acl.name, line.seq, pkt, codes)["huawei-vrp"]
+            _huawei_check(text, where, line, pkt)
+            checked += 1
+            typed += pkt.icmp_type is not None
+    assert checked >= 5 and typed
+    # without the AR's codes the default numbering names another rule there (type 11's
+    # rules come after type 3's, which are 16 per address pair on an AR)
+    acl, line = next((a, ln) for a in device.acls for ln in a.lines if ln.icmp_types)
+    pkt = _packet(line)
+    assert pkt.icmp_type == 11
+    assert vendor_lines(network, device, acl.name, line.seq, pkt)["huawei-vrp"] != \
+        vendor_lines(network, device, acl.name, line.seq, pkt, codes)["huawei-vrp"]
 
 
 def test_ar_icmp_deny_covers_every_code(hand_network) -> None:

@@ -195,6 +195,44 @@ def test_ar_counterexample_lines_name_the_ar_rule() -> None:
         vendor_lines(network, device, acl.name, line.seq, pkt, codes)["huawei-vrp"]
 
 
+def _reads_back_equal(policy: str, name: str, text: str) -> int:
+    """Import ``text`` as device ``name`` and compare every bound ACL with the model (z3)."""
+    d = compiled_network(policy).device(name)
+    back = overlay(d, parse(text, d, f"{name}.cfg"))
+    acls = {a.name: a for a in d.acls}
+    got = {a.name: a for a in back.acls}
+    compared = 0
+    for want_i, got_i in zip(d.interfaces, back.interfaces, strict=True):
+        for direction in ("acl_in", "acl_out"):
+            want = getattr(want_i, direction)
+            if want:
+                assert acl_differences(acls[want], got[getattr(got_i, direction)]) == [], \
+                    (name, want_i.name, direction)
+                compared += 1
+    return compared
+
+
+@pytest.mark.parametrize(("policy", "device"), [(FEATURES, "pe-prov"), (PROVINCE, "pe-hrb")])
+def test_ar_config_reads_back_equal_to_the_compiled_one(policy: str, device: str) -> None:
+    """The importer reads an AR's per-code ICMP rules back as whole ICMP types."""
+    text = rendered(policy, "huawei-ar")[device]
+    assert re.search(r" icmp-type 3 15$", text, re.M)
+    assert _reads_back_equal(policy, device, text) > 0
+
+
+def test_an_ar_permit_missing_a_registered_code_is_refused() -> None:
+    from zongheng.importers.base import ConfigError
+
+    text = rendered(FEATURES, "huawei-ar")["pe-prov"]
+    first = re.search(r"^ rule (\d+) permit icmp .* icmp-type 3 7$", text, re.M)
+    assert first
+    cut = re.sub(rf"^ rule {first[1]} .*\n", "", text, count=2, flags=re.M)
+    d = compiled_network(FEATURES).device("pe-prov")
+    with pytest.raises(ConfigError, match=r"ICMP type 3 with codes 0-6, 8-15: .* every code IANA "
+                                          r"registers \(missing 7\)"):
+        parse(cut, d, "pe-prov.cfg")
+
+
 def test_ar_icmp_deny_covers_every_code(hand_network) -> None:
     """A deny must not shrink to the registered codes: it is written for codes 0-255."""
     base: Network = hand_network()
@@ -209,6 +247,10 @@ def test_ar_icmp_deny_covers_every_code(hand_network) -> None:
     codes = [int(c) for c in re.findall(r"^ rule \d+ deny icmp .* icmp-type 3 (\d+)$", text,
                                         re.M)]
     assert codes == list(range(256))
+    # and the importer reads the 256 rules back as the model's one deny of type 3
+    back = overlay(device2, parse(text, device2, "pe.cfg"))
+    got = next(a for a in back.acls if a.name == acl2.name)
+    assert acl_differences(acl2, got) == []
 
 
 # ------------------------------------------------------------------ Huawei USG

@@ -292,3 +292,14 @@ def test_usg_exit_reads_back_equal_to_the_compiled_one(policy: str) -> None:
 def test_usg_address_sets_are_a_usg_difference_only() -> None:
     assert HuaweiUsg.address_sets and not HuaweiVrp.address_sets
     assert not HuaweiAr.address_sets
+
+
+def test_reference_checker_knows_address_sets() -> None:
+    """The Huawei reference checker sees an undefined or late ``ip address-set``."""
+    use = ("security-policy\n rule name r\n  destination-address address-set zh-addr-1\n"
+           " quit\nquit\n")
+    late = use + "ip address-set zh-addr-1 type object\n address 0 1.0.0.0 mask 255.0.0.0\nquit\n"
+    assert [p.why for p in CHECKERS["huawei-vrp"](use)] == ["address-set zh-addr-1 is never "
+                                                            "defined"]
+    assert any(p.why.startswith("address-set zh-addr-1 used before its definition")
+               for p in CHECKERS["huawei-vrp"](late))

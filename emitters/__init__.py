@@ -40,6 +40,16 @@ Adding a target
    reviewed before committing. benchmarks/bench_emit.py times every registered
    target by itself (tests/emitters/test_bench_emit.py checks it lists them all).
 
+Adding a platform profile
+-------------------------
+A product family of a router target (Huawei AR vs NE, Junos SRX vs MX) is a
+subclass of the target's emitter that keeps its ``name`` (so it is not a
+target of its own: only a class setting ``name`` itself registers) and states
+only its differences through the vendor class's hooks; list it in
+``PLATFORMS`` of ``emitters/platforms.py`` with its target and roles, add it
+to tests/emitters/test_platforms.py's expectations and write its golden files
+(``tests/golden/platforms/<platform>/``).
+
 Adding the paired importer (reading that target's configs back)
 ---------------------------------------------------------------
 1. ``importers/<module>.py`` exposing ``parse(text, device, file) ->

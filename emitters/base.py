@@ -27,7 +27,7 @@ class VendorEmitError(InputError):
 
 
 class Emitter:
-    """Base class of every target. Subclasses register themselves by ``name``."""
+    """Base class of every target. A subclass that sets ``name`` registers itself by it."""
 
     name: ClassVar[str] = ""
     extension: ClassVar[str] = "txt"
@@ -37,7 +37,9 @@ class Emitter:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.name:
+        # only a class naming its own target registers: a platform profile
+        # (emitters/platforms.py) inherits its vendor's name and must not replace it
+        if cls.__dict__.get("name"):
             REGISTRY[cls.name] = cls
 
     def __init__(self, network: Network, template_dir: Path | None = None) -> None:

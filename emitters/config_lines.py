@@ -15,7 +15,7 @@ line up in the rendered config and checks it matches the packet.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import netaddr
@@ -28,6 +28,10 @@ from zongheng.emitters.naming import junos as jnm
 
 CISCO_STEP = 10  # = cisco_ios_xe.SEQ_STEP
 HUAWEI_STEP = 5  # = huawei_vrp.RULE_STEP
+
+# a Huawei platform's ICMP codes for (type, action): one rule per code, None = no code
+# (HuaweiVrp.icmp_codes; the AR profile writes ``icmp-type T C``)
+IcmpCodes = Callable[[int, str], list[int | None]]
 
 
 @dataclass(frozen=True)
@@ -46,16 +50,24 @@ def cisco_entries(acl: Acl) -> Iterator[tuple[int, rv.Ace, int]]:
             yield line.seq, ace, seq
 
 
-def huawei_rules(acl: Acl) -> Iterator[tuple[int, rv.Ace, str | None, str | None, int]]:
-    """(model seq, entry, source prefix, destination prefix, VRP rule ID) in order."""
+def huawei_rules(acl: Acl, icmp_codes: IcmpCodes | None = None,
+                 ) -> Iterator[tuple[int, rv.Ace, str | None, str | None, int | None, int]]:
+    """(model seq, entry, source prefix, destination prefix, ICMP code, VRP rule ID) in order.
+
+    ``icmp_codes`` is the platform's (None: VRP8, one rule per ICMP type, no code).
+    """
     rid = 0
     for line in sorted(acl.lines, key=lambda ln: ln.seq):
         for ace in rv.aces(line):
             srcs = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
             dsts = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
+            codes: list[int | None] = [None]
+            if ace.icmp_type is not None and icmp_codes is not None:
+                codes = icmp_codes(ace.icmp_type, ace.action)
             for src, dst in itertools.product(srcs, dsts):
-                rid += HUAWEI_STEP
-                yield line.seq, ace, src, dst, rid
+                for code in codes:
+                    rid += HUAWEI_STEP
+                    yield line.seq, ace, src, dst, code, rid
 
 
 def _in(addr: str, prefix: str | None) -> bool:
@@ -67,9 +79,14 @@ def _type_ok(ace: rv.Ace, packet: Packet) -> bool:
 
 
 def vendor_lines(network: Network, device: Device, acl_name: str, seq: int,
-                 packet: Packet) -> dict[str, str]:
+                 packet: Packet, huawei_icmp_codes: IcmpCodes | None = None) -> dict[str, str]:
     """Target -> where the engineer finds the model line ``seq`` of ``acl_name`` for
-    ``packet`` in that target's config of ``device``."""
+    ``packet`` in that target's config of ``device``.
+
+    ``huawei_icmp_codes``: the ``icmp_codes`` of the device's Huawei platform
+    emitter when it is not the default (an AR numbers one rule per ICMP code);
+    the packet carries no code, so the rule of the first code is named.
+    """
     acls = {a.name: a for a in device.acls}
     acl = acls[acl_name]
     out: dict[str, str] = {}
@@ -84,7 +101,7 @@ def vendor_lines(network: Network, device: Device, acl_name: str, seq: int,
         out["junos"] = f"security policy {jnm.security_policy(acl.name, seq, icmp, None)}"
         return out
     number = hnm.acl_number(list(acls).index(acl_name))
-    rule = next((rid for s, ace, src, dst, rid in huawei_rules(acl)
+    rule = next((rid for s, ace, src, dst, _code, rid in huawei_rules(acl, huawei_icmp_codes)
                  if s == seq and _type_ok(ace, packet) and _in(packet.src, src)
                  and _in(packet.dst, dst)), None)
     if rule is not None:

@@ -7,6 +7,8 @@ profiles on tunnel interfaces); exit devices are USG-style firewalls
 because a stateful exit needs a firewall's session table. VRP names live in
 ``emitters/naming/huawei.py``, shared with the importer. Statement shapes
 and the documentation they were checked against: ``docs/vendor-syntax.md``.
+This class writes for NE/CE on VRP8; the AR and USG platform profiles
+(``emitters/huawei_platforms.py``) change only what its hooks expose.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ class HuaweiVrp(RouterEmitter):
     filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
 
     discard: ClassVar[str | None] = nm.DISCARD
+
+    # ---- what a platform profile (emitters/huawei_platforms.py) may change; the
+    # values here are the default platform's, NE/CE on VRP8 (emitters/platforms.py)
+    # VRP8 keeps a candidate configuration that only ``commit`` applies
+    two_stage_commit: ClassVar[bool] = True
+    # security-policy address lists of two or more prefixes as ``ip address-set`` objects
+    address_sets: ClassVar[bool] = False
     # the USG static-route guide: with no next hop on a broadcast interface the
     # device uses the gateway its DHCP client learned there, so the route stays
     writes_dhcp_route: ClassVar[bool] = True
@@ -47,6 +56,14 @@ class HuaweiVrp(RouterEmitter):
     def tunnel_ifname(self, index: int) -> str:
         return nm.tunnel_ifname(index)
 
+    def icmp_codes(self, icmp_type: int, action: str) -> list[int | None]:
+        """The codes an ACL rule for ``icmp_type`` names, one rule each (None: no code).
+
+        VRP8 takes ``icmp-type T`` alone for every code of the type, so one
+        rule, without a code.
+        """
+        return [None]
+
     # ------------------------------------------------------------ view
 
     def device_view(self, plan: RouterPlan) -> dict[str, Any]:
@@ -56,6 +73,8 @@ class HuaweiVrp(RouterEmitter):
         if len(numbers) > nm.ACL_LIMIT:
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
         zones = self._zones(device) if firewall else {}
+        policies = self._policies(device, zones) if firewall else []
+        address_sets = _address_sets(policies) if self.address_sets else []
         unaddressed = [i.name for i in plan.underlay if not i.address]
         if unaddressed:
             # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
@@ -65,7 +84,8 @@ class HuaweiVrp(RouterEmitter):
             "vrfs": [self._vrf(v, plan.export_plans[v.name]) for v in device.vrfs],
             "acls": [] if firewall else [self._acl(a, numbers[a.name], _acl_vrf(device, a.name))
                                          for a in device.acls],
-            "policies": self._policies(device, zones) if firewall else [],
+            "policies": policies,
+            "address_sets": address_sets,
             "zones": zones,
             "interfaces": self._interfaces(device, numbers, firewall),
             **rv.underlay_view(device, plan.underlay),
@@ -77,6 +97,7 @@ class HuaweiVrp(RouterEmitter):
             "tunnels": self._tunnels(device, plan.tunnels),
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
+            "commit": self.two_stage_commit,
         }
 
     def _interfaces(self, device: Device, numbers: dict[str, int],
@@ -132,7 +153,8 @@ class HuaweiVrp(RouterEmitter):
         rules: list[dict[str, Any]] = []
         rid = 0
         # the numbering a counterexample names (config_lines), so the two never drift
-        for _seq, ace, src, dst, rid in huawei_rules(acl):
+        # (an AR writes one rule per ICMP code, numbered there too)
+        for _seq, ace, src, dst, code, rid in huawei_rules(acl, self.icmp_codes):
             rules.append({
                 "id": rid,
                 "action": ace.action,
@@ -142,6 +164,7 @@ class HuaweiVrp(RouterEmitter):
                 "sport": ace.sport,
                 "dport": ace.dport,
                 "icmp_type": ace.icmp_type,
+                "icmp_code": code,
                 "established": ace.established,
                 "comment": rv.rule_comment(ace, max_len=120),
             })
@@ -187,6 +210,8 @@ class HuaweiVrp(RouterEmitter):
                         "destination_zones": dst_zones,
                         "src": [] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src),
                         "dst": [] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst),
+                        "src_set": None,  # address-set names (_address_sets)
+                        "dst_set": None,
                         "protocol": ace.protocol,
                         "sport": ace.sport,
                         "dport": ace.dport,
@@ -265,6 +290,27 @@ def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:
          "sport": 67, "dport": 68,
          "description": comment_text(f"DHCP replies to {names}, no uplink in the policy")},
     ]
+
+
+def _address_sets(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Move every security-policy address list of two or more prefixes into an address set.
+
+    One ``ip address-set NAME type object`` per distinct list (the 64-prefix
+    ``internet`` group once, not once per rule), named in order of first use;
+    the rule then names it (``destination-address address-set NAME``). Changes
+    ``policies`` in place and returns the sets to define before ``security-policy``.
+    """
+    names: dict[tuple[str, ...], str] = {}
+    for p in policies:
+        for side in ("src", "dst"):
+            prefixes = tuple(p[side])
+            if len(prefixes) < 2:
+                continue
+            if prefixes not in names:
+                names[prefixes] = nm.address_set(len(names) + 1)
+            p[f"{side}_set"] = names[prefixes]
+            p[side] = []
+    return [{"name": n, "prefixes": list(prefixes)} for prefixes, n in names.items()]
 
 
 def _vrp_addr(prefix: str | None) -> str | None:

@@ -39,6 +39,7 @@ import netaddr
 
 from zongheng.compiler.addresses import host
 from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
+from zongheng.emitters.huawei_platforms import ALL_CODES, ICMP_CODES
 from zongheng.emitters.naming import huawei as nm
 from zongheng.emitters.naming.huawei import vrp_ifname
 from zongheng.importers.base import (
@@ -73,6 +74,8 @@ class _Rule:
     lineno: int
     lines: list[AclLine]
     vpn: str | None = None  # ``vpn-instance V``; None: public network; ANY_VPN: every one
+    icmp_code: int | None = None  # ``icmp-type T C``: merged by _merge_icmp_codes
+    icmp_code_col: int = 1  # where C is, for an error
 
 
 ANY_VPN = "\x00any"  # ``vpn-instance-any``
@@ -309,6 +312,8 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
     dst: tuple[str, ...] = _ALL
     sport = dport = None
     icmp: tuple[int, ...] | None = None
+    code: int | None = None
+    code_col = 1
     established = False
     vpn: str | None = None
     seen: set[str] = set()
@@ -337,7 +342,8 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
             else:
                 dport = pr
         elif key == "icmp-type" and proto == "icmp":
-            icmp, i = _icmp_type(ctx, lineno, toks, i + 1)
+            icmp, code, i = _icmp_type(ctx, lineno, toks, i + 1)
+            code_col = toks[i - 1].col
         elif key == "tcp-flag" and proto == "tcp":
             if i + 1 < len(toks) and toks[i + 1].text == "established":
                 established, i = True, i + 2
@@ -360,27 +366,88 @@ def _parse_rule(ctx: Source, lineno: int, toks: list[Token], acl: _RawAcl) -> No
                         f"(first on line {acl.rules[rid].lineno})")
     line = AclLine(seq=rid, action=action, protocol=proto, src=src, dst=dst, sport=sport,
                    dport=dport, icmp_types=icmp, established=established)
-    acl.rules[rid] = _Rule(lineno, [line], vpn)
+    acl.rules[rid] = _Rule(lineno, [line], vpn, code, code_col)
 
 
-def _icmp_type(ctx: Source, lineno: int, toks: list[Token], i: int) -> tuple[tuple[int, ...], int]:
-    """``icmp-type T`` (every code), ``T 0`` for echo/echo-reply, or ``echo``/``echo-reply``."""
+def _icmp_type(ctx: Source, lineno: int, toks: list[Token],
+               i: int) -> tuple[tuple[int, ...], int | None, int]:
+    """``icmp-type T`` (every code), ``T C`` (one code: see :func:`_merge_icmp_codes`),
+    or ``echo``/``echo-reply``: (types, code or None, next token)."""
     if i >= len(toks):
         raise ctx.error(lineno, toks[-1].col, "icmp-type without a type")
     t = toks[i]
     if t.text in ICMP_NAMES:
-        return (ICMP_NAMES[t.text],), i + 1
+        return (ICMP_NAMES[t.text],), None, i + 1
     if not t.text.isdigit() or int(t.text) > 255:
         raise ctx.error(lineno, t.col, f"ICMP type {t.text!r}: a number 0-255, echo or "
                         "echo-reply")
     typ = int(t.text)
     if i + 1 < len(toks) and toks[i + 1].text.isdigit():
         code = toks[i + 1]
-        if not (typ in (0, 8) and code.text == "0"):
-            raise ctx.error(lineno, code.col, f"ICMP code {code.text} of type {typ}: the model "
-                            "matches whole ICMP types, not codes")
-        return (typ,), i + 2
-    return (typ,), i + 1
+        if int(code.text) > 255:
+            raise ctx.error(lineno, code.col, f"ICMP code {code.text}: a number 0-255")
+        return (typ,), int(code.text), i + 2
+    return (typ,), None, i + 1
+
+
+def _merge_icmp_codes(ctx: Source, acl: _RawAcl) -> None:
+    """Read consecutive ``icmp-type T C`` rules that differ only in C as one rule for type T.
+
+    The model matches whole ICMP types. An AR (V200R) needs a code in every
+    ICMP rule, so the ``huawei-ar`` profile writes a type as one rule per code:
+    a permit for the codes IANA registers for T, a deny for every code 0-255
+    (emitters/huawei_platforms.py). Such a run is read back as type T: exact
+    for a deny of every code; for a permit of at least the registered codes,
+    wider than the device by unregistered codes only (so a proof that something
+    is closed still holds on the device). Any other set of codes is refused at
+    the run's first rule; ``T 0`` alone for echo (8) and echo-reply (0) is
+    their whole type, as before.
+    """
+    run: list[int] = []
+
+    def key(rid: int) -> tuple:
+        r = acl.rules[rid]
+        line = r.lines[0]
+        return (line.action, line.protocol, line.src, line.dst, line.icmp_types, r.vpn)
+
+    def close() -> None:
+        if not run:
+            return
+        first = acl.rules[run[0]]
+        line = first.lines[0]
+        typ = line.icmp_types[0] if line.icmp_types else -1
+        codes = {acl.rules[rid].icmp_code for rid in run}
+        whole = set(ALL_CODES) if line.action == "deny" else set(ICMP_CODES.get(typ, ALL_CODES))
+        if not (codes >= whole or (typ in (0, 8) and codes == {0})):
+            need = "every code 0-255" if line.action == "deny" else "every code IANA registers"
+            raise ctx.error(first.lineno, first.icmp_code_col,
+                            f"ICMP type {typ} with codes {_ranges(codes)}: the model matches "
+                            f"whole ICMP types; a {line.action} must name {need} "
+                            f"(missing {_ranges(whole - codes)})")
+        for rid in run[1:]:
+            del acl.rules[rid]
+        first.icmp_code = None
+        run.clear()
+
+    for rid in sorted(acl.rules):
+        if acl.rules[rid].icmp_code is None:
+            close()
+            continue
+        if run and key(run[-1]) != key(rid):
+            close()
+        run.append(rid)
+    close()
+
+
+def _ranges(values: set[int]) -> str:
+    """``0-15, 20`` of a set of integers."""
+    spans: list[list[int]] = []
+    for v in sorted(values):
+        if spans and spans[-1][1] == v - 1:
+            spans[-1][1] = v
+        else:
+            spans.append([v, v])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _fw_ports(ctx: Source, lineno: int, toks: list[Token], i: int) -> tuple[PortRange | None, int]:
@@ -518,6 +585,8 @@ class _Parser:
                     break
                 self.stack.pop()
             self.dispatch(lineno, indent, toks)
+        for raw in self.acls.values():
+            _merge_icmp_codes(self.ctx, raw)
 
     def _opens_view(self, top: _View, toks: list[Token]) -> bool:
         """System-view commands that start like a child of the view (``ip vpn-instance``

@@ -65,6 +65,11 @@ def security_rule(acl: str, seq: int, icmp_type: int | None) -> str:
     return vrp_name(f"{acl}-{seq}" + (f"-t{icmp_type}" if icmp_type is not None else ""))
 
 
+def address_set(k: int) -> str:
+    """The ``k``-th security-policy address set of a device (USG ``ip address-set``)."""
+    return f"zh-addr-{k}"
+
+
 def nat_group(device: str) -> str:
     """The source-NAT address group of a device."""
     return vrp_name(f"NAT-{device}")

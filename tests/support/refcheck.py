@@ -77,6 +77,7 @@ HUAWEI_DEFS = [
     (rf"pki entity {_N}", "pki-entity"),
     (rf"pki realm {_N}", "pki-realm"),
     (rf"nat address-group {_N}", "nat-group"),
+    (rf"ip address-set {_N} type object", "address-set"),
     (rf"interface {_N}", "interface"),
 ]
 HUAWEI_USES = [
@@ -98,6 +99,7 @@ HUAWEI_USES = [
     (rf"entity {_N}", "pki-entity"),
     (rf"add interface {_N}", "interface"),
     (rf"ip address unnumbered interface {_N}", "interface"),
+    (rf"(?:source|destination)-address address-set {_N}", "address-set"),
     (rf"source {_N}", "interface", "in-interface"),
     (r"ip route-static (?:vpn-instance \S+ )?\S+ \S+ ((?:Tunnel|GigabitEthernet|LoopBack)\S+)",
      "interface"),

@@ -37,6 +37,7 @@ from zongheng.verifier.results import AssertionResult, Outcome, outcome
 
 if TYPE_CHECKING:
 
+    from zongheng.emitters.inventory import Inventory
     from zongheng.emulation.core import Report as EmulateReport
     from zongheng.importers.drift import Finding
     from zongheng.reports.bundle import AuditReport
@@ -81,14 +82,19 @@ class Subject:
     reading: str = ""  # with configs: one line on what was read and what left out
 
 
-def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
+def subject(policy: Policy, from_configs: str | Path | None = None,
+            inventory: str | Path | None = None) -> Subject:
     """The compiled network, or the network the configs under ``from_configs`` build
     (``DIR/<device>/<target>.<ext>``; a device without a config keeps its compiled form
-    and is named in ``notes``)."""
+    and is named in ``notes``). ``inventory``: the device inventory the configs were
+    compiled with, whose port names are read back to the model's."""
     if isinstance(policy, Subject):
         return policy
     compiled = load(policy)
     if from_configs is None:
+        if inventory is not None:
+            raise InputError(f"{inventory}: error: an inventory is read with configs only "
+                             "(give --from-configs DIR)")
         return Subject(compiled, compiled.network)
     from zongheng.importers import network_from_configs, reading_summary
 
@@ -96,7 +102,8 @@ def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
     if not directory.is_dir():
         raise InputError(f"{directory}: error: no such directory of configs")
     try:
-        network, notes = network_from_configs(compiled.network, directory)
+        inv = load_inventory(inventory, compiled.network)
+        network, notes = network_from_configs(compiled.network, directory, inv)
     except PolicyError:
         raise
     except InputError as exc:
@@ -163,16 +170,29 @@ def write_bundle(run: Verification, directory: str | Path, policy_path: str | Pa
 
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
-            templates: str | Path | None = None, force: bool = False) -> dict:
+            templates: str | Path | None = None, force: bool = False,
+            inventory: str | Path | None = None) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically; one holding files no compile wrote only with ``force``) and
-    return the manifest, else return ``{path: bytes}``."""
+    return the manifest, else return ``{path: bytes}``. ``inventory``: a device
+    inventory (TOML: platforms, port names, PKI; docs/inventory.md), checked against
+    the compiled devices before anything is written."""
     from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
 
     network = load(policy).network
+    inv = load_inventory(inventory, network)
     if out is None:
-        return render_tree(network, parse_targets(targets), templates)
-    return write_outputs(network, str(out), targets, templates, force=force)
+        return render_tree(network, parse_targets(targets), templates, inv)
+    return write_outputs(network, str(out), targets, templates, force=force, inventory=inv)
+
+
+def load_inventory(path: str | Path | None, network: Network) -> Inventory | None:
+    """The device inventory at ``path`` checked against ``network`` (None: no inventory)."""
+    if path is None:
+        return None
+    from zongheng.emitters.inventory import load_inventory as read
+
+    return read(path, network)
 
 
 def format_policy(text: str, path: str = "<policy>") -> str:
@@ -347,9 +367,10 @@ class Drift:
 
 
 def audit_config(config: str | Path, policy: Policy, device: str, target: str | None = None,
-                 timeout_s: int = 30) -> Drift:
+                 timeout_s: int = 30, inventory: str | Path | None = None) -> Drift:
     """Compare one device's real config with its compiled intent (``target``: the
-    config's dialect, guessed from its name and content when omitted). Raises
+    config's dialect, guessed from its name and content when omitted; ``inventory``:
+    the device inventory, whose port names the config uses). Raises
     ``TimeoutError`` when z3 cannot decide a comparison (never "no drift")."""
     from zongheng.compiler.model import Device
     from zongheng.importers import ConfigError, import_config
@@ -362,6 +383,7 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
     if dev is None:
         raise InputError(f"{compiled.network.policy_file}: error: no device {device!r}; "
                          f"devices: {', '.join(d.name for d in network.devices)}")
+    inv = load_inventory(inventory, network)
     path = Path(config)
     try:
         text = read_input(path, "config file").decode("utf-8", errors="replace")
@@ -376,8 +398,9 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
         if target == "iproute2":  # the Linux routing alone: compared, not imported
             findings = batch_findings(network, dev, path)
         else:
-            imported = import_config(target, text, dev, str(config))
-            findings = compare(dev, imported, timeout_s * 1000, network)
+            ports = inv.ports_for(dev.name, target) if inv else None
+            imported = import_config(target, text, dev, str(config), ports)
+            findings = compare(dev, imported, timeout_s * 1000, network, inv)
             batch = batch_beside(path) if target == "nftables" else None
             if batch is not None:
                 findings += batch_findings(network, dev, batch)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
 
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Network
+
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 
@@ -40,16 +43,25 @@ class Emitter:
         if cls.name:
             REGISTRY[cls.name] = cls
 
+    # the operator's device inventory (compile --inventory), set by whoever builds the
+    # emitter (emitters/writer.py); None: every device gets the default names
+    inventory: Inventory | None = None
+
     def __init__(self, network: Network, template_dir: Path | None = None) -> None:
         self.network = network
         self.template_dir = template_dir
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        """Jinja filters that need this emitter (the device's port names), beside ``filters``."""
+        return {}
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:
         """The target's templates (packaged, or overridden by ``--templates DIR``)."""
         from zongheng.emitters.filters import make_env
 
-        return make_env(self.name, self.template_dir, dict(self.filters) or None)
+        return make_env(self.name, self.template_dir,
+                        {**self.filters, **self.bound_filters()} or None)
 
     def applies_to(self, device: Device) -> bool:
         return device.role in self.roles

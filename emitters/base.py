@@ -8,17 +8,14 @@ compiled model goes in, text comes out; emitters never look at the policy.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import jinja2
 
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device, Network
-
-if TYPE_CHECKING:
-    from zongheng.emitters.inventory import Inventory
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 
@@ -27,6 +24,14 @@ REGISTRY: dict[str, type[Emitter]] = {}
 
 class VendorEmitError(InputError):
     """The model holds something a vendor config cannot express (a compiler bug)."""
+
+
+class DeviceInventory(Protocol):
+    """What an emitter asks of a device inventory (``emitters/inventory.py``)."""
+
+    def ports_for(self, device: str, target: str) -> Mapping[str, str]: ...
+
+    def pki_for(self, device: str, target: str) -> Any: ...
 
 
 class Emitter:
@@ -45,7 +50,7 @@ class Emitter:
 
     # the operator's device inventory (compile --inventory), set by whoever builds the
     # emitter (emitters/writer.py); None: every device gets the default names
-    inventory: Inventory | None = None
+    inventory: DeviceInventory | None = None
 
     def __init__(self, network: Network, template_dir: Path | None = None) -> None:
         self.network = network

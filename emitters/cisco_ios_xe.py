@@ -255,7 +255,7 @@ class CiscoIosXe(RouterEmitter):
                 "unnumbered": unnumbered,
                 "local": t.local,
                 "remote": t.remote,
-                "trustpoint": nm.trustpoint(t.secret, t.name),
+                "trustpoint": self.pki_name or nm.trustpoint(t.secret, t.name),
             })
         return out
 

@@ -235,7 +235,7 @@ class HuaweiVrp(RouterEmitter):
                 "borrow": borrow,
                 "local": t.local,
                 "remote": t.remote,
-                "realm": nm.realm(t.secret, t.name),
+                "realm": self.pki_name or nm.realm(t.secret, t.name),
             })
         return out
 

@@ -42,7 +42,7 @@ _PKI_KEYS = ("name", "ca_url")
 # a physical port as a vendor names it: no spaces, no quotes, no unit/VLAN suffix
 _PORT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9/:_-]*")
 _PKI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,30}")
-_CA_URL = re.compile(r"https?://[^\s\"'#;]+")
+_CA_URL = re.compile(r"http://[^\s\"'#;?]{1,121}")  # VRP: http://, 128 characters at most
 
 
 class InventoryError(InputError):
@@ -262,7 +262,8 @@ class _Reader:
             pattern = _PKI_NAME if key == "name" else _CA_URL
             if not isinstance(value, str) or not pattern.fullmatch(value):
                 wanted = ("a letter, then letters, digits, '-' or '_' (31 at most)"
-                          if key == "name" else "an http:// or https:// URL")
+                          if key == "name" else "an http:// URL of 128 characters at most, "
+                          "without '?'")
                 raise self.fail(where, f"pki {key} {value!r} must be {wanted}")
         return Entry(platform, dict(ports), Pki(pki.get("name"), pki.get("ca_url")))
 

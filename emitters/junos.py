@@ -115,7 +115,7 @@ class Junos(RouterEmitter):
             "permit_all": bool(tunnels) and not firewall,
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
-            "ca_profile": nm.CA_PROFILE,
+            "ca_profile": self.pki_name or nm.CA_PROFILE,
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
         }

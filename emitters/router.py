@@ -83,6 +83,8 @@ class RouterEmitter(Emitter, abc.ABC):
     # the inventory's port names of the device being rendered (model ``eth3`` -> device
     # port), set by :meth:`view`: the naming hooks are called with a model name only
     ports: Mapping[str, str] = {}
+    pki_name: str | None = None  # the inventory's PKI object name (trustpoint, realm, ...)
+    ca_url: str | None = None  # the inventory's CA enrollment URL
 
     # ------------------------------------------------------------ naming hooks
 
@@ -117,8 +119,11 @@ class RouterEmitter(Emitter, abc.ABC):
     def view(self, device: Device) -> dict[str, Any]:
         """The vendor's values, then what every router config opens with."""
         self.ports = self.inventory.ports_for(device.name, self.name) if self.inventory else {}
+        pki = self.inventory.pki_for(device.name, self.name) if self.inventory else None
+        self.pki_name, self.ca_url = (pki.name, pki.ca_url) if pki else (None, None)
         values = self.device_view(self.plan(device))
         return {"device": device,
+                "ca_url": self.ca_url,
                 "header": rv.header_lines(self.name, self.network, device),
                 "loopback": host(device.loopback),
                 "suite": self.suite,

@@ -70,7 +70,7 @@ def _hlj_tree() -> dict[str, str]:
     ('[devices.pe-north]\npki = { name = "ca", url = "http://x" }\n',
      "inv.toml:2: error: unknown key 'url' in pki"),
     ('[devices.pe-north]\npki = { ca_url = "ftp://ca" }\n',
-     "inv.toml:2: error: pki ca_url 'ftp://ca' must be an http:// or https:// URL"),
+     "inv.toml:2: error: pki ca_url 'ftp://ca' must be an http:// URL of 128 characters at most"),
     ('[device.pe-north]\nplatform = "cisco-isr"\n', "inv.toml:1: error: unknown table 'device'"),
     ('[devices.pe-north]\nplatform = "cisco-isr"\nplatform = "junos-mx"\n',
      "inv.toml:3: error: bad TOML: "),
@@ -190,3 +190,46 @@ def test_shipped_inventory_names_every_router_device(compiled) -> None:
         target = inv.target_for(device.name)
         physical = {i.name.split(".")[0] for i in device.interfaces}
         assert set(inv.ports_for(device.name, target)) == physical, device.name
+
+
+@pytest.mark.parametrize("target", ROUTERS)
+def test_configs_with_inventory_pass_the_strict_checker(target: str) -> None:
+    """The line checkers of test_emit_vendor.py (each shape cited in vendor-syntax.md)
+    accept every line written with the inventory's port and PKI names."""
+    from tests.emitters.test_emit_vendor import check
+
+    configs = {k: v for k, v in _hlj_tree().items() if k.endswith(f"/{target}.{EXT[target]}")}
+    for path, text in configs.items():
+        errors = check(target, text)
+        assert not errors, f"{path}:\n" + "\n".join(errors[:10])
+
+
+PKI = ('[roles.inner]\nplatform = "{platform}"\n'
+       'pki = {{ name = "zw-inner-ca", ca_url = "http://ca.example/certsrv/mscep/mscep.dll" }}\n')
+
+
+@pytest.mark.parametrize(("platform", "target", "wanted"), [
+    ("cisco-isr", "cisco-ios-xe",
+     ["crypto pki trustpoint zw-inner-ca\n enrollment url http://ca.example/certsrv/mscep/"
+      "mscep.dll\n", " pki trustpoint zw-inner-ca\n"]),
+    ("huawei-usg", "huawei-vrp",
+     ["pki realm zw-inner-ca\n entity zw-inner-ca\n enrollment-url http://ca.example/certsrv/"
+      "mscep/mscep.dll\n", " pki realm zw-inner-ca\n"]),
+    ("junos-srx", "junos",
+     ["set security pki ca-profile zw-inner-ca ca-identity zw-inner-ca\n",
+      "set security pki ca-profile zw-inner-ca enrollment url http://ca.example/certsrv/"
+      "mscep/mscep.dll\n"]),
+])
+def test_pki_name_and_ca_url_reach_each_vendor(compiled, platform: str, target: str,
+                                                wanted: list[str]) -> None:
+    network = compiled(HLJ)
+    inv = parse_inventory(PKI.format(platform=platform), "inv.toml", network)
+    files = render_tree(network, [target], None, inv)
+    text = files[f"inner-hrb/{target}.{EXT[target]}"].decode()
+    for w in wanted:
+        assert w in text
+    assert "enrollment terminal" not in text
+    assert not CHECKERS[target](text)
+    # a PE the inventory does not name keeps the default (out-of-band certificates)
+    pe = files[f"pe-hrb/{target}.{EXT[target]}"].decode()
+    assert "zw-inner-ca" not in pe

@@ -101,8 +101,9 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
     directory = Path(from_configs)
     if not directory.is_dir():
         raise InputError(f"{directory}: error: no such directory of configs")
+    inv = load_inventory(inventory, compiled.network)
+    _check_compiled_inventory(directory, inv)
     try:
-        inv = load_inventory(inventory, compiled.network)
         network, notes = network_from_configs(compiled.network, directory, inv)
     except PolicyError:
         raise
@@ -110,6 +111,26 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
         raise InputError(f"{directory}: error: {exc}") from exc
     return Subject(compiled, network, str(from_configs), tuple(notes),
                    reading_summary(compiled.network, directory))
+
+
+def _check_compiled_inventory(directory: Path, inventory: Inventory | None) -> None:
+    """Configs a compile wrote with an inventory are read with that inventory: its port
+    names are not the model's, so without it every renamed port would read as unbound."""
+    import json
+
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not a compile's tree (an operator's export): nothing to hold it to
+    used = manifest.get("inventory") if isinstance(manifest, dict) else None
+    if used is None:
+        return
+    if inventory is None:
+        raise InputError(f"{directory}: error: these configs were compiled with the device "
+                         f"inventory {used}; read them with --inventory {used}")
+    if manifest.get("inventory_sha256") != inventory.sha256:
+        raise InputError(f"{inventory.file}: error: not the inventory {directory} was "
+                         f"compiled with ({used}, sha256 {manifest.get('inventory_sha256')})")
 
 
 @dataclass(frozen=True)

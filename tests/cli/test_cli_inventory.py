@@ -100,6 +100,18 @@ def test_configs_read_back_through_the_same_inventory(zh, tmp_path: Path) -> Non
         assert says in r.stdout.decode() + r.stderr.decode()
     r = zh("verify", MINIMAL, "--from-configs", str(out), "--inventory", str(inv))
     assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    # the manifest names the inventory: reading the tree without it, or with another
+    # one, is refused rather than proven on unbound ports
+    r = zh("verify", MINIMAL, "--from-configs", str(out))
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == (f"{out}: error: these configs were compiled with the "
+                                         f"device inventory {inv}; read them with "
+                                         f"--inventory {inv}")
+    other = tmp_path / "other.toml"
+    other.write_text(inv.read_text() + "# edited\n")
+    r = zh("verify", MINIMAL, "--from-configs", str(out), "--inventory", str(other))
+    assert r.returncode == 2
+    assert f"{other}: error: not the inventory {out} was compiled with" in r.stderr.decode()
 
 
 def test_make_demo_compile_line_works(zh, tmp_path: Path) -> None:

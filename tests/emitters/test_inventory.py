@@ -233,3 +233,17 @@ def test_pki_name_and_ca_url_reach_each_vendor(compiled, platform: str, target: 
     # a PE the inventory does not name keeps the default (out-of-band certificates)
     pe = files[f"pe-hrb/{target}.{EXT[target]}"].decode()
     assert "zw-inner-ca" not in pe
+
+
+@pytest.mark.parametrize(("platform", "target"), [
+    ("cisco-isr", "cisco-ios-xe"), ("cisco-asr", "cisco-ios-xe"), ("huawei-ne", "huawei-vrp"),
+    ("huawei-ce", "huawei-vrp"), ("huawei-ar", "huawei-vrp"), ("huawei-usg", "huawei-vrp"),
+    ("junos-mx", "junos"), ("junos-srx", "junos"),
+])
+def test_each_platform_belongs_to_its_vendor_target(platform: str, target: str) -> None:
+    from zongheng.emitters.inventory import platform_target
+    from zongheng.emitters.platforms import PLATFORMS, emitter_class
+
+    assert platform in PLATFORMS
+    assert platform_target(platform) == target
+    assert emitter_class(platform).name == target

@@ -120,13 +120,26 @@ class Inventory:
 
 def platform_target(platform: str) -> str:
     """The vendor target a platform profile belongs to."""
-    return _platform_class(platform).name
+    from zongheng.emitters.platforms import PLATFORMS
+
+    return PLATFORMS[platform].target
 
 
 def _platform_class(platform: str) -> type[Emitter]:
     from zongheng.emitters.platforms import emitter_class
 
     return emitter_class(platform)
+
+
+def _role_error(platform: str, role: str) -> str | None:
+    """Why ``platform`` cannot write a ``role`` device (an AR is no exit), or None."""
+    from zongheng.emitters.platforms import PlatformError, emitter_class
+
+    try:
+        emitter_class(platform, role)
+    except PlatformError as exc:
+        return str(exc)
+    return None
 
 
 def _platform_names() -> list[str]:
@@ -210,6 +223,10 @@ class _Reader:
             line = _line_of(self.where, (*src, "platform"))
             if line:
                 lines[name] = line
+            if entry.platform is not None:
+                why = _role_error(entry.platform, str(dev.role))
+                if why:
+                    raise self.fail((*src, "platform"), f"{name}: {why}")
             self.check_ports(name, entry, own, str(dev.role))
             entries[name] = entry
         digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()

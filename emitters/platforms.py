@@ -1,32 +1,67 @@
 """PLACEHOLDER registry of platform profiles (h-inventory): replace with h-profiles' module.
 
 Written on branch h-inventory so the device inventory (``emitters/inventory.py``)
-has a selection point before the platform profiles exist: every name maps to
-today's emitter of its vendor target, unchanged. Branch h-profiles builds the
-real module with the same names (``PLATFORMS``, :func:`emitter_class`), whose
-classes are small subclasses of these; on merge its file replaces this one.
+has a selection point before the platform profiles are merged. It has the API
+of h-profiles' ``emitters/platforms.py`` (``PLATFORMS`` of :class:`Platform`,
+:func:`platform`, :func:`emitter_class`, :class:`PlatformError`, the same names
+and roles), but every platform writes exactly what its target writes today:
+on merge h-profiles' file replaces this one unchanged.
 """
 
 from __future__ import annotations
 
-from zongheng.emitters.base import Emitter
+from dataclasses import dataclass
+
+from zongheng.compiler.errors import InputError
 from zongheng.emitters.cisco_ios_xe import CiscoIosXe
 from zongheng.emitters.huawei_vrp import HuaweiVrp
 from zongheng.emitters.junos import Junos
+from zongheng.emitters.router import RouterEmitter
 
-# platform profile name -> the emitter class that writes its configs
-PLATFORMS: dict[str, type[Emitter]] = {
-    "cisco-isr": CiscoIosXe,
-    "cisco-asr": CiscoIosXe,
-    "huawei-ne": HuaweiVrp,
-    "huawei-ce": HuaweiVrp,
-    "huawei-ar": HuaweiVrp,
-    "huawei-usg": HuaweiVrp,
-    "junos-mx": Junos,
-    "junos-srx": Junos,
-}
+ALL_ROLES = frozenset({"pe", "exit", "gw", "inner"})
 
 
-def emitter_class(name: str) -> type[Emitter]:
-    """The emitter class of a platform profile; ``KeyError`` for an unknown name."""
-    return PLATFORMS[name]
+class PlatformError(InputError):
+    """An unknown platform, or one chosen for a device role it does not render."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One platform: its name, the target it writes, its emitter, the roles it renders."""
+
+    name: str
+    target: str
+    emitter: type[RouterEmitter]
+    roles: frozenset[str]
+
+    def renders(self, role: str) -> bool:
+        return role in self.roles
+
+
+PLATFORMS: dict[str, Platform] = {p.name: p for p in (
+    Platform("cisco-isr", "cisco-ios-xe", CiscoIosXe, ALL_ROLES),
+    Platform("cisco-asr", "cisco-ios-xe", CiscoIosXe, ALL_ROLES),
+    Platform("huawei-ne", "huawei-vrp", HuaweiVrp, ALL_ROLES),
+    Platform("huawei-ar", "huawei-vrp", HuaweiVrp, frozenset({"pe", "gw", "inner"})),
+    Platform("huawei-usg", "huawei-vrp", HuaweiVrp, frozenset({"exit"})),
+    Platform("junos-mx", "junos", Junos, frozenset({"pe", "gw"})),
+    Platform("junos-srx", "junos", Junos, frozenset({"exit", "inner"})),
+)}
+
+
+def platform(name: str) -> Platform:
+    """The platform called ``name``; an unknown name is a :class:`PlatformError`."""
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise PlatformError(f"unknown platform {name!r} (known: "
+                            f"{', '.join(sorted(PLATFORMS))})") from None
+
+
+def emitter_class(name: str, role: str | None = None) -> type[RouterEmitter]:
+    """The emitter class of platform ``name``, checked against the device ``role`` if given."""
+    p = platform(name)
+    if role is not None and not p.renders(role):
+        raise PlatformError(f"platform {name} does not render a {role} device "
+                            f"(it renders {', '.join(sorted(p.roles))})")
+    return p.emitter

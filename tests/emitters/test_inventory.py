@@ -76,6 +76,9 @@ def _hlj_tree() -> dict[str, str]:
      "inv.toml:3: error: bad TOML: "),
     ('[devices.pe-north\n', "inv.toml:1: error: bad TOML: "),
     ('devices = 3\n', "inv.toml:1: error: devices must be a table"),
+    # a platform that does not render the device's role (an AR is no firewall exit)
+    ('[roles.exit]\nplatform = "huawei-ar"\n',
+     "inv.toml:2: error: exit-prov: platform huawei-ar does not render a exit device"),
 ])
 def test_bad_inventory_is_a_located_error(compiled, text: str, wanted: str) -> None:
     assert _error(compiled(MINIMAL), text).startswith(wanted)
@@ -212,7 +215,7 @@ PKI = ('[roles.inner]\nplatform = "{platform}"\n'
     ("cisco-isr", "cisco-ios-xe",
      ["crypto pki trustpoint zw-inner-ca\n enrollment url http://ca.example/certsrv/mscep/"
       "mscep.dll\n", " pki trustpoint zw-inner-ca\n"]),
-    ("huawei-usg", "huawei-vrp",
+    ("huawei-ar", "huawei-vrp",
      ["pki realm zw-inner-ca\n entity zw-inner-ca\n enrollment-url http://ca.example/certsrv/"
       "mscep/mscep.dll\n", " pki realm zw-inner-ca\n"]),
     ("junos-srx", "junos",
@@ -237,7 +240,7 @@ def test_pki_name_and_ca_url_reach_each_vendor(compiled, platform: str, target: 
 
 @pytest.mark.parametrize(("platform", "target"), [
     ("cisco-isr", "cisco-ios-xe"), ("cisco-asr", "cisco-ios-xe"), ("huawei-ne", "huawei-vrp"),
-    ("huawei-ce", "huawei-vrp"), ("huawei-ar", "huawei-vrp"), ("huawei-usg", "huawei-vrp"),
+    ("huawei-ar", "huawei-vrp"), ("huawei-usg", "huawei-vrp"),
     ("junos-mx", "junos"), ("junos-srx", "junos"),
 ])
 def test_each_platform_belongs_to_its_vendor_target(platform: str, target: str) -> None:

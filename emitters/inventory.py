@@ -41,6 +41,9 @@ _ENTRY_KEYS = ("platform", "ports", "pki")
 _PKI_KEYS = ("name", "ca_url")
 # a physical port as a vendor names it: no spaces, no quotes, no unit/VLAN suffix
 _PORT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9/:_-]*")
+# names zongheng itself gives non-port interfaces (loopback, tunnels, discard): a port
+# called so would be configured twice
+_RESERVED_PORT = re.compile(r"(?i)(?:loopback|tunnel|null|lo0|st0)")
 _PKI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,30}")
 _CA_URL = re.compile(r"http://[^\s\"'#;?]{1,121}")  # VRP: http://, 128 characters at most
 
@@ -268,6 +271,10 @@ class _Reader:
                 raise self.fail(where, f"port name {name!r} of {port} is not a physical "
                                        "interface name (VLAN subinterfaces follow their "
                                        "parent: name eth3, not eth3.120)")
+            if _RESERVED_PORT.match(name):
+                raise self.fail(where, f"port name {name!r} of {port} is a loopback, tunnel "
+                                       "or discard interface's name, which zongheng writes "
+                                       "itself")
         pki = raw.get("pki", {})
         if not isinstance(pki, dict):
             raise self.fail((*path, "pki"), "pki must be a table with name and ca_url")

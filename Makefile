@@ -27,11 +27,13 @@ debs:
 demo: setup
 	$(BIN)/zongheng check policies/heilongjiang.zh
 	$(BIN)/zongheng show policies/heilongjiang.zh --addresses
-	$(BIN)/zongheng compile policies/heilongjiang.zh -o out/heilongjiang
+	$(BIN)/zongheng compile policies/heilongjiang.zh -o out/heilongjiang \
+	  --inventory policies/heilongjiang.inventory.toml
 	$(BIN)/zongheng lint policies/heilongjiang.zh
 	$(BIN)/zongheng verify policies/heilongjiang.zh --defence --configs out/heilongjiang --bundle out/heilongjiang-proof
 	$(BIN)/zongheng audit out/heilongjiang-proof --solver all
-	$(BIN)/zongheng verify policies/heilongjiang.zh --from-configs out/heilongjiang
+	$(BIN)/zongheng verify policies/heilongjiang.zh --from-configs out/heilongjiang \
+	  --inventory policies/heilongjiang.inventory.toml
 	$(BIN)/zongheng report policies/heilongjiang.zh -o out/heilongjiang-report.html
 
 test: setup debs

@@ -37,6 +37,7 @@ from zongheng.verifier.results import AssertionResult, Outcome, outcome
 
 if TYPE_CHECKING:
 
+    from zongheng.emitters.inventory import Inventory
     from zongheng.emulation.core import Report as EmulateReport
     from zongheng.importers.drift import Finding
     from zongheng.reports.bundle import AuditReport
@@ -81,28 +82,55 @@ class Subject:
     reading: str = ""  # with configs: one line on what was read and what left out
 
 
-def subject(policy: Policy, from_configs: str | Path | None = None) -> Subject:
+def subject(policy: Policy, from_configs: str | Path | None = None,
+            inventory: str | Path | None = None) -> Subject:
     """The compiled network, or the network the configs under ``from_configs`` build
     (``DIR/<device>/<target>.<ext>``; a device without a config keeps its compiled form
-    and is named in ``notes``)."""
+    and is named in ``notes``). ``inventory``: the device inventory the configs were
+    compiled with, whose port names are read back to the model's."""
     if isinstance(policy, Subject):
         return policy
     compiled = load(policy)
     if from_configs is None:
+        if inventory is not None:
+            raise InputError(f"{inventory}: error: an inventory is read with configs only "
+                             "(give --from-configs DIR)")
         return Subject(compiled, compiled.network)
     from zongheng.importers import network_from_configs, reading_summary
 
     directory = Path(from_configs)
     if not directory.is_dir():
         raise InputError(f"{directory}: error: no such directory of configs")
+    inv = load_inventory(inventory, compiled.network)
+    _check_compiled_inventory(directory, inv)
     try:
-        network, notes = network_from_configs(compiled.network, directory)
+        network, notes = network_from_configs(compiled.network, directory, inv)
     except PolicyError:
         raise
     except InputError as exc:
         raise InputError(f"{directory}: error: {exc}") from exc
     return Subject(compiled, network, str(from_configs), tuple(notes),
                    reading_summary(compiled.network, directory))
+
+
+def _check_compiled_inventory(directory: Path, inventory: Inventory | None) -> None:
+    """Configs a compile wrote with an inventory are read with that inventory: its port
+    names are not the model's, so without it every renamed port would read as unbound."""
+    import json
+
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not a compile's tree (an operator's export): nothing to hold it to
+    used = manifest.get("inventory") if isinstance(manifest, dict) else None
+    if used is None:
+        return
+    if inventory is None:
+        raise InputError(f"{directory}: error: these configs were compiled with the device "
+                         f"inventory {used}; read them with --inventory {used}")
+    if manifest.get("inventory_sha256") != inventory.sha256:
+        raise InputError(f"{inventory.file}: error: not the inventory {directory} was "
+                         f"compiled with ({used}, sha256 {manifest.get('inventory_sha256')})")
 
 
 @dataclass(frozen=True)
@@ -163,16 +191,29 @@ def write_bundle(run: Verification, directory: str | Path, policy_path: str | Pa
 
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
-            templates: str | Path | None = None, force: bool = False) -> dict:
+            templates: str | Path | None = None, force: bool = False,
+            inventory: str | Path | None = None) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically; one holding files no compile wrote only with ``force``) and
-    return the manifest, else return ``{path: bytes}``."""
+    return the manifest, else return ``{path: bytes}``. ``inventory``: a device
+    inventory (TOML: platforms, port names, PKI; docs/inventory.md), checked against
+    the compiled devices before anything is written."""
     from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
 
     network = load(policy).network
+    inv = load_inventory(inventory, network)
     if out is None:
-        return render_tree(network, parse_targets(targets), templates)
-    return write_outputs(network, str(out), targets, templates, force=force)
+        return render_tree(network, parse_targets(targets), templates, inv)
+    return write_outputs(network, str(out), targets, templates, force=force, inventory=inv)
+
+
+def load_inventory(path: str | Path | None, network: Network) -> Inventory | None:
+    """The device inventory at ``path`` checked against ``network`` (None: no inventory)."""
+    if path is None:
+        return None
+    from zongheng.emitters.inventory import load_inventory as read
+
+    return read(path, network)
 
 
 def format_policy(text: str, path: str = "<policy>") -> str:
@@ -347,9 +388,10 @@ class Drift:
 
 
 def audit_config(config: str | Path, policy: Policy, device: str, target: str | None = None,
-                 timeout_s: int = 30) -> Drift:
+                 timeout_s: int = 30, inventory: str | Path | None = None) -> Drift:
     """Compare one device's real config with its compiled intent (``target``: the
-    config's dialect, guessed from its name and content when omitted). Raises
+    config's dialect, guessed from its name and content when omitted; ``inventory``:
+    the device inventory, whose port names the config uses). Raises
     ``TimeoutError`` when z3 cannot decide a comparison (never "no drift")."""
     from zongheng.compiler.model import Device
     from zongheng.importers import ConfigError, import_config
@@ -362,6 +404,7 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
     if dev is None:
         raise InputError(f"{compiled.network.policy_file}: error: no device {device!r}; "
                          f"devices: {', '.join(d.name for d in network.devices)}")
+    inv = load_inventory(inventory, network)
     path = Path(config)
     try:
         text = read_input(path, "config file").decode("utf-8", errors="replace")
@@ -376,8 +419,9 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
         if target == "iproute2":  # the Linux routing alone: compared, not imported
             findings = batch_findings(network, dev, path)
         else:
-            imported = import_config(target, text, dev, str(config))
-            findings = compare(dev, imported, timeout_s * 1000, network)
+            ports = inv.ports_for(dev.name, target) if inv else None
+            imported = import_config(target, text, dev, str(config), ports)
+            findings = compare(dev, imported, timeout_s * 1000, network, inv)
             batch = batch_beside(path) if target == "nftables" else None
             if batch is not None:
                 findings += batch_findings(network, dev, batch)

@@ -15,6 +15,7 @@ from zongheng.cli.common import (
     Command,
     fail,
     finish,
+    inventory_option,
     load,
     progress_bar,
     proving_options,
@@ -67,9 +68,11 @@ def audit_command(bundle: str, solver: str, timeout: int, trust: str | None,
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
               help=N_("Report on the network the configs in DIR build "
                    "(DIR/<device>/<target>.<ext>), as verify --from-configs."))
+@inventory_option
 @proving_options
 def report_command(file: str, out: str, timeout: int, from_configs: str | None,
-                   workers: int | None, scheduler: str | None, cache: str | None) -> None:
+                   inventory: str | None, workers: int | None, scheduler: str | None,
+                   cache: str | None) -> None:
     """Write the auditor's report of policy FILE: one self-contained HTML file.
 
     It states what was proven about the compiled network: every assertion with
@@ -88,8 +91,8 @@ def report_command(file: str, out: str, timeout: int, from_configs: str | None,
     if Path(out).is_dir():
         fail(f"{out}: error: is a directory, not a file to write the report to")
     with progress_bar(True) as progress:
-        page = api.report(subject(file, from_configs), timeout_s=timeout, workers=workers,
-                          scheduler=scheduler, cache=cache, progress=progress)
+        page = api.report(subject(file, from_configs, inventory), timeout_s=timeout,
+                          workers=workers, scheduler=scheduler, cache=cache, progress=progress)
     try:
         write_report(out, page.html)
     except ReportError as exc:
@@ -113,8 +116,9 @@ def report_command(file: str, out: str, timeout: int, from_configs: str | None,
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
               help=N_("Seconds per ACL comparison; a timeout is exit 3, never 'no drift'."))
+@inventory_option
 def audit_config_command(config: str, policy: str, device_name: str, target: str | None,
-                         fmt: str, timeout: int) -> None:
+                         fmt: str, timeout: int, inventory: str | None) -> None:
     """The packets a device's real CONFIG treats differently from the compiled intent.
 
     Exit 0: no drift; 1: drift found; 2: bad input (policy or config that
@@ -123,7 +127,8 @@ def audit_config_command(config: str, policy: str, device_name: str, target: str
     from zongheng.importers.drift import render_text
 
     try:
-        drift = api.audit_config(config, load(policy), device_name, target, timeout)
+        drift = api.audit_config(config, load(policy), device_name, target, timeout,
+                                 inventory)
     except TimeoutError as exc:
         click.echo(f"{config}: unknown: {exc}", err=True)
         sys.exit(exits.UNKNOWN)

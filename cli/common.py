@@ -94,11 +94,20 @@ def load(path: str) -> Compiled:
     return compiled
 
 
-def subject(policy: str | Compiled, from_configs: str | None) -> api.Subject:
+def inventory_option(command: Callable) -> Callable:
+    """``--inventory INV.toml``: the device inventory the configs were compiled with."""
+    return click.option(
+        "--inventory", "inventory", default=None, metavar="INV.toml",
+        help=N_("The device inventory the configs were compiled with (their port names)."),
+    )(command)
+
+
+def subject(policy: str | Compiled, from_configs: str | None,
+            inventory: str | None = None) -> api.Subject:
     """The policy (warnings printed) and, with ``--from-configs DIR``, the network the
     configs build, each part its reading left out named on stderr, never silently."""
     compiled = load(policy) if isinstance(policy, str) else policy
-    subj = api.subject(compiled, Path(from_configs) if from_configs else None)
+    subj = api.subject(compiled, Path(from_configs) if from_configs else None, inventory)
     if subj.reading:
         click.echo(subj.reading, err=True)
     for note in subj.notes:

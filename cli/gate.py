@@ -12,6 +12,7 @@ from zongheng.cli.common import (
     Command,
     fail,
     finish,
+    inventory_option,
     load,
     progress_bar,
     proving_options,
@@ -39,11 +40,12 @@ from zongheng.reports.verdicts import FORMATS
               help=N_("Also check isolation with ACLs removed and with routing leaked."))
 @click.option("--sign", "sign", type=click.Path(dir_okay=False), metavar="KEY",
               help=N_("Sign the bundle's manifest with this Ed25519 private key (with --bundle)."))
+@inventory_option
 @proving_options
 def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str | None,
                    from_configs: str | None, timeout: int, defence: bool,
-                   sign: str | None, workers: int | None, scheduler: str | None,
-                   cache: str | None) -> None:
+                   sign: str | None, inventory: str | None, workers: int | None,
+                   scheduler: str | None, cache: str | None) -> None:
     """Prove every built-in and policy assertion on the compiled network.
 
     Exit 0: all proven; 1: an assertion is violated (this wins over unknown);
@@ -53,7 +55,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
 
     if sign is not None and bundle_dir is None:
         fail("--sign needs --bundle DIR")
-    subj = subject(file, from_configs)
+    subj = subject(file, from_configs, inventory)
     with progress_bar(fmt == "text") as progress:
         run = api.verify(subj, timeout_s=timeout, defence=defence,
                          with_smt2=bundle_dir is not None, workers=workers,
@@ -145,8 +147,9 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
               help=N_("Seconds per solver query."))
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
               help=N_("Ask the network the configs in DIR build, as verify --from-configs."))
+@inventory_option
 def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt: str,
-                  timeout: int, from_configs: str | None) -> None:
+                  timeout: int, from_configs: str | None, inventory: str | None) -> None:
     """Can these endpoints connect? An example delivered packet and its path, and an
     example dropped packet with the line that drops it.
 
@@ -155,7 +158,8 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
     """
     from zongheng.reports.query_formats import format_answer
 
-    answer = api.query(subject(file, from_configs), src, dst, services, timeout_s=timeout)
+    answer = api.query(subject(file, from_configs, inventory), src, dst, services,
+                       timeout_s=timeout)
     click.echo(format_answer(answer, fmt), nl=False)
     finish(answer.outcome)
 

@@ -8,9 +8,9 @@ compiled model goes in, text comes out; emitters never look at the policy.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import jinja2
 
@@ -24,6 +24,14 @@ REGISTRY: dict[str, type[Emitter]] = {}
 
 class VendorEmitError(InputError):
     """The model holds something a vendor config cannot express (a compiler bug)."""
+
+
+class DeviceInventory(Protocol):
+    """What an emitter asks of a device inventory (``emitters/inventory.py``)."""
+
+    def ports_for(self, device: str, target: str) -> Mapping[str, str]: ...
+
+    def pki_for(self, device: str, target: str) -> Any: ...
 
 
 class Emitter:
@@ -42,16 +50,25 @@ class Emitter:
         if cls.__dict__.get("name"):
             REGISTRY[cls.name] = cls
 
+    # the operator's device inventory (compile --inventory), set by whoever builds the
+    # emitter (emitters/writer.py); None: every device gets the default names
+    inventory: DeviceInventory | None = None
+
     def __init__(self, network: Network, template_dir: Path | None = None) -> None:
         self.network = network
         self.template_dir = template_dir
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        """Jinja filters that need this emitter (the device's port names), beside ``filters``."""
+        return {}
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:
         """The target's templates (packaged, or overridden by ``--templates DIR``)."""
         from zongheng.emitters.filters import make_env
 
-        return make_env(self.name, self.template_dir, dict(self.filters) or None)
+        return make_env(self.name, self.template_dir,
+                        {**self.filters, **self.bound_filters()} or None)
 
     def applies_to(self, device: Device) -> bool:
         return device.role in self.roles

@@ -9,6 +9,7 @@ documentation they were checked against in ``docs/vendor-syntax.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from zongheng.compiler.addresses import host, prefixlen, sort_key
@@ -17,6 +18,7 @@ from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
 from zongheng.emitters.filters import comment_text
 from zongheng.emitters.naming import cisco as nm
+from zongheng.emitters.naming import gigabit_port, split_ifname
 from zongheng.emitters.naming.cisco import ios_ifname, ios_name
 from zongheng.emitters.router import RouterEmitter, RouterPlan
 
@@ -29,14 +31,19 @@ class CiscoIosXe(RouterEmitter):
     name: ClassVar[str] = "cisco-ios-xe"
     extension: ClassVar[str] = "cfg"
     suite: ClassVar[dict[str, str]] = crypto_suite.CISCO
-    filters: ClassVar[dict[str, Any]] = {"ios_ifname": ios_ifname, "ios_name": ios_name}
+    filters: ClassVar[dict[str, Any]] = {"ios_name": ios_name}
+    ifname_filter: ClassVar[str] = "ios_ifname"
 
     discard: ClassVar[str | None] = nm.DISCARD
 
     # ------------------------------------------------------------ naming hooks
 
     def ifname(self, name: str) -> str:
-        return ios_ifname(name)
+        return ios_ifname(name, self.ports)
+
+    @classmethod
+    def port_name(cls, port: str, ports: Mapping[str, str] | None = None) -> str:
+        return gigabit_port(split_ifname(port)[0], ports)
 
     def tunnel_ifname(self, index: int) -> str:
         return nm.tunnel_ifname(index)
@@ -239,7 +246,7 @@ class CiscoIosXe(RouterEmitter):
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
-            unnumbered = ios_ifname(lender) if lender else nm.LOOPBACK
+            unnumbered = self.ifname(lender) if lender else nm.LOOPBACK
             out.append({
                 "ifname": nm.tunnel_ifname(t.index),
                 "profile": nm.tunnel_profile(t.name),
@@ -248,7 +255,7 @@ class CiscoIosXe(RouterEmitter):
                 "unnumbered": unnumbered,
                 "local": t.local,
                 "remote": t.remote,
-                "trustpoint": nm.trustpoint(t.secret, t.name),
+                "trustpoint": self.pki_name or nm.trustpoint(t.secret, t.name),
             })
         return out
 

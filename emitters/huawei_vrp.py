@@ -13,6 +13,7 @@ This class writes for NE/CE on VRP8; the AR and USG platform profiles
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from zongheng.compiler.addresses import prefixlen
@@ -21,6 +22,7 @@ from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
 from zongheng.emitters.config_lines import huawei_rules
 from zongheng.emitters.filters import comment_text
+from zongheng.emitters.naming import gigabit_port, split_ifname
 from zongheng.emitters.naming import huawei as nm
 from zongheng.emitters.naming.huawei import vrp_ifname, vrp_name
 from zongheng.emitters.router import RouterEmitter, RouterPlan
@@ -34,7 +36,8 @@ class HuaweiVrp(RouterEmitter):
     name: ClassVar[str] = "huawei-vrp"
     extension: ClassVar[str] = "cfg"
     suite: ClassVar[dict[str, str]] = crypto_suite.HUAWEI
-    filters: ClassVar[dict[str, Any]] = {"vrp_ifname": vrp_ifname, "vrp_name": vrp_name}
+    filters: ClassVar[dict[str, Any]] = {"vrp_name": vrp_name}
+    ifname_filter: ClassVar[str] = "vrp_ifname"
 
     discard: ClassVar[str | None] = nm.DISCARD
 
@@ -51,7 +54,11 @@ class HuaweiVrp(RouterEmitter):
     # ------------------------------------------------------------ naming hooks
 
     def ifname(self, name: str) -> str:
-        return vrp_ifname(name)
+        return vrp_ifname(name, self.ports)
+
+    @classmethod
+    def port_name(cls, port: str, ports: Mapping[str, str] | None = None) -> str:
+        return gigabit_port(split_ifname(port)[0], ports)
 
     def tunnel_ifname(self, index: int) -> str:
         return nm.tunnel_ifname(index)
@@ -91,7 +98,7 @@ class HuaweiVrp(RouterEmitter):
             **rv.underlay_view(device, plan.underlay),
             "bgp": self.bgp(plan),
             "dhcp": plan.dhcp,
-            "dhcp_rules": _dhcp_rules(plan.dhcp) if firewall else [],
+            "dhcp_rules": _dhcp_rules([self.ifname(n) for n in plan.dhcp]) if firewall else [],
             "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
             "tunnels": self._tunnels(device, plan.tunnels),
@@ -244,7 +251,7 @@ class HuaweiVrp(RouterEmitter):
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
-            borrow = vrp_ifname(lender) if lender else nm.LOOPBACK
+            borrow = self.ifname(lender) if lender else nm.LOOPBACK
             out.append({
                 "ifname": nm.tunnel_ifname(t.index),
                 "name": nm.tunnel_name(t.name),
@@ -253,7 +260,7 @@ class HuaweiVrp(RouterEmitter):
                 "borrow": borrow,
                 "local": t.local,
                 "remote": t.remote,
-                "realm": nm.realm(t.secret, t.name),
+                "realm": self.pki_name or nm.realm(t.secret, t.name),
             })
         return out
 
@@ -271,7 +278,7 @@ def _acl_vrf(device: Device, acl: str) -> str | None:
     return vrfs.pop() if vrfs else None
 
 
-def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:
+def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:  # dhcp: the ports' VRP names
     """USG ``security-policy`` rules that let a DHCP client on an untrust port work.
 
     Traffic to and from the firewall itself is in the ``local`` zone, which
@@ -281,7 +288,7 @@ def _dhcp_rules(dhcp: list[str]) -> list[dict[str, Any]]:
     """
     if not dhcp:
         return []
-    names = ", ".join(vrp_ifname(n) for n in dhcp)
+    names = ", ".join(dhcp)
     return [
         {"name": "dhcp-client-out", "source_zone": "local", "destination_zone": "untrust",
          "sport": 68, "dport": 67,

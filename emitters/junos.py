@@ -16,6 +16,7 @@ documentation they were checked against: ``docs/vendor-syntax.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from zongheng.compiler.addresses import cidr, host
@@ -42,8 +43,6 @@ class Junos(RouterEmitter):
     extension: ClassVar[str] = "set"
     suite: ClassVar[dict[str, str]] = crypto_suite.JUNOS
     filters: ClassVar[dict[str, Any]] = {
-        "junos_ifname": junos_ifname,
-        "junos_port": junos_port,
         "junos_unit": junos_unit,
         "junos_name": junos_name,
         "rt_community": rt_community,
@@ -52,8 +51,21 @@ class Junos(RouterEmitter):
 
     # ------------------------------------------------------------ naming hooks
 
+    ifname_filter: ClassVar[str] = "junos_ifname"
+
     def ifname(self, name: str) -> str:
-        return junos_ifname(name)
+        return junos_ifname(name, self.ports)
+
+    def port(self, name: str) -> str:
+        """The physical interface of a model interface (``ge-0/0/3`` of ``eth3.120``)."""
+        return junos_port(name, self.ports)
+
+    @classmethod
+    def port_name(cls, port: str, ports: Mapping[str, str] | None = None) -> str:
+        return junos_port(port, ports)
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        return {**super().bound_filters(), "junos_port": self.port}
 
     def tunnel_ifname(self, index: int) -> str:
         return nm.tunnel_ifname(index)
@@ -86,7 +98,7 @@ class Junos(RouterEmitter):
             "filters": filters,
             "communities": communities,
             "vrfs": [self._vrf(v, plan.exported.get(v.name, [])) for v in device.vrfs],
-            "vrf_ifaces": {nm.vrf_name(v.name): [junos_ifname(i.name)
+            "vrf_ifaces": {nm.vrf_name(v.name): [self.ifname(i.name)
                                                 for i in rv.sorted_interfaces(device)
                                                 if i.vrf == v.name]
                            + [self.tunnel_ifname(t.index) for t in tunnels if t.vrf == v.name]
@@ -103,7 +115,7 @@ class Junos(RouterEmitter):
             "permit_all": bool(tunnels) and not firewall,
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
-            "ca_profile": nm.CA_PROFILE,
+            "ca_profile": self.pki_name or nm.CA_PROFILE,
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
         }

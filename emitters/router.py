@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import functools
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from zongheng.compiler.addresses import host
@@ -79,11 +80,28 @@ class RouterEmitter(Emitter, abc.ABC):
     # Junos install it from the lease and would reject or duplicate it)
     writes_dhcp_route: ClassVar[bool] = False
 
+    # the inventory's port names of the device being rendered (model ``eth3`` -> device
+    # port), set by :meth:`view`: the naming hooks are called with a model name only
+    ports: Mapping[str, str] = {}
+    pki_name: str | None = None  # the inventory's PKI object name (trustpoint, realm, ...)
+    ca_url: str | None = None  # the inventory's CA enrollment URL
+
     # ------------------------------------------------------------ naming hooks
 
     @abc.abstractmethod
     def ifname(self, name: str) -> str:
-        """The vendor name of a model interface (``eth3.120``)."""
+        """The vendor name of a model interface (``eth3.120``), after :attr:`ports`."""
+
+    @classmethod
+    @abc.abstractmethod
+    def port_name(cls, port: str, ports: Mapping[str, str] | None = None) -> str:
+        """The vendor name of a physical model port (``eth3``): ``ports``' name, else the
+        default profile's (the inventory checks names against these for duplicates)."""
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        return {self.ifname_filter: self.ifname}
+
+    ifname_filter: ClassVar[str] = "ifname"  # the templates' filter that names an interface
 
     @abc.abstractmethod
     def tunnel_ifname(self, index: int) -> str:
@@ -100,8 +118,12 @@ class RouterEmitter(Emitter, abc.ABC):
 
     def view(self, device: Device) -> dict[str, Any]:
         """The vendor's values, then what every router config opens with."""
+        self.ports = self.inventory.ports_for(device.name, self.name) if self.inventory else {}
+        pki = self.inventory.pki_for(device.name, self.name) if self.inventory else None
+        self.pki_name, self.ca_url = (pki.name, pki.ca_url) if pki else (None, None)
         values = self.device_view(self.plan(device))
         return {"device": device,
+                "ca_url": self.ca_url,
                 "header": rv.header_lines(self.name, self.network, device),
                 "loopback": host(device.loopback),
                 "suite": self.suite,

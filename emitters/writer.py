@@ -22,6 +22,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -38,6 +39,9 @@ from zongheng.emitters.output_tree import (
     exchange,
     locked,
 )
+
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
 
 _SAFE_PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -76,14 +80,22 @@ def device_files(emitter: Emitter, device: Device) -> dict[str, str]:
     return {f"{emitter.name}.{emitter.extension}": text}
 
 
-def _render_target(network: Network, name: str, tdir: Path | None, seen: set[str]
-                   ) -> Iterator[tuple[str, bytes]]:
+def _render_target(network: Network, name: str, tdir: Path | None, seen: set[str],
+                   inventory: Inventory | None = None) -> Iterator[tuple[str, bytes]]:
     """The files of one target, one at a time (``seen``: paths written so far, to catch
-    two targets writing one file)."""
-    emitter = REGISTRY[name](network, tdir)
+    two targets writing one file). With an inventory each device is written by its
+    platform's class, and a router target skips the devices of another vendor."""
+    emitters: dict[type[Emitter], Emitter] = {}
     for device in network.devices:
         if not _SAFE_PATH_PART.fullmatch(device.name):
             raise OutputError(f"device name {device.name!r} cannot be a directory name")
+        cls = REGISTRY[name] if inventory is None else inventory.emitter_class(device.name, name)
+        if cls is None:
+            continue
+        if cls not in emitters:
+            emitters[cls] = cls(network, tdir)
+            emitters[cls].inventory = inventory
+        emitter = emitters[cls]
         for fname, text in device_files(emitter, device).items():
             parts = fname.split("/")
             if len(parts) > 2 or not all(_SAFE_PATH_PART.fullmatch(x) for x in parts):
@@ -95,14 +107,14 @@ def _render_target(network: Network, name: str, tdir: Path | None, seen: set[str
             yield rel, text.encode("utf-8")
 
 
-def iter_files(network: Network, names: list[str], tdir: Path | None
-               ) -> Iterator[tuple[str, bytes]]:
+def iter_files(network: Network, names: list[str], tdir: Path | None,
+               inventory: Inventory | None = None) -> Iterator[tuple[str, bytes]]:
     """Every config file of the tree as (relative path, bytes), target by target, then
     ``model.json`` (the manifest is made from their hashes)."""
     seen: set[str] = set()
     for name in names:
         try:
-            yield from _render_target(network, name, tdir, seen)
+            yield from _render_target(network, name, tdir, seen, inventory)
         except (jinja2.TemplateError, TemplateValueError) as exc:
             where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
             line = getattr(exc, "lineno", None)
@@ -115,7 +127,8 @@ def iter_files(network: Network, names: list[str], tdir: Path | None
     yield "model.json", to_json(network).encode("utf-8")
 
 
-def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str]) -> bytes:
+def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str],
+                   inventory: Inventory | None = None) -> bytes:
     manifest = {
         "zongheng_version": zongheng.__version__,
         "policy": network.policy_file,
@@ -123,20 +136,27 @@ def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str]) -
         "targets": names,
         "files": dict(sorted(hashes.items())),
     }
+    if inventory is not None:  # only then: without one the tree stays as it always was
+        manifest["inventory"] = inventory.file
+        manifest["inventory_sha256"] = inventory.sha256
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
             ).encode("utf-8")
 
 
 def render_tree(
-    network: Network, targets: Iterable[str], template_dir: Path | str | None = None
+    network: Network, targets: Iterable[str], template_dir: Path | str | None = None,
+    inventory: Inventory | None = None,
 ) -> dict[str, bytes]:
     """Relative path -> bytes of every file of the output tree (manifest included), in
     memory: for callers that want the texts (``compile`` writes them one at a time)."""
     names = parse_targets(list(targets))
+    if inventory is not None:
+        inventory.check_targets(names)
     tdir = Path(template_dir) if template_dir is not None else None
-    files = dict(iter_files(network, names, tdir))
+    files = dict(iter_files(network, names, tdir, inventory))
     files["manifest.json"] = manifest_bytes(
-        network, names, {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
+        network, names, {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
+        inventory)
     return files
 
 
@@ -158,11 +178,13 @@ def write_outputs(
     targets: Iterable[str] | str,
     template_dir: Path | str | None = None,
     force: bool = False,
+    inventory: Inventory | None = None,
 ) -> dict:
     """Render ``targets`` for ``network`` and replace ``out_dir`` atomically.
 
     ``targets``: target names, or ``"all"`` / ``"a,b"``. ``template_dir``:
-    the ``--templates DIR`` override (``DIR/<target>/*.j2``). Returns the
+    the ``--templates DIR`` override (``DIR/<target>/*.j2``). ``inventory``: the
+    device inventory (``--inventory``: platforms and port names). Returns the
     manifest (as written to ``out_dir/manifest.json``). Raises
     :class:`OutputError` for bad targets or an unusable ``out_dir`` (one holding
     files a compile did not write, unless ``force``: see :mod:`output_tree`);
@@ -171,6 +193,8 @@ def write_outputs(
     """
     out = Path(out_dir)
     names = parse_targets(targets)
+    if inventory is not None:
+        inventory.check_targets(names)
     tdir = Path(template_dir) if template_dir is not None else None
     real = destination(out, force)  # refuse early, before the work of rendering
     parent = real.parent
@@ -182,7 +206,8 @@ def write_outputs(
     try:
         with locked(parent):
             real = destination(out, force)  # another compile may have written it meanwhile
-            manifest = _replace(real, network, names, iter_files(network, names, tdir))
+            manifest = _replace(real, network, names,
+                                iter_files(network, names, tdir, inventory), inventory)
     except BaseException:
         for d in made:  # a failed compile leaves no directory it made (innermost first)
             with contextlib.suppress(OSError):
@@ -192,14 +217,14 @@ def write_outputs(
 
 
 def _replace(real: Path, network: Network, names: list[str],
-             files: Iterable[tuple[str, bytes]]) -> bytes:
+             files: Iterable[tuple[str, bytes]], inventory: Inventory | None = None) -> bytes:
     """Write the tree beside ``real`` and swap it in; the old tree survives any failure.
     Returns the manifest written."""
     parent = real.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.new-", dir=parent))
     try:
         os.chmod(tmp, 0o755)
-        manifest = manifest_bytes(network, names, _write_tree(tmp, files))
+        manifest = manifest_bytes(network, names, _write_tree(tmp, files), inventory)
         (tmp / MANIFEST).write_bytes(manifest)
         if real.exists() and exchange(tmp, real):
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old tree

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zongheng.compiler.model import Device, Network
 from zongheng.importers.base import (
@@ -31,17 +32,23 @@ from zongheng.importers.registry import (
 )
 from zongheng.importers.statics import describe, static_drift
 
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
+
 __all__ = [
     "TARGET_MODULES", "ConfigError", "ImportedBinding", "ImportedConfig", "ImportedVrf",
     "config_error", "config_file_name", "find_config", "import_config", "network_from_configs",
     "overlay", "reading_summary",
 ]
 
-def network_from_configs(network: Network, directory: Path) -> tuple[Network, list[str]]:
+def network_from_configs(network: Network, directory: Path,
+                         inventory: Inventory | None = None) -> tuple[Network, list[str]]:
     """The network the configs under ``directory`` build, and notes on devices without one.
 
     A device without a config keeps its compiled form and is named in the
     notes, so a report never passes off the intent as the configuration.
+    ``inventory``: the device inventory the configs were compiled with (their port
+    names are mapped back to the model's through it).
     """
     devices, missing = [], []
     notes: list[str] = []
@@ -56,7 +63,8 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
             continue
         target, path = found
         text = path.read_bytes().decode("utf-8", errors="replace")
-        imported = import_config(target, text, device, str(path))
+        ports = inventory.ports_for(device.name, target) if inventory else None
+        imported = import_config(target, text, device, str(path), ports)
         for v in imported.other_vrfs or ():
             shared = sorted(model_rts & {*v.rt_import, *v.rt_export})
             if shared:
@@ -69,7 +77,8 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
         notes += [f"{path}: {i.name} is bound to VRF {i.vrf}, which the policy does not have; "
                   "it is verified as a VRF of its own with the config's route targets"
                   for i in result.interfaces if i.vrf is not None and i.vrf not in policy_vrfs]
-        notes += _check_statics(network, device, result, imported, path, text, emitters)
+        notes += _check_statics(network, device, result, imported, path, text, emitters,
+                                inventory)
         batch = batch_beside(path) if target == "nftables" else None
         if batch is not None:
             notes += _check_batch(network, device, batch)
@@ -81,7 +90,8 @@ def network_from_configs(network: Network, directory: Path) -> tuple[Network, li
 
 def _check_statics(network: Network, device: Device, result: Device,
                    imported: ImportedConfig, path: Path, text: str,
-                   emitters: dict | None = None) -> list[str]:
+                   emitters: dict | None = None,
+                   inventory: Inventory | None = None) -> list[str]:
     """Notes on static routes the config lacks or adds outside the modelled tables;
     ConfigError on one it adds where the verifier would route with it.
 
@@ -90,7 +100,7 @@ def _check_statics(network: Network, device: Device, result: Device,
     config was refused), and a PE's global table while no attachment sits in
     it (it carries only the MPLS underlay between PEs).
     """
-    added, lacking = static_drift(network, device, imported, emitters)
+    added, lacking = static_drift(network, device, imported, emitters, inventory)
     used = {i.vrf for i in result.interfaces}
     model_vrfs = {v.name for v in device.vrfs}
     notes = []

@@ -55,6 +55,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import netaddr
@@ -769,11 +770,13 @@ def _renumber(ln: AclLine, seq: int) -> AclLine:
 # ------------------------------------------------------------------ assembly
 
 
-def parse(text: str, device: Device, file: str) -> ImportedConfig:
-    """The ACLs, bindings, route targets and NAT of one IOS-XE config of ``device``."""
+def parse(text: str, device: Device, file: str,
+          ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    """The ACLs, bindings, route targets and NAT of one IOS-XE config of ``device``
+    (``ports``: the inventory's port names of the device, as the config was written)."""
     r = _Reader(text, device, file)
     p = r.read()
-    if_names = {ios_ifname(i.name): i.name for i in device.interfaces}
+    if_names = {ios_ifname(i.name, ports): i.name for i in device.interfaces}
     acl_names = {nm.acl_name(a.name): a.name for a in device.acls}
     present = {v: m for v, m in if_names.items() if v in p.interfaces}
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.importers import TARGET_MODULES, ImportedConfig
 from zongheng.importers.iproute2_batch import BATCH, batch_drift
 from zongheng.importers.statics import describe, static_drift
+
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ def _acl(device: Device, name: str | None) -> Acl | None:
 
 
 def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
-            network: Network | None = None) -> list[Finding]:
+            network: Network | None = None, inventory: Inventory | None = None
+            ) -> list[Finding]:
     """Every difference: interface ACLs in model order, interface VRFs, then VRF route
     targets, static routes (with ``network``, whose rendering they are compared
     with), then NAT."""
@@ -98,7 +103,7 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
                     out.append(Finding(f"VRF {v.name}", kind,
                                        f"extra {extra or 'none'}, missing {missing or 'none'}"))
     if network is not None:
-        added, lacking = static_drift(network, device, imported)
+        added, lacking = static_drift(network, device, imported, inventory=inventory)
         for r in added:
             out.append(Finding(f"VRF {r.vrf}" if r.vrf else "global table", "route",
                                f"configured but not intended: {describe(r)} "

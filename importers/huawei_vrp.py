@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import netaddr
@@ -537,6 +538,7 @@ class _Parser:
     def __init__(self, text: str, device: Device, file: str) -> None:
         self.ctx = Source(file, text)
         self.device = device
+        self.ports: Mapping[str, str] = {}  # the inventory's port names (parse sets them)
         self.acls: dict[str, _RawAcl] = {}  # "3000" or "name:X" -> acl (both keys when both)
         # ifkey -> direction -> (ACL key, line, column)
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
@@ -1117,7 +1119,7 @@ class _Parser:
 
     def result(self) -> ImportedConfig:
         dev = self.device
-        ifmap = {_ifkey(vrp_ifname(i.name)): i.name for i in dev.interfaces}
+        ifmap = {_ifkey(vrp_ifname(i.name, self.ports)): i.name for i in dev.interfaces}
         acl_names = {nm.acl_number(k): a.name for k, a in enumerate(dev.acls)}
         firewall = self.secpol_seen or bool(self.zones)
         if firewall and self.filters:
@@ -1296,8 +1298,11 @@ def _traffic_filter_acl(name: str, raw: _RawAcl, vpn: str | None) -> Acl:
                comment="traffic-filter: packets no rule matches pass")
 
 
-def parse(text: str, device: Device, file: str) -> ImportedConfig:
-    """The ACLs, bindings and VPN route targets of one VRP config (ConfigError if unreadable)."""
+def parse(text: str, device: Device, file: str,
+          ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    """The ACLs, bindings and VPN route targets of one VRP config (ConfigError if unreadable;
+    ``ports``: the inventory's port names of the device, as the config was written)."""
     p = _Parser(text, device, file)
+    p.ports = ports or {}
     p.run()
     return p.result()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import netaddr
@@ -418,9 +418,9 @@ def _rt_of_member(tok: Token) -> str:
 # ------------------------------------------------------------------ the parser
 
 class _Parser:
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, ports: Mapping[str, str] | None = None) -> None:
         self.device = device
-        self.ifnames = {junos_ifname(i.name): i.name for i in device.interfaces}
+        self.ifnames = {junos_ifname(i.name, ports): i.name for i in device.interfaces}
         self.vrf_names = {nm.vrf_name(v.name): v.name for v in device.vrfs}
         self.filters: dict[str, dict[str, _Term]] = {}
         self.bindings: dict[str, dict[str, Token]] = {}  # model iface -> {input|output: tok}
@@ -736,17 +736,20 @@ class _Parser:
         return rows
 
 
-def parse(text: str, device: Device, file: str) -> ImportedConfig:
-    """The ACLs, bindings, route targets and NAT of one Junos set-format config."""
+def parse(text: str, device: Device, file: str,
+          ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    """The ACLs, bindings, route targets and NAT of one Junos set-format config
+    (``ports``: the inventory's port names of the device, as the config was written)."""
     source = Source(file, text)
     try:
-        return _parse(source, device)
+        return _parse(source, device, ports)
     except _Error as e:
         raise source.error_at(e.tok, e.message) from None
 
 
-def _parse(source: Source, device: Device) -> ImportedConfig:
-    p = _Parser(device)
+def _parse(source: Source, device: Device,
+           ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    p = _Parser(device, ports)
     text = source.text
     for s in (_curly_statements(text) if _is_curly(text) else _set_statements(source)):
         p.statement(s)

@@ -61,7 +61,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -737,8 +737,10 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
 # ---------------------------------------------------------------- entry point
 
 
-def parse(text: str, device: Device, file: str) -> ImportedConfig:
-    """Read one nftables ruleset of ``device`` (see the module docstring)."""
+def parse(text: str, device: Device, file: str,
+          ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    """Read one nftables ruleset of ``device`` (see the module docstring). ``ports`` is
+    taken for the registry's sake and unused: Linux names do not come from an inventory."""
     rs = _group(load_ruleset(text, file), text, file)
     _check_hooks(rs)
     model_acl = {acl_chain(a.name): a.name for a in device.acls}

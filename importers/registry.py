@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 
 from zongheng.compiler.errors import InputError
@@ -25,13 +26,15 @@ def config_file_name(target: str) -> str:
     return f"{target}.{REGISTRY[target].extension}"
 
 
-def import_config(target: str, text: str, device: Device, file: str) -> ImportedConfig:
-    """Parse one config of ``device``; ConfigError (located) when it cannot be read."""
+def import_config(target: str, text: str, device: Device, file: str,
+                  ports: Mapping[str, str] | None = None) -> ImportedConfig:
+    """Parse one config of ``device``; ConfigError (located) when it cannot be read.
+    ``ports``: the device's port names from an inventory (model ``eth3`` -> device port)."""
     if target not in TARGET_MODULES:
         raise InputError(f"no importer for target {target!r}; "
                          f"importers: {', '.join(TARGET_MODULES)}")
     module = importlib.import_module(f"zongheng.importers.{TARGET_MODULES[target]}")
-    return module.parse(text, device, file)
+    return module.parse(text, device, file, ports)
 
 
 def find_config(directory: Path, device: str) -> tuple[str, Path] | None:

@@ -14,8 +14,13 @@ config allows) and the caller names it. ``audit-config`` reports both.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zongheng.compiler.model import Device, Network
 from zongheng.importers.base import ImportedConfig, StaticRoute
+
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
 
 
 def describe(route: StaticRoute) -> str:
@@ -34,33 +39,41 @@ _STATIC_LINE = {
 
 
 def compiled_statics(network: Network, device: Device, target: str,
-                     emitters: dict | None = None) -> tuple[StaticRoute, ...]:
+                     emitters: dict | None = None,
+                     inventory: Inventory | None = None) -> tuple[StaticRoute, ...]:
     """The static routes zongheng writes for ``device`` in ``target``, as read back.
 
-    ``emitters`` (target -> emitter of ``network``) spares building an emitter
-    (and compiling its templates) once per device.
+    ``emitters`` (emitter class -> emitter of ``network``) spares building an emitter
+    (and compiling its templates) once per device. ``inventory``: the device's
+    platform and port names, as the config was compiled with them.
     """
     from zongheng.emitters import REGISTRY
     from zongheng.importers.registry import import_config
 
     emitters = {} if emitters is None else emitters
-    if target not in emitters:
-        emitters[target] = REGISTRY[target](network)
-    text = emitters[target].render(device)
+    cls = (inventory.emitter_class(device.name, target) if inventory else None) \
+        or REGISTRY[target]
+    if cls not in emitters:
+        emitters[cls] = cls(network)
+        emitters[cls].inventory = inventory
+    text = emitters[cls].render(device)
     if text is None:
         return ()
     keep = _STATIC_LINE.get(target)
     if keep is not None:
         text = "".join(line for line in text.splitlines(keepends=True) if keep(line))
-    return import_config(target, text, device, f"<compiled {device.name}>").static_routes or ()
+    ports = inventory.ports_for(device.name, target) if inventory else None
+    return import_config(target, text, device, f"<compiled {device.name}>",
+                         ports).static_routes or ()
 
 
 def static_drift(network: Network, device: Device, imported: ImportedConfig,
-                 emitters: dict | None = None) -> tuple[list[StaticRoute], list[StaticRoute]]:
+                 emitters: dict | None = None, inventory: Inventory | None = None
+                 ) -> tuple[list[StaticRoute], list[StaticRoute]]:
     """(routes the config adds, compiled routes it lacks), in config and compile order."""
     if imported.static_routes is None:
         return [], []
-    want = compiled_statics(network, device, imported.target, emitters)
+    want = compiled_statics(network, device, imported.target, emitters, inventory)
     have = imported.static_routes
     want_set, have_set = set(want), set(have)
     extra = list(dict.fromkeys(r for r in have if r not in want_set))

@@ -12,8 +12,13 @@ and the order of route targets. Route distinguishers are the model's
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from zongheng.emitters.base import VendorEmitError
+
+# model physical port (``eth3``) -> the device's own port name, from a device
+# inventory (emitters/inventory.py); a port it does not name keeps the default name
+Ports = Mapping[str, str]
 
 _IFNAME = re.compile(r"eth(\d+)(?:\.(\d+))?")
 
@@ -29,10 +34,17 @@ def split_ifname(name: str) -> tuple[int, int | None]:
     return int(m.group(1)), vlan
 
 
-def gigabit_ifname(name: str) -> str:
-    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``."""
+def gigabit_port(port_no: int, ports: Ports | None = None) -> str:
+    """The physical port ``eth<port_no>``: the inventory's name, else ``GigabitEthernet0/0/N``
+    (the default profile's name, the same on IOS-XE and VRP)."""
+    return (ports or {}).get(f"eth{port_no}") or f"GigabitEthernet0/0/{port_no}"
+
+
+def gigabit_ifname(name: str, ports: Ports | None = None) -> str:
+    """``eth3`` -> ``GigabitEthernet0/0/3``; ``eth3.120`` -> ``GigabitEthernet0/0/3.120``
+    (with ``ports``, the inventory's parent name: a VLAN subinterface follows its parent)."""
     port_no, vlan = split_ifname(name)
-    return f"GigabitEthernet0/0/{port_no}" + (f".{vlan}" if vlan is not None else "")
+    return gigabit_port(port_no, ports) + (f".{vlan}" if vlan is not None else "")
 
 
 def rt_key(rt: str) -> tuple[int, int]:

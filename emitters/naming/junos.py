@@ -10,14 +10,16 @@ from __future__ import annotations
 import netaddr
 
 from zongheng.emitters.filters import safe_name
-from zongheng.emitters.naming import split_ifname
+from zongheng.emitters.naming import Ports, split_ifname
 
 CA_PROFILE = "zh-ca"  # the network CA's ca-profile (certificates loaded out of band)
 
 
-def junos_port(name: str) -> str:
-    """``eth3`` / ``eth3.120`` -> ``ge-0/0/3`` (the physical interface)."""
-    return f"ge-0/0/{split_ifname(name)[0]}"
+def junos_port(name: str, ports: Ports | None = None) -> str:
+    """``eth3`` / ``eth3.120`` -> ``ge-0/0/3`` (the physical interface; with ``ports``, the
+    inventory's name for it)."""
+    port = f"eth{split_ifname(name)[0]}"
+    return (ports or {}).get(port) or f"ge-0/0/{port[3:]}"
 
 
 def junos_unit(name: str) -> int:
@@ -26,9 +28,9 @@ def junos_unit(name: str) -> int:
     return 0 if vlan is None else vlan
 
 
-def junos_ifname(name: str) -> str:
+def junos_ifname(name: str, ports: Ports | None = None) -> str:
     """``eth3.120`` -> ``ge-0/0/3.120``; ``eth3`` -> ``ge-0/0/3.0``."""
-    return f"{junos_port(name)}.{junos_unit(name)}"
+    return f"{junos_port(name, ports)}.{junos_unit(name)}"
 
 
 def junos_name(text: str) -> str:

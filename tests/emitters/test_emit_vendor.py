@@ -52,7 +52,8 @@ PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}
 TEXT = r"[^\"'\\;#!{}\[\]$<>|`\x00-\x1f\x7f]+"
 
 # ---- Cisco IOS-XE
-C_IF = r"(?:GigabitEthernet0/0/\d{1,2}(?:\.\d{1,4})?|Loopback0|Tunnel\d{3})"
+# ports: the default GigabitEthernet0/0/N, or an inventory's slot/card/port (docs/inventory.md)
+C_IF = r"(?:GigabitEthernet\d{1,2}/\d{1,2}/\d{1,2}(?:\.\d{1,4})?|Loopback0|Tunnel\d{3})"
 C_ADDR = rf"(?:any|host {IP}|{IP} {IP}|object-group {NAME})"
 C_PORT = rf"(?: eq {PORT}| range {PORT} {PORT})?"
 CISCO: dict[str, list[tuple[str, str | None]]] = {
@@ -110,7 +111,7 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
     "ikev2-proposal": [(r"encryption aes-cbc-256", None), (r"integrity sha256", None),
                        (r"group 14", None)],
     "ikev2-policy": [(rf"proposal {NAME}", None)],
-    "trustpoint": [(r"enrollment terminal", None)],
+    "trustpoint": [(r"enrollment terminal", None), (r"enrollment url http://\S+", None)],
     "transform-set": [(r"mode tunnel", None)],
     "ikev2-profile": [(rf"match identity remote address {IP} 255\.255\.255\.255", None),
                       (rf"identity local address {IP}", None),
@@ -145,7 +146,7 @@ CISCO: dict[str, list[tuple[str, str | None]]] = {
 }
 
 # ---- Huawei VRP
-H_IF = r"(?:GigabitEthernet0/0/\d{1,2}(?:\.\d{1,4})?|LoopBack0|Tunnel0/0/\d{3})"
+H_IF = r"(?:GigabitEthernet\d{1,2}/\d{1,2}/\d{1,2}(?:\.\d{1,4})?|LoopBack0|Tunnel0/0/\d{3})"
 H_PORT = rf"(?:eq {PORT}|range {PORT} {PORT})"
 H_ADDR = rf"{IP} (?:0|{IP})"
 H_VPN = rf"(?: vpn-instance {NAME})?"
@@ -185,7 +186,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (r"return", None),
     ],
     "pki-entity": [(rf"common-name {NAME}", None)],
-    "pki-realm": [(rf"entity {NAME}", None)],
+    "pki-realm": [(rf"entity {NAME}", None), (r"enrollment-url http://\S+", None)],
     "route-policy": [(rf"if-match ip-prefix {NAME}", None),
                      (rf"apply extcommunity rt {RT}(?: {RT})* additive", None)],
     "vpn-instance": [(rf"description {TEXT}", None), (r"ipv4-family", "vpn-af")],
@@ -261,21 +262,22 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
 }
 
 # ---- Junos (set commands; comments via edit / annotate / top)
-J_IF = r"(?:ge-0/0/\d{1,2}\.\d{1,4}|st0\.\d{1,4}|lo0\.0)"
+J_PORT = r"(?:ge|xe|et)-\d{1,2}/\d{1,2}/\d{1,2}"  # ge-0/0/N, or an inventory's port
+J_IF = rf"(?:{J_PORT}\.\d{{1,4}}|st0\.\d{{1,4}}|lo0\.0)"
 J_PORTS = rf"{PORT}(?:-{PORT})?"
 J_Q = r'"[^"\\\x00-\x1f]*"'
 JUNOS_SET = [
     rf"set system host-name {NAME}",
     rf"set interfaces lo0 unit 0 family inet address {IP}/32",
-    r"set interfaces ge-0/0/\d{1,2} vlan-tagging",
-    rf"set interfaces (?:ge-0/0/\d{{1,2}}|st0) unit \d{{1,4}} description {J_Q}",
-    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} vlan-id \d{1,4}",
-    rf"set interfaces (?:ge-0/0/\d{{1,2}}|st0) unit \d{{1,4}} family inet(?: address {PFX})?",
-    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet unnumbered-address lo0\.0",
-    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet dhcp",
-    rf"set interfaces ge-0/0/\d{{1,2}} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
-    r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family mpls(?: mtu 1[5-9]\d\d)?",
-    r"set interfaces ge-0/0/\d{1,2} mtu 1[5-9]\d\d",
+    rf"set interfaces {J_PORT} vlan-tagging",
+    rf"set interfaces (?:{J_PORT}|st0) unit \d{{1,4}} description {J_Q}",
+    rf"set interfaces {J_PORT} unit \d{{1,4}} vlan-id \d{{1,4}}",
+    rf"set interfaces (?:{J_PORT}|st0) unit \d{{1,4}} family inet(?: address {PFX})?",
+    rf"set interfaces {J_PORT} unit \d{{1,4}} family inet unnumbered-address lo0\.0",
+    rf"set interfaces {J_PORT} unit \d{{1,4}} family inet dhcp",
+    rf"set interfaces {J_PORT} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
+    rf"set interfaces {J_PORT} unit \d{{1,4}} family mpls(?: mtu 1[5-9]\d\d)?",
+    rf"set interfaces {J_PORT} mtu 1[5-9]\d\d",
     rf"set policy-options prefix-list {NAME} {PFX}",
     rf"set firewall family inet filter {NAME} term {NAME} from (?:source|destination)-address "
     rf"{PFX}",
@@ -313,6 +315,7 @@ JUNOS_SET = [
     rf"set protocols bgp group {NAME} neighbor {IP} description {J_Q}",
     rf"set security zones security-zone (?:trust|untrust) interfaces {J_IF}",
     rf"set security pki ca-profile {NAME} ca-identity {NAME}",
+    rf"set security pki ca-profile {NAME} enrollment url http://\S+",
     r"set security zones security-zone trust host-inbound-traffic system-services ike",
     r"set security zones security-zone trust host-inbound-traffic protocols ospf",
     r"set security zones security-zone (?:trust|untrust) host-inbound-traffic system-services dhcp",

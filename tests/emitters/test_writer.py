@@ -277,9 +277,9 @@ def test_files_are_written_as_they_are_rendered(tmp_path: Path, monkeypatch,
     real = writer_mod.iter_files
     on_disk: list[bool] = []
 
-    def watched(network, names, tdir):
+    def watched(network, names, tdir, inventory=None):
         previous = None
-        for rel, data in real(network, names, tdir):
+        for rel, data in real(network, names, tdir, inventory):
             if previous is not None:  # the file yielded before this one is written now
                 on_disk.append(any(p.name == previous.split("/")[-1]
                                    for p in tmp_path.rglob("*") if p.is_file()))

@@ -17,6 +17,7 @@ from support.compiled import compiled_network, rendered_configs
 
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.emitters import REGISTRY
+from zongheng.emitters.naming.huawei import vrp_ifname
 from zongheng.importers import import_config
 from zongheng.importers.base import ConfigError, ImportedConfig, overlay
 from zongheng.importers.huawei_vrp import parse
@@ -200,7 +201,7 @@ def test_removing_a_binding_leaves_the_interface_unbound() -> None:
     tampered = text[:pos] + text[pos + len(line) + 1:]
     d, back = imported(POLICY, PE, tampered)
     ifname = next(i.name for i in d.interfaces
-                  if header.endswith(REGISTRY[TARGET].filters["vrp_ifname"](i.name)))
+                  if header.endswith(vrp_ifname(i.name)))
     assert bound(back, ifname) is None
     assert bound(d, ifname) == _acl_for_number(text, number, PE)
     others = [i.name for i in d.interfaces if i.name != ifname and i.acl_in]
@@ -246,7 +247,7 @@ def _small_pe() -> tuple[Device, str, str]:
         if d.role == "pe":
             for i in d.interfaces:
                 if i.acl_in:
-                    return d, i.name, REGISTRY[TARGET].filters["vrp_ifname"](i.name)
+                    return d, i.name, vrp_ifname(i.name)
     raise AssertionError("no PE with an ACL")
 
 

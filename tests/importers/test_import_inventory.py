@@ -10,6 +10,7 @@ of that vendor, which the importer tests hold to the compiled model.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import pytest
@@ -37,6 +38,10 @@ def _trees() -> tuple[dict[str, bytes], dict[str, bytes]]:
     return render_tree(network, ROUTERS, None), render_tree(network, ROUTERS, None, _inventory())
 
 
+def _unnumbered(acls):
+    return [(a.name, [replace(ln, seq=0) for ln in a.lines]) for a in acls]
+
+
 @pytest.mark.parametrize("device", [d.name for d in compiled_network(HLJ).devices])
 def test_inventory_configs_import_as_the_default_ones(device: str) -> None:
     network = compiled_network(HLJ)
@@ -52,7 +57,8 @@ def test_inventory_configs_import_as_the_default_ones(device: str) -> None:
     want = import_config(target, default[path].decode(), dev, "default")
     got = import_config(target, named_text, dev, "inventory", ports)
     assert got.bindings == want.bindings
-    assert got.acls == want.acls
+    # the same lines; an AR numbers its rules its own way (one rule per ICMP code)
+    assert _unnumbered(got.acls) == _unnumbered(want.acls)
     assert got.interface_vrfs == want.interface_vrfs
     assert got.vrfs == want.vrfs
     assert got.nat == want.nat

@@ -152,6 +152,8 @@ class Builder:
         self._link_next = int(self.underlay.links.first)
         self._inner_next = int(self.underlay.inner_links.first)
         self.links: list[Link] = []
+        # inner router -> its tunnel ends: (tunnel, classes behind the far end, behind this)
+        self._inner_ends: dict[str, list[tuple[str, set[str], set[str]]]] = {}
 
     # ------------------------------------------------------------ numbering
     def rt(self, n: int) -> str:
@@ -587,10 +589,16 @@ class Builder:
                 oc = self.res.by_name[f"inner@{other}"]
                 routes.append(Route(oc.prefixes[0], RouteKind.REMOTE, f"inner-{other}", "eth0",
                                     None, origin_class=oc.name))
-        acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
+        acls = [self.acl("zh-inner-in", {cname}, f"from {cname}")]
+        bound = []
+        for tunnel, far, near in self._inner_ends.get(dev, []):
+            name = tunnel_acl_name(tunnel)
+            acls.append(self.acl(name, far, f"from tunnel {tunnel}: {', '.join(sorted(far))}",
+                                 towards=near))
+            bound.append((tunnel, name))
         return Device(dev, DeviceRole.INNER, r, w.loopbacks[dev], (), tuple(w.iface[dev]),
-                      acls, (), tuple(sorted(routes, key=route_key)),
-                      description=f"inner net router of {r}")
+                      tuple(acls), (), tuple(sorted(routes, key=route_key)),
+                      description=f"inner net router of {r}", tunnel_acl_in=tuple(bound))
 
     def endpoint_classes(self, attach: dict[str, tuple[str, str]]) -> tuple[EndpointClass, ...]:
         """Every class with where it is attached (empty for the Internet and for
@@ -703,6 +711,12 @@ class Builder:
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"
+            # each end filters what the tunnel brings in: the inner rules from the sites
+            # behind the far end towards the sites behind this one (docs/semantics.md)
+            near = {f"inner@{x}" for x in sites if x in behind}
+            far = {f"inner@{x}" for x in sites if x not in behind}
+            self._inner_ends.setdefault(f"inner-{s}", []).append((name, far, near))
+            self._inner_ends.setdefault(f"inner-{peer}", []).append((name, near, far))
             out.append(Tunnel(name, TunnelKind.INNER, None, f"inner-{s}", None, lo[f"inner-{s}"], a,
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
@@ -720,6 +734,11 @@ class Builder:
                 peer_device=f"inner-{s}", peer_interface=a_if))
             self.links.append(Link(LinkKind.INNER, f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
+
+
+def tunnel_acl_name(tunnel: str) -> str:
+    """The inbound ACL of a tunnel's end (each end's device has its own)."""
+    return f"zh-tun-{tunnel}-in"
 
 
 def site_name(cls: str) -> str:

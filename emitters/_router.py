@@ -504,10 +504,14 @@ def ends_with_deny_all(acl: Acl) -> bool:
 
 
 def header_lines(target: str, network: Network, device: Device) -> list[str]:
-    """Comment lines opening every file: target, device, policy and its hash."""
+    """Comment lines opening every file: target, device, policy and its hash.
+
+    The network is named once when its display name is its name (or empty)."""
+    shown = network.name if network.display_name in ("", network.name) \
+        else f"{network.name}: {network.display_name}"
     lines = [
         comment_text(f"zongheng {target} configuration for {device.name} ({device.role})"),
-        comment_text(f"network {network.name}: {network.display_name}", max_len=120),
+        comment_text(f"network {shown}", max_len=120),
         comment_text(f"policy {network.policy_file} sha256 {network.policy_sha256}",
                      max_len=120),
         comment_text(device.description, max_len=120),

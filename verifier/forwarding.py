@@ -171,6 +171,7 @@ class Forwarding:
         self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
         self._candidates: dict[tuple, tuple[int, ...]] = {}
         self._bfs: dict[str, dict[str, str | None]] = {}
+        self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -442,6 +443,27 @@ class Forwarding:
         self._trees[start] = prev
         return prev
 
+    def tunnel_filters(self, device: str, vrf: str | None, route: Route
+                       ) -> list[tuple[str, str, Acl]]:
+        """(device, tunnel, ACL) of every tunnel end a packet for ``route`` arrives at on
+        its way, in order: the receiving device's ``tunnel_acl_in`` for that tunnel."""
+        key = (device, vrf, route.egress_device, route.egress_vrf)
+        got = self._filters.get(key)
+        if got is None:
+            got = []
+            if route.egress_device != device and (device, vrf) in self._tunnels and \
+                    (route.egress_device, route.egress_vrf) in self._tunnels:
+                for t, side in self.tunnel_path(device, vrf, route.egress_device,
+                                                route.egress_vrf) or []:
+                    there = t.b_device if side == "a" else t.a_device
+                    dev = self.devices.get(there)
+                    name = dev.tunnel_acl(t.name) if dev is not None else None
+                    acl = self.acl_of(there, name)
+                    if acl is not None:
+                        got.append((there, t.name, acl))
+            self._filters[key] = got
+        return got
+
     def trunk_path(self, a: str, b: str) -> list[str] | None:
         key = (a, b)
         if key not in self._paths:
@@ -624,11 +646,20 @@ class Forwarding:
                 return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-path",
                              device, "", vrf)] if explain else []
             cond, note = tr
-            sub = self._deliver(r.egress_device, r.egress_interface, f,
-                                conds + ([] if cond is self._true or z3.is_true(cond)
-                                         else [cond]), steps, crossed,
-                                target, note)
-            return sub
+            conds = conds + ([] if cond is self._true or z3.is_true(cond) else [cond])
+            out: list[Leaf] = []
+            for fdev, tname, acl in self.tunnel_filters(device, vrf, r):
+                # the receiving end of each tunnel on the way applies its inbound ACL
+                steps = steps + [Step(fdev, None, f"tunnel {tname}", acl, f, "tunnel")]
+                permit = self.permit(fdev, acl, f)
+                if permit is self._true or z3.is_true(permit):
+                    continue
+                if explain:
+                    out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
+                                    "drop-acl", fdev, f"tunnel {tname}", None))
+                conds = conds + [permit]
+            return out + self._deliver(r.egress_device, r.egress_interface, f, conds, steps,
+                                       crossed, target, note)
         if kind in ("gateway", "exit"):
             dev = self.devices.get(r.egress_device)
             entry = r.entry_interface

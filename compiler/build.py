@@ -14,6 +14,8 @@ Design (MPLS L3VPN, see docs/architecture.md):
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ from zongheng.compiler import addresses
 from zongheng.compiler.addresses import (
     cidr,
     first_host,
+    merge_spans,
     prefixlen,
     sort_key,
     sort_prefixes,
@@ -294,7 +297,8 @@ class Builder:
         unique: list[AclLine] = []
         seen: set[AclLine] = set()
         for ln in lines:
-            if ln not in seen:
+            # a line an earlier line wholly covers can never match (first match): not kept
+            if ln not in seen and not any(covers(earlier, ln) for earlier in unique):
                 seen.add(ln)
                 unique.append(ln)
         numbered = tuple(
@@ -734,6 +738,47 @@ class Builder:
                 peer_device=f"inner-{s}", peer_interface=a_if))
             self.links.append(Link(LinkKind.INNER, f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _merged(prefixes: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Lows and highs of the merged spans of ``prefixes`` (ACL sides repeat: cached)."""
+    spans = merge_spans(prefixes)
+    return [lo for lo, _ in spans], [hi for _, hi in spans]
+
+
+def _prefixes_cover(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    """Every address of ``inner`` is in ``outer`` (an empty tuple is every address)."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    lows, highs = _merged(outer)
+    for a, b in zip(*_merged(inner), strict=True):
+        i = bisect.bisect_right(lows, a) - 1
+        if i < 0 or highs[i] < b:
+            return False
+    return True
+
+
+def _ports_cover(outer: PortRange | None, inner: PortRange | None) -> bool:
+    if outer is None:
+        return True
+    return inner is not None and outer.low <= inner.low and inner.high <= outer.high
+
+
+def covers(a: AclLine, b: AclLine) -> bool:
+    """Whether every packet line ``b`` matches is matched by line ``a`` (one line's
+    cover only: lines that only several earlier lines cover together are kept)."""
+    if a.protocol != Protocol.IP and a.protocol != b.protocol:
+        return False
+    if a.established and not b.established:
+        return False
+    if a.icmp_types is not None and (b.icmp_types is None
+                                     or not set(b.icmp_types) <= set(a.icmp_types)):
+        return False
+    return _prefixes_cover(a.src, b.src) and _prefixes_cover(a.dst, b.dst) \
+        and _ports_cover(a.sport, b.sport) and _ports_cover(a.dport, b.dport)
 
 
 def tunnel_acl_name(tunnel: str) -> str:

@@ -367,6 +367,7 @@ class TunnelEnd:
     remote_prefixes: tuple[str, ...]
     cipher: str
     secret: str
+    acl_in: str | None = None  # model ACL filtering what the tunnel brings in
 
 
 def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
@@ -390,7 +391,7 @@ def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
                         t.a_prefixes, t.cipher, t.secret))
     return [
         TunnelEnd(i, name, kind, vrf, host(loc), host(rem), rdev, tuple(pfx), cipher,
-                  secret)
+                  secret, device.tunnel_acl(name))
         for i, (name, kind, vrf, loc, rem, rdev, pfx, cipher, secret) in enumerate(out)
     ]
 

@@ -249,6 +249,7 @@ class CiscoIosXe(RouterEmitter):
                 "local": t.local,
                 "remote": t.remote,
                 "trustpoint": nm.trustpoint(t.secret, t.name),
+                "acl_in": t.acl_in,
             })
         return out
 

@@ -74,7 +74,7 @@ class HuaweiVrp(RouterEmitter):
             "dhcp_rules": _dhcp_rules(plan.dhcp) if firewall else [],
             "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
-            "tunnels": self._tunnels(device, plan.tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels, numbers),
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
         }
@@ -215,7 +215,8 @@ class HuaweiVrp(RouterEmitter):
             "outside_zone": zones.get(outside, "untrust"),
         }
 
-    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd],
+                 numbers: dict[str, int]) -> list[dict[str, Any]]:
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
@@ -229,6 +230,7 @@ class HuaweiVrp(RouterEmitter):
                 "local": t.local,
                 "remote": t.remote,
                 "realm": nm.realm(t.secret, t.name),
+                "acl_in": numbers[t.acl_in] if t.acl_in else None,
             })
         return out
 

@@ -270,7 +270,8 @@ JUNOS_SET = [
     rf"set interfaces (?:ge-0/0/\d{{1,2}}|st0) unit \d{{1,4}} family inet(?: address {PFX})?",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet unnumbered-address lo0\.0",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family inet dhcp",
-    rf"set interfaces ge-0/0/\d{{1,2}} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
+    rf"set interfaces (?:ge-0/0/\d{{1,2}}|st0) unit \d{{1,4}} family inet filter (?:input|output) "
+    rf"{NAME}",
     r"set interfaces ge-0/0/\d{1,2} unit \d{1,4} family mpls(?: mtu 1[5-9]\d\d)?",
     r"set interfaces ge-0/0/\d{1,2} mtu 1[5-9]\d\d",
     rf"set policy-options prefix-list {NAME} {PFX}",
@@ -336,6 +337,7 @@ JUNOS_SET = [
     rf"set security ipsec policy {NAME} proposals {NAME}",
     rf"set security ike policy {NAME} (?:proposals {NAME}|certificate local-certificate {NAME})",
     rf"set security ike gateway {NAME} (?:ike-policy {NAME}|address {IP}|local-address {IP}|"
+    rf"local-identity inet {IP}|"
     r"external-interface lo0\.0|version v2-only)",
     rf"set security ipsec vpn {NAME} (?:bind-interface st0\.\d{{1,4}}|ike gateway {NAME}|"
     rf"ike ipsec-policy {NAME}|establish-tunnels immediately)",

@@ -14,6 +14,8 @@ Design (MPLS L3VPN, see docs/architecture.md):
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ from zongheng.compiler import addresses
 from zongheng.compiler.addresses import (
     cidr,
     first_host,
+    merge_spans,
     prefixlen,
     sort_key,
     sort_prefixes,
@@ -152,6 +155,8 @@ class Builder:
         self._link_next = int(self.underlay.links.first)
         self._inner_next = int(self.underlay.inner_links.first)
         self.links: list[Link] = []
+        # inner router -> its tunnel ends: (tunnel, classes behind the far end, behind this)
+        self._inner_ends: dict[str, list[tuple[str, set[str], set[str]]]] = {}
 
     # ------------------------------------------------------------ numbering
     def rt(self, n: int) -> str:
@@ -292,7 +297,8 @@ class Builder:
         unique: list[AclLine] = []
         seen: set[AclLine] = set()
         for ln in lines:
-            if ln not in seen:
+            # a line an earlier line wholly covers can never match (first match): not kept
+            if ln not in seen and not any(covers(earlier, ln) for earlier in unique):
                 seen.add(ln)
                 unique.append(ln)
         numbered = tuple(
@@ -587,10 +593,16 @@ class Builder:
                 oc = self.res.by_name[f"inner@{other}"]
                 routes.append(Route(oc.prefixes[0], RouteKind.REMOTE, f"inner-{other}", "eth0",
                                     None, origin_class=oc.name))
-        acls = (self.acl("zh-inner-in", {cname}, f"from {cname}"),)
+        acls = [self.acl("zh-inner-in", {cname}, f"from {cname}")]
+        bound = []
+        for tunnel, far, near in self._inner_ends.get(dev, []):
+            name = tunnel_acl_name(tunnel)
+            acls.append(self.acl(name, far, f"from tunnel {tunnel}: {', '.join(sorted(far))}",
+                                 towards=near))
+            bound.append((tunnel, name))
         return Device(dev, DeviceRole.INNER, r, w.loopbacks[dev], (), tuple(w.iface[dev]),
-                      acls, (), tuple(sorted(routes, key=route_key)),
-                      description=f"inner net router of {r}")
+                      tuple(acls), (), tuple(sorted(routes, key=route_key)),
+                      description=f"inner net router of {r}", tunnel_acl_in=tuple(bound))
 
     def endpoint_classes(self, attach: dict[str, tuple[str, str]]) -> tuple[EndpointClass, ...]:
         """Every class with where it is attached (empty for the Internet and for
@@ -703,6 +715,12 @@ class Builder:
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"
+            # each end filters what the tunnel brings in: the inner rules from the sites
+            # behind the far end towards the sites behind this one (docs/semantics.md)
+            near = {f"inner@{x}" for x in sites if x in behind}
+            far = {f"inner@{x}" for x in sites if x not in behind}
+            self._inner_ends.setdefault(f"inner-{s}", []).append((name, far, near))
+            self._inner_ends.setdefault(f"inner-{peer}", []).append((name, near, far))
             out.append(Tunnel(name, TunnelKind.INNER, None, f"inner-{s}", None, lo[f"inner-{s}"], a,
                               f"inner-{peer}", None, lo[f"inner-{peer}"], b, secret=f"pki-{name}"))
             a_if = f"eth{len(iface[f'inner-{s}'])}"
@@ -720,6 +738,52 @@ class Builder:
                 peer_device=f"inner-{s}", peer_interface=a_if))
             self.links.append(Link(LinkKind.INNER, f"inner-{s}", a_if, f"inner-{peer}", b_if, True))
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _merged(prefixes: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Lows and highs of the merged spans of ``prefixes`` (ACL sides repeat: cached)."""
+    spans = merge_spans(prefixes)
+    return [lo for lo, _ in spans], [hi for _, hi in spans]
+
+
+def _prefixes_cover(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    """Every address of ``inner`` is in ``outer`` (an empty tuple is every address)."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    lows, highs = _merged(outer)
+    for a, b in zip(*_merged(inner), strict=True):
+        i = bisect.bisect_right(lows, a) - 1
+        if i < 0 or highs[i] < b:
+            return False
+    return True
+
+
+def _ports_cover(outer: PortRange | None, inner: PortRange | None) -> bool:
+    if outer is None:
+        return True
+    return inner is not None and outer.low <= inner.low and inner.high <= outer.high
+
+
+def covers(a: AclLine, b: AclLine) -> bool:
+    """Whether every packet line ``b`` matches is matched by line ``a`` (one line's
+    cover only: lines that only several earlier lines cover together are kept)."""
+    if a.protocol != Protocol.IP and a.protocol != b.protocol:
+        return False
+    if a.established and not b.established:
+        return False
+    if a.icmp_types is not None and (b.icmp_types is None
+                                     or not set(b.icmp_types) <= set(a.icmp_types)):
+        return False
+    return _prefixes_cover(a.src, b.src) and _prefixes_cover(a.dst, b.dst) \
+        and _ports_cover(a.sport, b.sport) and _ports_cover(a.dport, b.dport)
+
+
+def tunnel_acl_name(tunnel: str) -> str:
+    """The inbound ACL of a tunnel's end (each end's device has its own)."""
+    return f"zh-tun-{tunnel}-in"
 
 
 def site_name(cls: str) -> str:

@@ -30,8 +30,9 @@ Forwarding semantics (what the verifier encodes and the emitters render):
   (``Route.egress_interface``) or at a remote PE's attachment (MPLS L3VPN:
   the route was exported by the remote VRF with a route target this VRF
   imports); the transit path follows ``Link``s (PE trunks) or a ``Tunnel``
-  (transport only: its prefixes configure the Linux rendering's allowed
-  IPs, the verifier assumes no filtering by them). No route: drop.
+  (its prefixes configure the Linux rendering's allowed IPs, the verifier
+  assumes no filtering by them; the receiving end's ``Device.tunnel_acl_in``
+  ACL applies, inner routers have one per tunnel). No route: drop.
 * ACLs are first match with an implicit deny at the end. ``Acl.stateful``
   ACLs (exit firewalls) let replies of permitted connections through by
   connection tracking; stateless ACLs (PE attachments) carry explicit reply
@@ -299,6 +300,13 @@ class Device:
     nat: tuple[NatRule, ...] = ()
     routes: tuple[Route, ...] = ()  # global table (exit, gw, inner devices)
     description: str = ""
+    # (tunnel name, ACL name): the inbound ACL of this device's end of a tunnel, for
+    # packets the tunnel brings in (inner routers: the inner net's own rules again)
+    tunnel_acl_in: tuple[tuple[str, str], ...] = ()
+
+    def tunnel_acl(self, tunnel: str) -> str | None:
+        """The inbound ACL of this device's end of ``tunnel`` (None: nothing bound)."""
+        return next((a for t, a in self.tunnel_acl_in if t == tunnel), None)
 
 
 @dataclass(frozen=True)

@@ -367,6 +367,7 @@ class TunnelEnd:
     remote_prefixes: tuple[str, ...]
     cipher: str
     secret: str
+    acl_in: str | None = None  # model ACL filtering what the tunnel brings in
 
 
 def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
@@ -390,7 +391,7 @@ def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
                         t.a_prefixes, t.cipher, t.secret))
     return [
         TunnelEnd(i, name, kind, vrf, host(loc), host(rem), rdev, tuple(pfx), cipher,
-                  secret)
+                  secret, device.tunnel_acl(name))
         for i, (name, kind, vrf, loc, rem, rdev, pfx, cipher, secret) in enumerate(out)
     ]
 
@@ -504,10 +505,14 @@ def ends_with_deny_all(acl: Acl) -> bool:
 
 
 def header_lines(target: str, network: Network, device: Device) -> list[str]:
-    """Comment lines opening every file: target, device, policy and its hash."""
+    """Comment lines opening every file: target, device, policy and its hash.
+
+    The network is named once when its display name is its name (or empty)."""
+    shown = network.name if network.display_name in ("", network.name) \
+        else f"{network.name}: {network.display_name}"
     lines = [
         comment_text(f"zongheng {target} configuration for {device.name} ({device.role})"),
-        comment_text(f"network {network.name}: {network.display_name}", max_len=120),
+        comment_text(f"network {shown}", max_len=120),
         comment_text(f"policy {network.policy_file} sha256 {network.policy_sha256}",
                      max_len=120),
         comment_text(device.description, max_len=120),

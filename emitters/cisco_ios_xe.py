@@ -256,6 +256,7 @@ class CiscoIosXe(RouterEmitter):
                 "local": t.local,
                 "remote": t.remote,
                 "trustpoint": self.pki_name or nm.trustpoint(t.secret, t.name),
+                "acl_in": t.acl_in,
             })
         return out
 

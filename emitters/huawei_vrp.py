@@ -101,7 +101,7 @@ class HuaweiVrp(RouterEmitter):
             "dhcp_rules": _dhcp_rules([self.ifname(n) for n in plan.dhcp]) if firewall else [],
             "statics": self.statics(plan),
             "nat": self._nat(device, firewall, zones),
-            "tunnels": self._tunnels(device, plan.tunnels),
+            "tunnels": self._tunnels(device, plan.tunnels, numbers),
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
             "commit": self.two_stage_commit,
@@ -247,7 +247,8 @@ class HuaweiVrp(RouterEmitter):
             "outside_zone": zones.get(outside, "untrust"),
         }
 
-    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd]) -> list[dict[str, Any]]:
+    def _tunnels(self, device: Device, tunnels: list[rv.TunnelEnd],
+                 numbers: dict[str, int]) -> list[dict[str, Any]]:
         out = []
         for t in tunnels:
             lender = rv.borrowed_interface(device, t)
@@ -261,6 +262,7 @@ class HuaweiVrp(RouterEmitter):
                 "local": t.local,
                 "remote": t.remote,
                 "realm": self.pki_name or nm.realm(t.secret, t.name),
+                "acl_in": numbers[t.acl_in] if t.acl_in else None,
             })
         return out
 

@@ -324,4 +324,5 @@ class Junos(RouterEmitter):
             "local": t.local,
             "remote": t.remote,
             "certificate": nm.certificate(t.secret, t.name),
+            "filter_in": nm.acl_name(t.acl_in) if t.acl_in else None,
         }

@@ -9,7 +9,8 @@ error. No secret is in the file: both ends authenticate with X.509
 certificates of the network's CA, as the routers do: ``certs =
 <device>.crt`` (swanctl's ``x509/``), the CA in ``x509ca/``, the device's
 private key in ``private/`` (loaded by ``swanctl --load-creds``); each
-certificate carries the end's IKE identities as subjectAltNames. Traffic
+certificate carries the end's IKE identities as subjectAltNames (the tunnel
+address as an IP subjectAltName; per-VRF names for VRF tunnels). Traffic
 selectors are exactly the tunnel's prefixes. Tunnels of a VRF set
 ``if_id_in/if_id_out`` to the VRF's table id: on Linux an XFRM interface
 with that id placed in the VRF's table carries them (the ``iproute2``
@@ -34,14 +35,20 @@ class StrongswanError(InputError):
     """A tunnel strongSwan must not render (weak cipher, unknown end)."""
 
 
-def ike_id(device: str, vrf: str | None) -> str:
-    """IKE identity of one end: per VRF, so the responder picks the right connection.
+def ike_id(device: str, vrf: str | None, address: str) -> str:
+    """IKE identity of one end: its tunnel address, as every router target sends.
 
-    Two VRFs' tunnels between the same two devices have the same addresses and
-    may have the same (overlapping) traffic selectors; only the identity tells
-    them apart, and with it the ``if_id`` (VRF) of the CHILD_SA.
+    A tunnel in the global table (every inner-net tunnel, the only tunnels a
+    router renders) is identified by the end's underlay address (ID_IPV4_ADDR),
+    the identity Cisco (``identity local address``), Junos (``local-identity
+    inet``) and Huawei (its default) use, so a Linux end and a router end agree
+    (docs/vendor-syntax.md, IKE identities). A tunnel of a VRF (vertical nets:
+    only the Linux targets render them, both ends strongSwan) keeps a per-VRF
+    name: two VRFs' tunnels between the same two devices have the same addresses
+    and may have overlapping traffic selectors; only the identity tells them
+    apart, and with it the ``if_id`` (VRF) of the CHILD_SA.
     """
-    return f"{vrf.lower()}.{device}" if vrf else device
+    return f"{vrf.lower()}.{device}" if vrf else address.split("/")[0]
 
 
 def conn_name(tunnel: Tunnel) -> str:
@@ -84,8 +91,9 @@ class StrongswanEmitter(Emitter):
                 "local_ts": t.a_prefixes if a_side else t.b_prefixes,
                 "remote_ts": t.b_prefixes if a_side else t.a_prefixes,
                 "vrf": vrf,
-                "local_id": ike_id(local_device, vrf),
-                "remote_id": ike_id(remote_device, remote_vrf),
+                "local_id": ike_id(local_device, vrf, t.a_address if a_side else t.b_address),
+                "remote_id": ike_id(remote_device, remote_vrf,
+                                    t.b_address if a_side else t.a_address),
                 "if_id": VRF_TABLE_BASE + self.vrf_index[vrf] if vrf else None,
             })
         return out

@@ -139,7 +139,11 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
     if moved:
         interfaces, vrfs = _move(device.name, interfaces, vrfs, moved,
                                  {v.name: v for v in imported.other_vrfs or ()})
-    return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls,
+    # tunnel interfaces' ACLs are not read yet (no importer maps Tunnel/st0 names back to
+    # model tunnels): the compiled ones stay, as everything else not imported does
+    kept = tuple(a for a in device.acls
+                 if a.name in {n for _, n in device.tunnel_acl_in} and a.name not in names)
+    return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls + kept,
                                vrfs=vrfs, nat=nat)
 
 

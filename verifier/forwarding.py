@@ -219,11 +219,13 @@ class Forwarding:
         self._true = z3.BoolVal(True)  # one object, so hot paths test ``is`` not z3.is_true
         self._candidates: dict[tuple, tuple[int, ...]] = {}
         self._bases: dict[tuple, _Base] = {}
+        self._tunnel_acls = any(d.tunnel_acl_in for d in network.devices)
         self._vrf_objs = {(d.name, v.name): v for d in network.devices for v in d.vrfs}
         self._reach_counts: dict[tuple, tuple] = {}
         self._tunnel_comp: dict[tuple[str, str | None], int] = {}
         self._trunk_comp: dict[str, int] = {}
         self._bfs: dict[str, dict[str, str | None]] = {}
+        self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -495,6 +497,27 @@ class Forwarding:
         self._trees[start] = prev
         return prev
 
+    def tunnel_filters(self, device: str, vrf: str | None, route: Route
+                       ) -> list[tuple[str, str, Acl]]:
+        """(device, tunnel, ACL) of every tunnel end a packet for ``route`` arrives at on
+        its way, in order: the receiving device's ``tunnel_acl_in`` for that tunnel."""
+        key = (device, vrf, route.egress_device, route.egress_vrf)
+        got = self._filters.get(key)
+        if got is None:
+            got = []
+            if route.egress_device != device and (device, vrf) in self._tunnels and \
+                    (route.egress_device, route.egress_vrf) in self._tunnels:
+                for t, side in self.tunnel_path(device, vrf, route.egress_device,
+                                                route.egress_vrf) or []:
+                    there = t.b_device if side == "a" else t.a_device
+                    dev = self.devices.get(there)
+                    name = dev.tunnel_acl(t.name) if dev is not None else None
+                    acl = self.acl_of(there, name)
+                    if acl is not None:
+                        got.append((there, t.name, acl))
+            self._filters[key] = got
+        return got
+
     def trunk_path(self, a: str, b: str) -> list[str] | None:
         key = (a, b)
         if key not in self._paths:
@@ -638,7 +661,11 @@ class Forwarding:
             if r.kind in ("local", "remote") and r.egress_device != device \
                     and not self._reaches(device, vrf, r):
                 continue  # no path: no leaf
-            items.append((id(r), t.better(k)))  # route k's selection term, exactly
+            filters = ()
+            if r.kind in ("local", "remote") and self._tunnel_acls:
+                # the tunnel ends on the way apply their inbound ACLs: part of the leaf
+                filters = tuple((d, id(a)) for d, _, a in self.tunnel_filters(device, vrf, r))
+            items.append((id(r), t.better(k), filters))  # route k's selection term, exactly
         permit = self.permit(device, self.acl_of(device, iface.acl_in), f)
         key = (f.key(), f.proto.get_id(), f.new.get_id(), crossed, tgt.accepted, self._within,
                tuple(sorted(items)))  # a site's own routes come first in its table
@@ -674,6 +701,8 @@ class Forwarding:
         table inside them. The base part is named by the base and the target. None:
         some base candidate may be unreachable from here; the caller lists them all.
         """
+        if self._tunnel_acls and (device, vrf) in self._tunnels:
+            return None  # tunnel ends with ACLs: the table-wide key lists them per route
         v = self._vrf_objs[(device, vrf)]
         base = self._base(v.rt_import)
         bcands = self.candidates(base.table, target)
@@ -886,11 +915,20 @@ class Forwarding:
                 return [Leaf(list(conds), False, None, f, steps, crossed, "drop-no-path",
                              device, "", vrf)] if explain else []
             cond, note = tr
-            sub = self._deliver(r.egress_device, r.egress_interface, f,
-                                conds + ([] if cond is self._true or z3.is_true(cond)
-                                         else [cond]), steps, crossed,
-                                target, note)
-            return sub
+            conds = conds + ([] if cond is self._true or z3.is_true(cond) else [cond])
+            out: list[Leaf] = []
+            for fdev, tname, acl in self.tunnel_filters(device, vrf, r):
+                # the receiving end of each tunnel on the way applies its inbound ACL
+                steps = steps + [Step(fdev, None, f"tunnel {tname}", acl, f, "tunnel")]
+                permit = self.permit(fdev, acl, f)
+                if permit is self._true or z3.is_true(permit):
+                    continue
+                if explain:
+                    out.append(Leaf(conds + [z3.Not(permit)], False, None, f, steps, crossed,
+                                    "drop-acl", fdev, f"tunnel {tname}", None))
+                conds = conds + [permit]
+            return out + self._deliver(r.egress_device, r.egress_interface, f, conds, steps,
+                                       crossed, target, note)
         if kind in ("gateway", "exit"):
             dev = self.devices.get(r.egress_device)
             entry = r.entry_interface

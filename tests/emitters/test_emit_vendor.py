@@ -275,7 +275,7 @@ JUNOS_SET = [
     rf"set interfaces (?:{J_PORT}|st0) unit \d{{1,4}} family inet(?: address {PFX})?",
     rf"set interfaces {J_PORT} unit \d{{1,4}} family inet unnumbered-address lo0\.0",
     rf"set interfaces {J_PORT} unit \d{{1,4}} family inet dhcp",
-    rf"set interfaces {J_PORT} unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
+    rf"set interfaces (?:{J_PORT}|st0) unit \d{{1,4}} family inet filter (?:input|output) {NAME}",
     rf"set interfaces {J_PORT} unit \d{{1,4}} family mpls(?: mtu 1[5-9]\d\d)?",
     rf"set interfaces {J_PORT} mtu 1[5-9]\d\d",
     rf"set policy-options prefix-list {NAME} {PFX}",
@@ -342,6 +342,7 @@ JUNOS_SET = [
     rf"set security ipsec policy {NAME} proposals {NAME}",
     rf"set security ike policy {NAME} (?:proposals {NAME}|certificate local-certificate {NAME})",
     rf"set security ike gateway {NAME} (?:ike-policy {NAME}|address {IP}|local-address {IP}|"
+    rf"local-identity inet {IP}|"
     r"external-interface lo0\.0|version v2-only)",
     rf"set security ipsec vpn {NAME} (?:bind-interface st0\.\d{{1,4}}|ike gateway {NAME}|"
     rf"ike ipsec-policy {NAME}|establish-tunnels immediately)",

@@ -237,6 +237,12 @@ class Simulator:
         if r.kind in ("local", "remote"):
             if r.egress_device != device and not self.carry(device, vrf, r, p):
                 return [End(False, None, p, crossed, "no path", hops)]
+            for there, tunnel in self.tunnel_arrivals(device, vrf, r):
+                name = self.dev[there].tunnel_acl(tunnel)
+                ok, line = self.acl_allows(there, name, p)
+                hops = hops + [(there, None, name, line)]
+                if not ok:
+                    return [End(False, None, p, crossed, "acl", hops)]
             return self.leave(r.egress_device, r.egress_interface, p, hops, crossed)
         if r.kind in ("gateway", "exit"):
             d = self.dev.get(r.egress_device)
@@ -281,6 +287,32 @@ class Simulator:
         return [End(True, i.attached_class, p, crossed, "", hops, device, interface)]
 
     # ---------------------------------------------------------------- transit
+    def tunnel_arrivals(self, device, vrf, r: Route) -> list[tuple[str, str]]:
+        """(device, tunnel) of every tunnel end the packet arrives at, in order: a
+        breadth-first search over tunnel ends, as the verifier's tunnel paths."""
+        here, there = (device, vrf), (r.egress_device, r.egress_vrf)
+        ends: dict[tuple, list] = {}
+        for t in self.n.tunnels:
+            ends.setdefault((t.a_device, t.a_vrf), []).append(((t.b_device, t.b_vrf), t.name))
+            ends.setdefault((t.b_device, t.b_vrf), []).append(((t.a_device, t.a_vrf), t.name))
+        if r.egress_device == device or here not in ends or there not in ends:
+            return []
+        prev: dict[tuple, tuple | None] = {here: None}
+        todo = deque([here])
+        while todo:
+            cur = todo.popleft()
+            for nxt, name in ends[cur]:
+                if nxt not in prev:
+                    prev[nxt] = (cur, name)
+                    todo.append(nxt)
+        out = []
+        cur = there
+        while cur in prev and prev[cur] is not None:
+            back, name = prev[cur]
+            out.append((cur[0], name))
+            cur = back
+        return list(reversed(out))
+
     def carry(self, device, vrf, r: Route, p: Pkt) -> bool:
         ends: dict[tuple, list] = {}
         for t in self.n.tunnels:

@@ -8,6 +8,7 @@ enumerate packets over, at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from hypothesis import strategies as st
@@ -177,6 +178,10 @@ def random_networks(draw) -> Network:
         tunnels = (Tunnel("t", "vertical", None, "pe-a", "V", "1.1.1.1",
                           (draw(st.sampled_from(PREFIXES)),), "pe-b", "V", "1.1.1.4",
                           (draw(st.sampled_from(PREFIXES)),)),)
+        for dev in ("pe-a", "pe-b"):  # the inbound ACL of each end (inner routers have one)
+            acl = draw(st.sampled_from(acl_names))
+            if acl is not None:
+                pes[dev] = dataclasses.replace(pes[dev], tunnel_acl_in=(("t", acl),))
     names = [c.name for c in classes]
 
     def pairs(chosen):

@@ -416,6 +416,94 @@ class Differ:
         _, _, other = no.trace(src, dst, m)
         return Change(src, dst, tuple(flows), names, self._packet(m), rule, path, other)
 
+    # ------------------------------------------------------------ one difference's details
+    @staticmethod
+    def _check(s: z3.Solver) -> bool:
+        r = s.check()
+        if r == z3.unknown:
+            raise Undecided(s.reason_unknown())
+        return r == z3.sat
+
+    def _flows(self, s: z3.Solver) -> list[Flow]:
+        f = self.f
+        out: list[Flow] = []
+        for proto, name in ((TCP, "tcp"), (UDP, "udp")):
+            s.push()
+            s.add(f.proto == proto)
+            ranges: list[tuple[int, int]] = []
+            while self._check(s):
+                p = s.model().eval(f.dport, model_completion=True).as_long()
+                lo, hi = self._interval(p)
+                ranges.append((lo, hi))
+                s.add(z3.Or(z3.ULT(f.dport, lo), z3.UGT(f.dport, hi)))
+            s.pop()
+            if ranges:
+                out.append(Flow(name, tuple(_merge(ranges))))
+        icmp = self._icmp(s)
+        if icmp is not None:
+            out.append(icmp)
+        if self._holds(s, f.proto != TCP, f.proto != UDP, f.proto != ICMP):
+            out.append(Flow("other"))
+        return out
+
+    def _holds(self, s: z3.Solver, *extra: z3.BoolRef) -> bool:
+        """Whether the solver's formula has a model with ``extra`` added (scoped)."""
+        s.push()
+        s.add(*extra)
+        try:
+            return self._check(s)
+        finally:
+            s.pop()
+
+    def _icmp(self, s: z3.Solver) -> Flow | None:
+        """ICMP types matter only through the types ACL lines name: enumerate those one
+        by one and the rest as one class."""
+        f = self.f
+        s.push()
+        s.add(f.proto == ICMP)
+        listed: list[int] = []
+        other = False
+        while self._check(s):
+            t = s.model().eval(f.icmp, model_completion=True).as_long()
+            if t in self.icmp_types:
+                listed.append(t)
+                s.add(f.icmp != t)
+            else:
+                other = True
+                s.add(z3.Or([f.icmp == x for x in self.icmp_types]))
+        s.pop()
+        if not listed and not other:
+            return None
+        if other and len(listed) == len([t for t in self.icmp_types
+                                         if t not in ICMP_REPLY_TYPES]):
+            return Flow("icmp")  # every type that opens a connection
+        return Flow("icmp", (), tuple(sorted(listed)), other)
+
+    def _interval(self, port: int) -> tuple[int, int]:
+        """The elementary interval of ``port`` between consecutive cut points."""
+        lo = max(c for c in self.cuts if c <= port)
+        hi = min(c for c in self.cuts if c > port) - 1
+        return lo, hi
+
+    def _example(self, s: z3.Solver) -> z3.ModelRef:
+        """A model of the difference; a canonical client packet when one exists
+        (ephemeral source port, ICMP echo request)."""
+        f = self.f
+        canonical = z3.And(
+            z3.Implies(z3.Or(f.proto == TCP, f.proto == UDP),
+                       z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16, f.sport.ctx), f.sport)),
+            z3.Implies(f.proto == ICMP, f.icmp == ICMP_ECHO_REQUEST))
+        s.push()
+        s.add(canonical)
+        found = self._check(s)
+        m = s.model() if found else None
+        s.pop()
+        if m is None:
+            if not self._check(s):  # the term was witnessed before: cannot happen
+                raise Undecided("difference vanished")
+            m = s.model()
+        return m
+
     def _packet(self, m: z3.ModelRef) -> Example:
         return _packet(self.f, m)
 
@@ -471,12 +559,12 @@ def detail_of_text(text: str, params: dict, timeout_ms: int) -> tuple[str, objec
     s = z3.SolverFor("QF_BV", ctx=z3.Context())
     s.set("timeout", timeout_ms)
     s.from_string(text)
-    d = _Detail(s, _fields_in(s.ctx), params["cuts"], params["icmp_types"])
+    d = _Detail(_fields_in(s.ctx), params["cuts"], params["icmp_types"])
     try:
-        flows = d.flows()
-        echo = d.holds(d.f.proto == ICMP, d.f.icmp == ICMP_ECHO_REQUEST) \
+        flows = d._flows(s)
+        echo = d._holds(s, d.f.proto == ICMP, d.f.icmp == ICMP_ECHO_REQUEST) \
             if any(fl.protocol == "icmp" for fl in flows) else None
-        example = d.example()
+        example = d._example(s)
     except Undecided:
         return UNKNOWN, None
     return VIOLATED, {"flows": [[fl.protocol, [list(p) for p in fl.ports],
@@ -485,98 +573,12 @@ def detail_of_text(text: str, params: dict, timeout_ms: int) -> tuple[str, objec
                       "echo": echo, "example": values_of(example)}
 
 
-class _Detail:
-    """The questions about one difference, asked of one solver that holds it."""
+class _Detail(Differ):
+    """The questions about one difference, asked of the solver that holds its text:
+    no networks, only the packet, the port cuts and the ICMP types ACLs name."""
 
-    def __init__(self, s: z3.Solver, f: Fields, cuts: list[int], icmp_types: list[int]):
-        self.s, self.f, self.cuts, self.icmp_types = s, f, cuts, icmp_types
-
-    def check(self) -> bool:
-        r = self.s.check()
-        if r == z3.unknown:
-            raise Undecided(self.s.reason_unknown())
-        return r == z3.sat
-
-    def flows(self) -> list[Flow]:
-        s, f = self.s, self.f
-        out: list[Flow] = []
-        for proto, name in ((TCP, "tcp"), (UDP, "udp")):
-            s.push()
-            s.add(f.proto == proto)
-            ranges: list[tuple[int, int]] = []
-            while self.check():
-                p = s.model().eval(f.dport, model_completion=True).as_long()
-                lo, hi = self.interval(p)
-                ranges.append((lo, hi))
-                s.add(z3.Or(z3.ULT(f.dport, lo), z3.UGT(f.dport, hi)))
-            s.pop()
-            if ranges:
-                out.append(Flow(name, tuple(_merge(ranges))))
-        icmp = self.icmp()
-        if icmp is not None:
-            out.append(icmp)
-        if self.holds(f.proto != TCP, f.proto != UDP, f.proto != ICMP):
-            out.append(Flow("other"))
-        return out
-
-    def holds(self, *extra: z3.BoolRef) -> bool:
-        """Whether the solver's formula has a model with ``extra`` added (scoped)."""
-        self.s.push()
-        self.s.add(*extra)
-        try:
-            return self.check()
-        finally:
-            self.s.pop()
-
-    def icmp(self) -> Flow | None:
-        """ICMP types matter only through the types ACL lines name: enumerate those one
-        by one and the rest as one class."""
-        s, f = self.s, self.f
-        s.push()
-        s.add(f.proto == ICMP)
-        listed: list[int] = []
-        other = False
-        while self.check():
-            t = s.model().eval(f.icmp, model_completion=True).as_long()
-            if t in self.icmp_types:
-                listed.append(t)
-                s.add(f.icmp != t)
-            else:
-                other = True
-                s.add(z3.Or([f.icmp == x for x in self.icmp_types]))
-        s.pop()
-        if not listed and not other:
-            return None
-        if other and len(listed) == len([t for t in self.icmp_types
-                                         if t not in ICMP_REPLY_TYPES]):
-            return Flow("icmp")  # every type that opens a connection
-        return Flow("icmp", (), tuple(sorted(listed)), other)
-
-    def interval(self, port: int) -> tuple[int, int]:
-        """The elementary interval of ``port`` between consecutive cut points."""
-        lo = max(c for c in self.cuts if c <= port)
-        hi = min(c for c in self.cuts if c > port) - 1
-        return lo, hi
-
-    def example(self) -> z3.ModelRef:
-        """A model of the difference; a canonical client packet when one exists
-        (ephemeral source port, ICMP echo request)."""
-        s, f = self.s, self.f
-        ctx = s.ctx
-        canonical = z3.And(
-            z3.Implies(z3.Or(f.proto == TCP, f.proto == UDP),
-                       z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16, ctx), f.sport)),
-            z3.Implies(f.proto == ICMP, f.icmp == ICMP_ECHO_REQUEST))
-        s.push()
-        s.add(canonical)
-        found = self.check()
-        m = s.model() if found else None
-        s.pop()
-        if m is None:
-            if not self.check():  # the term was witnessed before: cannot happen
-                raise Undecided("difference vanished")
-            m = s.model()
-        return m
+    def __init__(self, f: Fields, cuts: list[int], icmp_types: list[int]):
+        self.f, self.cuts, self.icmp_types = f, cuts, icmp_types
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

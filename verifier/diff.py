@@ -11,11 +11,13 @@ the SAME packet variables, so for one pair:
 
 Pruning is sound by construction: z3 hash-conses terms, so when the two
 formulas of a pair are the same term (the change touched nothing on any of its
-paths, ACLs or routes) the pair cannot differ and no solver call is made. Each
-remaining pair's opened and closed halves are two self-contained questions for
-the proof engine (``verifier/questions.py``): solved in parallel (``--workers``,
-``--scheduler``) and kept in ``--cache``, so a re-run after a change solves only
-the pairs whose formulas changed.
+paths, ACLs or routes) the pair cannot differ and no solver call is made. The
+remaining pairs of one source class are one self-contained question per
+direction (opened, closed) for the proof engine (``verifier/questions.py``): an
+indicator per pair, a model names every pair it witnesses, repeat until unsat.
+The questions are solved in parallel (``--workers``, ``--scheduler``) and kept
+in ``--cache``, so a re-run after a change solves only the source classes whose
+formulas changed.
 
 For each differing pair the difference is computed exactly as a set of
 (protocol, destination port ranges): ports matter only through the port
@@ -39,7 +41,7 @@ from zongheng.compiler.addresses import int_to_ip, parse_prefix
 from zongheng.compiler.model import AclLine, Network, Service, to_dict
 from zongheng.verifier.forwarding import Forwarding, Leaf
 from zongheng.verifier.questions import Tally, ask, pinned, solve_questions, values_of
-from zongheng.verifier.results import UNKNOWN, VIOLATED, Hop, Outcome
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, Hop, Outcome
 from zongheng.verifier.solving import Options, Progress
 from zongheng.verifier.terms import (
     EPHEMERAL_LOW,
@@ -353,9 +355,10 @@ class Differ:
 
     def run(self, old_name: str, new_name: str, progress: Progress | None = None
             ) -> DiffResult:
-        """Two batches of independent questions: is each differing (source class,
-        destination class, opened/closed) pair's difference non-empty; then, for each
-        that is, its protocols, ports and an example (``detail_of_text``)."""
+        """Two batches of independent questions: per source class and opened/closed,
+        which destination classes' differences are non-empty (``witness_of_text``);
+        then, for each that is, its protocols, ports and an example
+        (``detail_of_text``)."""
         res = DiffResult(old_name, new_name)
         old_cls, new_cls = set(self.old.classes), set(self.new.classes)
         res.added_classes = sorted(new_cls - old_cls)
@@ -365,7 +368,7 @@ class Differ:
         if _forwarding_view(self.old.net) == _forwarding_view(self.new.net):
             return res  # the same forwarding state: nothing can differ (comments, lines moved)
         false = z3.BoolVal(False)
-        asked: list[tuple[str, str, str, z3.BoolRef]] = []  # (src, dst, kind, difference)
+        asked: list[tuple[str, str, dict[str, z3.BoolRef]]] = []  # (src, kind, by dst)
         for src in every:
             o, n = self.old.delivered(src), self.new.delivered(src)
             differing = {}
@@ -375,17 +378,20 @@ class Differ:
                     differing[dst] = (a, b)
             res.solved_pairs += len(differing)
             for kind in ("opened", "closed"):
-                asked += [(src, d, kind, z3.And(self.base, z3.And(b, z3.Not(a)) if kind ==
-                                                  "opened" else z3.And(a, z3.Not(b))))
-                          for d, (a, b) in differing.items()]
-        answers = solve_questions([ask(term) for *_, term in asked], self.opts, progress,
-                                  self.tally)
+                if differing:
+                    asked.append((src, kind, {
+                        d: z3.And(self.base, z3.And(b, z3.Not(a)) if kind == "opened"
+                                  else z3.And(a, z3.Not(b)))
+                        for d, (a, b) in differing.items()}))
+        answers = solve_questions([_witness_question(terms) for *_, terms in asked],
+                                  self.opts, progress, self.tally)
         witnessed = []
-        for (src, dst, kind, term), (status, values) in zip(asked, answers, strict=True):
-            if status == UNKNOWN:
-                res.undecided.append(f"{src} -> {dst} ({kind})")
-            elif status == VIOLATED:
-                witnessed.append((src, dst, kind, term, values))
+        for (src, kind, terms), (_, data) in zip(asked, answers, strict=True):
+            dsts = sorted(terms)
+            res.undecided += [f"{src} -> {dsts[i]} ({kind})"
+                              for i in data["left"]]  # type: ignore[index]
+            for i, values in data["found"]:  # type: ignore[index]
+                witnessed.append((src, dsts[i], kind, terms[dsts[i]], values))
         params = {"cuts": self.cuts, "icmp_types": self.icmp_types}
         details = solve_questions([ask(term, f"{__name__}:detail_of_text", params)
                                    for *_, term, _ in witnessed], self.opts, None, self.tally)
@@ -550,6 +556,43 @@ def _fields_in(ctx: z3.Context) -> Fields:
     return Fields(bv("src", 32, ctx), bv("dst", 32, ctx), bv("proto", 8, ctx),
                   bv("sport", 16, ctx), bv("dport", 16, ctx), b("syn", ctx), b("ack", ctx),
                   b("rst", ctx), bv("icmp_type", 8, ctx), b("new", ctx))
+
+
+def _witness_question(terms: dict[str, z3.BoolRef]):
+    """One source class's differing pairs as one question: an indicator per destination
+    (in sorted order) implies its difference."""
+    marks = [z3.Bool(f"diff_pair_{i}") for i in range(len(terms))]
+    return ask(z3.And([z3.Implies(m, terms[d]) for m, d in zip(marks, sorted(terms),
+                                                               strict=True)]),
+               f"{__name__}:witness_of_text", [str(m) for m in marks])
+
+
+def witness_of_text(text: str, marks: list[str], timeout_ms: int) -> tuple[str, object]:
+    """Which indicators' differences are non-empty, each with a witness model's values:
+    one query names every pair its model witnesses; those are switched off and the
+    query repeated until unsat. ``left``: the indicators undecided (solver unknown)."""
+    s = z3.SolverFor("QF_BV", ctx=z3.Context())
+    s.set("timeout", timeout_ms)
+    s.from_string(text)
+    left = {i: z3.Bool(name, s.ctx) for i, name in enumerate(marks)}
+    found: list[tuple[int, object]] = []
+    while left:
+        s.push()
+        s.add(z3.Or(list(left.values())))
+        r = s.check()
+        model = s.model() if r == z3.sat else None
+        s.pop()
+        if r == z3.unknown:
+            return UNKNOWN, {"found": sorted(found), "left": sorted(left)}
+        if model is None:
+            break
+        # a true mark implies its term: the model witnesses that pair (evaluating the
+        # marks, not the large terms, keeps this linear)
+        hits = [i for i, m in left.items() if z3.is_true(model.eval(m, model_completion=True))]
+        for i in hits:
+            s.add(z3.Not(left.pop(i)))
+            found.append((i, values_of(model)))
+    return (VIOLATED if found else PROVEN), {"found": sorted(found), "left": []}
 
 
 def detail_of_text(text: str, params: dict, timeout_ms: int) -> tuple[str, object]:

@@ -244,11 +244,11 @@ def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...
     asked = [ob for ob, any_ingress in ((delivered_ob, ing), (dropped_ob, dropped_ob.ingress))
              if any_ingress]
     opts = replace(options or Options(), timeout_ms=timeout_ms)
-    answers = dict(zip([ob.name for ob in asked],
+    answers = dict(zip([id(ob) for ob in asked],
                        solve_questions([_question(ob) for ob in asked], opts), strict=True))
-    d_status, d_cx = _read(enc, delivered_ob, answers[delivered_ob.name]) if ing \
+    d_status, d_cx = _read(enc, delivered_ob, answers[id(delivered_ob)]) if ing \
         else (PROVEN, None)
-    x_status, x_cx = _read(enc, dropped_ob, answers[dropped_ob.name]) \
+    x_status, x_cx = _read(enc, dropped_ob, answers[id(dropped_ob)]) \
         if dropped_ob.ingress else (PROVEN, None)
     return QueryAnswer(text, d_status, x_status, d_cx, x_cx)
 

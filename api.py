@@ -157,15 +157,22 @@ def verify(policy: Policy, *, timeout_s: int = 60, defence: bool = False,
     so a re-run solves only obligations whose formula changed. ``progress(done, total)``
     is called as obligations finish. The results are the same bytes however it runs.
     """
-    from zongheng.verifier.engine import default_workers, verify_network
-    from zongheng.verifier.solving import Options
+    from zongheng.verifier.engine import verify_network
 
     subj = subject(policy, from_configs)
-    opts = Options(workers=default_workers() if workers is None else workers,
-                   scheduler=scheduler, cache=Path(cache) if cache is not None else None)
+    opts = _engine_options(workers, scheduler, cache)
     results = verify_network(subj.network, timeout_ms=timeout_s * 1000, defence=defence,
                              with_smt2=with_smt2, options=opts, progress=progress)
     return Verification(subj, results)
+
+
+def _engine_options(workers: int | None, scheduler: str | None, cache: str | Path | None):
+    """How the proof engine runs (verify, report, diff, query, lint alike)."""
+    from zongheng.verifier.engine import default_workers
+    from zongheng.verifier.solving import Options
+
+    return Options(workers=default_workers() if workers is None else workers,
+                   scheduler=scheduler, cache=Path(cache) if cache is not None else None)
 
 
 def write_bundle(run: Verification, directory: str | Path, policy_path: str | Path,
@@ -254,21 +261,28 @@ def format_file(path: str | Path, write: bool = False) -> tuple[bool, str]:
     return changed, formatted
 
 
-def lint(policy: Policy, timeout_s: int = 10) -> list[Diagnostic]:
-    """Shadowed rules, rules with no effect, unused names (warnings, proven with z3)."""
+def lint(policy: Policy, timeout_s: int = 10, *, workers: int | None = None,
+         scheduler: str | None = None, cache: str | Path | None = None
+         ) -> list[Diagnostic]:
+    """Shadowed rules, rules with no effect, unused names (warnings, proven with z3;
+    ``workers``, ``scheduler``, ``cache`` as for :func:`verify`)."""
     from zongheng.compiler.parser import decode, parse
     from zongheng.verifier.lint import lint as run_lint
 
     compiled = load(policy)
     path = compiled.network.policy_file
     ast = parse(path, decode(path, compiled.source))
-    return run_lint(compiled.network, ast, timeout_ms=timeout_s * 1000)
+    return run_lint(compiled.network, ast, timeout_ms=timeout_s * 1000,
+                    options=_engine_options(workers, scheduler, cache))
 
 
 def query(policy: Policy, src: str, dst: str, services: tuple[str, ...] = (),
-          timeout_s: int = 60, from_configs: str | Path | None = None) -> QueryAnswer:
+          timeout_s: int = 60, from_configs: str | Path | None = None, *,
+          workers: int | None = None, scheduler: str | None = None,
+          cache: str | Path | None = None) -> QueryAnswer:
     """Can ``src`` reach ``dst`` (endpoint expressions, as in rules)? An example delivered
-    packet with its path and an example dropped one with the line that drops it."""
+    packet with its path and an example dropped one with the line that drops it
+    (``workers``, ``scheduler``, ``cache`` as for :func:`verify`)."""
     from zongheng.verifier.query import answer_query, resolve_expression
 
     compiled = load(policy)
@@ -281,11 +295,15 @@ def query(policy: Policy, src: str, dst: str, services: tuple[str, ...] = (),
     network = subject(policy, from_configs).network
     return answer_query(network, src, src_pairs, dst, dst_pairs, services,
                         {k: tuple(v) for k, v in compiled.plan.services.items()},
-                        timeout_ms=timeout_s * 1000)
+                        timeout_ms=timeout_s * 1000,
+                        options=_engine_options(workers, scheduler, cache))
 
 
-def diff(old: Policy, new: Policy, timeout_s: int = 60) -> DiffResult:
-    """What the change from ``old`` to ``new`` opens and closes, per endpoint class pair."""
+def diff(old: Policy, new: Policy, timeout_s: int = 60, *, workers: int | None = None,
+         scheduler: str | None = None, cache: str | Path | None = None,
+         progress: Progress | None = None) -> DiffResult:
+    """What the change from ``old`` to ``new`` opens and closes, per endpoint class pair
+    (``workers``, ``scheduler``, ``cache``, ``progress`` as for :func:`verify`)."""
     from zongheng.verifier.diff import diff_networks
 
     compiled: list[Compiled] = []
@@ -301,7 +319,8 @@ def diff(old: Policy, new: Policy, timeout_s: int = 60) -> DiffResult:
     return diff_networks(a.network, b.network, str(_name(old)), str(_name(new)),
                          {k: tuple(v) for k, v in a.plan.services.items()},
                          {k: tuple(v) for k, v in b.plan.services.items()},
-                         timeout_ms=timeout_s * 1000)
+                         timeout_ms=timeout_s * 1000,
+                         options=_engine_options(workers, scheduler, cache), progress=progress)
 
 
 def _name(policy: Policy) -> str:

@@ -85,7 +85,9 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
               show_default=True)
 @click.option("--timeout", type=click.IntRange(min=1), default=60, show_default=True,
               help=N_("Seconds per solver query; a timeout is reported as undecided (exit 3)."))
-def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int) -> None:
+@proving_options
+def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int,
+                 workers: int | None, scheduler: str | None, cache: str | None) -> None:
     """What the change from OLD to NEW opens and closes, per endpoint class pair, with
     the protocols and ports, the services they fall in and an example packet each.
 
@@ -105,7 +107,9 @@ def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int
     if errors:
         click.echo("\n".join(errors), err=True)
         sys.exit(exits.BAD_INPUT)
-    res = api.diff(*compiled, timeout_s=timeout)
+    with progress_bar(fmt == "text") as progress:
+        res = api.diff(*compiled, timeout_s=timeout, workers=workers, scheduler=scheduler,
+                       cache=cache, progress=progress)
     click.echo(to_json(res) if fmt == "json" else to_text(res), nl=False)
     finish(res.outcome(fail_on))
 
@@ -117,7 +121,9 @@ def diff_command(old: str, new: str, fail_on: str | None, fmt: str, timeout: int
               show_default=True, help=N_("Output format of the warnings."))
 @click.option("--timeout", type=click.IntRange(min=1), default=10, show_default=True,
               help=N_("Seconds per solver query."))
-def lint_command(file: str, fmt: str, timeout: int) -> None:
+@proving_options
+def lint_command(file: str, fmt: str, timeout: int, workers: int | None,
+                 scheduler: str | None, cache: str | None) -> None:
     """Shadowed rules (by one earlier rule or several together), rules with no effect,
     unused services and hosts, as FILE:LINE:COL: warning: MESSAGE (or JSON, SARIF).
 
@@ -126,7 +132,8 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
     from zongheng.reports.lint_formats import render_lint
 
     compiled = load(file)
-    diags = api.lint(compiled, timeout_s=timeout)
+    diags = api.lint(compiled, timeout_s=timeout, workers=workers, scheduler=scheduler,
+                     cache=cache)
     click.echo(render_lint(fmt, diags, file, compiled.network.policy_sha256), nl=False)
     n = len(diags)
     click.echo(ngettext("{n} warning", "{n} warnings", n).format(n=n), err=True)
@@ -148,8 +155,10 @@ def lint_command(file: str, fmt: str, timeout: int) -> None:
 @click.option("--from-configs", "from_configs", type=click.Path(file_okay=False), default=None,
               help=N_("Ask the network the configs in DIR build, as verify --from-configs."))
 @inventory_option
+@proving_options
 def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt: str,
-                  timeout: int, from_configs: str | None, inventory: str | None) -> None:
+                  timeout: int, from_configs: str | None, inventory: str | None,
+                  workers: int | None, scheduler: str | None, cache: str | None) -> None:
     """Can these endpoints connect? An example delivered packet and its path, and an
     example dropped packet with the line that drops it.
 
@@ -159,7 +168,7 @@ def query_command(file: str, src: str, dst: str, services: tuple[str, ...], fmt:
     from zongheng.reports.query_formats import format_answer
 
     answer = api.query(subject(file, from_configs, inventory), src, dst, services,
-                       timeout_s=timeout)
+                       timeout_s=timeout, workers=workers, scheduler=scheduler, cache=cache)
     click.echo(format_answer(answer, fmt), nl=False)
     finish(answer.outcome)
 

@@ -102,7 +102,7 @@ def lint(analysis: Analysis, timeout_s: int = 10) -> list[Diagnostic]:
     if analysis.compiled is None:
         return []
     try:
-        return [d for d in api.lint(analysis.compiled, timeout_s=timeout_s)
+        return [d for d in api.lint(analysis.compiled, timeout_s=timeout_s, workers=1)
                 if d.file == analysis.file]
     except PolicyError as exc:
         return list(exc.diagnostics)

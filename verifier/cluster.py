@@ -67,3 +67,25 @@ def run_on_cluster(network: Network, units: list[Unit], opts: Options,
     finally:
         client.close()
     return out
+
+
+def answer_on_cluster(jobs: list, opts: Options) -> list:
+    """The answers of ``(question, timeout_ms)`` jobs (``verifier.questions``) solved on
+    the cluster, in their order: a question is plain text, a worker needs only z3."""
+    from zongheng.verifier.questions import answer_text
+
+    try:
+        from distributed import Client
+    except ImportError as e:
+        raise InputError("--scheduler needs Dask distributed: pip install 'zongheng[dask]'"
+                         ) from e
+    try:
+        client = Client(opts.scheduler, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise InputError(f"--scheduler {opts.scheduler}: cannot reach it ({e})") from e
+    try:
+        futures = client.map(answer_text, [q for q, _ in jobs], [t for _, t in jobs],
+                             pure=False)
+        return list(client.gather(futures))
+    finally:
+        client.close()

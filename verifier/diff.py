@@ -12,15 +12,21 @@ the SAME packet variables, so for one pair:
 Pruning is sound by construction: z3 hash-conses terms, so when the two
 formulas of a pair are the same term (the change touched nothing on any of its
 paths, ACLs or routes) the pair cannot differ and no solver call is made. The
-remaining pairs of one source class are asked in one query (an indicator per
-pair, a model names every pair it witnesses; repeat until unsat).
+remaining pairs of one source class are one self-contained question per
+direction (opened, closed) for the proof engine (``verifier/questions.py``): an
+indicator per pair, a model names every pair it witnesses, repeat until unsat.
+The questions are solved in parallel (``--workers``, ``--scheduler``) and kept
+in ``--cache``, so a re-run after a change solves only the source classes whose
+formulas changed.
 
 For each differing pair the difference is computed exactly as a set of
 (protocol, destination port ranges): ports matter only through the port
 ranges of ACL lines and services, so the port space splits into elementary
 intervals with uniform behaviour; one query per witnessed interval enumerates
-them. A class that exists in one network only is compared against nothing:
-its formula in the other network is false.
+them (one more question per differing pair, ``detail_of_text``, answered from its
+text alone, so also in any process and from the cache). A class that exists in
+one network only is compared against nothing: its formula in the other network
+is false.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ import z3
 from zongheng.compiler.addresses import int_to_ip, parse_prefix
 from zongheng.compiler.model import AclLine, Network, Service, to_dict
 from zongheng.verifier.forwarding import Forwarding, Leaf
-from zongheng.verifier.results import Hop, Outcome
+from zongheng.verifier.questions import Tally, ask, pinned, solve_questions, values_of
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED, Hop, Outcome
+from zongheng.verifier.solving import Options, Progress
 from zongheng.verifier.terms import (
     EPHEMERAL_LOW,
     ICMP_ECHO_REQUEST,
@@ -324,39 +332,33 @@ def _cuts(networks: Iterable[Network], services: Iterable[tuple[Service, ...]]) 
 
 
 class Differ:
-    """Compares two compiled networks pair by pair with one shared packet."""
+    """Compares two compiled networks pair by pair with one shared packet; the solver's
+    questions go to the proof engine (``options``: workers, cluster, cache)."""
 
     def __init__(self, old: Network, new: Network,
                  old_services: dict[str, tuple[Service, ...]] | None = None,
                  new_services: dict[str, tuple[Service, ...]] | None = None,
-                 timeout_ms: int = 60_000):
+                 timeout_ms: int = 60_000, options: Options | None = None):
         self.f = packet_fields()
         self.base = z3.And(well_formed(self.f), self.f.new)
         self.old, self.new = _Side(old, self.f), _Side(new, self.f)
         self.old_services = old_services or {}
         self.new_services = new_services or {}
         self.timeout_ms = timeout_ms
+        self.opts = dataclasses.replace(options or Options(), timeout_ms=timeout_ms)
+        self.tally = Tally()
         self.icmp_types = sorted({t for n in (old, new) for d in n.devices for a in d.acls
                                   for ln in a.lines for t in (ln.icmp_types or ())}
                                  | {ICMP_ECHO_REQUEST})
         self.cuts = _cuts((old, new), list(self.old_services.values())
                           + list(self.new_services.values()))
 
-    # ------------------------------------------------------------ solving
-    def _solver(self, *formulas: z3.BoolRef) -> z3.Solver:
-        s = z3.SolverFor("QF_BV")
-        s.set("timeout", self.timeout_ms)
-        s.add(self.base, *formulas)
-        return s
-
-    @staticmethod
-    def _check(s: z3.Solver) -> bool:
-        r = s.check()
-        if r == z3.unknown:
-            raise Undecided(s.reason_unknown())
-        return r == z3.sat
-
-    def run(self, old_name: str, new_name: str) -> DiffResult:
+    def run(self, old_name: str, new_name: str, progress: Progress | None = None
+            ) -> DiffResult:
+        """Two batches of independent questions: per source class and opened/closed,
+        which destination classes' differences are non-empty (``witness_of_text``);
+        then, for each that is, its protocols, ports and an example
+        (``detail_of_text``)."""
         res = DiffResult(old_name, new_name)
         old_cls, new_cls = set(self.old.classes), set(self.new.classes)
         res.added_classes = sorted(new_cls - old_cls)
@@ -366,6 +368,7 @@ class Differ:
         if _forwarding_view(self.old.net) == _forwarding_view(self.new.net):
             return res  # the same forwarding state: nothing can differ (comments, lines moved)
         false = z3.BoolVal(False)
+        asked: list[tuple[str, str, dict[str, z3.BoolRef]]] = []  # (src, kind, by dst)
         for src in every:
             o, n = self.old.delivered(src), self.new.delivered(src)
             differing = {}
@@ -374,67 +377,58 @@ class Differ:
                 if not a.eq(b):
                     differing[dst] = (a, b)
             res.solved_pairs += len(differing)
-            if not differing:
+            for kind in ("opened", "closed"):
+                if differing:
+                    asked.append((src, kind, {
+                        d: z3.And(self.base, z3.And(b, z3.Not(a)) if kind == "opened"
+                                  else z3.And(a, z3.Not(b)))
+                        for d, (a, b) in differing.items()}))
+        answers = solve_questions([_witness_question(terms) for *_, terms in asked],
+                                  self.opts, progress, self.tally)
+        witnessed = []
+        for (src, kind, terms), (_, data) in zip(asked, answers, strict=True):
+            dsts = sorted(terms)
+            res.undecided += [f"{src} -> {dsts[i]} ({kind})"
+                              for i in data["left"]]  # type: ignore[index]
+            for i, values in data["found"]:  # type: ignore[index]
+                witnessed.append((src, dsts[i], kind, terms[dsts[i]], values))
+        params = {"cuts": self.cuts, "icmp_types": self.icmp_types}
+        details = solve_questions([ask(term, f"{__name__}:detail_of_text", params)
+                                   for *_, term, _ in witnessed], self.opts, None, self.tally)
+        for (src, dst, kind, term, values), (status, data) in zip(witnessed, details,
+                                                                  strict=True):
+            out = res.opened if kind == "opened" else res.closed
+            if status != VIOLATED:  # known to differ: report it with the witness packet
+                out.append(Change(src, dst, (), (), self._packet(pinned(term, values))))
+                res.undecided.append(f"{src} -> {dst} ({kind}: protocols and ports)")
                 continue
-            for kind, out in (("opened", res.opened), ("closed", res.closed)):
-                terms = {d: z3.And(b, z3.Not(a)) if kind == "opened" else z3.And(a, z3.Not(b))
-                         for d, (a, b) in differing.items()}
-                services = self.new_services if kind == "opened" else self.old_services
-                hit, left = self._witnessed(terms)
-                res.undecided += [f"{src} -> {d} ({kind})" for d in left]
-                for dst, witness in hit.items():
-                    try:
-                        out.append(self._change(src, dst, terms[dst], services,
-                                                kind == "opened"))
-                    except Undecided:  # known to differ: report it with the witness packet
-                        out.append(Change(src, dst, (), (), witness))
-                        res.undecided.append(f"{src} -> {dst} ({kind}: protocols and ports)")
+            out.append(self._change(src, dst, term, data, kind == "opened"))  # type: ignore[arg-type]
         res.opened.sort(key=lambda c: (c.src_class, c.dst_class))
         res.closed.sort(key=lambda c: (c.src_class, c.dst_class))
         res.undecided.sort()
         return res
 
-    def _witnessed(self, terms: dict[str, z3.BoolRef]
-                   ) -> tuple[dict[str, Example], list[str]]:
-        """The destinations whose term is satisfiable, each with its witness packet: one
-        query names every pair its model witnesses; witnessed pairs are switched off and
-        the query repeated. Second: the destinations left undecided (solver unknown)."""
-        marks = {d: z3.Bool(f"diff_pair_{i}") for i, d in enumerate(sorted(terms))}
-        s = self._solver(*[z3.Implies(m, terms[d]) for d, m in marks.items()])
-        left = dict(marks)
-        found: dict[str, Example] = {}
-        while left:
-            s.push()
-            s.add(z3.Or(list(left.values())))
-            try:
-                sat = self._check(s)
-            except Undecided:
-                return dict(sorted(found.items())), sorted(left)
-            model = s.model() if sat else None
-            s.pop()
-            if model is None:
-                break
-            # a true mark implies its term: the model witnesses that pair (evaluating
-            # the marks, not the large terms, keeps this linear)
-            hits = [d for d, m in left.items()
-                    if z3.is_true(model.eval(m, model_completion=True))]
-            for d in hits:
-                s.add(z3.Not(left.pop(d)))
-                found[d] = self._packet(model)
-        return dict(sorted(found.items())), []
-
-    def _change(self, src: str, dst: str, term: z3.BoolRef,
-                services: dict[str, tuple[Service, ...]], opened: bool) -> Change:
-        """Every question about one difference goes to one solver in push/pop scopes:
-        the large term is asserted once."""
-        s = self._solver(term)
-        flows = self._flows(s)
-        names = self._services(s, flows, services)
-        example, m = self._example(s)
+    def _change(self, src: str, dst: str, term: z3.BoolRef, data: dict,
+                opened: bool) -> Change:
+        """The change a detail answer describes, its example traced on both sides."""
+        flows = [Flow(p, tuple((lo, hi) for lo, hi in ports),
+                      None if types is None else tuple(types), other)
+                 for p, ports, types, other in data["flows"]]
+        services = self.new_services if opened else self.old_services
+        names = _services(flows, services, data["echo"])
+        m = pinned(term, [tuple(v) for v in data["example"]])  # type: ignore[misc]
         yes, no = (self.new, self.old) if opened else (self.old, self.new)
         rule, path, _ = yes.trace(src, dst, m)
         _, _, other = no.trace(src, dst, m)
-        return Change(src, dst, tuple(flows), names, example, rule, path, other)
+        return Change(src, dst, tuple(flows), names, self._packet(m), rule, path, other)
+
+    # ------------------------------------------------------------ one difference's details
+    @staticmethod
+    def _check(s: z3.Solver) -> bool:
+        r = s.check()
+        if r == z3.unknown:
+            raise Undecided(s.reason_unknown())
+        return r == z3.sat
 
     def _flows(self, s: z3.Solver) -> list[Flow]:
         f = self.f
@@ -497,41 +491,13 @@ class Differ:
         hi = min(c for c in self.cuts if c > port) - 1
         return lo, hi
 
-    def _services(self, solver: z3.Solver, flows: list[Flow],
-                  services: dict[str, tuple[Service, ...]]) -> tuple[str, ...]:
-        """Declared services (``any`` aside) with some connection in the difference."""
-        by_proto = {fl.protocol: fl for fl in flows}
-        echo: bool | None = None
-        names = []
-        for name in sorted(services):
-            if name == "any":
-                continue
-            hit = False
-            for s in services[name]:
-                if s.protocol == "ip":
-                    hit = bool(flows)
-                elif s.protocol in ("tcp", "udp"):
-                    fl = by_proto.get(s.protocol)
-                    hit = fl is not None and (s.ports is None or any(
-                        lo <= s.ports.high and s.ports.low <= hi for lo, hi in fl.ports))
-                elif s.protocol == "icmp" and "icmp" in by_proto:
-                    if echo is None:
-                        echo = self._holds(solver, self.f.proto == ICMP,
-                                           self.f.icmp == ICMP_ECHO_REQUEST)
-                    hit = echo
-                if hit:
-                    break
-            if hit:
-                names.append(name)
-        return tuple(names)
-
-    def _example(self, s: z3.Solver) -> tuple[Example, z3.ModelRef]:
-        """A concrete packet of the difference; a canonical client packet when one exists
+    def _example(self, s: z3.Solver) -> z3.ModelRef:
+        """A model of the difference; a canonical client packet when one exists
         (ephemeral source port, ICMP echo request)."""
         f = self.f
         canonical = z3.And(
             z3.Implies(z3.Or(f.proto == TCP, f.proto == UDP),
-                       z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16), f.sport)),
+                       z3.ULE(z3.BitVecVal(EPHEMERAL_LOW, 16, f.sport.ctx), f.sport)),
             z3.Implies(f.proto == ICMP, f.icmp == ICMP_ECHO_REQUEST))
         s.push()
         s.add(canonical)
@@ -542,18 +508,120 @@ class Differ:
             if not self._check(s):  # the term was witnessed before: cannot happen
                 raise Undecided("difference vanished")
             m = s.model()
-        return self._packet(m), m
+        return m
 
     def _packet(self, m: z3.ModelRef) -> Example:
-        f = self.f
+        return _packet(self.f, m)
 
-        def val(t: z3.ExprRef) -> int:
-            return m.eval(t, model_completion=True).as_long()
 
-        proto = val(f.proto)
-        return Example(int_to_ip(val(f.src)), int_to_ip(val(f.dst)),
-                       PROTO_NAMES.get(proto, str(proto)), val(f.sport), val(f.dport),
-                       val(f.icmp) if proto == ICMP else None)
+def _packet(f: Fields, m: z3.ModelRef) -> Example:
+    def val(t: z3.ExprRef) -> int:
+        return m.eval(t, model_completion=True).as_long()
+
+    proto = val(f.proto)
+    return Example(int_to_ip(val(f.src)), int_to_ip(val(f.dst)),
+                   PROTO_NAMES.get(proto, str(proto)), val(f.sport), val(f.dport),
+                   val(f.icmp) if proto == ICMP else None)
+
+
+def _services(flows: list[Flow], services: dict[str, tuple[Service, ...]],
+              echo: bool | None) -> tuple[str, ...]:
+    """Declared services (``any`` aside) with some connection in the difference
+    (``echo``: whether an ICMP echo request is in it)."""
+    by_proto = {fl.protocol: fl for fl in flows}
+    names = []
+    for name in sorted(services):
+        if name == "any":
+            continue
+        hit = False
+        for s in services[name]:
+            if s.protocol == "ip":
+                hit = bool(flows)
+            elif s.protocol in ("tcp", "udp"):
+                fl = by_proto.get(s.protocol)
+                hit = fl is not None and (s.ports is None or any(
+                    lo <= s.ports.high and s.ports.low <= hi for lo, hi in fl.ports))
+            elif s.protocol == "icmp" and "icmp" in by_proto:
+                hit = bool(echo)
+            if hit:
+                break
+        if hit:
+            names.append(name)
+    return tuple(names)
+
+
+def _fields_in(ctx: z3.Context) -> Fields:
+    """``packet_fields()`` in another context (the names are what the text declares)."""
+    bv, b = z3.BitVec, z3.Bool
+    return Fields(bv("src", 32, ctx), bv("dst", 32, ctx), bv("proto", 8, ctx),
+                  bv("sport", 16, ctx), bv("dport", 16, ctx), b("syn", ctx), b("ack", ctx),
+                  b("rst", ctx), bv("icmp_type", 8, ctx), b("new", ctx))
+
+
+def _witness_question(terms: dict[str, z3.BoolRef]):
+    """One source class's differing pairs as one question: an indicator per destination
+    (in sorted order) implies its difference."""
+    marks = [z3.Bool(f"diff_pair_{i}") for i in range(len(terms))]
+    return ask(z3.And([z3.Implies(m, terms[d]) for m, d in zip(marks, sorted(terms),
+                                                               strict=True)]),
+               f"{__name__}:witness_of_text", [str(m) for m in marks])
+
+
+def witness_of_text(text: str, marks: list[str], timeout_ms: int) -> tuple[str, object]:
+    """Which indicators' differences are non-empty, each with a witness model's values:
+    one query names every pair its model witnesses; those are switched off and the
+    query repeated until unsat. ``left``: the indicators undecided (solver unknown)."""
+    s = z3.SolverFor("QF_BV", ctx=z3.Context())
+    s.set("timeout", timeout_ms)
+    s.from_string(text)
+    left = {i: z3.Bool(name, s.ctx) for i, name in enumerate(marks)}
+    found: list[tuple[int, object]] = []
+    while left:
+        s.push()
+        s.add(z3.Or(list(left.values())))
+        r = s.check()
+        model = s.model() if r == z3.sat else None
+        s.pop()
+        if r == z3.unknown:
+            return UNKNOWN, {"found": sorted(found), "left": sorted(left)}
+        if model is None:
+            break
+        # a true mark implies its term: the model witnesses that pair (evaluating the
+        # marks, not the large terms, keeps this linear)
+        hits = [i for i, m in left.items() if z3.is_true(model.eval(m, model_completion=True))]
+        for i in hits:
+            s.add(z3.Not(left.pop(i)))
+            found.append((i, values_of(model)))
+    return (VIOLATED if found else PROVEN), {"found": sorted(found), "left": []}
+
+
+def detail_of_text(text: str, params: dict, timeout_ms: int) -> tuple[str, object]:
+    """One difference's protocols, port ranges, ICMP types and example packet, from its
+    text alone (any process runs it): every question in push/pop scopes of one solver,
+    so the large term is asserted once. Unknown when the solver gave up."""
+    s = z3.SolverFor("QF_BV", ctx=z3.Context())
+    s.set("timeout", timeout_ms)
+    s.from_string(text)
+    d = _Detail(_fields_in(s.ctx), params["cuts"], params["icmp_types"])
+    try:
+        flows = d._flows(s)
+        echo = d._holds(s, d.f.proto == ICMP, d.f.icmp == ICMP_ECHO_REQUEST) \
+            if any(fl.protocol == "icmp" for fl in flows) else None
+        example = d._example(s)
+    except Undecided:
+        return UNKNOWN, None
+    return VIOLATED, {"flows": [[fl.protocol, [list(p) for p in fl.ports],
+                                 None if fl.icmp_types is None else list(fl.icmp_types),
+                                 fl.other_icmp_types] for fl in flows],
+                      "echo": echo, "example": values_of(example)}
+
+
+class _Detail(Differ):
+    """The questions about one difference, asked of the solver that holds its text:
+    no networks, only the packet, the port cuts and the ICMP types ACLs name."""
+
+    def __init__(self, f: Fields, cuts: list[int], icmp_types: list[int]):
+        self.f, self.cuts, self.icmp_types = f, cuts, icmp_types
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -569,8 +637,10 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def diff_networks(old: Network, new: Network, old_name: str, new_name: str,
                   old_services: dict[str, tuple[Service, ...]] | None = None,
                   new_services: dict[str, tuple[Service, ...]] | None = None,
-                  timeout_ms: int = 60_000) -> DiffResult:
-    return Differ(old, new, old_services, new_services, timeout_ms).run(old_name, new_name)
+                  timeout_ms: int = 60_000, options: Options | None = None,
+                  progress: Progress | None = None) -> DiffResult:
+    return Differ(old, new, old_services, new_services, timeout_ms, options).run(
+        old_name, new_name, progress)
 
 
 # ---------------------------------------------------------------- output

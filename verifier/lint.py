@@ -10,7 +10,7 @@ A rule has no effect when deleting it changes no packet's verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import z3
@@ -19,7 +19,10 @@ from zongheng.compiler import ast
 from zongheng.compiler.errors import Diagnostic, Loc
 from zongheng.compiler.i18n import _
 from zongheng.compiler.model import Network, RuleInstance
+from zongheng.verifier.questions import Question, Tally, ask, solve_questions
+from zongheng.verifier.results import PROVEN, UNKNOWN, VIOLATED
 from zongheng.verifier.rule_space import RuleSpace
+from zongheng.verifier.solving import Options
 
 # The kinds of finding, as Diagnostic.code: stable ids for machine-readable output
 # (SARIF ruleId, JSON "code"), so CI can filter or baseline by kind, not by message.
@@ -104,118 +107,82 @@ class _Locator:
 
 
 class RuleLinter:
-    """One incremental z3 solver holding every rule's match predicate."""
+    """Every rule's match predicate over the rule header space, and lint's questions
+    about them. Each question is self-contained (the earlier rules' predicates written
+    into it, not shared in one incremental solver), so the proof engine answers them
+    in any order, in any process, or from the cache."""
 
-    def __init__(self, network: Network, timeout_ms: int = 10000) -> None:
+    def __init__(self, network: Network, options: Options) -> None:
         self.space = RuleSpace(network, prefix="lint_")
         self.rules = group_rules(network)
-        self.solver = z3.Solver()
-        self.solver.set("timeout", timeout_ms)
-        self.solver.add(self.space.domain)
-        self.rule_lit: list[z3.BoolRef] = []
-        self.inst_lits: list[list[z3.BoolRef]] = []
-        for k, rule in enumerate(self.rules):
-            m = z3.Bool(f"rule_{k}")
-            lits = []
-            for i, inst in enumerate(rule.instances):
-                lit = z3.Bool(f"rule_{k}_inst_{i}")
-                self.solver.add(lit == self.space.match(inst))
-                lits.append(lit)
-            self.solver.add(m == z3.Or(lits))
-            self.rule_lit.append(m)
-            self.inst_lits.append(lits)
-        # verdict_k: the verdict of the first-match walk that starts at rule k.
-        self.verdict = [z3.Bool(f"verdict_from_{k}") for k in range(len(self.rules) + 1)]
-        self.solver.add(self.verdict[-1] == z3.BoolVal(False))  # implicit deny
-        for k, rule in enumerate(self.rules):
-            allow = z3.BoolVal(rule.action == "allow")
-            self.solver.add(
-                self.verdict[k] == z3.If(self.rule_lit[k], allow, self.verdict[k + 1])
-            )
+        self.opts = options
+        self.tally = Tally()
+        self.inst: list[list[z3.BoolRef]] = [[self.space.match(i) for i in rule.instances]
+                                             for rule in self.rules]
+        self.match = [m[0] if len(m) == 1 else z3.Or(m) for m in self.inst]
+        # verdict[k]: the verdict of the first-match walk that starts at rule k
+        self.verdict: list[z3.BoolRef] = [z3.BoolVal(False)]  # the implicit deny
+        for k in reversed(range(len(self.rules))):
+            allow = z3.BoolVal(self.rules[k].action == "allow")
+            self.verdict.insert(0, z3.If(self.match[k], allow, self.verdict[0]))
         self.undecided: list[str] = []
         # rules that never match (shadowed or empty): never named as the rules that decide
         # a later one, since what really decides its packets is the live rules before it
         self.dead: set[int] = set()
 
-    def _live_before(self, k: int) -> list[int]:
+    def solve(self, questions: list[Question]) -> list[str]:
+        return [status for status, _ in solve_questions(questions, self.opts,
+                                                        tally=self.tally)]
+
+    def check(self, *formulas: z3.BoolRef) -> Question:
+        """Is there a packet of the rule space with ``formulas``? (unsat: PROVEN)"""
+        return ask(z3.And(self.space.domain, *formulas))
+
+    def live_before(self, k: int) -> list[int]:
         return [j for j in range(k) if j not in self.dead]
 
-    def _check(self, assumptions: list[z3.BoolRef]) -> z3.CheckSatResult:
-        return self.solver.check(*assumptions)
+    def first_match(self, k: int) -> list[z3.BoolRef]:
+        return [self.match[k], *(z3.Not(self.match[j]) for j in range(k))]
 
-    def _cover(self, k: int, lit: z3.BoolRef) -> list[int] | None:
-        """Earlier rules whose union covers instance ``lit`` of rule k, minimal; None if none."""
-        live = self._live_before(k)
-        blockers = {j: z3.Not(self.rule_lit[j]) for j in live}
-        result = self._check([lit, *blockers.values()])
-        if result == z3.unknown:
-            self.undecided.append(self.rules[k].location)
-            return None
-        if result == z3.sat:
-            return None
-        core = {str(c) for c in self.solver.unsat_core()}
-        cover = [j for j in live if str(blockers[j]) in core]
-        # Deletion-based minimisation: drop every rule the cover does not need.
-        for j in list(cover):
-            trial = [x for x in cover if x != j]
-            if self._check([lit, *(blockers[x] for x in trial)]) == z3.unsat:
-                cover = trial
-        return cover
+    def uncovered(self, k: int, i: int) -> Question:
+        """Instance i of rule k has a packet no earlier rule matches (dead rules match
+        nothing the rules before them do not: leaving them in changes no answer)."""
+        earlier = z3.Or(self.match[:k]) if k else z3.BoolVal(False)
+        return self.check(self.inst[k][i], z3.Not(earlier))
 
-    def _empty(self, lit: z3.BoolRef) -> bool:
-        return self._check([lit]) == z3.unsat
-
-    def shadowing(self, k: int) -> list[int] | None:
-        """Earlier rules that together cover every instance of rule k, or None."""
-        lits = [lit for lit in self.inst_lits[k] if not self._empty(lit)]
-        if not lits:
-            return None
-        covering: set[int] = set()
-        for lit in lits:
-            cover = self._cover(k, lit)
-            if cover is None:
-                return None
-            covering.update(cover)
-        return sorted(covering)
-
-    def single_cover(self, k: int) -> int | None:
-        """An earlier rule that alone covers all of rule k (the pairwise case), if any."""
-        lits = [lit for lit in self.inst_lits[k] if not self._empty(lit)]
-        for j in self._live_before(k):
-            if all(self._check([lit, z3.Not(self.rule_lit[j])]) == z3.unsat for lit in lits):
-                return j
-        return None
-
-    def earlier_verdicts(self, k: int) -> set[str]:
-        """Verdicts the first-match walk gives rule k's packets: {"allow"}, {"deny"} or both."""
-        out = set()
-        for verdict, want in (("allow", self.verdict[0]), ("deny", z3.Not(self.verdict[0]))):
-            if self._check([self.rule_lit[k], want]) != z3.unsat:
-                out.add(verdict)
-        return out
-
-    def matches_nothing(self, k: int) -> bool:
-        return all(self._empty(lit) for lit in self.inst_lits[k])
-
-    def has_effect(self, k: int) -> bool:
-        """Some packet's verdict changes when rule k is deleted (unknown counts as effect)."""
-        first_match = [self.rule_lit[k], *(z3.Not(self.rule_lit[j]) for j in range(k))]
+    def changed(self, k: int) -> Question:
+        """Some packet's verdict changes when rule k is deleted."""
         after = self.verdict[k + 1]
-        changed = z3.Not(after) if self.rules[k].action == "allow" else after
-        result = self._check([*first_match, changed])
-        if result == z3.unknown:
-            self.undecided.append(self.rules[k].location)
-        return result != z3.unsat
+        return self.check(*self.first_match(k), z3.Not(after) if self.rules[k].action ==
+                          "allow" else after)
 
-    def later_allows(self, k: int) -> list[int]:
-        """Later allow rules that take over packets rule k decides first."""
-        first_match = [self.rule_lit[k], *(z3.Not(self.rule_lit[j]) for j in range(k))]
-        return [
-            j
-            for j in range(k + 1, len(self.rules))
-            if self.rules[j].action == "allow"
-            and self._check([*first_match, self.rule_lit[j]]) == z3.sat
-        ]
+    def cover(self, k: int, i: int) -> Question:
+        """Earlier live rules whose union covers instance i of rule k, minimal (asked of
+        ``cover_of_text``: an unsat core over one blocking literal per rule)."""
+        live = self.live_before(k)
+        blocks = {j: z3.Bool(f"lint_block_{j}") for j in live}
+        return ask(z3.And(self.space.domain, self.inst[k][i],
+                          *(z3.Implies(b, z3.Not(self.match[j])) for j, b in blocks.items())),
+                   f"{__name__}:cover_of_text", [str(b) for b in blocks.values()])
+
+
+def cover_of_text(text: str, blocks: list[str], timeout_ms: int) -> tuple[str, object]:
+    """Which blocking literals (positions in ``blocks``) the text is unsat under, minimal:
+    the unsat core, then deletion of every literal it does not need."""
+    s = z3.Solver(ctx=z3.Context())
+    s.set("timeout", timeout_ms)
+    s.from_string(text)
+    lits = [z3.Bool(b, s.ctx) for b in blocks]
+    r = s.check(*lits)
+    if r != z3.unsat:
+        return (VIOLATED if r == z3.sat else UNKNOWN), None
+    core = {str(c) for c in s.unsat_core()}
+    cover = [n for n, lit in enumerate(lits) if str(lit) in core]
+    for n in list(cover):
+        trial = [x for x in cover if x != n]
+        if s.check(*(lits[x] for x in trial)) == z3.unsat:
+            cover = trial
+    return PROVEN, cover
 
 
 def _refs(rules: list[PolicyRule], ids: list[int]) -> str:
@@ -248,39 +215,117 @@ def _shadow_message(rule: PolicyRule, rules: list[PolicyRule], cover: list[int],
         scope=scope, by=by, why=why)
 
 
-def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000) -> list[Diagnostic]:
-    linter = RuleLinter(network, timeout_ms)
+def lint_rules(network: Network, locator: _Locator, timeout_ms: int = 10000,
+               options: Options | None = None) -> list[Diagnostic]:
+    """Rule findings, in three batches of independent questions for the engine: every
+    rule's own (empty instances, uncovered instances, effect of deleting it), then
+    what the findings name (covers, verdicts, later allows), then single covers."""
+    linter = RuleLinter(network, replace(options or Options(), timeout_ms=timeout_ms))
     rules = linter.rules
-    out: list[Diagnostic] = []
+    asked: list[Question] = []
+    where: dict[tuple[str, int, int], int] = {}
+
+    def put(key: tuple[str, int, int], q: Question) -> None:
+        where[key] = len(asked)
+        asked.append(q)
     for k, rule in enumerate(rules):
-        if linter.matches_nothing(k):
+        for i in range(len(rule.instances)):
+            put(("empty", k, i), linter.check(linter.inst[k][i]))
+            put(("uncovered", k, i), linter.uncovered(k, i))
+        put(("changed", k, 0), linter.changed(k))
+    got = linter.solve(asked)
+
+    def status(kind: str, k: int, i: int = 0) -> str:
+        return got[where[(kind, k, i)]]
+
+    findings: dict[int, str] = {}
+    live: dict[int, list[int]] = {}  # of a shadowed rule: its instances that match
+    for k, rule in enumerate(rules):
+        lits = [i for i in range(len(rule.instances)) if status("empty", k, i) != PROVEN]
+        if not lits:
             linter.dead.add(k)
+            findings[k] = RULE_MATCHES_NOTHING
+            continue
+        first_open = next((status("uncovered", k, i) for i in lits
+                           if status("uncovered", k, i) != PROVEN), None)
+        if first_open is None:
+            linter.dead.add(k)
+            findings[k] = SHADOWED_RULE
+            live[k] = lits
+            continue
+        if first_open == UNKNOWN:
+            linter.undecided.append(rule.location)
+        effect = status("changed", k)
+        if effect == UNKNOWN:
+            linter.undecided.append(rule.location)
+        if effect == PROVEN:
+            findings[k] = RULE_WITHOUT_EFFECT
+
+    # what the findings name
+    asked, where = [], {}
+    for k, kind in findings.items():
+        if kind == SHADOWED_RULE:
+            for i in live[k]:
+                put(("cover", k, i), linter.cover(k, i))
+            put(("allowed", k, 0), linter.check(linter.match[k], linter.verdict[0]))
+            put(("denied", k, 0), linter.check(linter.match[k], z3.Not(linter.verdict[0])))
+        elif kind == RULE_WITHOUT_EFFECT and rules[k].action == "allow":
+            for j in range(k + 1, len(rules)):
+                if rules[j].action == "allow":
+                    put(("later", k, j), linter.check(*linter.first_match(k), linter.match[j]))
+    answers = solve_questions(asked, linter.opts, tally=linter.tally)
+    covers: dict[int, list[int]] = {}
+    for k in [k for k, kind in findings.items() if kind == SHADOWED_RULE]:
+        blocks = linter.live_before(k)
+        union: set[int] = set()
+        for i in live[k]:
+            st, positions = answers[where[("cover", k, i)]]
+            if st != PROVEN:  # timed out finding the cover: reported as undecided
+                linter.undecided.append(rules[k].location)
+                break
+            union.update(blocks[n] for n in positions)  # type: ignore[union-attr]
+        else:
+            covers[k] = sorted(union)
+    # an earlier rule that alone covers all of the rule (the pairwise case), if any
+    asked_single, single_at = [], {}
+    for k, cover in covers.items():
+        if len(cover) > 1:
+            for j in linter.live_before(k):
+                for i in live[k]:
+                    single_at[(k, j, i)] = len(asked_single)
+                    asked_single.append(linter.check(linter.inst[k][i],
+                                                     z3.Not(linter.match[j])))
+    single = linter.solve(asked_single)
+
+    out: list[Diagnostic] = []
+    for k, kind in sorted(findings.items()):
+        rule = rules[k]
+        if kind == RULE_MATCHES_NOTHING:
             msg = _("rule matches no traffic (its endpoints are empty)")
-            out.append(locator.diag(RULE_MATCHES_NOTHING, rule.file, rule.line, msg))
-            continue
-        cover = linter.shadowing(k)
-        if cover is not None:
-            linter.dead.add(k)
-            single = linter.single_cover(k) if len(cover) > 1 else None
-            if single is not None:
-                cover = [single]
-            msg = _shadow_message(rule, rules, cover, len(cover) > 1,
-                                  linter.earlier_verdicts(k))
-            out.append(locator.diag(SHADOWED_RULE, rule.file, rule.line, msg))
-            continue
-        if not linter.has_effect(k):
-            if rule.action == "deny":
-                msg = _(
-                    "deny has no effect: no later rule allows this traffic, "
-                    "the default deny drops it anyway"
-                )
-            else:
-                later = linter.later_allows(k)
-                msg = _("allow has no effect: later rules allow the same traffic")
-                if later:
-                    msg += ": " + ", ".join(_("line {line}").format(line=rules[j].line)
-                                            for j in later)
-            out.append(locator.diag(RULE_WITHOUT_EFFECT, rule.file, rule.line, msg))
+        elif kind == SHADOWED_RULE:
+            if k not in covers:
+                continue
+            cover = covers[k]
+            if len(cover) > 1:
+                one = next((j for j in linter.live_before(k)
+                            if all(single[single_at[(k, j, i)]] == PROVEN for i in live[k])),
+                           None)
+                cover = [one] if one is not None else cover
+            verdicts = {v for v in ("allow", "deny")
+                        if answers[where[("allowed" if v == "allow" else "denied", k, 0)]][0]
+                        != PROVEN}
+            msg = _shadow_message(rule, rules, cover, len(cover) > 1, verdicts)
+        elif rule.action == "deny":
+            msg = _("deny has no effect: no later rule allows this traffic, "
+                    "the default deny drops it anyway")
+        else:
+            later = [j for j in range(k + 1, len(rules)) if ("later", k, j) in where
+                     and answers[where[("later", k, j)]][0] == VIOLATED]
+            msg = _("allow has no effect: later rules allow the same traffic")
+            if later:
+                msg += ": " + ", ".join(_("line {line}").format(line=rules[j].line)
+                                        for j in later)
+        out.append(locator.diag(kind, rule.file, rule.line, msg))
     for location in sorted(set(linter.undecided)):
         file, line = location.rsplit(":", 1)
         msg = _("lint could not decide this rule (solver timeout)")
@@ -337,14 +382,16 @@ def lint_names(policy: ast.Policy, network: Network, locator: _Locator) -> list[
 
 
 def lint(
-    network: Network, policy: ast.Policy | None = None, timeout_ms: int = 10000
+    network: Network, policy: ast.Policy | None = None, timeout_ms: int = 10000,
+    options: Options | None = None,
 ) -> list[Diagnostic]:
     """Every lint warning of a compiled policy, sorted by position.
 
     Without the AST only rule findings are reported (name use needs declarations).
+    ``options``: how the proof engine answers the questions (workers, cluster, cache).
     """
     locator = _Locator(policy, network)
-    out = lint_rules(network, locator, timeout_ms)
+    out = lint_rules(network, locator, timeout_ms, options)
     if policy is not None:
         out += lint_names(policy, network, locator)
     return sorted(out, key=lambda d: (d.file, d.loc, d.message))

@@ -17,7 +17,7 @@ wrapper's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import z3
 
@@ -26,6 +26,7 @@ from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter, cli
 from zongheng.compiler.i18n import english
 from zongheng.compiler.model import Network, Service, Statement
 from zongheng.verifier.obligations import Encoder, Obligation, _pmap
+from zongheng.verifier.questions import Answer, Question, ask, pinned, solve_questions
 from zongheng.verifier.results import (
     PROVEN,
     UNKNOWN,
@@ -34,7 +35,8 @@ from zongheng.verifier.results import (
     Outcome,
     Status,
 )
-from zongheng.verifier.terms import host_model, opening_packet
+from zongheng.verifier.solving import Options
+from zongheng.verifier.terms import opening_packet
 
 Pairs = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -202,21 +204,24 @@ class QueryAnswer:
                 "none": Outcome.BROKEN}.get(self.verdict, Outcome.UNKNOWN)
 
 
-def _run(enc: Encoder, ob: Obligation, timeout_ms: int) -> tuple[Status, Counterexample | None]:
-    s = z3.SolverFor("QF_BV")
-    s.set("timeout", timeout_ms)
-    s.add(ob.formula)
-    r = s.check()
-    if r == z3.sat:
-        return VIOLATED, enc.counterexample(ob, host_model(s, [enc.f.src, enc.f.dst]))
-    return (PROVEN if r == z3.unsat else UNKNOWN), None
+def _question(ob: Obligation) -> Question:
+    return ask(ob.formula)
+
+
+def _read(enc: Encoder, ob: Obligation, answer: Answer
+          ) -> tuple[Status, Counterexample | None]:
+    status, values = answer
+    if status == VIOLATED:
+        return VIOLATED, enc.counterexample(ob, pinned(ob.formula, values, ob.name))
+    return status, None
 
 
 def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...] = (),
           timeout_ms: int = 60_000, encoder: Encoder | None = None,
-          text: str = "query") -> QueryAnswer:
+          text: str = "query", options: Options | None = None) -> QueryAnswer:
     """``src``/``dst`` are (class, prefixes) pairs as in model statements;
-    ``services`` empty means any. One encoder serves many queries (``emulate``)."""
+    ``services`` empty means any. One encoder serves many queries (``emulate``).
+    The two questions go to the proof engine (``options``: workers, cluster, cache)."""
     enc = encoder or Encoder(network)
     services = services or (Service("ip"),)
     st = Statement("allow", src, dst, services, text, "query")
@@ -236,15 +241,22 @@ def query(network: Network, src: Pairs, dst: Pairs, services: tuple[Service, ...
                      z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
     delivered_ob = Obligation("query/delivered", "query", st, "a delivered connection",
                               formula, ing, "deny")
-    d_status, d_cx = _run(enc, delivered_ob, timeout_ms) if ing else (PROVEN, None)
-    x_status, x_cx = _run(enc, dropped_ob, timeout_ms) if dropped_ob.ingress else (PROVEN, None)
+    asked = [ob for ob, any_ingress in ((delivered_ob, ing), (dropped_ob, dropped_ob.ingress))
+             if any_ingress]
+    opts = replace(options or Options(), timeout_ms=timeout_ms)
+    answers = dict(zip([id(ob) for ob in asked],
+                       solve_questions([_question(ob) for ob in asked], opts), strict=True))
+    d_status, d_cx = _read(enc, delivered_ob, answers[id(delivered_ob)]) if ing \
+        else (PROVEN, None)
+    x_status, x_cx = _read(enc, dropped_ob, answers[id(dropped_ob)]) \
+        if dropped_ob.ingress else (PROVEN, None)
     return QueryAnswer(text, d_status, x_status, d_cx, x_cx)
 
 
 def answer_query(
     network: Network, src_text: str, src: Pairs, dst_text: str, dst: Pairs,
     service_names: tuple[str, ...], services: dict[str, tuple[Service, ...]],
-    timeout_ms: int = 60_000,
+    timeout_ms: int = 60_000, options: Options | None = None,
 ) -> QueryAnswer:
     """The question as a user writes it (expressions and service names) on ``network``;
     its own assertions are not re-proven."""
@@ -252,7 +264,8 @@ def answer_query(
     for name in service_names or ("any",):
         terms += [s for s in services[name] if s not in terms]
     svc = f" service {', '.join(service_names)}" if service_names else ""
-    return query(network, src, dst, tuple(terms), timeout_ms, text=f"{src_text} -> {dst_text}{svc}")
+    return query(network, src, dst, tuple(terms), timeout_ms,
+                 text=f"{src_text} -> {dst_text}{svc}", options=options)
 
 
 def _spec(st: Statement):

@@ -92,9 +92,14 @@ def body_of(ob: Obligation) -> str:
     the names renumbered in order of first appearance: the text is the same in any
     process, after any other obligation.
     """
+    return formula_text(ob.formula)
+
+
+def formula_text(formula: z3.BoolRef) -> str:
+    """Any formula's canonical SMT-LIB script (see ``body_of``)."""
     ctx = z3.Context()  # a copy made by one walk from the root: ids follow the structure
     s = z3.Solver(ctx=ctx)
-    s.add(ob.formula.translate(ctx))
+    s.add(formula.translate(ctx))
     return canonical_lets(s.to_smt2())
 
 

@@ -264,7 +264,8 @@ def test_solver_unknown_exits_3_and_names_the_pairs(tmp_path, monkeypatch):
     old = str(MINIMAL)
     new = policy(tmp_path, "ping.zh", INTERNET_WEB, INTERNET_WEB + ", ping")
     real = z3.SolverFor
-    monkeypatch.setattr(diff_mod.z3, "SolverFor", lambda logic: _NoAnswer(real(logic)))
+    monkeypatch.setattr(diff_mod.z3, "SolverFor",
+                        lambda logic, **kw: _NoAnswer(real(logic, **kw)))
     result = run(old, new, "--fail-on", "opened")
     assert result.exit_code == 3, result.output
     assert "undecided" in result.stdout and "internet -> platform@prov (opened)" in result.stdout

@@ -8,6 +8,7 @@ Answers come back as plain values and are explained here, exactly as a local run
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Network
@@ -69,11 +70,10 @@ def run_on_cluster(network: Network, units: list[Unit], opts: Options,
     return out
 
 
-def answer_on_cluster(jobs: list, opts: Options) -> list:
-    """The answers of ``(question, timeout_ms)`` jobs (``verifier.questions``) solved on
-    the cluster, in their order: a question is plain text, a worker needs only z3."""
-    from zongheng.verifier.questions import answer_text
-
+def answer_on_cluster(jobs: list, opts: Options, answer_text: Callable) -> list:
+    """The answers of ``(question, timeout_ms)`` jobs solved by ``answer_text``
+    (``verifier.questions``, which passes it: this module stays below that one) on the
+    cluster, in their order: a question is plain text, a worker needs only z3."""
     try:
         from distributed import Client
     except ImportError as e:

@@ -149,7 +149,7 @@ def _run(jobs: list[tuple[Question, int]], opts: Options, progress: Progress | N
          done: int, total: int) -> list[Answer]:
     if opts.scheduler is not None and jobs:
         from zongheng.verifier.cluster import answer_on_cluster
-        out = answer_on_cluster(jobs, opts)
+        out = answer_on_cluster(jobs, opts, answer_text)
         if progress:
             progress(total, total)
         return out

@@ -7,12 +7,14 @@ rule with variables expands to one instance per binding.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import dataclass
 
 from netaddr import IPNetwork, IPSet, cidr_merge
 
 from zongheng.compiler import ast
+from zongheng.compiler.addresses import span
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
 from zongheng.compiler.i18n import _
@@ -172,12 +174,24 @@ class Resolver:
         key = (str(block), kind, frozenset(owners))
         cache = self.__dict__.setdefault("_holds", {})
         if key not in cache:
+            starts, spans = self._site_spans(kind)
+            lo, hi = block.first, block.last
             cache[key] = any(
-                c.kind == kind and c.owner not in owners
-                and any(block.first <= (n := IPNetwork(p)).first and n.last <= block.last
-                        for p in c.prefixes)
-                for c in self.classes)
+                last <= hi and owner not in owners
+                for _, last, owner in spans[bisect.bisect_left(starts, lo):
+                                            bisect.bisect_right(starts, hi)])
         return cache[key]
+
+    def _site_spans(self, kind: str) -> tuple[list[int], list[tuple[int, int, str | None]]]:
+        """Every prefix of the classes of ``kind`` as (first, last, owner), sorted, once
+        per kind: ``_holds_others`` asks for each department block whether another
+        department's prefix lies inside it (a province asks this thousands of times)."""
+        got = self.__dict__.setdefault("_spans", {}).get(kind)
+        if got is None:
+            spans = sorted(((*span(p), c.owner) for c in self.classes if c.kind == kind
+                            for p in c.prefixes), key=lambda s: (s[0], s[1]))
+            got = self._spans[kind] = ([s[0] for s in spans], spans)
+        return got
 
     # ------------------------------------------------------------ rules
     def services(self, names: tuple[ast.Name, ...]) -> tuple[Service, ...]:

@@ -163,16 +163,18 @@ def write_bundle(run: Verification, directory: str | Path, policy_path: str | Pa
 
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
-            templates: str | Path | None = None, force: bool = False) -> dict:
+            templates: str | Path | None = None, force: bool = False,
+            model: bool = True) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically; one holding files no compile wrote only with ``force``) and
-    return the manifest, else return ``{path: bytes}``."""
+    return the manifest, else return ``{path: bytes}``. ``model``: False leaves
+    ``model.json`` out."""
     from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
 
     network = load(policy).network
     if out is None:
-        return render_tree(network, parse_targets(targets), templates)
-    return write_outputs(network, str(out), targets, templates, force=force)
+        return render_tree(network, parse_targets(targets), templates, model=model)
+    return write_outputs(network, str(out), targets, templates, force=force, model=model)
 
 
 def format_policy(text: str, path: str = "<policy>") -> str:

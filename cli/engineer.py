@@ -78,7 +78,10 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
               help=N_("Override templates: DIR/<target>/*.j2 replace the packaged ones."))
 @click.option("--force", is_flag=True,
               help=N_("Replace DIR even if it holds files a compile did not write."))
-def compile_cmd(file: str, out: str, target: str, templates: str | None, force: bool) -> None:
+@click.option("--model/--no-model", default=True, show_default=True,
+              help=N_("Write DIR/model.json, the compiled model (compact JSON)."))
+def compile_cmd(file: str, out: str, target: str, templates: str | None, force: bool,
+                model: bool) -> None:
     """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json.
 
     DIR is new, empty, or written by an earlier compile; it is replaced whole, or
@@ -86,7 +89,7 @@ def compile_cmd(file: str, out: str, target: str, templates: str | None, force: 
     """
     compiled = load(file)
     with interrupt_on_sigterm():
-        manifest = api.compile(compiled, out, target, templates, force=force)
+        manifest = api.compile(compiled, out, target, templates, force=force, model=model)
     n = len(manifest["files"])
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 

@@ -305,3 +305,12 @@ def test_model_json_is_written_in_pieces_or_left_out(tmp_path: Path, small_netwo
     assert "model.json" not in without["files"]
     assert {k: v for k, v in with_model["files"].items() if k != "model.json"} == \
         without["files"]
+
+
+def test_cli_compile_no_model(tmp_path: Path, zh) -> None:
+    out = tmp_path / "out"
+    r = zh("compile", "policies/minimal.zh", "-o", str(out), "--target", "nftables",
+           "--no-model")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "model.json").exists()
+    assert "model.json" not in json.loads((out / "manifest.json").read_text())["files"]

@@ -551,7 +551,7 @@ def route_target_origins(
             seen.setdefault(_origin_key(r), set()).add(table.rt)
     _ORIGINS.clear()  # one network at a time: bounded memory
     _ORIGINS[id(network)] = (weakref.ref(network), (imported, seen))
-    return imported, seen
+    return _ORIGINS[id(network)][1]
 
 
 def exported_routes(

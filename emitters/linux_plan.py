@@ -390,13 +390,20 @@ class _Builder:
         for lo, hi, table, k in items:
             if hi - lo > 0 and contains(lo, hi, lambda x, t=table: x[2] != t):
                 moved.add(k)
-        changed = bool(moved)
-        while changed:
-            changed = False
-            for lo, hi, _, k in items:
-                if k not in moved and hi - lo > 0 and contains(lo, hi, lambda x: x[3] in moved):
+        # transitively: a route containing a moved one moves. Containment is transitive,
+        # so that is every route containing one moved above: one search among those
+        # (few: the covering routes), not repeated passes over every route.
+        first = sorted((lo, hi) for lo, hi, _, k in items if k in moved)
+        first_starts = [lo for lo, _ in first]
+        for lo, hi, _, k in items:
+            if k in moved or hi - lo <= 0:
+                continue
+            i = bisect.bisect_left(first_starts, lo)
+            while i < len(first) and first[i][0] <= hi:
+                if first[i][1] <= hi and first[i] != (lo, hi):
                     moved.add(k)
-                    changed = True
+                    break
+                i += 1
         by_table: dict[int, list[LinuxRoute]] = {}
         for k in sorted(moved):
             by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])

@@ -101,7 +101,7 @@ class LinuxIf:
     description: str = ""  # the model's (user text: escape before rendering)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinuxRoute:
     table: int | None  # None = main
     prefix: str
@@ -166,6 +166,9 @@ class _Builder:
         self.transport_ifs: dict[tuple[str, str], str] = {}
         # (source, egress, VRF) whose transport VLANs and tables are set along the path
         self.carried: set[tuple[str, str, str]] = set()
+        # one string per distinct route note: a province holds millions of routes, with
+        # a few thousand notes
+        self.notes: dict[str, str] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
         self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -475,9 +478,10 @@ class _Builder:
             hop_table = table if n == 0 else ltable
             if (hop_table, where, None) in self.route_keys[dev]:
                 continue  # the hop another source's route made: add_route would drop it
+            text = f"{note} via {egress}"
             self.add_route(dev, LinuxRoute(hop_table, prefix, self.transport_if(out_if, egress_vrf),
                                            self.peer_address(dev, out_if),
-                                           note=f"{note} via {egress}"))
+                                           note=self.notes.setdefault(text, text)))
         final(ltable)
 
     # ------------------------------------------------------------ global routes

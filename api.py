@@ -199,19 +199,21 @@ def write_bundle(run: Verification, directory: str | Path, policy_path: str | Pa
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
             templates: str | Path | None = None, force: bool = False,
-            inventory: str | Path | None = None) -> dict:
+            inventory: str | Path | None = None, model: bool = True) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically; one holding files no compile wrote only with ``force``) and
     return the manifest, else return ``{path: bytes}``. ``inventory``: a device
     inventory (TOML: platforms, port names, PKI; docs/inventory.md), checked against
-    the compiled devices before anything is written."""
+    the compiled devices before anything is written. ``model``: False leaves
+    ``model.json`` out."""
     from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
 
     network = load(policy).network
     inv = load_inventory(inventory, network)
     if out is None:
-        return render_tree(network, parse_targets(targets), templates, inv)
-    return write_outputs(network, str(out), targets, templates, force=force, inventory=inv)
+        return render_tree(network, parse_targets(targets), templates, inv, model=model)
+    return write_outputs(network, str(out), targets, templates, force=force, inventory=inv,
+                         model=model)
 
 
 def load_inventory(path: str | Path | None, network: Network) -> Inventory | None:

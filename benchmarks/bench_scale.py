@@ -8,6 +8,7 @@ seconds and the child's peak RSS from ``wait4``), on ``scaffold --departments N
 --cities 13 --counties-per-city 10`` (144 regions; ``--regions 274``: 20 counties
 per city). ``verify1``/``verify2``: 1 and 2 workers; ``warm``: re-verify with a warm
 ``--cache`` after one department's rule changed; ``defence``: ``verify --defence``.
+``compile`` also reports what it wrote: the tree's MB and ``model.json``'s MB.
 The last line fits the growth exponent of each step in departments. Prints the
 commit measured. Asserts nothing.
 """
@@ -74,10 +75,12 @@ def main() -> None:
     steps = [s for s in a.steps.split(",") if s in STEPS]
     counties = 10 if a.regions == 144 else 20
     print(f"commit {commit()}, {os.cpu_count()} cores, {a.regions} regions "
-          f"(13 cities x {counties} counties)")
+          f"(13 cities x {counties} counties), load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    written = ["compile written MB (model.json MB)"] if "compile" in steps else []
     print("| departments | obligations | " + " | ".join(f"{s} s (GiB)" for s in steps)
-          + " | obligations/s (2 workers) |")
-    print("|---" * (len(steps) + 3) + "|")
+          + "".join(f" | {w}" for w in written) + " | obligations/s (2 workers) |")
+    print("|---" * (len(steps) + len(written) + 3) + "|")
     times: dict[str, list[tuple[int, float]]] = {s: [] for s in steps}
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,9 +89,11 @@ def main() -> None:
                                    "--counties-per-city", str(counties)],
                                   capture_output=True, text=True, check=True).stdout
             policy.write_text(text, encoding="utf-8")
-            count = obligations(policy)
+            proving = any(s not in ("check", "compile") for s in steps)
+            count = obligations(policy) if proving else "-"  # planning is not free at 200
             cache = Path(tmp) / "cache"
             cells = []
+            wrote = "-"
             for step in steps:
                 args = {
                     "check": [ZH, "check", str(policy)],
@@ -115,16 +120,26 @@ def main() -> None:
                     continue
                 times[step].append((n, secs))
                 cells.append(f"{secs:.1f} ({rss:.2f})")
+                if step == "compile":
+                    out = Path(tmp) / "out"
+                    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+                    model = out / "model.json"
+                    wrote = (f"{size / 1e6:.0f} ({model.stat().st_size / 1e6:.0f})"
+                             if model.is_file() else f"{size / 1e6:.0f} (-)")
+                    shutil.rmtree(out)  # a province's tree is hundreds of MB
             rate = ""
             if times.get("verify2") and times["verify2"][-1][0] == n:
                 rate = f"{count / times['verify2'][-1][1]:.1f}"
-            print(f"| {n} | {count} | " + " | ".join(cells) + f" | {rate} |", flush=True)
+            extra = f" | {wrote}" if written else ""
+            print(f"| {n} | {count} | " + " | ".join(cells) + extra + f" | {rate} |",
+                  flush=True)
     fits = []
     for step, pts in times.items():
         if len(pts) >= 2:
             (n0, t0), (n1, t1) = pts[0], pts[-1]
             fits.append(f"{step} n^{math.log(t1 / t0) / math.log(n1 / n0):.2f}")
     print("growth in departments (first to last size): " + ", ".join(fits))
+    print("load average at the end " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ vendor templates render the same network.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -527,6 +528,37 @@ def _origin_key(r: Route) -> tuple[str, str, str]:
     return (cidr(r.prefix), r.egress_device, r.egress_interface)
 
 
+# The last network's (imported RTs, RTs by route origin): every PE asks for them, and
+# computing them walks the whole network (once per PE made router rendering quadratic).
+_ORIGINS: dict[int, tuple[weakref.ref, tuple[set[str], dict[tuple[str, str, str], set[str]]]]] = {}
+
+
+def route_target_origins(
+    network: Network,
+) -> tuple[set[str], dict[tuple[str, str, str], set[str]]]:
+    """Every route target some VRF imports, and the route targets each exported route
+    (by origin: prefix, egress device and interface) was imported with; computed once
+    per network (the model is immutable; the callers only read the result)."""
+    hit = _ORIGINS.get(id(network))
+    if hit is not None and hit[0]() is network:
+        return hit[1]
+    imported: set[str] = set()
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for d in network.devices:
+        for v in d.vrfs:
+            imported.update(v.rt_import)
+            for r in v.routes:
+                if r.route_target is not None:
+                    seen.setdefault(_origin_key(r), set()).add(r.route_target)
+    # the per-RT tables (VPNv4 RIB of each route target), where the model has them
+    for table in getattr(network, "route_targets", ()):
+        for r in table.routes:
+            seen.setdefault(_origin_key(r), set()).add(table.rt)
+    _ORIGINS.clear()  # one network at a time: bounded memory
+    _ORIGINS[id(network)] = (weakref.ref(network), (imported, seen))
+    return _ORIGINS[id(network)][1]
+
+
 def exported_routes(
     network: Network, device: Device
 ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
@@ -542,18 +574,7 @@ def exported_routes(
     """
     if device.role != "pe":
         return {}
-    imported: set[str] = set()
-    seen: dict[tuple[str, str, str], set[str]] = {}
-    for d in network.devices:
-        for v in d.vrfs:
-            imported.update(v.rt_import)
-            for r in v.routes:
-                if r.route_target is not None:
-                    seen.setdefault(_origin_key(r), set()).add(r.route_target)
-    # the per-RT tables (VPNv4 RIB of each route target), where the model has them
-    for table in getattr(network, "route_targets", ()):
-        for r in table.routes:
-            seen.setdefault(_origin_key(r), set()).add(table.rt)
+    imported, seen = route_target_origins(network)
     out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for v in device.vrfs:
         unused = {rt for rt in v.rt_export if rt not in imported}

@@ -42,6 +42,7 @@ any other name becomes a sanitised name with a hash suffix
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import deque
 from collections.abc import Callable
@@ -69,8 +70,10 @@ class LinuxPlanError(InputError):
     """The model cannot be rendered on Linux (a compiler bug or an oversize network)."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def linux_ifname(name: str) -> str:
-    """The Linux interface name of a model interface (at most 15 characters)."""
+    """The Linux interface name of a model interface (at most 15 characters; cached: asked
+    for every route of every device)."""
     if _LINUX_IFNAME.fullmatch(name) and name not in (".", ".."):
         return name
     return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
@@ -98,7 +101,7 @@ class LinuxIf:
     description: str = ""  # the model's (user text: escape before rendering)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinuxRoute:
     table: int | None  # None = main
     prefix: str
@@ -155,6 +158,17 @@ class _Builder:
             d.name: set() for d in network.devices}
         self.ifaces = {(d.name, i.name): i for d in network.devices for i in d.interfaces}
         self.paths: dict[tuple[bool, str, str], list[tuple[str, str, str, str]]] = {}
+        # (trunks only?, source) -> BFS predecessors of every device reached from it
+        self.trees: dict[tuple[bool, str], dict[str, tuple[str, str, str]]] = {}
+        # (device, interface) -> far-side address; (trunk, VRF) -> transport interface:
+        # asked once per hop of every carried route (millions at province scale)
+        self.peer_addresses: dict[tuple[str, str], str | None] = {}
+        self.transport_ifs: dict[tuple[str, str], str] = {}
+        # (source, egress, VRF) whose transport VLANs and tables are set along the path
+        self.carried: set[tuple[str, str, str]] = set()
+        # one string per distinct route note: a province holds millions of routes, with
+        # a few thousand notes
+        self.notes: dict[str, str] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
         self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -190,7 +204,11 @@ class _Builder:
         return TRANSPORT_TABLE_BASE + self.vrf_index[vrf]
 
     def transport_if(self, trunk: str, vrf: str) -> str:
-        return linux_ifname(f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
+        name = self.transport_ifs.get((trunk, vrf))
+        if name is None:
+            name = linux_ifname(f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
+            self.transport_ifs[(trunk, vrf)] = name
+        return name
 
     def model_if(self, device: str, name: str) -> Interface:
         iface = self.ifaces.get((device, name))
@@ -207,36 +225,54 @@ class _Builder:
 
     def peer_address(self, device: str, ifname: str) -> str | None:
         """The address on the far side of a link (the next hop); None if it has none."""
+        key = (device, ifname)
+        if key in self.peer_addresses:
+            return self.peer_addresses[key]
         peer = self.peer_of(device, ifname)
         if peer is None:
             raise LinuxPlanError(f"{device} {ifname}: not a link")
         far = self.model_if(*peer)
-        return host(far.address) if far.address else None
+        address = host(far.address) if far.address else None
+        self.peer_addresses[key] = address
+        return address
 
     def path(self, adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
              ) -> list[tuple[str, str, str, str]]:
         """Hops (device, out-if, next device, next-if) of a shortest path, BFS in sorted order."""
         key = (adj is self.trunk_adj, src, dst)
-        if key not in self.paths:
-            self.paths[key] = self._bfs(adj, src, dst)
-        return self.paths[key]
+        hops = self.paths.get(key)
+        if hops is None:
+            tree = self.trees.get(key[:2])
+            if tree is None:
+                tree = self.trees[key[:2]] = self._bfs(adj, src)
+            hops = self.paths[key] = self._hops(tree, src, dst)
+        return hops
 
     @staticmethod
-    def _bfs(adj: dict[str, list[tuple[str, str, str]]], src: str, dst: str
-             ) -> list[tuple[str, str, str, str]]:
+    def _bfs(adj: dict[str, list[tuple[str, str, str]]], src: str
+             ) -> dict[str, tuple[str, str, str]]:
+        """Predecessor of every device reached from ``src`` (neighbours in sorted order).
+
+        One search per source serves every destination: a node's predecessor is
+        fixed when it is first reached, so it is the one a search stopping at
+        that node would find.
+        """
         prev: dict[str, tuple[str, str, str]] = {}
         seen = {src}
         queue = deque([src])
         while queue:
             cur = queue.popleft()
-            if cur == dst:
-                break
             for nxt, out_if, in_if in adj.get(cur, []):
                 if nxt not in seen:
                     seen.add(nxt)
                     prev[nxt] = (cur, out_if, in_if)
                     queue.append(nxt)
-        if dst not in seen:
+        return prev
+
+    @staticmethod
+    def _hops(prev: dict[str, tuple[str, str, str]], src: str, dst: str
+              ) -> list[tuple[str, str, str, str]]:
+        if dst != src and dst not in prev:
             raise LinuxPlanError(f"no link path from {src} to {dst}")
         hops = []
         node = dst
@@ -258,6 +294,8 @@ class _Builder:
                 ) -> None:
         """``prefix`` is attached at a local interface: a connected route."""
         dev = linux_ifname(self.model_if(device, ifname).name)
+        if (table, span(prefix), None) in self.route_keys[device]:
+            return  # already routed (a remote route is delivered once per importing PE)
         self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
 
     def forward(self, device: str, ifname: str, prefix: str, table: int | None, note: str
@@ -355,13 +393,20 @@ class _Builder:
         for lo, hi, table, k in items:
             if hi - lo > 0 and contains(lo, hi, lambda x, t=table: x[2] != t):
                 moved.add(k)
-        changed = bool(moved)
-        while changed:
-            changed = False
-            for lo, hi, _, k in items:
-                if k not in moved and hi - lo > 0 and contains(lo, hi, lambda x: x[3] in moved):
+        # transitively: a route containing a moved one moves. Containment is transitive,
+        # so that is every route containing one moved above: one search among those
+        # (few: the covering routes), not repeated passes over every route.
+        first = sorted((lo, hi) for lo, hi, _, k in items if k in moved)
+        first_starts = [lo for lo, _ in first]
+        for lo, hi, _, k in items:
+            if k in moved or hi - lo <= 0:
+                continue
+            i = bisect.bisect_left(first_starts, lo)
+            while i < len(first) and first[i][0] <= hi:
+                if first[i][1] <= hi and first[i] != (lo, hi):
                     moved.add(k)
-                    changed = True
+                    break
+                i += 1
         by_table: dict[int, list[LinuxRoute]] = {}
         for k in sorted(moved):
             by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])
@@ -419,15 +464,24 @@ class _Builder:
         """A remote route: out of the egress VRF's transport sub-interfaces, hop by hop."""
         hops = self.path(self.trunk_adj, src, egress)
         ltable = self.transport_table(egress_vrf)
-        for n, (dev, out_if, nxt, in_if) in enumerate(hops):
-            self.transport.setdefault((dev, out_if), set()).add(egress_vrf)
-            self.transport.setdefault((nxt, in_if), set()).add(egress_vrf)
-            self.plans[dev].tables.setdefault(ltable, f"zh_L_{egress_vrf}")
-            self.plans[nxt].tables.setdefault(ltable, f"zh_L_{egress_vrf}")
-            route = LinuxRoute(table if n == 0 else ltable, prefix,
-                               self.transport_if(out_if, egress_vrf),
-                               self.peer_address(dev, out_if), note=f"{note} via {egress}")
-            self.add_route(dev, route)
+        if (src, egress, egress_vrf) not in self.carried:  # the path's VLANs and tables
+            self.carried.add((src, egress, egress_vrf))
+            lname = f"zh_L_{egress_vrf}"
+            for dev, out_if, nxt, in_if in hops:
+                self.transport.setdefault((dev, out_if), set()).add(egress_vrf)
+                self.transport.setdefault((nxt, in_if), set()).add(egress_vrf)
+                self.plans[dev].tables.setdefault(ltable, lname)
+                self.plans[nxt].tables.setdefault(ltable, lname)
+                self.peer_address(dev, out_if)  # refuses a hop that is not a link
+        where = span(prefix)
+        for n, (dev, out_if, _nxt, _in_if) in enumerate(hops):
+            hop_table = table if n == 0 else ltable
+            if (hop_table, where, None) in self.route_keys[dev]:
+                continue  # the hop another source's route made: add_route would drop it
+            text = f"{note} via {egress}"
+            self.add_route(dev, LinuxRoute(hop_table, prefix, self.transport_if(out_if, egress_vrf),
+                                           self.peer_address(dev, out_if),
+                                           note=self.notes.setdefault(text, text)))
         final(ltable)
 
     # ------------------------------------------------------------ global routes

@@ -1,14 +1,17 @@
 """Write a compiled network's configs to a directory, all or nothing.
 
 ``DIR/<device>/<file>`` for every device a target renders, ``DIR/model.json``
-and ``DIR/manifest.json`` (sha256 of every file, versions, targets; sorted
-keys and no timestamps, so the same input gives a byte-identical tree).
+(compact; left out with ``model=False``) and ``DIR/manifest.json`` (sha256 of
+every file, versions, targets; sorted keys and no timestamps, so the same input
+gives a byte-identical tree).
 
 Each file is rendered and written at once to a temporary directory next to
 ``DIR`` (one device's file in memory at a time, not the whole tree: a
-province's tree is hundreds of megabytes); only then is the old ``DIR``
-renamed away and the new one renamed in. If anything fails, the previous
-``DIR`` is left byte-identical and no temporary directory remains.
+province's tree is hundreds of megabytes); ``model.json`` is written in pieces
+as it is encoded (:func:`~zongheng.compiler.model.iter_json`), never whole.
+Only then is the old ``DIR`` renamed away and the new one renamed in. If
+anything fails, the previous ``DIR`` is left byte-identical and no temporary
+directory remains.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import jinja2
 
 import zongheng
 from zongheng.compiler.errors import InputError
-from zongheng.compiler.model import Device, Network, to_json
+from zongheng.compiler.model import Device, Network, iter_json
 from zongheng.emitters import REGISTRY, target_names
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import TemplateValueError
@@ -107,10 +110,16 @@ def _render_target(network: Network, name: str, tdir: Path | None, seen: set[str
             yield rel, text.encode("utf-8")
 
 
+# A file's contents: bytes, or pieces of bytes written one after the other (model.json)
+Contents = bytes | Iterable[bytes]
+
+
 def iter_files(network: Network, names: list[str], tdir: Path | None,
-               inventory: Inventory | None = None) -> Iterator[tuple[str, bytes]]:
-    """Every config file of the tree as (relative path, bytes), target by target, then
-    ``model.json`` (the manifest is made from their hashes)."""
+               inventory: Inventory | None = None, model: bool = True
+               ) -> Iterator[tuple[str, Contents]]:
+    """Every config file of the tree as (relative path, contents), target by target,
+    then ``model.json`` unless ``model`` is False (the manifest is made from their
+    hashes). ``model.json`` comes as pieces, to be written as they are encoded."""
     seen: set[str] = set()
     for name in names:
         try:
@@ -124,7 +133,8 @@ def iter_files(network: Network, names: list[str], tdir: Path | None,
             if isinstance(exc, OutputError):
                 raise
             raise OutputError(f"target {name}: {exc}") from exc
-    yield "model.json", to_json(network).encode("utf-8")
+    if model:
+        yield "model.json", (piece.encode("utf-8") for piece in iter_json(network))
 
 
 def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str],
@@ -146,6 +156,7 @@ def manifest_bytes(network: Network, names: list[str], hashes: dict[str, str],
 def render_tree(
     network: Network, targets: Iterable[str], template_dir: Path | str | None = None,
     inventory: Inventory | None = None,
+    model: bool = True,
 ) -> dict[str, bytes]:
     """Relative path -> bytes of every file of the output tree (manifest included), in
     memory: for callers that want the texts (``compile`` writes them one at a time)."""
@@ -153,22 +164,27 @@ def render_tree(
     if inventory is not None:
         inventory.check_targets(names)
     tdir = Path(template_dir) if template_dir is not None else None
-    files = dict(iter_files(network, names, tdir, inventory))
+    files = {rel: data if isinstance(data, bytes) else b"".join(data)
+             for rel, data in iter_files(network, names, tdir, inventory, model)}
     files["manifest.json"] = manifest_bytes(
         network, names, {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
         inventory)
     return files
 
 
-def _write_tree(root: Path, files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
-    """Write each file as it comes; their sha256 by relative path."""
+def _write_tree(root: Path, files: Iterable[tuple[str, Contents]]) -> dict[str, str]:
+    """Write each file as it comes (a file in pieces piece by piece); their sha256 by
+    relative path."""
     hashes: dict[str, str] = {}
     for rel, data in files:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        hashes[rel] = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256()
+        with open(path, "wb", buffering=1 << 20) as fh:
+            for piece in (data,) if isinstance(data, bytes) else data:
+                fh.write(piece)
+                digest.update(piece)
+        hashes[rel] = digest.hexdigest()
     return hashes
 
 
@@ -179,6 +195,7 @@ def write_outputs(
     template_dir: Path | str | None = None,
     force: bool = False,
     inventory: Inventory | None = None,
+    model: bool = True,
 ) -> dict:
     """Render ``targets`` for ``network`` and replace ``out_dir`` atomically.
 
@@ -189,7 +206,7 @@ def write_outputs(
     :class:`OutputError` for bad targets or an unusable ``out_dir`` (one holding
     files a compile did not write, unless ``force``: see :mod:`output_tree`);
     template errors propagate. On any exception, or an interrupt, ``out_dir``
-    is untouched.
+    is untouched. ``model``: False leaves ``model.json`` out (``compile --no-model``).
     """
     out = Path(out_dir)
     names = parse_targets(targets)
@@ -207,7 +224,7 @@ def write_outputs(
         with locked(parent):
             real = destination(out, force)  # another compile may have written it meanwhile
             manifest = _replace(real, network, names,
-                                iter_files(network, names, tdir, inventory), inventory)
+                                iter_files(network, names, tdir, inventory, model), inventory)
     except BaseException:
         for d in made:  # a failed compile leaves no directory it made (innermost first)
             with contextlib.suppress(OSError):
@@ -217,7 +234,7 @@ def write_outputs(
 
 
 def _replace(real: Path, network: Network, names: list[str],
-             files: Iterable[tuple[str, bytes]], inventory: Inventory | None = None) -> bytes:
+             files: Iterable[tuple[str, Contents]], inventory: Inventory | None = None) -> bytes:
     """Write the tree beside ``real`` and swap it in; the old tree survives any failure.
     Returns the manifest written."""
     parent = real.parent

@@ -277,9 +277,9 @@ def test_files_are_written_as_they_are_rendered(tmp_path: Path, monkeypatch,
     real = writer_mod.iter_files
     on_disk: list[bool] = []
 
-    def watched(network, names, tdir, inventory=None):
+    def watched(network, names, tdir, *rest):
         previous = None
-        for rel, data in real(network, names, tdir, inventory):
+        for rel, data in real(network, names, tdir, *rest):
             if previous is not None:  # the file yielded before this one is written now
                 on_disk.append(any(p.name == previous.split("/")[-1]
                                    for p in tmp_path.rglob("*") if p.is_file()))
@@ -289,3 +289,28 @@ def test_files_are_written_as_they_are_rendered(tmp_path: Path, monkeypatch,
     monkeypatch.setattr(writer_mod, "iter_files", watched)
     write_outputs(small_network(), tmp_path / "out", TARGETS)
     assert len(on_disk) > 3 and all(on_disk)
+
+
+def test_model_json_is_written_in_pieces_or_left_out(tmp_path: Path, small_network) -> None:
+    """model.json reaches the writer as pieces (never one string), is the compact
+    ``to_json`` byte for byte, and ``model=False`` leaves it out of tree and manifest."""
+    net = small_network()
+    items = dict(writer_mod.iter_files(net, ["nftables"], None))
+    assert not isinstance(items["model.json"], bytes)  # a generator of pieces
+    assert b"".join(items["model.json"]) == to_json(net).encode()
+    with_model = write_outputs(net, tmp_path / "a", ["nftables"])
+    without = write_outputs(net, tmp_path / "b", ["nftables"], model=False)
+    assert (tmp_path / "a" / "model.json").read_text() == to_json(net)
+    assert not (tmp_path / "b" / "model.json").exists()
+    assert "model.json" not in without["files"]
+    assert {k: v for k, v in with_model["files"].items() if k != "model.json"} == \
+        without["files"]
+
+
+def test_cli_compile_no_model(tmp_path: Path, zh) -> None:
+    out = tmp_path / "out"
+    r = zh("compile", "policies/minimal.zh", "-o", str(out), "--target", "nftables",
+           "--no-model")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "model.json").exists()
+    assert "model.json" not in json.loads((out / "manifest.json").read_text())["files"]

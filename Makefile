@@ -44,6 +44,7 @@ test: setup debs
 # locale/zh_CN/LC_MESSAGES/zongheng.po (translate them there), compile the committed .mo.
 LOCALE_PO := locale/zh_CN/LC_MESSAGES/zongheng.po
 locale: setup
+	mkdir -p out
 	$(BIN)/pybabel extract -F babel.cfg -o out/zongheng.pot --no-location --sort-output \
 	  --project zongheng .
 	$(BIN)/pybabel update -i out/zongheng.pot -d locale -D zongheng -l zh_CN \

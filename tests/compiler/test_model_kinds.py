@@ -29,7 +29,7 @@ def test_kinds_are_members_and_json_round_trips(policy: str) -> None:
     assert all(type(r.kind) is RouteKind for r in routes)
     assert all(type(d.role) is DeviceRole for d in net.devices)
     text = to_json(net)
-    assert '"kind": "local"' in text and "RouteKind" not in text
+    assert '"kind":"local"' in text and "RouteKind" not in text  # compact JSON
     again = from_json(text)
     assert again == net and to_json(again) == text
     assert all(type(d.role) is DeviceRole for d in again.devices)

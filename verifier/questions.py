@@ -175,17 +175,8 @@ def _run(jobs: list[tuple[Question, int]], opts: Options, progress: Progress | N
 def pinned(formula: z3.BoolRef, values: Values, name: str = "question") -> z3.ModelRef:
     """A model of ``formula`` (in its own context) with the answer's ``values`` fixed:
     the worker's model, read back where the caller's terms live."""
-    ctx = formula.ctx
-    s = z3.Solver(ctx=ctx)
-    s.add(formula)
-    for n, width, value in values:
-        if width:
-            s.add(z3.BitVec(n, width, ctx) == value)
-        else:
-            s.add(z3.Bool(n, ctx) == bool(value))
-    if s.check() != z3.sat:  # the values came from a model of this very formula
-        raise RuntimeError(f"{name}: the solved model does not satisfy the question")
-    return s.model()
+    return solving.pinned_formula(formula, values,
+                                  f"{name}: the solved model does not satisfy the question")
 
 
 def parsed(text: str, timeout_ms: int) -> z3.Solver:

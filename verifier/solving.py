@@ -173,16 +173,24 @@ def _values(m: z3.ModelRef) -> Values:
 
 def pinned_model(ob: Obligation, values: Values) -> z3.ModelRef:
     """A model of ``ob.formula`` in the encoder's context with ``values`` fixed."""
-    ctx = ob.formula.ctx
+    return pinned_formula(ob.formula, values, f"{ob.name}: the solved model does not "
+                          "satisfy the obligation")
+
+
+def pinned_formula(formula: z3.BoolRef, values: Values, failure: str) -> z3.ModelRef:
+    """A model of ``formula`` (in its own context) with a worker's ``values`` fixed: the
+    worker's model read back where the caller's terms live (``failure``: the message if
+    it is not one, which cannot be: the values came from a model of this formula)."""
+    ctx = formula.ctx
     s = z3.Solver(ctx=ctx)
-    s.add(ob.formula)
+    s.add(formula)
     for name, width, value in values:
         if width:
             s.add(z3.BitVec(name, width, ctx) == value)
         else:
             s.add(z3.Bool(name, ctx) == bool(value))
-    if s.check() != z3.sat:  # the values came from a model of this very formula
-        raise RuntimeError(f"{ob.name}: the solved model does not satisfy the obligation")
+    if s.check() != z3.sat:
+        raise RuntimeError(failure)
     return s.model()
 
 

@@ -226,6 +226,7 @@ class Forwarding:
         self._trunk_comp: dict[str, int] = {}
         self._bfs: dict[str, dict[str, str | None]] = {}
         self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
+        self._filtered_comps: set[int] | None = None
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -701,7 +702,8 @@ class Forwarding:
         table inside them. The base part is named by the base and the target. None:
         some base candidate may be unreachable from here; the caller lists them all.
         """
-        if self._tunnel_acls and (device, vrf) in self._tunnels:
+        if self._tunnel_acls and (device, vrf) in self._tunnels \
+                and self._tunnel_of((device, vrf)) in self._acl_comps():
             return None  # tunnel ends with ACLs: the table-wide key lists them per route
         v = self._vrf_objs[(device, vrf)]
         base = self._base(v.rt_import)
@@ -799,6 +801,21 @@ class Forwarding:
                 self._tunnel_comp[n] = cid
             got = cid
         return got
+
+    def _acl_comps(self) -> set[int]:
+        """Tunnel-graph components holding a tunnel with an inbound ACL at either end:
+        every ``tunnel_filters`` path from a node of another component is empty, so its
+        VRF keys need not list filters (an inner net's ACLs do not touch the vertical
+        nets' tunnels)."""
+        if self._filtered_comps is None:
+            comps: set[int] = set()
+            for t in self.net.tunnels:
+                for there in (t.a_device, t.b_device):
+                    dev = self.devices.get(there)
+                    if dev is not None and self.acl_of(there, dev.tunnel_acl(t.name)) is not None:
+                        comps.add(self._tunnel_of((t.a_device, t.a_vrf)))
+            self._filtered_comps = comps
+        return self._filtered_comps
 
     def _trunk_of(self, device: str) -> int:
         got = self._trunk_comp.get(device)

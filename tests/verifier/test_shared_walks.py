@@ -92,3 +92,17 @@ def test_an_all_sites_allow_walks_once_not_once_per_site(sites, monkeypatch):
     assert len(walks) == 2, walks  # one forward walk, one reply walk
     # a site's own leaves are still there when a counterexample asks for them
     assert all(len(x.leaves) == sites for x in ob.ingress)
+
+
+def test_inner_tunnel_acls_leave_the_vertical_nets_their_vrf_keys():
+    """A tunnel ACL in the inner net puts no filter on a department's tunnels (another
+    component of the tunnel graph), so their VRF keys stay short and shared."""
+    net = compile_text("s.zh", scaffold(6, 3, 2)).network
+    fw = Forwarding(net)
+    assert fw._tunnel_acls  # the scaffold's inner tunnels carry ACLs
+    tgt = fw.target_of(lambda c: True)
+    filtered = fw._acl_comps()
+    plain = [n for n in fw._tunnels if n in fw._vrf_objs and fw._tunnel_of(n) not in filtered]
+    assert plain and any(fw._tunnel_of(n) in filtered for n in fw._tunnels)
+    keyed = [n for n in plain if fw._vrf_key(*n, tgt) is not None]
+    assert len(keyed) > len(plain) // 2

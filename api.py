@@ -441,7 +441,7 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
             findings = batch_findings(network, dev, path)
         else:
             ports = inv.ports_for(dev.name, target) if inv else None
-            imported = import_config(target, text, dev, str(config), ports)
+            imported = import_config(target, text, dev, str(config), ports, network)
             findings = compare(dev, imported, timeout_s * 1000, network, inv)
             batch = batch_beside(path) if target == "nftables" else None
             if batch is not None:

@@ -64,7 +64,7 @@ def network_from_configs(network: Network, directory: Path,
         target, path = found
         text = path.read_bytes().decode("utf-8", errors="replace")
         ports = inventory.ports_for(device.name, target) if inventory else None
-        imported = import_config(target, text, device, str(path), ports)
+        imported = import_config(target, text, device, str(path), ports, network)
         for v in imported.other_vrfs or ():
             shared = sorted(model_rts & {*v.rt_import, *v.rt_export})
             if shared:

@@ -371,3 +371,44 @@ def test_a_province_sized_ruleset_loads_as_root() -> None:
     text = REGISTRY["nftables"](net).render(dev)
     got = import_config("nftables", text, dev, "pe-prov/nftables.nft")
     assert len(got.acls) == len(dev.acls) and len(got.bindings) >= len(dev.acls)
+
+
+# ---------------------------------------------------------------- tunnels' inbound ACLs
+
+HLJ = "policies/heilongjiang.zh"
+
+
+def test_tunnel_acls_read_back_bound_to_their_tunnels() -> None:
+    """Every inner router's tunnel ACLs come back bound to the same tunnels, with the same
+    lines; without the compiled network they are not read (the compiled ones stay)."""
+    net = network(HLJ)
+    ends = [d for d in net.devices if d.tunnel_acl_in]
+    assert len(ends) == 5
+    for dev in ends:
+        text = rendered(HLJ)[dev.name]
+        got = import_config("nftables", text, dev, f"{dev.name}/nftables.nft", None, net)
+        assert got.tunnel_bindings == dev.tunnel_acl_in
+        o = overlay(dev, got)
+        assert o.tunnel_acl_in == dev.tunnel_acl_in
+        compiled = {a.name: a for a in dev.acls}
+        for _, name in dev.tunnel_acl_in:
+            have = next(a for a in o.acls if a.name == name)
+            assert acl_differences(compiled[name], have) == [], (dev.name, name)
+        assert imp.parse(text, dev, "x.nft").tunnel_bindings is None
+
+
+def test_a_tunnel_jump_without_its_rule_or_with_other_selectors() -> None:
+    net = network(HLJ)
+    dev = device(HLJ, "inner-hrb")
+    text = rendered(HLJ)[dev.name]
+    rule = next(ln for ln in text.splitlines() if "jump zh_acl_tun_inner_hrb_in" in ln)
+    # the jump gone from both chains: the tunnel is read as unfiltered
+    dropped = imp.parse(text.replace(rule + "\n", ""), dev, "x.nft", network=net)
+    assert dropped.tunnel_bindings == ()
+    assert overlay(dev, dropped).tunnel_acl_in == ()
+    # selectors no tunnel of the device has: a located error
+    wrong = text.replace(rule, rule.replace("ip daddr 172.20.1.0/24", "ip daddr 172.20.9.0/24"))
+    with pytest.raises(ConfigError) as err:
+        imp.parse(wrong, dev, "x.nft", network=net)
+    msg = str(err.value)
+    assert "x.nft:" in msg and "172.20.9.0/24 are not the traffic selectors" in msg

@@ -18,6 +18,9 @@ as ``fwd``) and every statement is on its own line.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import AclLine, Device, NatRule, Network
 from zongheng.emitters.base import Emitter
@@ -29,7 +32,7 @@ from zongheng.emitters.filters import (
     port_range,
     short_hash,
 )
-from zongheng.emitters.linux_plan import linux_ifname, wg_ifname
+from zongheng.emitters.linux_plan import linux_port_name, wg_ifname
 
 _PROTO = {"tcp", "udp", "icmp"}
 
@@ -190,10 +193,16 @@ class NftablesEmitter(Emitter):
         "nft_statement": nft_statement,
         "acl_chain": acl_chain,
         "nat_pool": nat_pool,
-        "linux_ifname": linux_ifname,
     }
+    ports: Mapping[str, str] = {}  # the device being rendered's inventory port names
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        """``linux_ifname``: a model interface's Linux name on the device being rendered
+        (its inventory port names when it is a ``linux`` platform device)."""
+        return {"linux_ifname": lambda name: linux_port_name(name, self.ports)}
 
     def render(self, device: Device) -> str | None:
+        self.ports = self.inventory.ports_for(device.name, self.name) if self.inventory else {}
         acls = {a.name: a for a in device.acls}
         chains = [acl_chain(a) for a in acls]
         if len(set(chains)) != len(chains):

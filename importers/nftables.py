@@ -82,7 +82,7 @@ from zongheng.compiler.model import (
     PortRange,
 )
 from zongheng.emitters.filters import merge_prefixes
-from zongheng.emitters.linux_plan import linux_ifname, wg_ifname
+from zongheng.emitters.linux_plan import linux_port_name, wg_ifname
 from zongheng.emitters.nftables import acl_chain
 from zongheng.importers.base import (
     ConfigError,
@@ -667,14 +667,15 @@ def _tunnel_rule(rs: Ruleset, table: str, matches: list[dict[str, Any]],
 
 def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str],
                   network: Network | None = None,
-                  tunnels: dict[str, str] | None = None) -> dict[str, list]:
+                  tunnels: dict[str, str] | None = None,
+                  ports: Mapping[str, str] | None = None) -> dict[str, list]:
     """model interface -> [acl_in, acl_out] from the forward chain's jumps; ``tunnels``
     (tunnel -> ACL) gets the tunnels' inbound ACLs (their selectors: ``network``); None:
     tunnels' jumps are skipped (not read: the compiled bindings stay)."""
     selectors = _tunnel_selectors(network, device) if tunnels is not None else None
     forward = [k for k, c in rs.chains.items() if k[0] == FILTER_TABLE and c.get("hook")
                == "forward"]
-    model_if = {linux_ifname(i.name): i.name for i in device.interfaces}
+    model_if = {linux_port_name(i.name, ports): i.name for i in device.interfaces}
     bound: dict[str, list] = {}
     if not forward:
         return bound
@@ -741,9 +742,10 @@ def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str],
 # ---------------------------------------------------------------- NAT
 
 
-def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
+def read_nat(rs: Ruleset, device: Device, ports: Mapping[str, str] | None = None
+             ) -> tuple[NatRule, ...]:
     """Static rules (a dnat with its snat back) and source rules (snat of a prefix)."""
-    model_if = {linux_ifname(i.name): i.name for i in device.interfaces}
+    model_if = {linux_port_name(i.name, ports): i.name for i in device.interfaces}
     dnat: list[tuple[str, str, str, tuple[str, int]]] = []  # iface, public, inside, where
     snat: list[tuple[str, str, Any, tuple[str, int]]] = []  # iface, inside prefix, to, where
     for (table, chain), c in rs.chains.items():
@@ -822,8 +824,8 @@ READS_TUNNELS = True  # importers/registry.py passes the compiled network
 def parse(text: str, device: Device, file: str,
           ports: Mapping[str, str] | None = None,
           network: Network | None = None) -> ImportedConfig:
-    """Read one nftables ruleset of ``device`` (see the module docstring). ``ports`` is
-    taken for the registry's sake and unused: Linux names do not come from an inventory.
+    """Read one nftables ruleset of ``device`` (see the module docstring). ``ports``: the
+    inventory's port names of a ``linux`` platform device (``eth3`` -> ``ens3``).
     ``network``: the compiled network, whose tunnels' selectors identify the tunnel jumps;
     without it tunnels' jumps are skipped and ``tunnel_bindings`` is None (not read)."""
     rs = _group(load_ruleset(text, file), text, file)
@@ -833,10 +835,10 @@ def parse(text: str, device: Device, file: str,
                  if table == FILTER_TABLE and "hook" not in c}
     acls = tuple(read_acl(rs, FILTER_TABLE, chain, name) for chain, name in chain_acl.items())
     tunnels: dict[str, str] | None = {} if network is not None else None
-    bound = read_bindings(rs, device, chain_acl, network, tunnels)
+    bound = read_bindings(rs, device, chain_acl, network, tunnels, ports)
     bindings = tuple(ImportedBinding(i.name, *bound[i.name])
                      for i in device.interfaces if i.name in bound)
-    nat = read_nat(rs, device) if any(t[1] == NAT_TABLE for t in rs.tables) else ()
+    nat = read_nat(rs, device, ports) if any(t[1] == NAT_TABLE for t in rs.tables) else ()
     return ImportedConfig(device=device.name, target=TARGET, acls=acls, bindings=bindings,
                           vrfs=None, nat=nat,
                           tunnel_bindings=None if tunnels is None or network is None else tuple(

@@ -412,3 +412,31 @@ def test_a_tunnel_jump_without_its_rule_or_with_other_selectors() -> None:
         imp.parse(wrong, dev, "x.nft", network=net)
     msg = str(err.value)
     assert "x.nft:" in msg and "172.20.9.0/24 are not the traffic selectors" in msg
+
+
+def test_a_linux_router_ruleset_with_inventory_port_names_reads_back() -> None:
+    """Rulesets written with a Linux router's real port names (inventory ``platform =
+    "linux"``) read back with the same inventory: the same bindings and NAT as compiled;
+    read without it, their interfaces are not the model's (nothing bound)."""
+    from support.paths import REPO
+
+    from zongheng.emitters.inventory import parse_inventory
+    from zongheng.emitters.writer import render_tree
+
+    net = network(HLJ)
+    path = REPO / "tests" / "data" / "heilongjiang-linux.inventory.toml"
+    inv = parse_inventory(path.read_text(), str(path), net)
+    tree = render_tree(net, ["nftables"], None, inv)
+    for name in ("exit-hlj", "pe-hlj", "inner-hlj"):
+        dev = device(HLJ, name)
+        text = tree[f"{name}/nftables.nft"].decode()
+        assert '"eth' not in text
+        ports = inv.ports_for(name, "nftables")
+        got = import_config("nftables", text, dev, f"{name}/nftables.nft", ports, net)
+        o = overlay(dev, got)
+        assert [(i.name, i.acl_in) for i in o.interfaces] == \
+            [(i.name, i.acl_in) for i in dev.interfaces], name
+        assert sorted(map(repr, got.nat)) == sorted(map(repr, dev.nat)), name
+        assert got.tunnel_bindings == dev.tunnel_acl_in
+        bare = import_config("nftables", text, dev, f"{name}/nftables.nft", None, net)
+        assert bare.bindings == (), name

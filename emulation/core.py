@@ -282,7 +282,7 @@ def inner_ends(network: Network) -> set[str]:
 
 
 def _tunnel_reason(network: Network, names: str, wg_missing: str | None,
-                   ipsec_missing: str | None = "not tried") -> str:
+                   ipsec_missing: str | None) -> str:
     """Why a path over these tunnels cannot run here: vertical tunnels WireGuard,
     inner-net links IPsec, when the tools or the files are missing."""
     used = _tunnel_kinds(network, names)

@@ -349,6 +349,25 @@ def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
         None if _WG_GONE is None else f"{_WG_GONE} not installed")
 
 
+def test_without_swanctl_files_inner_paths_are_skipped() -> None:
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        net = compile_file("policies/heilongjiang.zh").network
+    finally:
+        os.chdir(cwd)
+    assert core.inner_ends(net) == {"inner-hlj", "inner-hrb", "inner-qqhr", "inner-sys",
+                                    "inner-mdj"}
+    without = core.ipsec_unavailable(net, render_tree(net, ["iproute2", "nftables"]))
+    assert without == (f"{_IPSEC_GONE} not installed" if _IPSEC_GONE else
+                       "no swanctl file for inner-hlj, inner-hrb, inner-mdj, inner-qqhr, "
+                       "inner-sys")
+    assert core.ipsec_unavailable(net, render_tree(net, TARGETS)) == (
+        None if _IPSEC_GONE is None else f"{_IPSEC_GONE} not installed")
+    reason = core._tunnel_reason(net, "inner-hrb", None, without)
+    assert reason == f"the path rides tunnel inner-hrb (IPsec: {without})"
+
+
 @needs_lab
 def test_a_rejected_file_is_an_error_and_leaves_no_namespace() -> None:
     compiled = _compiled()

@@ -438,14 +438,14 @@ def audit_config(config: str | Path, policy: Policy, device: str, target: str | 
         raise InputError(f"{config}: error: cannot tell the config's dialect; give --target")
     try:
         if target == "iproute2":  # the Linux routing alone: compared, not imported
-            findings = batch_findings(network, dev, path)
+            findings = batch_findings(network, dev, path, inv)
         else:
             ports = inv.ports_for(dev.name, target) if inv else None
-            imported = import_config(target, text, dev, str(config), ports)
+            imported = import_config(target, text, dev, str(config), ports, network)
             findings = compare(dev, imported, timeout_s * 1000, network, inv)
             batch = batch_beside(path) if target == "nftables" else None
             if batch is not None:
-                findings += batch_findings(network, dev, batch)
+                findings += batch_findings(network, dev, batch, inv)
     except ConfigError:
         raise
     except InputError as exc:  # the compiled device cannot be rendered in that dialect

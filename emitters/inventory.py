@@ -37,6 +37,14 @@ from zongheng.emitters.naming import split_ifname
 from zongheng.emitters.router import RouterEmitter
 
 ROLES = ("pe", "exit", "inner", "gw")
+# a Linux router: written by the Linux targets only, with its ports' Linux names
+LINUX = "linux"
+LINUX_TARGETS = frozenset({"iproute2", "nftables", "strongswan", "wireguard"})
+# a Linux port: no dot (a VLAN sub-interface follows its parent: ens3.102), 10 characters
+# at most, so that every sub-interface zongheng adds (NAME.4094) fits the 15 of Linux
+_LINUX_PORT = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,9}")
+# names zongheng gives Linux interfaces itself (loopback, WireGuard, charon's TUN device)
+_RESERVED_LINUX = re.compile(r"lo|wg-.*|ipsec\d+")
 _ENTRY_KEYS = ("platform", "ports", "pki")
 _PKI_KEYS = ("name", "ca_url")
 # a physical port as a vendor names it: no spaces, no quotes, no unit/VLAN suffix
@@ -84,14 +92,22 @@ class Inventory:
         return entry.platform if entry else None
 
     def target_for(self, device: str) -> str | None:
-        """The vendor target of the device's platform (``huawei-vrp`` for ``huawei-ar``)."""
+        """The vendor target of the device's platform (``huawei-vrp`` for ``huawei-ar``;
+        ``linux`` for a Linux router, which the four Linux targets write)."""
         platform = self.platform_for(device)
         return None if platform is None else platform_target(platform)
 
     def ports_for(self, device: str, target: str) -> Mapping[str, str]:
         """The device's port names, when ``target`` is its platform's (else the defaults)."""
         entry = self.entries.get(device)
-        return entry.ports if entry and self.target_for(device) == target else {}
+        mine = self.target_for(device)
+        if mine == LINUX:
+            mine = target if target in LINUX_TARGETS else None
+        return entry.ports if entry and mine == target else {}
+
+    def linux_ports(self) -> dict[str, Mapping[str, str]]:
+        """device -> its port names, for every Linux router that names ports."""
+        return {d: e.ports for d, e in self.entries.items() if e.platform == LINUX and e.ports}
 
     def pki_for(self, device: str, target: str) -> Pki:
         entry = self.entries.get(device)
@@ -104,6 +120,8 @@ class Inventory:
         platform = self.platform_for(device)
         if platform is None:
             return default
+        if platform == LINUX:
+            return None if issubclass(default, RouterEmitter) else default
         if platform_target(platform) == target:
             return _platform_class(platform)
         return None if issubclass(default, RouterEmitter) else default
@@ -113,19 +131,26 @@ class Inventory:
         routers = sorted(t for t in targets if issubclass(REGISTRY[t], RouterEmitter))
         if not routers:
             return
+        linux = LINUX_TARGETS & set(targets)
         for device in sorted(self.entries):
             platform = self.platform_for(device)
-            if platform is not None and platform_target(platform) not in routers:
+            if platform == LINUX and not linux:
+                raise _error(self.file, self.lines.get(device),
+                             f"{device} is a Linux router (platform linux: targets "
+                             f"{', '.join(sorted(LINUX_TARGETS))}) but the target asked "
+                             f"for is {', '.join(routers)}")
+            if platform is not None and platform != LINUX and \
+                    platform_target(platform) not in routers:
                 raise _error(self.file, self.lines.get(device),
                              f"{device} is a {platform} ({platform_target(platform)}) "
                              f"but the target asked for is {', '.join(routers)}")
 
 
 def platform_target(platform: str) -> str:
-    """The vendor target a platform profile belongs to."""
+    """The vendor target a platform profile belongs to (``linux``: the Linux targets)."""
     from zongheng.emitters.platforms import PLATFORMS
 
-    return PLATFORMS[platform].target
+    return LINUX if platform == LINUX else PLATFORMS[platform].target
 
 
 def _platform_class(platform: str) -> type[Emitter]:
@@ -138,6 +163,8 @@ def _role_error(platform: str, role: str) -> str | None:
     """Why ``platform`` cannot write a ``role`` device (an AR is no exit), or None."""
     from zongheng.emitters.platforms import PlatformError, emitter_class
 
+    if platform == LINUX:
+        return None  # the Linux targets write every role
     try:
         emitter_class(platform, role)
     except PlatformError as exc:
@@ -148,7 +175,7 @@ def _role_error(platform: str, role: str) -> str | None:
 def _platform_names() -> list[str]:
     from zongheng.emitters.platforms import PLATFORMS
 
-    return sorted(PLATFORMS)
+    return sorted({*PLATFORMS, LINUX})
 
 
 def _error(file: str, line: int | None, message: str) -> InventoryError:
@@ -267,6 +294,14 @@ class _Reader:
             if port not in known:
                 raise self.fail(where, f"unknown port {port!r} for {'.'.join(path)}; its "
                                        f"ports: {', '.join(sorted(known, key=_port_key))}")
+            if isinstance(name, str) and raw.get("platform") == LINUX:
+                if not _LINUX_PORT.fullmatch(name) or _RESERVED_LINUX.fullmatch(name):
+                    raise self.fail(where, f"port name {name!r} of {port} is not a Linux "
+                                           "port name zongheng can use: a letter, then up to "
+                                           "9 letters, digits, '_' or '-' (its VLAN "
+                                           "sub-interfaces NAME.VLAN must fit 15 characters; "
+                                           "not lo, wg-..., ipsecN)")
+                continue
             if not isinstance(name, str) or not _PORT_NAME.fullmatch(name):
                 raise self.fail(where, f"port name {name!r} of {port} is not a physical "
                                        "interface name (VLAN subinterfaces follow their "
@@ -303,12 +338,20 @@ class _Reader:
             first = sorted(entry.ports, key=_port_key)[0]
             raise self.fail(src(first), f"{device}: port names without a platform; give "
                                         "platform = ... (port names are a vendor's)")
-        cls = _platform_class(entry.platform)
-        if not issubclass(cls, RouterEmitter):
-            return
+        if entry.platform == LINUX:
+            if any(not _LINUX_PORT.fullmatch(n) for n in entry.ports.values()):
+                bad = next(p for p, n in entry.ports.items() if not _LINUX_PORT.fullmatch(n))
+                raise self.fail(src(bad), f"{device}: port name {entry.ports[bad]!r} of "
+                                          f"{bad} is a vendor's, not a Linux port name")
+            names = {p: entry.ports.get(p, p) for p in self.ports[device]}
+        else:
+            cls = _platform_class(entry.platform)
+            if not issubclass(cls, RouterEmitter):
+                return
+            names = {p: cls.port_name(p, entry.ports) for p in self.ports[device]}
         seen: dict[str, str] = {}
         for port in self.ports[device]:
-            name = cls.port_name(port, entry.ports)
+            name = names[port]
             other = seen.setdefault(name.lower(), port)
             if other != port:
                 blame = port if port in entry.ports else other

@@ -8,7 +8,8 @@ the same list, with the peer of each link, to the emulator. The batch sets
 them up, adds the addresses (``noprefixroute``: the only routes are the
 model's, nothing leaks into the main table), the ``ip rule`` chain of each
 ingress interface (its VRF's tables, or its transport table) and every route.
-See ``linux_plan`` for the design.
+See ``linux_plan`` for the design. With an inventory, a ``linux`` platform
+device's ports have its real names (docs/inventory.md).
 This is a separate target (``iproute2``) from ``nftables``; the Linux
 rendering of a device is both files (plus its VPN files).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.linux_plan import RULE_PRIORITY, linux_plan
+from zongheng.emitters.linux_plan import RULE_PRIORITY, DevicePlan, linux_plan
 
 
 class Iproute2Emitter(Emitter):
@@ -28,7 +29,16 @@ class Iproute2Emitter(Emitter):
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)
-        self.plans = linux_plan(network)
+        self._plans: dict[str, DevicePlan] | None = None
+
+    @property
+    def plans(self) -> dict[str, DevicePlan]:
+        """Every device's plan, made on first use: the inventory (its Linux routers' port
+        names, peers' included) is set after construction."""
+        if self._plans is None:
+            linux_ports = getattr(self.inventory, "linux_ports", None)
+            self._plans = linux_plan(self.network, ports=linux_ports() if linux_ports else None)
+        return self._plans
 
     def render(self, device: Device) -> str | None:
         plan = self.plans[device.name]

@@ -35,8 +35,11 @@ The kernel must not drop asymmetric VRF-lite traffic: ``rp_filter`` 0 or 2.
 Interface naming: model names (``eth3``, ``eth3.101``) are used unchanged
 when they are valid Linux names (at most 15 characters of ``[A-Za-z0-9_.-]``);
 any other name becomes a sanitised name with a hash suffix
-(:func:`linux_ifname`). WireGuard interfaces of vertical tunnels are
-``wg-<vrf>`` (one per VRF, peers inside it), listening on ``51820 + i``.
+(:func:`linux_ifname`). A device the inventory makes a ``linux`` platform
+has its ports' real names (``ports``: model ``eth3`` -> ``ens3``; its VLAN
+and transport sub-interfaces follow: ``ens3.101``, :func:`linux_port_name`).
+WireGuard interfaces of vertical tunnels are ``wg-<vrf>`` (one per VRF, peers
+inside it), listening on ``51820 + i``.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import bisect
 import functools
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from zongheng.compiler.addresses import host, span, within
@@ -77,6 +80,17 @@ def linux_ifname(name: str) -> str:
     if _LINUX_IFNAME.fullmatch(name) and name not in (".", ".."):
         return name
     return safe_name(name, max_len=15, allowed=r"[A-Za-z0-9_.-]")
+
+
+def linux_port_name(name: str, ports: Mapping[str, str] | None = None) -> str:
+    """The Linux name of model interface ``name`` given the device's inventory port
+    names (``eth3.102`` with ``{"eth3": "ens3"}`` -> ``ens3.102``)."""
+    if ports:
+        parent, dot, rest = name.partition(".")
+        real = ports.get(parent)
+        if real is not None:
+            name = f"{real}{dot}{rest}"
+    return linux_ifname(name)
 
 
 def vrf_names(network: Network) -> list[str]:
@@ -138,8 +152,10 @@ class DevicePlan:
 
 
 class _Builder:
-    def __init__(self, network: Network, by_route_target: bool = True) -> None:
+    def __init__(self, network: Network, by_route_target: bool = True,
+                 ports: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.net = network
+        self.ports = {d: p for d, p in (ports or {}).items() if p}  # device -> port names
         self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
         if len(self.vrf_index) > 4094 - TRANSPORT_VLAN_BASE:
             raise LinuxPlanError(f"{len(self.vrf_index)} VRFs: too many for transport VLANs")
@@ -163,7 +179,7 @@ class _Builder:
         # (device, interface) -> far-side address; (trunk, VRF) -> transport interface:
         # asked once per hop of every carried route (millions at province scale)
         self.peer_addresses: dict[tuple[str, str], str | None] = {}
-        self.transport_ifs: dict[tuple[str, str], str] = {}
+        self.transport_ifs: dict[tuple[str, str, str], str] = {}
         # (source, egress, VRF) whose transport VLANs and tables are set along the path
         self.carried: set[tuple[str, str, str]] = set()
         # one string per distinct route note: a province holds millions of routes, with
@@ -203,11 +219,17 @@ class _Builder:
     def transport_table(self, vrf: str) -> int:
         return TRANSPORT_TABLE_BASE + self.vrf_index[vrf]
 
-    def transport_if(self, trunk: str, vrf: str) -> str:
-        name = self.transport_ifs.get((trunk, vrf))
+    def ifname(self, device: str, name: str) -> str:
+        """The Linux name of ``device``'s model interface ``name``."""
+        ports = self.ports.get(device)
+        return linux_port_name(name, ports) if ports else linux_ifname(name)
+
+    def transport_if(self, device: str, trunk: str, vrf: str) -> str:
+        key = (device, trunk, vrf)
+        name = self.transport_ifs.get(key)
         if name is None:
-            name = linux_ifname(f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
-            self.transport_ifs[(trunk, vrf)] = name
+            name = self.ifname(device, f"{trunk}.{TRANSPORT_VLAN_BASE + self.vrf_index[vrf]}")
+            self.transport_ifs[key] = name
         return name
 
     def model_if(self, device: str, name: str) -> Interface:
@@ -293,7 +315,7 @@ class _Builder:
     def deliver(self, device: str, ifname: str, prefix: str, table: int | None, note: str
                 ) -> None:
         """``prefix`` is attached at a local interface: a connected route."""
-        dev = linux_ifname(self.model_if(device, ifname).name)
+        dev = self.ifname(device, self.model_if(device, ifname).name)
         if (table, span(prefix), None) in self.route_keys[device]:
             return  # already routed (a remote route is delivered once per importing PE)
         self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
@@ -301,7 +323,7 @@ class _Builder:
     def forward(self, device: str, ifname: str, prefix: str, table: int | None, note: str
                 ) -> None:
         """``prefix`` lies behind the neighbour on a link: via its address (or the bare link)."""
-        dev = linux_ifname(self.model_if(device, ifname).name)
+        dev = self.ifname(device, self.model_if(device, ifname).name)
         self.add_route(device, LinuxRoute(table, prefix, dev, self.peer_address(device, ifname),
                                           note=note))
 
@@ -446,7 +468,7 @@ class _Builder:
         via = r.next_hop or self.peer_address(pe, pe_if.name)
         if via is None:
             raise LinuxPlanError(f"{target} {entry}: no address to hand packets to")
-        dev = linux_ifname(pe_if.name)
+        dev = self.ifname(pe, pe_if.name)
         if pe == src:
             self.add_route(src, LinuxRoute(table, r.prefix, dev, via, note=f"{note} to {target}"))
             return
@@ -479,7 +501,8 @@ class _Builder:
             if (hop_table, where, None) in self.route_keys[dev]:
                 continue  # the hop another source's route made: add_route would drop it
             text = f"{note} via {egress}"
-            self.add_route(dev, LinuxRoute(hop_table, prefix, self.transport_if(out_if, egress_vrf),
+            self.add_route(dev, LinuxRoute(hop_table, prefix,
+                                           self.transport_if(dev, out_if, egress_vrf),
                                            self.peer_address(dev, out_if),
                                            note=self.notes.setdefault(text, text)))
         final(ltable)
@@ -501,12 +524,14 @@ class _Builder:
                 via = r.next_hop or self.peer_address(device.name, own[0].name)
                 if via is None:
                     raise LinuxPlanError(f"{r.egress_device} {r.entry_interface}: no address")
-                self.add_route(device.name, LinuxRoute(None, r.prefix, linux_ifname(own[0].name),
+                self.add_route(device.name, LinuxRoute(None, r.prefix,
+                                                       self.ifname(device.name, own[0].name),
                                                        via, note=f"{note} to {r.egress_device}"))
             elif r.egress_device == device.name:
                 if r.next_hop:
                     self.add_route(device.name, LinuxRoute(
-                        None, r.prefix, linux_ifname(r.egress_interface), r.next_hop, note=note))
+                        None, r.prefix, self.ifname(device.name, r.egress_interface), r.next_hop,
+                        note=note))
                 else:
                     self.deliver(device.name, r.egress_interface, r.prefix, None, note)
             else:
@@ -532,7 +557,7 @@ class _Builder:
                 hop = self.path(self.all_adj, device.name, other.name)[0]
             except LinuxPlanError:
                 continue  # another component (the air-gapped inner net)
-            dev = linux_ifname(self.model_if(device.name, hop[1]).name)
+            dev = self.ifname(device.name, self.model_if(device.name, hop[1]).name)
             self.add_route(device.name, LinuxRoute(
                 None, f"{host(other.loopback)}/32", dev,
                 self.peer_address(device.name, hop[1]), note=f"loopback of {other.name}",
@@ -572,12 +597,12 @@ class _Builder:
     def interfaces(self, device: Device) -> None:
         plan = self.plans[device.name]
         for iface in device.interfaces:
-            name = linux_ifname(iface.name)
+            name = self.ifname(device.name, iface.name)
             peer = self.peer_of(device.name, iface.name)
             kind = "attach" if peer is None or iface.attached_class else "link"
             plan.interfaces.append(LinuxIf(name, iface.name, iface.vrf, iface.address, kind,
                                            peer_device=peer[0] if peer else None,
-                                           peer_ifname=linux_ifname(peer[1]) if peer else None,
+                                           peer_ifname=self.ifname(*peer) if peer else None,
                                            description=iface.description))
             if iface.vrf is not None:
                 self.chain_rules(device.name, name, iface.vrf, f"{iface.name} in {iface.vrf}")
@@ -588,12 +613,12 @@ class _Builder:
             if peer is None:
                 raise LinuxPlanError(f"{dev} {trunk}: a trunk without a peer")
             for vrf in sorted(vrfs):
-                name = self.transport_if(trunk, vrf)
+                name = self.transport_if(dev, trunk, vrf)
                 vlan = TRANSPORT_VLAN_BASE + self.vrf_index[vrf]
                 plan.interfaces.append(LinuxIf(name, "", vrf, None, "transport",
-                                               parent=linux_ifname(trunk), vlan=vlan,
+                                               parent=self.ifname(dev, trunk), vlan=vlan,
                                                peer_device=peer[0],
-                                               peer_ifname=self.transport_if(peer[1], vrf)))
+                                               peer_ifname=self.transport_if(*peer, vrf)))
                 plan.rules.append(LinuxRule(name, self.transport_table(vrf),
                                             f"transport of VRF {vrf} on {trunk}"))
         for ifname, vrf, _ in plan.tunnel_ifs:
@@ -609,11 +634,15 @@ class _Builder:
             raise LinuxPlanError(f"{device.name}: two interfaces map to one Linux name")
 
 
-def linux_plan(network: Network, by_route_target: bool = True) -> dict[str, DevicePlan]:
+def linux_plan(network: Network, by_route_target: bool = True,
+               ports: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, DevicePlan]:
     """Device name -> its Linux rendering (interfaces, tables, rules, routes).
+
+    ``ports``: device -> its inventory port names (``linux`` platform devices); the
+    others keep the model's names.
 
     ``by_route_target=False`` renders every VRF's full table on its own (the
     model's ``Network.vrf_routes``), quadratic in size: the reference the
     shared route-target tables are tested against.
     """
-    return _Builder(network, by_route_target).build()
+    return _Builder(network, by_route_target, ports).build()

@@ -9,14 +9,20 @@ stateless ones carry the model's explicit reply lines, TCP replies as
 ``tcp flags & (ack | rst) != 0``. Exits get a ``zh_nat`` table: static
 dnat/snat per host first, then snat of the inside prefix to the pool; their
 outside chain refuses new packets to a published host that were not DNATed.
+A tunnel end's inbound ACL (``Device.tunnel_acl_in``) is jumped to for the
+packets the tunnel brings in: those between its traffic selectors (see
+:func:`tunnel_filters`).
 Generated names carry the ``zh_`` prefix (nft rejects some bare names such
 as ``fwd``) and every statement is on its own line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from zongheng.compiler.errors import InputError
-from zongheng.compiler.model import AclLine, Device, NatRule
+from zongheng.compiler.model import AclLine, Device, NatRule, Network
 from zongheng.emitters.base import Emitter
 from zongheng.emitters.filters import (
     cidr,
@@ -26,7 +32,7 @@ from zongheng.emitters.filters import (
     port_range,
     short_hash,
 )
-from zongheng.emitters.linux_plan import linux_ifname
+from zongheng.emitters.linux_plan import linux_port_name, wg_ifname
 
 _PROTO = {"tcp", "udp", "icmp"}
 
@@ -139,6 +145,37 @@ def published_hosts(device: Device) -> dict[str, list[str]]:
     return out
 
 
+def tunnel_filters(network: Network, device: Device) -> list[dict[str, str | None]]:
+    """The match of each tunnel end's inbound ACL: {tunnel, acl, iifname, saddr, daddr}.
+
+    The packets a tunnel brings in are those of its inbound policy: from the far
+    end's traffic selectors to this end's (exactly the tunnel's prefixes, as the
+    strongSwan and WireGuard targets configure them). An IPsec tunnel has no
+    interface of its own (policy-based, decrypted packets arrive on the underlay
+    port with kernel ESP, on charon's TUN device with kernel-libipsec), but the
+    kernel drops a clear packet that matches an inbound IPsec policy, so a packet
+    between the selectors came through the tunnel: the match is the selector
+    pair, the same on both backends. A WireGuard (vertical) tunnel also names its
+    ``wg-<vrf>`` interface: two VRFs' nets may overlap. docs/vendor-syntax.md.
+    """
+    tunnels = {t.name: t for t in network.tunnels}
+    out: list[dict[str, str | None]] = []
+    for name, acl in device.tunnel_acl_in:
+        t = tunnels.get(name)
+        if t is None or device.name not in (t.a_device, t.b_device):
+            raise NftablesError(f"{device.name}: ACL {acl} bound to unknown tunnel {name!r}")
+        a_side = device.name == t.a_device
+        local, remote = (t.a_prefixes, t.b_prefixes) if a_side else (t.b_prefixes, t.a_prefixes)
+        vrf = t.a_vrf if a_side else t.b_vrf
+        if not local or not remote:
+            raise NftablesError(f"{device.name}: tunnel {name} has no traffic selectors")
+        out.append({"tunnel": name, "acl": acl,
+                    "iifname": wg_ifname(vrf) if t.kind == "vertical" and vrf else None,
+                    "saddr": _addr("saddr", remote, {})[0],
+                    "daddr": _addr("daddr", local, {})[0]})
+    return out
+
+
 def acl_chain(name: str) -> str:
     """``zh-v-tax-in`` -> ``zh_acl_v_tax_in`` (never a base chain's name)."""
     return ident(name.removeprefix("zh-").removeprefix("acl-"), max_len=63, prefix="zh_acl_")
@@ -156,10 +193,16 @@ class NftablesEmitter(Emitter):
         "nft_statement": nft_statement,
         "acl_chain": acl_chain,
         "nat_pool": nat_pool,
-        "linux_ifname": linux_ifname,
     }
+    ports: Mapping[str, str] = {}  # the device being rendered's inventory port names
+
+    def bound_filters(self) -> dict[str, Callable[..., Any]]:
+        """``linux_ifname``: a model interface's Linux name on the device being rendered
+        (its inventory port names when it is a ``linux`` platform device)."""
+        return {"linux_ifname": lambda name: linux_port_name(name, self.ports)}
 
     def render(self, device: Device) -> str | None:
+        self.ports = self.inventory.ports_for(device.name, self.name) if self.inventory else {}
         acls = {a.name: a for a in device.acls}
         chains = [acl_chain(a) for a in acls]
         if len(set(chains)) != len(chains):
@@ -168,10 +211,16 @@ class NftablesEmitter(Emitter):
             for acl in (iface.acl_in, iface.acl_out):
                 if acl is not None and acl not in acls:
                     raise NftablesError(f"{device.name} {iface.name}: unknown ACL {acl!r}")
+        tunnels = tunnel_filters(self.network, device)
+        for t in tunnels:
+            if t["acl"] not in acls:
+                raise NftablesError(f"{device.name} tunnel {t['tunnel']}: unknown ACL "
+                                    f"{t['acl']!r}")
         return self.env.get_template("device.nft.j2").render(
             network=self.network, device=device,
             bound_in=[i for i in device.interfaces if i.acl_in],
             bound_out=[i for i in device.interfaces if i.acl_out],
+            tunnels=tunnels,
             static_nat=[n for n in device.nat if n.kind == "static"],
             source_nat=[n for n in device.nat if n.kind == "source"],
             sets=address_sets(device),

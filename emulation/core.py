@@ -11,8 +11,11 @@ listener in the destination host, a UDP datagram its responder answers, or
 a ping. Vertical nets between sites ride WireGuard: the emitted wg-quick
 files come up with wireguard-go (userspace; this kernel has no WireGuard
 module) and throwaway keys, so those paths are tried like any other.
-Inner-net links ride IPsec (no kernel ESP here): paths over them are
-skipped with the reason, never counted as agreeing.
+Inner-net links ride IPsec: the emitted swanctl files of the inner routers
+run in a charon each with strongSwan's userspace ESP (``kernel-libipsec``;
+this kernel has no ESP) and throwaway certificates, so those paths (and the
+tunnels' inbound ACLs, which nftables applies) are tried too; without
+strongSwan they are skipped with the reason, never counted as agreeing.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from zongheng.compiler.model import Network, PortRange, Service
 from zongheng.emitters.linux_plan import linux_plan
 from zongheng.emitters.wireguard import KEY_DIR
 from zongheng.emitters.writer import render_tree
-from zongheng.emulation.lab import Lab, LabError, missing
+from zongheng.emulation.lab import IPSEC_TOOLS, Lab, LabError, missing
 from zongheng.emulation.probe import (
     DELIVERED,
     DROPPED,
@@ -51,6 +54,7 @@ from zongheng.verifier.results import Counterexample, Outcome
 INTERNET_HOST = "198.51.100.10"  # TEST-NET-2: never inside a plan
 UNUSED_CANDIDATES = (22, 23, 3389, 5900, 6000)
 SAMPLE_SEED = "zongheng emulate"
+LINUX_TARGETS = ["iproute2", "nftables", "wireguard", "strongswan"]
 AGREE, MISMATCH, SKIPPED, UNKNOWN = "agree", "mismatch", "skipped", "unknown"
 _ORDER = {MISMATCH: 0, UNKNOWN: 1, AGREE: 2, SKIPPED: 3}
 
@@ -261,16 +265,32 @@ def wireguard_unavailable(files: dict[str, bytes]) -> str | None:
     return None
 
 
-def _tunnel_reason(network: Network, names: str, wg_missing: str | None) -> str:
-    """Why a path over these tunnels cannot run here: inner-net links are IPsec
-    (strongSwan, kernel ESP); vertical tunnels WireGuard, when wireguard-go or the
-    files are missing."""
+def ipsec_unavailable(network: Network, files: dict[str, bytes]) -> str | None:
+    """Why inner-net (IPsec) paths cannot run (None: they can): strongSwan's tools and
+    userspace ESP plugin, or an inner router's swanctl file missing among ``files``."""
+    gone = missing(*IPSEC_TOOLS)
+    if gone:
+        return f"{gone} not installed"
+    ends = sorted(inner_ends(network))
+    lacking = [d for d in ends if f"{d}/strongswan.swanctl.conf" not in files]
+    return f"no swanctl file for {', '.join(lacking)}" if lacking else None
+
+
+def inner_ends(network: Network) -> set[str]:
+    """The devices at either end of an inner-net tunnel (they run a charon)."""
+    return {d for t in network.tunnels if t.kind == "inner" for d in (t.a_device, t.b_device)}
+
+
+def _tunnel_reason(network: Network, names: str, wg_missing: str | None,
+                   ipsec_missing: str | None) -> str:
+    """Why a path over these tunnels cannot run here: vertical tunnels WireGuard,
+    inner-net links IPsec, when the tools or the files are missing."""
     used = _tunnel_kinds(network, names)
     why = []
     if "vertical" in used and wg_missing:
         why.append(f"WireGuard: {wg_missing}")
-    if "inner" in used:
-        why.append("IPsec: no kernel ESP here")
+    if "inner" in used and ipsec_missing:
+        why.append(f"IPsec: {ipsec_missing}")
     return f"the path rides tunnel {names} ({'; '.join(why)})"
 
 
@@ -348,12 +368,14 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
     finally:
         z3.set_param("ctrl_c", ctrl_c)
     wg_missing = wireguard_unavailable(files)
+    ipsec_missing = ipsec_unavailable(network, files)
+    available = {k for k, gone in (("vertical", wg_missing), ("inner", ipsec_missing))
+                 if gone is None}
     for p, (verdict, expected, evidence, tunnel) in zip(probes, verdicts, strict=True):
-        runnable = tunnel is None or (wg_missing is None and
-                                      _tunnel_kinds(network, tunnel) == {"vertical"})
+        runnable = tunnel is None or _tunnel_kinds(network, tunnel) <= available
         if not runnable:
             r = ProbeResult(p, verdict, expected, None, SKIPPED,
-                            _tunnel_reason(network, tunnel, wg_missing))
+                            _tunnel_reason(network, tunnel, wg_missing, ipsec_missing))
         elif verdict == "unknown":
             r = ProbeResult(p, verdict, None, None, UNKNOWN, "the solver gave no answer")
         elif expected is None:
@@ -369,16 +391,18 @@ def emulate_files(network: Network, files: dict[str, bytes], ports: list[tuple[s
         # every tunnel up, not only those the verifier's paths use: a leak into a
         # tunnel shows only when the tunnel runs
         _try(network, files, lab_hosts_used, [results[k] for k in to_try], timeout, prefix,
-             wg_missing is None)
+             wg_missing is None, ipsec_missing is None)
     results.sort(key=lambda r: _ORDER[r.status])
     return Report(network.policy_file, network.policy_sha256, results, notes, pairs_total,
                   pairs_probed, time.monotonic() - started)
 
 
 def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
-         results: list[ProbeResult], timeout: float, prefix: str, wireguard: bool) -> None:
-    """Run the lab (with ``wireguard``: every wg-quick file up) and set ``real`` and
-    ``status`` of each result."""
+         results: list[ProbeResult], timeout: float, prefix: str, wireguard: bool,
+         ipsec: bool = False) -> None:
+    """Run the lab (with ``wireguard``: every wg-quick file up; with ``ipsec``: every
+    inner router's swanctl file in a charon) and set ``real`` and ``status`` of each
+    result."""
     devices = {}
     for d in network.devices:
         batch, ruleset = files.get(f"{d.name}/iproute2.batch"), files.get(f"{d.name}/nftables.nft")
@@ -397,6 +421,9 @@ def _try(network: Network, files: dict[str, bytes], hosts: dict[str, LabHost],
                     if len(parts) == 3 and parts[1] == "wireguard" and rel.endswith(".conf"):
                         confs.setdefault(parts[0], {})[parts[2]] = data
                 lab.wireguard(confs, KEY_DIR)
+            if ipsec:
+                lab.ipsec({d: files[f"{d}/strongswan.swanctl.conf"]
+                           for d in sorted(inner_ends(network))})
             by_cls: dict[str, list[str]] = {}
             for n, h in sorted(hosts.items()):
                 by_cls.setdefault(h.cls, []).append(n)
@@ -439,11 +466,13 @@ def files_from_configs(network: Network, directory: Path) -> tuple[dict[str, byt
     """The Linux files under ``directory`` (``<device>/iproute2.batch``,
     ``<device>/nftables.nft``, ``<device>/wireguard/*.conf``), a device's missing
     ones rendered from ``network`` (the compiled model) and named in the notes."""
-    rendered = render_tree(network, ["iproute2", "nftables", "wireguard"])
+    rendered = render_tree(network, LINUX_TARGETS)
     files: dict[str, bytes] = {}
     notes: list[str] = []
     for d in network.devices:
-        for name in ("iproute2.batch", "nftables.nft"):
+        for name in ("iproute2.batch", "nftables.nft", "strongswan.swanctl.conf"):
+            if f"{d.name}/{name}" not in rendered:
+                continue  # no tunnel, no swanctl file
             path = directory / d.name / name
             if path.is_file():
                 files[f"{d.name}/{name}"] = path.read_bytes()
@@ -464,5 +493,5 @@ def files_from_configs(network: Network, directory: Path) -> tuple[dict[str, byt
 def emulate(network: Network, services: dict[str, tuple[Service, ...]], max_probes: int = 1000,
             timeout: float = 1.0, timeout_ms: int = 60_000) -> Report:
     """Render the Linux targets in memory, then :func:`emulate_files`."""
-    files = render_tree(network, ["iproute2", "nftables", "wireguard"])
+    files = render_tree(network, LINUX_TARGETS)
     return emulate_files(network, files, probe_ports(services), max_probes, timeout, timeout_ms)

@@ -14,9 +14,11 @@ processes (another lab, another wireguard-go) are neither touched nor counted.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -100,6 +102,54 @@ def missing(*binaries: str) -> str | None:
 
 TOOLS = ("ip", "nft", "sysctl")
 
+_CHARON = "/usr/lib/ipsec/charon"
+_LIBIPSEC = Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so")
+IPSEC_TOOLS = (_CHARON, "swanctl", "openssl", str(_LIBIPSEC))
+_LOCAL_ID = re.compile(r"local \{\s*auth = pubkey\s*id = (\S+)")
+_IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_LOCAL_TS = re.compile(r"^\s*local_ts = ([0-9./, ]+)$", re.M)
+# charon with userspace ESP (kernel-libipsec needs kdf). It routes each policy's remote
+# selector into its TUN device ipsec0 from a local address inside the local selector, and
+# fails the CHILD_SA without one: a hub forwarding between spokes has none in the other
+# spokes' nets, so the lab gives it one on lo (ADDRS: the last host of each such selector;
+# kernel ESP needs no such route)
+_PLUGINS = ("random nonce openssl pem pkcs1 pkcs8 pubkey x509 kdf kernel-libipsec "
+            "kernel-netlink socket-default vici")
+_STRONGSWAN_CONF = f"""charon {{
+  load = {_PLUGINS}
+  filelog {{
+    zh {{
+      path = LOG
+      default = 1
+      flush_line = yes
+    }}
+  }}
+}}
+swanctl {{
+  load = random nonce openssl pem pkcs1 pkcs8 pubkey x509
+}}
+"""
+# in the device's namespace, a private mount namespace: charon, the files, the SAs listed
+# every 0.2 s into {d}/sas until {done} exists, then charon stopped
+_CHARON_SCRIPT = """set -e
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /etc/swanctl
+cp -r {d}/private {d}/x509 {d}/x509ca {d}/swanctl.conf /etc/swanctl/
+export STRONGSWAN_CONF={d}/strongswan.conf
+{charon} >/dev/null 2>&1 &
+trap 'kill -9 $! 2>/dev/null' EXIT
+for a in {addrs}; do ip address add "$a" dev lo; done
+for i in $(seq 400); do [ -S /run/charon.vici ] && break; sleep 0.05; done
+set +e
+swanctl --load-all >{d}/load.out 2>&1
+while [ ! -e {done} ]; do
+  swanctl --list-sas --raw >{d}/sas.tmp 2>&1 && mv {d}/sas.tmp {d}/sas
+  sleep 0.2
+done
+kill %1
+for i in $(seq 20); do kill -0 %1 2>/dev/null || break; sleep 0.1; done
+"""
+
 
 def is_root() -> bool:
     """Network namespaces, veths and nftables need root (tests monkeypatch this)."""
@@ -117,6 +167,12 @@ def unique(prefix: str) -> str:
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+
+
+def _must(cmd: list[str]) -> None:
+    r = run(cmd)
+    if r.returncode != 0:
+        raise LabError(f"{' '.join(cmd)}: {r.stderr}")
 
 
 _SYSCTLS = ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
@@ -182,6 +238,7 @@ class Lab:
         self._started: list[LabProcess] = []
         self._pidfds: dict[int, int] = {}  # pid -> pidfd, open until the lab ends
         self.wg_procs: list[subprocess.Popen] = []  # each device's WireGuard shell
+        self.ipsec_procs: list[subprocess.Popen] = []  # each device's charon shell
         self.servers: list[subprocess.Popen] = []
 
     def started(self) -> tuple[LabProcess, ...]:
@@ -345,7 +402,10 @@ class Lab:
             for proc in self.servers:
                 proc.kill()
                 proc.wait()
-            self._stop_wireguard()
+            try:
+                self._stop_wireguard()
+            finally:
+                self._stop_ipsec()
         finally:
             try:
                 self._kill_leftovers()
@@ -461,6 +521,97 @@ class Lab:
                     raise LabError(f"wg-quick up on {dev}:\n{log}")
             prime.touch()
         return pids
+
+    def ipsec(self, confs: dict[str, bytes], timeout: float | None = None) -> dict[str, str]:
+        """Run every device's swanctl file (device -> bytes) in a charon of its own, with
+        strongSwan's userspace ESP (``kernel-libipsec``: this kernel has no ESP), until
+        every connection has an installed CHILD_SA; device -> ``swanctl --list-sas``.
+
+        Each charon runs in the device's namespace under a private mount namespace
+        (its own /run for the fixed pid and socket paths, its own /etc/swanctl). The
+        credentials the files reference are made here: a throwaway CA, and per device
+        a key and a certificate whose subjectAltNames are the file's local IKE ids (an
+        IP subjectAltName for an address id). Decrypted packets come out of charon's
+        TUN device ``ipsec0``, so nftables sees them as the kernel would forward them.
+        """
+        have = missing(*IPSEC_TOOLS)
+        if have:
+            raise LabError(f"IPsec: {have} not installed")
+        base = self.workdir / "ipsec"
+        base.mkdir()
+        _must(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               str(base / "ca.key"), "-subj", "/CN=zongheng emulate CA", "-days", "2", "-out",
+               str(base / "ca.crt")])
+        done = base / "done"
+        want: dict[str, int] = {}
+        for k, (dev, data) in enumerate(sorted(confs.items())):
+            d = base / dev
+            for sub in ("private", "x509", "x509ca"):
+                (d / sub).mkdir(parents=True)
+            text = data.decode()
+            ids = sorted(set(_LOCAL_ID.findall(text)))
+            sans = ",".join(f"IP:{i}" if _IPV4.fullmatch(i) else f"DNS:{i}" for i in ids)
+            (d / "san.ext").write_text(f"subjectAltName={sans or 'DNS:none'}\n")
+            _must(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                   str(d / "private" / f"{dev}.pem"), "-subj", f"/CN={dev}", "-out",
+                   str(d / "req.csr")])
+            _must(["openssl", "x509", "-req", "-in", str(d / "req.csr"), "-CA",
+                   str(base / "ca.crt"), "-CAkey", str(base / "ca.key"), "-set_serial",
+                   str(k + 1), "-days", "2", "-extfile", str(d / "san.ext"), "-out",
+                   str(d / "x509" / f"{dev}.crt")])
+            shutil.copy(base / "ca.crt", d / "x509ca" / "zh-ca.crt")
+            (d / "swanctl.conf").write_bytes(data)
+            (d / "strongswan.conf").write_text(_STRONGSWAN_CONF.replace("LOG",
+                                                                       str(d / "charon.log")))
+            want[dev] = text.count("mode = tunnel")
+            script = _CHARON_SCRIPT.format(d=d, done=done, charon=_CHARON,
+                                           addrs=" ".join(self._sources(dev, text)))
+            shell = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
+                 "private", "bash", "-c", script], preexec_fn=_subreaper,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.ipsec_procs.append(shell)
+            self._track(shell.pid, f"charon shell {dev}")
+        deadline = time.time() + (timeout or 30.0 + 2.0 * len(confs))
+        sas: dict[str, str] = {}
+        while time.time() < deadline:
+            for dev in want:
+                f = base / dev / "sas"
+                sas[dev] = f.read_text(errors="replace") if f.exists() else ""
+            if all(sas[dev].count("state=INSTALLED") >= n for dev, n in want.items()):
+                return sas
+            time.sleep(0.2)
+        logs = "\n".join(f"{dev}: {line}" for dev in want
+                         for f in ("load.out", "charon.log") if (base / dev / f).exists()
+                         for line in (base / dev / f).read_text(errors="replace").splitlines()
+                         if any(w in line for w in ("failed", "error", "unable", "CHILD"))
+                         and "opening directory" not in line)
+        raise LabError(f"IPsec: not every CHILD_SA came up in time\n{logs}\n"
+                       + "\n".join(f"{d}: {s}" for d, s in sas.items()))
+
+    def _sources(self, dev: str, conf: str) -> list[str]:
+        """``A/32`` for each local selector of ``conf`` holding none of the device's
+        addresses: A is its last host (see _STRONGSWAN_CONF)."""
+        own = [ipaddress.ip_interface(i.address).ip for i in self.plans[dev].interfaces
+               if i.address]
+        out = []
+        for p in sorted({p.strip() for line in _LOCAL_TS.findall(conf) for p in line.split(",")}):
+            net = ipaddress.ip_network(p, strict=False)
+            if not any(a in net for a in own):
+                out.append(f"{net.broadcast_address - 1 if net.prefixlen < 31 else net[0]}/32")
+        return out
+
+    def _stop_ipsec(self) -> None:
+        """Let the charon shells stop their charon, and wait for them."""
+        if not self.ipsec_procs:
+            return
+        (self.workdir / "ipsec" / "done").touch()
+        for p in self.ipsec_procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
     def ping(self, host: str, dst: str) -> bool:
         """One ICMP echo from the host; True when the matching reply comes back (1 s)."""

@@ -64,7 +64,7 @@ def network_from_configs(network: Network, directory: Path,
         target, path = found
         text = path.read_bytes().decode("utf-8", errors="replace")
         ports = inventory.ports_for(device.name, target) if inventory else None
-        imported = import_config(target, text, device, str(path), ports)
+        imported = import_config(target, text, device, str(path), ports, network)
         for v in imported.other_vrfs or ():
             shared = sorted(model_rts & {*v.rt_import, *v.rt_export})
             if shared:
@@ -81,7 +81,7 @@ def network_from_configs(network: Network, directory: Path,
                                 inventory)
         batch = batch_beside(path) if target == "nftables" else None
         if batch is not None:
-            notes += _check_batch(network, device, batch)
+            notes += _check_batch(network, device, batch, inventory)
         devices.append(result)
     notes += [f"{directory}: no config for {name}; its compiled form is used" for name in missing]
     return dataclasses.replace(network, devices=tuple(devices),
@@ -123,10 +123,11 @@ def _check_statics(network: Network, device: Device, result: Device,
                     "is verified as compiled" for r in lacking]
 
 
-def _check_batch(network: Network, device: Device, batch: Path) -> list[str]:
+def _check_batch(network: Network, device: Device, batch: Path,
+                 inventory: Inventory | None = None) -> list[str]:
     """Notes on compiled statements the iproute2 batch lacks; ConfigError on one it adds."""
     text = batch.read_bytes().decode("utf-8", errors="replace")
-    added, lacking = batch_drift(network, device, text)
+    added, lacking = batch_drift(network, device, text, inventory)
     if added:
         line, col, stmt = added[0]
         raise config_error(str(batch), text, line, col,

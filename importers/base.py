@@ -107,6 +107,9 @@ class ImportedConfig:
     static_routes: tuple[StaticRoute, ...] | None = None
     # VRFs the config defines that the compiled device does not have (their own names)
     other_vrfs: tuple[ImportedVrf, ...] | None = None
+    # (model tunnel, ACL name) of each tunnel end's inbound ACL the config binds; None:
+    # not read (the compiled bindings and ACLs stay)
+    tunnel_bindings: tuple[tuple[str, str], ...] | None = None
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:
@@ -139,12 +142,18 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
     if moved:
         interfaces, vrfs = _move(device.name, interfaces, vrfs, moved,
                                  {v.name: v for v in imported.other_vrfs or ()})
-    # tunnel interfaces' ACLs are not read yet (no importer maps Tunnel/st0 names back to
-    # model tunnels): the compiled ones stay, as everything else not imported does
+    tunnel_acl_in = device.tunnel_acl_in
+    if imported.tunnel_bindings is not None:
+        tunnel_acl_in = imported.tunnel_bindings
+        for tunnel, acl in tunnel_acl_in:
+            if acl not in names:
+                raise InputError(f"{device.name}: tunnel {tunnel} binds unknown ACL {acl!r}")
+    # an importer that does not read tunnels' ACLs (tunnel_bindings None) keeps the
+    # compiled ones, as everything else not imported
     kept = tuple(a for a in device.acls
-                 if a.name in {n for _, n in device.tunnel_acl_in} and a.name not in names)
+                 if a.name in {n for _, n in tunnel_acl_in} and a.name not in names)
     return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls + kept,
-                               vrfs=vrfs, nat=nat)
+                               vrfs=vrfs, nat=nat, tunnel_acl_in=tunnel_acl_in)
 
 
 def _move(device: str, interfaces: tuple[Interface, ...], vrfs: tuple[Vrf, ...],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zongheng.compiler.model import Acl, Device, Network
 from zongheng.importers import TARGET_MODULES, ImportedConfig
@@ -121,9 +121,11 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
     return out
 
 
-def batch_findings(network: Network, device: Device, batch: Path) -> list[Finding]:
+def batch_findings(network: Network, device: Device, batch: Path,
+                   inventory: Any = None) -> list[Finding]:
     """The iproute2 batch beside an nftables ruleset against the compiled batch."""
-    added, lacking = batch_drift(network, device, batch.read_bytes().decode("utf-8", "replace"))
+    added, lacking = batch_drift(network, device, batch.read_bytes().decode("utf-8", "replace"),
+                                 inventory)
     return ([Finding(BATCH, "routing", f"configured but not intended: {s} (line {line})")
              for line, _col, s in added]
             + [Finding(BATCH, "routing", f"intended but not configured: {s}") for s in lacking])

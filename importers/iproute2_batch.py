@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from zongheng.compiler.model import Device, Network
 
@@ -33,12 +34,15 @@ def batch_lines(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def batch_drift(network: Network, device: Device, text: str
+def batch_drift(network: Network, device: Device, text: str, inventory: Any = None
                 ) -> tuple[list[tuple[int, int, str]], list[str]]:
-    """(statements the batch adds, with their location; compiled statements it lacks)."""
+    """(statements the batch adds, with their location; compiled statements it lacks).
+    ``inventory``: the one the batch was compiled with (Linux routers' port names)."""
     from zongheng.emitters import REGISTRY
 
-    compiled = REGISTRY["iproute2"](network).render(device) or ""
+    emitter = REGISTRY["iproute2"](network)
+    emitter.inventory = inventory
+    compiled = emitter.render(device) or ""
     want = Counter(s for _l, _c, s in batch_lines(compiled))
     have = batch_lines(text)
     left = Counter(want)

@@ -23,8 +23,12 @@ packets is refused with a located error):
   final ``permit ip any any``. The base chain on the ``forward`` hook binds
   chains to interfaces (``iifname "X" jump C``: ``acl_in``; ``oifname``:
   ``acl_out``); interface names are mapped back with the emitter's
-  :func:`linux_ifname`. ``input``/``output`` chains filter the router's own
-  traffic, which the model does not describe: they are not read.
+  :func:`linux_ifname`. ``ip saddr S ip daddr D jump C`` (``iifname "wg-V"``
+  first for a WireGuard tunnel) binds ``C`` to the device's end of the tunnel
+  whose traffic selectors are exactly ``S`` to ``D`` (the emitter's
+  :func:`tunnel_filters`): a tunnel's inbound ACL. ``input``/``output`` chains
+  filter the router's own traffic, which the model does not describe: they are
+  not read.
 * ``ct state established,related accept`` as a chain's first rule makes the
   ACL ``stateful`` (the exit firewall); any other ``ct state`` match but the
   one below is refused.
@@ -68,8 +72,17 @@ from pathlib import Path
 from typing import Any
 
 from zongheng.compiler.addresses import host
-from zongheng.compiler.model import Acl, AclLine, Device, NatKind, NatRule, PortRange
-from zongheng.emitters.linux_plan import linux_ifname
+from zongheng.compiler.model import (
+    Acl,
+    AclLine,
+    Device,
+    NatKind,
+    NatRule,
+    Network,
+    PortRange,
+)
+from zongheng.emitters.filters import merge_prefixes
+from zongheng.emitters.linux_plan import linux_port_name, wg_ifname
 from zongheng.emitters.nftables import acl_chain
 from zongheng.importers.base import (
     ConfigError,
@@ -604,11 +617,65 @@ def _ifnames(rs: Ruleset, table: str, right: Any) -> list[str]:
     return names
 
 
-def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str]) -> dict[str, list]:
-    """model interface -> [acl_in, acl_out] from the forward chain's jumps."""
+def _tunnel_selectors(network: Network | None, device: Device
+                      ) -> dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], str]:
+    """(iifname, far selectors, own selectors) -> tunnel, for each tunnel of the device
+    (the match the emitter writes for its inbound ACL, prefixes merged)."""
+    out: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], str] = {}
+    for t in network.tunnels if network is not None else ():
+        if device.name not in (t.a_device, t.b_device):
+            continue
+        a_side = device.name == t.a_device
+        local, remote = (t.a_prefixes, t.b_prefixes) if a_side else (t.b_prefixes, t.a_prefixes)
+        vrf = t.a_vrf if a_side else t.b_vrf
+        iif = wg_ifname(vrf) if t.kind == "vertical" and vrf else None
+        out[(iif, tuple(merge_prefixes(remote)), tuple(merge_prefixes(local)))] = t.name
+    return out
+
+
+def _tunnel_rule(rs: Ruleset, table: str, matches: list[dict[str, Any]],
+                 selectors: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], str] | None
+                 ) -> str | None:
+    """The tunnel whose inbound packets a rule's matches select (``ip saddr S ip daddr D``,
+    ``iifname`` first for WireGuard), None when the rule is not of that form ("" when
+    it is but ``selectors`` is None)."""
+    got: dict[str, Any] = {}
+    for m in matches:
+        left = m["left"]
+        key = left.get("meta", {}).get("key") or (
+            left.get("payload", {}).get("field") if left.get("payload", {}).get("protocol")
+            == "ip" else None)
+        if key not in ("iifname", "saddr", "daddr") or key in got or m["op"] != "==":
+            return None
+        got[key] = m["right"]
+    if set(got) - {"iifname"} != {"saddr", "daddr"}:
+        return None
+    names = _ifnames(rs, table, got["iifname"]) if "iifname" in got else [None]
+    if len(names) != 1:
+        raise ValueError("a tunnel's jump names one interface")
+    far, own = (tuple(merge_prefixes([p for v in _values(rs, table, got[k]) for p in _prefix(v)]))
+                for k in ("saddr", "daddr"))
+    if selectors is None:
+        return ""  # the form of a tunnel's jump; which tunnel: not asked
+    tunnel = selectors.get((names[0], far, own))
+    if tunnel is None:
+        raise ValueError(f"packets from {', '.join(far)} to {', '.join(own)}"
+                         + (f" on {names[0]}" if names[0] else "")
+                         + " are not the traffic selectors of a tunnel of the device")
+    return tunnel
+
+
+def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str],
+                  network: Network | None = None,
+                  tunnels: dict[str, str] | None = None,
+                  ports: Mapping[str, str] | None = None) -> dict[str, list]:
+    """model interface -> [acl_in, acl_out] from the forward chain's jumps; ``tunnels``
+    (tunnel -> ACL) gets the tunnels' inbound ACLs (their selectors: ``network``); None:
+    tunnels' jumps are skipped (not read: the compiled bindings stay)."""
+    selectors = _tunnel_selectors(network, device) if tunnels is not None else None
     forward = [k for k, c in rs.chains.items() if k[0] == FILTER_TABLE and c.get("hook")
                == "forward"]
-    model_if = {linux_ifname(i.name): i.name for i in device.interfaces}
+    model_if = {linux_port_name(i.name, ports): i.name for i in device.interfaces}
     bound: dict[str, list] = {}
     if not forward:
         return bound
@@ -629,6 +696,18 @@ def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str]) -> dic
                 continue  # IPv6 only
             if _invalid_drop(rs, table, exprs):
                 continue  # stricter than the model
+            tunnel = _tunnel_rule(rs, table, matches, selectors) if len(matches) > 1 else None
+            if tunnel is not None and len(stmts) == 1 and "jump" in stmts[0]:
+                target = stmts[0]["jump"]["target"]
+                if target not in chain_acl:
+                    raise ValueError(f"jump to {target}, which is not an ACL chain of table "
+                                     "zh_filter")
+                if tunnels is None:
+                    continue  # tunnels are not read without the compiled network
+                if tunnel in tunnels:
+                    raise ValueError(f"a second jump for tunnel {tunnel}")
+                tunnels[tunnel] = chain_acl[target]
+                continue
             if len(keys) == 1 and keys[0][0] in ("iifname", "oifname") and keys[0][1] == "==":
                 names = _ifnames(rs, table, matches[0]["right"])
                 if not any(n in model_if for n in names):
@@ -652,8 +731,9 @@ def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str]) -> dic
                             raise ValueError(f"a second jump for {keys[0][0]} {n}")
                         pair[slot] = chain_acl[target]
                     continue
-            raise ValueError("only iifname/oifname \"X\" jump CHAIN and meta nfproto ipv6 "
-                             "rules are read in the forward chain")
+            raise ValueError("only iifname/oifname \"X\" jump CHAIN, a tunnel's ip saddr S "
+                             "ip daddr D jump CHAIN and meta nfproto ipv6 rules are read in "
+                             "the forward chain")
         except (ValueError, KeyError, TypeError) as e:
             raise rs.error_at(table, chain, i, f"chain {chain}: {e}") from None
     return bound
@@ -662,9 +742,10 @@ def read_bindings(rs: Ruleset, device: Device, chain_acl: dict[str, str]) -> dic
 # ---------------------------------------------------------------- NAT
 
 
-def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
+def read_nat(rs: Ruleset, device: Device, ports: Mapping[str, str] | None = None
+             ) -> tuple[NatRule, ...]:
     """Static rules (a dnat with its snat back) and source rules (snat of a prefix)."""
-    model_if = {linux_ifname(i.name): i.name for i in device.interfaces}
+    model_if = {linux_port_name(i.name, ports): i.name for i in device.interfaces}
     dnat: list[tuple[str, str, str, tuple[str, int]]] = []  # iface, public, inside, where
     snat: list[tuple[str, str, Any, tuple[str, int]]] = []  # iface, inside prefix, to, where
     for (table, chain), c in rs.chains.items():
@@ -737,19 +818,29 @@ def read_nat(rs: Ruleset, device: Device) -> tuple[NatRule, ...]:
 # ---------------------------------------------------------------- entry point
 
 
+READS_TUNNELS = True  # importers/registry.py passes the compiled network
+
+
 def parse(text: str, device: Device, file: str,
-          ports: Mapping[str, str] | None = None) -> ImportedConfig:
-    """Read one nftables ruleset of ``device`` (see the module docstring). ``ports`` is
-    taken for the registry's sake and unused: Linux names do not come from an inventory."""
+          ports: Mapping[str, str] | None = None,
+          network: Network | None = None) -> ImportedConfig:
+    """Read one nftables ruleset of ``device`` (see the module docstring). ``ports``: the
+    inventory's port names of a ``linux`` platform device (``eth3`` -> ``ens3``).
+    ``network``: the compiled network, whose tunnels' selectors identify the tunnel jumps;
+    without it tunnels' jumps are skipped and ``tunnel_bindings`` is None (not read)."""
     rs = _group(load_ruleset(text, file), text, file)
     _check_hooks(rs)
     model_acl = {acl_chain(a.name): a.name for a in device.acls}
     chain_acl = {name: model_acl.get(name, name) for (table, name), c in rs.chains.items()
                  if table == FILTER_TABLE and "hook" not in c}
     acls = tuple(read_acl(rs, FILTER_TABLE, chain, name) for chain, name in chain_acl.items())
-    bound = read_bindings(rs, device, chain_acl)
+    tunnels: dict[str, str] | None = {} if network is not None else None
+    bound = read_bindings(rs, device, chain_acl, network, tunnels, ports)
     bindings = tuple(ImportedBinding(i.name, *bound[i.name])
                      for i in device.interfaces if i.name in bound)
-    nat = read_nat(rs, device) if any(t[1] == NAT_TABLE for t in rs.tables) else ()
+    nat = read_nat(rs, device, ports) if any(t[1] == NAT_TABLE for t in rs.tables) else ()
     return ImportedConfig(device=device.name, target=TARGET, acls=acls, bindings=bindings,
-                          vrfs=None, nat=nat)
+                          vrfs=None, nat=nat,
+                          tunnel_bindings=None if tunnels is None or network is None else tuple(
+                              (t.name, tunnels[t.name]) for t in network.tunnels
+                              if t.name in tunnels))

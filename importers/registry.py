@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from zongheng.compiler.errors import InputError
-from zongheng.compiler.model import Device
+from zongheng.compiler.model import Device, Network
 from zongheng.importers.base import ImportedConfig
 
 # targets with an importer, in the order a device directory is searched
@@ -27,13 +27,18 @@ def config_file_name(target: str) -> str:
 
 
 def import_config(target: str, text: str, device: Device, file: str,
-                  ports: Mapping[str, str] | None = None) -> ImportedConfig:
+                  ports: Mapping[str, str] | None = None,
+                  network: Network | None = None) -> ImportedConfig:
     """Parse one config of ``device``; ConfigError (located) when it cannot be read.
-    ``ports``: the device's port names from an inventory (model ``eth3`` -> device port)."""
+    ``ports``: the device's port names from an inventory (model ``eth3`` -> device port).
+    ``network``: the compiled network, for an importer that maps a config's tunnels back
+    to the model's (its module sets ``READS_TUNNELS``; it reads tunnels' ACLs only then)."""
     if target not in TARGET_MODULES:
         raise InputError(f"no importer for target {target!r}; "
                          f"importers: {', '.join(TARGET_MODULES)}")
     module = importlib.import_module(f"zongheng.importers.{TARGET_MODULES[target]}")
+    if network is not None and getattr(module, "READS_TUNNELS", False):
+        return module.parse(text, device, file, ports, network=network)
     return module.parse(text, device, file, ports)
 
 

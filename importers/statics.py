@@ -64,7 +64,7 @@ def compiled_statics(network: Network, device: Device, target: str,
         text = "".join(line for line in text.splitlines(keepends=True) if keep(line))
     ports = inventory.ports_for(device.name, target) if inventory else None
     return import_config(target, text, device, f"<compiled {device.name}>",
-                         ports).static_routes or ()
+                         ports, network).static_routes or ()
 
 
 def static_drift(network: Network, device: Device, imported: ImportedConfig,

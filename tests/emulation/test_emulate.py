@@ -12,6 +12,7 @@ own processes, by id (``Lab.started``): whatever else runs on the machine
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from support.paths import REPO
 
+from zongheng.compiler.model import Acl, AclLine
 from zongheng.compiler.pipeline import compile_file
 from zongheng.emitters.nftables import acl_chain
 from zongheng.emitters.writer import render_tree
@@ -45,7 +47,9 @@ def _lab_reason() -> str | None:
 needs_lab = pytest.mark.skipif(_lab_reason() is not None, reason=_lab_reason() or "")
 _WG_GONE = missing("wg", "wg-quick", "wireguard-go")
 needs_wireguard = pytest.mark.skipif(_WG_GONE is not None, reason=f"{_WG_GONE} not installed")
-TARGETS = ["iproute2", "nftables", "wireguard"]
+TARGETS = ["iproute2", "nftables", "wireguard", "strongswan"]
+_IPSEC_GONE = missing(*lab_mod.IPSEC_TOOLS)
+needs_ipsec = pytest.mark.skipif(_IPSEC_GONE is not None, reason=f"{_IPSEC_GONE} not installed")
 
 
 @pytest.fixture
@@ -345,6 +349,25 @@ def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
         None if _WG_GONE is None else f"{_WG_GONE} not installed")
 
 
+def test_without_swanctl_files_inner_paths_are_skipped() -> None:
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        net = compile_file("policies/heilongjiang.zh").network
+    finally:
+        os.chdir(cwd)
+    assert core.inner_ends(net) == {"inner-hlj", "inner-hrb", "inner-qqhr", "inner-sys",
+                                    "inner-mdj"}
+    without = core.ipsec_unavailable(net, render_tree(net, ["iproute2", "nftables"]))
+    assert without == (f"{_IPSEC_GONE} not installed" if _IPSEC_GONE else
+                       "no swanctl file for inner-hlj, inner-hrb, inner-mdj, inner-qqhr, "
+                       "inner-sys")
+    assert core.ipsec_unavailable(net, render_tree(net, TARGETS)) == (
+        None if _IPSEC_GONE is None else f"{_IPSEC_GONE} not installed")
+    reason = core._tunnel_reason(net, "inner-hrb", None, without)
+    assert reason == f"the path rides tunnel inner-hrb (IPsec: {without})"
+
+
 @needs_lab
 def test_a_rejected_file_is_an_error_and_leaves_no_namespace() -> None:
     compiled = _compiled()
@@ -477,7 +500,7 @@ def test_a_wireguard_file_wg_rejects_is_an_error_and_leaves_nothing(labs: list[L
 @needs_lab
 def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     """The province: a private-net gateway on the platform's LAN, an exit with an uplink
-    next hop, WireGuard vertical nets between counties, IPsec inner-net links (skipped)."""
+    next hop, WireGuard vertical nets between counties, IPsec inner-net links."""
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
@@ -507,7 +530,10 @@ def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     assert real["horizontal(tax)@suifenhe", "internet", "tcp/80"] == "dropped"  # own line
     assert real["internet", "platform@hlj", "tcp/443"] == "delivered"
     inner = got["inner@hlj", "inner@hrb", "icmp echo"]
-    assert inner.status == core.SKIPPED and "IPsec" in inner.reason
+    if _IPSEC_GONE is None:  # over the IPsec inner link (charon, userspace ESP)
+        assert inner.status == core.AGREE and inner.real == "delivered"
+    else:
+        assert inner.status == core.SKIPPED and "IPsec" in inner.reason
     if _WG_GONE is None:  # county to county over the hub's WireGuard tunnels
         assert real["vertical(tax)@wuchang", "vertical(tax)@dongning", "tcp/80"] == "delivered"
         assert real["vertical(tax)@wuchang", "vertical(tax)@dongning", "icmp echo"] == \
@@ -612,3 +638,45 @@ def test_vertical_nets_between_pes_that_are_not_neighbours() -> None:
     assert len(real) == len(only) * 3  # tcp/80, udp/22, icmp echo
     assert set(real.values()) == {"delivered"}, real
     assert _namespaces(prefix) == []
+
+
+@needs_lab
+@needs_ipsec
+def test_inner_tunnel_acls_drop_in_the_kernel_what_the_verifier_drops(labs: list[Lab]) -> None:
+    """Heilongjiang's inner net over IPsec (a charon per inner router, userspace ESP) with
+    inner-hrb's attachment ACL opened to everything: the province's tunnel ACL still
+    drops hrb's calls (the inner rules), the province's web calls to hrb are delivered,
+    and the lab agrees with the verifier on every probe. Without the tunnel ACL's jump in
+    the province's nftables ruleset the same probe gets through: a mismatch."""
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        compiled = compile_file("policies/heilongjiang.zh")
+    finally:
+        os.chdir(cwd)
+    net = compiled.network
+    hrb = net.device("inner-hrb")
+    anything = Acl("zh-inner-in", (AclLine(10, "permit", "ip", (), ()),))
+    opened = dataclasses.replace(net, devices=tuple(
+        dataclasses.replace(d, acls=tuple(anything if a.name == "zh-inner-in" else a
+                                          for a in d.acls)) if d is hrb else d
+        for d in net.devices))
+    only = [("inner@hrb", "inner@hlj"), ("inner@hlj", "inner@hrb")]
+    files = render_tree(opened, TARGETS)
+    rule = "jump zh_acl_tun_inner_hrb_in"
+    assert rule in files["inner-hlj/nftables.nft"].decode()
+    report = core.emulate_files(opened, files, [("tcp", 80)], only=only)
+    got = {(r.probe.src, r.probe.dst, r.probe.label): r for r in report.results}
+    assert report.count(core.MISMATCH) == 0 and report.count(core.SKIPPED) == 0, \
+        [r.to_json() for r in report.results]
+    denied = got["inner@hrb", "inner@hlj", "tcp/80"]
+    assert denied.real == "dropped" and "zh-tun-inner-hrb-in" in denied.reason
+    assert got["inner@hlj", "inner@hrb", "tcp/80"].real == "delivered"
+    # the tunnel's jump taken out of the province's ruleset: the call gets through
+    text = files["inner-hlj/nftables.nft"].decode()
+    files["inner-hlj/nftables.nft"] = "".join(
+        ln for ln in text.splitlines(keepends=True) if rule not in ln).encode()
+    broken = core.emulate_files(opened, files, [("tcp", 80)], only=[only[0]])
+    [leak] = [r for r in broken.results if r.probe.label == "tcp/80"]
+    assert leak.status == core.MISMATCH and leak.real == "delivered"
+    assert _alive(labs) == []

@@ -371,3 +371,72 @@ def test_a_province_sized_ruleset_loads_as_root() -> None:
     text = REGISTRY["nftables"](net).render(dev)
     got = import_config("nftables", text, dev, "pe-prov/nftables.nft")
     assert len(got.acls) == len(dev.acls) and len(got.bindings) >= len(dev.acls)
+
+
+# ---------------------------------------------------------------- tunnels' inbound ACLs
+
+HLJ = "policies/heilongjiang.zh"
+
+
+def test_tunnel_acls_read_back_bound_to_their_tunnels() -> None:
+    """Every inner router's tunnel ACLs come back bound to the same tunnels, with the same
+    lines; without the compiled network they are not read (the compiled ones stay)."""
+    net = network(HLJ)
+    ends = [d for d in net.devices if d.tunnel_acl_in]
+    assert len(ends) == 5
+    for dev in ends:
+        text = rendered(HLJ)[dev.name]
+        got = import_config("nftables", text, dev, f"{dev.name}/nftables.nft", None, net)
+        assert got.tunnel_bindings == dev.tunnel_acl_in
+        o = overlay(dev, got)
+        assert o.tunnel_acl_in == dev.tunnel_acl_in
+        compiled = {a.name: a for a in dev.acls}
+        for _, name in dev.tunnel_acl_in:
+            have = next(a for a in o.acls if a.name == name)
+            assert acl_differences(compiled[name], have) == [], (dev.name, name)
+        assert imp.parse(text, dev, "x.nft").tunnel_bindings is None
+
+
+def test_a_tunnel_jump_without_its_rule_or_with_other_selectors() -> None:
+    net = network(HLJ)
+    dev = device(HLJ, "inner-hrb")
+    text = rendered(HLJ)[dev.name]
+    rule = next(ln for ln in text.splitlines() if "jump zh_acl_tun_inner_hrb_in" in ln)
+    # the jump gone from both chains: the tunnel is read as unfiltered
+    dropped = imp.parse(text.replace(rule + "\n", ""), dev, "x.nft", network=net)
+    assert dropped.tunnel_bindings == ()
+    assert overlay(dev, dropped).tunnel_acl_in == ()
+    # selectors no tunnel of the device has: a located error
+    wrong = text.replace(rule, rule.replace("ip daddr 172.20.1.0/24", "ip daddr 172.20.9.0/24"))
+    with pytest.raises(ConfigError) as err:
+        imp.parse(wrong, dev, "x.nft", network=net)
+    msg = str(err.value)
+    assert "x.nft:" in msg and "172.20.9.0/24 are not the traffic selectors" in msg
+
+
+def test_a_linux_router_ruleset_with_inventory_port_names_reads_back() -> None:
+    """Rulesets written with a Linux router's real port names (inventory ``platform =
+    "linux"``) read back with the same inventory: the same bindings and NAT as compiled;
+    read without it, their interfaces are not the model's (nothing bound)."""
+    from support.paths import REPO
+
+    from zongheng.emitters.inventory import parse_inventory
+    from zongheng.emitters.writer import render_tree
+
+    net = network(HLJ)
+    path = REPO / "tests" / "data" / "heilongjiang-linux.inventory.toml"
+    inv = parse_inventory(path.read_text(), str(path), net)
+    tree = render_tree(net, ["nftables"], None, inv)
+    for name in ("exit-hlj", "pe-hlj", "inner-hlj"):
+        dev = device(HLJ, name)
+        text = tree[f"{name}/nftables.nft"].decode()
+        assert '"eth' not in text
+        ports = inv.ports_for(name, "nftables")
+        got = import_config("nftables", text, dev, f"{name}/nftables.nft", ports, net)
+        o = overlay(dev, got)
+        assert [(i.name, i.acl_in) for i in o.interfaces] == \
+            [(i.name, i.acl_in) for i in dev.interfaces], name
+        assert sorted(map(repr, got.nat)) == sorted(map(repr, dev.nat)), name
+        assert got.tunnel_bindings == dev.tunnel_acl_in
+        bare = import_config("nftables", text, dev, f"{name}/nftables.nft", None, net)
+        assert bare.bindings == (), name

@@ -318,6 +318,10 @@ def _address_sets(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
             prefixes = tuple(p[side])
             if len(prefixes) < 2:
                 continue
+            if len(prefixes) > nm.ADDRESS_SET_LIMIT:  # member IDs 0-4095 (USG ``address``)
+                raise rv.VendorEmitError(f"security-policy rule {p['name']}: {len(prefixes)} "
+                                         f"prefixes, more than a USG address set holds "
+                                         f"({nm.ADDRESS_SET_LIMIT})")
             if prefixes not in names:
                 names[prefixes] = nm.address_set(len(names) + 1)
             p[f"{side}_set"] = names[prefixes]

@@ -313,3 +313,16 @@ def test_reference_checker_knows_address_sets() -> None:
                                                             "defined"]
     assert any(p.why.startswith("address-set zh-addr-1 used before its definition")
                for p in CHECKERS["huawei-vrp"](late))
+
+
+def test_an_address_list_larger_than_a_usg_address_set_is_refused() -> None:
+    """A USG address object numbers its members 0-4095: 4097 prefixes cannot be one set."""
+    from zongheng.emitters._router import VendorEmitError
+    from zongheng.emitters.huawei_vrp import _address_sets
+
+    prefixes = [f"10.{k // 256}.{k % 256}.0/24" for k in range(4097)]
+    with pytest.raises(VendorEmitError, match=r"rule r1: 4097 prefixes, more than a USG "
+                                              r"address set holds \(4096\)"):
+        _address_sets([{"name": "r1", "src": prefixes, "dst": []}])
+    sets = _address_sets([{"name": "r1", "src": prefixes[:4096], "dst": []}])
+    assert len(sets[0]["prefixes"]) == 4096

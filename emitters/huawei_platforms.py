@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from zongheng.emitters import crypto_suite
 from zongheng.emitters.huawei_vrp import HuaweiVrp
 
 # IANA *ICMP Type Numbers* registry: the codes registered for each type
@@ -35,9 +36,12 @@ class HuaweiNe(HuaweiVrp):
 
 
 class HuaweiAr(HuaweiVrp):
-    """AR routers on V200R (VRP5): immediate commit, ICMP rules with a code.
+    """AR routers on V200R (VRP5): immediate commit, ICMP rules with a code, AR IKE keyword.
 
     * no ``commit`` line: V200R applies each command as it is entered;
+    * the IKE proposal's AES-CBC-256 is ``encryption-algorithm aes-cbc-256`` (an
+      AR169 on VRP 5.160 shows it, and the AR500 V200R007 ``ike proposal`` page
+      names the default so), where NE/CE and USG write ``aes-256``;
     * an advanced-ACL ICMP match names a type *and* a code (``icmp-type T C``,
       the code is required on V200R), so a rule for type T becomes one rule
       per code: the codes IANA registers for T when the rule permits (stricter
@@ -48,6 +52,7 @@ class HuaweiAr(HuaweiVrp):
     """
 
     two_stage_commit: ClassVar[bool] = False
+    suite: ClassVar[dict[str, str]] = {**crypto_suite.HUAWEI, "ike_encryption": "aes-cbc-256"}
 
     @classmethod
     def icmp_codes(cls, icmp_type: int, action: str) -> list[int | None]:

@@ -205,7 +205,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"rule {NUM} (?:permit|deny) icmp{H_VPN}(?: source {H_ADDR})?(?: destination {H_ADDR})?"
          rf"(?: icmp-type \d{{1,3}}(?: \d{{1,3}})?)?", None),
     ],
-    "ike-proposal": [(r"encryption-algorithm aes-256", None), (r"dh group14", None),
+    "ike-proposal": [(r"encryption-algorithm aes-(?:cbc-)?256", None), (r"dh group14", None),
                      (r"authentication-method rsa-signature", None),
                      (r"authentication-algorithm sha2-256", None),
                      (r"integrity-algorithm hmac-sha2-256", None), (r"prf hmac-sha2-256", None)],

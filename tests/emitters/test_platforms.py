@@ -196,6 +196,20 @@ def test_ar_counterexample_lines_name_the_ar_rule() -> None:
         vendor_lines(network, device, acl.name, line.seq, pkt, codes)["huawei-vrp"]
 
 
+def test_ar_ike_proposal_names_aes_cbc_256_and_keeps_the_one_suite() -> None:
+    """V200R spells the IKE AES-CBC-256 ``aes-cbc-256``; the suite is the same one."""
+    from tests.emitters.test_crypto_suite import WANT, read_huawei
+
+    ar = rendered(PROVINCE, "huawei-ar")
+    ne = rendered(PROVINCE, "huawei-ne")
+    inner = [d for d in ar if d.startswith("inner-")]
+    assert inner
+    for device in inner:
+        assert re.search(r"^ encryption-algorithm aes-cbc-256$", ar[device], re.M)
+        assert re.search(r"^ encryption-algorithm aes-256$", ne[device], re.M)
+        assert read_huawei(ar[device]) == WANT, device
+
+
 def _reads_back_equal(policy: str, name: str, text: str) -> int:
     """Import ``text`` as device ``name`` and compare every bound ACL with the model (z3)."""
     d = compiled_network(policy).device(name)

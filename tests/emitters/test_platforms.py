@@ -340,3 +340,31 @@ def test_an_address_list_larger_than_a_usg_address_set_is_refused() -> None:
         _address_sets([{"name": "r1", "src": prefixes, "dst": []}])
     sets = _address_sets([{"name": "r1", "src": prefixes[:4096], "dst": []}])
     assert len(sets[0]["prefixes"]) == 4096
+
+
+@pytest.mark.parametrize(("name", "target"), [("huawei-usg", "huawei-vrp"),
+                                              ("junos-srx", "junos"),
+                                              ("cisco-asr", "cisco-ios-xe")])
+def test_platform_lines_name_the_exit_line_in_the_platforms_config_only(
+        name: str, target: str) -> None:
+    """A firewall exit of a known platform: its security-policy rule (or ACL entry) only,
+    and that line is in the platform's config and decides as the model line does."""
+    from tests.emitters.test_config_lines import CHECK
+    from zongheng.emitters.config_lines import platform_lines
+
+    network = compiled_network(FEATURES)
+    device = network.device(_exit(FEATURES))
+    text = rendered(FEATURES, name)[device.name]
+    checked = 0
+    for acl in device.acls:
+        for line in acl.lines:
+            pkt = _packet(line)
+            found = platform_lines(network, device, acl.name, line.seq, pkt, name)
+            assert set(found) == {target}
+            CHECK[target](text, found[target], line, pkt)
+            checked += 1
+    assert checked
+    acl = device.acls[0]
+    line = acl.lines[0]
+    assert set(platform_lines(network, device, acl.name, line.seq, _packet(line))) == {
+        "cisco-ios-xe", "huawei-vrp", "junos"}

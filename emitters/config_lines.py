@@ -11,7 +11,7 @@ entries one model line became, using the numbering the emitters use
 emitters iterate). ``tests/emitters/test_config_lines.py`` looks every named
 line up in the rendered config and checks it matches the packet. A device
 whose platform is known (the inventory) gets its platform's line only
-(:func:`platform_lines`: an AR numbers one rule per ICMP code).
+(``platforms.platform_lines``: an AR numbers one rule per ICMP code).
 """
 
 from __future__ import annotations
@@ -111,18 +111,3 @@ def vendor_lines(network: Network, device: Device, acl_name: str, seq: int,
     out["junos"] = f"firewall family inet filter {jnm.acl_name(acl.name)} term t{seq}"
     return out
 
-
-def platform_lines(network: Network, device: Device, acl_name: str, seq: int,
-                   packet: Packet, platform: str | None = None) -> dict[str, str]:
-    """:func:`vendor_lines` for a device of a known ``platform`` (``huawei-ar``, ...):
-    only its target's line, numbered as that platform's emitter numbers its rules.
-    None: every router target's line, as their default platforms write them."""
-    if platform is None:
-        return vendor_lines(network, device, acl_name, seq, packet)
-    # imported here: the platform emitters import this module
-    from zongheng.emitters.platforms import platform as find
-
-    p = find(platform)
-    codes: IcmpCodes | None = getattr(p.emitter, "icmp_codes", None)
-    found = vendor_lines(network, device, acl_name, seq, packet, huawei_icmp_codes=codes)
-    return {t: w for t, w in found.items() if t == p.target}

@@ -18,7 +18,9 @@ API (what ``compile --inventory`` uses):
   construct as ``cls(network, template_dir)`` for a device of that role,
   refusing a platform that does not render the role (an MX exit);
 * :func:`default_platform(target, role) <default_platform>` -- the platform whose
-  output is the target's for that role.
+  output is the target's for that role;
+* :func:`platform_lines` -- where a device of a platform's config has a model ACL
+  line (``verify --inventory``: a counterexample's line, as that platform numbers it).
 
 A profile emitter keeps its target's ``name``, templates and file name; it
 is not a ``--target`` of its own (``emitters/base.py`` registers only a class
@@ -30,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zongheng.compiler.errors import InputError
+from zongheng.compiler.model import Device, Network
 from zongheng.emitters.cisco_platforms import CiscoAsr, CiscoIsr
+from zongheng.emitters.config_lines import IcmpCodes, Packet, vendor_lines
 from zongheng.emitters.huawei_platforms import HuaweiAr, HuaweiNe, HuaweiUsg
 from zongheng.emitters.junos_platforms import JunosMx, JunosSrx
 from zongheng.emitters.router import RouterEmitter
@@ -109,3 +113,16 @@ def default_platform(target: str, role: str) -> Platform:
     except KeyError:
         raise PlatformError(f"no platform profiles for target {target!r} and role "
                             f"{role!r}") from None
+
+
+def platform_lines(network: Network, device: Device, acl_name: str, seq: int,
+                   packet: Packet, name: str | None = None) -> dict[str, str]:
+    """:func:`~zongheng.emitters.config_lines.vendor_lines` for a device of platform
+    ``name`` (``huawei-ar``, ...): only its target's line, numbered as that platform's
+    emitter numbers its rules. None: every router target's line, by their defaults."""
+    if name is None:
+        return vendor_lines(network, device, acl_name, seq, packet)
+    p = platform(name)
+    codes: IcmpCodes | None = getattr(p.emitter, "icmp_codes", None)
+    found = vendor_lines(network, device, acl_name, seq, packet, huawei_icmp_codes=codes)
+    return {t: w for t, w in found.items() if t == p.target}

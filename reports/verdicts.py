@@ -110,7 +110,8 @@ def config_locator(network: Network, inventory: Inventory | None = None) -> Loca
     in that platform's config only, as it numbers its rules (an AR's per-code
     ICMP rules).
     """
-    from zongheng.emitters.config_lines import Packet, platform_lines
+    from zongheng.emitters.config_lines import Packet
+    from zongheng.emitters.platforms import platform_lines
 
     def locate(hop: Hop, cx: Counterexample) -> str | None:
         if hop.acl is None or hop.line is None:

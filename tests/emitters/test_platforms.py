@@ -350,7 +350,7 @@ def test_platform_lines_name_the_exit_line_in_the_platforms_config_only(
     """A firewall exit of a known platform: its security-policy rule (or ACL entry) only,
     and that line is in the platform's config and decides as the model line does."""
     from tests.emitters.test_config_lines import CHECK
-    from zongheng.emitters.config_lines import platform_lines
+    from zongheng.emitters.platforms import platform_lines
 
     network = compiled_network(FEATURES)
     device = network.device(_exit(FEATURES))

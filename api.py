@@ -80,6 +80,9 @@ class Subject:
     configs: str | None = None
     notes: tuple[str, ...] = ()
     reading: str = ""  # with configs: one line on what was read and what left out
+    # the device inventory (each device's platform): the configs' port names, and
+    # which platform's config a counterexample's ACL line is named in
+    inventory: Inventory | None = None
 
 
 def subject(policy: Policy, from_configs: str | Path | None = None,
@@ -87,15 +90,14 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
     """The compiled network, or the network the configs under ``from_configs`` build
     (``DIR/<device>/<target>.<ext>``; a device without a config keeps its compiled form
     and is named in ``notes``). ``inventory``: the device inventory the configs were
-    compiled with, whose port names are read back to the model's."""
+    compiled with, whose port names are read back to the model's; without configs it
+    only says each device's platform (``verify`` names config lines by it)."""
     if isinstance(policy, Subject):
         return policy
     compiled = load(policy)
     if from_configs is None:
-        if inventory is not None:
-            raise InputError(f"{inventory}: error: an inventory is read with configs only "
-                             "(give --from-configs DIR)")
-        return Subject(compiled, compiled.network)
+        return Subject(compiled, compiled.network,
+                       inventory=load_inventory(inventory, compiled.network))
     from zongheng.importers import network_from_configs, reading_summary
 
     directory = Path(from_configs)
@@ -110,7 +112,7 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
     except InputError as exc:
         raise InputError(f"{directory}: error: {exc}") from exc
     return Subject(compiled, network, str(from_configs), tuple(notes),
-                   reading_summary(compiled.network, directory))
+                   reading_summary(compiled.network, directory), inv)
 
 
 def _check_compiled_inventory(directory: Path, inventory: Inventory | None) -> None:

@@ -103,9 +103,14 @@ def inventory_option(command: Callable) -> Callable:
 
 
 def subject(policy: str | Compiled, from_configs: str | None,
-            inventory: str | None = None) -> api.Subject:
+            inventory: str | None = None, names_lines: bool = False) -> api.Subject:
     """The policy (warnings printed) and, with ``--from-configs DIR``, the network the
-    configs build, each part its reading left out named on stderr, never silently."""
+    configs build, each part its reading left out named on stderr, never silently.
+    ``--inventory`` alone is refused unless the command ``names_lines`` (verify: the
+    line of each device's platform's config a counterexample names)."""
+    if inventory is not None and from_configs is None and not names_lines:
+        raise InputError(f"{inventory}: error: an inventory is read with configs only "
+                         "(give --from-configs DIR)")
     compiled = load(policy) if isinstance(policy, str) else policy
     subj = api.subject(compiled, Path(from_configs) if from_configs else None, inventory)
     if subj.reading:

@@ -55,7 +55,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
 
     if sign is not None and bundle_dir is None:
         fail("--sign needs --bundle DIR")
-    subj = subject(file, from_configs, inventory)
+    subj = subject(file, from_configs, inventory, names_lines=True)
     with progress_bar(fmt == "text") as progress:
         run = api.verify(subj, timeout_s=timeout, defence=defence,
                          with_smt2=bundle_dir is not None, workers=workers,
@@ -64,7 +64,7 @@ def verify_command(file: str, fmt: str, bundle_dir: str | None, configs_dir: str
     sha = network.policy_sha256
     if fmt == "text":
         click.echo(render_text(run.results, file, sha, color=sys.stdout.isatty(),
-                               locate=config_locator(network)), nl=False)
+                               locate=config_locator(network, subj.inventory)), nl=False)
     else:
         columns = {inst.rule: inst.col for inst in network.rules}
         click.echo(render(fmt, run.results, file, sha, columns), nl=False)

@@ -9,7 +9,9 @@ the model line is translated here, with the packet choosing among the
 entries one model line became, using the numbering the emitters use
 (:func:`cisco_entries`, :func:`huawei_rules` are what ``_acl`` of the two
 emitters iterate). ``tests/emitters/test_config_lines.py`` looks every named
-line up in the rendered config and checks it matches the packet.
+line up in the rendered config and checks it matches the packet. A device
+whose platform is known (the inventory) gets its platform's line only
+(``platforms.platform_lines``: an AR numbers one rule per ICMP code).
 """
 
 from __future__ import annotations
@@ -108,3 +110,4 @@ def vendor_lines(network: Network, device: Device, acl_name: str, seq: int,
         out["huawei-vrp"] = f"acl number {number} rule {rule}"
     out["junos"] = f"firewall family inet filter {jnm.acl_name(acl.name)} term t{seq}"
     return out
+

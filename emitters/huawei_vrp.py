@@ -2,13 +2,15 @@
 
 PE and inner routers use the NetEngine/AR router commands (VPN instances,
 numbered advanced ACLs applied with ``traffic-filter``, MP-BGP, IPsec
-profiles on tunnel interfaces); exit devices are USG-style firewalls
-(security zones, ``security-policy``, ``nat-policy``, ``nat server``),
+profiles on tunnel interfaces); exit devices are USG firewalls (security
+zones, ``security-policy`` with address sets, ``nat-policy``, ``nat server``),
 because a stateful exit needs a firewall's session table. VRP names live in
 ``emitters/naming/huawei.py``, shared with the importer. Statement shapes
 and the documentation they were checked against: ``docs/vendor-syntax.md``.
-This class writes for NE/CE on VRP8; the AR and USG platform profiles
-(``emitters/huawei_platforms.py``) change only what its hooks expose.
+This class writes each role for one real platform: routers for NE/CE on
+VRP8 (two-stage ``commit``), exits for the USG (each line applies at once, no
+``commit``); the platform profiles (``emitters/huawei_platforms.py``) change
+only what its hooks expose.
 """
 
 from __future__ import annotations
@@ -42,11 +44,10 @@ class HuaweiVrp(RouterEmitter):
     discard: ClassVar[str | None] = nm.DISCARD
 
     # ---- what a platform profile (emitters/huawei_platforms.py) may change; the
-    # values here are the default platform's, NE/CE on VRP8 (emitters/platforms.py)
-    # VRP8 keeps a candidate configuration that only ``commit`` applies
+    # values here are the default platforms' (emitters/platforms.py)
+    # routers: VRP8 keeps a candidate configuration that only ``commit`` applies; an
+    # exit is a USG, which applies each line at once and writes none, whatever this says
     two_stage_commit: ClassVar[bool] = True
-    # security-policy address lists of two or more prefixes as ``ip address-set`` objects
-    address_sets: ClassVar[bool] = False
     # the USG static-route guide: with no next hop on a broadcast interface the
     # device uses the gateway its DHCP client learned there, so the route stays
     writes_dhcp_route: ClassVar[bool] = True
@@ -63,7 +64,8 @@ class HuaweiVrp(RouterEmitter):
     def tunnel_ifname(self, index: int) -> str:
         return nm.tunnel_ifname(index)
 
-    def icmp_codes(self, icmp_type: int, action: str) -> list[int | None]:
+    @classmethod
+    def icmp_codes(cls, icmp_type: int, action: str) -> list[int | None]:
         """The codes an ACL rule for ``icmp_type`` names, one rule each (None: no code).
 
         VRP8 takes ``icmp-type T`` alone for every code of the type, so one
@@ -81,7 +83,8 @@ class HuaweiVrp(RouterEmitter):
             raise rv.VendorEmitError(f"{device.name}: more than 1000 advanced ACLs")
         zones = self._zones(device) if firewall else {}
         policies = self._policies(device, zones) if firewall else []
-        address_sets = _address_sets(policies) if self.address_sets else []
+        # a USG's security-policy address lists of two or more prefixes are address sets
+        address_sets = _address_sets(policies) if firewall else []
         unaddressed = [i.name for i in plan.underlay if not i.address]
         if unaddressed:
             # VRP documents unnumbered addresses on P2P (POS) and tunnel interfaces only
@@ -104,7 +107,7 @@ class HuaweiVrp(RouterEmitter):
             "tunnels": self._tunnels(device, plan.tunnels, numbers),
             "tunnel_mss": rv.TUNNEL_MSS,
             "core_mtu": rv.CORE_MPLS_MTU,
-            "commit": self.two_stage_commit,
+            "commit": self.two_stage_commit and not firewall,
         }
 
     def _interfaces(self, device: Device, numbers: dict[str, int],
@@ -315,6 +318,10 @@ def _address_sets(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
             prefixes = tuple(p[side])
             if len(prefixes) < 2:
                 continue
+            if len(prefixes) > nm.ADDRESS_SET_LIMIT:  # member IDs 0-4095 (USG ``address``)
+                raise rv.VendorEmitError(f"security-policy rule {p['name']}: {len(prefixes)} "
+                                         f"prefixes, more than a USG address set holds "
+                                         f"({nm.ADDRESS_SET_LIMIT})")
             if prefixes not in names:
                 names[prefixes] = nm.address_set(len(names) + 1)
             p[f"{side}_set"] = names[prefixes]

@@ -12,7 +12,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +30,9 @@ from zongheng.verifier.results import (
     Hop,
     summary,
 )
+
+if TYPE_CHECKING:
+    from zongheng.emitters.inventory import Inventory
 
 FORMATS = ("text", "json", "junit", "sarif")
 
@@ -97,14 +100,18 @@ def packet_line(cx: Counterexample) -> str:
 Locate = Callable[[Hop, Counterexample], str | None]
 
 
-def config_locator(network: Network) -> Locate:
+def config_locator(network: Network, inventory: Inventory | None = None) -> Locate:
     """Where each router target's config has the ACL line a hop names, for the packet.
 
     The model's line number (``AclLine.seq``) is not what an engineer finds in
     the config: IOS-XE and VRP number entries their own way and split one
-    model line into several (``emitters/config_lines.py``).
+    model line into several (``emitters/config_lines.py``). With the device
+    inventory the configs were compiled with, a device of a platform is named
+    in that platform's config only, as it numbers its rules (an AR's per-code
+    ICMP rules).
     """
-    from zongheng.emitters.config_lines import Packet, vendor_lines
+    from zongheng.emitters.config_lines import Packet
+    from zongheng.emitters.platforms import platform_lines
 
     def locate(hop: Hop, cx: Counterexample) -> str | None:
         if hop.acl is None or hop.line is None:
@@ -114,7 +121,8 @@ def config_locator(network: Network) -> Locate:
             return None
         reply = hop.note.startswith("reply")
         pkt = Packet(cx.dst if reply else cx.src, cx.src if reply else cx.dst, cx.icmp_type)
-        found = vendor_lines(network, device, hop.acl, hop.line, pkt)
+        platform = inventory.platform_for(device.name) if inventory is not None else None
+        found = platform_lines(network, device, hop.acl, hop.line, pkt, platform)
         return "; ".join(f"{t} {w}" for t, w in sorted(found.items())) or None
 
     return locate

@@ -65,6 +65,10 @@ def security_rule(acl: str, seq: int, icmp_type: int | None) -> str:
     return vrp_name(f"{acl}-{seq}" + (f"-t{icmp_type}" if icmp_type is not None else ""))
 
 
+# USG ``address [ id ] ...``: member IDs 0-4095 in an address object
+ADDRESS_SET_LIMIT = 4096
+
+
 def address_set(k: int) -> str:
     """The ``k``-th security-policy address set of a device (USG ``ip address-set``)."""
     return f"zh-addr-{k}"

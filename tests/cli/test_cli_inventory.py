@@ -70,9 +70,17 @@ def test_target_not_matching_a_platform_exit_2(zh, tmp_path: Path) -> None:
 
 
 def test_inventory_needs_from_configs(zh, tmp_path: Path) -> None:
-    r = zh("verify", MINIMAL, "--inventory", str(_inventory(tmp_path)))
-    assert r.returncode == 2
-    assert "an inventory is read with configs only" in r.stderr.decode()
+    """query and report read an inventory with configs only; verify also takes it alone
+    (to name config lines by platform: test_cli_verify_lines.py)."""
+    inv = str(_inventory(tmp_path))
+    for args in (("query", MINIMAL, "--from", "internet", "--to", "host(portal)"),
+                 ("report", MINIMAL, "-o", str(tmp_path / "r.html"))):
+        r = zh(*args, "--inventory", inv)
+        assert r.returncode == 2, args
+        assert r.stderr.decode().strip() == (f"{inv}: error: an inventory is read with "
+                                             "configs only (give --from-configs DIR)")
+    assert not (tmp_path / "r.html").exists()
+    assert zh("verify", MINIMAL, "--inventory", inv).returncode == 0
 
 
 def test_configs_read_back_through_the_same_inventory(zh, tmp_path: Path) -> None:

@@ -205,7 +205,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
         (rf"rule {NUM} (?:permit|deny) icmp{H_VPN}(?: source {H_ADDR})?(?: destination {H_ADDR})?"
          rf"(?: icmp-type \d{{1,3}}(?: \d{{1,3}})?)?", None),
     ],
-    "ike-proposal": [(r"encryption-algorithm aes-256", None), (r"dh group14", None),
+    "ike-proposal": [(r"encryption-algorithm aes-(?:cbc-)?256", None), (r"dh group14", None),
                      (r"authentication-method rsa-signature", None),
                      (r"authentication-algorithm sha2-256", None),
                      (r"integrity-algorithm hmac-sha2-256", None), (r"prf hmac-sha2-256", None)],
@@ -1195,11 +1195,17 @@ def test_cisco_refuses_a_second_inbound_acl_on_the_nat_outside_interface() -> No
 
 
 def test_huawei_files_enter_system_view_carry_the_policy_hash_and_commit() -> None:
-    """Pasted from the user view: system-view first, # header with the sha256, commit last."""
+    """Pasted from the user view: system-view first, # header with the sha256, commit last
+    on the VRP8 routers; the exit is a USG, which applies each line at once (no commit)."""
     network = compiled("policies/minimal.zh")
-    for device, text in render_all(network, "huawei-vrp").items():
+    configs = render_all(network, "huawei-vrp")
+    assert {network.device(d).role for d in configs} >= {"pe", "exit"}
+    for device, text in configs.items():
         lines = text.splitlines()
         assert lines[0] == "system-view", device
         assert f"# policy {network.policy_file} sha256 {network.policy_sha256}" in lines
+        if network.device(device).role == "exit":
+            assert lines[-1] == "return" and "commit" not in lines, device
+            continue
         assert lines[-2:] == ["commit", "return"], device
         assert lines.index(f"sysname {device}") < lines.index("commit")

@@ -91,8 +91,8 @@ def test_the_default_platform_writes_todays_output(target: str, policy: str) -> 
         assert p.emitter(network).render(d) == today[d.name], (p.name, d.name)
 
 
-@pytest.mark.parametrize("name", ["cisco-isr", "cisco-asr", "huawei-ne", "junos-mx",
-                                  "junos-srx"])
+@pytest.mark.parametrize("name", ["cisco-isr", "cisco-asr", "huawei-ne", "huawei-usg",
+                                  "junos-mx", "junos-srx"])
 def test_alias_profiles_write_exactly_their_target(name: str) -> None:
     """No invented differences: these profiles change nothing (their docstrings say why)."""
     network = compiled_network(FEATURES)
@@ -146,7 +146,8 @@ def test_profile_output_passes_the_strict_and_reference_checkers(name: str, poli
 def test_ar_has_no_commit_and_ne_keeps_it() -> None:
     ar = rendered(FEATURES, "huawei-ar")
     ne = rendered(FEATURES, "huawei-ne")
-    assert ar.keys() == ne.keys() - {"exit-prov"}  # an AR is no exit (no USG statements)
+    assert ar.keys() == ne.keys()  # neither renders the exit (its statements are the USG's)
+    assert "exit-prov" not in ar
     for device in ar:
         assert "\ncommit\n" not in ar[device] and ar[device].endswith("\nreturn\n")
     for device in ne:
@@ -193,6 +194,20 @@ def test_ar_counterexample_lines_name_the_ar_rule() -> None:
     assert pkt.icmp_type == 11
     assert vendor_lines(network, device, acl.name, line.seq, pkt)["huawei-vrp"] != \
         vendor_lines(network, device, acl.name, line.seq, pkt, codes)["huawei-vrp"]
+
+
+def test_ar_ike_proposal_names_aes_cbc_256_and_keeps_the_one_suite() -> None:
+    """V200R spells the IKE AES-CBC-256 ``aes-cbc-256``; the suite is the same one."""
+    from tests.emitters.test_crypto_suite import WANT, read_huawei
+
+    ar = rendered(PROVINCE, "huawei-ar")
+    ne = rendered(PROVINCE, "huawei-ne")
+    inner = [d for d in ar if d.startswith("inner-")]
+    assert inner
+    for device in inner:
+        assert re.search(r"^ encryption-algorithm aes-cbc-256$", ar[device], re.M)
+        assert re.search(r"^ encryption-algorithm aes-256$", ne[device], re.M)
+        assert read_huawei(ar[device]) == WANT, device
 
 
 def _reads_back_equal(policy: str, name: str, text: str) -> int:
@@ -261,17 +276,19 @@ def _exit(policy: str) -> str:
 
 
 def test_usg_writes_the_internet_group_once_as_an_address_set() -> None:
+    """The default Huawei exit is the USG: its address lists are address sets."""
     exit_hlj = _exit(PROVINCE)
-    ne = render_all(compiled_network(PROVINCE), "huawei-vrp")[exit_hlj]
     usg = rendered(PROVINCE, "huawei-usg")[exit_hlj]
+    assert render_all(compiled_network(PROVINCE), "huawei-vrp")[exit_hlj] == usg
     sets = re.findall(r"^ip address-set (\S+) type object$", usg, re.M)
     assert sets and len(sets) == len(set(sets))
     uses = re.findall(r"^  (?:source|destination)-address address-set (\S+)$", usg, re.M)
     assert set(uses) == set(sets)
-    assert not re.search(r"^  (?:source|destination)-address address-set", ne, re.M)
     # the 64-prefix internet group: once in a set, not once per security-policy rule
-    assert usg.count("\n") * 3 < ne.count("\n")
-    assert "\ncommit\n" not in usg
+    # (1192 lines when every rule listed its prefixes)
+    members = re.findall(r"^ address \d+ (\S+ mask \S+)$", usg, re.M)
+    assert len(members) > 64 and usg.count("\n") < 400
+    assert "\ncommit\n" not in usg and usg.endswith("\nreturn\n")
 
 
 @pytest.mark.parametrize("policy", [FEATURES, PROVINCE])
@@ -289,9 +306,16 @@ def test_usg_exit_reads_back_equal_to_the_compiled_one(policy: str) -> None:
             assert acl_differences(acls[want_i.acl_in], got[got_i.acl_in]) == [], want_i.name
 
 
-def test_usg_address_sets_are_a_usg_difference_only() -> None:
-    assert HuaweiUsg.address_sets and not HuaweiVrp.address_sets
-    assert not HuaweiAr.address_sets
+def test_address_sets_and_no_commit_on_every_huawei_exit_only() -> None:
+    """Every platform's exit is the USG's; no router gets an address set."""
+    network = compiled_network(FEATURES)
+    for cls in (HuaweiVrp, HuaweiUsg):
+        for d in network.devices:
+            text = cls(network).render(d)
+            if d.role == "exit":
+                assert "\nip address-set " in text and "\ncommit\n" not in text
+            else:
+                assert "address-set" not in text
 
 
 def test_reference_checker_knows_address_sets() -> None:
@@ -303,3 +327,44 @@ def test_reference_checker_knows_address_sets() -> None:
                                                             "defined"]
     assert any(p.why.startswith("address-set zh-addr-1 used before its definition")
                for p in CHECKERS["huawei-vrp"](late))
+
+
+def test_an_address_list_larger_than_a_usg_address_set_is_refused() -> None:
+    """A USG address object numbers its members 0-4095: 4097 prefixes cannot be one set."""
+    from zongheng.emitters._router import VendorEmitError
+    from zongheng.emitters.huawei_vrp import _address_sets
+
+    prefixes = [f"10.{k // 256}.{k % 256}.0/24" for k in range(4097)]
+    with pytest.raises(VendorEmitError, match=r"rule r1: 4097 prefixes, more than a USG "
+                                              r"address set holds \(4096\)"):
+        _address_sets([{"name": "r1", "src": prefixes, "dst": []}])
+    sets = _address_sets([{"name": "r1", "src": prefixes[:4096], "dst": []}])
+    assert len(sets[0]["prefixes"]) == 4096
+
+
+@pytest.mark.parametrize(("name", "target"), [("huawei-usg", "huawei-vrp"),
+                                              ("junos-srx", "junos"),
+                                              ("cisco-asr", "cisco-ios-xe")])
+def test_platform_lines_name_the_exit_line_in_the_platforms_config_only(
+        name: str, target: str) -> None:
+    """A firewall exit of a known platform: its security-policy rule (or ACL entry) only,
+    and that line is in the platform's config and decides as the model line does."""
+    from tests.emitters.test_config_lines import CHECK
+    from zongheng.emitters.platforms import platform_lines
+
+    network = compiled_network(FEATURES)
+    device = network.device(_exit(FEATURES))
+    text = rendered(FEATURES, name)[device.name]
+    checked = 0
+    for acl in device.acls:
+        for line in acl.lines:
+            pkt = _packet(line)
+            found = platform_lines(network, device, acl.name, line.seq, pkt, name)
+            assert set(found) == {target}
+            CHECK[target](text, found[target], line, pkt)
+            checked += 1
+    assert checked
+    acl = device.acls[0]
+    line = acl.lines[0]
+    assert set(platform_lines(network, device, acl.name, line.seq, _packet(line))) == {
+        "cisco-ios-xe", "huawei-vrp", "junos"}

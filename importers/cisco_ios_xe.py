@@ -13,7 +13,9 @@ What is read (everything else is skipped: descriptions, OSPF, BGP, crypto, route
   matches and that the model cannot say (``dscp``, ``fragments``, TCP flags,
   an ICMP code, a protocol other than ip/tcp/udp/icmp, ...) is an error.
 * Bindings: `` ip access-group ACL in|out`` of each model interface (names
-  through ``emitters/naming/cisco.py``'s ``ios_ifname``).
+  through ``emitters/naming/cisco.py``'s ``ios_ifname``); an inner tunnel's
+  ACL: `` ip access-group ACL in`` on the tunnel interface that carries the
+  tunnel's `` tunnel protection ipsec profile`` (``nm.tunnel_profile``).
 * Zone-based firewall (exits): the policy of the zone pairs whose source
   zone holds an interface becomes that interface's ``acl_in`` with
   ``stateful=True``: the classes of the ``policy-map type inspect`` in order,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Finding:
     """One difference between the config and the intent."""
 
-    where: str  # "eth3.102 in", "VRF H-tax", "NAT"
+    where: str  # "eth3.102 in", "tunnel inner-hrb in", "VRF H-tax", "NAT"
     kind: str  # opened|closed|unbound|bound|stateful|vrf|rt-import|rt-export|route|routing|nat
     detail: str
     packet: dict | None = None

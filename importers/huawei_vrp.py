@@ -7,7 +7,9 @@ Reads what ``emitters/huawei_vrp.py`` writes and the usual equivalent forms:
   ascending rule ID (``match-order config``; ``auto`` is refused), bound with
   ``traffic-filter inbound|outbound acl N|name X``. A packet no rule matches
   passes a traffic-filter, so each imported ACL ends with a permit-all line
-  (unreachable after the emitter's explicit final deny);
+  (unreachable after the emitter's explicit final deny); an inner tunnel's
+  ACL is the inbound traffic-filter of the tunnel interface carrying the
+  tunnel's `` ipsec profile`` (``nm.tunnel_name``);
 * USG ``firewall zone`` / ``security-policy``: the rules whose source zone
   holds an interface, in order, are its ``acl_in`` (``stateful``); the
   default action is deny (``default action permit`` is read);

@@ -3,7 +3,10 @@
 Read: stateless firewall filters (``firewall family inet filter``) and their
 ``filter input``/``output`` bindings; SRX security policies, zones, address
 books and applications (one stateful ACL per source zone, bound as
-``acl_in`` of the zone's interfaces); VRF route targets from ``vrf-import``
+``acl_in`` of the zone's interfaces; where an interface has an input filter
+too, as on an inner SRX, the filter composed with its zone's address
+policies); each inner tunnel's ``st0`` unit (found through the IPsec VPN
+bound to it) with its filter, as the tunnel's ACL; VRF route targets from ``vrf-import``
 / ``vrf-export`` policy-statements and ``vrf-target``; SRX source and static
 NAT. Vendor names map back to model names through ``emitters/naming/junos.py``,
 the module the emitter writes them with. Anything that would change

@@ -507,3 +507,34 @@ def test_one_address_name_in_two_books_must_agree() -> None:
             "set security address-book dmz address web 10.0.0.2/32\n")
     line, col, msg = error_of(text, "exit-prov")
     assert (line, col) == (2, text.splitlines()[1].index("10.0.0.2") + 1) and "web" in msg
+
+
+def test_inner_srx_policies_name_only_inner_prefixes() -> None:
+    """Narrow: every transit policy of an inner SRX matches inner-net prefixes on both
+    sides (no ``any``), and the one policy to the underlay ends at the device's own
+    loopback; everything else meets the default deny."""
+    import ipaddress
+    import re
+
+    net = network(INNER[0])
+    inner = ipaddress.ip_network("172.20.0.0/16")
+    for dev in ("inner-hlj", "inner-hrb"):
+        text = emitted(INNER[0], dev)
+        book = dict(re.findall(r"^set security address-book global address (\S+) (\S+)$",
+                               text, re.M))
+        members: dict[str, list[str]] = {}
+        for s, a in re.findall(r"^set security address-book global address-set (\S+) "
+                               r"address (\S+)$", text, re.M):
+            members.setdefault(s, []).append(book[a])
+        matches = re.findall(r"^set security policies from-zone (\S+) to-zone (\S+) policy "
+                             r"\S+ match (source|destination)-address (\S+)$", text, re.M)
+        assert matches
+        loopback = net.device(dev).loopback.split("/")[0] + "/32"
+        for src, dst, side, name in matches:
+            prefixes = members.get(name) or [book[name]]
+            if src == dst == "underlay":
+                if side == "destination":
+                    assert prefixes == [loopback]
+                continue
+            assert all(ipaddress.ip_network(p).subnet_of(inner) for p in prefixes), \
+                (dev, src, dst, name)

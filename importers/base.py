@@ -107,9 +107,9 @@ class ImportedConfig:
     static_routes: tuple[StaticRoute, ...] | None = None
     # VRFs the config defines that the compiled device does not have (their own names)
     other_vrfs: tuple[ImportedVrf, ...] | None = None
-    # model tunnel -> the ACL (one of ``acls``) filtering what the config's tunnel
-    # interface lets in (None: nothing); the whole field None: not read, the compiled
-    # tunnel ACLs stay
+    # model tunnel (each of the compiled device's ``tunnel_acl_in``) -> the ACL (one of
+    # ``acls``) filtering what the config's tunnel interface lets in (None: nothing, or
+    # no such interface); the whole field None: not read, the compiled tunnel ACLs stay
     tunnel_acls: tuple[tuple[str, str | None], ...] | None = None
 
 

@@ -82,7 +82,8 @@ class Junos(RouterEmitter):
         underlay = plan.underlay
         prefix_lists: dict[str, tuple[str, ...]] = {}
         filters = [] if firewall else [self._filter(a, prefix_lists) for a in device.acls]
-        zones = self._zones(device) if (firewall or tunnels) else {}
+        inner = bool(tunnels) and not firewall
+        zones = self._zones(device, inner) if (firewall or tunnels) else {}
         communities = sorted({rt for v in device.vrfs for rt in (*v.rt_import, *v.rt_export)},
                              key=rv.rt_key)
         # Junos takes an interface as a static next hop on point-to-point links only, so a
@@ -111,8 +112,10 @@ class Junos(RouterEmitter):
             "dhcp": plan.dhcp,
             "dhcp_zones": sorted({zones[i] for i in plan.dhcp if i in zones}),
             "zones": zones,
-            "security": self._security(device, zones) if firewall else None,
-            "permit_all": bool(tunnels) and not firewall,
+            "security": (self._security(device, zones) if firewall
+                         else self._inner_security(plan, zones) if inner else None),
+            "tunnel_zone": nm.TUNNEL_ZONE if inner else "trust",
+            "host_zone": nm.UNDERLAY_ZONE if inner else "trust",
             "nat": self._nat(device, zones),
             "tunnels": [self._tunnel(t) for t in tunnels],
             "ca_profile": self.pki_name or nm.CA_PROFILE,
@@ -217,8 +220,15 @@ class Junos(RouterEmitter):
                          for d, rel in neighbors if rel == "child"],
         }
 
-    def _zones(self, device: Device) -> dict[str, str]:
-        """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise."""
+    def _zones(self, device: Device, inner: bool = False) -> dict[str, str]:
+        """Interface -> security zone: ``untrust`` towards the Internet, ``trust`` otherwise.
+
+        An inner SRX keeps its site attachments in ``trust`` and its inner links (with
+        ``lo0.0``, where IKE ends) in ``underlay``, which passes no transit traffic.
+        """
+        if inner:
+            return {i.name: nm.SITE_ZONE if i.attached_class else nm.UNDERLAY_ZONE
+                    for i in device.interfaces}
         outside = {n.interface for n in device.nat}
         return {
             i.name: "untrust" if i.attached_class == "internet" or i.name in outside else "trust"
@@ -283,6 +293,63 @@ class Junos(RouterEmitter):
             "address_sets": [{"name": n, "prefixes": address_sets[n]}
                              for n in sorted(address_sets)],
             "applications": [applications[n] for n in sorted(applications)],
+        }
+
+    def _inner_security(self, plan: RouterPlan, zones: dict[str, str]) -> dict[str, Any]:
+        """An inner SRX's policies: one per zone pair, permitting the inner prefixes
+        reached through the from-zone towards those reached through the to-zone.
+
+        The policies open nothing the model does not: the stateless filters of the
+        attachments and ``st0`` units (the model's ACLs) decide every packet rule by
+        rule, and the policies only keep the default deny for everything outside the
+        inner net's routes. One more policy lets the tunnels' far ends reach this
+        device's loopback in ``underlay``, where IKE and ESP end (Juniper KB30997:
+        traffic to the loopback is looked up ingress zone -> loopback zone).
+        """
+        device = plan.device
+        reached: dict[str, set[str]] = {nm.SITE_ZONE: set(), nm.TUNNEL_ZONE: set()}
+        for r in device.routes:
+            if r.kind == "local" and zones.get(r.egress_interface) == nm.SITE_ZONE:
+                reached[nm.SITE_ZONE].add(r.prefix)
+        for s in rv.static_routes(self.network, device):
+            if s.vrf is None and (s.interface or "").startswith("tun:"):
+                reached[nm.TUNNEL_ZONE].add(s.prefix)
+        for t in plan.tunnels:
+            reached[nm.TUNNEL_ZONE].update(t.remote_prefixes)
+        addresses: set[str] = set()
+        address_sets: list[dict[str, Any]] = []
+        names: dict[str, str] = {}
+        for zone, prefixes in sorted(reached.items()):
+            content = rv.sorted_prefixes(prefixes)
+            addresses.update(content)
+            if len(content) == 1:
+                names[zone] = address_name(content[0])
+            elif content:
+                names[zone] = nm.zone_addresses(zone)
+                address_sets.append({"name": names[zone], "prefixes": tuple(content)})
+        policies = [
+            {"from": src, "to": dst, "name": nm.zone_policy(src, dst),
+             "comment": f"inner net: {src} to {dst}; the interface filters decide per rule",
+             "src": names[src], "dst": names[dst], "application": "any",
+             "action": "permit", "drop_untranslated": False}
+            for src in sorted(names) for dst in sorted(names)
+        ]
+        remotes = rv.sorted_prefixes(f"{t.remote}/32" for t in plan.tunnels)
+        local = f"{host(device.loopback)}/32"
+        addresses.update([*remotes, local])
+        ends = address_name(remotes[0]) if len(remotes) == 1 else nm.address_set("tunnel-ends")
+        if len(remotes) > 1:
+            address_sets.append({"name": ends, "prefixes": tuple(remotes)})
+        policies.append({"from": nm.UNDERLAY_ZONE, "to": nm.UNDERLAY_ZONE,
+                         "name": nm.zone_policy(nm.UNDERLAY_ZONE, "loopback"),
+                         "comment": "IKE and ESP from the tunnels' far ends to this loopback",
+                         "src": ends, "dst": address_name(local), "application": "any",
+                         "action": "permit", "drop_untranslated": False})
+        return {
+            "policies": policies,
+            "addresses": rv.sorted_prefixes(addresses),
+            "address_sets": sorted(address_sets, key=lambda a: a["name"]),
+            "applications": [],
         }
 
     @staticmethod

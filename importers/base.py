@@ -107,9 +107,10 @@ class ImportedConfig:
     static_routes: tuple[StaticRoute, ...] | None = None
     # VRFs the config defines that the compiled device does not have (their own names)
     other_vrfs: tuple[ImportedVrf, ...] | None = None
-    # (model tunnel, ACL name) of each tunnel end's inbound ACL the config binds; None:
-    # not read (the compiled bindings and ACLs stay)
-    tunnel_bindings: tuple[tuple[str, str], ...] | None = None
+    # model tunnel (each of the compiled device's ``tunnel_acl_in``) -> the ACL (one of
+    # ``acls``) filtering what the config's tunnel interface lets in (None: nothing, or
+    # no such interface); the whole field None: not read, the compiled tunnel ACLs stay
+    tunnel_acls: tuple[tuple[str, str | None], ...] | None = None
 
 
 def overlay(device: Device, imported: ImportedConfig) -> Device:
@@ -142,16 +143,20 @@ def overlay(device: Device, imported: ImportedConfig) -> Device:
     if moved:
         interfaces, vrfs = _move(device.name, interfaces, vrfs, moved,
                                  {v.name: v for v in imported.other_vrfs or ()})
-    tunnel_acl_in = device.tunnel_acl_in
-    if imported.tunnel_bindings is not None:
-        tunnel_acl_in = imported.tunnel_bindings
-        for tunnel, acl in tunnel_acl_in:
-            if acl not in names:
+    if imported.tunnel_acls is None:
+        # an importer that does not read tunnel interfaces: the compiled ACLs stay
+        tunnel_acl_in = device.tunnel_acl_in
+        kept = tuple(a for a in device.acls
+                     if a.name in {n for _, n in device.tunnel_acl_in} and a.name not in names)
+    else:
+        known = {t for t, _ in device.tunnel_acl_in}
+        for tunnel, acl in imported.tunnel_acls:
+            if tunnel not in known:
+                raise InputError(f"{device.name}: an ACL for unknown tunnel {tunnel!r}")
+            if acl is not None and acl not in names:
                 raise InputError(f"{device.name}: tunnel {tunnel} binds unknown ACL {acl!r}")
-    # an importer that does not read tunnels' ACLs (tunnel_bindings None) keeps the
-    # compiled ones, as everything else not imported
-    kept = tuple(a for a in device.acls
-                 if a.name in {n for _, n in tunnel_acl_in} and a.name not in names)
+        tunnel_acl_in = tuple((t, a) for t, a in imported.tunnel_acls if a is not None)
+        kept = ()
     return dataclasses.replace(device, interfaces=interfaces, acls=imported.acls + kept,
                                vrfs=vrfs, nat=nat, tunnel_acl_in=tunnel_acl_in)
 

@@ -13,7 +13,9 @@ What is read (everything else is skipped: descriptions, OSPF, BGP, crypto, route
   matches and that the model cannot say (``dscp``, ``fragments``, TCP flags,
   an ICMP code, a protocol other than ip/tcp/udp/icmp, ...) is an error.
 * Bindings: `` ip access-group ACL in|out`` of each model interface (names
-  through ``emitters/naming/cisco.py``'s ``ios_ifname``).
+  through ``emitters/naming/cisco.py``'s ``ios_ifname``); an inner tunnel's
+  ACL: `` ip access-group ACL in`` on the tunnel interface that carries the
+  tunnel's `` tunnel protection ipsec profile`` (``nm.tunnel_profile``).
 * Zone-based firewall (exits): the policy of the zone pairs whose source
   zone holds an interface becomes that interface's ``acl_in`` with
   ``stateful=True``: the classes of the ``policy-map type inspect`` in order,
@@ -134,6 +136,7 @@ class _Iface:
     zone: tuple[str, Line] | None = None
     nat: str | None = None
     vrf: tuple[str, Line] | None = None  # None: the global table
+    profile: tuple[str, Line] | None = None  # tunnel protection ipsec profile: its tunnel
 
 
 @dataclass
@@ -502,6 +505,10 @@ class _Reader:
             iface.vrf = (w[-1], line)
         elif w[:3] == ["no", "vrf", "forwarding"] or w[:4] == ["no", "ip", "vrf", "forwarding"]:
             iface.vrf = None
+        elif w[:4] == ["tunnel", "protection", "ipsec", "profile"]:
+            if len(w) not in (5, 6) or w[5:] not in ([], ["shared"]):
+                raise self.err(line, 4, "tunnel protection: expected 'ipsec profile NAME'")
+            iface.profile = (w[4], line)
 
     def _nat_line(self, line: Line, w: list[str]) -> None:
         p = self.p
@@ -828,10 +835,40 @@ def parse(text: str, device: Device, file: str,
     statics = [StaticRoute(None if vrf is None else vrf_names.get(vrf, vrf), prefix, via,
                            line.no, line.col(0)) for vrf, prefix, via, line in p.statics]
     vrfs, others = _vrfs(r, p, device)
+    tunnel_acls = _tunnel_acls(r, p, device, lines_of, acl_names, acls)
     return ImportedConfig(device=device.name, target=TARGET, acls=tuple(acls.values()),
                           bindings=tuple(bindings), vrfs=vrfs, nat=nat,
                           interface_vrfs=tuple(interface_vrfs), static_routes=tuple(statics),
-                          other_vrfs=others)
+                          other_vrfs=others, tunnel_acls=tunnel_acls)
+
+
+def _tunnel_acls(r: _Reader, p: _Parsed, device: Device, lines_of, acl_names,
+                 acls: dict[str, Acl]) -> tuple[tuple[str, str | None], ...]:
+    """Model tunnel -> the ACL its tunnel interface binds inbound (None: none, or no
+    interface). The interface of a tunnel is the one protected by the tunnel's IPsec
+    profile (``nm.tunnel_profile``), whatever its number."""
+    by_profile: dict[str, list[tuple[str, _Iface]]] = {}
+    for vname, iface in p.interfaces.items():
+        if iface.profile is not None:
+            by_profile.setdefault(iface.profile[0], []).append((vname, iface))
+    out = []
+    for tunnel, _compiled in device.tunnel_acl_in:
+        found = by_profile.get(nm.tunnel_profile(tunnel), [])
+        if len(found) > 1:
+            raise r.err(found[1][1].profile[1], 4,  # type: ignore[index]
+                        f"{found[0][0]} and {found[1][0]} both carry tunnel {tunnel}")
+        if not found or found[0][1].acl_in is None:
+            out.append((tunnel, None))
+            continue
+        iface = found[0][1]
+        if iface.zone is not None:
+            raise r.err(iface.zone[1], 0, "zone-member on a tunnel interface is not imported")
+        b = iface.acl_in
+        name = acl_names.get(b[0], b[0])
+        if name not in acls:
+            acls[name] = Acl(name, tuple(lines_of(b[0], b[1], 2)))
+        out.append((tunnel, name))
+    return tuple(out)
 
 
 def _zone_acls(r: _Reader, p: _Parsed, present: dict[str, str], lines_of, acl_names,

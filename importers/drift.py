@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Finding:
     """One difference between the config and the intent."""
 
-    where: str  # "eth3.102 in", "VRF H-tax", "NAT"
+    where: str  # "eth3.102 in", "tunnel inner-hrb in", "VRF H-tax", "NAT"
     kind: str  # opened|closed|unbound|bound|stateful|vrf|rt-import|rt-export|route|routing|nat
     detail: str
     packet: dict | None = None
@@ -54,14 +54,35 @@ def _acl(device: Device, name: str | None) -> Acl | None:
     return None if name is None else next(a for a in device.acls if a.name == name)
 
 
+def _acl_findings(where: str, want_name: str | None, want: Acl | None,
+                  have_name: str | None, have: Acl | None, timeout_ms: int) -> list[Finding]:
+    """How the ACL a config binds at ``where`` differs from the intended one."""
+    from zongheng.verifier.acl_diff import acl_differences
+
+    if want is None and have is None:
+        return []
+    out = []
+    if (want is None) != (have is None):
+        kind = "unbound" if have is None else "bound"
+        out.append(Finding(where, kind, f"intended {want_name or 'no ACL'}, "
+                                        f"configured {have_name or 'no ACL'}"))
+    elif want is not None and have is not None and want.stateful != have.stateful:
+        out.append(Finding(where, "stateful", f"intended stateful={want.stateful}, "
+                                              f"configured stateful={have.stateful}"))
+    for d in acl_differences(want, have, timeout_ms=timeout_ms):
+        verb = ("permitted by the config, denied by the policy" if d.kind == "opened"
+                else "denied by the config, permitted by the policy")
+        out.append(Finding(where, d.kind, verb,
+                           {k: v for k, v in asdict(d.packet).items() if k != "realm"}))
+    return out
+
+
 def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
             network: Network | None = None, inventory: Inventory | None = None
             ) -> list[Finding]:
-    """Every difference: interface ACLs in model order, interface VRFs, then VRF route
-    targets, static routes (with ``network``, whose rendering they are compared
+    """Every difference: interface ACLs in model order, tunnel ACLs, interface VRFs, then
+    VRF route targets, static routes (with ``network``, whose rendering they are compared
     with), then NAT."""
-    from zongheng.verifier.acl_diff import acl_differences
-
     got_acls = {a.name: a for a in imported.acls}
     bound = {b.interface: b for b in imported.bindings}
     out: list[Finding] = []
@@ -70,22 +91,16 @@ def compare(device: Device, imported: ImportedConfig, timeout_ms: int,
         for direction, want_name, have_name in (
                 ("in", iface.acl_in, b.acl_in if b else None),
                 ("out", iface.acl_out, b.acl_out if b else None)):
-            want, have = _acl(device, want_name), got_acls.get(have_name) if have_name else None
-            where = f"{iface.name} {direction}"
-            if want is None and have is None:
-                continue
-            if (want is None) != (have is None):
-                kind = "unbound" if have is None else "bound"
-                out.append(Finding(where, kind, f"intended {want_name or 'no ACL'}, "
-                                                f"configured {have_name or 'no ACL'}"))
-            elif want.stateful != have.stateful:
-                out.append(Finding(where, "stateful", f"intended stateful={want.stateful}, "
-                                                      f"configured stateful={have.stateful}"))
-            for d in acl_differences(want, have, timeout_ms=timeout_ms):
-                verb = ("permitted by the config, denied by the policy" if d.kind == "opened"
-                        else "denied by the config, permitted by the policy")
-                out.append(Finding(where, d.kind, verb,
-                                   {k: v for k, v in asdict(d.packet).items() if k != "realm"}))
+            out += _acl_findings(f"{iface.name} {direction}", want_name,
+                                 _acl(device, want_name), have_name,
+                                 got_acls.get(have_name) if have_name else None, timeout_ms)
+    # what each tunnel lets in (inner routers), where the importer reads tunnel interfaces
+    got_tunnels = dict(imported.tunnel_acls or ())
+    for tunnel, want_name in device.tunnel_acl_in if imported.tunnel_acls is not None else ():
+        have_name = got_tunnels.get(tunnel)
+        out += _acl_findings(f"tunnel {tunnel} in", want_name, _acl(device, want_name),
+                             have_name, got_acls.get(have_name) if have_name else None,
+                             timeout_ms)
     bound_vrf = dict(imported.interface_vrfs or ())
     for iface in device.interfaces:
         if iface.name in bound_vrf and bound_vrf[iface.name] != iface.vrf:

@@ -7,7 +7,9 @@ Reads what ``emitters/huawei_vrp.py`` writes and the usual equivalent forms:
   ascending rule ID (``match-order config``; ``auto`` is refused), bound with
   ``traffic-filter inbound|outbound acl N|name X``. A packet no rule matches
   passes a traffic-filter, so each imported ACL ends with a permit-all line
-  (unreachable after the emitter's explicit final deny);
+  (unreachable after the emitter's explicit final deny); an inner tunnel's
+  ACL is the inbound traffic-filter of the tunnel interface carrying the
+  tunnel's `` ipsec profile`` (``nm.tunnel_name``);
 * USG ``firewall zone`` / ``security-policy``: the rules whose source zone
   holds an interface, in order, are its ``acl_in`` (``stateful``); the
   default action is deny (``default action permit`` is read);
@@ -543,6 +545,8 @@ class _Parser:
         # ifkey -> direction -> (ACL key, line, column)
         self.filters: dict[str, dict[str, tuple[str, int, int]]] = {}
         self.if_vpn: dict[str, tuple[str, int, int]] = {}  # interface -> VPN instance bound
+        # tunnel interface -> the IPsec profile it carries (which model tunnel it is)
+        self.if_profile: dict[str, tuple[str, int, int]] = {}
         self.seen_interfaces: set[str] = set()
         self.statics: list[tuple[tuple[str, int] | None, str, str, int, int]] = []
         self.zones: dict[str, list[tuple[str, int]]] = {}  # zone -> [(ifkey, line)]
@@ -809,6 +813,12 @@ class _Parser:
             return
         if words[:3] == ["undo", "ip", "binding"]:
             self.if_vpn.pop(key, None)
+            return
+        if words[:2] == ["ipsec", "profile"]:
+            if len(words) != 3:
+                raise self.ctx.error(lineno, toks[min(2, len(toks) - 1)].col,
+                                     "ipsec profile: expected one profile name")
+            self.if_profile[key] = (words[2], lineno, toks[2].col)
             return
         if words[0] != "traffic-filter":
             return
@@ -1129,41 +1139,57 @@ class _Parser:
                                  "not read")
         acls: list[Acl] = []
         bindings: list[ImportedBinding] = []
+        built: dict[tuple[int, str | None], str] = {}  # (id(raw acl), VPN) -> name
+
+        def bound(key: str, ref: str, ln: int, col: int) -> str:
+            """The model ACL of what ``traffic-filter`` binds on interface ``key``."""
+            raw = self.acls.get(ref)
+            if raw is None:
+                raise self.ctx.error(ln, col, f"ACL {ref.removeprefix('name:')} is bound "
+                                     "but never defined")
+            if raw.kind == "other":
+                raise self.ctx.error(ln, col, f"ACL {raw.number} is not an IPv4 basic "
+                                     "or advanced ACL")
+            vpn = self.if_vpn[key][0] if key in self.if_vpn else None
+            if (id(raw), vpn) not in built:
+                name = (acl_names.get(raw.number) if raw.number is not None else None) \
+                    or (raw.name if raw.name else f"acl-{raw.number}")
+                if name in built.values():
+                    name = f"{name}-{vpn or 'public'}"
+                if name in built.values():
+                    name = f"{name}-{raw.number}"
+                built[(id(raw), vpn)] = name
+                acls.append(_traffic_filter_acl(name, raw, vpn))
+            return built[(id(raw), vpn)]
+
         if firewall:
             acls, bindings = self._firewall(ifmap)
         else:
-            built: dict[tuple[int, str | None], str] = {}  # (id(raw acl), VPN) -> name
             for key, slots in sorted(self.filters.items()):
                 model_if = ifmap.get(key)
                 if model_if is None:
                     continue  # an interface the model does not have
                 names: dict[str, str | None] = {"inbound": None, "outbound": None}
                 for direction, (ref, ln, col) in slots.items():
-                    raw = self.acls.get(ref)
-                    if raw is None:
-                        raise self.ctx.error(ln, col, f"ACL {ref.removeprefix('name:')} is bound "
-                                             "but never defined")
-                    if raw.kind == "other":
-                        raise self.ctx.error(ln, col, f"ACL {raw.number} is not an IPv4 basic "
-                                             "or advanced ACL")
-                    vpn = self.if_vpn[key][0] if key in self.if_vpn else None
-                    if (id(raw), vpn) not in built:
-                        name = (acl_names.get(raw.number) if raw.number is not None else None) \
-                            or (raw.name if raw.name else f"acl-{raw.number}")
-                        if name in built.values():
-                            name = f"{name}-{vpn or 'public'}"
-                        if name in built.values():
-                            name = f"{name}-{raw.number}"
-                        built[(id(raw), vpn)] = name
-                        acls.append(_traffic_filter_acl(name, raw, vpn))
-                    names[direction] = built[(id(raw), vpn)]
+                    names[direction] = bound(key, ref, ln, col)
                 bindings.append(ImportedBinding(model_if, names["inbound"], names["outbound"]))
+        tunnel_acls = []
+        for tunnel, _compiled in dev.tunnel_acl_in:
+            keys = [k for k, (prof, _ln, _col) in sorted(self.if_profile.items())
+                    if prof == nm.tunnel_name(tunnel)]
+            if len(keys) > 1:
+                _prof, ln, col = self.if_profile[keys[1]]
+                raise self.ctx.error(ln, col, f"{keys[0]} and {keys[1]} both carry tunnel "
+                                     f"{tunnel}")
+            slot = self.filters.get(keys[0], {}).get("inbound") if keys else None
+            tunnel_acls.append((tunnel, None if slot is None else bound(keys[0], *slot)))
         vrfs, others = self._vrfs()
         return ImportedConfig(device=dev.name, target=TARGET, acls=tuple(acls),
                               bindings=tuple(bindings), vrfs=vrfs, other_vrfs=others,
                               nat=self._nat(ifmap, firewall),
                               interface_vrfs=self._interface_vrfs(ifmap),
-                              static_routes=self._statics())
+                              static_routes=self._statics(),
+                              tunnel_acls=tuple(tunnel_acls))
 
     def _statics(self) -> tuple[StaticRoute, ...]:
         names = {nm.vrf_name(v.name): v.name for v in self.device.vrfs}

@@ -3,7 +3,10 @@
 Read: stateless firewall filters (``firewall family inet filter``) and their
 ``filter input``/``output`` bindings; SRX security policies, zones, address
 books and applications (one stateful ACL per source zone, bound as
-``acl_in`` of the zone's interfaces); VRF route targets from ``vrf-import``
+``acl_in`` of the zone's interfaces; where an interface has an input filter
+too, as on an inner SRX, the filter composed with its zone's address
+policies); each inner tunnel's ``st0`` unit (found through the IPsec VPN
+bound to it) with its filter, as the tunnel's ACL; VRF route targets from ``vrf-import``
 / ``vrf-export`` policy-statements and ``vrf-target``; SRX source and static
 NAT. Vendor names map back to model names through ``emitters/naming/junos.py``,
 the module the emitter writes them with. Anything that would change
@@ -20,6 +23,7 @@ remove what they name, ``annotate`` and ``#`` comments are skipped.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -441,6 +445,15 @@ class _Parser:
         self.apps: dict[str, dict[str, list[Token]]] = {}
         self.app_sets: dict[str, list[Token]] = {}
         self.nat: list[Stmt] = []
+        # st0 units (route-based IPsec): "st0.N" -> input filter, zone; VPN name -> unit
+        self.tunnel_filters: dict[str, Token] = {}
+        self.tunnel_zones: dict[str, str] = {}
+        self.vpn_units: dict[str, Token] = {}
+        # the device's own addresses: policies towards them concern host-inbound
+        # traffic (IKE, ESP to the loopback), which the model does not describe
+        self.own = netaddr.IPSet([device.loopback.split("/")[0]]
+                                 + [i.address.split("/")[0] for i in device.interfaces
+                                    if i.address])
 
     # ---- dispatch
 
@@ -481,6 +494,10 @@ class _Parser:
             self._application(t)
         elif w[:2] == ["security", "nat"]:
             self.nat.append(s)
+        elif w[:3] == ["security", "ipsec", "vpn"] and w[4:5] == ["bind-interface"]:
+            if len(w) != 6 or not re.fullmatch(r"st0\.\d+", w[5]):
+                raise _Error(t[-1], "bind-interface names one st0 unit (st0.N)")
+            self.vpn_units[w[3]] = t[5]
 
     def _static(self, instance: Token | None, t: list[Token], at: Token) -> None:
         """``static route P/L next-hop A|IF``, ``discard``, ``reject``, ``preference N``
@@ -516,6 +533,11 @@ class _Parser:
             if len(w) != 9 or w[7] not in ("input", "output"):
                 raise _Error(t[7] if len(t) > 7 else t[6], "filter binding not imported "
                              "(only 'filter input F' and 'filter output F')")
+            if w[1] == "st0":
+                if w[7] != "input":
+                    raise _Error(t[7], "only an input filter is imported on a st0 unit")
+                self.tunnel_filters[f"st0.{w[3]}"] = t[8]
+                return
             model = self.ifnames.get(f"{w[1]}.{w[3]}")
             if model is not None:
                 self.bindings.setdefault(model, {})[w[7]] = t[8]
@@ -568,6 +590,8 @@ class _Parser:
             model = self.ifnames.get(ifname)
             if model is not None:
                 self.zones[model] = zone
+            elif ifname.startswith("st0."):
+                self.tunnel_zones[ifname] = zone
         elif len(w) >= 8 and w[4] == "address-book":
             self._address_book(f"zone {zone}", t[5:])
 
@@ -726,6 +750,8 @@ class _Parser:
             apps = self._resolve_apps(pol["application"])
             sp = tuple(str(c) for c in netaddr.IPSet(s).iter_cidrs()) if s is not None else ()
             dp = tuple(str(c) for c in netaddr.IPSet(d).iter_cidrs()) if d is not None else ()
+            if dp and netaddr.IPSet(dp).issubset(self.own):
+                continue  # host-inbound traffic (IKE, ESP to the loopback): not transit
             for app in apps or [{"protocol": "ip", "sport": None, "dport": None,
                                  "icmp_types": None}]:
                 rows.append({"action": act, "src": sp, "dst": dp, "established": False, **app})
@@ -773,13 +799,14 @@ def _parse(source: Source, device: Device,
         bindings[iface] = pair
     if p.flow:
         _zone_acls(p, acls, bindings)
+    tunnel_acls = _tunnel_acls(p, acls)
     vrfs, others = _vrfs(p)
     return ImportedConfig(
         device=device.name, target=TARGET, acls=tuple(acls[n] for n in sorted(acls)),
         bindings=tuple(ImportedBinding(i, a, b) for i, (a, b) in sorted(bindings.items())
                        if a or b),
         vrfs=vrfs, nat=_nat(p), interface_vrfs=_interface_vrfs(p),
-        static_routes=_statics(p), other_vrfs=others)
+        static_routes=_statics(p), other_vrfs=others, tunnel_acls=tunnel_acls)
 
 
 def _statics(p: _Parser) -> tuple[StaticRoute, ...]:
@@ -814,17 +841,22 @@ def _interface_vrfs(p: _Parser) -> tuple[tuple[str, str | None], ...]:
 
 
 def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | None]]) -> None:
-    """One stateful ACL per source zone: its policies towards the zones traffic can reach."""
+    """One stateful ACL per source zone: its policies towards the zones traffic can reach;
+    on an interface with an input filter too, the filter composed with them."""
     members: dict[str, list[str]] = {}
-    for iface, zone in p.zones.items():
+    for iface, zone in [*p.zones.items(), *p.tunnel_zones.items()]:
         members.setdefault(zone, []).append(iface)
-    for iface in (i.name for i in p.device.interfaces):
+    compiled = {i.name: i for i in p.device.interfaces}
+    for iface, model in compiled.items():
         zone = p.zones.get(iface)
+        old = bindings.get(iface, [None, None])
         if zone is None:
             # an interface in no zone passes no transit traffic on a flow-mode SRX
-            name = "zh-no-zone"
-            acls.setdefault(name, Acl(name, (), stateful=True))
-            bindings[iface] = [name, bindings.get(iface, [None, None])[1]]
+            bindings[iface] = [_no_zone(acls), old[1]]
+            continue
+        if old[0] is not None:
+            bindings[iface] = [_filtered(p, zone, old[0], acls, p.bindings[iface]["input"]),
+                               old[1]]
             continue
         # a zone that reaches no other zone decides as its default policy does
         targets = [z for z in sorted(members) if z != zone or len(members[z]) > 1] or [zone]
@@ -840,17 +872,119 @@ def _zone_acls(p: _Parser, acls: dict[str, Acl], bindings: dict[str, list[str | 
             raise _Error(first, f"policies from zone {zone} differ between to-zone {z1} and "
                          f"{z2}; the model has one ACL per ingress interface")
         (z, rows), = results.values()
-        if p.default_policy == "permit-all" and len(rows) == 1 and rows[0]["protocol"] == "ip" \
-                and rows[0]["action"] == "permit" and not rows[0]["src"] and not rows[0]["dst"]:
+        if _permits_all(p, rows):
             continue  # everything permitted: no policy in effect
+        if not rows and model.acl_in is None and not model.attached_class:
+            # an inner link: the model sends no transit traffic in here (packets enter
+            # at attachments), and the zone passes none (only IKE/ESP to the device)
+            continue
         name = f"zone-{zone}"
         acls.setdefault(name, _acl(name, rows, stateful=True))
-        old = bindings.get(iface, [None, None])
-        if rows and old[0] is not None:
-            # a deny-all zone decides alone; anything else would need the two composed
-            raise _Error(p.bindings[iface]["input"], "an input filter and security policies "
-                         "on one interface cannot be imported as one ACL")
         bindings[iface] = [name, old[1]]
+
+
+def _no_zone(acls: dict[str, Acl]) -> str:
+    name = "zh-no-zone"
+    acls.setdefault(name, Acl(name, (), stateful=True))
+    return name
+
+
+def _permits_all(p: _Parser, rows: list[dict]) -> bool:
+    return p.default_policy == "permit-all" and len(rows) == 1 \
+        and rows[0]["protocol"] == "ip" and rows[0]["action"] == "permit" \
+        and not rows[0]["src"] and not rows[0]["dst"]
+
+
+def _union_rows(p: _Parser, zone: str, at: Token) -> list[dict]:
+    """The address pairs the policies from ``zone`` permit, towards any zone.
+
+    Read only where they are permits of addresses (``application any``), as an inner
+    SRX's are: their union, whatever the to-zone, over-approximates what the SRX
+    passes (it also matches the to-zone the route leads to), so a proof on it holds
+    on the device; the emitter gives each zone pair the prefixes routed through the
+    to-zone, so for its configs the union is exact.
+    """
+    rows = [r for a, b in sorted(p.sec_policies) if a == zone for r in p.zone_rows(a, b)]
+    if p.default_policy == "permit-all":
+        rows.append({"action": "permit", "protocol": "ip", "src": (), "dst": ()})
+    for r in rows:
+        if r["action"] != "permit" or r["protocol"] != "ip":
+            raise _Error(at, f"an input filter and security policies of zone {zone} other "
+                         "than permits of addresses (application any) cannot be imported "
+                         "as one ACL")
+    return rows
+
+
+def _meet(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The prefixes in both sides (``()``: any); None when they share no address."""
+    if not a or not b:
+        return a or b
+    both = netaddr.IPSet(a) & netaddr.IPSet(b)
+    return _cidrs(both) if both else None
+
+
+def _filtered(p: _Parser, zone: str, flt: str, acls: dict[str, Acl], at: Token) -> str:
+    """The stateless filter ``flt`` and the policies of its interface's zone, as one ACL.
+
+    A packet passes when the filter accepts it and a policy of the zone permits it:
+    each accepting term becomes its meets with the permitted address pairs, then the
+    term again as a deny (matched by the filter, permitted by no policy). Replies are
+    read against the policies of their own ingress zone, as stateless lines; the SRX
+    passes them by session, which the symmetric policies the emitter writes permit too.
+    """
+    rows = _union_rows(p, zone, at)
+    acl = acls[flt]
+    if any(not r["src"] and not r["dst"] for r in rows):
+        return flt  # some policy permits every address: the filter decides alone
+    lines: list[AclLine] = []
+    for f in acl.lines:
+        if f.action == "permit":
+            for r in rows:
+                src, dst = _meet(f.src, r["src"]), _meet(f.dst, r["dst"])
+                if src is not None and dst is not None:
+                    lines.append(dataclasses.replace(f, src=src, dst=dst))
+        lines.append(dataclasses.replace(f, action="deny"))
+    name = f"{flt}+zone-{zone}"
+    acls[name] = Acl(name, tuple(dataclasses.replace(ln, seq=10 * (k + 1))
+                                 for k, ln in enumerate(lines)), stateful=acl.stateful)
+    return name
+
+
+def _tunnel_acls(p: _Parser, acls: dict[str, Acl]) -> tuple[tuple[str, str | None], ...]:
+    """Model tunnel -> the ACL of what its ``st0`` unit lets in (None: nothing filters).
+
+    The unit of a tunnel is the one its IPsec VPN (``nm.tunnel_name``) is bound to;
+    on a flow-mode SRX the unit's zone policies apply as on any interface.
+    """
+    out = []
+    for tunnel, _compiled in p.device.tunnel_acl_in:
+        unit = p.vpn_units.get(nm.tunnel_name(tunnel))
+        if unit is None:
+            out.append((tunnel, None))
+            continue
+        flt = p.tunnel_filters.get(unit.text)
+        name = None
+        if flt is not None:
+            if flt.text not in p.filters:
+                raise _Error(flt, f"filter {flt.text!r} is bound but never defined")
+            acls[flt.text] = p.filter_acl(flt.text)
+            name = flt.text
+        if p.flow:
+            zone = p.tunnel_zones.get(unit.text)
+            if zone is None:
+                name = _no_zone(acls)
+            elif name is not None:
+                name = _filtered(p, zone, name, acls, flt)
+            else:
+                rows = _union_rows(p, zone, unit)
+                if not any(not r["src"] and not r["dst"] for r in rows):
+                    name = f"zone-{zone}-union"
+                    acls.setdefault(name, _acl(name, [{**r, "sport": None, "dport": None,
+                                                       "icmp_types": None,
+                                                       "established": False}
+                                                      for r in rows], stateful=True))
+        out.append((tunnel, name))
+    return tuple(out)
 
 
 def _vrfs(p: _Parser) -> tuple[tuple[ImportedVrf, ...], tuple[ImportedVrf, ...]]:

@@ -827,7 +827,7 @@ def parse(text: str, device: Device, file: str,
     """Read one nftables ruleset of ``device`` (see the module docstring). ``ports``: the
     inventory's port names of a ``linux`` platform device (``eth3`` -> ``ens3``).
     ``network``: the compiled network, whose tunnels' selectors identify the tunnel jumps;
-    without it tunnels' jumps are skipped and ``tunnel_bindings`` is None (not read)."""
+    without it tunnels' jumps are skipped and ``tunnel_acls`` is None (not read)."""
     rs = _group(load_ruleset(text, file), text, file)
     _check_hooks(rs)
     model_acl = {acl_chain(a.name): a.name for a in device.acls}
@@ -841,6 +841,6 @@ def parse(text: str, device: Device, file: str,
     nat = read_nat(rs, device, ports) if any(t[1] == NAT_TABLE for t in rs.tables) else ()
     return ImportedConfig(device=device.name, target=TARGET, acls=acls, bindings=bindings,
                           vrfs=None, nat=nat,
-                          tunnel_bindings=None if tunnels is None or network is None else tuple(
+                          tunnel_acls=None if tunnels is None or network is None else tuple(
                               (t.name, tunnels[t.name]) for t in network.tunnels
                               if t.name in tunnels))

@@ -13,6 +13,10 @@ from zongheng.emitters.filters import safe_name
 from zongheng.emitters.naming import Ports, split_ifname
 
 CA_PROFILE = "zh-ca"  # the network CA's ca-profile (certificates loaded out of band)
+# the zones of an inner SRX: its site attachments, its st0 units, its inner links and lo0
+SITE_ZONE = "trust"
+TUNNEL_ZONE = "vpn"
+UNDERLAY_ZONE = "underlay"
 
 
 def junos_port(name: str, ports: Ports | None = None) -> str:
@@ -102,6 +106,16 @@ def security_policy(acl: str, seq: int, icmp_type: int | None, to_zone: str | No
     suffix = f"-t{icmp_type}" if icmp_type is not None else ""
     tag = f"-{to_zone}" if to_zone else ""
     return junos_name(f"{acl}-{seq}{suffix}{tag}")
+
+
+def zone_policy(from_zone: str, to_zone: str) -> str:
+    """The one policy of a zone pair on an inner SRX (its addresses; the filters decide)."""
+    return junos_name(f"zh-{from_zone}-to-{to_zone}")
+
+
+def zone_addresses(zone: str) -> str:
+    """The address set of the inner prefixes an inner SRX reaches through ``zone``."""
+    return address_set(f"zone-{zone}")
 
 
 def application(parts: list[str]) -> str:

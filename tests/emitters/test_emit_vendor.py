@@ -265,6 +265,7 @@ HUAWEI: dict[str, list[tuple[str, str | None]]] = {
 J_PORT = r"(?:ge|xe|et)-\d{1,2}/\d{1,2}/\d{1,2}"  # ge-0/0/N, or an inventory's port
 J_IF = rf"(?:{J_PORT}\.\d{{1,4}}|st0\.\d{{1,4}}|lo0\.0)"
 J_PORTS = rf"{PORT}(?:-{PORT})?"
+J_ZONE = r"(?:trust|untrust|vpn|underlay)"  # exit: trust/untrust; inner SRX: trust/vpn/underlay
 J_Q = r'"[^"\\\x00-\x1f]*"'
 JUNOS_SET = [
     rf"set system host-name {NAME}",
@@ -313,19 +314,18 @@ JUNOS_SET = [
     rf"set protocols bgp group {NAME} family inet-vpn unicast",
     rf"set protocols bgp group {NAME} cluster {IP}",
     rf"set protocols bgp group {NAME} neighbor {IP} description {J_Q}",
-    rf"set security zones security-zone (?:trust|untrust) interfaces {J_IF}",
+    rf"set security zones security-zone {J_ZONE} interfaces {J_IF}",
     rf"set security pki ca-profile {NAME} ca-identity {NAME}",
     rf"set security pki ca-profile {NAME} enrollment url http://\S+",
-    r"set security zones security-zone trust host-inbound-traffic system-services ike",
-    r"set security zones security-zone trust host-inbound-traffic protocols ospf",
+    r"set security zones security-zone (?:trust|underlay) host-inbound-traffic system-services ike",
+    r"set security zones security-zone (?:trust|underlay) host-inbound-traffic protocols ospf",
     r"set security zones security-zone (?:trust|untrust) host-inbound-traffic system-services dhcp",
-    r"set security policies default-policy permit-all",
     rf"set security address-book global address {NAME} {PFX}",
     rf"set security address-book global address-set {NAME} address {NAME}",
     rf"set applications application {NAME} protocol (?:tcp|udp|icmp)",
     rf"set applications application {NAME} (?:source|destination)-port {J_PORTS}",
     rf"set applications application {NAME} icmp-type \d{{1,3}}",
-    rf"set security policies from-zone (?:trust|untrust) to-zone (?:trust|untrust) policy {NAME} "
+    rf"set security policies from-zone {J_ZONE} to-zone {J_ZONE} policy {NAME} "
     rf"(?:match (?:source|destination)-address {NAME}|match application {NAME}|"
     rf"then (?:permit|deny)|then permit destination-address drop-untranslated|"
     rf"description {J_Q})",

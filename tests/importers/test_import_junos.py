@@ -87,6 +87,9 @@ def test_every_device_round_trips(policy: str) -> None:
                 if (want, have) not in compared:
                     compared[(want, have)] = None
                     assert acl_differences(want, have) == [], (d.name, want_i.name)
+        assert [t for t, _ in got.tunnel_acl_in] == [t for t, _ in d.tunnel_acl_in], d.name
+        for t, name in d.tunnel_acl_in:
+            assert acl_differences(acl_of(d, name), acl_of(got, got.tunnel_acl(t))) == [], t
         assert {v.name for v in got.vrfs} == {v.name for v in d.vrfs}
         for want_v, got_v in zip(d.vrfs, got.vrfs, strict=True):
             assert set(got_v.rt_import) == set(want_v.rt_import), (d.name, want_v.name)
@@ -338,15 +341,85 @@ def test_unconfirmed_or_inexact_forms_are_errors(bad: str, word: str) -> None:
     assert (line, col) == (1, bad.rindex(word) + 1)
 
 
-def test_inner_router_without_permit_all_denies_everything() -> None:
-    policy, dev = "policies/heilongjiang.zh", "inner-hlj"
-    d = network(policy).device(dev)
-    assert bound(d, "eth1") == (None, None)
-    assert bound(imported(policy, dev), "eth1") == (None, None)
-    text = replaced(emitted(policy, dev), "set security policies default-policy permit-all", "")
-    acl = bound(imported(policy, dev, text), "eth1")[0]
+INNER = ("policies/heilongjiang.zh", "inner-hlj")
+TUN = "set firewall family inet filter zh-tun-inner-hrb-in term"
+
+
+def tunnel_acl(device: Device, tunnel: str) -> Acl | None:
+    return acl_of(device, device.tunnel_acl(tunnel))
+
+
+@pytest.mark.parametrize("dev", ["inner-hlj", "inner-hrb"])
+def test_inner_srx_tunnel_acls_round_trip(dev: str) -> None:
+    """st0 units map back to their tunnels through their VPN's bind-interface; the
+    filter composed with the zone policies is the compiled tunnel ACL again."""
+    d = network(INNER[0]).device(dev)
+    got = imported(INNER[0], dev)
+    assert [t for t, _ in got.tunnel_acl_in] == [t for t, _ in d.tunnel_acl_in]
+    for t, _ in d.tunnel_acl_in:
+        assert acl_differences(tunnel_acl(d, t), tunnel_acl(got, t)) == [], t
+    assert acl_differences(*[bound(x, "eth0")[0] for x in (d, got)]) == []
+    assert bound(got, "eth1") == (None, None)  # an inner link: no transit enters there
+
+
+def test_inner_srx_has_no_default_permit() -> None:
+    text = emitted(*INNER)
+    assert "default-policy" not in text
+    assert "set security policies from-zone trust to-zone vpn policy zh-trust-to-vpn " \
+        "match application any" in text
+
+
+def test_inner_srx_without_its_zone_policy_closes_the_site() -> None:
+    """The default deny is in effect: without the trust-to-vpn policy the site reaches
+    no other site (the filter alone no longer decides)."""
+    pb = "set security policies from-zone trust to-zone vpn policy zh-trust-to-vpn"
+    text = "\n".join(ln for ln in emitted(*INNER).splitlines() if not ln.startswith(pb)) + "\n"
+    d = network(INNER[0]).device(INNER[1])
+    got = imported(*INNER, text)
+    kinds = {x.kind for x in acl_differences(bound(d, "eth0")[0], bound(got, "eth0")[0])}
+    assert kinds == {CLOSED}
+
+
+def test_inner_srx_tunnel_filter_permitting_more_opens() -> None:
+    d = network(INNER[0]).device(INNER[1])
+    text = replaced(emitted(*INNER), f"{TUN} t60 then discard", f"{TUN} t60 then accept")
+    got = imported(*INNER, text)
+    kinds = {x.kind for x in acl_differences(tunnel_acl(d, "inner-hrb"),
+                                             tunnel_acl(got, "inner-hrb"))}
+    assert OPENED in kinds
+    other = "inner-qqhr"
+    assert acl_differences(tunnel_acl(d, other), tunnel_acl(got, other)) == []
+
+
+def test_inner_srx_unfiltered_tunnel_is_read_as_its_zone_policies() -> None:
+    """Without its filter the st0 unit passes what the vpn zone's policies permit: every
+    address pair of the inner routes, far more than the rules."""
+    d = network(INNER[0]).device(INNER[1])
+    text = replaced(emitted(*INNER),
+                    "set interfaces st0 unit 0 family inet filter input zh-tun-inner-hrb-in", "")
+    got = imported(*INNER, text)
+    acl = tunnel_acl(got, "inner-hrb")
     assert acl is not None and acl.stateful
-    assert {x.kind for x in acl_differences(None, acl)} == {CLOSED}
+    assert OPENED in {x.kind for x in acl_differences(tunnel_acl(d, "inner-hrb"), acl)}
+
+
+def test_inner_srx_policy_with_an_application_beside_a_filter_is_an_error() -> None:
+    pb = "set security policies from-zone vpn to-zone trust policy zh-vpn-to-trust match"
+    text = replaced(emitted(*INNER), f"{pb} application any",
+                    f"{pb} application web\nset applications application web protocol tcp")
+    d = network(INNER[0]).device(INNER[1])
+    with pytest.raises(ConfigError, match="permits of addresses"):
+        parse(text, d, "t.set")
+
+
+def test_inner_router_with_default_permit_is_read_as_its_filters() -> None:
+    """An operator's ``default-policy permit-all`` (the old output) leaves the filters
+    deciding alone: the same ACLs as compiled."""
+    d = network(INNER[0]).device(INNER[1])
+    text = emitted(*INNER) + "set security policies default-policy permit-all\n"
+    got = imported(*INNER, text)
+    assert acl_differences(bound(d, "eth0")[0], bound(got, "eth0")[0]) == []
+    assert acl_differences(tunnel_acl(d, "inner-hrb"), tunnel_acl(got, "inner-hrb")) == []
 
 
 # ---------------------------------------------------------------- curly-brace format
@@ -434,3 +507,34 @@ def test_one_address_name_in_two_books_must_agree() -> None:
             "set security address-book dmz address web 10.0.0.2/32\n")
     line, col, msg = error_of(text, "exit-prov")
     assert (line, col) == (2, text.splitlines()[1].index("10.0.0.2") + 1) and "web" in msg
+
+
+def test_inner_srx_policies_name_only_inner_prefixes() -> None:
+    """Narrow: every transit policy of an inner SRX matches inner-net prefixes on both
+    sides (no ``any``), and the one policy to the underlay ends at the device's own
+    loopback; everything else meets the default deny."""
+    import ipaddress
+    import re
+
+    net = network(INNER[0])
+    inner = ipaddress.ip_network("172.20.0.0/16")
+    for dev in ("inner-hlj", "inner-hrb"):
+        text = emitted(INNER[0], dev)
+        book = dict(re.findall(r"^set security address-book global address (\S+) (\S+)$",
+                               text, re.M))
+        members: dict[str, list[str]] = {}
+        for s, a in re.findall(r"^set security address-book global address-set (\S+) "
+                               r"address (\S+)$", text, re.M):
+            members.setdefault(s, []).append(book[a])
+        matches = re.findall(r"^set security policies from-zone (\S+) to-zone (\S+) policy "
+                             r"\S+ match (source|destination)-address (\S+)$", text, re.M)
+        assert matches
+        loopback = net.device(dev).loopback.split("/")[0] + "/32"
+        for src, dst, side, name in matches:
+            prefixes = members.get(name) or [book[name]]
+            if src == dst == "underlay":
+                if side == "destination":
+                    assert prefixes == [loopback]
+                continue
+            assert all(ipaddress.ip_network(p).subnet_of(inner) for p in prefixes), \
+                (dev, src, dst, name)

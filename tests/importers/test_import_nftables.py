@@ -387,14 +387,14 @@ def test_tunnel_acls_read_back_bound_to_their_tunnels() -> None:
     for dev in ends:
         text = rendered(HLJ)[dev.name]
         got = import_config("nftables", text, dev, f"{dev.name}/nftables.nft", None, net)
-        assert got.tunnel_bindings == dev.tunnel_acl_in
+        assert got.tunnel_acls == dev.tunnel_acl_in
         o = overlay(dev, got)
         assert o.tunnel_acl_in == dev.tunnel_acl_in
         compiled = {a.name: a for a in dev.acls}
         for _, name in dev.tunnel_acl_in:
             have = next(a for a in o.acls if a.name == name)
             assert acl_differences(compiled[name], have) == [], (dev.name, name)
-        assert imp.parse(text, dev, "x.nft").tunnel_bindings is None
+        assert imp.parse(text, dev, "x.nft").tunnel_acls is None
 
 
 def test_a_tunnel_jump_without_its_rule_or_with_other_selectors() -> None:
@@ -404,7 +404,7 @@ def test_a_tunnel_jump_without_its_rule_or_with_other_selectors() -> None:
     rule = next(ln for ln in text.splitlines() if "jump zh_acl_tun_inner_hrb_in" in ln)
     # the jump gone from both chains: the tunnel is read as unfiltered
     dropped = imp.parse(text.replace(rule + "\n", ""), dev, "x.nft", network=net)
-    assert dropped.tunnel_bindings == ()
+    assert dropped.tunnel_acls == ()
     assert overlay(dev, dropped).tunnel_acl_in == ()
     # selectors no tunnel of the device has: a located error
     wrong = text.replace(rule, rule.replace("ip daddr 172.20.1.0/24", "ip daddr 172.20.9.0/24"))
@@ -437,6 +437,6 @@ def test_a_linux_router_ruleset_with_inventory_port_names_reads_back() -> None:
         assert [(i.name, i.acl_in) for i in o.interfaces] == \
             [(i.name, i.acl_in) for i in dev.interfaces], name
         assert sorted(map(repr, got.nat)) == sorted(map(repr, dev.nat)), name
-        assert got.tunnel_bindings == dev.tunnel_acl_in
+        assert got.tunnel_acls == dev.tunnel_acl_in
         bare = import_config("nftables", text, dev, f"{name}/nftables.nft", None, net)
         assert bare.bindings == (), name

@@ -12,7 +12,9 @@ Defence in depth: :func:`make_env` installs a ``finalize`` hook that refuses
 break or control character, so a template that forgets the filter fails
 loudly instead of emitting an injected line. Templates therefore produce
 multi-line output only from literal template text and loops, never from a
-value (``{{ lines | join("\\n") }}`` is rejected on purpose).
+value (``{{ lines | join("\\n") }}`` is rejected on purpose), with one
+exception: a :class:`Lines` block, whole lines an emitter formatted in Python
+for a hot per-rule loop, whose line feeds (and only those) pass.
 """
 
 from __future__ import annotations

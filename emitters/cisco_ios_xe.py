@@ -9,6 +9,7 @@ documentation they were checked against in ``docs/vendor-syntax.md``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -16,7 +17,7 @@ from zongheng.compiler.addresses import host, prefixlen, sort_key
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
-from zongheng.emitters.filters import comment_text
+from zongheng.emitters.filters import Lines, comment_text
 from zongheng.emitters.naming import cisco as nm
 from zongheng.emitters.naming import gigabit_port, split_ifname
 from zongheng.emitters.naming.cisco import ios_ifname, ios_name
@@ -121,48 +122,48 @@ class CiscoIosXe(RouterEmitter):
         }
 
     def _addr(self, prefixes: tuple[str, ...], group: str | None, acl: str, seq: int,
-              side: str, groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+              side: str, groups: dict[str, tuple[str, ...]]) -> str:
+        """An entry's source or destination: ``any``, ``host A``, ``A W`` or
+        ``object-group NAME`` (the group recorded in ``groups``)."""
         if rv.is_any(prefixes):
-            return {"kind": "any"}
+            return "any"
         if len(prefixes) == 1 and not group:
-            if prefixlen(prefixes[0]) == 32:
-                return {"kind": "host", "ip": host(prefixes[0])}
-            network, _mask, wildcard = rv.masks(prefixes[0])
-            return {"kind": "net", "address": network, "wildcard": wildcard}
+            return _single(prefixes[0])
         name = nm.object_group(group, acl, seq, side)
         content = tuple(rv.sorted_prefixes(prefixes))
         if groups.setdefault(name, content) != content:
             raise rv.VendorEmitError(f"object-group {name} used with different prefixes")
-        return {"kind": "group", "name": name}
+        return f"object-group {name}"
 
     def _acl(self, acl: Acl, groups: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-        """Entries numbered 10, 20, ...; a remark before each block of one policy rule."""
-        entries: list[dict[str, Any]] = []
+        """Entries numbered 10, 20, ...; a remark before each block of one policy rule.
+
+        The entries are formatted here, not in the template (``entry_lines``, a
+        :class:`Lines` block): a province writes hundreds of thousands of them.
+        """
+        lines: list[str] = []
         seq = 0
         last_block = None
         for line in sorted(acl.lines, key=lambda ln: ln.seq):
             for ace in rv.aces(line):
                 block = (ace.rule, ace.reply, ace.model_seq)
                 seq += SEQ_STEP
-                entries.append({
-                    "seq": seq,
-                    "remark": rv.rule_comment(ace) if block != last_block else None,
-                    "action": ace.action,
-                    "protocol": ace.protocol,
-                    "src": self._addr(ace.src, ace.src_group, acl.name, line.seq, "src",
-                                      groups),
-                    "dst": self._addr(ace.dst, ace.dst_group, acl.name, line.seq, "dst",
-                                      groups),
-                    "sport": ace.sport,
-                    "dport": ace.dport,
-                    "icmp_type": ace.icmp_type,
-                    "established": ace.established,
-                })
+                if block != last_block:
+                    remark = rv.rule_comment(ace)
+                    if remark:
+                        lines.append(f" remark {remark}")
+                src = self._addr(ace.src, ace.src_group, acl.name, line.seq, "src", groups)
+                dst = self._addr(ace.dst, ace.dst_group, acl.name, line.seq, "dst", groups)
+                text = (f" {seq} {ace.action} {ace.protocol} {src}{_ports(ace.sport)}"
+                        f" {dst}{_ports(ace.dport)}")
+                if ace.icmp_type is not None:
+                    text += f" {ace.icmp_type}"
+                lines.append(f"{text} established" if ace.established else text)
                 last_block = block
         return {
             "name": nm.acl_name(acl.name),
             "comment": comment_text(acl.comment, max_len=95),
-            "entries": entries,
+            "entry_lines": Lines("\n".join(lines)),
             "final_seq": None if rv.ends_with_deny_all(acl) else seq + SEQ_STEP,
         }
 
@@ -265,3 +266,19 @@ def _og_entry(prefix: str) -> str:
     """A network object-group entry: ``host A`` or ``A NETMASK``."""
     network, netmask, _wildcard = rv.masks(prefix)
     return f"host {network}" if prefixlen(prefix) == 32 else f"{network} {netmask}"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _single(prefix: str) -> str:
+    """``host A`` for one address, else ``A W`` (cached: entries repeat prefixes)."""
+    if prefixlen(prefix) == 32:
+        return f"host {host(prefix)}"
+    network, _mask, wildcard = rv.masks(prefix)
+    return f"{network} {wildcard}"
+
+
+def _ports(ports: rv.Port | None) -> str:
+    """`` eq 80`` / `` range 80 89`` after an address; ``""`` for any port."""
+    if ports is None:
+        return ""
+    return f" eq {ports.low}" if ports.single else f" range {ports.low} {ports.high}"

@@ -16,9 +16,12 @@ rendering of a device is both files (plus its VPN files).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.linux_plan import RULE_PRIORITY, DevicePlan, linux_plan
+from zongheng.emitters.filters import Lines
+from zongheng.emitters.linux_plan import RULE_PRIORITY, DevicePlan, LinuxRoute, linux_plan
 
 
 class Iproute2Emitter(Emitter):
@@ -48,4 +51,25 @@ class Iproute2Emitter(Emitter):
             transport=[i for i in plan.interfaces if i.kind == "transport"],
             tables=sorted(plan.tables.items()),
             descriptions={f"zh_{v.name}": v.description for v in device.vrfs},
+            route_lines=route_lines(plan.routes),
         )
+
+
+def route_lines(routes: Iterable[LinuxRoute]) -> Lines:
+    """The ``route add`` lines, formatted here rather than in the template: a PE of a
+    province has hundreds of thousands of routes."""
+    lines = []
+    for r in routes:
+        tail = "" if r.table is None else f" table {r.table}"
+        if r.metric is not None:
+            tail += f" metric {r.metric}"
+        if r.kind == "blackhole":
+            lines.append(f"route add blackhole {r.prefix}{tail}")
+            continue
+        if r.src:
+            tail = f" src {r.src}{tail}"
+        if r.via:
+            lines.append(f"route add {r.prefix} via {r.via} dev {r.dev} onlink{tail}")
+        else:
+            lines.append(f"route add {r.prefix} dev {r.dev}{tail}")
+    return Lines("\n".join(lines))

@@ -44,11 +44,11 @@ inside it), listening on ``51820 + i``.
 
 from __future__ import annotations
 
-import bisect
 import functools
+import gc
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from zongheng.compiler.addresses import host, span, within
@@ -167,11 +167,14 @@ class _Builder:
         if max(len(self.vrf_index), len(self.rt_index)) >= TABLE_SPAN:
             raise LinuxPlanError("too many VRFs or route targets for the table numbering")
         self.chains: dict[tuple[str, str], list[int]] = {}
+        self.vrfs_chained: dict[str, list[str]] = {}  # device -> VRFs with a chain
         self.devices = {d.name: d for d in network.devices}
         self.plans = {d.name: DevicePlan(d.name) for d in network.devices}
-        # device -> (table, span, metric) of its routes: the first route for a prefix wins
-        self.route_keys: dict[str, set[tuple[int | None, tuple[int, int], int | None]]] = {
-            d.name: set() for d in network.devices}
+        # device -> table -> the keys of its routes (:func:`_route_key`): the first route
+        # for a prefix wins. Per table, so a key is the span tuple that ``span`` caches
+        # for the prefix (millions of routes at province scale, a few thousand prefixes)
+        self.route_keys: dict[str, dict[int | None, set[object]]] = {
+            d.name: {} for d in network.devices}
         self.ifaces = {(d.name, i.name): i for d in network.devices for i in d.interfaces}
         self.paths: dict[tuple[bool, str, str], list[tuple[str, str, str, str]]] = {}
         # (trunks only?, source) -> BFS predecessors of every device reached from it
@@ -180,8 +183,10 @@ class _Builder:
         # asked once per hop of every carried route (millions at province scale)
         self.peer_addresses: dict[tuple[str, str], str | None] = {}
         self.transport_ifs: dict[tuple[str, str, str], str] = {}
-        # (source, egress, VRF) whose transport VLANs and tables are set along the path
-        self.carried: set[tuple[str, str, str]] = set()
+        self.linux_names: dict[tuple[str, str], str] = {}  # (device, model name) -> Linux name
+        # (source, egress) -> (the path, the egress VRFs carried along it): the transport
+        # VLANs and tables they need are laid once the routes are in (lay_transport)
+        self.carried: dict[tuple[str, str], tuple[list[tuple[str, str, str, str]], set[str]]] = {}
         # one string per distinct route note: a province holds millions of routes, with
         # a few thousand notes
         self.notes: dict[str, str] = {}
@@ -304,9 +309,17 @@ class _Builder:
             node = cur
         return hops[::-1]
 
+    def table_keys(self, device: str, table: int | None) -> set[object]:
+        """The keys (:func:`_route_key`) of the routes ``device`` has in ``table``."""
+        tables = self.route_keys[device]
+        keys = tables.get(table)
+        if keys is None:
+            keys = tables[table] = set()
+        return keys
+
     def add_route(self, device: str, route: LinuxRoute) -> None:
-        key = (route.table, span(route.prefix), route.metric)
-        keys = self.route_keys[device]
+        key = _route_key(route.prefix, route.metric)
+        keys = self.table_keys(device, route.table)
         if key in keys:
             return  # first route for a prefix wins (model order), like a RIB
         keys.add(key)
@@ -315,10 +328,16 @@ class _Builder:
     def deliver(self, device: str, ifname: str, prefix: str, table: int | None, note: str
                 ) -> None:
         """``prefix`` is attached at a local interface: a connected route."""
-        dev = self.ifname(device, self.model_if(device, ifname).name)
-        if (table, span(prefix), None) in self.route_keys[device]:
+        dev = self.linux_names.get((device, ifname))
+        if dev is None:
+            dev = self.linux_names[(device, ifname)] = self.ifname(
+                device, self.model_if(device, ifname).name)
+        keys = self.table_keys(device, table)
+        where = span(prefix)
+        if where in keys:
             return  # already routed (a remote route is delivered once per importing PE)
-        self.add_route(device, LinuxRoute(table, prefix, dev, note=note))
+        keys.add(where)
+        self.plans[device].routes.append(LinuxRoute(table, prefix, dev, note=note))
 
     def forward(self, device: str, ifname: str, prefix: str, table: int | None, note: str
                 ) -> None:
@@ -350,35 +369,34 @@ class _Builder:
                     plan.tables[table] = f"zh_RT_{rt}"
                     self.fill(device.name, table, None, self.rt_routes[rt], [])
                 chain.append(table)
+            if (device.name, vrf.name) not in self.chains:
+                self.vrfs_chained.setdefault(device.name, []).append(vrf.name)
             self.chains[(device.name, vrf.name)] = chain
 
     def fill(self, device: str, table: int, vrf: str | None, routes: tuple[Route, ...],
              covered: list[str]) -> None:
         """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables)."""
         for r in routes:
-            note = f"{r.kind} {r.origin_class or ''}".strip()
-            if r.kind == "blackhole":
+            kind = r.kind
+            note = _note(kind, r.origin_class)
+            if kind == "blackhole":
                 self.add_route(device, LinuxRoute(table, r.prefix, None, kind="blackhole",
                                                   note=note))
-            elif r.kind == "tunnel":
+            elif kind == "tunnel":
                 continue  # installed by the tunnel interface (wg-quick PostUp)
-            elif r.kind in ("local", "remote"):
+            elif kind == "local" or kind == "remote":
                 if r.egress_device == device:
                     self.deliver(device, r.egress_interface, r.prefix, table, note)
-                elif any(within(r.prefix, t) for t in covered):
+                elif covered and any(within(r.prefix, t) for t in covered):
                     continue  # encrypted: the VRF's WireGuard interface routes it
                 else:
                     egress_vrf = r.egress_vrf or vrf
                     if egress_vrf is None:
                         raise LinuxPlanError(f"{device}: remote route {r.prefix} without a VRF")
-
-                    def final(ltable: int, r=r, note=note) -> None:
-                        self.deliver(r.egress_device, r.egress_interface, r.prefix, ltable,
-                                     note)
-
-                    self.carry(device, table, r.prefix, r.egress_device, egress_vrf, final,
-                               note)
-            elif r.kind in ("exit", "gateway"):
+                    ltable = self.carry(device, table, r.prefix, r.egress_device, egress_vrf,
+                                        note)
+                    self.deliver(r.egress_device, r.egress_interface, r.prefix, ltable, note)
+            elif kind in ("exit", "gateway"):
                 self.handoff(device, table, vrf or r.egress_vrf or "", r, note)
             else:
                 raise LinuxPlanError(f"{device} table {table}: route kind {r.kind!r}")
@@ -395,48 +413,45 @@ class _Builder:
         route wins over imports and an earlier import over a later one.
         """
         plan = self.plans[device]
-        chained = {t for (d, _), chain in self.chains.items() if d == device for t in chain}
+        chained = self.chained_tables(device)
         if not chained:
             return
-        items = sorted(((*span(r.prefix), r.table, k) for k, r in enumerate(plan.routes)
-                        if r.table in chained), key=lambda x: (x[0], -x[1]))
-        starts = [x[0] for x in items]
+        # (first, -last, table, index): by first address, the widest first. Equal spans
+        # may come in any order: they never contain one another
+        items = sorted((lo, -hi, r.table, k) for k, r in enumerate(plan.routes)
+                       if r.table in chained for lo, hi in (span(r.prefix),))
         moved: set[int] = set()
-
-        def contains(lo: int, hi: int, test: Callable[[tuple], bool]) -> bool:
-            i = bisect.bisect_left(starts, lo)
-            while i < len(items) and items[i][0] <= hi:
-                x = items[i]
-                if x[1] <= hi and (x[0], x[1]) != (lo, hi) and test(x):
-                    return True
-                i += 1
-            return False
-
-        for lo, hi, table, k in items:
-            if hi - lo > 0 and contains(lo, hi, lambda x, t=table: x[2] != t):
-                moved.add(k)
-        # transitively: a route containing a moved one moves. Containment is transitive,
-        # so that is every route containing one moved above: one search among those
-        # (few: the covering routes), not repeated passes over every route.
-        first = sorted((lo, hi) for lo, hi, _, k in items if k in moved)
-        first_starts = [lo for lo, _ in first]
-        for lo, hi, _, k in items:
-            if k in moved or hi - lo <= 0:
-                continue
-            i = bisect.bisect_left(first_starts, lo)
-            while i < len(first) and first[i][0] <= hi:
-                if first[i][1] <= hi and first[i] != (lo, hi):
+        count = len(items)
+        for i, (lo, neg_hi, table, k) in enumerate(items):
+            hi = -neg_hi
+            if hi == lo:
+                continue  # one address contains no other route
+            # does it contain a route (not of its span) of another table? Those it contains
+            # come right after it and its equals; the first one starting past it ends them
+            j = i + 1
+            while j < count:
+                x_lo, x_neg_hi, x_table, _ = items[j]
+                if x_lo > hi:
+                    break
+                if x_table != table and -x_neg_hi <= hi and (x_lo != lo or x_neg_hi != neg_hi):
                     moved.add(k)
                     break
-                i += 1
+                j += 1
+        # Transitively, a route containing a moved one moves too: that is already above.
+        # If R contains a moved M, which contains X of another table than M's, then R
+        # contains X (a smaller span) and M: whichever table R is in, one of the two is
+        # of another table, so R was found to contain a route of another table.
         by_table: dict[int, list[LinuxRoute]] = {}
         for k in sorted(moved):
             by_table.setdefault(plan.routes[k].table, []).append(plan.routes[k])
-        plan.routes = [r for k, r in enumerate(plan.routes) if k not in moved]
-        self.route_keys[device] = {(r.table, span(r.prefix), r.metric) for r in plan.routes}
-        for (d, vrf), chain in sorted(self.chains.items()):
-            if d != device:
-                continue
+        # in place: the paths of carry hold these objects
+        keys = self.route_keys[device]
+        for k in moved:  # a table's keys are its routes' keys, one each
+            r = plan.routes[k]
+            keys[r.table].remove(_route_key(r.prefix, r.metric))
+        plan.routes[:] = [r for k, r in enumerate(plan.routes) if k not in moved]
+        for vrf in sorted(self.vrfs_chained.get(device, ())):
+            chain = self.chains[(device, vrf)]
             cover = COVER_TABLE_BASE + self.vrf_index[vrf]
             plan.tables[cover] = f"zh_C_{vrf}"
             for table in chain:
@@ -446,6 +461,10 @@ class _Builder:
             self.add_route(device, LinuxRoute(cover, "0.0.0.0/0", None, kind="blackhole",
                                               metric=LAST_METRIC, note="no route: drop"))
             chain.append(cover)
+
+    def chained_tables(self, device: str) -> set[int]:
+        """Every table of the lookup chains of ``device``'s VRFs."""
+        return {t for vrf in self.vrfs_chained.get(device, ()) for t in self.chains[(device, vrf)]}
 
     def full_table(self, device: str, vrf: Vrf) -> tuple[Route, ...]:
         """The VRF's own routes plus its imports (``Network.vrf_routes`` when the model has it)."""
@@ -472,40 +491,61 @@ class _Builder:
         if pe == src:
             self.add_route(src, LinuxRoute(table, r.prefix, dev, via, note=f"{note} to {target}"))
             return
-
-        def final(ltable: int) -> None:
-            self.add_route(pe, LinuxRoute(ltable, r.prefix, dev, via, note=f"{note} to {target}"))
-
         label = pe_if.vrf or vrf
         if not label:
             raise LinuxPlanError(f"{src}: {r.kind} route {r.prefix} crosses trunks without a VRF")
-        self.carry(src, table, r.prefix, pe, label, final, note)
+        ltable = self.carry(src, table, r.prefix, pe, label, note)
+        self.add_route(pe, LinuxRoute(ltable, r.prefix, dev, via, note=f"{note} to {target}"))
 
     def carry(self, src: str, table: int, prefix: str, egress: str, egress_vrf: str,
-              final: Callable[[int], None], note: str) -> None:
-        """A remote route: out of the egress VRF's transport sub-interfaces, hop by hop."""
-        hops = self.path(self.trunk_adj, src, egress)
-        ltable = self.transport_table(egress_vrf)
-        if (src, egress, egress_vrf) not in self.carried:  # the path's VLANs and tables
-            self.carried.add((src, egress, egress_vrf))
-            lname = f"zh_L_{egress_vrf}"
-            for dev, out_if, nxt, in_if in hops:
-                self.transport.setdefault((dev, out_if), set()).add(egress_vrf)
-                self.transport.setdefault((nxt, in_if), set()).add(egress_vrf)
-                self.plans[dev].tables.setdefault(ltable, lname)
-                self.plans[nxt].tables.setdefault(ltable, lname)
-                self.peer_address(dev, out_if)  # refuses a hop that is not a link
+              note: str) -> int:
+        """A remote route: out of the egress VRF's transport sub-interfaces, hop by hop.
+        Returns the transport table ``L(egress_vrf)``, where the egress PE routes it on."""
+        carried = self.carried.get((src, egress))
+        if carried is None:
+            hops = [(dev, self.route_keys[dev], self.plans[dev].routes, out_if,
+                     self.peer_address(dev, out_if))  # refuses a hop that is not a link
+                    for dev, out_if, _nxt, _in_if in self.path(self.trunk_adj, src, egress)]
+            carried = self.carried[(src, egress)] = (hops, set())
+        hops, vrfs = carried
+        vrfs.add(egress_vrf)  # its VLANs and tables along the path: lay_transport
+        ltable = TRANSPORT_TABLE_BASE + self.vrf_index[egress_vrf]
         where = span(prefix)
-        for n, (dev, out_if, _nxt, _in_if) in enumerate(hops):
-            hop_table = table if n == 0 else ltable
-            if (hop_table, where, None) in self.route_keys[dev]:
-                continue  # the hop another source's route made: add_route would drop it
-            text = f"{note} via {egress}"
-            self.add_route(dev, LinuxRoute(hop_table, prefix,
-                                           self.transport_if(dev, out_if, egress_vrf),
-                                           self.peer_address(dev, out_if),
-                                           note=self.notes.setdefault(text, text)))
-        final(ltable)
+        text = None
+        hop_table = table
+        for dev, tables, routes, out_if, via in hops:
+            keys = tables.get(hop_table)
+            if keys is None:
+                keys = tables[hop_table] = set()
+            if where not in keys:  # else the hop another source's route made: first wins
+                keys.add(where)
+                if text is None:
+                    text = f"{note} via {egress}"
+                    text = self.notes.setdefault(text, text)
+                routes.append(LinuxRoute(hop_table, prefix,
+                                         self.transport_if(dev, out_if, egress_vrf),
+                                         via, note=text))
+            hop_table = ltable
+        return ltable
+
+    def lay_transport(self) -> None:
+        """The transport sub-interfaces and tables of every carried route's path.
+
+        Once per (source, egress) path with the set of egress VRFs it carries,
+        not once per route: a province carries millions of routes over tens of
+        thousands of paths. The result is sets and a table map, read sorted.
+        """
+        on: dict[str, set[str]] = {}
+        for (src, egress), (_hops, vrfs) in self.carried.items():
+            for dev, out_if, nxt, in_if in self.path(self.trunk_adj, src, egress):
+                self.transport.setdefault((dev, out_if), set()).update(vrfs)
+                self.transport.setdefault((nxt, in_if), set()).update(vrfs)
+                on.setdefault(dev, set()).update(vrfs)
+                on.setdefault(nxt, set()).update(vrfs)
+        for dev, vrfs in on.items():
+            tables = self.plans[dev].tables
+            for vrf in vrfs:
+                tables.setdefault(self.transport_table(vrf), f"zh_L_{vrf}")
 
     # ------------------------------------------------------------ global routes
     def global_routes(self, device: Device) -> None:
@@ -565,9 +605,22 @@ class _Builder:
 
     # ------------------------------------------------------------ assemble
     def build(self) -> dict[str, DevicePlan]:
+        """Every device's plan. The garbage collector is paused meanwhile: the build
+        makes millions of objects that all live until it ends (a collection finds
+        nothing, and at 50 departments x 144 regions they cost a third of the time)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _build(self) -> dict[str, DevicePlan]:
         for device in self.net.devices:
             self.vrf_routes(device)
             self.global_routes(device)
+        self.lay_transport()
         for device in self.net.devices:
             self.covers(device.name)
             self.loopback_routes(device)
@@ -623,7 +676,7 @@ class _Builder:
                                             f"transport of VRF {vrf} on {trunk}"))
         for ifname, vrf, _ in plan.tunnel_ifs:
             self.chain_rules(device.name, ifname, vrf, f"tunnel of {vrf}")
-        chained = {t for (d, _), chain in self.chains.items() if d == device.name for t in chain}
+        chained = self.chained_tables(device.name)
         for table in sorted(set(plan.tables) - chained):  # transport tables end here
             self.add_route(device.name, LinuxRoute(table, "0.0.0.0/0", None, kind="blackhole",
                                                    metric=LAST_METRIC,
@@ -632,6 +685,19 @@ class _Builder:
         names = [i.name for i in plan.interfaces]
         if len(set(names)) != len(names):
             raise LinuxPlanError(f"{device.name}: two interfaces map to one Linux name")
+
+
+@functools.lru_cache(maxsize=4096)
+def _note(kind: str, origin_class: str | None) -> str:
+    """Why a route exists (the batch file's comment): its kind and class, one string each."""
+    return f"{kind} {origin_class or ''}".strip()
+
+
+def _route_key(prefix: str, metric: int | None) -> object:
+    """What makes two routes of one table the same route: the prefix's span (the tuple
+    ``span`` caches), with the metric when there is one."""
+    where = span(prefix)
+    return where if metric is None else (where, metric)
 
 
 def linux_plan(network: Network, by_route_target: bool = True,

@@ -14,6 +14,7 @@ import pytest
 from zongheng.compiler.pipeline import compile_text
 from zongheng.compiler.scaffold import scaffold
 from zongheng.emitters import _router as rv
+from zongheng.emitters.filters import Lines, TemplateValueError, make_env
 from zongheng.emitters.linux_plan import LinuxPlanError, _Builder
 
 
@@ -76,3 +77,17 @@ def test_route_target_origins_once_per_network() -> None:
     assert rv.route_target_origins(a) == first  # the cache gives what a fresh walk gives
     pe = next(d for d in a.devices if d.role == "pe")
     assert rv.exported_routes(a, pe)  # and a PE's exports are read from it
+
+
+def test_a_lines_block_lets_its_line_feeds_through_and_nothing_else() -> None:
+    """Rules formatted in Python reach the template as one Lines value: its line feeds
+    are the lines, any other breaker is refused as in a plain value."""
+    env = make_env("huawei-vrp")
+    tpl = env.from_string("acl\n{{ x }}\nquit\n")
+    assert tpl.render(x=Lines(" rule 5 permit ip\n rule 5 description a")) == (
+        "acl\n rule 5 permit ip\n rule 5 description a\nquit\n")
+    for bad in ("a\rb", "a\x00b", "a\u2028b", "a\x85b"):
+        with pytest.raises(TemplateValueError):
+            tpl.render(x=Lines(f" rule 5 permit ip\n{bad}"))
+    with pytest.raises(TemplateValueError):
+        tpl.render(x=" rule 5 permit ip\n rule 10 permit ip")  # a plain str stays one line

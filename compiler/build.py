@@ -694,10 +694,11 @@ class Builder:
             if len(sites) < 2 or own_rt not in need.get(f"V-{dept}", set()):
                 continue
             tree = self._tree(sites)
+            text = [(x, str(d.sites["vertical"][x])) for x in sites]  # once, not per tunnel
             for s, peer in tree.items():
                 behind = set(self._behind(s, tree))
-                a = tuple(str(d.sites["vertical"][x]) for x in sites if x in behind)
-                b = tuple(str(d.sites["vertical"][x]) for x in sites if x not in behind)
+                a = tuple(p for x, p in text if x in behind)
+                b = tuple(p for x, p in text if x not in behind)
                 name = f"v-{dept}-{s}"
                 out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
                                   lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,

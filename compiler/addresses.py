@@ -44,6 +44,7 @@ def span(prefix: str) -> tuple[int, int]:
     return net, net + (1 << (32 - n)) - 1
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def cidr(prefix: str) -> str:
     """Canonical ``network/len`` (``10.1.2.3/24`` -> ``10.1.2.0/24``)."""
     net, n = parse_prefix(prefix)

@@ -280,7 +280,7 @@ class Builder:
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
                 src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
-                for term in reply_terms(inst.services):
+                for term in _terms("reply", inst.services):
                     lines.append(AclLine(0, AclAction.PERMIT, src=src, dst=inst.src_summary,
                                          reply=True, rule=inst.rule, src_group=group,
                                          dst_group=inst.src_name, **term))
@@ -289,7 +289,7 @@ class Builder:
             if srcs.isdisjoint(facing) or not goes(dsts):
                 continue
             src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
-            for term in new_terms(inst.services):
+            for term in _terms("new", inst.services):
                 action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
                 lines.append(AclLine(0, action, src=src,
                                      dst=inst.dst_summary, rule=inst.rule,
@@ -694,10 +694,11 @@ class Builder:
             if len(sites) < 2 or own_rt not in need.get(f"V-{dept}", set()):
                 continue
             tree = self._tree(sites)
+            text = [(x, str(d.sites["vertical"][x])) for x in sites]  # once, not per tunnel
             for s, peer in tree.items():
                 behind = set(self._behind(s, tree))
-                a = tuple(str(d.sites["vertical"][x]) for x in sites if x in behind)
-                b = tuple(str(d.sites["vertical"][x]) for x in sites if x not in behind)
+                a = tuple(p for x, p in text if x in behind)
+                b = tuple(p for x, p in text if x not in behind)
                 name = f"v-{dept}-{s}"
                 out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
                                   lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
@@ -777,8 +778,8 @@ def covers(a: AclLine, b: AclLine) -> bool:
     if a.icmp_types is not None and (b.icmp_types is None
                                      or not set(b.icmp_types) <= set(a.icmp_types)):
         return False
-    return _prefixes_cover(a.src, b.src) and _prefixes_cover(a.dst, b.dst) \
-        and _ports_cover(a.sport, b.sport) and _ports_cover(a.dport, b.dport)
+    return _ports_cover(a.sport, b.sport) and _ports_cover(a.dport, b.dport) \
+        and _prefixes_cover(a.src, b.src) and _prefixes_cover(a.dst, b.dst)
 
 
 def tunnel_acl_name(tunnel: str) -> str:
@@ -793,6 +794,13 @@ def site_name(cls: str) -> str:
 
 def route_key(r: Route) -> tuple:
     return (-prefixlen(r.prefix), span(r.prefix)[0], r.egress_device, r.egress_interface)
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(kind: str, services: tuple[Service, ...]) -> tuple[dict, ...]:
+    """``new_terms`` or ``reply_terms`` of a rule, once per rule, not once per ACL it
+    lands in (the dicts are only read)."""
+    return tuple(new_terms(services) if kind == "new" else reply_terms(services))
 
 
 def new_terms(services: Iterable[Service]) -> list[dict]:

@@ -103,6 +103,26 @@ class Resolver:
         self.classes = build_classes(plan)
         self.by_name = {c.name: c for c in self.classes}
         self.file = plan.policy.file
+        # classes by kind and by (kind, owner), each in model order: an endpoint reads
+        # its own few classes instead of scanning every class of the province
+        self._by_kind: dict[str, list[ClassInfo]] = {}
+        self._by_owner: dict[tuple[str, str | None], list[ClassInfo]] = {}
+        self._pos: dict[str, int] = {}
+        for i, c in enumerate(self.classes):
+            self._by_kind.setdefault(c.kind, []).append(c)
+            self._by_owner.setdefault((c.kind, c.owner), []).append(c)
+            self._pos[c.name] = i
+
+    def _of(self, kinds: tuple[str, ...], owners: list[str] | None = None) -> list[ClassInfo]:
+        """The classes of these kinds (and owners), in model order."""
+        if owners is None:
+            got = [c for k in kinds for c in self._by_kind.get(k, ())]
+        else:
+            got = [c for k in kinds for o in dict.fromkeys(owners)
+                   for c in self._by_owner.get((k, o), ())]
+        if len(kinds) > 1 or (owners is not None and len(owners) > 1):
+            got.sort(key=lambda c: self._pos[c.name])
+        return got
 
     # ------------------------------------------------------------ endpoints
     def depts(self, ep: ast.Endpoint, bindings: dict[str, str]) -> list[str]:
@@ -118,19 +138,13 @@ class Resolver:
         kind = ep.kind
         pairs: list[tuple[ClassInfo, tuple[str, ...]]] = []
         if kind in ("vertical", "horizontal"):
-            wanted = set(self.depts(ep, bindings))
-            pairs = [(c, c.prefixes) for c in self.classes
-                     if c.kind == kind and c.owner in wanted]
+            pairs = [(c, c.prefixes) for c in self._of((kind,), self.depts(ep, bindings))]
         elif kind == "plan":
-            pairs = [(c, c.prefixes) for c in self.classes
-                     if c.kind in ("horizontal", "platform")]
-        elif kind in ("platform", "inner"):
-            pairs = [(c, c.prefixes) for c in self.classes if c.kind == kind]
+            pairs = [(c, c.prefixes) for c in self._of(("horizontal", "platform"))]
+        elif kind in ("platform", "inner", "internet"):
+            pairs = [(c, c.prefixes) for c in self._of((kind,))]
         elif kind == "private":
-            pairs = [(c, c.prefixes) for c in self.classes
-                     if c.kind == "private" and c.owner == ep.ref]
-        elif kind == "internet":
-            pairs = [(c, c.prefixes) for c in self.classes if c.kind == "internet"]
+            pairs = [(c, c.prefixes) for c in self._of(("private",), [ep.ref])]
         elif kind == "host":
             h = self.plan.hosts.get(ep.ref or "")
             if h is not None:

@@ -213,6 +213,7 @@ class Forwarding:
         self._late_dnat = any((r.egress_device, r.entry_interface or r.egress_interface)
                               in dnat_ifaces for r in every_route if r.kind == "uplink")
         self._rt_cut: dict[tuple, tuple[Route, ...]] = {}
+        self._rt_index: dict[str, _PrefixIndex] = {}
         self._transit: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
         self._trees: dict[tuple[str, str | None], dict[tuple, tuple]] = {}
         self._transit_path: dict[tuple, tuple[z3.BoolRef, str] | None] = {}
@@ -227,6 +228,7 @@ class Forwarding:
         self._bfs: dict[str, dict[str, str | None]] = {}
         self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
         self._filtered_comps: set[int] | None = None
+        self._shared_keys: dict[tuple, tuple[tuple, frozenset[str]]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -325,7 +327,13 @@ class Forwarding:
         got = self._rt_cut.get(key)
         if got is None:
             table = self._rt_tables.get(rt, ())
-            got = tuple(r for r in table if _overlaps(r.prefix, within))
+            if within is None or len(table) < 64:
+                got = tuple(r for r in table if _overlaps(r.prefix, within))
+            else:  # a province's horizontal RT holds every site of every department
+                ix = self._rt_index.get(rt)
+                if ix is None:
+                    ix = self._rt_index[rt] = _PrefixIndex(tuple(r.prefix for r in table))
+                got = tuple(table[i] for i in ix.overlapping(*_spans(within)))
             self._rt_cut[key] = got
         return got
 
@@ -386,8 +394,10 @@ class Forwarding:
             srcs = {ln.src for ln in acl.lines}
             got = None
             if len(srcs) == 1 and not acl.stateful and () not in srcs:
-                lines = tuple(replace(ln, seq=0, src=(), rule=None, src_group=None,
-                                      dst_group=None) for ln in acl.lines)
+                # what a line matches besides its source (not its number, rule or
+                # group names): plain tuples, a province has 200,000 such lines
+                lines = tuple((ln.action, ln.protocol, ln.dst, ln.sport, ln.dport,
+                               ln.icmp_types, ln.established, ln.reply) for ln in acl.lines)
                 sid = self._shape_ids.setdefault(lines, len(self._shape_ids))
                 got = (acl, next(iter(srcs)), sid)  # holds acl: its id stays unique
             self._shapes[id(acl)] = got
@@ -656,21 +666,61 @@ class Forwarding:
                 return (f.key(), f.proto.get_id(), f.new.get_id(), crossed, tgt.accepted,
                         self._within, items_), permit
         t = self.table(device, vrf, self._within)
-        items = []
-        for k in self.candidates(t, tgt):
-            r = t.routes[k]
-            if r.kind in ("local", "remote") and r.egress_device != device \
-                    and not self._reaches(device, vrf, r):
-                continue  # no path: no leaf
-            filters = ()
-            if r.kind in ("local", "remote") and self._tunnel_acls:
-                # the tunnel ends on the way apply their inbound ACLs: part of the leaf
-                filters = tuple((d, id(a)) for d, _, a in self.tunnel_filters(device, vrf, r))
-            items.append((id(r), t.better(k), filters))  # route k's selection term, exactly
+        shared = None if by_table else self._shared_items(device, vrf, t, tgt)
+        if shared is None:
+            items = []
+            for k in self.candidates(t, tgt):
+                r = t.routes[k]
+                if r.kind in ("local", "remote") and r.egress_device != device \
+                        and not self._reaches(device, vrf, r):
+                    continue  # no path: no leaf
+                filters = ()
+                if r.kind in ("local", "remote") and self._tunnel_acls:
+                    # the tunnel ends on the way apply their inbound ACLs: part of the leaf
+                    filters = tuple((d, id(a)) for d, _, a in
+                                    self.tunnel_filters(device, vrf, r))
+                items.append((id(r), t.better(k), filters))  # route k's selection term
+            shared = tuple(sorted(items))  # a site's own routes come first in its table
         permit = self.permit(device, self.acl_of(device, iface.acl_in), f)
         key = (f.key(), f.proto.get_id(), f.new.get_id(), crossed, tgt.accepted, self._within,
-               tuple(sorted(items)))  # a site's own routes come first in its table
+               shared)
         return key, permit
+
+    def _shared_items(self, device: str, vrf: str | None, t: _Table, target: Target
+                      ) -> tuple | None:
+        """The route items of ``walk_key``'s table-wide key, computed once for every
+        device reading the one leaked table of ACL-only mode (every PE VRF's) from the
+        same tunnel and trunk components: the same tuple the per-device loop gives,
+        because a route is reachable from such a device exactly when it is from the
+        component (``_reaches``), no tunnel ACL lies on a path inside a component
+        without one (``_acl_comps``), and a device whose own delivering routes the
+        component cannot reach (the loop keeps those) is left to the loop. None: not a
+        shared table, or this device is such an exception."""
+        if not t.key or t.key[0] != "leaked":
+            return None
+        node = (device, vrf)
+        tun = self._tunnel_of(node) if node in self._tunnels else None
+        if tun is not None and self._tunnel_acls and tun in self._acl_comps():
+            return None
+        trk = self._trunk_of(device)
+        ck = (t.key, target.accepted, tun, trk)
+        got = self._shared_keys.get(ck)
+        if got is None:
+            items, apart = [], set()
+            for k in self.candidates(t, target):
+                r = t.routes[k]
+                if r.kind in ("local", "remote"):
+                    goal = (r.egress_device, r.egress_vrf)
+                    near = self._tunnel_of(goal) == tun \
+                        if tun is not None and goal in self._tunnels \
+                        else self._trunk_of(r.egress_device) == trk
+                    if not near:
+                        apart.add(r.egress_device)
+                        continue
+                items.append((id(r), t.better(k), ()))
+            got = self._shared_keys[ck] = (tuple(sorted(items)), frozenset(apart))
+        items, apart = got
+        return None if device in apart else items
 
     def _base(self, rt_import: tuple[str, ...]) -> _Base:
         key = (rt_import, self._within)
@@ -1011,11 +1061,47 @@ def _spans(within: tuple[str, ...]) -> tuple[list[int], list[int]]:
     return [lo for lo, _ in merged], [hi for _, hi in merged]
 
 
+class _PrefixIndex:
+    """Prefixes by first address, and by (network, length): which of them overlap a set
+    of address spans, in time of the spans and the answer, not of all the prefixes. A
+    prefix overlapping [lo, hi] either starts inside it or starts before and holds lo,
+    and the prefixes holding lo are lo's 33 supernets."""
+
+    def __init__(self, prefixes: tuple[str, ...]):
+        parsed = [parse_prefix(p) for p in prefixes]
+        self.order = sorted(range(len(parsed)), key=lambda i: parsed[i][0])
+        self.starts = [parsed[i][0] for i in self.order]
+        self.by_net: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(parsed):
+            self.by_net.setdefault(key, []).append(i)
+
+    def overlapping(self, lows: list[int], highs: list[int]) -> list[int]:
+        """Indices (in the given order) of the prefixes overlapping some span."""
+        out: set[int] = set()
+        for lo, hi in zip(lows, highs, strict=True):
+            out.update(self.order[bisect.bisect_left(self.starts, lo):
+                                  bisect.bisect_right(self.starts, hi)])
+            for n in range(33):
+                net = lo & ~((1 << (32 - n)) - 1) & 0xFFFFFFFF
+                if net < lo:
+                    out.update(self.by_net.get((net, n), ()))
+        return sorted(out)
+
+
+_LAST_SPANS: tuple = (None, None)  # (within, its spans): the last one asked, by identity
+
+
 def _overlaps(prefix: str, within: tuple[str, ...] | None) -> bool:
+    global _LAST_SPANS
     if within is None:
         return True
     net, n = parse_prefix(prefix)
     hi = net + (1 << (32 - n)) - 1
-    lows, highs = _spans(within)
+    last = _LAST_SPANS  # one read: another thread may replace it meanwhile
+    if last[0] is within:
+        lows, highs = last[1]
+    else:  # ``_spans`` hashes the whole tuple (hundreds of prefixes) on every call
+        lows, highs = _spans(within)
+        _LAST_SPANS = (within, (lows, highs))
     i = bisect.bisect_right(lows, hi) - 1  # last span starting at or below hi
     return i >= 0 and highs[i] >= net

@@ -167,3 +167,24 @@ def test_an_allow_between_all_sites_grows_linearly_not_by_pairs():
         sizes[n] = len(body_of(enc.unit(net.assertions[a], unit.statement, unit.part,
                                         unit.group)))
     assert sizes[16] < 2 * sizes[8], sizes  # was 3.1x before the sharing (quadratic)
+
+
+def test_without_text_unsat_needs_no_printing_and_answers_the_same(broken, monkeypatch):
+    """No cache and no bundle: an unsat obligation is answered on its formula in place
+    (no canonical text printed); sat ones still go through the text, so the results,
+    counterexamples included, are those of a run that prints every obligation."""
+    from zongheng.verifier import solving
+
+    with_text = verify_network(broken, with_smt2=True, options=Options(workers=1))
+    printed = []
+    real = solving.formula_text
+    monkeypatch.setattr(solving, "formula_text",
+                        lambda f: printed.append(1) or real(f))
+    without = verify_network(broken, with_smt2=False, options=Options(workers=1))
+    violated = sum(o.status == VIOLATED for a in without for o in a.obligations)
+    total = sum(len(a.obligations) for a in without)
+    assert 0 < violated < total
+    assert len(printed) == violated  # each sat one printed once to solve it fresh
+    for a, b in zip(with_text, without, strict=True):
+        for x, y in zip(a.obligations, b.obligations, strict=True):
+            assert (x.name, x.status, x.counterexample) == (y.name, y.status, y.counterexample)

@@ -34,10 +34,12 @@ def _leaf_terms(fw: Forwarding, enc: Encoder, dev: str, ifn: str, tgt, cut) -> l
     return sorted(out, key=repr)
 
 
-def _check(net: Network) -> int:
+def _check(net: Network, leak: bool = False) -> int:
     """Over every statement's ingress points and target: equal walk keys give equal
-    leaves, and equal VRF keys equal table-wide keys. Returns how many points shared."""
-    enc = Encoder(net)
+    leaves, and equal VRF keys equal table-wide keys (``leak``: in ACL-only mode, where
+    the leaked table's key items are shared by components, they equal the per-device
+    loop's). Returns how many points shared."""
+    enc = Encoder(net, Forwarding(net, leak_routes=leak))
     fw = enc.fw
     shared = 0
     for spec in net.assertions:
@@ -51,6 +53,8 @@ def _check(net: Network) -> int:
                     key, _ = fw.walk_key(dev, ifn, enc.f, tgt, cut)
                     table_key, _ = fw.walk_key(dev, ifn, enc.f, tgt, cut, by_table=True)
                     leaves = _leaf_terms(fw, enc, dev, ifn, tgt, cut)
+                    if leak:
+                        assert key == table_key, (st.text, cls, dev, ifn)
                     if key in first:
                         shared += 1
                         assert first[key] == (table_key, leaves), (st.text, cls, dev, ifn)
@@ -68,6 +72,29 @@ def test_equal_walk_keys_mean_equal_leaves_on_random_networks(net: Network):
 def test_equal_walk_keys_mean_equal_leaves_on_a_scaffold_province():
     net = compile_text("s.zh", scaffold(6, 3, 2)).network
     assert _check(net) > 0  # the sites of a department do share
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(random_networks())
+def test_acl_only_mode_shares_key_items_exactly_on_random_networks(net: Network):
+    _check(net, leak=True)
+
+
+def test_acl_only_mode_shares_key_items_exactly_on_a_scaffold_province(monkeypatch):
+    """On a province the leaked table's items are shared (and equal the loop's)."""
+    net = compile_text("s.zh", scaffold(4, 3, 2)).network
+    used = []
+    real = Forwarding._shared_items
+
+    def counting(self, *a):
+        got = real(self, *a)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(Forwarding, "_shared_items", counting)
+    _check(net, leak=True)
+    assert sum(used) > len(used) // 4
+
 
 
 @pytest.mark.parametrize("sites", [8, 16])
@@ -106,3 +133,16 @@ def test_inner_tunnel_acls_leave_the_vertical_nets_their_vrf_keys():
     assert plain and any(fw._tunnel_of(n) in filtered for n in fw._tunnels)
     keyed = [n for n in plain if fw._vrf_key(*n, tgt) is not None]
     assert len(keyed) > len(plain) // 2
+
+
+def test_acl_shapes_read_every_matching_field_of_a_line():
+    """``Forwarding.shape`` keys a line by its fields besides the source and the names:
+    a field added to ``AclLine`` must be added there too (or here, if it matches nothing)."""
+    from dataclasses import fields
+
+    from zongheng.compiler.model import AclLine
+
+    keyed = {"action", "protocol", "dst", "sport", "dport", "icmp_types", "established",
+             "reply"}
+    not_matching = {"seq", "src", "rule", "src_group", "dst_group"}
+    assert {f.name for f in fields(AclLine)} == keyed | not_matching

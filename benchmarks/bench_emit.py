@@ -132,7 +132,8 @@ def render_target(network: Network, target: str) -> dict[str, str]:
 def acl_only(network: Network) -> Network:
     """The model reduced to the devices' ACLs: what Aerleon is given, for a fair share."""
     devices = tuple(
-        dataclasses.replace(d, vrfs=(), interfaces=(), nat=(), routes=(), description="")
+        dataclasses.replace(d, vrfs=(), interfaces=(), nat=(), routes=(), description="",
+                            tunnel_acl_in=())
         for d in network.devices if d.acls
     )
     return dataclasses.replace(network, devices=devices, links=(), tunnels=(),

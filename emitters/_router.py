@@ -369,6 +369,12 @@ class TunnelEnd:
     cipher: str
     secret: str
     acl_in: str | None = None  # model ACL filtering what the tunnel brings in
+    local_device: str = ""
+
+    def description(self) -> str:
+        """Both ends by name: a hub's tunnel is often named after its far end, and
+        ``inner tunnel inner-hrb to inner-hrb`` read as a loop."""
+        return f"{self.kind} tunnel {self.name}: {self.local_device} to {self.remote_device}"
 
 
 def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
@@ -392,7 +398,7 @@ def tunnel_ends(network: Network, device: Device) -> list[TunnelEnd]:
                         t.a_prefixes, t.cipher, t.secret))
     return [
         TunnelEnd(i, name, kind, vrf, host(loc), host(rem), rdev, tuple(pfx), cipher,
-                  secret, device.tunnel_acl(name))
+                  secret, device.tunnel_acl(name), device.name)
         for i, (name, kind, vrf, loc, rem, rdev, pfx, cipher, secret) in enumerate(out)
     ]
 

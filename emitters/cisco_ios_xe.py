@@ -251,7 +251,7 @@ class CiscoIosXe(RouterEmitter):
             out.append({
                 "ifname": nm.tunnel_ifname(t.index),
                 "profile": nm.tunnel_profile(t.name),
-                "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
+                "description": comment_text(t.description()),
                 "vrf": t.vrf,
                 "unnumbered": unnumbered,
                 "local": t.local,

@@ -273,7 +273,7 @@ class HuaweiVrp(RouterEmitter):
             out.append({
                 "ifname": nm.tunnel_ifname(t.index),
                 "name": nm.tunnel_name(t.name),
-                "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
+                "description": comment_text(t.description()),
                 "vrf": t.vrf,
                 "borrow": borrow,
                 "local": t.local,

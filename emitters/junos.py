@@ -386,7 +386,7 @@ class Junos(RouterEmitter):
         return {
             "unit": t.index,
             "name": nm.tunnel_name(t.name),
-            "description": comment_text(f"{t.kind} tunnel {t.name} to {t.remote_device}"),
+            "description": comment_text(t.description()),
             "vrf": nm.vrf_name(t.vrf) if t.vrf else None,
             "local": t.local,
             "remote": t.remote,

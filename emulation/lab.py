@@ -246,6 +246,16 @@ class Lab:
         none of them is alive (tests check that instead of counting the machine's)."""
         return tuple(self._started)
 
+    def _namespace_shell(self, dev: str, script: str, what: str) -> subprocess.Popen:
+        """A bash ``script`` in ``dev``'s namespace with a private mount namespace (its
+        own /run for the daemon it starts), tracked as ``what``."""
+        shell = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
+             "private", "bash", "-c", script], preexec_fn=_subreaper,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._track(shell.pid, what)
+        return shell
+
     def _track(self, pid: int, what: str) -> None:
         """Hold a pidfd on ``pid``: signals and waits then reach this process even when
         it is not our child and even if its pid is reused later."""
@@ -492,12 +502,7 @@ class Lab:
                       f"while [ ! -e {prime} ] && [ ! -e {done} ]; do sleep 0.05; "
                       f"done; [ -e {done} ] || {{ {prime_lines}; }} >>{d}/up.log 2>&1; "
                       f"touch {d}/ready; while [ ! -e {done} ]; do sleep 0.1; done; {stop}")
-            shell = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
-                 "private", "bash", "-c", script], preexec_fn=_subreaper,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.wg_procs.append(shell)
-            self._track(shell.pid, f"shell {dev}")
+            self.wg_procs.append(self._namespace_shell(dev, script, f"shell {dev}"))
         if timeout is None:
             timeout = 45.0 + 0.5 * sum(len(f) for f in confs.values())
         deadline = time.time() + timeout
@@ -566,12 +571,7 @@ class Lab:
             want[dev] = text.count("mode = tunnel")
             script = _CHARON_SCRIPT.format(d=d, done=done, charon=_CHARON,
                                            addrs=" ".join(self._sources(dev, text)))
-            shell = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns[dev], "unshare", "-m", "--propagation",
-                 "private", "bash", "-c", script], preexec_fn=_subreaper,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.ipsec_procs.append(shell)
-            self._track(shell.pid, f"charon shell {dev}")
+            self.ipsec_procs.append(self._namespace_shell(dev, script, f"charon shell {dev}"))
         deadline = time.time() + (timeout or 30.0 + 2.0 * len(confs))
         sas: dict[str, str] = {}
         while time.time() < deadline:

@@ -75,11 +75,12 @@ def _alive(labs: list[Lab], what: str = "") -> list[LabProcess]:
     return [p for p in _started(labs, what) if p.alive()]
 
 
-def _compiled():
+def _compiled(policy: str = MINIMAL):
+    """A repository policy compiled as the CLI run from the root compiles it."""
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
-        return compile_file(MINIMAL)
+        return compile_file(policy)
     finally:
         os.chdir(cwd)
 
@@ -350,12 +351,7 @@ def test_without_wireguard_files_vertical_paths_are_skipped() -> None:
 
 
 def test_without_swanctl_files_inner_paths_are_skipped() -> None:
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        net = compile_file("policies/heilongjiang.zh").network
-    finally:
-        os.chdir(cwd)
+    net = _compiled("policies/heilongjiang.zh").network
     assert core.inner_ends(net) == {"inner-hlj", "inner-hrb", "inner-qqhr", "inner-sys",
                                     "inner-mdj"}
     without = core.ipsec_unavailable(net, render_tree(net, ["iproute2", "nftables"]))
@@ -501,12 +497,7 @@ def test_a_wireguard_file_wg_rejects_is_an_error_and_leaves_nothing(labs: list[L
 def test_heilongjiang_gateway_segment_exit_next_hop_and_inner_links() -> None:
     """The province: a private-net gateway on the platform's LAN, an exit with an uplink
     next hop, WireGuard vertical nets between counties, IPsec inner-net links."""
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        compiled = compile_file("policies/heilongjiang.zh")
-    finally:
-        os.chdir(cwd)
+    compiled = _compiled("policies/heilongjiang.zh")
     net = compiled.network
     only = [("horizontal(hrss)@hlj", "private(socialsec)"),
             ("horizontal(tax)@hlj", "private(socialsec)"),
@@ -618,12 +609,7 @@ def test_vertical_nets_between_pes_that_are_not_neighbours() -> None:
     city and a county under another city: each WireGuard tunnel crosses a PE in between,
     so its handshake must come from the loopback the far PE routes back to (link
     addresses are ``noprefixroute``). Every probe between those sites is delivered."""
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        compiled = compile_file("tests/data/skip-sites.zh")
-    finally:
-        os.chdir(cwd)
+    compiled = _compiled("tests/data/skip-sites.zh")
     net = compiled.network
     pairs = [("cities", "north", "south"), ("county", "prov", "na"), ("other", "north", "sa")]
     only = [(f"vertical({d})@{a}", f"vertical({d})@{b}") for d, x, y in pairs
@@ -648,12 +634,7 @@ def test_inner_tunnel_acls_drop_in_the_kernel_what_the_verifier_drops(labs: list
     drops hrb's calls (the inner rules), the province's web calls to hrb are delivered,
     and the lab agrees with the verifier on every probe. Without the tunnel ACL's jump in
     the province's nftables ruleset the same probe gets through: a mismatch."""
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        compiled = compile_file("policies/heilongjiang.zh")
-    finally:
-        os.chdir(cwd)
+    compiled = _compiled("policies/heilongjiang.zh")
     net = compiled.network
     hrb = net.device("inner-hrb")
     anything = Acl("zh-inner-in", (AclLine(10, "permit", "ip", (), ()),))

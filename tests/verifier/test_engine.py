@@ -130,6 +130,31 @@ def test_an_obligation_prints_the_same_text_whatever_was_built_before(broken):
     assert texts(units) == texts(list(reversed(units)))
 
 
+def test_the_reused_printing_context_prints_what_a_fresh_one_would(broken):
+    """Texts are printed in one context per thread, reused: after any other
+    obligation (in any order, relaxed modes included) each equals the text printed
+    in a brand-new context, so the cache keys and bundles of earlier versions hold."""
+    import random
+
+    import z3
+
+    from zongheng.verifier.engine import plan, plan_defence
+    from zongheng.verifier.solving import Encoders, build, canonical_lets, formula_text
+
+    def fresh(formula):
+        ctx = z3.Context()
+        s = z3.Solver(ctx=ctx)
+        s.add(formula.translate(ctx))
+        return canonical_lets(s.to_smt2())
+
+    units = plan(broken) + plan_defence(broken)
+    random.Random(7).shuffle(units)
+    encs = Encoders(broken)
+    obs = [build(encs, u)[1] for u in units]
+    for ob in obs + obs[::-1]:
+        assert formula_text(ob.formula) == fresh(ob.formula), ob.name
+
+
 def test_defence_runs_on_the_engine_with_the_serial_verdicts(broken):
     """--defence's relaxed obligations go through the same scheduler: two workers give
     the serial verdicts and examples, and each equals the one-assertion answer."""

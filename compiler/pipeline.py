@@ -10,6 +10,7 @@ from zongheng.compiler.assertions import all_assertions
 from zongheng.compiler.build import Builder
 from zongheng.compiler.check import Plan, check
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
+from zongheng.compiler.heap import long_lived
 from zongheng.compiler.model import Network, RuleInstance
 from zongheng.compiler.parser import decode, parse
 from zongheng.compiler.resolve import Resolver
@@ -38,6 +39,11 @@ def read_policy(path: str | Path) -> tuple[str, bytes]:
 
 def compile_text(file: str, data: bytes | str) -> Compiled:
     """Compile policy text; raises PolicyError carrying every error of the file."""
+    with long_lived():
+        return _compile_text(file, data)
+
+
+def _compile_text(file: str, data: bytes | str) -> Compiled:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     text = decode(file, raw)
     reporter = Reporter(file, text)

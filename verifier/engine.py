@@ -9,6 +9,7 @@ import multiprocessing
 import os
 from dataclasses import replace
 
+from zongheng.compiler.heap import long_lived
 from zongheng.compiler.model import AssertionSpec, Network
 from zongheng.verifier.obligations import Encoder, statement_parts
 from zongheng.verifier.results import VIOLATED, AssertionResult, ObligationResult, worst
@@ -66,7 +67,15 @@ def _work(unit: Unit) -> ObligationResult:
 def run_units(network: Network, units: list[Unit], opts: Options,
               progress: Progress | None = None, enc: Encoder | None = None
               ) -> list[ObligationResult]:
-    """Results of ``units`` in their order, however they were run."""
+    """Results of ``units`` in their order, however they were run (the model frozen out
+    of the collector's scans: ``long_lived``)."""
+    with long_lived(freeze=True):
+        return _run_units(network, units, opts, progress, enc)
+
+
+def _run_units(network: Network, units: list[Unit], opts: Options,
+               progress: Progress | None = None, enc: Encoder | None = None
+               ) -> list[ObligationResult]:
     total = len(units)
     if opts.scheduler is not None:
         from zongheng.verifier.cluster import run_on_cluster

@@ -111,6 +111,8 @@ def _pmap(pairs: Pairs) -> dict[str, tuple[str, ...]]:
 class Encoder:
     """Turns statements into obligations over one shared packet."""
 
+    REUSE_LEAKED = True  # ``_ingress``'s reuse of leaked walks (the tests compare without)
+
     def __init__(self, network: Network, fw: Forwarding | None = None):
         self.net = network
         self.fw = fw or Forwarding(network)
@@ -130,6 +132,7 @@ class Encoder:
         self._disjoint_groups: dict[frozenset[str], bool] = {}
         self._reply_fields: dict[int, Fields] = {}
         self._keep: list[object] = []
+        self._leaked_parts: dict[tuple, list[tuple[Leaf, z3.BoolRef]]] = {}
         self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
         self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
         self._members: dict[str, frozenset[str]] | None = None
@@ -205,6 +208,11 @@ class Encoder:
                                    services_match(self.f, w.statement.services)]))
         return disj(terms) if terms else self._false
 
+    def _kept(self, obj: object) -> int:
+        """``id(obj)``, ``obj`` kept alive as long as the encoder (ids in its keys)."""
+        self._keep.append(obj)
+        return id(obj)
+
     def _waiver_reads(self, waivers: tuple[Waiver, ...]) -> Callable[[str], object]:
         """The claim key of a statement whose claims read the ingress class only through
         ``waived``: the class if some waiver names it as a source, else one key for all."""
@@ -216,7 +224,8 @@ class Encoder:
                  per_leaf: Callable[[str, Leaf], z3.BoolRef], extra: Callable | None = None,
                  negate: bool = False, within: dict[str, tuple[str, ...]] | None = None,
                  st: Statement | None = None,
-                 claim_key: Callable[[str], object] | None = None) -> list[Ingress]:
+                 claim_key: Callable[[str], object] | None = None,
+                 reuse: tuple | None = None) -> list[Ingress]:
         """Per ingress attachment of ``pairs``: source in its prefixes and the claim.
 
         ``target``: the delivery classes asked about, as a test or as a ``pmap`` (its
@@ -230,6 +239,16 @@ class Encoder:
         that reads the class only on some leaves says so by counting ``_class_reads``
         when it does (the allow statement's per-class reply check); such a disjunction
         is then kept for its own class only.
+
+        With routes leaked (ACL-only mode) every ingress point reads the one leaked
+        table, and a ``distinct_owners`` statement's target differs only by the owner
+        left out. With ``reuse`` (a name for what ``per_leaf`` computes beyond the claim
+        key) the walk towards the whole target and its parts are built once per walk
+        key for every obligation of the statement (kept in ``_leaked_parts``), and each
+        ingress keeps the parts delivering to its own target: the leaves the narrower
+        walk gives, with the same conditions (a leaf's conditions do not depend on the
+        target, which only selects leaves). Without this, each department's obligation
+        walked every other department's routes again: quadratic in departments.
         """
         cut = self._cut(within) if within is not None else None
         out = []
@@ -250,13 +269,26 @@ class Encoder:
                 targets[key] = tgt
             claim = functools.partial(per_leaf, cls)
             ck = claim_key(cls) if claim_key is not None else cls
+            walk_tgt = tgt
+            if reuse is not None and related and isinstance(target, dict) \
+                    and self.fw.leak_routes and self.REUSE_LEAKED:
+                walk_tgt = self._target_of_map(target)  # whole: see the docstring
             for dev, ifn in self.fw.ingress_points(cls):
-                wk, permit = self.fw.walk_key(dev, ifn, self.f, tgt, cut)
-                walk = functools.partial(self._parts, dev, ifn, tgt, cut, claim)
+                wk, permit = self.fw.walk_key(dev, ifn, self.f, walk_tgt, cut)
+                walk = functools.partial(self._parts, dev, ifn, walk_tgt, cut, claim)
                 mk = (wk, ck)
                 if wk is None or mk not in shared:
                     reads = self._class_reads
-                    parts = walk()
+                    if walk_tgt is not tgt and wk is not None:
+                        lk = (wk, ck, reuse)
+                        whole = self._leaked_parts.get(lk)
+                        if whole is None:
+                            whole = walk()
+                            if self._class_reads == reads:
+                                self._leaked_parts[lk] = whole
+                        parts = [p for p in whole if p[0].cls in tgt.accepted]
+                    else:
+                        parts = walk()
                     if self._class_reads != reads:  # a claim read the class after all
                         mk = (wk, cls)
                     shared[mk] = disj([p for _, p in parts]) if parts else None
@@ -499,7 +531,8 @@ class Encoder:
                          neg(self.waived(spec.waivers, cls, lf))])
 
         ing = self._ingress(src, dst, _per_dst(per_leaf), within=dst, st=st,
-                            claim_key=self._waiver_reads(spec.waivers))
+                            claim_key=self._waiver_reads(spec.waivers),
+                            reuse=("deny", self._kept(spec), self._kept(st)))
         formula = z3.And(self.wf, f.new, services_match(f, st.services),
                          z3.Or([x.formula for x in ing]) if ing else z3.BoolVal(False))
         return Obligation(f"{base}/deny", spec.name, st,

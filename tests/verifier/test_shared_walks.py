@@ -96,6 +96,45 @@ def test_acl_only_mode_shares_key_items_exactly_on_a_scaffold_province(monkeypat
     assert sum(used) > len(used) // 4
 
 
+def _acl_only_texts(net: Network, reuse: bool) -> tuple[dict[str, str], int]:
+    """Every ACL-only obligation's text, and how many walks were taken."""
+    from zongheng.verifier.engine import plan_defence
+    from zongheng.verifier.solving import Encoders, body_of, build
+
+    walks = []
+    real = Forwarding.entry
+
+    def counting(self, *a, **kw):
+        walks.append(1)
+        return real(self, *a, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Encoder, "REUSE_LEAKED", reuse)
+        mp.setattr(Forwarding, "entry", counting)
+        encs = Encoders(net)
+        texts = {}
+        for u in plan_defence(net):
+            if u.mode == "acl_only":
+                texts[repr(u)] = body_of(build(encs, u)[1])
+    return texts, len(walks)
+
+
+def test_acl_only_obligations_reuse_leaked_walks_across_departments():
+    """A department's ACL-only isolation obligation keeps the parts of the one walk
+    towards every department's vertical net that reach the others: the same texts as
+    walking towards the others alone, with walks not growing with departments."""
+    net = compile_text("s.zh", scaffold(6, 3, 2)).network
+    reused, fewer = _acl_only_texts(net, True)
+    alone, more = _acl_only_texts(net, False)
+    assert reused == alone
+    assert fewer < more
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(random_networks())
+def test_acl_only_reuse_gives_the_same_texts_on_random_networks(net: Network):
+    assert _acl_only_texts(net, True)[0] == _acl_only_texts(net, False)[0]
+
 
 @pytest.mark.parametrize("sites", [8, 16])
 def test_an_all_sites_allow_walks_once_not_once_per_site(sites, monkeypatch):

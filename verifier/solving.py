@@ -159,8 +159,8 @@ def solve_text(body: str, timeout_ms: int) -> tuple[str, Values]:
 
 def proven_in_place(formula: z3.BoolRef, timeout_ms: int) -> bool:
     """Whether z3 says unsat on the obligation's formula itself, in the context it was
-    built in. Printing the canonical text costs a fresh context per obligation (about
-    8 ms, more than solving most of them); when no text is kept (no cache, no bundle)
+    built in. Printing the canonical text costs a copy of the formula and its printing
+    (more than solving most obligations); when no text is kept (no cache, no bundle)
     an unsat answer needs none: it is the answer the text would get, the text being
     this formula printed. Anything else (sat, unknown) goes through ``solve_text``, so
     counterexamples and unknowns are exactly those of the text."""

@@ -435,13 +435,7 @@ class Lab:
         try:
             self._stop([p.pid for p in self._started if p.what.startswith("wireguard-go ")])
         finally:
-            (self.workdir / "wg-done").touch()
-            for p in self.wg_procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            _end_shells(self.workdir / "wg-done", self.wg_procs)
 
     def _kill_leftovers(self) -> None:
         """Kill what still runs in a lab namespace (a wireguard-go whose shell was killed
@@ -605,13 +599,7 @@ class Lab:
         """Let the charon shells stop their charon, and wait for them."""
         if not self.ipsec_procs:
             return
-        (self.workdir / "ipsec" / "done").touch()
-        for p in self.ipsec_procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        _end_shells(self.workdir / "ipsec" / "done", self.ipsec_procs)
 
     def ping(self, host: str, dst: str) -> bool:
         """One ICMP echo from the host; True when the matching reply comes back (1 s)."""
@@ -653,3 +641,15 @@ class Lab:
             raise LabError(f"{host}: nft list counter: {r.stderr}")
         [counter] = [x["counter"] for x in json.loads(r.stdout)["nftables"] if "counter" in x]
         return int(counter["packets"])
+
+
+def _end_shells(done: Path, procs: list[subprocess.Popen]) -> None:
+    """Tell a lab's waiting shells to finish (they watch for ``done``) and wait for
+    each; one still running after 10 s is killed."""
+    done.touch()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()

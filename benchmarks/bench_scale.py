@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,9 +109,11 @@ def main() -> None:
                 }.get(step)
                 if step == "warm":  # one department's rule changed, the cache warm
                     changed = Path(tmp) / "changed.zh"
-                    rule = "allow horizontal(D) -> vertical(D)   service oa, ping"
-                    changed.write_text(text.replace(rule, rule + "\n    allow horizontal("
-                                                    "d001) -> vertical(d001) service web"),
+                    rule = re.search(r"^ *allow horizontal\(D\) -> vertical\(D\) +service "
+                                     r"oa, ping\n", text, re.MULTILINE)
+                    assert rule is not None, "the scaffold's per-department rule"
+                    changed.write_text(text[:rule.end()] + "    allow horizontal(d001) -> "
+                                       "vertical(d001) service web\n" + text[rule.end():],
                                        encoding="utf-8")
                     args = [ZH, "verify", str(changed), "--workers", "2", "--format", "json",
                             "--cache", str(cache)]

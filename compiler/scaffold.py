@@ -128,7 +128,8 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
 
     ``departments`` in 1..999, ``cities`` in 1..255, ``counties_per_city``
     in 0..200 (0 gives a two-level province > city tree), at most 2048
-    regions in all. Raises ValueError for anything else.
+    regions in all. Raises ValueError for anything else. The text is in ``fmt``'s
+    canonical layout (an engineer starting from it formats without a diff).
     """
     departments = _check_count("departments", departments, 1, MAX_DEPARTMENTS)
     cities = _check_count("cities", cities, 1, MAX_CITIES)
@@ -253,4 +254,6 @@ def scaffold(departments: int, cities: int, counties_per_city: int) -> str:
         "    isolated inner",
         "}",
     ]
-    return "\n".join(out) + "\n"
+    from zongheng.grammar.formatter import format_source  # its own parser: load on use
+
+    return format_source("\n".join(out) + "\n")

@@ -63,10 +63,10 @@ PRIVATE_AND_NAT = [IPv4Network(p) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.
 def test_address_plan_fits(departments: int, cities: int, counties: int) -> None:
     text = scaffold(departments, cities, counties)
     regions = 1 + cities * (1 + counties)
-    plan = IPv4Network(re.search(r"^    horizontal (\S+)$", text, re.MULTILINE).group(1))
-    pool = IPv4Network(re.search(r"^    exit prov nat (\S+)$", text, re.MULTILINE).group(1))
+    plan = IPv4Network(re.search(r"^    horizontal +(\S+)$", text, re.MULTILINE).group(1))
+    pool = IPv4Network(re.search(r"^    exit +prov +nat +(\S+)$", text, re.MULTILINE).group(1))
     assert not any(plan.overlaps(p) for p in [*PRIVATE_AND_NAT, pool])
-    slices = [IPv4Network(p) for p in re.findall(r"horizontal\s+(\S+) site /28", text)]
+    slices = [IPv4Network(p) for p in re.findall(r"horizontal\s+(\S+)\s+site /28", text)]
     assert len(slices) == departments + 1  # the platform and every department
     for block in slices:
         assert block.subnet_of(plan)
@@ -74,9 +74,9 @@ def test_address_plan_fits(departments: int, cities: int, counties: int) -> None
     ordered = sorted(slices)
     for a, b in zip(ordered, ordered[1:], strict=False):
         assert not a.overlaps(b)
-    inner = IPv4Network(re.search(r"address (\S+) site /24", text).group(1))
+    inner = IPv4Network(re.search(r"address\s+(\S+)\s+site /24", text).group(1))
     assert inner.num_addresses >= 256 * (1 + cities)
-    verticals = re.findall(r"vertical\s+(\S+) site /24\n.*\n    sites (.*)", text)
+    verticals = re.findall(r"vertical\s+(\S+)\s+site /24\n.*\n    sites\s+(.*)", text)
     assert len(verticals) == departments
     for vertical, sites in verticals:
         block = IPv4Network(vertical)
@@ -86,12 +86,12 @@ def test_address_plan_fits(departments: int, cities: int, counties: int) -> None
 
 
 def test_vertical_blocks_mix_shared_and_distinct_ranges() -> None:
-    verticals = re.findall(r"vertical\s+(\S+) site /24", scaffold(20, 3, 2))
+    verticals = re.findall(r"vertical\s+(\S+)\s+site /24", scaffold(20, 3, 2))
     shared = [v for v in verticals if v == "10.0.0.0/8"]
     assert len(shared) >= 2  # overlapping departments exist
     own = [v for v in verticals if v not in ("10.0.0.0/8", "172.16.0.0/13")]
     assert len(own) == len(set(own)) > 1  # and distinct ones
-    inner = IPv4Network(re.search(r"address (\S+) site /24", scaffold(20, 3, 2)).group(1))
+    inner = IPv4Network(re.search(r"address\s+(\S+)\s+site /24", scaffold(20, 3, 2)).group(1))
     assert not any(inner.overlaps(IPv4Network(v)) for v in verticals)
 
 

@@ -157,6 +157,16 @@ class Builder:
         self.links: list[Link] = []
         # inner router -> its tunnel ends: (tunnel, classes behind the far end, behind this)
         self._inner_ends: dict[str, list[tuple[str, set[str], set[str]]]] = {}
+        # acl()'s caches: facing parts of rule sides, interned prefix lists and terms,
+        # and the cover test's answers for pairs of them
+        self._sides: dict[tuple, tuple[tuple[str, ...], str]] = {}
+        self._pids: dict[tuple[str, ...], int] = {}
+        self._plists: list[tuple[str, ...]] = []
+        self._rows: dict[tuple[str, int], tuple[tuple[int, tuple], ...]] = {}
+        self._tids: dict[tuple, int] = {}
+        self._tlist: list[tuple] = []
+        self._tcov: dict[tuple[int, int], bool] = {}
+        self._pcov: dict[tuple[int, int], bool] = {}
 
     # ------------------------------------------------------------ numbering
     def rt(self, n: int) -> str:
@@ -251,60 +261,142 @@ class Builder:
     # ------------------------------------------------------------ ACLs
     def acl(self, name: str, facing: set[str], comment: str, stateful: bool = False,
             towards: set[str] | None = None) -> Acl:
-        """First-match ACL for packets arriving from ``facing`` and heading ``towards``."""
+        """First-match ACL for packets arriving from ``facing`` and heading ``towards``.
+
+        A province builds tens of thousands of these, each of a handful of lines: lines
+        are plain tuples (AclLine's fields after ``seq``) until the survivors are
+        numbered, and the cover test reads interned terms and prefix lists (see
+        :meth:`_covered`) instead of comparing AclLine objects field by field.
+        """
         ix = self._index()
+        instances = self.instances
 
         def goes(classes: frozenset[str]) -> bool:
             return towards is None or not classes.isdisjoint(towards)
 
-        def side(k: int, which: str, summary, classes, group) -> tuple[tuple[str, ...], str]:
-            """The prefixes (and their object-group name) of the facing part of a side."""
-            if classes <= facing:
-                return summary, group
-            pmap = ix.pairs[which][k]
-            here = sorted((c for c in facing if c in pmap), key=lambda c: pmap[c][0])
-            nets = {cidr(p) for c in here for p in pmap[c][1]}
-            name = "-".join(site_name(c) for c in here)
-            return tuple(sort_prefixes(nets)), name
-
         if len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
         else:
-            candidates = range(len(self.instances))
-        lines: list[AclLine] = []
+            candidates = range(len(instances))
+        rows: list[tuple] = []  # AclLine fields after seq
+        keys: list[tuple[int, int, int]] = []  # (term id, src id, dst id): the cover test's
+        pid = self._prefix_id
         if not stateful:
             for k in candidates:
-                inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
+                inst, srcs, dsts = instances[k], ix.src[k], ix.dst[k]
                 if inst.action != RuleAction.ALLOW or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
-                src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
-                for term in _terms("reply", inst.services):
-                    lines.append(AclLine(0, AclAction.PERMIT, src=src, dst=inst.src_summary,
-                                         reply=True, rule=inst.rule, src_group=group,
-                                         dst_group=inst.src_name, **term))
+                src, group = self._side(k, "dst", facing)
+                dst = inst.src_summary
+                s_id, d_id = pid(src), pid(dst)
+                for tid, (proto, sport, dport, icmp, est) in self._term_rows("reply", k):
+                    rows.append((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est, True,
+                                 inst.rule, group, inst.src_name))
+                    keys.append((tid, s_id, d_id))
         for k in candidates:
-            inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
+            inst, srcs, dsts = instances[k], ix.src[k], ix.dst[k]
             if srcs.isdisjoint(facing) or not goes(dsts):
                 continue
-            src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
-            for term in _terms("new", inst.services):
-                action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
-                lines.append(AclLine(0, action, src=src,
-                                     dst=inst.dst_summary, rule=inst.rule,
-                                     src_group=group, dst_group=inst.dst_name, **term))
-        unique: list[AclLine] = []
-        seen: set[AclLine] = set()
-        for ln in lines:
+            src, group = self._side(k, "src", facing)
+            dst = inst.dst_summary
+            s_id, d_id = pid(src), pid(dst)
+            action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
+            for tid, (proto, sport, dport, icmp, est) in self._term_rows("new", k):
+                rows.append((action, proto, src, dst, sport, dport, icmp, est, False,
+                             inst.rule, group, inst.dst_name))
+                keys.append((tid, s_id, d_id))
+        unique: list[tuple] = []
+        seen: set[tuple] = set()
+        kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
+        for row, (tid, s_id, d_id) in zip(rows, keys, strict=True):
             # a line an earlier line wholly covers can never match (first match): not kept
-            if ln not in seen and not any(covers(earlier, ln) for earlier in unique):
-                seen.add(ln)
-                unique.append(ln)
-        numbered = tuple(
-            AclLine(**{**ln.__dict__, "seq": (i + 1) * SEQ_STEP}) for i, ln in enumerate(unique)
-        )
+            if row not in seen and not self._covered(kept, tid, s_id, d_id):
+                seen.add(row)
+                unique.append(row)
+                kept.setdefault(tid, []).append((s_id, d_id))
+        numbered = tuple(AclLine((i + 1) * SEQ_STEP, *row) for i, row in enumerate(unique))
         return Acl(name, numbered, stateful, comment)
+
+    def _side(self, k: int, which: str, facing: set[str]) -> tuple[tuple[str, ...], str]:
+        """The prefixes (and their object-group name) of the part of instance k's side
+        ``which`` that lies in ``facing``: the rule's summary when it all does. Cached by
+        the facing classes of the side (each PE ACL faces one class, whose few rule
+        instances every ACL of its department repeats)."""
+        ix = self._index()
+        classes = ix.src[k] if which == "src" else ix.dst[k]
+        inst = self.instances[k]
+        if classes <= facing:
+            if which == "src":
+                return inst.src_summary, inst.src_name
+            return inst.dst_summary, inst.dst_name
+        pmap = ix.pairs[which][k]
+        here = [c for c in facing if c in pmap]
+        if len(here) > 1:
+            here.sort(key=lambda c: pmap[c][0])
+        key = tuple((c, pmap[c][1]) for c in here)
+        got = self._sides.get(key)
+        if got is None:
+            nets = {cidr(p) for _, ps in key for p in ps}
+            got = (tuple(sort_prefixes(nets)), "-".join(site_name(c) for c in here))
+            self._sides[key] = got
+        return got
+
+    def _prefix_id(self, prefixes: tuple[str, ...]) -> int:
+        """A small integer per distinct prefix list, for the cover test's cache."""
+        got = self._pids.get(prefixes)
+        if got is None:
+            got = self._pids[prefixes] = len(self._plists)
+            self._plists.append(prefixes)
+        return got
+
+    def _term_rows(self, kind: str, k: int) -> tuple[tuple[int, tuple], ...]:
+        """Instance k's ``new`` or ``reply`` terms as (term id, (protocol, sport, dport,
+        icmp_types, established)), once per instance."""
+        got = self._rows.get((kind, k))
+        if got is None:
+            out = []
+            for t in _terms(kind, self.instances[k].services):
+                fields = (t["protocol"], t.get("sport"), t.get("dport"), t.get("icmp_types"),
+                          t.get("established", False))
+                tid = self._tids.get(fields)
+                if tid is None:
+                    tid = self._tids[fields] = len(self._tlist)
+                    self._tlist.append(fields)
+                out.append((tid, fields))
+            got = self._rows[(kind, k)] = tuple(out)
+        return got
+
+    def _covered(self, kept: dict[int, list[tuple[int, int]]], tid: int, s_id: int,
+                 d_id: int) -> bool:
+        """Whether one kept line covers the line (term tid, prefixes s_id -> d_id): exactly
+        :func:`covers`, split into its term part and its two prefix parts, each cached
+        (a province asks the same few thousand questions a million times)."""
+        tcov, pcov = self._tcov, self._pcov
+        for t2, sds in kept.items():
+            tc = tcov.get((t2, tid))
+            if tc is None:
+                tc = tcov[(t2, tid)] = covers(self._term_line(t2), self._term_line(tid))
+            if not tc:
+                continue
+            for s2, d2 in sds:
+                sc = pcov.get((s2, s_id))
+                if sc is None:
+                    sc = pcov[(s2, s_id)] = _prefixes_cover(self._plists[s2], self._plists[s_id])
+                if not sc:
+                    continue
+                dc = pcov.get((d2, d_id))
+                if dc is None:
+                    dc = pcov[(d2, d_id)] = _prefixes_cover(self._plists[d2], self._plists[d_id])
+                if dc:
+                    return True
+        return False
+
+    def _term_line(self, tid: int) -> AclLine:
+        """A line of term tid matching every address (its prefix parts always cover)."""
+        proto, sport, dport, icmp, est = self._tlist[tid]
+        return AclLine(0, AclAction.PERMIT, proto, (), (), sport, dport, icmp, est)
 
     # ------------------------------------------------------------ the network
     def build(self) -> Built:

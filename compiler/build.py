@@ -15,6 +15,7 @@ Design (MPLS L3VPN, see docs/architecture.md):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -89,6 +90,34 @@ class _InstanceIndex:
 
 
 @dataclass(frozen=True)
+class _AclParts:
+    """One rule instance's share of every ACL line made from it (see Builder.acl)."""
+
+    action: AclAction  # of its new-connection lines
+    rule: str
+    src_summary: tuple[str, ...]
+    src_id: int  # Builder._prefix_id of src_summary
+    src_name: str
+    dst_summary: tuple[str, ...]
+    dst_id: int
+    dst_name: str
+    new: tuple[tuple[int, tuple], ...]  # Builder._term_rows("new")
+    reply: tuple[tuple[int, tuple], ...]
+
+
+_ACL_FIELDS = tuple(f.name for f in dataclasses.fields(AclLine))
+
+
+def _acl_line(seq: int, row: tuple) -> AclLine:
+    """``AclLine(seq, *row)``, without the frozen dataclass's one ``object.__setattr__``
+    per field: a province numbers two hundred thousand lines, and that was a third of
+    its ACL time. Equal to the constructor's (tests/compiler/test_acl_dead_lines.py)."""
+    line = object.__new__(AclLine)
+    line.__dict__.update(zip(_ACL_FIELDS, (seq, *row), strict=True))
+    return line
+
+
+@dataclass(frozen=True)
 class Built:
     """What :meth:`Builder.build` makes: the device-level parts of the model (the
     pipeline adds what comes straight from the plan). A typed result, so a missing
@@ -159,10 +188,9 @@ class Builder:
         self._inner_ends: dict[str, list[tuple[str, set[str], set[str]]]] = {}
         # acl()'s caches: facing parts of rule sides, interned prefix lists and terms,
         # and the cover test's answers for pairs of them
-        self._sides: dict[tuple, tuple[tuple[str, ...], str]] = {}
+        self._sides: dict[tuple, tuple[tuple[str, ...], str, int]] = {}
         self._pids: dict[tuple[str, ...], int] = {}
         self._plists: list[tuple[str, ...]] = []
-        self._rows: dict[tuple[str, int], tuple[tuple[int, tuple], ...]] = {}
         self._tids: dict[tuple, int] = {}
         self._tlist: list[tuple] = []
         self._tcov: dict[tuple[int, int], bool] = {}
@@ -268,8 +296,8 @@ class Builder:
         numbered, and the cover test reads interned terms and prefix lists (see
         :meth:`_covered`) instead of comparing AclLine objects field by field.
         """
-        ix = self._index()
-        instances = self.instances
+        ix, parts = self._index(), self._acl_parts()
+        src_of, dst_of = ix.src, ix.dst
 
         def goes(classes: frozenset[str]) -> bool:
             return towards is None or not classes.isdisjoint(towards)
@@ -277,69 +305,80 @@ class Builder:
         if len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
         else:
-            candidates = range(len(instances))
-        rows: list[tuple] = []  # AclLine fields after seq
-        keys: list[tuple[int, int, int]] = []  # (term id, src id, dst id): the cover test's
-        pid = self._prefix_id
+            candidates = range(len(self.instances))
+        lines: list[tuple[tuple, int, int, int]] = []  # (fields, term id, src id, dst id)
         if not stateful:
             for k in candidates:
-                inst, srcs, dsts = instances[k], ix.src[k], ix.dst[k]
-                if inst.action != RuleAction.ALLOW or dsts.isdisjoint(facing) or not goes(srcs):
+                srcs, dsts = src_of[k], dst_of[k]
+                p = parts[k]
+                if p.action != AclAction.PERMIT or dsts.isdisjoint(facing) or not goes(srcs):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
-                src, group = self._side(k, "dst", facing)
-                dst = inst.src_summary
-                s_id, d_id = pid(src), pid(dst)
-                for tid, (proto, sport, dport, icmp, est) in self._term_rows("reply", k):
-                    rows.append((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est, True,
-                                 inst.rule, group, inst.src_name))
-                    keys.append((tid, s_id, d_id))
+                if dsts <= facing:
+                    src, group, s_id = p.dst_summary, p.dst_name, p.dst_id
+                else:
+                    src, group, s_id = self._side(k, "dst", facing)
+                dst, d_id, rule, dst_group = p.src_summary, p.src_id, p.rule, p.src_name
+                for tid, (proto, sport, dport, icmp, est) in p.reply:
+                    lines.append(((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est,
+                                   True, rule, group, dst_group), tid, s_id, d_id))
         for k in candidates:
-            inst, srcs, dsts = instances[k], ix.src[k], ix.dst[k]
+            srcs, dsts = src_of[k], dst_of[k]
             if srcs.isdisjoint(facing) or not goes(dsts):
                 continue
-            src, group = self._side(k, "src", facing)
-            dst = inst.dst_summary
-            s_id, d_id = pid(src), pid(dst)
-            action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
-            for tid, (proto, sport, dport, icmp, est) in self._term_rows("new", k):
-                rows.append((action, proto, src, dst, sport, dport, icmp, est, False,
-                             inst.rule, group, inst.dst_name))
-                keys.append((tid, s_id, d_id))
+            p = parts[k]
+            if srcs <= facing:
+                src, group, s_id = p.src_summary, p.src_name, p.src_id
+            else:
+                src, group, s_id = self._side(k, "src", facing)
+            dst, d_id, rule, dst_group, action = \
+                p.dst_summary, p.dst_id, p.rule, p.dst_name, p.action
+            for tid, (proto, sport, dport, icmp, est) in p.new:
+                lines.append(((action, proto, src, dst, sport, dport, icmp, est, False,
+                               rule, group, dst_group), tid, s_id, d_id))
         unique: list[tuple] = []
-        seen: set[tuple] = set()
         kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
-        for row, (tid, s_id, d_id) in zip(rows, keys, strict=True):
-            # a line an earlier line wholly covers can never match (first match): not kept
-            if row not in seen and not self._covered(kept, tid, s_id, d_id):
-                seen.add(row)
-                unique.append(row)
-                kept.setdefault(tid, []).append((s_id, d_id))
-        numbered = tuple(AclLine((i + 1) * SEQ_STEP, *row) for i, row in enumerate(unique))
+        for row, tid, s_id, d_id in lines:
+            # a line an earlier line wholly covers can never match (first match): not kept.
+            # A repeated line is covered by its first copy, so this drops repeats too.
+            if kept and self._covered(kept, tid, s_id, d_id):
+                continue
+            unique.append(row)
+            kept.setdefault(tid, []).append((s_id, d_id))
+        numbered = tuple(_acl_line((i + 1) * SEQ_STEP, row) for i, row in enumerate(unique))
         return Acl(name, numbered, stateful, comment)
 
-    def _side(self, k: int, which: str, facing: set[str]) -> tuple[tuple[str, ...], str]:
-        """The prefixes (and their object-group name) of the part of instance k's side
-        ``which`` that lies in ``facing``: the rule's summary when it all does. Cached by
-        the facing classes of the side (each PE ACL faces one class, whose few rule
-        instances every ACL of its department repeats)."""
-        ix = self._index()
-        classes = ix.src[k] if which == "src" else ix.dst[k]
-        inst = self.instances[k]
-        if classes <= facing:
-            if which == "src":
-                return inst.src_summary, inst.src_name
-            return inst.dst_summary, inst.dst_name
-        pmap = ix.pairs[which][k]
+    def _acl_parts(self) -> list[_AclParts]:
+        """Per rule instance, what every ACL line made from it repeats (made once)."""
+        got = self.__dict__.get("_parts")
+        if got is None:
+            got = self._parts = []
+            pid = self._prefix_id
+            for k, inst in enumerate(self.instances):
+                allow = inst.action == RuleAction.ALLOW
+                got.append(_AclParts(
+                    action=AclAction.PERMIT if allow else AclAction.DENY, rule=inst.rule,
+                    src_summary=inst.src_summary, src_id=pid(inst.src_summary),
+                    src_name=inst.src_name, dst_summary=inst.dst_summary,
+                    dst_id=pid(inst.dst_summary), dst_name=inst.dst_name,
+                    new=self._term_rows("new", k), reply=self._term_rows("reply", k)))
+        return got
+
+    def _side(self, k: int, which: str, facing: set[str]) -> tuple[tuple[str, ...], str, int]:
+        """The prefixes (their object-group name, their prefix id) of the part of
+        instance k's side ``which`` that lies in ``facing``, when not all of it does.
+        Cached by those classes and their prefixes (a PE ACL faces one class, and the
+        instances naming it mostly name it with the same prefixes)."""
+        pmap = self._index().pairs[which][k]
         here = [c for c in facing if c in pmap]
         if len(here) > 1:
             here.sort(key=lambda c: pmap[c][0])
         key = tuple((c, pmap[c][1]) for c in here)
         got = self._sides.get(key)
         if got is None:
-            nets = {cidr(p) for _, ps in key for p in ps}
-            got = (tuple(sort_prefixes(nets)), "-".join(site_name(c) for c in here))
+            nets = tuple(sort_prefixes({cidr(p) for _, ps in key for p in ps}))
+            got = (nets, "-".join(site_name(c) for c in here), self._prefix_id(nets))
             self._sides[key] = got
         return got
 
@@ -353,20 +392,17 @@ class Builder:
 
     def _term_rows(self, kind: str, k: int) -> tuple[tuple[int, tuple], ...]:
         """Instance k's ``new`` or ``reply`` terms as (term id, (protocol, sport, dport,
-        icmp_types, established)), once per instance."""
-        got = self._rows.get((kind, k))
-        if got is None:
-            out = []
-            for t in _terms(kind, self.instances[k].services):
-                fields = (t["protocol"], t.get("sport"), t.get("dport"), t.get("icmp_types"),
-                          t.get("established", False))
-                tid = self._tids.get(fields)
-                if tid is None:
-                    tid = self._tids[fields] = len(self._tlist)
-                    self._tlist.append(fields)
-                out.append((tid, fields))
-            got = self._rows[(kind, k)] = tuple(out)
-        return got
+        icmp_types, established))."""
+        out = []
+        for t in _terms(kind, self.instances[k].services):
+            fields = (t["protocol"], t.get("sport"), t.get("dport"), t.get("icmp_types"),
+                      t.get("established", False))
+            tid = self._tids.get(fields)
+            if tid is None:
+                tid = self._tids[fields] = len(self._tlist)
+                self._tlist.append(fields)
+            out.append((tid, fields))
+        return tuple(out)
 
     def _covered(self, kept: dict[int, list[tuple[int, int]]], tid: int, s_id: int,
                  d_id: int) -> bool:

@@ -11,10 +11,10 @@ import bisect
 import itertools
 from dataclasses import dataclass
 
-from netaddr import IPNetwork, IPSet, cidr_merge
+from netaddr import IPNetwork, IPSet
 
 from zongheng.compiler import ast
-from zongheng.compiler.addresses import span
+from zongheng.compiler.addresses import merge_prefixes, span
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
 from zongheng.compiler.i18n import _
@@ -165,7 +165,7 @@ class Resolver:
         """Prefixes to write in an ACL: department blocks where the plan allows."""
         if ep.kind == "plan" and ep.at is None and self.plan.horizontal is not None:
             return (str(self.plan.horizontal),)
-        nets = [IPNetwork(p) for _, ps in pairs for p in ps]
+        nets = [p for _, ps in pairs for p in ps]
         if ep.kind in ("vertical", "horizontal") and ep.at is None:
             blocks = []
             owners = {self.by_name[c].owner for c, _ in pairs}
@@ -173,11 +173,11 @@ class Resolver:
                 dp = self.plan.departments[dept]  # type: ignore[index]
                 block = dp.blocks.get(ep.kind)
                 if block is not None and not self._holds_others(block, ep.kind, owners):
-                    blocks.append(block)
-            covered = [n for n in nets if not any(b.first <= n.first and n.last <= b.last
-                                                  for b in blocks)]
-            nets = blocks + covered
-        return tuple(str(n) for n in cidr_merge(nets))
+                    blocks.append(str(block))
+            nets = blocks + nets  # the sites inside a block merge into it
+        # integer spans, not netaddr's cidr_merge: the same smallest CIDR list (the union
+        # is the same), without parsing a province's sites into IPNetworks once per rule
+        return tuple(merge_prefixes(nets))
 
     def _holds_others(self, block: IPNetwork, kind: str, owners: set) -> bool:
         """Whether another department's site of this realm lies inside ``block``.

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from netaddr import IPAddress, IPNetwork
 
@@ -87,6 +88,15 @@ class _InstanceIndex:
         for k, (s, d) in enumerate(zip(self.src, self.dst, strict=True)):
             for c in s | d:
                 self.by_class.setdefault(c, []).append(k)
+
+
+class _TreeEdge(NamedTuple):
+    """One tunnel of a site tree (Builder._tunnel_tree); sites by their index."""
+
+    site: str
+    peer: str
+    near: tuple[int, ...]  # the sites behind ``site`` (itself included), in site order
+    far: tuple[int, ...]  # the others, behind ``peer``
 
 
 @dataclass(frozen=True)
@@ -804,15 +814,29 @@ class Builder:
             out[s] = peer
         return out
 
-    def _behind(self, site: str, tree: dict[str, str]) -> list[str]:
-        out, todo = [site], [site]
-        while todo:
-            cur = todo.pop()
+    def _tunnel_tree(self, sites: tuple[str, ...]) -> tuple[_TreeEdge, ...]:
+        """Each tunnel of :meth:`_tree`, in its order, with the sites behind its near
+        end (itself and those whose tunnels lead to it). Cached: most departments have
+        a vertical site in the same regions, so they share one tree."""
+        cache = self.__dict__.setdefault("_trees", {})
+        got = cache.get(sites)
+        if got is None:
+            tree = self._tree(list(sites))
+            children: dict[str, list[str]] = {}
             for s, p in tree.items():
-                if p == cur:
-                    out.append(s)
-                    todo.append(s)
-        return out
+                children.setdefault(p, []).append(s)
+            out = []
+            for s, peer in tree.items():
+                behind, todo = {s}, [s]
+                while todo:
+                    for child in children.get(todo.pop(), ()):
+                        behind.add(child)
+                        todo.append(child)
+                out.append(_TreeEdge(
+                    s, peer, tuple(i for i, x in enumerate(sites) if x in behind),
+                    tuple(i for i, x in enumerate(sites) if x not in behind)))
+            got = cache[sites] = tuple(out)
+        return got
 
     def vertical_tunnels(self, need: dict[str, set[int]], lo: dict[str, str]) -> list[Tunnel]:
         out = []
@@ -821,12 +845,10 @@ class Builder:
             own_rt = RT_VERTICAL + self.dept_index[dept]
             if len(sites) < 2 or own_rt not in need.get(f"V-{dept}", set()):
                 continue
-            tree = self._tree(sites)
-            text = [(x, str(d.sites["vertical"][x])) for x in sites]  # once, not per tunnel
-            for s, peer in tree.items():
-                behind = set(self._behind(s, tree))
-                a = tuple(p for x, p in text if x in behind)
-                b = tuple(p for x, p in text if x not in behind)
+            text = [str(d.sites["vertical"][x]) for x in sites]  # once, not per tunnel
+            for s, peer, near, far in self._tunnel_tree(tuple(sites)):
+                a = tuple(map(text.__getitem__, near))
+                b = tuple(map(text.__getitem__, far))
                 name = f"v-{dept}-{s}"
                 out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
                                   lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
@@ -837,10 +859,9 @@ class Builder:
         sites = list(self.plan.inner_sites)
         if len(sites) < 2:
             return []
-        tree = self._tree(sites)
         out = []
-        for s, peer in tree.items():
-            behind = set(self._behind(s, tree))
+        for s, peer, near_ix, _ in self._tunnel_tree(tuple(sites)):
+            behind = {sites[i] for i in near_ix}
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"

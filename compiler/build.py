@@ -203,7 +203,7 @@ class Builder:
         self._plists: list[tuple[str, ...]] = []
         self._tids: dict[tuple, int] = {}
         self._tlist: list[tuple] = []
-        self._tcov: dict[tuple[int, int], bool] = {}
+        self._tcov: dict[int, tuple[int, ...]] = {}
         self._pcov: dict[tuple[int, int], bool] = {}
 
     # ------------------------------------------------------------ numbering
@@ -308,20 +308,23 @@ class Builder:
         """
         ix, parts = self._index(), self._acl_parts()
         src_of, dst_of = ix.src, ix.dst
-
-        def goes(classes: frozenset[str]) -> bool:
-            return towards is None or not classes.isdisjoint(towards)
-
-        if len(facing) <= 8:
+        if len(facing) == 1:
+            candidates: Iterable[int] = ix.by_class.get(next(iter(facing)), ())  # k order
+        elif len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
         else:
             candidates = range(len(self.instances))
-        lines: list[tuple[tuple, int, int, int]] = []  # (fields, term id, src id, dst id)
+        unique: list[tuple] = []
+        kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
+        covered = self._covered
+        # a line an earlier line wholly covers can never match (first match): not kept.
+        # A repeated line is covered by its first copy, so this drops repeats too.
         if not stateful:
             for k in candidates:
                 srcs, dsts = src_of[k], dst_of[k]
                 p = parts[k]
-                if p.action != AclAction.PERMIT or dsts.isdisjoint(facing) or not goes(srcs):
+                if p.action != AclAction.PERMIT or dsts.isdisjoint(facing) \
+                        or not (towards is None or not srcs.isdisjoint(towards)):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
@@ -331,11 +334,14 @@ class Builder:
                     src, group, s_id = self._side(k, "dst", facing)
                 dst, d_id, rule, dst_group = p.src_summary, p.src_id, p.rule, p.src_name
                 for tid, (proto, sport, dport, icmp, est) in p.reply:
-                    lines.append(((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est,
-                                   True, rule, group, dst_group), tid, s_id, d_id))
+                    if kept and covered(kept, tid, s_id, d_id):
+                        continue
+                    unique.append((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est,
+                                   True, rule, group, dst_group))
+                    kept.setdefault(tid, []).append((s_id, d_id))
         for k in candidates:
             srcs, dsts = src_of[k], dst_of[k]
-            if srcs.isdisjoint(facing) or not goes(dsts):
+            if srcs.isdisjoint(facing) or not (towards is None or not dsts.isdisjoint(towards)):
                 continue
             p = parts[k]
             if srcs <= facing:
@@ -345,17 +351,11 @@ class Builder:
             dst, d_id, rule, dst_group, action = \
                 p.dst_summary, p.dst_id, p.rule, p.dst_name, p.action
             for tid, (proto, sport, dport, icmp, est) in p.new:
-                lines.append(((action, proto, src, dst, sport, dport, icmp, est, False,
-                               rule, group, dst_group), tid, s_id, d_id))
-        unique: list[tuple] = []
-        kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
-        for row, tid, s_id, d_id in lines:
-            # a line an earlier line wholly covers can never match (first match): not kept.
-            # A repeated line is covered by its first copy, so this drops repeats too.
-            if kept and self._covered(kept, tid, s_id, d_id):
-                continue
-            unique.append(row)
-            kept.setdefault(tid, []).append((s_id, d_id))
+                if kept and covered(kept, tid, s_id, d_id):
+                    continue
+                unique.append((action, proto, src, dst, sport, dport, icmp, est, False,
+                               rule, group, dst_group))
+                kept.setdefault(tid, []).append((s_id, d_id))
         numbered = tuple(_acl_line((i + 1) * SEQ_STEP, row) for i, row in enumerate(unique))
         return Acl(name, numbered, stateful, comment)
 
@@ -419,25 +419,37 @@ class Builder:
         """Whether one kept line covers the line (term tid, prefixes s_id -> d_id): exactly
         :func:`covers`, split into its term part and its two prefix parts, each cached
         (a province asks the same few thousand questions a million times)."""
-        tcov, pcov = self._tcov, self._pcov
-        for t2, sds in kept.items():
-            tc = tcov.get((t2, tid))
-            if tc is None:
-                tc = tcov[(t2, tid)] = covers(self._term_line(t2), self._term_line(tid))
-            if not tc:
+        pcov = self._pcov
+        for t2 in self._coverers(tid):
+            sds = kept.get(t2)
+            if sds is None:
                 continue
             for s2, d2 in sds:
-                sc = pcov.get((s2, s_id))
-                if sc is None:
-                    sc = pcov[(s2, s_id)] = _prefixes_cover(self._plists[s2], self._plists[s_id])
-                if not sc:
-                    continue
+                if s2 != s_id:
+                    sc = pcov.get((s2, s_id))
+                    if sc is None:
+                        sc = pcov[(s2, s_id)] = _prefixes_cover(self._plists[s2],
+                                                                self._plists[s_id])
+                    if not sc:
+                        continue
+                if d2 == d_id:
+                    return True
                 dc = pcov.get((d2, d_id))
                 if dc is None:
                     dc = pcov[(d2, d_id)] = _prefixes_cover(self._plists[d2], self._plists[d_id])
                 if dc:
                     return True
         return False
+
+    def _coverers(self, tid: int) -> tuple[int, ...]:
+        """The terms whose lines cover term tid's (prefixes aside), tid among them. Every
+        term is known once :meth:`_acl_parts` has run, so each list is made once."""
+        got = self._tcov.get(tid)
+        if got is None:
+            line = self._term_line(tid)
+            got = self._tcov[tid] = tuple(t for t in range(len(self._tlist))
+                                          if covers(self._term_line(t), line))
+        return got
 
     def _term_line(self, tid: int) -> AclLine:
         """A line of term tid matching every address (its prefix parts always cover)."""

@@ -205,6 +205,9 @@ class Builder:
         self._tlist: list[tuple] = []
         self._tcov: dict[int, tuple[int, ...]] = {}
         self._pcov: dict[tuple[int, int], bool] = {}
+        # pe_vrf's: per VRF name, and per (VRF, the route targets a PE's copy exports)
+        self._vrf_shared: dict[str, tuple[int, tuple[str, ...], set[int], str, str]] = {}
+        self._vrf_exports: dict[tuple[str, frozenset[int]], tuple[str, ...]] = {}
 
     # ------------------------------------------------------------ numbering
     def rt(self, n: int) -> str:
@@ -651,13 +654,30 @@ class Builder:
                need: dict[str, set[int]]) -> Vrf:
         """One VRF: exports its own and base route targets, imports only what
         allowed rules need (routing as the first line of defence)."""
-        rts = sorted(need.get(v, set()))
-        export = sorted(exports.rts.get((dev, v), set()) | self.base_exports(v))
-        realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
-        return Vrf(v, f"{w.loopbacks[dev]}:{self.vrf_number(v)}",
-                   tuple(self.rt(x) for x in export), tuple(self.rt(x) for x in rts),
-                   tuple(sorted(exports.routes.get((dev, v), []), key=route_key)), realm,
-                   description=self.vrf_description(v))
+        number, rt_import, base, realm, description = self._vrf_parts(v, need)
+        own = exports.rts.get((dev, v))
+        key = (v, frozenset(own) if own else frozenset())
+        rt_export = self._vrf_exports.get(key)
+        if rt_export is None:
+            rt_export = self._vrf_exports[key] = tuple(
+                self.rt(x) for x in sorted(key[1] | base))
+        routes = exports.routes.get((dev, v), [])
+        if len(routes) > 1:
+            routes = sorted(routes, key=route_key)
+        return Vrf(v, f"{w.loopbacks[dev]}:{number}", rt_export, rt_import, tuple(routes), realm,
+                   description=description)
+
+    def _vrf_parts(self, v: str, need: dict[str, set[int]]
+                   ) -> tuple[int, tuple[str, ...], set[int], str, str]:
+        """What every PE's copy of VRF v shares: its number, imported route targets, base
+        exports, realm and description (a province has a hundred and forty copies)."""
+        got = self._vrf_shared.get(v)
+        if got is None:
+            realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
+            got = self._vrf_shared[v] = (
+                self.vrf_number(v), tuple(self.rt(x) for x in sorted(need.get(v, set()))),
+                self.base_exports(v), realm, self.vrf_description(v))
+        return got
 
     def pe_acls(self, r: str, interfaces: list[Interface]) -> tuple[Acl, ...]:
         """Inbound ACLs of a PE: an attachment's ACL faces its class (the platform LAN's

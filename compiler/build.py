@@ -311,8 +311,11 @@ class Builder:
         """
         ix, parts = self._index(), self._acl_parts()
         src_of, dst_of = ix.src, ix.dst
-        if len(facing) == 1:
-            candidates: Iterable[int] = ix.by_class.get(next(iter(facing)), ())  # k order
+        # one facing class (nearly every ACL): its side of a rule is looked up directly
+        only = next(iter(facing)) if len(facing) == 1 else None
+        pairs, sides, new_side = ix.pairs, self._sides, self._new_side
+        if only is not None:
+            candidates: Iterable[int] = ix.by_class.get(only, ())  # k order
         elif len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
         else:
@@ -333,6 +336,9 @@ class Builder:
                     continue  # first match never lets it open a connection: nothing to answer
                 if dsts <= facing:
                     src, group, s_id = p.dst_summary, p.dst_name, p.dst_id
+                elif only is not None:
+                    key = ((only, pairs["dst"][k][only][1]),)
+                    src, group, s_id = sides.get(key) or new_side(key)
                 else:
                     src, group, s_id = self._side(k, "dst", facing)
                 dst, d_id, rule, dst_group = p.src_summary, p.src_id, p.rule, p.src_name
@@ -349,6 +355,9 @@ class Builder:
             p = parts[k]
             if srcs <= facing:
                 src, group, s_id = p.src_summary, p.src_name, p.src_id
+            elif only is not None:
+                key = ((only, pairs["src"][k][only][1]),)
+                src, group, s_id = sides.get(key) or new_side(key)
             else:
                 src, group, s_id = self._side(k, "src", facing)
             dst, d_id, rule, dst_group, action = \
@@ -388,11 +397,14 @@ class Builder:
         if len(here) > 1:
             here.sort(key=lambda c: pmap[c][0])
         key = tuple((c, pmap[c][1]) for c in here)
-        got = self._sides.get(key)
-        if got is None:
-            nets = tuple(sort_prefixes({cidr(p) for _, ps in key for p in ps}))
-            got = (nets, "-".join(site_name(c) for c in here), self._prefix_id(nets))
-            self._sides[key] = got
+        return self._sides.get(key) or self._new_side(key)
+
+    def _new_side(self, key: tuple[tuple[str, tuple[str, ...]], ...]
+                  ) -> tuple[tuple[str, ...], str, int]:
+        """:meth:`_side` of these (class, prefixes) pairs, made and cached."""
+        nets = tuple(sort_prefixes({cidr(p) for _, ps in key for p in ps}))
+        got = self._sides[key] = (nets, "-".join(site_name(c) for c, _ in key),
+                                  self._prefix_id(nets))
         return got
 
     def _prefix_id(self, prefixes: tuple[str, ...]) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from netaddr import IPNetwork, IPSet
 
 from zongheng.compiler import ast
-from zongheng.compiler.addresses import merge_prefixes, span
+from zongheng.compiler.addresses import ALL_ONES, merge_prefixes, merge_spans, span, span_prefixes
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
 from zongheng.compiler.i18n import _
@@ -65,8 +65,36 @@ def build_classes(plan: Plan) -> list[ClassInfo]:
         out.append(ClassInfo(f"inner@{region}", ClassKind.INNER, None, region, "inner",
                              (str(net),)))
     out.append(ClassInfo("internet", ClassKind.INTERNET, None, None, "internet",
-                         tuple(str(c) for c in internet_set(plan).iter_cidrs())))
+                         internet_prefixes(plan)))
     return out
+
+
+def internet_prefixes(plan: Plan) -> tuple[str, ...]:
+    """:func:`internet_set`'s CIDRs, in order, by integer spans: the same smallest
+    list (the gaps between the merged taken blocks), without adding a province's ten
+    thousand vertical sites to a netaddr IPSet one by one."""
+    taken = [str(c) for c in RFC1918.iter_cidrs()]
+    for net in (plan.horizontal, plan.inner):
+        if net is not None:
+            taken.append(str(net))
+    taken += [str(pool) for _region, pool in plan.exits]
+    for d in plan.departments.values():
+        taken += [str(net) for net in d.sites["vertical"].values()]
+    taken += [str(IPNetwork(pv.address.text).cidr) for pv in plan.privates.values()
+              if pv.address is not None]
+    if any(":" in t for t in taken):
+        # an IPv6 private net, already reported: the plan's errors end the compile
+        # after the resolver is made, which netaddr's IPv6-aware set lets it finish
+        return tuple(str(c) for c in internet_set(plan).iter_cidrs())
+    out: list[str] = []
+    nxt = 0  # the first address not yet known taken or listed
+    for lo, hi in merge_spans(taken):
+        if lo > nxt:
+            out += span_prefixes(nxt, lo - 1)
+        nxt = hi + 1
+    if nxt <= ALL_ONES:
+        out += span_prefixes(nxt, ALL_ONES)
+    return tuple(out)
 
 
 def internet_set(plan: Plan) -> IPSet:

@@ -251,11 +251,9 @@ class Builder:
                 continue
             # pairs an earlier deny of every service wholly covers are never opened
             for srcs, dsts in live_pairs(self.instances, k, by_name):
-                src = [by_name[c] for c in srcs]
-                dst = [by_name[c] for c in dsts]
-                for here, there in ((src, dst), (dst, src)):
-                    groups = {rt for c in there if (rt := self.group_rt(c)) is not None}
-                    for vrf in {c.vrf for c in here if c.vrf is not None}:
+                for here, there in ((srcs, dsts), (dsts, srcs)):
+                    groups = self._class_rts(there)
+                    for vrf in self._class_vrfs(here):
                         need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
                              if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM)}
@@ -264,6 +262,27 @@ class Builder:
                 rts -= horizontal_groups  # type: ignore[arg-type]
                 rts.add(RT_HORIZONTAL)
         return need
+
+    def _class_rts(self, classes: tuple[str, ...]) -> set[int]:
+        """The route targets these classes are exported with. Cached by the class tuple:
+        a province's ``horizontal -> horizontal`` names ten thousand classes each way, and
+        its instances (and both directions) hand in the same tuples."""
+        cache = self.__dict__.setdefault("_rts_of", {})
+        got = cache.get(classes)
+        if got is None:
+            by_name = self.res.by_name
+            got = cache[classes] = {rt for c in classes
+                                    if (rt := self.group_rt(by_name[c])) is not None}
+        return got
+
+    def _class_vrfs(self, classes: tuple[str, ...]) -> set[str]:
+        """The VRFs these classes' packets enter (cached like :meth:`_class_rts`)."""
+        cache = self.__dict__.setdefault("_vrfs_of", {})
+        got = cache.get(classes)
+        if got is None:
+            by_name = self.res.by_name
+            got = cache[classes] = {v for c in classes if (v := by_name[c].vrf) is not None}
+        return got
 
     def _denied_before(self, k: int) -> bool:
         """Whether an earlier deny of every service covers instance k's whole source and

@@ -290,15 +290,25 @@ class Resolver:
         vertical_nets = {
             name: IPSet(d.sites["vertical"].values()) for name, d in self.plan.departments.items()
         }
+        by_name = self.by_name
+        # per class tuple (instances and both directions hand in the same large ones)
+        owners_of: dict[tuple[str, ...], list[str]] = {}
+        vrfs_of: dict[tuple[str, ...], list[str]] = {}
         for k, inst in enumerate(instances):
             if inst.action != "allow":
                 continue
-            for srcs, dsts in live_pairs(instances, k, self.by_name):
-                src = [self.by_name[c] for c in srcs]
-                dst = [self.by_name[c] for c in dsts]
-                for here, there in ((src, dst), (dst, src)):
-                    owners = sorted({c.owner for c in there if c.kind == "vertical" and c.owner})
-                    for vrf in sorted({c.vrf for c in here if c.vrf is not None}):
+            for srcs, dsts in live_pairs(instances, k, by_name):
+                for here, there in ((srcs, dsts), (dsts, srcs)):
+                    owners = owners_of.get(there)
+                    if owners is None:
+                        owners = owners_of[there] = sorted(
+                            {o for c in there if by_name[c].kind == "vertical"
+                             and (o := by_name[c].owner)})
+                    vrfs = vrfs_of.get(here)
+                    if vrfs is None:
+                        vrfs = vrfs_of[here] = sorted(
+                            {v for c in here if (v := by_name[c].vrf) is not None})
+                    for vrf in vrfs:
                         got = need.setdefault(vrf, {})
                         for owner in owners:
                             if owner in got:

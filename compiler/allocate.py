@@ -42,7 +42,9 @@ def allocate_sites(
         while True:
             if index >= total:
                 return None
-            candidate = IPNetwork(f"{IPAddress(base + index * size)}/{site_len}")
+            # from (integer, length): a province allocates tens of thousands of sites,
+            # and formatting then re-parsing each address took most of this loop
+            candidate = IPNetwork((base + index * size, site_len), version=block.version)
             index += 1
             if not any(candidate.first <= t.last and t.first <= candidate.last for t in taken):
                 break

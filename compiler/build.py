@@ -15,9 +15,11 @@ Design (MPLS L3VPN, see docs/architecture.md):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from netaddr import IPAddress, IPNetwork
 
@@ -86,6 +88,43 @@ class _InstanceIndex:
         for k, (s, d) in enumerate(zip(self.src, self.dst, strict=True)):
             for c in s | d:
                 self.by_class.setdefault(c, []).append(k)
+
+
+class _TreeEdge(NamedTuple):
+    """One tunnel of a site tree (Builder._tunnel_tree); sites by their index."""
+
+    site: str
+    peer: str
+    near: tuple[int, ...]  # the sites behind ``site`` (itself included), in site order
+    far: tuple[int, ...]  # the others, behind ``peer``
+
+
+@dataclass(frozen=True)
+class _AclParts:
+    """One rule instance's share of every ACL line made from it (see Builder.acl)."""
+
+    action: AclAction  # of its new-connection lines
+    rule: str
+    src_summary: tuple[str, ...]
+    src_id: int  # Builder._prefix_id of src_summary
+    src_name: str
+    dst_summary: tuple[str, ...]
+    dst_id: int
+    dst_name: str
+    new: tuple[tuple[int, tuple], ...]  # Builder._term_rows("new")
+    reply: tuple[tuple[int, tuple], ...]
+
+
+_ACL_FIELDS = tuple(f.name for f in dataclasses.fields(AclLine))
+
+
+def _acl_line(seq: int, row: tuple) -> AclLine:
+    """``AclLine(seq, *row)``, without the frozen dataclass's one ``object.__setattr__``
+    per field: a province numbers two hundred thousand lines, and that was a third of
+    its ACL time. Equal to the constructor's (tests/compiler/test_acl_dead_lines.py)."""
+    line = object.__new__(AclLine)
+    line.__dict__.update(zip(_ACL_FIELDS, (seq, *row), strict=True))
+    return line
 
 
 @dataclass(frozen=True)
@@ -157,6 +196,18 @@ class Builder:
         self.links: list[Link] = []
         # inner router -> its tunnel ends: (tunnel, classes behind the far end, behind this)
         self._inner_ends: dict[str, list[tuple[str, set[str], set[str]]]] = {}
+        # acl()'s caches: facing parts of rule sides, interned prefix lists and terms,
+        # and the cover test's answers for pairs of them
+        self._sides: dict[tuple, tuple[tuple[str, ...], str, int]] = {}
+        self._pids: dict[tuple[str, ...], int] = {}
+        self._plists: list[tuple[str, ...]] = []
+        self._tids: dict[tuple, int] = {}
+        self._tlist: list[tuple] = []
+        self._tcov: dict[int, tuple[int, ...]] = {}
+        self._pcov: dict[tuple[int, int], bool] = {}
+        # pe_vrf's: per VRF name, and per (VRF, the route targets a PE's copy exports)
+        self._vrf_shared: dict[str, tuple[int, tuple[str, ...], set[int], str, str]] = {}
+        self._vrf_exports: dict[tuple[str, frozenset[int]], tuple[str, ...]] = {}
 
     # ------------------------------------------------------------ numbering
     def rt(self, n: int) -> str:
@@ -200,11 +251,9 @@ class Builder:
                 continue
             # pairs an earlier deny of every service wholly covers are never opened
             for srcs, dsts in live_pairs(self.instances, k, by_name):
-                src = [by_name[c] for c in srcs]
-                dst = [by_name[c] for c in dsts]
-                for here, there in ((src, dst), (dst, src)):
-                    groups = {rt for c in there if (rt := self.group_rt(c)) is not None}
-                    for vrf in {c.vrf for c in here if c.vrf is not None}:
+                for here, there in ((srcs, dsts), (dsts, srcs)):
+                    groups = self._class_rts(there)
+                    for vrf in self._class_vrfs(here):
                         need.setdefault(vrf, set()).update(groups)
         horizontal_groups = {self.group_rt(c) for c in self.res.classes
                              if c.kind in (ClassKind.HORIZONTAL, ClassKind.PLATFORM)}
@@ -213,6 +262,27 @@ class Builder:
                 rts -= horizontal_groups  # type: ignore[arg-type]
                 rts.add(RT_HORIZONTAL)
         return need
+
+    def _class_rts(self, classes: tuple[str, ...]) -> set[int]:
+        """The route targets these classes are exported with. Cached by the class tuple:
+        a province's ``horizontal -> horizontal`` names ten thousand classes each way, and
+        its instances (and both directions) hand in the same tuples."""
+        cache = self.__dict__.setdefault("_rts_of", {})
+        got = cache.get(classes)
+        if got is None:
+            by_name = self.res.by_name
+            got = cache[classes] = {rt for c in classes
+                                    if (rt := self.group_rt(by_name[c])) is not None}
+        return got
+
+    def _class_vrfs(self, classes: tuple[str, ...]) -> set[str]:
+        """The VRFs these classes' packets enter (cached like :meth:`_class_rts`)."""
+        cache = self.__dict__.setdefault("_vrfs_of", {})
+        got = cache.get(classes)
+        if got is None:
+            by_name = self.res.by_name
+            got = cache[classes] = {v for c in classes if (v := by_name[c].vrf) is not None}
+        return got
 
     def _denied_before(self, k: int) -> bool:
         """Whether an earlier deny of every service covers instance k's whole source and
@@ -251,60 +321,174 @@ class Builder:
     # ------------------------------------------------------------ ACLs
     def acl(self, name: str, facing: set[str], comment: str, stateful: bool = False,
             towards: set[str] | None = None) -> Acl:
-        """First-match ACL for packets arriving from ``facing`` and heading ``towards``."""
-        ix = self._index()
+        """First-match ACL for packets arriving from ``facing`` and heading ``towards``.
 
-        def goes(classes: frozenset[str]) -> bool:
-            return towards is None or not classes.isdisjoint(towards)
-
-        def side(k: int, which: str, summary, classes, group) -> tuple[tuple[str, ...], str]:
-            """The prefixes (and their object-group name) of the facing part of a side."""
-            if classes <= facing:
-                return summary, group
-            pmap = ix.pairs[which][k]
-            here = sorted((c for c in facing if c in pmap), key=lambda c: pmap[c][0])
-            nets = {cidr(p) for c in here for p in pmap[c][1]}
-            name = "-".join(site_name(c) for c in here)
-            return tuple(sort_prefixes(nets)), name
-
-        if len(facing) <= 8:
+        A province builds tens of thousands of these, each of a handful of lines: lines
+        are plain tuples (AclLine's fields after ``seq``) until the survivors are
+        numbered, and the cover test reads interned terms and prefix lists (see
+        :meth:`_covered`) instead of comparing AclLine objects field by field.
+        """
+        ix, parts = self._index(), self._acl_parts()
+        src_of, dst_of = ix.src, ix.dst
+        # one facing class (nearly every ACL): its side of a rule is looked up directly
+        only = next(iter(facing)) if len(facing) == 1 else None
+        pairs, sides, new_side = ix.pairs, self._sides, self._new_side
+        if only is not None:
+            candidates: Iterable[int] = ix.by_class.get(only, ())  # k order
+        elif len(facing) <= 8:
             candidates = sorted({k for c in facing for k in ix.by_class.get(c, ())})
         else:
             candidates = range(len(self.instances))
-        lines: list[AclLine] = []
+        unique: list[tuple] = []
+        kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
+        covered = self._covered
+        # a line an earlier line wholly covers can never match (first match): not kept.
+        # A repeated line is covered by its first copy, so this drops repeats too.
         if not stateful:
             for k in candidates:
-                inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
-                if inst.action != RuleAction.ALLOW or dsts.isdisjoint(facing) or not goes(srcs):
+                srcs, dsts = src_of[k], dst_of[k]
+                p = parts[k]
+                if p.action != AclAction.PERMIT or dsts.isdisjoint(facing) \
+                        or not (towards is None or not srcs.isdisjoint(towards)):
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
-                src, group = side(k, "dst", inst.dst_summary, dsts, inst.dst_name)
-                for term in _terms("reply", inst.services):
-                    lines.append(AclLine(0, AclAction.PERMIT, src=src, dst=inst.src_summary,
-                                         reply=True, rule=inst.rule, src_group=group,
-                                         dst_group=inst.src_name, **term))
+                if dsts <= facing:
+                    src, group, s_id = p.dst_summary, p.dst_name, p.dst_id
+                elif only is not None:
+                    key = ((only, pairs["dst"][k][only][1]),)
+                    src, group, s_id = sides.get(key) or new_side(key)
+                else:
+                    src, group, s_id = self._side(k, "dst", facing)
+                dst, d_id, rule, dst_group = p.src_summary, p.src_id, p.rule, p.src_name
+                for tid, (proto, sport, dport, icmp, est) in p.reply:
+                    if kept and covered(kept, tid, s_id, d_id):
+                        continue
+                    unique.append((AclAction.PERMIT, proto, src, dst, sport, dport, icmp, est,
+                                   True, rule, group, dst_group))
+                    kept.setdefault(tid, []).append((s_id, d_id))
         for k in candidates:
-            inst, srcs, dsts = self.instances[k], ix.src[k], ix.dst[k]
-            if srcs.isdisjoint(facing) or not goes(dsts):
+            srcs, dsts = src_of[k], dst_of[k]
+            if srcs.isdisjoint(facing) or not (towards is None or not dsts.isdisjoint(towards)):
                 continue
-            src, group = side(k, "src", inst.src_summary, srcs, inst.src_name)
-            for term in _terms("new", inst.services):
-                action = AclAction.PERMIT if inst.action == RuleAction.ALLOW else AclAction.DENY
-                lines.append(AclLine(0, action, src=src,
-                                     dst=inst.dst_summary, rule=inst.rule,
-                                     src_group=group, dst_group=inst.dst_name, **term))
-        unique: list[AclLine] = []
-        seen: set[AclLine] = set()
-        for ln in lines:
-            # a line an earlier line wholly covers can never match (first match): not kept
-            if ln not in seen and not any(covers(earlier, ln) for earlier in unique):
-                seen.add(ln)
-                unique.append(ln)
-        numbered = tuple(
-            AclLine(**{**ln.__dict__, "seq": (i + 1) * SEQ_STEP}) for i, ln in enumerate(unique)
-        )
+            p = parts[k]
+            if srcs <= facing:
+                src, group, s_id = p.src_summary, p.src_name, p.src_id
+            elif only is not None:
+                key = ((only, pairs["src"][k][only][1]),)
+                src, group, s_id = sides.get(key) or new_side(key)
+            else:
+                src, group, s_id = self._side(k, "src", facing)
+            dst, d_id, rule, dst_group, action = \
+                p.dst_summary, p.dst_id, p.rule, p.dst_name, p.action
+            for tid, (proto, sport, dport, icmp, est) in p.new:
+                if kept and covered(kept, tid, s_id, d_id):
+                    continue
+                unique.append((action, proto, src, dst, sport, dport, icmp, est, False,
+                               rule, group, dst_group))
+                kept.setdefault(tid, []).append((s_id, d_id))
+        numbered = tuple(_acl_line((i + 1) * SEQ_STEP, row) for i, row in enumerate(unique))
         return Acl(name, numbered, stateful, comment)
+
+    def _acl_parts(self) -> list[_AclParts]:
+        """Per rule instance, what every ACL line made from it repeats (made once)."""
+        got = self.__dict__.get("_parts")
+        if got is None:
+            got = self._parts = []
+            pid = self._prefix_id
+            for k, inst in enumerate(self.instances):
+                allow = inst.action == RuleAction.ALLOW
+                got.append(_AclParts(
+                    action=AclAction.PERMIT if allow else AclAction.DENY, rule=inst.rule,
+                    src_summary=inst.src_summary, src_id=pid(inst.src_summary),
+                    src_name=inst.src_name, dst_summary=inst.dst_summary,
+                    dst_id=pid(inst.dst_summary), dst_name=inst.dst_name,
+                    new=self._term_rows("new", k), reply=self._term_rows("reply", k)))
+        return got
+
+    def _side(self, k: int, which: str, facing: set[str]) -> tuple[tuple[str, ...], str, int]:
+        """The prefixes (their object-group name, their prefix id) of the part of
+        instance k's side ``which`` that lies in ``facing``, when not all of it does.
+        Cached by those classes and their prefixes (a PE ACL faces one class, and the
+        instances naming it mostly name it with the same prefixes)."""
+        pmap = self._index().pairs[which][k]
+        here = [c for c in facing if c in pmap]
+        if len(here) > 1:
+            here.sort(key=lambda c: pmap[c][0])
+        key = tuple((c, pmap[c][1]) for c in here)
+        return self._sides.get(key) or self._new_side(key)
+
+    def _new_side(self, key: tuple[tuple[str, tuple[str, ...]], ...]
+                  ) -> tuple[tuple[str, ...], str, int]:
+        """:meth:`_side` of these (class, prefixes) pairs, made and cached."""
+        nets = tuple(sort_prefixes({cidr(p) for _, ps in key for p in ps}))
+        got = self._sides[key] = (nets, "-".join(site_name(c) for c, _ in key),
+                                  self._prefix_id(nets))
+        return got
+
+    def _prefix_id(self, prefixes: tuple[str, ...]) -> int:
+        """A small integer per distinct prefix list, for the cover test's cache."""
+        got = self._pids.get(prefixes)
+        if got is None:
+            got = self._pids[prefixes] = len(self._plists)
+            self._plists.append(prefixes)
+        return got
+
+    def _term_rows(self, kind: str, k: int) -> tuple[tuple[int, tuple], ...]:
+        """Instance k's ``new`` or ``reply`` terms as (term id, (protocol, sport, dport,
+        icmp_types, established))."""
+        out = []
+        for t in _terms(kind, self.instances[k].services):
+            fields = (t["protocol"], t.get("sport"), t.get("dport"), t.get("icmp_types"),
+                      t.get("established", False))
+            tid = self._tids.get(fields)
+            if tid is None:
+                tid = self._tids[fields] = len(self._tlist)
+                self._tlist.append(fields)
+            out.append((tid, fields))
+        return tuple(out)
+
+    def _covered(self, kept: dict[int, list[tuple[int, int]]], tid: int, s_id: int,
+                 d_id: int) -> bool:
+        """Whether one kept line covers the line (term tid, prefixes s_id -> d_id): exactly
+        :func:`covers`, split into its term part and its two prefix parts, each cached
+        (a province asks the same few thousand questions a million times)."""
+        pcov = self._pcov
+        for t2 in self._coverers(tid):
+            sds = kept.get(t2)
+            if sds is None:
+                continue
+            for s2, d2 in sds:
+                if s2 != s_id:
+                    sc = pcov.get((s2, s_id))
+                    if sc is None:
+                        sc = pcov[(s2, s_id)] = _prefixes_cover(self._plists[s2],
+                                                                self._plists[s_id])
+                    if not sc:
+                        continue
+                if d2 == d_id:
+                    return True
+                dc = pcov.get((d2, d_id))
+                if dc is None:
+                    dc = pcov[(d2, d_id)] = _prefixes_cover(self._plists[d2], self._plists[d_id])
+                if dc:
+                    return True
+        return False
+
+    def _coverers(self, tid: int) -> tuple[int, ...]:
+        """The terms whose lines cover term tid's (prefixes aside), tid among them. Every
+        term is known once :meth:`_acl_parts` has run, so each list is made once."""
+        got = self._tcov.get(tid)
+        if got is None:
+            line = self._term_line(tid)
+            got = self._tcov[tid] = tuple(t for t in range(len(self._tlist))
+                                          if covers(self._term_line(t), line))
+        return got
+
+    def _term_line(self, tid: int) -> AclLine:
+        """A line of term tid matching every address (its prefix parts always cover)."""
+        proto, sport, dport, icmp, est = self._tlist[tid]
+        return AclLine(0, AclAction.PERMIT, proto, (), (), sport, dport, icmp, est)
 
     # ------------------------------------------------------------ the network
     def build(self) -> Built:
@@ -501,13 +685,30 @@ class Builder:
                need: dict[str, set[int]]) -> Vrf:
         """One VRF: exports its own and base route targets, imports only what
         allowed rules need (routing as the first line of defence)."""
-        rts = sorted(need.get(v, set()))
-        export = sorted(exports.rts.get((dev, v), set()) | self.base_exports(v))
-        realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
-        return Vrf(v, f"{w.loopbacks[dev]}:{self.vrf_number(v)}",
-                   tuple(self.rt(x) for x in export), tuple(self.rt(x) for x in rts),
-                   tuple(sorted(exports.routes.get((dev, v), []), key=route_key)), realm,
-                   description=self.vrf_description(v))
+        number, rt_import, base, realm, description = self._vrf_parts(v, need)
+        own = exports.rts.get((dev, v))
+        key = (v, frozenset(own) if own else frozenset())
+        rt_export = self._vrf_exports.get(key)
+        if rt_export is None:
+            rt_export = self._vrf_exports[key] = tuple(
+                self.rt(x) for x in sorted(key[1] | base))
+        routes = exports.routes.get((dev, v), [])
+        if len(routes) > 1:
+            routes = sorted(routes, key=route_key)
+        return Vrf(v, f"{w.loopbacks[dev]}:{number}", rt_export, rt_import, tuple(routes), realm,
+                   description=description)
+
+    def _vrf_parts(self, v: str, need: dict[str, set[int]]
+                   ) -> tuple[int, tuple[str, ...], set[int], str, str]:
+        """What every PE's copy of VRF v shares: its number, imported route targets, base
+        exports, realm and description (a province has a hundred and forty copies)."""
+        got = self._vrf_shared.get(v)
+        if got is None:
+            realm = "horizontal" if v.startswith("H-") else f"vertical({v[2:]})"
+            got = self._vrf_shared[v] = (
+                self.vrf_number(v), tuple(self.rt(x) for x in sorted(need.get(v, set()))),
+                self.base_exports(v), realm, self.vrf_description(v))
+        return got
 
     def pe_acls(self, r: str, interfaces: list[Interface]) -> tuple[Acl, ...]:
         """Inbound ACLs of a PE: an attachment's ACL faces its class (the platform LAN's
@@ -676,15 +877,29 @@ class Builder:
             out[s] = peer
         return out
 
-    def _behind(self, site: str, tree: dict[str, str]) -> list[str]:
-        out, todo = [site], [site]
-        while todo:
-            cur = todo.pop()
+    def _tunnel_tree(self, sites: tuple[str, ...]) -> tuple[_TreeEdge, ...]:
+        """Each tunnel of :meth:`_tree`, in its order, with the sites behind its near
+        end (itself and those whose tunnels lead to it). Cached: most departments have
+        a vertical site in the same regions, so they share one tree."""
+        cache = self.__dict__.setdefault("_trees", {})
+        got = cache.get(sites)
+        if got is None:
+            tree = self._tree(list(sites))
+            children: dict[str, list[str]] = {}
             for s, p in tree.items():
-                if p == cur:
-                    out.append(s)
-                    todo.append(s)
-        return out
+                children.setdefault(p, []).append(s)
+            out = []
+            for s, peer in tree.items():
+                behind, todo = {s}, [s]
+                while todo:
+                    for child in children.get(todo.pop(), ()):
+                        behind.add(child)
+                        todo.append(child)
+                out.append(_TreeEdge(
+                    s, peer, tuple(i for i, x in enumerate(sites) if x in behind),
+                    tuple(i for i, x in enumerate(sites) if x not in behind)))
+            got = cache[sites] = tuple(out)
+        return got
 
     def vertical_tunnels(self, need: dict[str, set[int]], lo: dict[str, str]) -> list[Tunnel]:
         out = []
@@ -693,12 +908,10 @@ class Builder:
             own_rt = RT_VERTICAL + self.dept_index[dept]
             if len(sites) < 2 or own_rt not in need.get(f"V-{dept}", set()):
                 continue
-            tree = self._tree(sites)
-            text = [(x, str(d.sites["vertical"][x])) for x in sites]  # once, not per tunnel
-            for s, peer in tree.items():
-                behind = set(self._behind(s, tree))
-                a = tuple(p for x, p in text if x in behind)
-                b = tuple(p for x, p in text if x not in behind)
+            text = [str(d.sites["vertical"][x]) for x in sites]  # once, not per tunnel
+            for s, peer, near, far in self._tunnel_tree(tuple(sites)):
+                a = tuple(map(text.__getitem__, near))
+                b = tuple(map(text.__getitem__, far))
                 name = f"v-{dept}-{s}"
                 out.append(Tunnel(name, TunnelKind.VERTICAL, dept, f"pe-{s}", f"V-{dept}",
                                   lo[f"pe-{s}"], a, f"pe-{peer}", f"V-{dept}", lo[f"pe-{peer}"], b,
@@ -709,10 +922,9 @@ class Builder:
         sites = list(self.plan.inner_sites)
         if len(sites) < 2:
             return []
-        tree = self._tree(sites)
         out = []
-        for s, peer in tree.items():
-            behind = set(self._behind(s, tree))
+        for s, peer, near_ix, _ in self._tunnel_tree(tuple(sites)):
+            behind = {sites[i] for i in near_ix}
             a = tuple(str(self.plan.inner_sites[x]) for x in sites if x in behind)
             b = tuple(str(self.plan.inner_sites[x]) for x in sites if x not in behind)
             name = f"inner-{s}"

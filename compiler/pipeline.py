@@ -10,7 +10,7 @@ from zongheng.compiler.assertions import all_assertions
 from zongheng.compiler.build import Builder
 from zongheng.compiler.check import Plan, check
 from zongheng.compiler.errors import Diagnostic, Loc, PolicyError, Reporter
-from zongheng.compiler.heap import long_lived
+from zongheng.compiler.heap import paused
 from zongheng.compiler.model import Network, RuleInstance
 from zongheng.compiler.parser import decode, parse
 from zongheng.compiler.resolve import Resolver
@@ -38,8 +38,14 @@ def read_policy(path: str | Path) -> tuple[str, bytes]:
 
 
 def compile_text(file: str, data: bytes | str) -> Compiled:
-    """Compile policy text; raises PolicyError carrying every error of the file."""
-    with long_lived():
+    """Compile policy text; raises PolicyError carrying every error of the file.
+
+    The garbage collector is paused meanwhile (``heap.paused``): the front end makes
+    millions of objects that nearly all live in the model it returns, so a collection
+    finds almost nothing, and at 200 departments x 144 regions its full collections
+    took 1.5 of 5 s.
+    """
+    with paused():
         return _compile_text(file, data)
 
 

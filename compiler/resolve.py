@@ -11,10 +11,10 @@ import bisect
 import itertools
 from dataclasses import dataclass
 
-from netaddr import IPNetwork, IPSet, cidr_merge
+from netaddr import IPNetwork, IPSet
 
 from zongheng.compiler import ast
-from zongheng.compiler.addresses import span
+from zongheng.compiler.addresses import ALL_ONES, merge_prefixes, merge_spans, span, span_prefixes
 from zongheng.compiler.check import ANY, RFC1918, Plan
 from zongheng.compiler.errors import Reporter
 from zongheng.compiler.i18n import _
@@ -65,8 +65,36 @@ def build_classes(plan: Plan) -> list[ClassInfo]:
         out.append(ClassInfo(f"inner@{region}", ClassKind.INNER, None, region, "inner",
                              (str(net),)))
     out.append(ClassInfo("internet", ClassKind.INTERNET, None, None, "internet",
-                         tuple(str(c) for c in internet_set(plan).iter_cidrs())))
+                         internet_prefixes(plan)))
     return out
+
+
+def internet_prefixes(plan: Plan) -> tuple[str, ...]:
+    """:func:`internet_set`'s CIDRs, in order, by integer spans: the same smallest
+    list (the gaps between the merged taken blocks), without adding a province's ten
+    thousand vertical sites to a netaddr IPSet one by one."""
+    taken = [str(c) for c in RFC1918.iter_cidrs()]
+    for net in (plan.horizontal, plan.inner):
+        if net is not None:
+            taken.append(str(net))
+    taken += [str(pool) for _region, pool in plan.exits]
+    for d in plan.departments.values():
+        taken += [str(net) for net in d.sites["vertical"].values()]
+    taken += [str(IPNetwork(pv.address.text).cidr) for pv in plan.privates.values()
+              if pv.address is not None]
+    if any(":" in t for t in taken):
+        # an IPv6 private net, already reported: the plan's errors end the compile
+        # after the resolver is made, which netaddr's IPv6-aware set lets it finish
+        return tuple(str(c) for c in internet_set(plan).iter_cidrs())
+    out: list[str] = []
+    nxt = 0  # the first address not yet known taken or listed
+    for lo, hi in merge_spans(taken):
+        if lo > nxt:
+            out += span_prefixes(nxt, lo - 1)
+        nxt = hi + 1
+    if nxt <= ALL_ONES:
+        out += span_prefixes(nxt, ALL_ONES)
+    return tuple(out)
 
 
 def internet_set(plan: Plan) -> IPSet:
@@ -165,7 +193,7 @@ class Resolver:
         """Prefixes to write in an ACL: department blocks where the plan allows."""
         if ep.kind == "plan" and ep.at is None and self.plan.horizontal is not None:
             return (str(self.plan.horizontal),)
-        nets = [IPNetwork(p) for _, ps in pairs for p in ps]
+        nets = [p for _, ps in pairs for p in ps]
         if ep.kind in ("vertical", "horizontal") and ep.at is None:
             blocks = []
             owners = {self.by_name[c].owner for c, _ in pairs}
@@ -173,11 +201,11 @@ class Resolver:
                 dp = self.plan.departments[dept]  # type: ignore[index]
                 block = dp.blocks.get(ep.kind)
                 if block is not None and not self._holds_others(block, ep.kind, owners):
-                    blocks.append(block)
-            covered = [n for n in nets if not any(b.first <= n.first and n.last <= b.last
-                                                  for b in blocks)]
-            nets = blocks + covered
-        return tuple(str(n) for n in cidr_merge(nets))
+                    blocks.append(str(block))
+            nets = blocks + nets  # the sites inside a block merge into it
+        # integer spans, not netaddr's cidr_merge: the same smallest CIDR list (the union
+        # is the same), without parsing a province's sites into IPNetworks once per rule
+        return tuple(merge_prefixes(nets))
 
     def _holds_others(self, block: IPNetwork, kind: str, owners: set) -> bool:
         """Whether another department's site of this realm lies inside ``block``.
@@ -262,15 +290,25 @@ class Resolver:
         vertical_nets = {
             name: IPSet(d.sites["vertical"].values()) for name, d in self.plan.departments.items()
         }
+        by_name = self.by_name
+        # per class tuple (instances and both directions hand in the same large ones)
+        owners_of: dict[tuple[str, ...], list[str]] = {}
+        vrfs_of: dict[tuple[str, ...], list[str]] = {}
         for k, inst in enumerate(instances):
             if inst.action != "allow":
                 continue
-            for srcs, dsts in live_pairs(instances, k, self.by_name):
-                src = [self.by_name[c] for c in srcs]
-                dst = [self.by_name[c] for c in dsts]
-                for here, there in ((src, dst), (dst, src)):
-                    owners = sorted({c.owner for c in there if c.kind == "vertical" and c.owner})
-                    for vrf in sorted({c.vrf for c in here if c.vrf is not None}):
+            for srcs, dsts in live_pairs(instances, k, by_name):
+                for here, there in ((srcs, dsts), (dsts, srcs)):
+                    owners = owners_of.get(there)
+                    if owners is None:
+                        owners = owners_of[there] = sorted(
+                            {o for c in there if by_name[c].kind == "vertical"
+                             and (o := by_name[c].owner)})
+                    vrfs = vrfs_of.get(here)
+                    if vrfs is None:
+                        vrfs = vrfs_of[here] = sorted(
+                            {v for c in here if (v := by_name[c].vrf) is not None})
+                    for vrf in vrfs:
                         got = need.setdefault(vrf, {})
                         for owner in owners:
                             if owner in got:

@@ -56,3 +56,17 @@ def test_city_inner_acl_ends_at_its_deny(compiled):
     last = acl.lines[-1]
     assert (last.action, last.protocol, last.src) == ("deny", "ip", ("172.20.1.0/24",))
     assert all(ln.reply for ln in acl.lines[:-1])
+
+
+def test_fast_acl_line_equals_the_constructor():
+    """build._acl_line skips the frozen dataclass's __init__: same fields, same line
+    (and nothing an __init__ would run is skipped: no __post_init__, no slots)."""
+    from zongheng.compiler.build import _acl_line
+
+    assert not hasattr(AclLine, "__post_init__") and not hasattr(AclLine, "__slots__")
+
+    fields = ("permit", "udp", ("10.0.0.0/24",), ("10.1.0.0/16",), PortRange(53, 53),
+              PortRange(1024, 65535), None, False, True, "p.zh:3", "a", "b")
+    fast, slow = _acl_line(20, fields), AclLine(20, *fields)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert vars(fast) == vars(slow)

@@ -3,7 +3,7 @@ language server goes on with CPython's own), nested blocks included."""
 
 import gc
 
-from zongheng.compiler.heap import THRESHOLDS, long_lived
+from zongheng.compiler.heap import THRESHOLDS, long_lived, paused
 
 
 def test_long_lived_restores_the_collector_and_nests():
@@ -26,3 +26,16 @@ def test_long_lived_restores_the_collector_after_an_error():
     except ValueError:
         pass
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_paused_turns_the_collector_back_on_only_if_it_was():
+    with paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import z3
@@ -56,6 +56,7 @@ class Leaf:
     final_device: str = ""
     final_interface: str = ""
     final_vrf: str | None = None
+    route: int = -1  # ``entry``: the index of the route taken in the first table
 
     def cond(self) -> z3.BoolRef:
         return conj(self.conds) if self.conds else z3.BoolVal(True)
@@ -228,7 +229,8 @@ class Forwarding:
         self._bfs: dict[str, dict[str, str | None]] = {}
         self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
         self._filtered_comps: set[int] | None = None
-        self._shared_keys: dict[tuple, tuple[tuple, frozenset[str]]] = {}
+        self._shared_keys: dict[tuple, tuple[tuple, dict[str, list[tuple]]]] = {}
+        self._route_ids: dict[tuple, dict[int, int]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -619,13 +621,22 @@ class Forwarding:
         return self._arrive(device, interface, f, [], [], False, 0, target)
 
     def entry(self, device: str, interface: str, f: Fields, target: Callable[[str | None], bool],
-              within: tuple[str, ...] | None = None) -> list[Leaf]:
+              within: tuple[str, ...] | None = None, only: Sequence[int] | None = None
+              ) -> list[Leaf]:
         """``leaves`` towards ``target`` without the entry interface's inbound ACL in their
         conditions (``walk_key`` gives that condition): what ingress points whose walk keys
-        are equal share."""
+        are equal share. ``only``: just the leaves of these candidate routes of the first
+        table (each leaf's ``route`` says which)."""
         self._within = None if self._late_dnat else within
         return self._arrive(device, interface, f, [], [], False, 0, self.target_of(target),
-                            entry=True)
+                            entry=True, only=only)
+
+    def route_index(self, t: _Table) -> dict[int, int]:
+        """A table's route indices by the route's id (what ``walk_key`` items name)."""
+        got = self._route_ids.get(t.key)
+        if got is None:
+            got = self._route_ids[t.key] = {id(r): k for k, r in enumerate(t.routes)}
+        return got
 
     def walk_key(self, device: str, interface: str, f: Fields,
                  target: Callable[[str | None], bool], within: tuple[str, ...] | None = None,
@@ -692,10 +703,11 @@ class Forwarding:
         device reading the one leaked table of ACL-only mode (every PE VRF's) from the
         same tunnel and trunk components: the same tuple the per-device loop gives,
         because a route is reachable from such a device exactly when it is from the
-        component (``_reaches``), no tunnel ACL lies on a path inside a component
-        without one (``_acl_comps``), and a device whose own delivering routes the
-        component cannot reach (the loop keeps those) is left to the loop. None: not a
-        shared table, or this device is such an exception."""
+        component (``_reaches``) and no tunnel ACL lies on a path inside a component
+        without one (``_acl_comps``). A device also delivers the routes egressing at
+        itself that the component cannot reach (the loop keeps those: no transit): they
+        are added to its items (a department on tunnels reaches the other departments
+        of the PE it is attached to, and only those). None: not a shared table."""
         if not t.key or t.key[0] != "leaked":
             return None
         node = (device, vrf)
@@ -706,7 +718,7 @@ class Forwarding:
         ck = (t.key, target.accepted, tun, trk)
         got = self._shared_keys.get(ck)
         if got is None:
-            items, apart = [], set()
+            items, apart = [], {}
             for k in self.candidates(t, target):
                 r = t.routes[k]
                 if r.kind in ("local", "remote"):
@@ -715,12 +727,13 @@ class Forwarding:
                         if tun is not None and goal in self._tunnels \
                         else self._trunk_of(r.egress_device) == trk
                     if not near:
-                        apart.add(r.egress_device)
+                        apart.setdefault(r.egress_device, []).append(
+                            (id(r), t.better(k), ()))
                         continue
                 items.append((id(r), t.better(k), ()))
-            got = self._shared_keys[ck] = (tuple(sorted(items)), frozenset(apart))
+            got = self._shared_keys[ck] = (tuple(sorted(items)), apart)
         items, apart = got
-        return None if device in apart else items
+        return items if device not in apart else tuple(sorted(items + tuple(apart[device])))
 
     def _base(self, rt_import: tuple[str, ...]) -> _Base:
         key = (rt_import, self._within)
@@ -891,7 +904,8 @@ class Forwarding:
         return self._transit_path[key]
 
     def _arrive(self, device: str, interface: str, f: Fields, conds: list, steps: list,
-                crossed: bool, depth: int, target, entry: bool = False) -> list[Leaf]:
+                crossed: bool, depth: int, target, entry: bool = False,
+                only: Sequence[int] | None = None) -> list[Leaf]:
         explain = target is None
         dev = self.devices.get(device)
         iface = self.ifaces.get((device, interface))
@@ -911,7 +925,9 @@ class Forwarding:
         out: list[Leaf] = []
         t = self.table(device, iface.vrf, self._within)
         key = t.key
-        for k in (range(len(t.routes)) if explain else self.candidates(t, target)):
+        ks = only if only is not None else (
+            range(len(t.routes)) if explain else self.candidates(t, target))
+        for k in ks:
             r = t.routes[k]
             sub = self._follow(device, iface.vrf, r, f, conds, steps, crossed, depth, target)
             if not sub:
@@ -919,6 +935,8 @@ class Forwarding:
             sel = self.selects(key, t, k, f.dst, f.ids[1])
             for leaf in sub:
                 leaf.conds.append(sel)
+                if entry:
+                    leaf.route = k
             out.extend(sub)
         if explain:
             none = [neg(self.route_match(r.prefix, f.dst)) for r in t.routes]

@@ -132,7 +132,7 @@ class Encoder:
         self._disjoint_groups: dict[frozenset[str], bool] = {}
         self._reply_fields: dict[int, Fields] = {}
         self._keep: list[object] = []
-        self._leaked_parts: dict[tuple, list[tuple[Leaf, z3.BoolRef]]] = {}
+        self._leaked_parts: dict[tuple, dict[tuple, list[tuple[Leaf, z3.BoolRef]]]] = {}
         self._false = z3.BoolVal(False)  # one object for the common no-waiver answer
         self._pmaps: dict[int, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
         self._members: dict[str, frozenset[str]] | None = None
@@ -243,12 +243,14 @@ class Encoder:
         With routes leaked (ACL-only mode) every ingress point reads the one leaked
         table, and a ``distinct_owners`` statement's target differs only by the owner
         left out. With ``reuse`` (a name for what ``per_leaf`` computes beyond the claim
-        key) the walk towards the whole target and its parts are built once per walk
-        key for every obligation of the statement (kept in ``_leaked_parts``), and each
-        ingress keeps the parts delivering to its own target: the leaves the narrower
-        walk gives, with the same conditions (a leaf's conditions do not depend on the
-        target, which only selects leaves). Without this, each department's obligation
-        walked every other department's routes again: quadratic in departments.
+        key) every ingress walks towards the whole target, its parts assembled per
+        route of its walk key (``_leaked_parts_of``: each route walked once for every
+        ingress point and obligation), and keeps the parts delivering to its own
+        target: the leaves the narrower walk gives, with the same conditions (a leaf's
+        conditions do not depend on the target, which only selects leaves). Without
+        this, each department's obligation walked every other department's routes
+        again, and a department on tunnels walked them again from each of its sites:
+        quadratic in departments.
         """
         cut = self._cut(within) if within is not None else None
         out = []
@@ -280,19 +282,18 @@ class Encoder:
                 if wk is None or mk not in shared:
                     reads = self._class_reads
                     if walk_tgt is not tgt and wk is not None:
-                        lk = (wk, ck, reuse)
-                        whole = self._leaked_parts.get(lk)
-                        if whole is None:
-                            whole = walk()
-                            if self._class_reads == reads:
-                                self._leaked_parts[lk] = whole
-                        parts = [p for p in whole if p[0].cls in tgt.accepted]
+                        parts = [p for p in self._leaked_parts_of(
+                            dev, ifn, walk_tgt, cut, claim, wk, (ck, reuse))
+                            if p[0].cls in tgt.accepted]
+                        # its own leaves (steps naming this site) only if a
+                        # counterexample asks: the parts come from other sites' walks
+                        walk = functools.partial(_kept, tgt.accepted, walk)
                     else:
                         parts = walk()
+                        walk = functools.partial(_given, parts)
                     if self._class_reads != reads:  # a claim read the class after all
                         mk = (wk, cls)
                     shared[mk] = disj([p for _, p in parts]) if parts else None
-                    walk = functools.partial(_given, parts)
                 hit = shared[mk]
                 if hit is None and not negate:
                     continue
@@ -307,16 +308,45 @@ class Encoder:
                 out.append(Ingress(cls, dev, ifn, conj(body), walk))
         return out
 
+    def _leaked_parts_of(self, device: str, interface: str, target: Target,
+                         cut: tuple[str, ...] | None, claim: Callable[[Leaf], z3.BoolRef],
+                         wk: tuple, reuse: tuple) -> list[tuple[Leaf, z3.BoolRef]]:
+        """``_parts`` of a leaked-table walk, assembled per route of its key: a route's
+        parts are a function of the key's header part and the route's item (route,
+        the prefixes that beat it, tunnel ACLs on its way), so they are built once for
+        every ingress point and obligation whose key lists that item (``reuse``: the
+        claim's names), and only the routes not yet seen are walked. Same parts, same
+        order as ``_parts`` (routes in table order, then its stable sort)."""
+        head, items = wk[:-1], wk[-1]
+        vrf = self.fw.ifaces[(device, interface)].vrf
+        within = None if self.fw._late_dnat else cut  # the table ``walk_key`` read
+        t = self.fw.table(device, vrf, within)
+        index = self.fw.route_index(t)
+        seen = self._leaked_parts.setdefault((head, reuse), {})
+        # a route's item is fixed by its table and index (the prefixes that beat it)
+        # and the tunnel ACLs on its way: keyed so, without hashing the prefixes
+        keys = sorted((index[it[0]], id(t), it[2]) for it in items)
+        missing = [k for k in keys if k not in seen]
+        if missing:
+            reads = self._class_reads
+            fresh: dict[int, list[tuple[Leaf, z3.BoolRef]]] = {k[0]: [] for k in missing}
+            for lf in self.fw.entry(device, interface, self.f, target, cut,
+                                    only=[k[0] for k in missing]):
+                fresh[lf.route].append((lf, conj([*lf.conds, claim(lf)])))
+            if self._class_reads != reads:  # read the class: this ingress's parts only
+                return _in_order([p for k in keys
+                                  for p in (fresh[k[0]] if k[0] in fresh else seen[k])])
+            for k in missing:
+                seen[k] = fresh[k[0]]
+        return _in_order([p for k in keys for p in seen[k]])
+
     def _parts(self, device: str, interface: str, target: Target,
                cut: tuple[str, ...] | None, claim: Callable[[Leaf], z3.BoolRef]
                ) -> list[tuple[Leaf, z3.BoolRef]]:
         """Per leaf past the entry ACL: its conditions and its claim, in a fixed order of
         where leaves end (so ingress points with the same leaves build the same terms)."""
         leaves = self.fw.entry(device, interface, self.f, target, cut)
-        parts = [(lf, conj([*lf.conds, claim(lf)])) for lf in leaves]
-        parts.sort(key=lambda p: (p[0].cls or "", p[0].final_device, p[0].final_interface,
-                                  p[0].reason))
-        return parts
+        return _in_order([(lf, conj([*lf.conds, claim(lf)])) for lf in leaves])
 
     def _waiver_maps(self, w: Waiver) -> tuple[dict[str, tuple[str, ...]],
                                                 dict[str, tuple[str, ...]]]:
@@ -769,6 +799,21 @@ def statement_parts(network: Network, st: Statement) -> list[tuple[str, tuple[st
 
 
 def _given(parts: list[tuple[Leaf, z3.BoolRef]]) -> list[tuple[Leaf, z3.BoolRef]]:
+    return parts
+
+
+def _kept(accepted: frozenset[str | None],
+          walk: Callable[[], list[tuple[Leaf, z3.BoolRef]]]
+          ) -> list[tuple[Leaf, z3.BoolRef]]:
+    """The parts of a walk towards a wider target that deliver inside ``accepted``."""
+    return [p for p in walk() if p[0].cls in accepted]
+
+
+def _in_order(parts: list[tuple[Leaf, z3.BoolRef]]) -> list[tuple[Leaf, z3.BoolRef]]:
+    """Parts sorted by where their leaves end (stable: ties keep the walk's order), so
+    ingress points with the same leaves build the same terms."""
+    parts.sort(key=lambda p: (p[0].cls or "", p[0].final_device, p[0].final_interface,
+                              p[0].reason))
     return parts
 
 

@@ -219,7 +219,8 @@ def render_text(
                 statement=w.get("statement", ""), reason=repr(w.get("reason", ""))), markup=False)
         if r.counterexample is not None:
             for line in counterexample_lines(r.counterexample, locate):
-                console.print("  " + line, markup=False)
+                # never wrapped: a path names config files and rules to grep and paste
+                console.print("  " + line, markup=False, soft_wrap=True)
         if r.status == UNKNOWN:
             for ob in r.obligations:
                 if ob.status == UNKNOWN:

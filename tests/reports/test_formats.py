@@ -233,3 +233,18 @@ def test_verify_bad_input_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.output + result.stderr
     bad_option = CliRunner().invoke(verify_command, [str(MINIMAL), "--format", "xml"])
     assert bad_option.exit_code == 2
+
+
+def test_counterexample_lines_are_never_wrapped():
+    """A hop names a config file, line and rule: wrapped, it can be neither grepped nor
+    pasted, so the text keeps each counterexample line whole at any width."""
+    from zongheng.reports.verdicts import counterexample_lines
+
+    rs = results("violated")
+    rs[0].counterexample.path[0] = Hop(
+        "pe-hrb", "H-audit", "ACL-H-audit-in-" + "x" * 90, 12)
+    lines = counterexample_lines(rs[0].counterexample)
+    assert max(len(ln) for ln in lines) + 2 > 110  # would not fit the default width
+    text = render_text(rs, POLICY, SHA)
+    for ln in lines:
+        assert "  " + ln in text.splitlines()

@@ -27,11 +27,12 @@ def plan(network: Network, split: bool = True, mode: str = "",
     """Every obligation of the network (or of the assertions ``specs``), in the order
     results are reported (no z3 here: the parent of forked workers must not have built
     terms they would inherit)."""
+    classes = {c.name: c for c in network.classes}
     return [Unit(a, i, part, group, mode)
             for a, spec in enumerate(network.assertions)
             if specs is None or a in specs
             for i, st in enumerate(spec.statements)
-            for part, groups in statement_parts(network, st)
+            for part, groups in statement_parts(network, st, classes)
             for group in (groups if split else (None,))]
 
 

@@ -527,7 +527,7 @@ class Encoder:
         return self._members.get(group, frozenset()) | {group}
 
     def parts(self, st: Statement) -> list[tuple[str, tuple[str, ...]]]:
-        return statement_parts(self.net, st)
+        return statement_parts(self.net, st, self.classes)
 
     def unit(self, spec: AssertionSpec, index: int, part: str, group: str | None
              ) -> Obligation:
@@ -785,16 +785,21 @@ def group_of(classes: dict[str, EndpointClass], cls: str) -> str:
     return f"{c.kind}({c.owner})" if c.owner else c.kind
 
 
-def statement_parts(network: Network, st: Statement) -> list[tuple[str, tuple[str, ...]]]:
-    """The parts of a statement and the ingress groups each one is split over."""
-    classes = {c.name: c for c in network.classes}
+def statement_parts(network: Network, st: Statement,
+                    classes: dict[str, EndpointClass] | None = None
+                    ) -> list[tuple[str, tuple[str, ...]]]:
+    """The parts of a statement and the ingress groups each one is split over
+    (``classes``: the network's by name, when the caller has them)."""
+    if classes is None:
+        classes = {c.name: c for c in network.classes}
 
     def groups(names: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted({group_of(classes, c) for c in names}))
+    src = {c for c, _ in st.src}  # the classes ``_pmap(st.src)`` maps
     if st.kind in ("deny", "allow", "via-exit"):
-        return [(st.kind, groups(_pmap(st.src)))]
+        return [(st.kind, groups(src))]
     if st.kind == "isolated":
-        return [("out", groups(_pmap(st.src))), ("in", groups(classes))]
+        return [("out", groups(src)), ("in", groups(classes))]
     raise InternalError(f"unknown statement kind {st.kind!r}")
 
 

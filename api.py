@@ -86,12 +86,14 @@ class Subject:
 
 
 def subject(policy: Policy, from_configs: str | Path | None = None,
-            inventory: str | Path | None = None) -> Subject:
+            inventory: str | Path | None = None, reads_inventory: bool = True) -> Subject:
     """The compiled network, or the network the configs under ``from_configs`` build
     (``DIR/<device>/<target>.<ext>``; a device without a config keeps its compiled form
     and is named in ``notes``). ``inventory``: the device inventory the configs were
     compiled with, whose port names are read back to the model's; without configs it
-    only says each device's platform (``verify`` names config lines by it)."""
+    only says each device's platform (``verify`` names config lines by it).
+    ``reads_inventory``: the caller can be given one (``emulate`` cannot: its lab
+    names ports as the model does)."""
     if isinstance(policy, Subject):
         return policy
     compiled = load(policy)
@@ -104,7 +106,7 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
     if not directory.is_dir():
         raise InputError(f"{directory}: error: no such directory of configs")
     inv = load_inventory(inventory, compiled.network)
-    _check_compiled_inventory(directory, inv)
+    _check_compiled_inventory(directory, inv, reads_inventory)
     try:
         network, notes = network_from_configs(compiled.network, directory, inv)
     except PolicyError:
@@ -115,7 +117,8 @@ def subject(policy: Policy, from_configs: str | Path | None = None,
                    reading_summary(compiled.network, directory), inv)
 
 
-def _check_compiled_inventory(directory: Path, inventory: Inventory | None) -> None:
+def _check_compiled_inventory(directory: Path, inventory: Inventory | None,
+                              reads_inventory: bool = True) -> None:
     """Configs a compile wrote with an inventory are read with that inventory: its port
     names are not the model's, so without it every renamed port would read as unbound."""
     import json
@@ -127,6 +130,10 @@ def _check_compiled_inventory(directory: Path, inventory: Inventory | None) -> N
     used = manifest.get("inventory") if isinstance(manifest, dict) else None
     if used is None:
         return
+    if inventory is None and not reads_inventory:
+        raise InputError(f"{directory}: error: these configs were compiled with the device "
+                         f"inventory {used}, whose port names the lab does not emulate; "
+                         "compile them again without --inventory")
     if inventory is None:
         raise InputError(f"{directory}: error: these configs were compiled with the device "
                          f"inventory {used}; read them with --inventory {used}")

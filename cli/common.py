@@ -103,16 +103,19 @@ def inventory_option(command: Callable) -> Callable:
 
 
 def subject(policy: str | Compiled, from_configs: str | None,
-            inventory: str | None = None, names_lines: bool = False) -> api.Subject:
+            inventory: str | None = None, names_lines: bool = False,
+            reads_inventory: bool = True) -> api.Subject:
     """The policy (warnings printed) and, with ``--from-configs DIR``, the network the
     configs build, each part its reading left out named on stderr, never silently.
     ``--inventory`` alone is refused unless the command ``names_lines`` (verify: the
-    line of each device's platform's config a counterexample names)."""
+    line of each device's platform's config a counterexample names). A command without
+    ``--inventory`` says so (``reads_inventory``) and gets no advice to use it."""
     if inventory is not None and from_configs is None and not names_lines:
         raise InputError(f"{inventory}: error: an inventory is read with configs only "
                          "(give --from-configs DIR)")
     compiled = load(policy) if isinstance(policy, str) else policy
-    subj = api.subject(compiled, Path(from_configs) if from_configs else None, inventory)
+    subj = api.subject(compiled, Path(from_configs) if from_configs else None, inventory,
+                       reads_inventory)
     if subj.reading:
         click.echo(subj.reading, err=True)
     for note in subj.notes:

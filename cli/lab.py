@@ -51,7 +51,7 @@ def emulate_command(file: str, max_probes: int, timeout: float, solver_timeout: 
     if gone:
         fail(f"emulate needs {', '.join(gone)} on PATH (Debian: apt-get install iproute2 "
              "nftables procps)")
-    subj = subject(compiled, from_configs)
+    subj = subject(compiled, from_configs, reads_inventory=False)
     with interrupt_on_sigterm():
         report = api.emulate(subj, max_probes=max_probes, timeout=timeout,
                              solver_timeout_s=solver_timeout, from_configs=from_configs)

@@ -278,16 +278,16 @@ class Encoder:
             for dev, ifn in self.fw.ingress_points(cls):
                 wk, permit = self.fw.walk_key(dev, ifn, self.f, walk_tgt, cut)
                 walk = functools.partial(self._parts, dev, ifn, walk_tgt, cut, claim)
+                if walk_tgt is not tgt:  # its own leaves, if a counterexample asks for them
+                    walk = functools.partial(_kept, tgt.accepted, walk)
                 mk = (wk, ck)
                 if wk is None or mk not in shared:
                     reads = self._class_reads
                     if walk_tgt is not tgt and wk is not None:
+                        # parts from other sites' walks: ``walk`` stays this site's own
                         parts = [p for p in self._leaked_parts_of(
                             dev, ifn, walk_tgt, cut, claim, wk, (ck, reuse))
                             if p[0].cls in tgt.accepted]
-                        # its own leaves (steps naming this site) only if a
-                        # counterexample asks: the parts come from other sites' walks
-                        walk = functools.partial(_kept, tgt.accepted, walk)
                     else:
                         parts = walk()
                         walk = functools.partial(_given, parts)

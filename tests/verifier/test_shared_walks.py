@@ -130,6 +130,28 @@ def test_acl_only_obligations_reuse_leaked_walks_across_departments():
     assert fewer < more
 
 
+def test_acl_only_reuse_explains_with_the_narrow_walks_leaves(monkeypatch):
+    """A counterexample of a reused walk names a leaf of its own target (another
+    department's), exactly as walking towards that target alone does."""
+    from zongheng.verifier.engine import verify_network
+    from zongheng.verifier.solving import Options
+
+    net = compile_text("s.zh", scaffold(6, 3, 2)).network
+
+    def defence() -> list:
+        return [r.defence for r in verify_network(net, defence=True, with_smt2=False,
+                                                  options=Options(workers=1))]
+
+    reused = defence()
+    monkeypatch.setattr(Encoder, "REUSE_LEAKED", False)
+    assert reused == defence()
+    examples = [d["acl_only_example"] for d in reused if d and "acl_only_example" in d]
+    assert examples  # the scaffold's overlapping departments: ACLs alone do not isolate
+    for ex in examples:
+        src, dst = ex.split(" ")[0], ex.split(" ")[2]
+        assert src.split("(")[1].split(")")[0] != dst.split("(")[1].split(")")[0], ex
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(random_networks())
 def test_acl_only_reuse_gives_the_same_texts_on_random_networks(net: Network):

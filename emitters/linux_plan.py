@@ -190,6 +190,9 @@ class _Builder:
         # one string per distinct route note: a province holds millions of routes, with
         # a few thousand notes
         self.notes: dict[str, str] = {}
+        self.via_notes: dict[tuple[str, str], str] = {}  # (note, egress) -> its carried note
+        # route target -> its routes through _prepare (filled on every importing PE)
+        self.rt_prepared: dict[str, list[_Prepared]] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
         self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -367,39 +370,122 @@ class _Builder:
                 table = self.rt_table(rt)
                 if table not in plan.tables:
                     plan.tables[table] = f"zh_RT_{rt}"
-                    self.fill(device.name, table, None, self.rt_routes[rt], [])
+                    prepared = self.rt_prepared.get(rt)
+                    if prepared is None:
+                        prepared = self.rt_prepared[rt] = _prepare(self.rt_routes[rt])
+                    self.fill(device.name, table, None, self.rt_routes[rt], [], prepared)
                 chain.append(table)
             if (device.name, vrf.name) not in self.chains:
                 self.vrfs_chained.setdefault(device.name, []).append(vrf.name)
             self.chains[(device.name, vrf.name)] = chain
 
     def fill(self, device: str, table: int, vrf: str | None, routes: tuple[Route, ...],
-             covered: list[str]) -> None:
-        """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables)."""
-        for r in routes:
-            kind = r.kind
-            note = _note(kind, r.origin_class)
+             covered: list[str], prepared: list[_Prepared] | None = None) -> None:
+        """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables).
+
+        The hot loop of a province (millions of remote routes): each route's span is
+        taken once, and a remote route's hops (their key sets, route lists and next
+        hops) once per (source, egress) (:meth:`carried_path`). It adds exactly what
+        ``add_route``, ``carry`` and ``deliver`` would, in the same order. ``prepared``:
+        ``routes`` through :func:`_prepare` (a route target's routes are filled on every
+        PE importing it)."""
+        keys = self.table_keys(device, table)
+        own = self.plans[device].routes
+        linux_names = self.linux_names
+        route_keys = self.route_keys
+        vrf_index = self.vrf_index
+        carried_get = self.carried.get
+        transport_ifs = self.transport_ifs
+        via_notes = self.via_notes
+        spans = [span(t) for t in covered]
+        for kind, note, prefix, where, egress, egress_if, r_vrf, r in (
+                prepared if prepared is not None else _prepare(routes)):
             if kind == "blackhole":
-                self.add_route(device, LinuxRoute(table, r.prefix, None, kind="blackhole",
-                                                  note=note))
+                if where not in keys:  # add_route: the first route for a prefix wins
+                    keys.add(where)
+                    own.append(LinuxRoute(table, prefix, None, None, "blackhole", None, note))
             elif kind == "tunnel":
                 continue  # installed by the tunnel interface (wg-quick PostUp)
             elif kind == "local" or kind == "remote":
-                if r.egress_device == device:
-                    self.deliver(device, r.egress_interface, r.prefix, table, note)
-                elif covered and any(within(r.prefix, t) for t in covered):
+                if egress == device:
+                    dev = linux_names.get((device, egress_if))
+                    if dev is None:
+                        dev = self.linux_name(device, egress_if)
+                    if where not in keys:  # deliver
+                        keys.add(where)
+                        own.append(LinuxRoute(table, prefix, dev, None, "unicast", None, note))
+                    continue
+                if spans and _inside(where, spans):
                     continue  # encrypted: the VRF's WireGuard interface routes it
-                else:
-                    egress_vrf = r.egress_vrf or vrf
-                    if egress_vrf is None:
-                        raise LinuxPlanError(f"{device}: remote route {r.prefix} without a VRF")
-                    ltable = self.carry(device, table, r.prefix, r.egress_device, egress_vrf,
-                                        note)
-                    self.deliver(r.egress_device, r.egress_interface, r.prefix, ltable, note)
+                egress_vrf = r_vrf or vrf
+                if egress_vrf is None:
+                    raise LinuxPlanError(f"{device}: remote route {prefix} without a VRF")
+                ltable = TRANSPORT_TABLE_BASE + vrf_index[egress_vrf]
+                carried = carried_get((device, egress))
+                if carried is None:
+                    carried = self.carried_path(device, egress)
+                hops, vrfs = carried
+                vrfs.add(egress_vrf)  # its VLANs and tables along the path: lay_transport
+                text = None
+                hop_table = table
+                for dev, tables, routes_of, out_if, via in hops:  # carry, hop by hop
+                    hop_keys = tables.get(hop_table)
+                    if hop_keys is None:
+                        hop_keys = tables[hop_table] = set()
+                    if where not in hop_keys:  # else the hop another source's route made
+                        hop_keys.add(where)
+                        if text is None:
+                            text = via_notes.get((note, egress))
+                            if text is None:
+                                text = self.via_note(note, egress)
+                        tif = transport_ifs.get((dev, out_if, egress_vrf))
+                        if tif is None:
+                            tif = self.transport_if(dev, out_if, egress_vrf)
+                        routes_of.append(LinuxRoute(hop_table, prefix, tif, via, "unicast",
+                                                    None, text))
+                    hop_table = ltable
+                # deliver at the egress PE, in its transport table
+                dev = linux_names.get((egress, egress_if))
+                if dev is None:
+                    dev = self.linux_name(egress, egress_if)
+                tables = route_keys[egress]
+                egress_keys = tables.get(ltable)
+                if egress_keys is None:
+                    egress_keys = tables[ltable] = set()
+                if where not in egress_keys:
+                    egress_keys.add(where)
+                    self.plans[egress].routes.append(
+                        LinuxRoute(ltable, prefix, dev, None, "unicast", None, note))
             elif kind in ("exit", "gateway"):
-                self.handoff(device, table, vrf or r.egress_vrf or "", r, note)
+                self.handoff(device, table, vrf or r_vrf or "", r, note)
             else:
                 raise LinuxPlanError(f"{device} table {table}: route kind {r.kind!r}")
+
+    def linux_name(self, device: str, ifname: str) -> str:
+        """The Linux name of a model interface ``deliver`` routes to (cached; an unknown
+        interface is an error)."""
+        dev = self.linux_names[(device, ifname)] = self.ifname(
+            device, self.model_if(device, ifname).name)
+        return dev
+
+    def via_note(self, note: str, egress: str) -> str:
+        """``"<note> via <egress>"``, one string each (a carried route's note)."""
+        text = self.via_notes.get((note, egress))
+        if text is None:
+            text = f"{note} via {egress}"
+            text = self.via_notes[(note, egress)] = self.notes.setdefault(text, text)
+        return text
+
+    def carried_path(self, src: str, egress: str
+                     ) -> tuple[list[tuple[str, dict[int | None, set[object]],
+                                           list[LinuxRoute], str, str | None]], set[str]]:
+        """The hops (device, its route keys and routes, out-interface, next hop) a route
+        from ``src`` to ``egress`` is carried over, and the egress VRFs carried so far."""
+        hops = [(dev, self.route_keys[dev], self.plans[dev].routes, out_if,
+                 self.peer_address(dev, out_if))  # refuses a hop that is not a link
+                for dev, out_if, _nxt, _in_if in self.path(self.trunk_adj, src, egress)]
+        carried = self.carried[(src, egress)] = (hops, set())
+        return carried
 
     def covers(self, device: str) -> None:
         """Move routes that cover another table's routes to the end of each chain.
@@ -691,6 +777,25 @@ class _Builder:
 def _note(kind: str, origin_class: str | None) -> str:
     """Why a route exists (the batch file's comment): its kind and class, one string each."""
     return f"{kind} {origin_class or ''}".strip()
+
+
+# a route as fill reads it: kind, note, prefix, span, egress device, interface and VRF, route
+_Prepared = tuple[str, str, str, tuple[int, int], str, str, "str | None", Route]
+
+
+def _prepare(routes: tuple[Route, ...]) -> list[_Prepared]:
+    """Each route's fields ``fill`` reads, its note and its span, taken once."""
+    return [(r.kind, _note(r.kind, r.origin_class), r.prefix, span(r.prefix), r.egress_device,
+             r.egress_interface, r.egress_vrf, r) for r in routes]
+
+
+def _inside(where: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """``where`` lies within one of ``spans`` (``within``, on spans)."""
+    lo, hi = where
+    for olo, ohi in spans:
+        if olo <= lo and hi <= ohi:
+            return True
+    return False
 
 
 def _route_key(prefix: str, metric: int | None) -> object:

@@ -29,6 +29,7 @@ class Iproute2Emitter(Emitter):
 
     name = "iproute2"
     extension = "batch"
+    whole_network = True  # one transport plan for every device: one worker builds it
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)

@@ -98,7 +98,7 @@ def aces(line: AclLine) -> list[Ace]:
     if line.established and line.protocol != "tcp":
         raise VendorEmitError(f"ACL line {line.seq}: established on {line.protocol}")
     for p in (*line.src, *line.dst):
-        if not is_canonical(p):
+        if not _canonical(p):
             raise VendorEmitError(f"ACL line {line.seq}: bad prefix {p!r}")
     types: list[int | None] = [None]
     if line.protocol == "icmp" and line.icmp_types is not None:
@@ -123,6 +123,9 @@ def aces(line: AclLine) -> list[Ace]:
         )
         for t in types
     ]
+
+
+_canonical = lru_cache(maxsize=1 << 16)(is_canonical)  # a province's ACLs repeat prefixes
 
 
 def is_any(prefixes: tuple[str, ...]) -> bool:
@@ -475,8 +478,15 @@ def nat_statics(device: Device) -> list[tuple[str, str]]:
 
 
 def sorted_prefixes(prefixes: Iterable[str]) -> list[str]:
-    """Distinct prefixes in address order."""
+    """Distinct prefixes in address order (a new list; sorted once per tuple of them)."""
+    if isinstance(prefixes, tuple):
+        return list(_sorted_prefix_tuple(prefixes))
     return sort_prefixes(set(prefixes))
+
+
+@lru_cache(maxsize=1 << 16)
+def _sorted_prefix_tuple(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sort_prefixes(set(prefixes)))
 
 
 def if_key(name: str) -> tuple[int, int]:

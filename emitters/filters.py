@@ -19,6 +19,7 @@ for a hot per-rule loop, whose line feeds (and only those) pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -88,6 +89,7 @@ def short_hash(text: str, length: int = 6) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every filter, term and set name
 def safe_name(
     text: str,
     max_len: int = 63,

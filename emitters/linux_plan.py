@@ -502,27 +502,48 @@ class _Builder:
         chained = self.chained_tables(device)
         if not chained:
             return
-        # (first, -last, table, index): by first address, the widest first. Equal spans
-        # may come in any order: they never contain one another
-        items = sorted((lo, -hi, r.table, k) for k, r in enumerate(plan.routes)
-                       if r.table in chained for lo, hi in (span(r.prefix),))
-        moved: set[int] = set()
-        count = len(items)
-        for i, (lo, neg_hi, table, k) in enumerate(items):
-            hi = -neg_hi
+        # the tables each span has routes in: a PE has tens of thousands of routes over a
+        # few thousand prefixes, so containment is worked out once per span
+        keyed: list[tuple[tuple[int, int], int] | None] = []
+        tables_at: dict[tuple[int, int], set[int]] = {}
+        for r in plan.routes:
+            table = r.table
+            if table not in chained:
+                keyed.append(None)
+                continue
+            where = span(r.prefix)
+            keyed.append((where, table))
+            at = tables_at.get(where)
+            if at is None:
+                tables_at[where] = {table}
+            else:
+                at.add(table)
+        # by first address, the widest first: the spans a span contains come right after
+        # it, and the first one starting past it ends them
+        spans = sorted(tables_at, key=lambda w: (w[0], -w[1]))
+        count = len(spans)
+        moving: set[tuple[tuple[int, int], int]] = set()  # (span, table) of the routes moved
+        for i, (lo, hi) in enumerate(spans):
             if hi == lo:
                 continue  # one address contains no other route
-            # does it contain a route (not of its span) of another table? Those it contains
-            # come right after it and its equals; the first one starting past it ends them
+            # the tables of the routes it contains (not of its span), until two are found:
+            # its route in table T moves when one of them is another table than T
+            inside: set[int] = set()
             j = i + 1
             while j < count:
-                x_lo, x_neg_hi, x_table, _ = items[j]
+                x_lo, x_hi = spans[j]
                 if x_lo > hi:
                     break
-                if x_table != table and -x_neg_hi <= hi and (x_lo != lo or x_neg_hi != neg_hi):
-                    moved.add(k)
-                    break
+                if x_hi <= hi:
+                    inside |= tables_at[spans[j]]
+                    if len(inside) > 1:
+                        break
                 j += 1
+            if inside:
+                for table in tables_at[(lo, hi)]:
+                    if len(inside) > 1 or table not in inside:
+                        moving.add(((lo, hi), table))
+        moved = {k for k, key in enumerate(keyed) if key is not None and key in moving}
         # Transitively, a route containing a moved one moves too: that is already above.
         # If R contains a moved M, which contains X of another table than M's, then R
         # contains X (a smaller span) and M: whichever table R is in, one of the two is

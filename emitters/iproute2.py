@@ -58,19 +58,28 @@ class Iproute2Emitter(Emitter):
 
 def route_lines(routes: Iterable[LinuxRoute]) -> Lines:
     """The ``route add`` lines, formatted here rather than in the template: a PE of a
-    province has hundreds of thousands of routes."""
+    province has hundreds of thousands of routes (sorted by table, so the ``table`` and
+    ``metric`` tail is made again only when it changes)."""
     lines = []
-    for r in routes:
-        tail = "" if r.table is None else f" table {r.table}"
-        if r.metric is not None:
-            tail += f" metric {r.metric}"
-        if r.kind == "blackhole":
-            lines.append(f"route add blackhole {r.prefix}{tail}")
-            continue
-        if r.src:
-            tail = f" src {r.src}{tail}"
-        if r.via:
-            lines.append(f"route add {r.prefix} via {r.via} dev {r.dev} onlink{tail}")
+    append = lines.append
+    last_table: int | None = None
+    last_metric: int | None = None
+    tail = ""
+    first = True
+    for table, prefix, dev, via, kind, metric, _note, src in routes:
+        if first or table != last_table or metric != last_metric:
+            first = False
+            last_table, last_metric = table, metric
+            tail = "" if table is None else f" table {table}"
+            if metric is not None:
+                tail += f" metric {metric}"
+        if kind == "blackhole":
+            append(f"route add blackhole {prefix}{tail}")
+        elif via:
+            append(f"route add {prefix} via {via} dev {dev} onlink"
+                   f"{f' src {src}' if src else ''}{tail}")
+        elif src:
+            append(f"route add {prefix} dev {dev} src {src}{tail}")
         else:
-            lines.append(f"route add {r.prefix} dev {r.dev}{tail}")
+            append(f"route add {prefix} dev {dev}{tail}")
     return Lines("\n".join(lines))

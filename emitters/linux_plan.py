@@ -50,6 +50,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from zongheng.compiler.addresses import host, span, within
 from zongheng.compiler.errors import InputError
@@ -115,8 +116,11 @@ class LinuxIf:
     description: str = ""  # the model's (user text: escape before rendering)
 
 
-@dataclass(frozen=True, slots=True)
-class LinuxRoute:
+class LinuxRoute(NamedTuple):
+    """One route of a device's plan. A named tuple, not a frozen dataclass: a province
+    makes millions, and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field) took half again as long."""
+
     table: int | None  # None = main
     prefix: str
     dev: str | None

@@ -20,8 +20,14 @@ from collections.abc import Iterable
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import Lines
-from zongheng.emitters.linux_plan import RULE_PRIORITY, DevicePlan, LinuxRoute, linux_plan
+from zongheng.emitters.filters import Lines, comment_text
+from zongheng.emitters.linux_plan import (
+    RULE_PRIORITY,
+    DevicePlan,
+    LinuxIf,
+    LinuxRoute,
+    linux_plan,
+)
 
 
 class Iproute2Emitter(Emitter):
@@ -53,7 +59,40 @@ class Iproute2Emitter(Emitter):
             tables=sorted(plan.tables.items()),
             descriptions={f"zh_{v.name}": v.description for v in device.vrfs},
             route_lines=route_lines(plan.routes),
+            interface_lines=interface_lines(plan.interfaces),
+            link_lines=link_lines(plan.interfaces),
+            rule_lines=Lines("\n".join(f"rule add iif {r.iif} lookup {r.table} priority "
+                                       f"{r.priority}" for r in plan.rules)),
         )
+
+
+def interface_lines(interfaces: Iterable[LinuxIf]) -> Lines:
+    """The header's comment line per interface (model name, VRF, transport VLAN, peer)."""
+    lines = []
+    for i in interfaces:
+        text = f"#   {i.name}"
+        if i.model and i.model != i.name:
+            text += f" (model {i.model})"
+        if i.vrf:
+            text += f" vrf {i.vrf}"
+        if i.kind == "transport":
+            text += f" transport vlan {i.vlan} on {i.parent}"
+        if i.peer_device:
+            text += f" peer {i.peer_device} {i.peer_ifname}"
+        if i.description:
+            text += f": {comment_text(i.description)}"
+        lines.append(text)
+    return Lines("\n".join(lines))
+
+
+def link_lines(interfaces: Iterable[LinuxIf]) -> Lines:
+    """Each interface up, with its address (``noprefixroute``: no route but the model's)."""
+    lines = []
+    for i in interfaces:
+        lines.append(f"link set dev {i.name} up")
+        if i.address:
+            lines.append(f"address add {i.address} dev {i.name} noprefixroute")
+    return Lines("\n".join(lines))
 
 
 def route_lines(routes: Iterable[LinuxRoute]) -> Lines:

@@ -195,6 +195,7 @@ class _Builder:
         # a few thousand notes
         self.notes: dict[str, str] = {}
         self.via_notes: dict[tuple[str, str], str] = {}  # (note, egress) -> its carried note
+        self.delivered: set[int] = set()  # id() of remote routes fill delivered at egress
         # route target -> its routes through _prepare (filled on every importing PE)
         self.rt_prepared: dict[str, list[_Prepared]] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
@@ -401,6 +402,7 @@ class _Builder:
         carried_get = self.carried.get
         transport_ifs = self.transport_ifs
         via_notes = self.via_notes
+        delivered = self.delivered
         spans = [span(t) for t in covered]
         for kind, note, prefix, where, egress, egress_if, r_vrf, r in (
                 prepared if prepared is not None else _prepare(routes)):
@@ -448,7 +450,14 @@ class _Builder:
                         routes_of.append(LinuxRoute(hop_table, prefix, tif, via, "unicast",
                                                     None, text))
                     hop_table = ltable
-                # deliver at the egress PE, in its transport table
+                # deliver at the egress PE, in its transport table. A route with its own
+                # egress VRF is delivered the same way whichever PE carries it, and its
+                # key only grows until ``covers``: after the first time it is a no-op
+                if r_vrf is not None:
+                    rid = id(r)  # the model holds every route while the plan is built
+                    if rid in delivered:
+                        continue
+                    delivered.add(rid)
                 dev = linux_names.get((egress, egress_if))
                 if dev is None:
                     dev = self.linux_name(egress, egress_if)

@@ -131,6 +131,10 @@ class LinuxRoute(NamedTuple):
     src: str | None = None  # preferred source address (the device's loopback for the IGP)
 
 
+# LinuxRoute from a tuple of all its fields, in C (the generated __new__ is Python)
+_new_route = functools.partial(tuple.__new__, LinuxRoute)
+
+
 @dataclass(frozen=True)
 class LinuxRule:
     iif: str
@@ -403,6 +407,7 @@ class _Builder:
         transport_ifs = self.transport_ifs
         via_notes = self.via_notes
         delivered = self.delivered
+        new_route = _new_route
         spans = [span(t) for t in covered]
         for kind, note, prefix, where, egress, egress_if, r_vrf, r in (
                 prepared if prepared is not None else _prepare(routes)):
@@ -447,8 +452,8 @@ class _Builder:
                         tif = transport_ifs.get((dev, out_if, egress_vrf))
                         if tif is None:
                             tif = self.transport_if(dev, out_if, egress_vrf)
-                        routes_of.append(LinuxRoute(hop_table, prefix, tif, via, "unicast",
-                                                    None, text))
+                        routes_of.append(new_route((hop_table, prefix, tif, via, "unicast",
+                                                    None, text, None)))
                     hop_table = ltable
                 # deliver at the egress PE, in its transport table. A route with its own
                 # egress VRF is delivered the same way whichever PE carries it, and its

@@ -129,6 +129,13 @@ _canonical = lru_cache(maxsize=1 << 16)(is_canonical)  # a province's ACLs repea
 
 
 def is_any(prefixes: tuple[str, ...]) -> bool:
+    if isinstance(prefixes, tuple):
+        return _is_any(prefixes)
+    return not prefixes or any(prefixlen(p) == 0 for p in prefixes)
+
+
+@lru_cache(maxsize=1 << 16)  # asked for both sides of every entry by every router target
+def _is_any(prefixes: tuple[str, ...]) -> bool:
     return not prefixes or any(prefixlen(p) == 0 for p in prefixes)
 
 
@@ -506,7 +513,7 @@ def rule_comment(ace: Ace, max_len: int = 95) -> str:
     return _rule_comment(ace.rule, ace.reply, max_len)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # a province has tens of thousands of rules (and replies)
 def _rule_comment(rule: str, reply: bool, max_len: int) -> str:
     text = rule or "compiler-made line"
     return comment_text(f"{text} reply" if reply else text, max_len=max_len)

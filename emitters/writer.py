@@ -29,6 +29,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -308,7 +309,11 @@ def _write_parallel(root: Path, network: Network, names: list[str], tdir: Path |
         futures = [pool.submit(_work, u) for u in schedule]
         first_error: int | None = None
         for future in as_completed(futures):
-            order, done, exc = future.result()
+            try:
+                order, done, exc = future.result()
+            except BrokenProcessPool as broken:  # killed (the OOM killer?), not a bug of ours
+                raise OutputError("a worker process ended abruptly (killed, out of memory?); "
+                                  "nothing was written: try fewer --workers") from broken
             results[order] = (done, exc)
             if exc is not None and (first_error is None or order < first_error):
                 first_error = order

@@ -401,3 +401,21 @@ def test_workers_interrupt_leaves_the_previous_tree(tmp_path: Path, monkeypatch,
         write_outputs(small_network(), out, TARGETS, workers=2)
     assert snapshot(out) == before
     assert leftovers(tmp_path, "out") == []
+
+
+def test_workers_a_killed_worker_is_an_error_and_leaves_the_tree(tmp_path: Path, monkeypatch,
+                                                                 small_network,
+                                                                 old_tree) -> None:
+    """A worker the kernel kills (the OOM killer) ends the compile with one clear error;
+    the previous tree stays."""
+    out, before = old_tree
+    from zongheng.emitters.nftables import NftablesEmitter
+
+    def killed(self, device):
+        os.kill(os.getpid(), 9)
+
+    monkeypatch.setattr(NftablesEmitter, "render", killed)
+    with pytest.raises(OutputError, match="worker process ended abruptly"):
+        write_outputs(small_network(), out, TARGETS, workers=2)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []

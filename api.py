@@ -208,21 +208,29 @@ def write_bundle(run: Verification, directory: str | Path, policy_path: str | Pa
 
 def compile(policy: Policy, out: str | Path | None = None, targets: str = "all",
             templates: str | Path | None = None, force: bool = False,
-            inventory: str | Path | None = None, model: bool = True) -> dict:
+            inventory: str | Path | None = None, model: bool = True,
+            workers: int | None = None) -> dict:
     """Render the configs of every device; with ``out``, write them (replacing the
     directory atomically; one holding files no compile wrote only with ``force``) and
     return the manifest, else return ``{path: bytes}``. ``inventory``: a device
     inventory (TOML: platforms, port names, PKI; docs/inventory.md), checked against
     the compiled devices before anything is written. ``model``: False leaves
-    ``model.json`` out."""
-    from zongheng.emitters.writer import parse_targets, render_tree, write_outputs
+    ``model.json`` out. ``workers``: processes writing the files (default: the machine's
+    cores); the bytes are the same however many."""
+    from zongheng.emitters.writer import (
+        default_workers,
+        parse_targets,
+        render_tree,
+        write_outputs,
+    )
 
     network = load(policy).network
     inv = load_inventory(inventory, network)
     if out is None:
         return render_tree(network, parse_targets(targets), templates, inv, model=model)
     return write_outputs(network, str(out), targets, templates, force=force, inventory=inv,
-                         model=model)
+                         model=model,
+                         workers=default_workers() if workers is None else workers)
 
 
 def load_inventory(path: str | Path | None, network: Network) -> Inventory | None:

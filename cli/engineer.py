@@ -82,8 +82,10 @@ def show(file: str, addresses: bool, devices: bool, fmt: str) -> None:
               help=N_("Device inventory: each device's platform, port names and PKI names."))
 @click.option("--model/--no-model", default=True, show_default=True,
               help=N_("Write DIR/model.json, the compiled model (compact JSON)."))
+@click.option("--workers", "workers", type=click.IntRange(min=1), metavar="N",
+              help=N_("Local worker processes [default: the machine's cores]."))
 def compile_cmd(file: str, out: str, target: str, templates: str | None, force: bool,
-                inventory: str | None, model: bool) -> None:
+                inventory: str | None, model: bool, workers: int | None) -> None:
     """Write DIR/<device>/<target>.<ext>, DIR/model.json and DIR/manifest.json.
 
     DIR is new, empty, or written by an earlier compile; it is replaced whole, or
@@ -92,7 +94,7 @@ def compile_cmd(file: str, out: str, target: str, templates: str | None, force: 
     compiled = load(file)
     with interrupt_on_sigterm():
         manifest = api.compile(compiled, out, target, templates, force=force,
-                               inventory=inventory, model=model)
+                               inventory=inventory, model=model, workers=workers)
     n = len(manifest["files"])
     click.echo(f"wrote {n} files to {out} (targets: {', '.join(manifest['targets']) or 'none'})")
 

@@ -98,7 +98,7 @@ def aces(line: AclLine) -> list[Ace]:
     if line.established and line.protocol != "tcp":
         raise VendorEmitError(f"ACL line {line.seq}: established on {line.protocol}")
     for p in (*line.src, *line.dst):
-        if not is_canonical(p):
+        if not _canonical(p):
             raise VendorEmitError(f"ACL line {line.seq}: bad prefix {p!r}")
     types: list[int | None] = [None]
     if line.protocol == "icmp" and line.icmp_types is not None:
@@ -125,7 +125,17 @@ def aces(line: AclLine) -> list[Ace]:
     ]
 
 
+_canonical = lru_cache(maxsize=1 << 16)(is_canonical)  # a province's ACLs repeat prefixes
+
+
 def is_any(prefixes: tuple[str, ...]) -> bool:
+    if isinstance(prefixes, tuple):
+        return _is_any(prefixes)
+    return not prefixes or any(prefixlen(p) == 0 for p in prefixes)
+
+
+@lru_cache(maxsize=1 << 16)  # asked for both sides of every entry by every router target
+def _is_any(prefixes: tuple[str, ...]) -> bool:
     return not prefixes or any(prefixlen(p) == 0 for p in prefixes)
 
 
@@ -475,8 +485,15 @@ def nat_statics(device: Device) -> list[tuple[str, str]]:
 
 
 def sorted_prefixes(prefixes: Iterable[str]) -> list[str]:
-    """Distinct prefixes in address order."""
+    """Distinct prefixes in address order (a new list; sorted once per tuple of them)."""
+    if isinstance(prefixes, tuple):
+        return list(_sorted_prefix_tuple(prefixes))
     return sort_prefixes(set(prefixes))
+
+
+@lru_cache(maxsize=1 << 16)
+def _sorted_prefix_tuple(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sort_prefixes(set(prefixes)))
 
 
 def if_key(name: str) -> tuple[int, int]:
@@ -496,7 +513,7 @@ def rule_comment(ace: Ace, max_len: int = 95) -> str:
     return _rule_comment(ace.rule, ace.reply, max_len)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # a province has tens of thousands of rules (and replies)
 def _rule_comment(rule: str, reply: bool, max_len: int) -> str:
     text = rule or "compiler-made line"
     return comment_text(f"{text} reply" if reply else text, max_len=max_len)

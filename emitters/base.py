@@ -42,6 +42,9 @@ class Emitter:
     roles: ClassVar[frozenset[str]] = frozenset({"pe", "exit", "gw", "inner"})
     template: ClassVar[str] = "device.j2"  # rendered with view(device) by the default render
     filters: ClassVar[dict[str, Callable[..., Any]]] = {}  # target-specific Jinja filters
+    # True: rendering the first device builds a plan of the whole network (iproute2's
+    # transport plan), so ``compile --workers`` keeps all its devices in one process
+    whole_network: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

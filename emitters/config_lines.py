@@ -52,24 +52,39 @@ def cisco_entries(acl: Acl) -> Iterator[tuple[int, rv.Ace, int]]:
             yield line.seq, ace, seq
 
 
-def huawei_rules(acl: Acl, icmp_codes: IcmpCodes | None = None,
-                 ) -> Iterator[tuple[int, rv.Ace, str | None, str | None, int | None, int]]:
-    """(model seq, entry, source prefix, destination prefix, ICMP code, VRP rule ID) in order.
+def huawei_entries(acl: Acl, icmp_codes: IcmpCodes | None = None,
+                   ) -> Iterator[tuple[int, rv.Ace, list[str | None], list[str | None],
+                                       list[int | None], int]]:
+    """Per entry: (model seq, entry, source prefixes, destination prefixes, ICMP codes, VRP
+    rule ID before its first rule). Its rules are every (source, destination) in
+    ``itertools.product`` order, each with every code, numbered on by ``HUAWEI_STEP``
+    (:func:`huawei_rules`; ``None``: any address, no code).
 
     ``icmp_codes`` is the platform's (None: VRP8, one rule per ICMP type, no code).
     """
     rid = 0
     for line in sorted(acl.lines, key=lambda ln: ln.seq):
         for ace in rv.aces(line):
-            srcs = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
-            dsts = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
+            srcs: list[str | None] = [None] if rv.is_any(ace.src) else rv.sorted_prefixes(ace.src)
+            dsts: list[str | None] = [None] if rv.is_any(ace.dst) else rv.sorted_prefixes(ace.dst)
             codes: list[int | None] = [None]
             if ace.icmp_type is not None and icmp_codes is not None:
                 codes = icmp_codes(ace.icmp_type, ace.action)
-            for src, dst in itertools.product(srcs, dsts):
-                for code in codes:
-                    rid += HUAWEI_STEP
-                    yield line.seq, ace, src, dst, code, rid
+            yield line.seq, ace, srcs, dsts, codes, rid
+            rid += HUAWEI_STEP * len(srcs) * len(dsts) * len(codes)
+
+
+def huawei_rules(acl: Acl, icmp_codes: IcmpCodes | None = None,
+                 ) -> Iterator[tuple[int, rv.Ace, str | None, str | None, int | None, int]]:
+    """(model seq, entry, source prefix, destination prefix, ICMP code, VRP rule ID) in order.
+
+    ``icmp_codes`` is the platform's (None: VRP8, one rule per ICMP type, no code).
+    """
+    for seq, ace, srcs, dsts, codes, rid in huawei_entries(acl, icmp_codes):
+        for src, dst in itertools.product(srcs, dsts):
+            for code in codes:
+                rid += HUAWEI_STEP
+                yield seq, ace, src, dst, code, rid
 
 
 def _in(addr: str, prefix: str | None) -> bool:

@@ -19,6 +19,7 @@ for a hot per-rule loop, whose line feeds (and only those) pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -88,6 +89,7 @@ def short_hash(text: str, length: int = 6) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every filter, term and set name
 def safe_name(
     text: str,
     max_len: int = 63,
@@ -195,6 +197,19 @@ class Lines(str):
     __slots__ = ()
 
 
+def sort_prefixes_filter(prefixes: Any) -> list[str]:
+    """The ``sort_prefixes`` filter: a tuple of prefixes (a tunnel's traffic selectors,
+    written at both of its ends) is sorted once."""
+    if isinstance(prefixes, tuple):
+        return list(_sorted_prefixes(prefixes))
+    return sort_prefixes(prefixes)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _sorted_prefixes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sort_prefixes(prefixes))
+
+
 def check_value(value: Any) -> Any:
     """Jinja ``finalize`` hook: no interpolated value may break a line."""
     if isinstance(value, str):
@@ -222,7 +237,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "last_address": last_address,
     "ip_range": ip_range,
     "merge_prefixes": merge_prefixes,
-    "sort_prefixes": sort_prefixes,
+    "sort_prefixes": sort_prefixes_filter,
     "port_range": port_range,
     "is_all_ports": is_all_ports,
     "safe_name": safe_name,

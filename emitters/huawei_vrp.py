@@ -23,7 +23,7 @@ from zongheng.compiler.addresses import prefixlen
 from zongheng.compiler.model import Acl, Device, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
-from zongheng.emitters.config_lines import huawei_rules
+from zongheng.emitters.config_lines import huawei_entries
 from zongheng.emitters.filters import Lines, comment_text
 from zongheng.emitters.naming import gigabit_port, split_ifname
 from zongheng.emitters.naming import huawei as nm
@@ -166,32 +166,31 @@ class HuaweiVrp(RouterEmitter):
         rest of the Huawei target (``rule_lines``, a :class:`Lines` block).
         """
         lines: list[str] = []
+        append = lines.append
         rid = 0
         vpn = f" vpn-instance {vrp_name(vrf)}" if vrf else ""
-        last: rv.Ace | None = None
-        head = tail = comment = ""
-        # the numbering a counterexample names (config_lines), so the two never drift
-        # (an AR writes one rule per ICMP code, numbered there too)
-        for _seq, ace, src, dst, code, rid in huawei_rules(acl, self.icmp_codes):
-            if ace is not last:  # the parts every rule of one entry shares
-                last = ace
-                head = f" {ace.action} {ace.protocol}{vpn}"
-                sport = _ports(" source-port", ace.sport)
-                tail = _ports(" destination-port", ace.dport)
-                icmp = "" if ace.icmp_type is None else f" icmp-type {ace.icmp_type}"
-                established = " tcp-flag established" if ace.established else ""
-                comment = f" description {rv.rule_comment(ace, max_len=120)}"
-            text = f" rule {rid}{head}"
-            if src is not None:
-                text += f" source {_vrp_addr(src)}"
-            text += sport
-            if dst is not None:
-                text += f" destination {_vrp_addr(dst)}"
-            text += tail
-            if icmp:
-                text += icmp if code is None else f"{icmp} {code}"
-            lines.append(f"{text}{established}")
-            lines.append(f" rule {rid}{comment}")
+        # the numbering a counterexample names (config_lines.huawei_entries: rules in
+        # product order of sources and destinations, each with every code), so the two
+        # never drift (an AR writes one rule per ICMP code, numbered there too)
+        for _seq, ace, srcs, dsts, codes, rid in huawei_entries(acl, self.icmp_codes):
+            head = f" {ace.action} {ace.protocol}{vpn}"
+            sport = _ports(" source-port", ace.sport)
+            tail = _ports(" destination-port", ace.dport)
+            icmp = "" if ace.icmp_type is None else f" icmp-type {ace.icmp_type}"
+            established = " tcp-flag established" if ace.established else ""
+            comment = f" description {rv.rule_comment(ace, max_len=120)}"
+            ends = [f"{icmp if code is None else f'{icmp} {code}'}{established}"
+                    if icmp else established for code in codes]
+            for src in srcs:
+                front = f"{head} source {_vrp_addr(src)}{sport}" if src is not None \
+                    else f"{head}{sport}"
+                for dst in dsts:
+                    middle = f"{front} destination {_vrp_addr(dst)}{tail}" if dst is not None \
+                        else f"{front}{tail}"
+                    for end in ends:
+                        rid += RULE_STEP
+                        append(f" rule {rid}{middle}{end}")
+                        append(f" rule {rid}{comment}")
         return {
             "number": number,
             "vrf": vrf,

@@ -20,8 +20,14 @@ from collections.abc import Iterable
 
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import Lines
-from zongheng.emitters.linux_plan import RULE_PRIORITY, DevicePlan, LinuxRoute, linux_plan
+from zongheng.emitters.filters import Lines, comment_text
+from zongheng.emitters.linux_plan import (
+    RULE_PRIORITY,
+    DevicePlan,
+    LinuxIf,
+    LinuxRoute,
+    linux_plan,
+)
 
 
 class Iproute2Emitter(Emitter):
@@ -29,6 +35,7 @@ class Iproute2Emitter(Emitter):
 
     name = "iproute2"
     extension = "batch"
+    whole_network = True  # one transport plan for every device: one worker builds it
 
     def __init__(self, network, template_dir=None) -> None:
         super().__init__(network, template_dir)
@@ -52,24 +59,66 @@ class Iproute2Emitter(Emitter):
             tables=sorted(plan.tables.items()),
             descriptions={f"zh_{v.name}": v.description for v in device.vrfs},
             route_lines=route_lines(plan.routes),
+            interface_lines=interface_lines(plan.interfaces),
+            link_lines=link_lines(plan.interfaces),
+            rule_lines=Lines("\n".join(f"rule add iif {r.iif} lookup {r.table} priority "
+                                       f"{r.priority}" for r in plan.rules)),
         )
+
+
+def interface_lines(interfaces: Iterable[LinuxIf]) -> Lines:
+    """The header's comment line per interface (model name, VRF, transport VLAN, peer)."""
+    lines = []
+    for i in interfaces:
+        text = f"#   {i.name}"
+        if i.model and i.model != i.name:
+            text += f" (model {i.model})"
+        if i.vrf:
+            text += f" vrf {i.vrf}"
+        if i.kind == "transport":
+            text += f" transport vlan {i.vlan} on {i.parent}"
+        if i.peer_device:
+            text += f" peer {i.peer_device} {i.peer_ifname}"
+        if i.description:
+            text += f": {comment_text(i.description)}"
+        lines.append(text)
+    return Lines("\n".join(lines))
+
+
+def link_lines(interfaces: Iterable[LinuxIf]) -> Lines:
+    """Each interface up, with its address (``noprefixroute``: no route but the model's)."""
+    lines = []
+    for i in interfaces:
+        lines.append(f"link set dev {i.name} up")
+        if i.address:
+            lines.append(f"address add {i.address} dev {i.name} noprefixroute")
+    return Lines("\n".join(lines))
 
 
 def route_lines(routes: Iterable[LinuxRoute]) -> Lines:
     """The ``route add`` lines, formatted here rather than in the template: a PE of a
-    province has hundreds of thousands of routes."""
+    province has hundreds of thousands of routes (sorted by table, so the ``table`` and
+    ``metric`` tail is made again only when it changes)."""
     lines = []
-    for r in routes:
-        tail = "" if r.table is None else f" table {r.table}"
-        if r.metric is not None:
-            tail += f" metric {r.metric}"
-        if r.kind == "blackhole":
-            lines.append(f"route add blackhole {r.prefix}{tail}")
-            continue
-        if r.src:
-            tail = f" src {r.src}{tail}"
-        if r.via:
-            lines.append(f"route add {r.prefix} via {r.via} dev {r.dev} onlink{tail}")
+    append = lines.append
+    last_table: int | None = None
+    last_metric: int | None = None
+    tail = ""
+    first = True
+    for table, prefix, dev, via, kind, metric, _note, src in routes:
+        if first or table != last_table or metric != last_metric:
+            first = False
+            last_table, last_metric = table, metric
+            tail = "" if table is None else f" table {table}"
+            if metric is not None:
+                tail += f" metric {metric}"
+        if kind == "blackhole":
+            append(f"route add blackhole {prefix}{tail}")
+        elif via:
+            append(f"route add {prefix} via {via} dev {dev} onlink"
+                   f"{f' src {src}' if src else ''}{tail}")
+        elif src:
+            append(f"route add {prefix} dev {dev} src {src}{tail}")
         else:
-            lines.append(f"route add {r.prefix} dev {r.dev}{tail}")
+            append(f"route add {prefix} dev {dev}{tail}")
     return Lines("\n".join(lines))

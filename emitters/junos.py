@@ -23,7 +23,7 @@ from zongheng.compiler.addresses import cidr, host
 from zongheng.compiler.model import Acl, Device, Interface, Vrf
 from zongheng.emitters import _router as rv
 from zongheng.emitters import crypto_suite
-from zongheng.emitters.filters import comment_text
+from zongheng.emitters.filters import Lines, comment_text
 from zongheng.emitters.naming import junos as nm
 from zongheng.emitters.naming.junos import (
     address_name,
@@ -159,28 +159,53 @@ class Junos(RouterEmitter):
         return {"kind": "prefixes", "prefixes": content}
 
     def _filter(self, acl: Acl, prefix_lists: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-        """One term per model line (ICMP type lists stay in one term: ``icmp-type`` ORs)."""
-        terms = []
+        """One term per model line (ICMP type lists stay in one term: ``icmp-type`` ORs).
+
+        The terms' ``set`` and ``annotate`` lines are formatted here, not in the
+        template: a province writes hundreds of thousands of them, and the Jinja loop
+        over them cost more than the rest of the Junos target (``lines``: the
+        filter's statements after its terms' ``set`` lines, ``annotations``: its
+        ``edit ... top`` block; :class:`Lines` blocks).
+        """
+        name = nm.acl_name(acl.name)
+        base = f"firewall family inet filter {name}"
+        lines: list[str] = []
+        notes: list[str] = []
         for line in sorted(acl.lines, key=lambda ln: ln.seq):
             aces = rv.aces(line)
             first = aces[0]
-            terms.append({
-                "name": f"t{line.seq}",
-                "comment": rv.rule_comment(first, max_len=200),
-                "action": "accept" if first.action == "permit" else "discard",
-                "protocol": None if first.protocol == "ip" else first.protocol,
-                "src": self._addresses(first.src, first.src_group, prefix_lists),
-                "dst": self._addresses(first.dst, first.dst_group, prefix_lists),
-                "sport": first.sport,
-                "dport": first.dport,
-                "icmp_types": [a.icmp_type for a in aces if a.icmp_type is not None],
-                "established": first.established,
-            })
+            term = f"t{line.seq}"
+            tb = f"set {base} term {term}"
+            for side, prefixes, group in (("source", first.src, first.src_group),
+                                          ("destination", first.dst, first.dst_group)):
+                a = self._addresses(prefixes, group, prefix_lists)
+                if a["kind"] == "list":
+                    lines.append(f"{tb} from {side}-prefix-list {a['name']}")
+                elif a["kind"] == "prefixes":
+                    lines.extend(f"{tb} from {side}-address {p}" for p in a["prefixes"])
+            if first.protocol != "ip" and first.protocol:
+                lines.append(f"{tb} from protocol {first.protocol}")
+            if first.sport:
+                lines.append(f"{tb} from source-port {_ports(first.sport)}")
+            if first.dport:
+                lines.append(f"{tb} from destination-port {_ports(first.dport)}")
+            lines.extend(f"{tb} from icmp-type {a.icmp_type}" for a in aces
+                         if a.icmp_type is not None)
+            if first.established:
+                lines.append(f"{tb} from tcp-established")
+            lines.append(f"{tb} then {'accept' if first.action == 'permit' else 'discard'}")
+            notes.append(f'annotate term {term} "{rv.rule_comment(first, max_len=200)}"')
+        final = not rv.ends_with_deny_all(acl)
+        if final:
+            lines.append(f"set {base} term default-deny then discard")
+            notes.append('annotate term default-deny "implicit deny of the policy, made '
+                         'explicit"')
         return {
-            "name": nm.acl_name(acl.name),
+            "name": name,
+            "base": base,
             "comment": comment_text(acl.comment, max_len=200),
-            "terms": terms,
-            "final": not rv.ends_with_deny_all(acl),
+            "lines": Lines("\n".join(lines)),
+            "annotations": Lines("\n".join(notes)),
         }
 
     def _vrf(self, v: Vrf, rows: list[tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
@@ -393,3 +418,8 @@ class Junos(RouterEmitter):
             "certificate": nm.certificate(t.secret, t.name),
             "filter_in": nm.acl_name(t.acl_in) if t.acl_in else None,
         }
+
+
+def _ports(p: rv.Port) -> str:
+    """A port match as Junos writes it (the template's ``ports`` macro): ``N`` or ``N-M``."""
+    return str(p.low) if p.single else f"{p.low}-{p.high}"

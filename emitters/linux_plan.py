@@ -50,6 +50,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from zongheng.compiler.addresses import host, span, within
 from zongheng.compiler.errors import InputError
@@ -115,8 +116,11 @@ class LinuxIf:
     description: str = ""  # the model's (user text: escape before rendering)
 
 
-@dataclass(frozen=True, slots=True)
-class LinuxRoute:
+class LinuxRoute(NamedTuple):
+    """One route of a device's plan. A named tuple, not a frozen dataclass: a province
+    makes millions, and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field) took half again as long."""
+
     table: int | None  # None = main
     prefix: str
     dev: str | None
@@ -125,6 +129,10 @@ class LinuxRoute:
     metric: int | None = None
     note: str = ""  # why the route exists (a comment in the batch file)
     src: str | None = None  # preferred source address (the device's loopback for the IGP)
+
+
+# LinuxRoute from a tuple of all its fields, in C (the generated __new__ is Python)
+_new_route = functools.partial(tuple.__new__, LinuxRoute)
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,10 @@ class _Builder:
         # one string per distinct route note: a province holds millions of routes, with
         # a few thousand notes
         self.notes: dict[str, str] = {}
+        self.via_notes: dict[tuple[str, str], str] = {}  # (note, egress) -> its carried note
+        self.delivered: set[int] = set()  # id() of remote routes fill delivered at egress
+        # route target -> its routes through _prepare (filled on every importing PE)
+        self.rt_prepared: dict[str, list[_Prepared]] = {}
         self.transport: dict[tuple[str, str], set[str]] = {}  # (device, trunk) -> VRFs
         self.trunk_adj: dict[str, list[tuple[str, str, str]]] = {}
         self.all_adj: dict[str, list[tuple[str, str, str]]] = {}
@@ -367,39 +379,131 @@ class _Builder:
                 table = self.rt_table(rt)
                 if table not in plan.tables:
                     plan.tables[table] = f"zh_RT_{rt}"
-                    self.fill(device.name, table, None, self.rt_routes[rt], [])
+                    prepared = self.rt_prepared.get(rt)
+                    if prepared is None:
+                        prepared = self.rt_prepared[rt] = _prepare(self.rt_routes[rt])
+                    self.fill(device.name, table, None, self.rt_routes[rt], [], prepared)
                 chain.append(table)
             if (device.name, vrf.name) not in self.chains:
                 self.vrfs_chained.setdefault(device.name, []).append(vrf.name)
             self.chains[(device.name, vrf.name)] = chain
 
     def fill(self, device: str, table: int, vrf: str | None, routes: tuple[Route, ...],
-             covered: list[str]) -> None:
-        """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables)."""
-        for r in routes:
-            kind = r.kind
-            note = _note(kind, r.origin_class)
+             covered: list[str], prepared: list[_Prepared] | None = None) -> None:
+        """Linux routes for model routes as seen from ``device`` (``vrf``: None for RT tables).
+
+        The hot loop of a province (millions of remote routes): each route's span is
+        taken once, and a remote route's hops (their key sets, route lists and next
+        hops) once per (source, egress) (:meth:`carried_path`). It adds exactly what
+        ``add_route``, ``carry`` and ``deliver`` would, in the same order. ``prepared``:
+        ``routes`` through :func:`_prepare` (a route target's routes are filled on every
+        PE importing it)."""
+        keys = self.table_keys(device, table)
+        own = self.plans[device].routes
+        linux_names = self.linux_names
+        route_keys = self.route_keys
+        vrf_index = self.vrf_index
+        carried_get = self.carried.get
+        transport_ifs = self.transport_ifs
+        via_notes = self.via_notes
+        delivered = self.delivered
+        new_route = _new_route
+        spans = [span(t) for t in covered]
+        for kind, note, prefix, where, egress, egress_if, r_vrf, r in (
+                prepared if prepared is not None else _prepare(routes)):
             if kind == "blackhole":
-                self.add_route(device, LinuxRoute(table, r.prefix, None, kind="blackhole",
-                                                  note=note))
+                if where not in keys:  # add_route: the first route for a prefix wins
+                    keys.add(where)
+                    own.append(LinuxRoute(table, prefix, None, None, "blackhole", None, note))
             elif kind == "tunnel":
                 continue  # installed by the tunnel interface (wg-quick PostUp)
             elif kind == "local" or kind == "remote":
-                if r.egress_device == device:
-                    self.deliver(device, r.egress_interface, r.prefix, table, note)
-                elif covered and any(within(r.prefix, t) for t in covered):
+                if egress == device:
+                    dev = linux_names.get((device, egress_if))
+                    if dev is None:
+                        dev = self.linux_name(device, egress_if)
+                    if where not in keys:  # deliver
+                        keys.add(where)
+                        own.append(LinuxRoute(table, prefix, dev, None, "unicast", None, note))
+                    continue
+                if spans and _inside(where, spans):
                     continue  # encrypted: the VRF's WireGuard interface routes it
-                else:
-                    egress_vrf = r.egress_vrf or vrf
-                    if egress_vrf is None:
-                        raise LinuxPlanError(f"{device}: remote route {r.prefix} without a VRF")
-                    ltable = self.carry(device, table, r.prefix, r.egress_device, egress_vrf,
-                                        note)
-                    self.deliver(r.egress_device, r.egress_interface, r.prefix, ltable, note)
+                egress_vrf = r_vrf or vrf
+                if egress_vrf is None:
+                    raise LinuxPlanError(f"{device}: remote route {prefix} without a VRF")
+                ltable = TRANSPORT_TABLE_BASE + vrf_index[egress_vrf]
+                carried = carried_get((device, egress))
+                if carried is None:
+                    carried = self.carried_path(device, egress)
+                hops, vrfs = carried
+                vrfs.add(egress_vrf)  # its VLANs and tables along the path: lay_transport
+                text = None
+                hop_table = table
+                for dev, tables, routes_of, out_if, via in hops:  # carry, hop by hop
+                    hop_keys = tables.get(hop_table)
+                    if hop_keys is None:
+                        hop_keys = tables[hop_table] = set()
+                    if where not in hop_keys:  # else the hop another source's route made
+                        hop_keys.add(where)
+                        if text is None:
+                            text = via_notes.get((note, egress))
+                            if text is None:
+                                text = self.via_note(note, egress)
+                        tif = transport_ifs.get((dev, out_if, egress_vrf))
+                        if tif is None:
+                            tif = self.transport_if(dev, out_if, egress_vrf)
+                        routes_of.append(new_route((hop_table, prefix, tif, via, "unicast",
+                                                    None, text, None)))
+                    hop_table = ltable
+                # deliver at the egress PE, in its transport table. A route with its own
+                # egress VRF is delivered the same way whichever PE carries it, and its
+                # key only grows until ``covers``: after the first time it is a no-op
+                if r_vrf is not None:
+                    rid = id(r)  # the model holds every route while the plan is built
+                    if rid in delivered:
+                        continue
+                    delivered.add(rid)
+                dev = linux_names.get((egress, egress_if))
+                if dev is None:
+                    dev = self.linux_name(egress, egress_if)
+                tables = route_keys[egress]
+                egress_keys = tables.get(ltable)
+                if egress_keys is None:
+                    egress_keys = tables[ltable] = set()
+                if where not in egress_keys:
+                    egress_keys.add(where)
+                    self.plans[egress].routes.append(
+                        LinuxRoute(ltable, prefix, dev, None, "unicast", None, note))
             elif kind in ("exit", "gateway"):
-                self.handoff(device, table, vrf or r.egress_vrf or "", r, note)
+                self.handoff(device, table, vrf or r_vrf or "", r, note)
             else:
                 raise LinuxPlanError(f"{device} table {table}: route kind {r.kind!r}")
+
+    def linux_name(self, device: str, ifname: str) -> str:
+        """The Linux name of a model interface ``deliver`` routes to (cached; an unknown
+        interface is an error)."""
+        dev = self.linux_names[(device, ifname)] = self.ifname(
+            device, self.model_if(device, ifname).name)
+        return dev
+
+    def via_note(self, note: str, egress: str) -> str:
+        """``"<note> via <egress>"``, one string each (a carried route's note)."""
+        text = self.via_notes.get((note, egress))
+        if text is None:
+            text = f"{note} via {egress}"
+            text = self.via_notes[(note, egress)] = self.notes.setdefault(text, text)
+        return text
+
+    def carried_path(self, src: str, egress: str
+                     ) -> tuple[list[tuple[str, dict[int | None, set[object]],
+                                           list[LinuxRoute], str, str | None]], set[str]]:
+        """The hops (device, its route keys and routes, out-interface, next hop) a route
+        from ``src`` to ``egress`` is carried over, and the egress VRFs carried so far."""
+        hops = [(dev, self.route_keys[dev], self.plans[dev].routes, out_if,
+                 self.peer_address(dev, out_if))  # refuses a hop that is not a link
+                for dev, out_if, _nxt, _in_if in self.path(self.trunk_adj, src, egress)]
+        carried = self.carried[(src, egress)] = (hops, set())
+        return carried
 
     def covers(self, device: str) -> None:
         """Move routes that cover another table's routes to the end of each chain.
@@ -416,27 +520,48 @@ class _Builder:
         chained = self.chained_tables(device)
         if not chained:
             return
-        # (first, -last, table, index): by first address, the widest first. Equal spans
-        # may come in any order: they never contain one another
-        items = sorted((lo, -hi, r.table, k) for k, r in enumerate(plan.routes)
-                       if r.table in chained for lo, hi in (span(r.prefix),))
-        moved: set[int] = set()
-        count = len(items)
-        for i, (lo, neg_hi, table, k) in enumerate(items):
-            hi = -neg_hi
+        # the tables each span has routes in: a PE has tens of thousands of routes over a
+        # few thousand prefixes, so containment is worked out once per span
+        keyed: list[tuple[tuple[int, int], int] | None] = []
+        tables_at: dict[tuple[int, int], set[int]] = {}
+        for r in plan.routes:
+            table = r.table
+            if table not in chained:
+                keyed.append(None)
+                continue
+            where = span(r.prefix)
+            keyed.append((where, table))
+            at = tables_at.get(where)
+            if at is None:
+                tables_at[where] = {table}
+            else:
+                at.add(table)
+        # by first address, the widest first: the spans a span contains come right after
+        # it, and the first one starting past it ends them
+        spans = sorted(tables_at, key=lambda w: (w[0], -w[1]))
+        count = len(spans)
+        moving: set[tuple[tuple[int, int], int]] = set()  # (span, table) of the routes moved
+        for i, (lo, hi) in enumerate(spans):
             if hi == lo:
                 continue  # one address contains no other route
-            # does it contain a route (not of its span) of another table? Those it contains
-            # come right after it and its equals; the first one starting past it ends them
+            # the tables of the routes it contains (not of its span), until two are found:
+            # its route in table T moves when one of them is another table than T
+            inside: set[int] = set()
             j = i + 1
             while j < count:
-                x_lo, x_neg_hi, x_table, _ = items[j]
+                x_lo, x_hi = spans[j]
                 if x_lo > hi:
                     break
-                if x_table != table and -x_neg_hi <= hi and (x_lo != lo or x_neg_hi != neg_hi):
-                    moved.add(k)
-                    break
+                if x_hi <= hi:
+                    inside |= tables_at[spans[j]]
+                    if len(inside) > 1:
+                        break
                 j += 1
+            if inside:
+                for table in tables_at[(lo, hi)]:
+                    if len(inside) > 1 or table not in inside:
+                        moving.add(((lo, hi), table))
+        moved = {k for k, key in enumerate(keyed) if key is not None and key in moving}
         # Transitively, a route containing a moved one moves too: that is already above.
         # If R contains a moved M, which contains X of another table than M's, then R
         # contains X (a smaller span) and M: whichever table R is in, one of the two is
@@ -691,6 +816,25 @@ class _Builder:
 def _note(kind: str, origin_class: str | None) -> str:
     """Why a route exists (the batch file's comment): its kind and class, one string each."""
     return f"{kind} {origin_class or ''}".strip()
+
+
+# a route as fill reads it: kind, note, prefix, span, egress device, interface and VRF, route
+_Prepared = tuple[str, str, str, tuple[int, int], str, str, "str | None", Route]
+
+
+def _prepare(routes: tuple[Route, ...]) -> list[_Prepared]:
+    """Each route's fields ``fill`` reads, its note and its span, taken once."""
+    return [(r.kind, _note(r.kind, r.origin_class), r.prefix, span(r.prefix), r.egress_device,
+             r.egress_interface, r.egress_vrf, r) for r in routes]
+
+
+def _inside(where: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """``where`` lies within one of ``spans`` (``within``, on spans)."""
+    lo, hi = where
+    for olo, ohi in spans:
+        if olo <= lo and hi <= ohi:
+            return True
+    return False
 
 
 def _route_key(prefix: str, metric: int | None) -> object:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from zongheng.compiler.errors import InputError
 from zongheng.compiler.model import Device
 from zongheng.emitters.base import Emitter
-from zongheng.emitters.filters import cidr, sort_prefixes
+from zongheng.emitters.filters import Lines, cidr, sort_prefixes
 from zongheng.emitters.linux_plan import (
     VRF_TABLE_BASE,
     WG_PORT_BASE,
@@ -48,13 +48,18 @@ class WireguardEmitter(Emitter):
         super().__init__(network, template_dir)
         self.vrf_index = {v: i for i, v in enumerate(vrf_names(network))}
         self.loopbacks = {d.name: d.loopback for d in network.devices}
+        # device -> its vertical tunnels, in model order: asked per device, and a province
+        # has thousands of tunnels
+        self.vertical: dict[str, list] = {}
+        for t in network.tunnels:
+            if t.kind == "vertical":
+                for end in dict.fromkeys((t.a_device, t.b_device)):
+                    self.vertical.setdefault(end, []).append(t)
 
     def interfaces(self, device: Device) -> dict[str, dict]:
         """VRF -> {ifname, port, table, peers: {remote device: (endpoint, prefixes)}}."""
         out: dict[str, dict] = {}
-        for t in self.network.tunnels:
-            if t.kind != "vertical" or device.name not in (t.a_device, t.b_device):
-                continue
+        for t in self.vertical.get(device.name, ()):
             a_side = device.name == t.a_device
             vrf = t.a_vrf if a_side else t.b_vrf
             remote = t.b_device if a_side else t.a_device
@@ -83,8 +88,12 @@ class WireguardEmitter(Emitter):
         template = self.env.get_template("interface.conf.j2")
         files = {}
         for vrf, entry in sorted(self.interfaces(device).items()):
+            # each peer's routes formatted here (a hub has thousands): a Lines block
+            routes = f" dev %i table {entry['table']}"
             peers = [
-                {"device": name, "endpoint": addr, "port": entry["port"], "allowed": prefixes}
+                {"device": name, "endpoint": addr, "port": entry["port"], "allowed": prefixes,
+                 "route_lines": Lines("\n".join(f"PostUp = ip route replace {p}{routes}"
+                                                 for p in prefixes))}
                 for name, (addr, prefixes) in sorted(entry["peers"].items())
             ]
             files[f"wireguard/{entry['ifname']}.conf"] = template.render(

@@ -11,6 +11,7 @@ and the order of route targets. Route distinguishers are the model's
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -23,6 +24,7 @@ Ports = Mapping[str, str]
 _IFNAME = re.compile(r"eth(\d+)(?:\.(\d+))?")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every interface sort
 def split_ifname(name: str) -> tuple[int, int | None]:
     """``eth3`` -> (3, None); ``eth3.120`` -> (3, 120)."""
     m = _IFNAME.fullmatch(name)

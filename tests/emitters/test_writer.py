@@ -314,3 +314,108 @@ def test_cli_compile_no_model(tmp_path: Path, zh) -> None:
     assert r.returncode == 0, r.stderr
     assert not (out / "model.json").exists()
     assert "model.json" not in json.loads((out / "manifest.json").read_text())["files"]
+
+
+# ------------------------------------------------------------------ --workers
+def test_workers_write_the_serial_bytes(tmp_path: Path, zh) -> None:
+    """compile --workers 2 (forked processes, each writing its own files) and --workers 1
+    write the same tree byte for byte, manifest included."""
+    trees = {}
+    for n in ("1", "2", "3"):
+        out = tmp_path / f"w{n}"
+        r = zh("compile", "policies/heilongjiang.zh", "-o", str(out), "--workers", n)
+        assert r.returncode == 0, r.stderr
+        trees[n] = snapshot(out)
+    assert len(trees["1"]) > 100
+    assert trees["2"] == trees["1"] and trees["3"] == trees["1"]
+    assert leftovers(tmp_path, "w2") == []
+
+
+def test_workers_units_cover_every_device_once(small_network) -> None:
+    """Each target's devices are cut in slices (iproute2, with its network-wide plan,
+    is one), then model.json: in serial order."""
+    net = small_network()
+    units = writer_mod._units(net, TARGETS, 2, True)
+    assert [u.order for u in units] == list(range(len(units)))
+    for name in TARGETS:
+        mine = [u for u in units if u.target == name]
+        covered = [i for u in mine for i in range(u.start, u.stop)]
+        assert covered == list(range(len(net.devices)))
+        assert len(mine) == 1 if name == "iproute2" else len(mine) > 1
+    assert units[-1].target is None  # model.json
+
+
+def test_workers_error_is_the_serial_one_and_leaves_the_tree(tmp_path: Path, monkeypatch,
+                                                             small_network, old_tree) -> None:
+    """A worker's error reaches the caller as the serial write's first error; the previous
+    tree stays, no temporary directory remains."""
+    out, before = old_tree
+    from zongheng.emitters.nftables import NftablesEmitter
+
+    real = NftablesEmitter.render
+    net = small_network()
+    late = net.devices[-1].name
+
+    def failing(self, device):
+        if device.name in (net.devices[1].name, late):
+            raise OSError(28, f"No space left for {device.name}")
+        return real(self, device)
+
+    monkeypatch.setattr(NftablesEmitter, "render", failing)  # the forked workers inherit it
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(OSError, match="No space") as info:
+            write_outputs(net, out, TARGETS, workers=workers)
+        messages.append(str(info.value))
+        assert snapshot(out) == before
+        assert leftovers(tmp_path, "out") == []
+    assert messages[0] == messages[1] and net.devices[1].name in messages[0]
+
+
+def test_workers_template_error_names_the_target(tmp_path: Path, small_network,
+                                                 old_tree) -> None:
+    out, before = old_tree
+    broken = tmp_path / "tpl" / "nftables"
+    broken.mkdir(parents=True)
+    (broken / "device.nft.j2").write_text("{{ no_such_variable }}\n")
+    with pytest.raises(OutputError, match="target nftables: template error.*no_such_variable"):
+        write_outputs(small_network(), out, TARGETS, template_dir=tmp_path / "tpl", workers=2)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_workers_interrupt_leaves_the_previous_tree(tmp_path: Path, monkeypatch,
+                                                    small_network, old_tree) -> None:
+    """Ctrl-C in the parent while workers write: they are stopped, the tree stays."""
+    out, before = old_tree
+    real = writer_mod.as_completed
+
+    def interrupted(futures):
+        for i, f in enumerate(real(futures)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield f
+
+    monkeypatch.setattr(writer_mod, "as_completed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(small_network(), out, TARGETS, workers=2)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_workers_a_killed_worker_is_an_error_and_leaves_the_tree(tmp_path: Path, monkeypatch,
+                                                                 small_network,
+                                                                 old_tree) -> None:
+    """A worker the kernel kills (the OOM killer) ends the compile with one clear error;
+    the previous tree stays."""
+    out, before = old_tree
+    from zongheng.emitters.nftables import NftablesEmitter
+
+    def killed(self, device):
+        os.kill(os.getpid(), 9)
+
+    monkeypatch.setattr(NftablesEmitter, "render", killed)
+    with pytest.raises(OutputError, match="worker process ended abruptly"):
+        write_outputs(small_network(), out, TARGETS, workers=2)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "out") == []

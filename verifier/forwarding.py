@@ -230,7 +230,7 @@ class Forwarding:
         self._filters: dict[tuple, list[tuple[str, str, Acl]]] = {}
         self._filtered_comps: set[int] | None = None
         self._shared_keys: dict[tuple, tuple[tuple, dict[str, list[tuple]]]] = {}
-        self._route_ids: dict[tuple, dict[int, int]] = {}
+        self._route_ids: dict[tuple, dict[int, tuple[int, ...]]] = {}
 
     def target_of(self, test: Callable[[str | None], bool]) -> Target:
         """``test`` as a Target over the model's classes (and None: not attached)."""
@@ -631,11 +631,16 @@ class Forwarding:
         return self._arrive(device, interface, f, [], [], False, 0, self.target_of(target),
                             entry=True, only=only)
 
-    def route_index(self, t: _Table) -> dict[int, int]:
-        """A table's route indices by the route's id (what ``walk_key`` items name)."""
+    def route_index(self, t: _Table) -> dict[int, tuple[int, ...]]:
+        """A table's route indices by the route's id (what ``walk_key`` items name): one
+        route object may stand at several places of a table (a VRF's own route that a
+        route target also carries), each its own candidate."""
         got = self._route_ids.get(t.key)
         if got is None:
-            got = self._route_ids[t.key] = {id(r): k for k, r in enumerate(t.routes)}
+            many: dict[int, list[int]] = {}
+            for k, r in enumerate(t.routes):
+                many.setdefault(id(r), []).append(k)
+            got = self._route_ids[t.key] = {i: tuple(ks) for i, ks in many.items()}
         return got
 
     def walk_key(self, device: str, interface: str, f: Fields,

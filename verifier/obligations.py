@@ -278,9 +278,10 @@ class Encoder:
             for dev, ifn in self.fw.ingress_points(cls):
                 wk, permit = self.fw.walk_key(dev, ifn, self.f, walk_tgt, cut)
                 walk = functools.partial(self._parts, dev, ifn, walk_tgt, cut, claim)
+                mk: tuple = (wk, ck)
                 if walk_tgt is not tgt:  # its own leaves, if a counterexample asks for them
                     walk = functools.partial(_kept, tgt.accepted, walk)
-                mk = (wk, ck)
+                    mk = (wk, ck, tgt.accepted)  # the walk key names the whole target
                 if wk is None or mk not in shared:
                     reads = self._class_reads
                     if walk_tgt is not tgt and wk is not None:
@@ -324,8 +325,11 @@ class Encoder:
         index = self.fw.route_index(t)
         seen = self._leaked_parts.setdefault((head, reuse), {})
         # a route's item is fixed by its table and index (the prefixes that beat it)
-        # and the tunnel ACLs on its way: keyed so, without hashing the prefixes
-        keys = sorted((index[it[0]], id(t), it[2]) for it in items)
+        # and the tunnel ACLs on its way: keyed so, without hashing the prefixes; a
+        # route at several places of the table is each place whose prefixes are the
+        # item's
+        keys = sorted({(k, id(t), it[2]) for it in items for k in index[it[0]]
+                       if t.better(k) is it[1] or t.better(k) == it[1]})
         missing = [k for k in keys if k not in seen]
         if missing:
             reads = self._class_reads

@@ -342,6 +342,16 @@ class Builder:
         unique: list[tuple] = []
         kept: dict[int, list[tuple[int, int]]] = {}  # term id -> (src id, dst id) of kept lines
         covered = self._covered
+        def facing_side(k: int, which: str, classes: frozenset[str], summary, name, sid):
+            """Rule k's ``which`` side as this ACL's lines name it: whole when it lies
+            inside what the ACL faces, else only the facing part (its prefixes)."""
+            if classes <= facing:
+                return summary, name, sid
+            if only is not None:
+                key = ((only, pairs[which][k][only][1]),)
+                return sides.get(key) or new_side(key)
+            return self._side(k, which, facing)
+
         # a line an earlier line wholly covers can never match (first match): not kept.
         # A repeated line is covered by its first copy, so this drops repeats too.
         if not stateful:
@@ -353,13 +363,8 @@ class Builder:
                     continue
                 if self._denied_before(k):
                     continue  # first match never lets it open a connection: nothing to answer
-                if dsts <= facing:
-                    src, group, s_id = p.dst_summary, p.dst_name, p.dst_id
-                elif only is not None:
-                    key = ((only, pairs["dst"][k][only][1]),)
-                    src, group, s_id = sides.get(key) or new_side(key)
-                else:
-                    src, group, s_id = self._side(k, "dst", facing)
+                src, group, s_id = facing_side(k, "dst", dsts, p.dst_summary, p.dst_name,
+                                               p.dst_id)
                 dst, d_id, rule, dst_group = p.src_summary, p.src_id, p.rule, p.src_name
                 for tid, (proto, sport, dport, icmp, est) in p.reply:
                     if kept and covered(kept, tid, s_id, d_id):
@@ -372,13 +377,8 @@ class Builder:
             if srcs.isdisjoint(facing) or not (towards is None or not dsts.isdisjoint(towards)):
                 continue
             p = parts[k]
-            if srcs <= facing:
-                src, group, s_id = p.src_summary, p.src_name, p.src_id
-            elif only is not None:
-                key = ((only, pairs["src"][k][only][1]),)
-                src, group, s_id = sides.get(key) or new_side(key)
-            else:
-                src, group, s_id = self._side(k, "src", facing)
+            src, group, s_id = facing_side(k, "src", srcs, p.src_summary, p.src_name,
+                                           p.src_id)
             dst, d_id, rule, dst_group, action = \
                 p.dst_summary, p.dst_id, p.rule, p.dst_name, p.action
             for tid, (proto, sport, dport, icmp, est) in p.new:

@@ -122,14 +122,20 @@ def old_tree(tmp_path: Path, small_network) -> tuple[Path, dict[str, bytes]]:
     return out, snapshot(out)
 
 
+def _broken_template(tmp_path: Path, target: str, name: str) -> Path:
+    """A --templates directory whose one template names an undefined variable."""
+    broken = tmp_path / "tpl" / target
+    broken.mkdir(parents=True)
+    (broken / name).write_text("{{ no_such_variable }}\n")
+    return tmp_path / "tpl"
+
+
 def test_render_error_leaves_previous_tree_untouched(tmp_path: Path, small_network,
                                                      old_tree) -> None:
     out, before = old_tree
-    broken = tmp_path / "tpl" / "iproute2"
-    broken.mkdir(parents=True)
-    (broken / "device.batch.j2").write_text("{{ no_such_variable }}\n")
     with pytest.raises(Exception, match="no_such_variable"):
-        write_outputs(small_network(), out, TARGETS, template_dir=tmp_path / "tpl")
+        write_outputs(small_network(), out, TARGETS,
+                      template_dir=_broken_template(tmp_path, "iproute2", "device.batch.j2"))
     assert snapshot(out) == before
     assert leftovers(tmp_path, "out") == []
 
@@ -375,11 +381,9 @@ def test_workers_error_is_the_serial_one_and_leaves_the_tree(tmp_path: Path, mon
 def test_workers_template_error_names_the_target(tmp_path: Path, small_network,
                                                  old_tree) -> None:
     out, before = old_tree
-    broken = tmp_path / "tpl" / "nftables"
-    broken.mkdir(parents=True)
-    (broken / "device.nft.j2").write_text("{{ no_such_variable }}\n")
     with pytest.raises(OutputError, match="target nftables: template error.*no_such_variable"):
-        write_outputs(small_network(), out, TARGETS, template_dir=tmp_path / "tpl", workers=2)
+        write_outputs(small_network(), out, TARGETS, workers=2,
+                      template_dir=_broken_template(tmp_path, "nftables", "device.nft.j2"))
     assert snapshot(out) == before
     assert leftovers(tmp_path, "out") == []
 
